@@ -1,0 +1,16 @@
+#!/usr/bin/env node
+// Single entry point for every mode (sign, verify, scan, check, webhook, controller).
+// Runs the compiled CLI when present (container image), otherwise the TypeScript sources through tsx.
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const compiled = join(root, 'dist', 'cli', 'index.js');
+if (existsSync(compiled)) {
+  await import(pathToFileURL(compiled).href);
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  await import(pathToFileURL(join(root, 'src', 'cli', 'index.ts')).href);
+}
