@@ -1,0 +1,5 @@
+// model_signing bundles: parse, verify (key, certificate, Sigstore keyless) and sign.
+export { verifyBundleSignature, type SignatureVerdict, type VerifySignatureOptions } from './verify-signature.ts';
+export { compileTrust, type TrustMaterial, type CompiledTrust } from './trust.ts';
+export { TrustMaterialError } from './keys.ts';
+export { parseStatement, PREDICATE_V1, PREDICATE_V02_DIGESTS, type SignedStatement, type Serialization } from './statement.ts';

@@ -1,0 +1,58 @@
+// Trust material as the policy core hands it over, compiled once (keys parsed, anchors loaded,
+// regexes anchored, Sigstore verifiers built) and then only read.
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import { parseCertificatesPem } from './certificates.ts';
+import { parsePublicKeyPem, publicKeyHint, TrustMaterialError } from './keys.ts';
+import { anchoredRegExp, keylessVerifier, type KeylessPolicy } from './keyless.ts';
+
+export type TrustMaterial =
+  | { method: 'key'; publicKeyPem: string }
+  /** identities: exact match on the leaf's SAN (email/URI/DNS) or subject CN; empty or absent = any. */
+  | { method: 'certificate'; caCertificatesPem: string; identities?: string[] }
+  | { method: 'keyless'; issuer: string; subject?: string; subjectRegExp?: string; trustedRootJson: string };
+
+export type CompiledTrust =
+  | { method: 'key'; key: KeyObject; hint: string }
+  | { method: 'certificate'; anchors: X509Certificate[]; identities: string[] }
+  | ({ method: 'keyless' } & KeylessPolicy);
+
+const compiled = new WeakMap<TrustMaterial, CompiledTrust>();
+
+/** Compile trust material; throws TrustMaterialError when it is unusable. Cached per object. */
+export function compileTrust(trust: TrustMaterial): CompiledTrust {
+  const hit = compiled.get(trust);
+  if (hit) return hit;
+  const result = compileUncached(trust);
+  compiled.set(trust, result);
+  return result;
+}
+
+function compileUncached(trust: TrustMaterial): CompiledTrust {
+  if (typeof trust !== 'object' || trust === null) throw new TrustMaterialError('trust material is missing');
+  switch (trust.method) {
+    case 'key': {
+      if (typeof trust.publicKeyPem !== 'string') throw new TrustMaterialError('publicKeyPem is missing');
+      const key = parsePublicKeyPem(trust.publicKeyPem);
+      return { method: 'key', key, hint: publicKeyHint(key) };
+    }
+    case 'certificate': {
+      if (typeof trust.caCertificatesPem !== 'string') throw new TrustMaterialError('caCertificatesPem is missing');
+      const identities = trust.identities ?? [];
+      if (!Array.isArray(identities) || !identities.every((i) => typeof i === 'string')) throw new TrustMaterialError('identities must be a list of strings');
+      return { method: 'certificate', anchors: parseCertificatesPem(trust.caCertificatesPem), identities };
+    }
+    case 'keyless': {
+      if (typeof trust.issuer !== 'string' || trust.issuer === '') throw new TrustMaterialError('keyless trust needs an issuer');
+      if (typeof trust.trustedRootJson !== 'string') throw new TrustMaterialError('keyless trust needs a trusted root JSON');
+      if ((trust.subject === undefined || trust.subject === '') && (trust.subjectRegExp === undefined || trust.subjectRegExp === '')) {
+        throw new TrustMaterialError('keyless trust needs a subject or a subject regular expression');
+      }
+      const policy: CompiledTrust = { method: 'keyless', issuer: trust.issuer, verifier: keylessVerifier(trust.trustedRootJson) };
+      if (trust.subject) policy.subject = trust.subject;
+      if (trust.subjectRegExp) policy.subjectRegExp = anchoredRegExp(trust.subjectRegExp);
+      return policy;
+    }
+    default:
+      throw new TrustMaterialError(`unknown trust method "${String((trust as { method?: unknown }).method)}"`);
+  }
+}
