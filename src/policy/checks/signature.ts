@@ -1,0 +1,103 @@
+// Trusted signers: every model must carry an OpenSSF model-signing bundle that verifies against at least
+// `threshold` of the policy's authorities, and whose signed subject digest is the digest the workload
+// pins. Bundles available at admission (inline, ConfigMap) are verified here; bundles inside the model
+// volume are verified at pod start by the injected runtime verifier.
+import { createHash } from 'node:crypto';
+import { MODELS_ANNOTATION } from '../../api/types.ts';
+import { runtimeVerifiable, type ModelReference } from '../../workloads/extract.ts';
+import type { CompiledAuthority } from '../compile.ts';
+import type { SignatureVerdictView } from '../signature-seam.ts';
+import type { Check, CheckContext, Finding } from '../types.ts';
+import { modelLabel } from '../types.ts';
+
+function bundleBytes(m: ModelReference, ctx: CheckContext): Uint8Array | string {
+  const sig = m.declared?.signature;
+  if (!sig) return 'no signature is declared';
+  if ('inline' in sig) return Buffer.from(sig.inline, 'base64');
+  if ('configMapRef' in sig) {
+    const { name, key } = sig.configMapRef;
+    const data = ctx.cluster.configMapData(ctx.namespace, name);
+    if (!data) return `ConfigMap ${ctx.namespace}/${name} (labelled modelgate.io/bundle: "true") was not found`;
+    const text = data[key];
+    if (text === undefined) return `ConfigMap ${ctx.namespace}/${name} has no key "${key}"`;
+    return Buffer.from(text, 'utf8');
+  }
+  return 'the bundle is inside the model volume';
+}
+
+function verdictFor(bundle: Uint8Array, bundleDigest: string, a: CompiledAuthority, ctx: CheckContext): SignatureVerdictView {
+  const key = `${bundleDigest}:${a.fingerprint}`;
+  const cached = ctx.verdictCache?.get(key);
+  if (cached) return cached;
+  let verdict: SignatureVerdictView;
+  try {
+    verdict = ctx.verifyBundle!(bundle, a.trust);
+  } catch (err) {
+    verdict = { valid: false, reason: `verification failed unexpectedly: ${(err as Error).message}` };
+  }
+  ctx.verdictCache?.set(key, verdict);
+  return verdict;
+}
+
+export const signatureVerified: Check = (ctx) => {
+  const { policy, workload } = ctx;
+  if (policy.authorities.length === 0) return [];
+  const authorityNames = policy.authorities.map((a) => a.name).join(', ');
+  const need = `${policy.threshold} of ${policy.authorities.length} trusted authorit${policy.authorities.length === 1 ? 'y' : 'ies'} (${authorityNames})`;
+  const findings: Finding[] = [];
+  for (const m of workload.models) {
+    const label = modelLabel(m);
+    if (m.digest && policy.allowedDigests.has(m.digest)) continue;
+    const bytes = bundleBytes(m, ctx);
+    if (typeof bytes === 'string') {
+      if (policy.verifier.inject && runtimeVerifiable(m)) continue; // checked at pod start
+      findings.push({
+        check: 'signature',
+        model: label,
+        message: `model ${label} must be signed by ${need}, but ${bytes} and ${
+          !runtimeVerifiable(m)
+            ? `its files are ${m.delivery === 'server' ? 'downloaded by the model server itself at run time' : m.delivery === 'image' ? 'inside a container image' : 'loaded by a model agent into a running server'}, where no verifier can check them before they load`
+            : `policy ${policy.name} does not inject the runtime verifier that would check it at pod start`
+        }`,
+        remediation: !runtimeVerifiable(m)
+          ? `deliver the model in a volume (image volume, PVC, or KServe storageUri) and declare it in ${MODELS_ANNOTATION} with its signature`
+          : `add the signature bundle to the model's entry in ${MODELS_ANNOTATION} ({"inline": "<base64 model.sig>"} or {"configMapRef": ...}), or enable spec.verifier.inject in policy ${policy.name}`,
+      });
+      continue;
+    }
+    if (!ctx.verifyBundle) {
+      findings.push({
+        check: 'signature',
+        model: label,
+        message: `model ${label} has a signature bundle but signature verification is not available in this process`,
+        remediation: 'this is a modelgate configuration error; contact the platform team',
+      });
+      continue;
+    }
+    const bundleDigest = createHash('sha256').update(bytes).digest('hex');
+    const reasons: string[] = [];
+    let passed = 0;
+    for (const a of policy.authorities) {
+      const v = verdictFor(bytes, bundleDigest, a, ctx);
+      if (!v.valid) {
+        reasons.push(`${a.name}: ${v.reason}`);
+        continue;
+      }
+      const signed = `${v.statement.subjectDigest.algorithm}:${v.statement.subjectDigest.hex}`;
+      if (m.digest && signed !== m.digest) {
+        reasons.push(`${a.name}: the bundle (signed by ${v.signer}) is for model digest ${signed}, not the pinned ${m.digest}`);
+        continue;
+      }
+      passed++;
+    }
+    if (passed < policy.threshold) {
+      findings.push({
+        check: 'signature',
+        model: label,
+        message: `model ${label} is not signed by ${need}: ${reasons.join('; ')}`,
+        remediation: 'sign the exact model with a trusted key (`modelgate sign` or `model_signing sign`) and update the bundle and digest in the annotation',
+      });
+    }
+  }
+  return findings;
+};

@@ -1,0 +1,95 @@
+// The slice of cluster state a decision may read: Namespaces (labels), RuntimeClasses (handler and
+// scheduling), ConfigMaps holding signature bundles, and Secrets holding public keys. Webhook and
+// controller fill it from informers; `modelgate check` from a YAML file. Reads are in-memory only.
+import { BUNDLE_CONFIGMAP_LABEL } from '../api/types.ts';
+
+export interface RuntimeClassInfo {
+  name: string;
+  handler: string;
+  nodeSelector: Record<string, string>;
+}
+
+export interface ClusterView {
+  namespaceLabels(name: string): Record<string, string> | undefined;
+  runtimeClass(name: string): RuntimeClassInfo | undefined;
+  configMapData(namespace: string, name: string): Record<string, string> | undefined;
+  secretData(namespace: string, name: string): Record<string, string> | undefined;
+}
+
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+const strMap = (v: unknown): Record<string, string> => {
+  const out: Record<string, string> = {};
+  if (isObj(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
+  return out;
+};
+
+/** A mutable in-memory ClusterView: `upsert`/`remove` objects as they arrive (informer events or a file). */
+export class MemoryClusterView implements ClusterView {
+  private readonly namespaces = new Map<string, Record<string, string>>();
+  private readonly runtimeClasses = new Map<string, RuntimeClassInfo>();
+  private readonly configMaps = new Map<string, Record<string, string>>();
+  private readonly secrets = new Map<string, Record<string, string>>();
+
+  /** Returns false for kinds the view does not keep. */
+  upsert(obj: unknown): boolean {
+    if (!isObj(obj) || !isObj(obj.metadata) || typeof obj.metadata.name !== 'string') return false;
+    const name = obj.metadata.name;
+    const ns = typeof obj.metadata.namespace === 'string' ? obj.metadata.namespace : 'default';
+    switch (obj.kind) {
+      case 'Namespace':
+        this.namespaces.set(name, strMap(obj.metadata.labels));
+        return true;
+      case 'RuntimeClass': {
+        const scheduling = isObj(obj.scheduling) ? obj.scheduling : {};
+        this.runtimeClasses.set(name, {
+          name,
+          handler: typeof obj.handler === 'string' ? obj.handler : '',
+          nodeSelector: strMap(scheduling.nodeSelector),
+        });
+        return true;
+      }
+      case 'ConfigMap': {
+        // Only ConfigMaps labelled modelgate.io/bundle=true are kept (signature bundles, trusted roots):
+        // the webhook's informer watches only those, and offline checks must see the same world.
+        if (strMap(obj.metadata.labels)[BUNDLE_CONFIGMAP_LABEL] !== 'true') return false;
+        const data = strMap(obj.data);
+        for (const [k, v] of Object.entries(strMap(obj.binaryData))) data[k] = Buffer.from(v, 'base64').toString('utf8');
+        this.configMaps.set(`${ns}/${name}`, data);
+        return true;
+      }
+      case 'Secret': {
+        const data: Record<string, string> = {};
+        for (const [k, v] of Object.entries(strMap(obj.data))) data[k] = Buffer.from(v, 'base64').toString('utf8');
+        Object.assign(data, strMap(obj.stringData));
+        this.secrets.set(`${ns}/${name}`, data);
+        return true;
+      }
+      default:
+        return false;
+    }
+  }
+
+  remove(kind: string, namespace: string | undefined, name: string): void {
+    const key = `${namespace ?? 'default'}/${name}`;
+    if (kind === 'Namespace') this.namespaces.delete(name);
+    else if (kind === 'RuntimeClass') this.runtimeClasses.delete(name);
+    else if (kind === 'ConfigMap') this.configMaps.delete(key);
+    else if (kind === 'Secret') this.secrets.delete(key);
+  }
+
+  namespaceLabels(name: string) {
+    const labels = this.namespaces.get(name);
+    return labels ? { ...labels, 'kubernetes.io/metadata.name': name } : undefined;
+  }
+  runtimeClass(name: string) {
+    return this.runtimeClasses.get(name);
+  }
+  configMapData(namespace: string, name: string) {
+    return this.configMaps.get(`${namespace}/${name}`);
+  }
+  secretData(namespace: string, name: string) {
+    return this.secrets.get(`${namespace}/${name}`);
+  }
+}

@@ -1,0 +1,65 @@
+// Values the decision core produces. Every violation names the policy, the check, the model, what is
+// wrong and how to fix it, so a deployer can act on a rejection at once.
+import type { Enforcement, Sensitivity } from '../api/types.ts';
+import type { WorkloadModels } from '../workloads/extract.ts';
+import type { ClusterView } from './cluster-view.ts';
+import type { CompiledPolicy } from './compile.ts';
+import type { BundleVerifier, SignatureVerdictView } from './signature-seam.ts';
+
+export type CheckName =
+  | 'model-reference'
+  | 'annotation'
+  | 'source'
+  | 'pinned'
+  | 'signature'
+  | 'confidential-computing'
+  | 'verifier'
+  | 'sensitivity-label'
+  | 'decision';
+
+/** What a check found, before the policy and enforcement are attached. */
+export interface Finding {
+  check: CheckName;
+  /** The model (its URI, or its declared name), when the finding is about one. */
+  model?: string;
+  message: string;
+  remediation: string;
+}
+
+export interface Violation extends Finding {
+  policy: string;
+  enforcement: Enforcement;
+}
+
+export interface Decision {
+  allowed: boolean;
+  /** Shown to the deployer by kubectl (Warn-mode violations and notices). */
+  warnings: string[];
+  /** Every violation of every matching policy, whatever its enforcement (Audit ones are for reports). */
+  violations: Violation[];
+  /** Ids of the policies that matched the workload. */
+  policies: string[];
+  /** Why no policy was evaluated, when none was (e.g. "DELETE is never blocked"). */
+  skipped?: string;
+}
+
+/** A cache of signature verdicts keyed by bundle digest and trust material (DESIGN §5: verified-bundle cache). */
+export interface VerdictCache {
+  get(key: string): SignatureVerdictView | undefined;
+  set(key: string, verdict: SignatureVerdictView): void;
+}
+
+export interface CheckContext {
+  policy: CompiledPolicy;
+  workload: WorkloadModels;
+  namespace: string;
+  sensitivity: Sensitivity;
+  cluster: ClusterView;
+  verifyBundle?: BundleVerifier;
+  verdictCache?: VerdictCache;
+}
+
+export type Check = (ctx: CheckContext) => Finding[];
+
+export const modelLabel = (m: { uri?: string; name: string; declared?: { name: string } }) =>
+  m.uri ?? m.declared?.name ?? m.name;
