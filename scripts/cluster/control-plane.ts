@@ -1,0 +1,839 @@
+// The local control plane: etcd, kube-apiserver, kube-controller-manager and
+// kube-scheduler, built from source by scripts/cluster/build.sh, on 127.0.0.1.
+//
+// Everything a run creates lives under one directory (default .cache/cluster/):
+// pki/, etcd/, logs/, the kubeconfigs and state.json (ports, pids). A run that
+// crashed leaves that directory behind; the next start or stop finds its
+// processes by the recorded pids *and* by their command lines (every component's
+// arguments name the directory), kills them and removes the directory.
+//
+// There is no kubelet. Fake Nodes stay Ready because kube-controller-manager runs
+// without its node-lifecycle controller (--controllers=*,-node-lifecycle-controller):
+// nothing ever marks them NotReady or taints them unreachable, so no heartbeat
+// process is needed. Pods are scheduled (bound) by the real scheduler but never run.
+import { spawn, spawnSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, statSync, writeSync } from 'node:fs';
+import { mkdir, readFile, rm, writeFile, readdir, unlink } from 'node:fs/promises';
+import { request } from 'node:https';
+import { createServer } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import yaml from 'js-yaml';
+import {
+  createCertificateAuthority,
+  createServiceAccountKey,
+  issueCertificate,
+  type KeyAndCert,
+} from './pki.ts';
+
+export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const defaultClusterDir = join(repoRoot, '.cache', 'cluster');
+
+const components = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
+export type Component = (typeof components)[number];
+
+export interface ClusterState {
+  version: 1;
+  dir: string;
+  binDir: string;
+  server: string;
+  kubeconfigPath: string;
+  caCertPath: string;
+  caKeyPath: string;
+  ports: {
+    etcdClient: number;
+    etcdPeer: number;
+    apiserver: number;
+    controllerManager: number;
+    scheduler: number;
+  };
+  pids: Partial<Record<Component, number>>;
+  startedAt: string;
+}
+
+export interface ExecResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export interface StartOptions {
+  /** State directory; default .cache/cluster in the repo. */
+  dir?: string;
+  /** Directory with the binaries; default: whatever scripts/cluster/build.sh builds or reuses. */
+  binDir?: string;
+  /** Progress lines; default console.error. */
+  log?: (line: string) => void;
+}
+
+const defaultLog = (line: string): void => console.error(`[cluster] ${line}`);
+
+// Children must reach 127.0.0.1 directly: the API server calls admission webhooks
+// by URL and would otherwise send them through an HTTP proxy from the environment.
+function childEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  for (const k of Object.keys(env)) {
+    if (/^(https?|all)_proxy$/i.test(k) || k === 'KUBECONFIG') delete env[k];
+  }
+  env.NO_PROXY = '127.0.0.1,localhost';
+  env.no_proxy = '127.0.0.1,localhost';
+  return env;
+}
+
+/** Runs scripts/cluster/build.sh (which reuses its cache when present) and returns the bin directory. */
+export function ensureBinaries(log: (line: string) => void = defaultLog): string {
+  const fromEnv = process.env.MODELGATE_K8S_BIN;
+  if (fromEnv) return fromEnv;
+  log('locating binaries (scripts/cluster/build.sh; the first build takes many minutes)');
+  const result = spawnSync(join(repoRoot, 'scripts', 'cluster', 'build.sh'), [], {
+    cwd: repoRoot,
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  });
+  if (result.status !== 0) throw new Error(`scripts/cluster/build.sh failed (exit ${String(result.status)})`);
+  const binDir = result.stdout.trim().split('\n').pop() ?? '';
+  if (!existsSync(join(binDir, 'kube-apiserver')))
+    throw new Error(`build.sh printed no usable bin directory: ${binDir}`);
+  return binDir;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+  } catch {
+    return '';
+  }
+}
+
+/** Processes whose command line names the cluster directory: ours, from this or an earlier run. */
+function processesUsing(dir: string): number[] {
+  const needle = `${dir}/`;
+  const pids: number[] = [];
+  let entries: string[] = [];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return pids;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    if (pid === process.pid) continue;
+    const line = cmdline(pid);
+    // Only the control-plane binaries: never a shell or editor that mentions the path.
+    const exe = line.split(' ')[0] ?? '';
+    const base = exe.split('/').pop() ?? '';
+    if (line.includes(needle) && (components as readonly string[]).includes(base)) pids.push(pid);
+  }
+  return pids;
+}
+
+export async function readState(dir: string = defaultClusterDir): Promise<ClusterState | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as ClusterState;
+  } catch {
+    return undefined;
+  }
+}
+
+async function writeState(state: ClusterState): Promise<void> {
+  await writeFile(join(state.dir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+}
+
+async function terminate(pids: number[], log: (line: string) => void): Promise<void> {
+  const live = pids.filter(pidAlive);
+  if (live.length === 0) return;
+  log(`stopping pids ${live.join(', ')}`);
+  for (const pid of live) {
+    try {
+      process.kill(pid, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline && live.some(pidAlive)) await sleep(100);
+  for (const pid of live.filter(pidAlive)) {
+    log(`pid ${pid} ignored SIGTERM; killing`);
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }
+  const hardDeadline = Date.now() + 5_000;
+  while (Date.now() < hardDeadline && live.some(pidAlive)) await sleep(50);
+}
+
+/** Stops every process of the cluster in `dir` (also those of a crashed run) and deletes the directory. */
+export async function stopCluster(
+  options: { dir?: string; log?: (line: string) => void } = {},
+): Promise<void> {
+  const dir = resolve(options.dir ?? defaultClusterDir);
+  const log = options.log ?? defaultLog;
+  const state = await readState(dir);
+  const recorded = Object.values(state?.pids ?? {}).filter((pid): pid is number => {
+    // A recorded pid counts only while it still runs one of our commands: pids get reused.
+    return typeof pid === 'number' && cmdline(pid).includes(`${dir}/`);
+  });
+  const all = [...new Set([...recorded, ...processesUsing(dir)])];
+  // etcd last, so the API server and controllers shut down against a live store.
+  const isEtcd = (pid: number): boolean => (cmdline(pid).split(' ')[0] ?? '').endsWith('/etcd');
+  await terminate(
+    all.filter((pid) => !isEtcd(pid)),
+    log,
+  );
+  await terminate(all.filter(isEtcd), log);
+  await rm(dir, { recursive: true, force: true });
+}
+
+// ---------- HTTP checks ----------
+
+interface TlsClient {
+  ca: string;
+  cert: string;
+  key: string;
+}
+
+async function httpsGet(
+  url: string,
+  tls: TlsClient | { insecure: true },
+  timeoutMs = 5_000,
+): Promise<{ status: number; body: string }> {
+  return new Promise((resolveGet, reject) => {
+    const req = request(
+      url,
+      'insecure' in tls ? { rejectUnauthorized: false, timeout: timeoutMs } : { ...tls, timeout: timeoutMs },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (body += chunk));
+        res.on('end', () => resolveGet({ status: res.statusCode ?? 0, body }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error(`timeout after ${timeoutMs}ms`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function httpGet(url: string): Promise<number> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(3_000) });
+  return res.status;
+}
+
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  onTimeout: () => string = () => '',
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError = '';
+  while (Date.now() < deadline) {
+    try {
+      if (await check()) return;
+    } catch (error) {
+      lastError = error instanceof Error ? error.message : String(error);
+    }
+    await sleep(250);
+  }
+  throw new Error(
+    `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}\n${onTimeout()}`,
+  );
+}
+
+function tail(file: string, lines = 40): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '';
+  }
+}
+
+// ---------- kubectl ----------
+
+export async function run(
+  bin: string,
+  args: string[],
+  options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
+): Promise<ExecResult> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(bin, args, { env: options.env ?? childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
+    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
+    child.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.on('close', (code, signal) => {
+      clearTimeout(timer);
+      resolveRun({ code: code ?? (signal ? 128 : 1), stdout, stderr });
+    });
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(options.input ?? '');
+  });
+}
+
+export function kubectlFor(state: Pick<ClusterState, 'binDir' | 'kubeconfigPath'>) {
+  return (args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> =>
+    run(join(state.binDir, 'kubectl'), ['--kubeconfig', state.kubeconfigPath, ...args], options);
+}
+
+async function mustKubectl(
+  kubectl: ReturnType<typeof kubectlFor>,
+  args: string[],
+  input?: string,
+): Promise<string> {
+  const result = await kubectl(args, input === undefined ? {} : { input });
+  if (result.code !== 0)
+    throw new Error(`kubectl ${args.join(' ')} failed (${result.code}): ${result.stderr.trim()}`);
+  return result.stdout;
+}
+
+// ---------- health ----------
+
+function adminTls(dir: string): TlsClient {
+  return {
+    ca: readFileSync(join(dir, 'pki', 'ca.crt'), 'utf8'),
+    cert: readFileSync(join(dir, 'pki', 'admin.crt'), 'utf8'),
+    key: readFileSync(join(dir, 'pki', 'admin.key'), 'utf8'),
+  };
+}
+
+/** True when every component of the cluster in `dir` runs and the API server is ready. */
+export async function clusterHealthy(dir: string = defaultClusterDir): Promise<ClusterState | undefined> {
+  const state = await readState(resolve(dir));
+  if (!state) return undefined;
+  for (const c of components) {
+    const pid = state.pids[c];
+    if (pid === undefined || !pidAlive(pid) || !cmdline(pid).includes(`${state.dir}/`)) return undefined;
+  }
+  try {
+    const res = await httpsGet(`${state.server}/readyz`, adminTls(state.dir), 3_000);
+    return res.status === 200 ? state : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---------- start ----------
+
+function kubeconfigYaml(server: string, caPem: string, client: KeyAndCert, user: string): string {
+  const b64 = (s: string): string => Buffer.from(s).toString('base64');
+  return yaml.dump({
+    apiVersion: 'v1',
+    kind: 'Config',
+    clusters: [{ name: 'modelgate-local', cluster: { server, 'certificate-authority-data': b64(caPem) } }],
+    users: [
+      {
+        name: user,
+        user: { 'client-certificate-data': b64(client.certPem), 'client-key-data': b64(client.keyPem) },
+      },
+    ],
+    contexts: [{ name: 'modelgate-local', context: { cluster: 'modelgate-local', user } }],
+    'current-context': 'modelgate-local',
+    preferences: {},
+  });
+}
+
+async function writePrivate(path: string, content: string): Promise<void> {
+  await writeFile(path, content, { mode: 0o600 });
+}
+
+/**
+ * Starts a fresh cluster in `dir`, replacing whatever ran there before.
+ * Resolves once the API server is ready, the controller manager and scheduler are
+ * healthy, and nodes, RuntimeClasses and the CRDs in crds/ are in place.
+ */
+export async function startCluster(options: StartOptions = {}): Promise<ClusterState> {
+  const dir = resolve(options.dir ?? defaultClusterDir);
+  const log = options.log ?? defaultLog;
+  const t0 = Date.now();
+  const binDir = options.binDir ?? ensureBinaries(log);
+
+  if (existsSync(dir)) {
+    log(`cleaning up earlier run in ${dir}`);
+    await stopCluster({ dir, log });
+  }
+  const pki = join(dir, 'pki');
+  const logs = join(dir, 'logs');
+  for (const d of [pki, logs, join(dir, 'etcd'), join(dir, 'run')])
+    await mkdir(d, { recursive: true, mode: 0o700 });
+
+  const ports = {
+    etcdClient: await freePort(),
+    etcdPeer: await freePort(),
+    apiserver: await freePort(),
+    controllerManager: await freePort(),
+    scheduler: await freePort(),
+  };
+  const server = `https://127.0.0.1:${ports.apiserver}`;
+
+  log('generating certificates');
+  const ca = await createCertificateAuthority('modelgate-local-ca');
+  const apiserverCert = await issueCertificate(ca, {
+    commonName: 'kube-apiserver',
+    usage: 'server',
+    hosts: [
+      '127.0.0.1',
+      'localhost',
+      'kubernetes',
+      'kubernetes.default',
+      'kubernetes.default.svc',
+      'kubernetes.default.svc.cluster.local',
+      '10.96.0.1',
+    ],
+  });
+  const admin = await issueCertificate(ca, {
+    commonName: 'modelgate-admin',
+    organizations: ['system:masters'],
+    usage: 'client',
+  });
+  const kcm = await issueCertificate(ca, { commonName: 'system:kube-controller-manager', usage: 'client' });
+  const scheduler = await issueCertificate(ca, { commonName: 'system:kube-scheduler', usage: 'client' });
+  const sa = await createServiceAccountKey();
+  const files: Record<string, string> = {
+    'ca.crt': ca.certPem,
+    'ca.key': ca.keyPem,
+    'apiserver.crt': apiserverCert.certPem,
+    'apiserver.key': apiserverCert.keyPem,
+    'admin.crt': admin.certPem,
+    'admin.key': admin.keyPem,
+    'sa.key': sa.privateKeyPem,
+    'sa.pub': sa.publicKeyPem,
+  };
+  for (const [name, content] of Object.entries(files)) await writePrivate(join(pki, name), content);
+  const kubeconfigPath = join(dir, 'kubeconfig');
+  await writePrivate(kubeconfigPath, kubeconfigYaml(server, ca.certPem, admin, 'modelgate-admin'));
+  await writePrivate(
+    join(dir, 'kubeconfig-controller-manager'),
+    kubeconfigYaml(server, ca.certPem, kcm, 'system:kube-controller-manager'),
+  );
+  await writePrivate(
+    join(dir, 'kubeconfig-scheduler'),
+    kubeconfigYaml(server, ca.certPem, scheduler, 'system:kube-scheduler'),
+  );
+
+  const state: ClusterState = {
+    version: 1,
+    dir,
+    binDir,
+    server,
+    kubeconfigPath,
+    caCertPath: join(pki, 'ca.crt'),
+    caKeyPath: join(pki, 'ca.key'),
+    ports,
+    pids: {},
+    startedAt: new Date().toISOString(),
+  };
+  await writeState(state);
+
+  const launch = async (component: Component, args: string[]): Promise<void> => {
+    const logFile = join(logs, `${component}.log`);
+    const fd = openSync(logFile, 'a');
+    // detached: its own process group, so a Ctrl-C of `npm run cluster:up` after
+    // startup does not take the cluster down; `cluster:down` does.
+    const child = spawn(join(binDir, component), args, {
+      detached: true,
+      stdio: ['ignore', fd, fd],
+      env: childEnv(),
+    });
+    closeSync(fd);
+    child.unref();
+    if (child.pid === undefined) throw new Error(`could not start ${component}`);
+    state.pids[component] = child.pid;
+    await writeState(state);
+    log(`started ${component} (pid ${child.pid}, log ${logFile})`);
+  };
+  const exitedEarly = (component: Component): string => {
+    const pid = state.pids[component];
+    const status = pid !== undefined && pidAlive(pid) ? 'still running' : 'exited';
+    return `${component} ${status}; last lines of its log:\n${tail(join(logs, `${component}.log`))}`;
+  };
+  const assertRunning = (component: Component): void => {
+    const pid = state.pids[component];
+    if (pid === undefined || !pidAlive(pid)) throw new Error(exitedEarly(component));
+  };
+
+  try {
+    const etcdClientUrl = `http://127.0.0.1:${ports.etcdClient}`;
+    const etcdPeerUrl = `http://127.0.0.1:${ports.etcdPeer}`;
+    await launch('etcd', [
+      '--name=default',
+      `--data-dir=${join(dir, 'etcd')}`,
+      `--listen-client-urls=${etcdClientUrl}`,
+      `--advertise-client-urls=${etcdClientUrl}`,
+      `--listen-peer-urls=${etcdPeerUrl}`,
+      `--initial-advertise-peer-urls=${etcdPeerUrl}`,
+      `--initial-cluster=default=${etcdPeerUrl}`,
+      '--unsafe-no-fsync=true',
+      '--log-level=warn',
+    ]);
+    await waitFor(
+      'etcd /health',
+      async () => {
+        assertRunning('etcd');
+        return (await httpGet(`${etcdClientUrl}/health`)) === 200;
+      },
+      30_000,
+      () => exitedEarly('etcd'),
+    );
+
+    await launch('kube-apiserver', [
+      `--etcd-servers=${etcdClientUrl}`,
+      '--bind-address=127.0.0.1',
+      '--advertise-address=127.0.0.1',
+      `--secure-port=${ports.apiserver}`,
+      `--cert-dir=${join(dir, 'run', 'kube-apiserver')}`,
+      `--tls-cert-file=${join(pki, 'apiserver.crt')}`,
+      `--tls-private-key-file=${join(pki, 'apiserver.key')}`,
+      `--client-ca-file=${join(pki, 'ca.crt')}`,
+      `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
+      `--service-account-key-file=${join(pki, 'sa.pub')}`,
+      `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
+      '--service-cluster-ip-range=10.96.0.0/16',
+      '--authorization-mode=Node,RBAC',
+      '--allow-privileged=true',
+      // A 127.0.0.1 advertise address is invalid in Endpoints; nothing here needs
+      // the "kubernetes" Service endpoints (kubernetes/kubernetes#121942).
+      '--endpoint-reconciler-type=none',
+      '--enable-priority-and-fairness=false',
+      '--profiling=false',
+      '-v=1',
+    ]);
+    const tls = adminTls(dir);
+    await waitFor(
+      'kube-apiserver /readyz',
+      async () => {
+        assertRunning('kube-apiserver');
+        return (await httpsGet(`${server}/readyz`, tls)).status === 200;
+      },
+      120_000,
+      () => exitedEarly('kube-apiserver'),
+    );
+    log(`kube-apiserver ready at ${server} after ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+
+    const kcmKubeconfig = join(dir, 'kubeconfig-controller-manager');
+    await launch('kube-controller-manager', [
+      `--kubeconfig=${kcmKubeconfig}`,
+      `--authentication-kubeconfig=${kcmKubeconfig}`,
+      `--authorization-kubeconfig=${kcmKubeconfig}`,
+      '--leader-elect=false',
+      '--bind-address=127.0.0.1',
+      `--secure-port=${ports.controllerManager}`,
+      `--cert-dir=${join(dir, 'run', 'kube-controller-manager')}`,
+      `--service-account-private-key-file=${join(pki, 'sa.key')}`,
+      `--root-ca-file=${join(pki, 'ca.crt')}`,
+      `--cluster-signing-cert-file=${join(pki, 'ca.crt')}`,
+      `--cluster-signing-key-file=${join(pki, 'ca.key')}`,
+      '--use-service-account-credentials=true',
+      // Fake nodes have no kubelet heartbeat; without this controller they stay Ready.
+      '--controllers=*,-node-lifecycle-controller',
+      '--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics',
+      '-v=1',
+    ]);
+    const schedulerKubeconfig = join(dir, 'kubeconfig-scheduler');
+    await launch('kube-scheduler', [
+      `--kubeconfig=${schedulerKubeconfig}`,
+      `--authentication-kubeconfig=${schedulerKubeconfig}`,
+      `--authorization-kubeconfig=${schedulerKubeconfig}`,
+      '--leader-elect=false',
+      '--bind-address=127.0.0.1',
+      `--secure-port=${ports.scheduler}`,
+      `--cert-dir=${join(dir, 'run', 'kube-scheduler')}`,
+      '--authorization-always-allow-paths=/healthz,/readyz,/livez,/metrics',
+      '-v=1',
+    ]);
+    for (const [component, port] of [
+      ['kube-controller-manager', ports.controllerManager],
+      ['kube-scheduler', ports.scheduler],
+    ] as const) {
+      await waitFor(
+        `${component} /healthz`,
+        async () => {
+          assertRunning(component);
+          return (await httpsGet(`https://127.0.0.1:${port}/healthz`, { insecure: true })).status === 200;
+        },
+        60_000,
+        () => exitedEarly(component),
+      );
+    }
+
+    await bootstrap(state, log);
+    log(`cluster ready in ${((Date.now() - t0) / 1000).toFixed(1)}s; kubeconfig: ${kubeconfigPath}`);
+    return state;
+  } catch (error) {
+    log('startup failed; stopping what was started (logs kept under a copy in .cache/cluster-failed/)');
+    await preserveLogs(dir);
+    await stopCluster({ dir, log });
+    throw error;
+  }
+}
+
+async function preserveLogs(dir: string): Promise<void> {
+  const target = `${dir}-failed`;
+  await rm(target, { recursive: true, force: true });
+  await mkdir(target, { recursive: true });
+  for (const name of await readdir(join(dir, 'logs')).catch(() => [] as string[])) {
+    await writeFile(join(target, name), await readFile(join(dir, 'logs', name)));
+  }
+}
+
+// ---------- cluster contents ----------
+
+export interface FakeNode {
+  name: string;
+  labels: Record<string, string>;
+  address: string;
+}
+
+/** One confidential-computing node (AMD SEV-SNP, Kata installed) and two ordinary workers. */
+export const fakeNodes: FakeNode[] = [
+  {
+    name: 'mg-confidential-0',
+    address: '192.0.2.10',
+    labels: {
+      'node.kubernetes.io/instance-type': 'n2d-standard-16',
+      'topology.kubernetes.io/zone': 'local-a',
+      'feature.node.kubernetes.io/cpu-model.vendor_id': 'AMD',
+      'feature.node.kubernetes.io/cpu-security.sev.enabled': 'true',
+      'feature.node.kubernetes.io/cpu-security.sev.snp.enabled': 'true',
+      'katacontainers.io/kata-runtime': 'true',
+    },
+  },
+  {
+    name: 'mg-worker-0',
+    address: '192.0.2.11',
+    labels: {
+      'node.kubernetes.io/instance-type': 'n2-standard-8',
+      'topology.kubernetes.io/zone': 'local-a',
+      'feature.node.kubernetes.io/cpu-model.vendor_id': 'Intel',
+    },
+  },
+  {
+    name: 'mg-worker-1',
+    address: '192.0.2.12',
+    labels: {
+      'node.kubernetes.io/instance-type': 'n2-standard-8',
+      'topology.kubernetes.io/zone': 'local-b',
+      'feature.node.kubernetes.io/cpu-model.vendor_id': 'Intel',
+    },
+  },
+];
+
+/** The Kata Containers TEE runtime classes as kata-deploy installs them (handler = name). */
+export const teeRuntimeClasses: { name: string; overhead: { cpu: string; memory: string } }[] = [
+  { name: 'kata-qemu-snp', overhead: { cpu: '1', memory: '2048Mi' } },
+  { name: 'kata-qemu-tdx', overhead: { cpu: '1', memory: '2048Mi' } },
+  { name: 'kata-qemu-nvidia-gpu-snp', overhead: { cpu: '1', memory: '2048Mi' } },
+  { name: 'kata-qemu-coco-dev', overhead: { cpu: '250m', memory: '160Mi' } },
+];
+
+async function bootstrap(state: ClusterState, log: (line: string) => void): Promise<void> {
+  const kubectl = kubectlFor(state);
+  const version = (await mustKubectl(kubectl, ['version', '-o', 'json'])).trim();
+  const serverVersion =
+    (JSON.parse(version) as { serverVersion?: { gitVersion?: string } }).serverVersion?.gitVersion ?? '?';
+
+  const nodes = fakeNodes.map((n) => ({
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: {
+      name: n.name,
+      labels: {
+        'kubernetes.io/hostname': n.name,
+        'kubernetes.io/os': 'linux',
+        'kubernetes.io/arch': 'amd64',
+        ...n.labels,
+      },
+    },
+    spec: {},
+  }));
+  await mustKubectl(kubectl, ['apply', '-f', '-'], nodes.map((n) => yaml.dump(n)).join('---\n'));
+  // Status goes through the status subresource, as a kubelet would write it.
+  for (const n of fakeNodes) {
+    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
+    const condition = (type: string, status: string, reason: string) => ({
+      type,
+      status,
+      reason,
+      message: reason,
+      lastHeartbeatTime: now,
+      lastTransitionTime: now,
+    });
+    const resources = { cpu: '16', memory: '64Gi', pods: '110', 'ephemeral-storage': '200Gi' };
+    const status = {
+      status: {
+        capacity: resources,
+        allocatable: resources,
+        addresses: [
+          { type: 'InternalIP', address: n.address },
+          { type: 'Hostname', address: n.name },
+        ],
+        conditions: [
+          condition('MemoryPressure', 'False', 'KubeletHasSufficientMemory'),
+          condition('DiskPressure', 'False', 'KubeletHasNoDiskPressure'),
+          condition('PIDPressure', 'False', 'KubeletHasSufficientPID'),
+          condition('Ready', 'True', 'KubeletReady'),
+        ],
+        nodeInfo: {
+          architecture: 'amd64',
+          operatingSystem: 'linux',
+          osImage: 'modelgate fake node',
+          kernelVersion: '6.8.0',
+          kubeletVersion: serverVersion,
+          kubeProxyVersion: '',
+          containerRuntimeVersion: 'containerd://2.1.0',
+          machineID: '',
+          systemUUID: '',
+          bootID: '',
+        },
+      },
+    };
+    await mustKubectl(kubectl, [
+      'patch',
+      'node',
+      n.name,
+      '--subresource=status',
+      '--type=merge',
+      '-p',
+      JSON.stringify(status),
+    ]);
+  }
+  log(`nodes: ${fakeNodes.map((n) => n.name).join(', ')}`);
+
+  const runtimeClasses = teeRuntimeClasses.map((rc) => ({
+    apiVersion: 'node.k8s.io/v1',
+    kind: 'RuntimeClass',
+    metadata: { name: rc.name, labels: { 'app.kubernetes.io/managed-by': 'modelgate-local-cluster' } },
+    handler: rc.name,
+    overhead: { podFixed: rc.overhead },
+    scheduling: { nodeSelector: { 'katacontainers.io/kata-runtime': 'true' } },
+  }));
+  await mustKubectl(kubectl, ['apply', '-f', '-'], runtimeClasses.map((r) => yaml.dump(r)).join('---\n'));
+  log(`runtime classes: ${teeRuntimeClasses.map((r) => r.name).join(', ')}`);
+
+  await applyCrds(state, log);
+
+  // Pods need the namespace's default ServiceAccount, created by the controller manager.
+  await waitFor(
+    'the default ServiceAccount',
+    async () =>
+      (await kubectl(['get', 'serviceaccount', 'default', '-n', 'default', '-o', 'name'])).code === 0,
+    60_000,
+  );
+}
+
+/** Applies every YAML file in crds/ and waits until each CRD is Established. */
+export async function applyCrds(
+  state: Pick<ClusterState, 'binDir' | 'kubeconfigPath'>,
+  log: (line: string) => void = defaultLog,
+): Promise<string[]> {
+  const crdDir = join(repoRoot, 'crds');
+  const files = existsSync(crdDir)
+    ? readdirSync(crdDir)
+        .filter((f) => /\.ya?ml$/.test(f) && statSync(join(crdDir, f)).isFile())
+        .sort()
+    : [];
+  if (files.length === 0) {
+    log('crds/: no YAML files yet; skipping');
+    return [];
+  }
+  const kubectl = kubectlFor(state);
+  const fileArgs = files.flatMap((f) => ['-f', join(crdDir, f)]);
+  // Server-side apply: large CRDs overflow the client-side last-applied annotation.
+  await mustKubectl(kubectl, [
+    'apply',
+    '--server-side',
+    '--force-conflicts',
+    '--field-manager=modelgate-local-cluster',
+    ...fileArgs,
+  ]);
+  const names = (await mustKubectl(kubectl, ['get', ...fileArgs, '-o', 'name']))
+    .trim()
+    .split('\n')
+    .filter(Boolean);
+  await mustKubectl(kubectl, ['wait', '--for=condition=Established', '--timeout=60s', ...fileArgs]);
+  log(`CRDs established: ${names.map((n) => n.replace(/^.*\//, '')).join(', ')}`);
+  return names;
+}
+
+/**
+ * Serialises start/stop between processes (a test run and `npm run cluster:up`).
+ * A lock whose holder died is taken over.
+ */
+export async function withClusterLock<T>(
+  fn: () => Promise<T>,
+  lockPath = join(repoRoot, '.cache', 'cluster.lock'),
+  timeoutMs = 15 * 60_000,
+): Promise<T> {
+  await mkdir(dirname(lockPath), { recursive: true });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const fd = openSync(lockPath, 'wx');
+      writeSync(fd, `${process.pid}\n`);
+      closeSync(fd);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      const holder = Number.parseInt(readFileSafe(lockPath), 10);
+      const stale = Number.isFinite(holder) ? !pidAlive(holder) : Date.now() - mtimeMs(lockPath) > 10_000;
+      if (stale) {
+        await unlink(lockPath).catch(() => undefined);
+        continue;
+      }
+      if (Date.now() > deadline)
+        throw new Error(`cluster lock ${lockPath} held by pid ${holder} for too long`);
+      await sleep(500);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink(lockPath).catch(() => undefined);
+  }
+}
+
+function readFileSafe(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+function mtimeMs(path: string): number {
+  try {
+    return statSync(path).mtimeMs;
+  } catch {
+    return 0;
+  }
+}
