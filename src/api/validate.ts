@@ -41,7 +41,9 @@ function describe(v: Json): string {
 
 /** Walks `value` against `schema`, collecting every problem (not just the first). */
 export function validateAgainstSchema(value: Json, schema: SchemaNode, path: string, errors: FieldError[]): void {
-  const fail = (message: string) => errors.push({ path, message });
+  const fail = (message: string): void => {
+    errors.push({ path, message });
+  };
   switch (schema.type) {
     case 'object': {
       if (!isObject(value)) return fail(`must be an object, not ${describe(value)}`);

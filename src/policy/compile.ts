@@ -14,6 +14,8 @@ export interface CompiledAuthority {
   trust: TrustMaterial;
   /** Digest of the trust material: part of the verified-bundle cache key. */
   fingerprint: string;
+  /** The Secret the key came from, if any: its content must not be copied into another namespace's pod. */
+  secret?: { namespace: string; name: string };
 }
 
 export interface CompiledConfidentialComputing {
@@ -78,13 +80,17 @@ export function compileParsed(p: ModelPolicyResource, cluster: ClusterView, opts
   for (const [i, a] of (spec.authorities ?? []).entries()) {
     const at = `spec.authorities[${i}] (${a.name})`;
     let trust: TrustMaterial | undefined;
+    let secret: CompiledAuthority['secret'];
     if (a.key?.pem) trust = { method: 'key', publicKeyPem: a.key.pem };
     else if (a.key?.secretRef) {
       const ref = a.key.secretRef;
       const ns = refNs(ref.namespace);
       const pem = cluster.secretData(ns, ref.name)?.[ref.key];
       if (pem === undefined) unresolved.push(`${at}: Secret ${ns}/${ref.name} with key "${ref.key}" not found`);
-      else trust = { method: 'key', publicKeyPem: pem };
+      else {
+        trust = { method: 'key', publicKeyPem: pem };
+        secret = { namespace: ns, name: ref.name };
+      }
     } else if (a.certificate) {
       trust = {
         method: 'certificate',
@@ -105,7 +111,7 @@ export function compileParsed(p: ModelPolicyResource, cluster: ClusterView, opts
           trustedRootJson: json,
         };
     }
-    if (trust) authorities.push({ name: a.name, trust, fingerprint: sha(JSON.stringify(trust)) });
+    if (trust) authorities.push({ name: a.name, trust, fingerprint: sha(JSON.stringify(trust)), ...(secret ? { secret } : {}) });
   }
   if (unresolved.length > 0) return { ok: false, reason: 'KeysUnresolved', message: unresolved.join('; ') };
 

@@ -369,6 +369,15 @@ function scanKServeComponent(kind: string, spec: Obj, c: Collector): void {
   }
 }
 
+function pvcClaimOf(templates: Template[], volume: string): string | undefined {
+  for (const t of templates) {
+    for (const v of arr(t.spec.volumes)) {
+      if (isObj(v) && v.name === volume && isObj(v.persistentVolumeClaim)) return str(v.persistentVolumeClaim.claimName);
+    }
+  }
+  return undefined;
+}
+
 /** Returns undefined when the object is not a kind modelgate understands. */
 export function extractModelReferences(object: unknown): WorkloadModels | undefined {
   if (!isObj(object)) return undefined;
@@ -403,6 +412,8 @@ export function extractModelReferences(object: unknown): WorkloadModels | undefi
     if (c.models.some((m) => m.declared === d)) continue;
     let scheme: ModelScheme | undefined;
     let uri: string | undefined;
+    const claim = pvcClaimOf(templates, d.volume);
+    if (!d.uri && claim) ({ scheme, uri } = { scheme: 'pvc', uri: `pvc://${claim}${d.subPath ? `/${d.subPath}` : ''}` });
     if (d.uri) {
       const p = parseModelUri(d.uri);
       if (p.ok) ({ scheme, uri } = p.value);

@@ -1,0 +1,69 @@
+// Renders decisions for people (text) and machines (JSON). Shared by `modelgate check` and the webhook's
+// rejection messages, so a deployer reads the same words offline and from kubectl.
+import type { Decision, Violation } from './types.ts';
+
+export interface CheckedObject {
+  kind: string;
+  namespace: string;
+  name: string;
+  decision: Decision;
+}
+
+export interface CheckResultJson {
+  kind: string;
+  namespace: string;
+  name: string;
+  allowed: boolean;
+  warnings: string[];
+  violations: { policy: string; check: string; model?: string; message: string; remediation: string; enforcement: string }[];
+}
+
+export function toJsonResult(o: CheckedObject): CheckResultJson {
+  return {
+    kind: o.kind,
+    namespace: o.namespace,
+    name: o.name,
+    allowed: o.decision.allowed,
+    warnings: o.decision.warnings,
+    violations: o.decision.violations.map((v) => ({
+      policy: v.policy,
+      check: v.check,
+      ...(v.model !== undefined ? { model: v.model } : {}),
+      message: v.message,
+      remediation: v.remediation,
+      enforcement: v.enforcement,
+    })),
+  };
+}
+
+const VERB: Record<Violation['enforcement'], string> = { Enforce: 'DENY', Warn: 'WARN', Audit: 'AUDIT' };
+
+/** One block per object: the verdict line, then each violation with what failed, why and the fix. */
+export function renderText(o: CheckedObject): string {
+  const d = o.decision;
+  const head = `${o.kind} ${o.namespace}/${o.name}: ${d.allowed ? 'admitted' : 'DENIED'}`;
+  const lines = [head];
+  if (d.policies.length === 0) lines.push(`  no policy applies (${d.skipped ?? 'no match'})`);
+  else if (d.violations.length === 0) lines.push(`  passes ${d.policies.join(', ')}`);
+  for (const v of d.violations) {
+    lines.push(`  ${VERB[v.enforcement]} ${v.policy} · ${v.check}${v.model ? ` · ${v.model}` : ''}`);
+    lines.push(`    why: ${v.message}`);
+    lines.push(`    fix: ${v.remediation}`);
+  }
+  for (const w of d.warnings.filter((w) => !d.violations.some((v) => w.includes(v.message)))) lines.push(`  warning: ${w}`);
+  return lines.join('\n');
+}
+
+/** A short rejection message for the API server (kubectl shows it verbatim), trimmed to `limit` characters. */
+export function rejectionMessage(kind: string, name: string, d: Decision, limit = 4000): string {
+  const denying = d.violations.filter((v) => v.enforcement === 'Enforce');
+  const parts = denying.map(
+    (v, i) => `(${i + 1}) ${v.check}${v.model ? ` · ${v.model}` : ''} [${v.policy}]: ${v.message}. Fix: ${v.remediation}.`,
+  );
+  let msg = `modelgate denied ${kind} ${name}: ${denying.length} problem${denying.length === 1 ? '' : 's'}. ${parts.join(' ')}`;
+  if (msg.length > limit) {
+    const more = ` … (${denying.length} problems in all; run \`modelgate check\` or see the audit log for the full list)`;
+    msg = msg.slice(0, limit - more.length) + more;
+  }
+  return msg;
+}

@@ -1,0 +1,173 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import yaml from 'js-yaml';
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { deployment, DIGEST, pod, podSpec, withArgs, withImageVolume } from '../../test/support/builders.ts';
+import { extractModelReferences } from './extract.ts';
+
+const FIXTURES = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'workloads');
+const load = (file: string) => (yaml.loadAll(readFileSync(join(FIXTURES, file), 'utf8')) as Record<string, unknown>[]).filter(Boolean);
+
+type Expect = { kind: string; models?: [uri: string, pinned: boolean][]; unclassified?: RegExp[]; unsupported?: true };
+
+/** What modelgate must find in every real manifest from ../shared/fixtures/workloads (copied to test/fixtures). */
+const EXPECTED: Record<string, Expect[]> = {
+  'kserve/isvc-sklearn-gcs.yaml': [{ kind: 'InferenceService', models: [['gs://kfserving-examples/models/sklearn/1.0/model', false]] }],
+  'kserve/isvc-tensorflow-s3.yaml': [{ kind: 'InferenceService', models: [['s3://kfserving-examples/mnist', false]] }],
+  'kserve/isvc-huggingface-hf.yaml': [{ kind: 'InferenceService', models: [['hf://meta-llama/Llama-2-7b-chat-hf', false]] }],
+  'kserve/isvc-oci-native-imagevolume.yaml': [{ kind: 'InferenceService', models: [['oci://ghcr.io/my-org/my-sklearn-model:v1', false]] }],
+  'kserve/isvc-oci-fetch.yaml': [{ kind: 'InferenceService', models: [['oci://ghcr.io/kliukovkin/kserve-oci-test-fixture:v1', false]] }],
+  'kserve/llmisvc-pvc.yaml': [{ kind: 'LLMInferenceService', models: [['pvc://gpt-oss-20b-pvc', false]] }],
+  'kserve/trainedmodels.yaml': [
+    { kind: 'TrainedModel', models: [['gs://kfserving-examples/models/sklearn/1.0/model', false]] },
+    { kind: 'TrainedModel', models: [['gs://kfserving-examples/models/sklearn/1.0/model', false]] },
+  ],
+  'kserve/clusterservingruntime-vllm.yaml': [{ kind: 'ClusterServingRuntime', unsupported: true }],
+  'kubernetes/image-volumes.yaml': [{ kind: 'Pod', models: [['oci://quay.io/crio/artifact:v2', false]] }],
+  'gke-samples/deployment-vllm.yaml': [
+    { kind: 'Deployment', models: [['hf://google/gemma-3-1b-it', false]] },
+    { kind: 'Service', unsupported: true },
+  ],
+  'gke-samples/deployment-tgi-model-id-env.yaml': [{ kind: 'Deployment', models: [['hf://meta-llama/Meta-Llama-3-70B-Instruct', false]] }],
+  'gke-samples/deployment-triton-gcsfuse-csi.yaml': [
+    { kind: 'Deployment', models: [], unclassified: [/volume "gcs-fuse-csi-vol" \(csi\), whose content modelgate cannot see/] },
+  ],
+  'seldon-core-v2/model-sklearn-gcs.yaml': [{ kind: 'Model', models: [['gs://seldon-models/scv2/samples/mlserver_1.3.5/iris-sklearn', false]] }],
+  'seldon-core-v2/model-hf-text-gen.yaml': [{ kind: 'Model', models: [['gs://seldon-models/mlserver/huggingface/text-generation', false]] }],
+};
+
+describe('extractModelReferences on real manifests', () => {
+  for (const [file, expected] of Object.entries(EXPECTED)) {
+    it(file, () => {
+      const docs = load(file);
+      expect(docs.map((d) => d.kind)).toEqual(expected.map((e) => e.kind));
+      docs.forEach((doc, i) => {
+        const e = expected[i]!;
+        const r = extractModelReferences(doc);
+        if (e.unsupported) return expect(r).toBeUndefined();
+        expect(r).toBeDefined();
+        expect(r!.models.map((m) => [m.uri, m.pinned])).toEqual(e.models);
+        expect(r!.unclassified.length).toBe(e.unclassified?.length ?? 0);
+        e.unclassified?.forEach((re, j) => expect(r!.unclassified[j]!.reason).toMatch(re));
+        expect(r!.servesModels).toBe(true);
+      });
+    });
+  }
+
+  it.each([
+    'kata-containers/kata-runtimeClasses.yaml',
+    'kaito/workspace-preset-llama.yaml',
+    'kuberay/rayservice-llm-serve.yaml',
+    'nim-operator/nimcache-hf.yaml',
+    'vllm-production-stack/vllmruntime.yaml',
+    'kubeflow-model-registry/clusterstoragecontainer-model-registry.yaml',
+  ])('%s holds no kind modelgate checks', (file) => {
+    for (const d of load(file)) expect(extractModelReferences(d)).toBeUndefined();
+  });
+
+  it('every fixture file is covered by a test', async () => {
+    const { readdirSync, statSync } = await import('node:fs');
+    const all: string[] = [];
+    for (const d of readdirSync(FIXTURES)) {
+      if (!statSync(join(FIXTURES, d)).isDirectory()) continue;
+      for (const f of readdirSync(join(FIXTURES, d))) all.push(`${d}/${f}`);
+    }
+    const covered = new Set([
+      ...Object.keys(EXPECTED),
+      'kata-containers/kata-runtimeClasses.yaml',
+      'kaito/workspace-preset-llama.yaml',
+      'kaito/workspace-preset-adapters.yaml',
+      'kuberay/rayservice-llm-serve.yaml',
+      'nim-operator/nimcache-hf.yaml',
+      'nim-operator/nimcache-nimservice-ngc.yaml',
+      'nim-operator/nimservice-kata-sandbox.yaml',
+      'vllm-production-stack/vllmruntime.yaml',
+      'kubeflow-model-registry/clusterstoragecontainer-model-registry.yaml',
+      'gke-samples/helm-values-ollama.yaml',
+    ]);
+    expect(all.filter((f) => !covered.has(f))).toEqual([]);
+  });
+});
+
+describe('extractModelReferences on pod specs', () => {
+  it('follows vLLM --model=$(VAR) through the container env, with --revision', () => {
+    const spec = podSpec(withArgs('--model=$(MODEL)', '--revision', 'a'.repeat(40)));
+    (spec.containers as Record<string, unknown>[])[0]!.env = [{ name: 'MODEL', value: 'org/model' }];
+    const r = extractModelReferences(deployment('d', spec))!;
+    expect(r.models.map((m) => [m.uri, m.pinned, m.delivery])).toEqual([[`hf://org/model:${'a'.repeat(40)}`, true, 'server']]);
+  });
+
+  it('reports an env var it cannot resolve instead of ignoring it', () => {
+    const spec = podSpec(withArgs('--model=$(MODEL)'));
+    (spec.containers as Record<string, unknown>[])[0]!.env = [{ name: 'MODEL', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }];
+    const r = extractModelReferences(pod('p', spec))!;
+    expect(r.unclassified[0]!.reason).toContain('$(MODEL) is not a literal env value');
+  });
+
+  it('finds `vllm serve <model>` and a model path on a PVC', () => {
+    const spec = podSpec(withArgs('serve', '/models/llama'));
+    (spec.containers as Record<string, unknown>[])[0]!.command = ['vllm'];
+    (spec.volumes as unknown[]).push({ name: 'm', persistentVolumeClaim: { claimName: 'llama-pvc' } });
+    ((spec.containers as Record<string, unknown>[])[0]!.volumeMounts as unknown[]).push({ name: 'm', mountPath: '/models' });
+    const r = extractModelReferences(pod('p', spec))!;
+    expect(r.models.map((m) => [m.uri, m.volume, m.delivery])).toEqual([['pvc://llama-pvc', 'm', 'volume']]);
+  });
+
+  it('a model path with no volume is inside the server image', () => {
+    const r = extractModelReferences(pod('p', podSpec(withArgs('--model', '/opt/model'))))!;
+    expect(r.models[0]!.delivery).toBe('image');
+    expect(r.models[0]!.pinned).toBe(true);
+  });
+
+  it('image volumes are models; the annotation pins them with a declared digest', () => {
+    const plain = extractModelReferences(pod('p', podSpec(withImageVolume('model', 'reg.io/m:v1'))))!;
+    expect(plain.models.map((m) => [m.uri, m.pinned])).toEqual([['oci://reg.io/m:v1', false]]);
+    const ann = { 'modelgate.io/models': JSON.stringify([{ name: 'm', volume: 'model', digest: DIGEST }]) };
+    const declared = extractModelReferences(pod('p', podSpec(withImageVolume('model', 'reg.io/m:v1')), { annotations: ann }))!;
+    expect(declared.models.map((m) => [m.uri, m.pinned, m.digest, m.declared?.name])).toEqual([['oci://reg.io/m:v1', true, DIGEST, 'm']]);
+  });
+
+  it('a declared model on a PVC gets a pvc:// uri; one naming an unknown volume is an error', () => {
+    const spec = podSpec();
+    (spec.volumes as unknown[]).push({ name: 'data', persistentVolumeClaim: { claimName: 'weights' } });
+    const ann = { 'modelgate.io/models': JSON.stringify([{ name: 'm', volume: 'data', subPath: 'llama', digest: DIGEST }, { name: 'n', volume: 'nope', digest: DIGEST }]) };
+    const r = extractModelReferences(deployment('d', spec, { annotations: ann }))!;
+    expect(r.models.map((m) => m.uri)).toEqual(['pvc://weights/llama']);
+    expect(r.annotationErrors.join()).toContain('names volume "nope", which the pod spec does not define');
+  });
+
+  it('KServe storage-initializer and modelcar containers in a Pod', () => {
+    const spec = podSpec();
+    (spec.volumes as unknown[]).push({ name: 'kserve-provision-location', emptyDir: {} });
+    spec.initContainers = [
+      { name: 'storage-initializer', image: 'kserve/storage-initializer', args: ['s3://bucket/model', '/mnt/models'], volumeMounts: [{ name: 'kserve-provision-location', mountPath: '/mnt/models' }] },
+    ];
+    (spec.containers as unknown[]).push({ name: 'modelcar', image: `reg.io/model@sha256:${'e'.repeat(64)}` });
+    const r = extractModelReferences(pod('p', spec))!;
+    expect(r.models.map((m) => [m.uri, m.delivery, m.volume])).toEqual([
+      ['s3://bucket/model', 'storage-initializer', 'kserve-provision-location'],
+      [`oci://reg.io/model@sha256:${'e'.repeat(64)}`, 'image', undefined],
+    ]);
+  });
+
+  it('a workload without models does not serve models', () => {
+    const r = extractModelReferences(deployment('web', podSpec()))!;
+    expect(r.servesModels).toBe(false);
+  });
+
+  it('CronJob pod templates are found', () => {
+    const cj = { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'c' }, spec: { jobTemplate: { spec: { template: { spec: podSpec(withImageVolume('m', 'reg.io/m:1')) } } } } };
+    expect(extractModelReferences(cj)!.podSpecs[0]!.path).toBe('spec.jobTemplate.spec.template.spec');
+  });
+
+  it('never throws on arbitrary objects of supported kinds', () => {
+    const kinds = [['v1', 'Pod'], ['apps/v1', 'Deployment'], ['batch/v1', 'CronJob'], ['serving.kserve.io/v1beta1', 'InferenceService'], ['serving.kserve.io/v1alpha1', 'LLMInferenceService']];
+    fc.assert(
+      fc.property(fc.constantFrom(...kinds), fc.jsonValue(), fc.jsonValue(), ([apiVersion, kind], metadata, spec) => {
+        extractModelReferences({ apiVersion, kind, metadata, spec });
+      }),
+      { numRuns: 1000 },
+    );
+  });
+});
