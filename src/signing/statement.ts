@@ -162,3 +162,23 @@ export function parseStatement(payload: Uint8Array): SignedStatement {
   if (json.predicateType === PREDICATE_V02_DIGESTS) return parseV02(json);
   throw new StatementError(`predicateType "${String(json.predicateType)}" is not a model_signing predicate`);
 }
+
+/**
+ * The in-toto statement model_signing writes for a manifest (model_signing/_signing/signing.py).
+ * `ignorePaths` is recorded when given, as model_signing >= 1.1 does.
+ */
+export function buildStatement(
+  manifest: { modelName: string; resources: readonly Resource[]; rootDigest: string },
+  serialization: Serialization,
+  ignorePaths?: readonly string[],
+): Record<string, unknown> {
+  const ser: Record<string, unknown> = { method: serialization.method, hash_type: serialization.hashType, allow_symlinks: serialization.allowSymlinks };
+  if (serialization.method === 'shards') ser.shard_size = serialization.shardSize;
+  if (ignorePaths !== undefined) ser.ignore_paths = [...ignorePaths];
+  return {
+    _type: IN_TOTO_STATEMENT_V1,
+    subject: [{ name: manifest.modelName, digest: { sha256: manifest.rootDigest } }],
+    predicateType: PREDICATE_V1,
+    predicate: { serialization: ser, resources: manifest.resources.map((r) => ({ name: r.name, algorithm: r.algorithm, digest: r.digest })) },
+  };
+}

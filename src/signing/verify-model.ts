@@ -1,0 +1,126 @@
+// The full model check: signature first (cheap), then the pinned digest, then re-hash the model the way
+// the signed statement says and compare manifests, naming missing, extra and changed files.
+import { isAbsolute, relative, resolve } from 'node:path';
+import { compareManifests, describeDifference, type ManifestDifference } from '../hashing/manifest.ts';
+import { hashModel, type HashProgress } from '../hashing/model.ts';
+import type { HashPool } from '../hashing/pool.ts';
+import { DEFAULT_IGNORE_PATHS, ModelWalkError, normalizeIgnorePaths } from '../hashing/walk.ts';
+import { TrustMaterialError } from './keys.ts';
+import type { SignedStatement } from './statement.ts';
+import { compileTrust, type TrustMaterial } from './trust.ts';
+import { verifyBundleSignature } from './verify-signature.ts';
+
+export interface VerifyModelOptions {
+  /** Extra paths to ignore: relative to the model root, or absolute inside it. */
+  ignorePaths?: readonly string[];
+  /** Follow symbolic links inside the model (refused by default). */
+  allowSymlinks?: boolean;
+  /** Accept files the signature does not cover (model_signing --ignore_unsigned_files). */
+  ignoreUnsignedFiles?: boolean;
+  /** Where the bundle file is; it is ignored when it sits inside the model directory. */
+  bundlePath?: string;
+  /** The digest the workload pins, "sha256:<hex>": must equal the signed subject digest. */
+  expectDigest?: string;
+  workers?: number;
+  pool?: HashPool;
+  onProgress?: (p: HashProgress) => void;
+  now?: Date;
+}
+
+export type Verdict = 'valid' | 'invalid' | 'unusable';
+
+export interface ModelVerification extends ManifestDifference {
+  verdict: Verdict;
+  valid: boolean;
+  /** Why the model was rejected; empty when valid. */
+  reason: string;
+  signer?: string;
+  /** The signed subject digest, "sha256:<hex>". */
+  digest?: string;
+  statement?: SignedStatement;
+  files: number;
+  bytes: number;
+  durationMs: number;
+}
+
+const DIGEST_PIN = /^sha256:([0-9a-f]{64})$/;
+
+export function parseDigestPin(pin: string): string | undefined {
+  return DIGEST_PIN.exec(pin.trim().toLowerCase())?.[1];
+}
+
+export async function verifyModel(modelPath: string, bundle: Uint8Array, trust: TrustMaterial, options: VerifyModelOptions = {}): Promise<ModelVerification> {
+  const started = performance.now();
+  const result = (verdict: Verdict, reason: string, extra: Partial<ModelVerification> = {}): ModelVerification => ({
+    verdict,
+    valid: verdict === 'valid',
+    reason,
+    missing: [],
+    extra: [],
+    changed: [],
+    files: 0,
+    bytes: 0,
+    ...extra,
+    durationMs: Math.round(performance.now() - started),
+  });
+
+  try {
+    compileTrust(trust);
+  } catch (err) {
+    if (err instanceof TrustMaterialError) return result('unusable', `unusable trust material: ${err.message}`);
+    throw err;
+  }
+  let expected: string | undefined;
+  if (options.expectDigest !== undefined) {
+    expected = parseDigestPin(options.expectDigest);
+    if (!expected) return result('unusable', `expected digest "${options.expectDigest}" is not of the form sha256:<64 hex>`);
+  }
+
+  const sig = verifyBundleSignature(bundle, trust, options.now ? { now: options.now } : {});
+  if (!sig.valid) return result('invalid', sig.reason);
+  const { statement, signer } = sig;
+  const digest = `sha256:${statement.subjectDigest.hex}`;
+  const known = { signer, statement, digest };
+  if (expected !== undefined && expected !== statement.subjectDigest.hex) {
+    return result('invalid', `signed digest ${digest} does not match the pinned digest sha256:${expected}`, known);
+  }
+
+  const root = resolve(modelPath);
+  const ignore = [...DEFAULT_IGNORE_PATHS, ...statement.ignorePaths, ...normalizeIgnorePaths(root, options.ignorePaths ?? [])];
+  if (options.bundlePath !== undefined) {
+    const rel = relative(root, resolve(options.bundlePath));
+    if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) ignore.push(...normalizeIgnorePaths(root, [rel]));
+  }
+  const ser = statement.serialization;
+  let manifest;
+  try {
+    manifest = await hashModel(modelPath, {
+      method: ser.method,
+      hashType: ser.hashType,
+      ...(ser.shardSize !== undefined ? { shardSize: ser.shardSize } : {}),
+      ignorePaths: ignore,
+      allowSymlinks: options.allowSymlinks ?? false,
+      ...(options.workers !== undefined ? { workers: options.workers } : {}),
+      ...(options.pool ? { pool: options.pool } : {}),
+      ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    });
+  } catch (err) {
+    if (err instanceof ModelWalkError) {
+      const unreadable = err.message.startsWith('cannot read the model');
+      return result(unreadable ? 'unusable' : 'invalid', err.message, known);
+    }
+    return result('invalid', `cannot hash the model: ${err instanceof Error ? err.message : String(err)}`, known);
+  }
+
+  let local = manifest.resources;
+  if (options.ignoreUnsignedFiles) {
+    const signedFiles = new Set(compareManifests(statement.resources, [], ser.method).missing);
+    local = local.filter((r) => !compareManifests([], [r], ser.method).extra.some((f) => !signedFiles.has(f)));
+  }
+  const diff = compareManifests(statement.resources, local, ser.method);
+  const sizes = { files: manifest.files, bytes: manifest.bytes };
+  if (diff.missing.length || diff.extra.length || diff.changed.length) {
+    return result('invalid', `model does not match its signature: ${describeDifference(diff)}`, { ...known, ...diff, ...sizes });
+  }
+  return result('valid', '', { ...known, ...sizes });
+}
