@@ -65,7 +65,7 @@ function sensitivityOf(w: WorkloadModels, nsLabels: Record<string, string>): { v
 /** What an update must change for a tightened policy to apply to an already-running workload. */
 function fingerprint(w: WorkloadModels): string {
   const placement = w.podSpecs.map(({ spec }) => [spec.runtimeClassName, spec.nodeName, spec.nodeSelector, spec.affinity]);
-  return JSON.stringify([w.models.map((m) => [m.uri, m.digest, m.volume, m.declared]), w.unclassified, placement, w.sensitivityLabel]);
+  return JSON.stringify([w.models.map((m) => [m.uri, m.digest, m.modelDigest, m.volume, m.declared]), w.unclassified, placement, w.sensitivityLabel]);
 }
 
 export function formatViolation(v: Violation): string {

@@ -125,7 +125,7 @@ describe('extractModelReferences on pod specs', () => {
     expect(plain.models.map((m) => [m.uri, m.pinned])).toEqual([['oci://reg.io/m:v1', false]]);
     const ann = { 'modelgate.io/models': JSON.stringify([{ name: 'm', volume: 'model', digest: DIGEST }]) };
     const declared = extractModelReferences(pod('p', podSpec(withImageVolume('model', 'reg.io/m:v1')), { annotations: ann }))!;
-    expect(declared.models.map((m) => [m.uri, m.pinned, m.digest, m.declared?.name])).toEqual([['oci://reg.io/m:v1', true, DIGEST, 'm']]);
+    expect(declared.models.map((m) => [m.uri, m.pinned, m.modelDigest, m.declared?.name])).toEqual([['oci://reg.io/m:v1', true, DIGEST, 'm']]);
   });
 
   it('a declared model on a PVC gets a pvc:// uri; one naming an unknown volume is an error', () => {

@@ -23,8 +23,15 @@ export interface ModelReference {
   location: string;
   uri?: string;
   scheme?: ModelScheme;
+  /** Immutable: the reference itself is pinned, or the annotation declares the signed model digest. */
   pinned: boolean;
+  /** The reference's own immutable id: an OCI manifest digest (sha256:<hex>) or a Hugging Face commit. */
   digest?: string;
+  /**
+   * The model-signing digest declared in the annotation (sha256:<hex>): the digest of the signed manifest
+   * of every model file, which a signature bundle's subject must equal. Not an OCI digest.
+   */
+  modelDigest?: string;
   unpinnedReason?: string;
   /** The pod volume that holds the model, when there is one. */
   volume?: string;
@@ -154,9 +161,9 @@ class Collector {
     if (ref.volume) this.coveredVolumes.add(ref.volume);
     if (declared) {
       ref.declared = declared;
+      ref.modelDigest = declared.digest;
       if (!ref.pinned) {
         ref.pinned = true;
-        ref.digest = declared.digest;
         delete ref.unpinnedReason;
       }
     }
@@ -425,7 +432,7 @@ export function extractModelReferences(object: unknown): WorkloadModels | undefi
       ...(uri ? { uri } : {}),
       ...(scheme ? { scheme } : {}),
       pinned: true,
-      digest: d.digest,
+      modelDigest: d.digest,
       volume: d.volume,
       declared: d,
       delivery: 'volume',

@@ -47,7 +47,7 @@ export const signatureVerified: Check = (ctx) => {
   const findings: Finding[] = [];
   for (const m of workload.models) {
     const label = modelLabel(m);
-    if (m.digest && policy.allowedDigests.has(m.digest)) continue;
+    if ([m.digest, m.modelDigest].some((d) => d !== undefined && policy.allowedDigests.has(d))) continue;
     const bytes = bundleBytes(m, ctx);
     if (typeof bytes === 'string') {
       if (policy.verifier.inject && runtimeVerifiable(m)) continue; // checked at pod start
@@ -84,8 +84,8 @@ export const signatureVerified: Check = (ctx) => {
         continue;
       }
       const signed = `${v.statement.subjectDigest.algorithm}:${v.statement.subjectDigest.hex}`;
-      if (m.digest && signed !== m.digest) {
-        reasons.push(`${a.name}: the bundle (signed by ${v.signer}) is for model digest ${signed}, not the pinned ${m.digest}`);
+      if (m.modelDigest && signed !== m.modelDigest) {
+        reasons.push(`${a.name}: the bundle (signed by ${v.signer}) is for model digest ${signed}, not the declared ${m.modelDigest}`);
         continue;
       }
       passed++;
