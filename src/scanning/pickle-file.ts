@@ -1,0 +1,147 @@
+// Scan every pickle in a byte stream: back-to-back pickles, PyTorch's legacy five-pickle layout, and
+// a pickle followed by a zip. Turns VM runs into findings.
+import { importSummary, NeedMoreBytes, opcodeName, runPickle, type PickleRun } from './pickle.ts';
+import type { ByteSource } from './source.ts';
+import { LimitExceeded, type Finding, type ScanContext } from './types.ts';
+
+/** torch.serialization.MAGIC_NUMBER, the first pickle of a legacy (pre-1.6) torch.save file. */
+const TORCH_LEGACY_MAGIC = 0x1950a86a20f9469cfc6cn;
+
+export interface PickleStreamResult {
+  findings: Finding[];
+  pickles: number;
+  /** Offset where a zip archive starts right after the last pickle (pickle/zip polyglot). */
+  zipAt?: number;
+  legacyTorch: boolean;
+  /** Every global imported (resolved names), allowed ones included. */
+  imports: Set<string>;
+  /** The stream parsed completely (no error, no trailing garbage). */
+  complete: boolean;
+}
+
+function findingsOfRun(run: PickleRun, member: string | undefined): Finding[] {
+  const out: Finding[] = [];
+  const seen = new Set<string>();
+  for (const imp of run.imports) {
+    if (imp.classification === 'allowed') continue;
+    const key = `${imp.classification}:${imp.resolved}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(
+      imp.classification === 'dangerous'
+        ? {
+            rule: 'pickle-dangerous-import',
+            severity: 'dangerous',
+            detail: `imports ${importSummary(imp)} (${imp.opcode}): ${imp.reason}. Loading this file runs it.`,
+            offset: imp.offset,
+          }
+        : {
+            rule: 'pickle-unknown-import',
+            severity: 'suspicious',
+            detail: `imports ${importSummary(imp)} (${imp.opcode}), ${imp.reason}; loading the file imports and may call it`,
+            offset: imp.offset,
+          },
+    );
+  }
+  out.push(...run.findings);
+  if (run.error) {
+    out.push({
+      rule: run.error.truncated ? 'pickle-truncated' : 'pickle-malformed',
+      severity: 'rejected',
+      detail: `${run.error.message}; a pickle that does not parse cannot be judged`,
+      offset: run.error.offset,
+    });
+  }
+  return member === undefined ? out : out.map((f) => ({ ...f, member }));
+}
+
+function isZipLocalHeader(d: Uint8Array, at: number): boolean {
+  return d[at] === 0x50 && d[at + 1] === 0x4b && d[at + 2] === 0x03 && d[at + 3] === 0x04;
+}
+
+/**
+ * Run every pickle in `data` from offset 0. With `windowEndsEarly`, `data` is a prefix of a longer
+ * stream and NeedMoreBytes is thrown when the pickles run past it.
+ */
+export function scanPickleStream(data: Uint8Array, ctx: ScanContext, opts: { windowEndsEarly: boolean; member?: string; depth: number }): PickleStreamResult {
+  const res: PickleStreamResult = { findings: [], pickles: 0, legacyTorch: false, complete: false, imports: new Set() };
+  const budget = { opcodes: ctx.opcodes };
+  let pos = 0;
+  for (;;) {
+    const run = runPickle(data, pos, {
+      limits: ctx.limits,
+      allowGlobals: ctx.allowGlobals,
+      budget,
+      checkTime: () => ctx.checkTime(),
+      windowEndsEarly: opts.windowEndsEarly,
+    });
+    res.pickles++;
+    res.findings.push(...findingsOfRun(run, opts.member));
+    for (const imp of run.imports) res.imports.add(imp.resolved);
+    for (const emb of run.embedded) res.findings.push(...embeddedFindings(emb.bytes, emb.offset, ctx, opts, budget));
+    if (run.error) break;
+    if (res.pickles === 1 && run.result?.t === 'int' && run.result.v === TORCH_LEGACY_MAGIC) res.legacyTorch = true;
+    pos = run.end;
+    if (res.legacyTorch && res.pickles === 5) {
+      // magic, protocol version, sys_info, the state dict, the storage keys; raw storage bytes follow.
+      res.complete = true;
+      break;
+    }
+    if (pos >= data.length) {
+      if (opts.windowEndsEarly) throw new NeedMoreBytes('stream continues after the window');
+      res.complete = true;
+      break;
+    }
+    if (opts.windowEndsEarly && pos + 4 > data.length) throw new NeedMoreBytes('stream continues after the window');
+    if (isZipLocalHeader(data, pos)) {
+      res.zipAt = pos;
+      res.complete = true;
+      break;
+    }
+    if (opcodeName(data[pos] ?? 0) === undefined) {
+      res.findings.push({
+        rule: 'pickle-trailing-data',
+        severity: 'rejected',
+        detail: `${data.length - pos}+ bytes after the last pickle's STOP are neither another pickle nor an archive`,
+        offset: pos,
+        ...(opts.member === undefined ? {} : { member: opts.member }),
+      });
+      break;
+    }
+  }
+  ctx.opcodes = budget.opcodes;
+  return res;
+}
+
+function embeddedFindings(bytes: Uint8Array, offset: number, ctx: ScanContext, opts: { member?: string; depth: number }, budget: { opcodes: number }): Finding[] {
+  if (opts.depth + 1 > ctx.limits.maxNestingDepth) return [];
+  const inner = runPickle(bytes, 0, { limits: ctx.limits, allowGlobals: ctx.allowGlobals, budget, checkTime: () => ctx.checkTime() });
+  const names = [...new Set(inner.imports.map((i) => i.resolved))];
+  const dangerous = inner.imports.some((i) => i.classification === 'dangerous');
+  return [
+    {
+      rule: 'pickle-embedded-pickle',
+      severity: dangerous ? 'suspicious' : 'info',
+      detail: `a bytes value is itself a pickle${names.length ? ` importing ${names.slice(0, 8).join(', ')}` : ''}; inert unless code that loads the model unpickles it`,
+      offset,
+      ...(opts.member === undefined ? {} : { member: opts.member }),
+    },
+  ];
+}
+
+/** Scan a pickle file read through `src`, growing the in-memory window only as far as the pickles reach. */
+export async function scanPickleSource(src: ByteSource, ctx: ScanContext, opts: { member?: string; depth: number }): Promise<PickleStreamResult> {
+  const max = ctx.limits.maxPickleBytes;
+  let window = Math.min(src.size, 8 * 1024 * 1024, max);
+  for (;;) {
+    ctx.chargeRead(window);
+    const data = await src.read(0, window);
+    try {
+      return scanPickleStream(data, ctx, { ...opts, windowEndsEarly: window < src.size });
+    } catch (e) {
+      if (!(e instanceof NeedMoreBytes)) throw e;
+      if (window >= max) throw new LimitExceeded('maxPickleBytes', `pickle stream longer than ${max} bytes`);
+      window = Math.min(src.size, window * 4, max);
+    }
+  }
+}

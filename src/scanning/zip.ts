@@ -1,0 +1,233 @@
+// Zip reading for scanners: the central directory (zip64 included), local headers checked against it,
+// and member data read by range. Anything a lenient reader (PyTorch's miniz, Python's zipfile) would
+// read differently from a strict one is reported, because that difference is where scanners get fooled.
+import { inflateRawSync } from 'node:zlib';
+import type { ByteSource } from './source.ts';
+import { LimitExceeded, type Finding, type ScanContext } from './types.ts';
+
+export interface ZipEntry {
+  name: string;
+  flags: number;
+  method: number;
+  crc32: number;
+  compressedSize: number;
+  uncompressedSize: number;
+  localHeaderOffset: number;
+}
+
+export interface ZipDirectory {
+  entries: ZipEntry[];
+  /** Bytes before the archive proper (a pickle or anything else prepended: a polyglot). */
+  prefixBytes: number;
+  zip64: boolean;
+  findings: Finding[];
+}
+
+const SIG_EOCD = 0x06054b50;
+const SIG_EOCD64 = 0x06064b50;
+const SIG_EOCD64_LOCATOR = 0x07064b50;
+const SIG_CENTRAL = 0x02014b50;
+const SIG_LOCAL = 0x04034b50;
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+const latin1 = new TextDecoder('latin1');
+
+function decodeName(b: Uint8Array): string {
+  try {
+    return utf8.decode(b);
+  } catch {
+    return latin1.decode(b);
+  }
+}
+
+function view(b: Uint8Array): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
+}
+
+class BadZip extends Error {}
+
+/** Locate the end-of-central-directory record in the last 64 KiB of the file. */
+export function findEocd(tail: Uint8Array): number {
+  const v = view(tail);
+  for (let at = tail.length - 22; at >= 0; at--) {
+    if (v.getUint32(at, true) === SIG_EOCD) return at;
+  }
+  return -1;
+}
+
+/** Does the source end with a zip end-of-central-directory record? (zipfile.is_zipfile) */
+export async function hasZipTrailer(src: ByteSource): Promise<boolean> {
+  if (src.size < 22) return false;
+  const tailLen = Math.min(src.size, 22 + 0xffff);
+  const tail = await src.read(src.size - tailLen, tailLen);
+  return findEocd(tail) >= 0;
+}
+
+function u64(v: DataView, at: number): number {
+  const x = v.getBigUint64(at, true);
+  if (x > BigInt(Number.MAX_SAFE_INTEGER)) throw new BadZip('zip64 field larger than 2**53');
+  return Number(x);
+}
+
+export async function readZipDirectory(src: ByteSource, ctx: ScanContext): Promise<ZipDirectory> {
+  const findings: Finding[] = [];
+  const tailLen = Math.min(src.size, 22 + 0xffff);
+  const tailStart = src.size - tailLen;
+  const tail = await src.read(tailStart, tailLen);
+  const eocdRel = findEocd(tail);
+  if (eocdRel < 0) throw new BadZip('no end-of-central-directory record');
+  const eocdAt = tailStart + eocdRel;
+  const ev = view(tail.subarray(eocdRel));
+  let entriesTotal = ev.getUint16(10, true);
+  let cdSize = ev.getUint32(12, true);
+  let cdOffset = ev.getUint32(16, true);
+  const commentLen = ev.getUint16(20, true);
+  if (eocdRel + 22 + commentLen !== tail.length) {
+    findings.push({ rule: 'zip-trailing-data', severity: 'rejected', detail: 'bytes after the end-of-central-directory record' });
+  }
+  let zip64 = false;
+  let recordsSize = 0;
+  // Like zipfile._EndRecData64: a zip64 locator right before the EOCD is used whenever present
+  // (PyTorch always writes one), not only when the 32-bit fields overflow.
+  const loc = eocdAt >= 20 ? view(await src.read(eocdAt - 20, 20)) : undefined;
+  if (loc !== undefined && loc.byteLength === 20 && loc.getUint32(0, true) === SIG_EOCD64_LOCATOR) {
+    const rec = eocdAt >= 76 ? view(await src.read(eocdAt - 76, 56)) : undefined;
+    if (rec === undefined || rec.getUint32(0, true) !== SIG_EOCD64) throw new BadZip('zip64 end-of-central-directory record missing');
+    entriesTotal = u64(rec, 32);
+    cdSize = u64(rec, 40);
+    cdOffset = u64(rec, 48);
+    zip64 = true;
+    recordsSize = 56 + 20;
+  } else if (entriesTotal === 0xffff || cdSize === 0xffffffff || cdOffset === 0xffffffff) {
+    throw new BadZip('zip64 locator missing');
+  }
+  const prefixBytes = eocdAt - recordsSize - cdSize - cdOffset;
+  if (prefixBytes < 0) throw new BadZip('central directory offset points past its own end');
+  if (entriesTotal > ctx.limits.maxArchiveMembers) {
+    throw new LimitExceeded('maxArchiveMembers', `archive lists ${entriesTotal} members (limit ${ctx.limits.maxArchiveMembers})`);
+  }
+  if (cdSize > ctx.limits.maxHeaderBytes) throw new LimitExceeded('maxHeaderBytes', `central directory of ${cdSize} bytes`);
+  ctx.chargeRead(cdSize);
+  const cd = await src.read(prefixBytes + cdOffset, cdSize);
+  if (cd.length !== cdSize) throw new BadZip('central directory runs past end of file');
+  const cv = view(cd);
+  const entries: ZipEntry[] = [];
+  let p = 0;
+  for (let i = 0; i < entriesTotal; i++) {
+    if (p + 46 > cd.length || cv.getUint32(p, true) !== SIG_CENTRAL) throw new BadZip(`central directory entry ${i} is malformed`);
+    const nameLen = cv.getUint16(p + 28, true);
+    const extraLen = cv.getUint16(p + 30, true);
+    const cmtLen = cv.getUint16(p + 32, true);
+    if (p + 46 + nameLen + extraLen + cmtLen > cd.length) throw new BadZip(`central directory entry ${i} runs past the directory`);
+    const entry: ZipEntry = {
+      name: decodeName(cd.subarray(p + 46, p + 46 + nameLen)),
+      flags: cv.getUint16(p + 8, true),
+      method: cv.getUint16(p + 10, true),
+      crc32: cv.getUint32(p + 16, true),
+      compressedSize: cv.getUint32(p + 20, true),
+      uncompressedSize: cv.getUint32(p + 24, true),
+      localHeaderOffset: cv.getUint32(p + 42, true),
+    };
+    applyZip64Extra(entry, cd.subarray(p + 46 + nameLen, p + 46 + nameLen + extraLen));
+    entries.push(entry);
+    p += 46 + nameLen + extraLen + cmtLen;
+  }
+  if (prefixBytes > 0) {
+    findings.push({
+      rule: 'zip-prepended-data',
+      severity: 'suspicious',
+      detail: `${prefixBytes} bytes precede the archive: the file is also something else (a pickle/zip polyglot loads differently in different tools)`,
+      offset: 0,
+    });
+  }
+  return { entries, prefixBytes, zip64, findings };
+}
+
+function applyZip64Extra(e: ZipEntry, extra: Uint8Array): void {
+  const v = view(extra);
+  let p = 0;
+  while (p + 4 <= extra.length) {
+    const id = v.getUint16(p, true);
+    const len = v.getUint16(p + 2, true);
+    if (id === 0x0001) {
+      let q = p + 4;
+      const end = Math.min(extra.length, q + len);
+      if (e.uncompressedSize === 0xffffffff && q + 8 <= end) {
+        e.uncompressedSize = u64(v, q);
+        q += 8;
+      }
+      if (e.compressedSize === 0xffffffff && q + 8 <= end) {
+        e.compressedSize = u64(v, q);
+        q += 8;
+      }
+      if (e.localHeaderOffset === 0xffffffff && q + 8 <= end) e.localHeaderOffset = u64(v, q);
+      return;
+    }
+    p += 4 + len;
+  }
+}
+
+/** Where an entry's data starts, after checking its local header agrees with the central directory. */
+export async function locateMember(src: ByteSource, dir: ZipDirectory, e: ZipEntry): Promise<{ dataOffset: number; findings: Finding[] }> {
+  const findings: Finding[] = [];
+  const at = dir.prefixBytes + e.localHeaderOffset;
+  const h = await src.read(at, 30);
+  if (h.length < 30 || view(h).getUint32(0, true) !== SIG_LOCAL) throw new BadZip(`member ${e.name}: no local header at offset ${at}`);
+  const hv = view(h);
+  const nameLen = hv.getUint16(26, true);
+  const extraLen = hv.getUint16(28, true);
+  const localName = decodeName(await src.read(at + 30, nameLen));
+  if (localName !== e.name) {
+    findings.push({
+      rule: 'zip-name-mismatch',
+      severity: 'rejected',
+      detail: `local header names the member ${JSON.stringify(localName)} but the central directory says ${JSON.stringify(e.name)}; tools disagree on what this member is`,
+      offset: at,
+    });
+  }
+  if (hv.getUint16(8, true) !== e.method) {
+    findings.push({ rule: 'zip-header-mismatch', severity: 'rejected', detail: `member ${e.name}: compression method differs between local and central headers`, offset: at });
+  }
+  const dataOffset = at + 30 + nameLen + extraLen;
+  if (dataOffset + e.compressedSize > src.size) throw new BadZip(`member ${e.name}: data runs past end of file`);
+  return { dataOffset, findings };
+}
+
+let crcTable: Uint32Array | undefined;
+export function crc32(b: Uint8Array): number {
+  if (crcTable === undefined) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = 0; i < b.length; i++) c = (crcTable[(c ^ (b[i] ?? 0)) & 0xff] ?? 0) ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** Inflate (or copy) a member into memory, bounded by `maxBytes`. */
+export function decompressMember(e: ZipEntry, raw: Uint8Array, maxBytes: number): Uint8Array {
+  if (e.method === 0) return raw;
+  if (e.method !== 8) throw new BadZip(`member ${e.name}: unsupported compression method ${e.method}`);
+  try {
+    return new Uint8Array(inflateRawSync(raw, { maxOutputLength: Math.max(1, maxBytes) }));
+  } catch (err) {
+    if (err instanceof RangeError || /maxOutputLength|larger than/i.test((err as Error).message)) {
+      throw new LimitExceeded('maxPickleBytes', `member ${e.name} inflates past ${maxBytes} bytes`);
+    }
+    throw new BadZip(`member ${e.name}: corrupt deflate data (${(err as Error).message})`);
+  }
+}
+
+export function isBadZip(e: unknown): e is Error {
+  return e instanceof BadZip;
+}
+
+/** Member names that escape the extraction directory (zip slip). */
+export function isTraversalName(name: string): boolean {
+  const n = name.replace(/\\/g, '/');
+  return n.startsWith('/') || /^[A-Za-z]:/.test(n) || n.split('/').includes('..');
+}
