@@ -1,9 +1,9 @@
 // Public API of the model-file scanners. `scanPaths` walks files and directories and returns one
 // report per file; nothing in a model file is ever executed or imported.
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { scanSource } from './scan-source.ts';
-import { FileSource } from './source.ts';
+import { BufferSource, FileSource, type ByteSource } from './source.ts';
 import { DEFAULT_LIMITS, LimitExceeded, ScanContext, verdictOf, type Finding, type ScanLimits, type Verdict } from './types.ts';
 
 export type { Finding, ScanLimits, Severity, Verdict } from './types.ts';
@@ -83,21 +83,38 @@ function unreadable(path: string, error: string): FileReport {
 
 /** Scan one file. Never throws: failures become `rejected` findings. */
 export async function scanFile(path: string, limits: ScanLimits, allow: ReadonlySet<string>, deny: ReadonlySet<string>): Promise<FileReport> {
-  const ctx = new ScanContext(limits, allow);
-  let format = 'unknown';
-  let handle;
+  let handle: FileHandle | undefined;
   try {
     handle = await open(path, 'r');
     const { size } = await handle.stat();
-    format = await scanSource(new FileSource(handle, size), ctx, { name: path, depth: 0 });
+    return await scanWith(new FileSource(handle, size), path, limits, allow, deny);
+  } catch (e) {
+    return unreadable(path, (e as Error).message);
+  } finally {
+    await handle?.close();
+  }
+}
+
+/** Scan bytes already in memory (`name` gives the extension hint and the report path). */
+export async function scanBuffer(bytes: Uint8Array, name: string, options: ScanOptions = {}): Promise<FileReport> {
+  const limits: ScanLimits = { ...DEFAULT_LIMITS, ...options.limits };
+  return scanWith(new BufferSource(bytes), name, limits, new Set(options.allowGlobals ?? []), new Set(options.denyFormats ?? []));
+}
+
+/** Scan any byte source; never throws for bad input. */
+export async function scanWith(src: ByteSource, name: string, limits: ScanLimits, allow: ReadonlySet<string>, deny: ReadonlySet<string>): Promise<FileReport> {
+  const ctx = new ScanContext(limits, allow);
+  let format = 'unknown';
+  try {
+    format = await scanSource(src, ctx, { name, depth: 0 });
   } catch (e) {
     if (e instanceof LimitExceeded) {
-      ctx.add({ rule: 'limit-exceeded', severity: 'rejected', detail: `${e.message} (limit ${e.limit}); raise it with limits.${e.limit} if the file is trusted to be this large` });
+      ctx.add({ rule: 'limit-exceeded', severity: 'rejected', detail: `${e.message} (limit ${e.limit}); raise it only for a model you otherwise trust` });
+    } else if (e instanceof RangeError) {
+      ctx.add({ rule: 'limit-exceeded', severity: 'rejected', detail: `input too large or too deeply nested to scan (${e.message})` });
     } else {
       ctx.add({ rule: 'scan-error', severity: 'rejected', detail: `the scanner failed on this input: ${(e as Error).message}` });
     }
-  } finally {
-    await handle?.close();
   }
   const contains = [...ctx.formats].filter((f) => f !== format).sort();
   const denied = [format, ...contains].filter((f) => deny.has(f));
@@ -109,7 +126,7 @@ export async function scanFile(path: string, limits: ScanLimits, allow: Readonly
     });
   }
   const findings = dedupe(ctx.findings);
-  return { path, format, verdict: verdictOf(findings), findings, contains };
+  return { path: name, format, verdict: verdictOf(findings), findings, contains };
 }
 
 function dedupe(findings: Finding[]): Finding[] {
