@@ -8,6 +8,8 @@ import { HashPool } from './pool.ts';
 import { walkModel, type WalkResult } from './walk.ts';
 
 export const DEFAULT_SHARD_SIZE = 1_000_000_000;
+const SMALL_MODEL_BYTES = 1 << 20;
+const SMALL_MODEL_TASKS = 64;
 
 export interface HashProgress {
   filesDone: number;
@@ -23,7 +25,7 @@ export interface HashModelOptions {
   /** Root-relative POSIX paths (see normalizeIgnorePaths), defaults included by the caller. */
   ignorePaths: readonly string[];
   allowSymlinks: boolean;
-  /** Worker threads (default: all cores); 0 hashes in this thread with async reads (tiny models, tests). */
+  /** Worker threads (default: all cores, none for a tiny model); 0 hashes in this thread with async reads. */
   workers?: number;
   /** Reuse a pool across calls instead of starting one. */
   pool?: HashPool;
@@ -64,7 +66,9 @@ export async function hashWalkedModel(walked: WalkResult, options: HashModelOpti
   };
 
   let digests: string[];
-  const workers = options.workers ?? availableParallelism();
+  // Tiny models are not worth starting threads for (a worker costs tens of milliseconds to boot).
+  const tiny = progress.bytesTotal <= SMALL_MODEL_BYTES && tasks.length <= SMALL_MODEL_TASKS;
+  const workers = options.workers ?? (tiny ? 0 : availableParallelism());
   if (options.pool) {
     digests = await options.pool.hash(tasks, onBytes);
   } else if (workers <= 0 || tasks.length === 0) {

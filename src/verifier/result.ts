@@ -1,0 +1,57 @@
+// The verifier's result as the kubelet keeps it: compact JSON in the container's termination message,
+// which Kubernetes truncates at 4096 bytes, so long reasons and file lists are cut to fit.
+import type { ModelVerification, Verdict } from '../signing/verify-model.ts';
+
+export const TERMINATION_MESSAGE_LIMIT = 4096;
+
+export interface VerifierResult {
+  model: string;
+  verdict: Verdict;
+  digest?: string;
+  signer?: string;
+  reason?: string;
+  missing?: string[];
+  extra?: string[];
+  changed?: string[];
+  files?: number;
+  bytes?: number;
+  durationMs: number;
+}
+
+export function toVerifierResult(model: string, v: ModelVerification): VerifierResult {
+  const r: VerifierResult = { model, verdict: v.verdict, durationMs: v.durationMs };
+  if (v.digest) r.digest = v.digest;
+  if (v.signer) r.signer = v.signer;
+  if (v.reason) r.reason = v.reason;
+  if (v.missing.length) r.missing = v.missing;
+  if (v.extra.length) r.extra = v.extra;
+  if (v.changed.length) r.changed = v.changed;
+  if (v.files) r.files = v.files;
+  if (v.bytes) r.bytes = v.bytes;
+  return r;
+}
+
+const byteLength = (s: string) => Buffer.byteLength(s, 'utf8');
+
+/** Compact JSON no longer than `limit` bytes: file lists, then the reason, then the model path shrink. */
+export function terminationMessage(result: VerifierResult, limit = TERMINATION_MESSAGE_LIMIT): string {
+  const r: VerifierResult = { ...result };
+  let json = JSON.stringify(r);
+  for (const key of ['missing', 'extra', 'changed'] as const) {
+    while (byteLength(json) > limit && (r[key]?.length ?? 0) > 0) {
+      r[key] = (r[key] ?? []).slice(0, Math.floor(((r[key]?.length ?? 0) - 1) / 2));
+      if (r[key]?.length === 0) delete r[key];
+      json = JSON.stringify(r);
+    }
+  }
+  for (const key of ['reason', 'model', 'signer'] as const) {
+    while (byteLength(json) > limit && (r[key]?.length ?? 0) > 1) {
+      const chars = Array.from(r[key] ?? '');
+      const keep = Math.max(0, chars.length - Math.max(1, byteLength(json) - limit) - 1);
+      r[key] = chars.slice(0, keep).join('') + '…';
+      if (keep === 0) r[key] = '…';
+      json = JSON.stringify(r);
+    }
+  }
+  return json;
+}

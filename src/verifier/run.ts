@@ -1,0 +1,99 @@
+// The runtime verifier (the init container the webhook injects, and `modelgate verify` on a laptop):
+// load inputs from mounted files, verify the model, report the result, pick the exit code.
+import { readFile, writeFile } from 'node:fs/promises';
+import { verifyModel, type ModelVerification } from '../signing/verify-model.ts';
+import type { TrustMaterial } from '../signing/trust.ts';
+import { progressReporter, type ProgressSink } from './progress.ts';
+import { terminationMessage, toVerifierResult, type VerifierResult } from './result.ts';
+
+export const DEFAULT_TERMINATION_LOG = '/dev/termination-log';
+
+/** Trust as files on disk (mounted Secrets/ConfigMaps) or values from flags. */
+export type TrustSpec =
+  | { method: 'key'; keyPath: string }
+  | { method: 'certificate'; caPaths: string[]; identities: string[] }
+  | { method: 'keyless'; issuer: string; identity?: string; identityRegExp?: string; trustedRootPath: string };
+
+export interface VerifierInput {
+  modelPath: string;
+  signaturePath: string;
+  trust: TrustSpec;
+  ignorePaths: string[];
+  allowSymlinks: boolean;
+  ignoreUnsignedFiles: boolean;
+  /** "sha256:<hex>" pinned by the workload (modelgate.io/models annotation). */
+  expectDigest?: string;
+  workers?: number;
+  /** Where to write the compact JSON result; undefined = nowhere. */
+  terminationLogPath?: string;
+}
+
+export class InputError extends Error {}
+
+async function readInput(path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    throw new InputError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+}
+
+export async function loadTrust(spec: TrustSpec): Promise<TrustMaterial> {
+  switch (spec.method) {
+    case 'key':
+      return { method: 'key', publicKeyPem: (await readInput(spec.keyPath, 'public key')).toString('utf8') };
+    case 'certificate': {
+      const pems = await Promise.all(spec.caPaths.map((p) => readInput(p, 'CA certificate')));
+      return { method: 'certificate', caCertificatesPem: pems.map((b) => b.toString('utf8')).join('\n'), identities: spec.identities };
+    }
+    case 'keyless': {
+      const trust: TrustMaterial = { method: 'keyless', issuer: spec.issuer, trustedRootJson: (await readInput(spec.trustedRootPath, 'trusted root')).toString('utf8') };
+      if (spec.identity !== undefined) trust.subject = spec.identity;
+      if (spec.identityRegExp !== undefined) trust.subjectRegExp = spec.identityRegExp;
+      return trust;
+    }
+  }
+}
+
+export interface VerifierRun {
+  exitCode: number;
+  result: VerifierResult;
+  verification?: ModelVerification;
+}
+
+const EXIT = { valid: 0, invalid: 1, unusable: 2 } as const;
+
+/** Verify one model. Never throws for bad input: every failure becomes a result and a non-zero exit. */
+export async function runVerifier(input: VerifierInput, progress?: ProgressSink): Promise<VerifierRun> {
+  const started = performance.now();
+  let run: VerifierRun;
+  try {
+    const trust = await loadTrust(input.trust);
+    const bundle = await readInput(input.signaturePath, 'signature bundle');
+    const reporter = progress ? progressReporter(`verifying ${input.modelPath}`, progress) : undefined;
+    const verification = await verifyModel(input.modelPath, bundle, trust, {
+      ignorePaths: input.ignorePaths,
+      allowSymlinks: input.allowSymlinks,
+      ignoreUnsignedFiles: input.ignoreUnsignedFiles,
+      bundlePath: input.signaturePath,
+      ...(input.expectDigest !== undefined ? { expectDigest: input.expectDigest } : {}),
+      ...(input.workers !== undefined ? { workers: input.workers } : {}),
+      ...(reporter ? { onProgress: (p) => reporter.update(p) } : {}),
+    });
+    reporter?.done();
+    run = { exitCode: EXIT[verification.verdict], result: toVerifierResult(input.modelPath, verification), verification };
+  } catch (err) {
+    const reason = err instanceof InputError ? err.message : `verifier error: ${err instanceof Error ? err.message : String(err)}`;
+    run = { exitCode: 2, result: { model: input.modelPath, verdict: 'unusable', reason, durationMs: Math.round(performance.now() - started) } };
+  }
+  if (input.terminationLogPath !== undefined) {
+    try {
+      await writeFile(input.terminationLogPath, terminationMessage(run.result));
+    } catch (err) {
+      // The verdict still decides the exit code; losing the message must not turn a failure into success.
+      progress?.write(`modelgate verify: cannot write the termination message to ${input.terminationLogPath}: ${(err as Error).message}\n`);
+      if (run.exitCode === 0) run.exitCode = 2;
+    }
+  }
+  return run;
+}
