@@ -1,0 +1,121 @@
+// Policy status reconciler: each ClusterModelPolicy/ModelPolicy gets status.observedGeneration and
+// conditions saying whether it is enforced, and if not, why (the message names the field). Written only
+// when something changed, through the status subresource.
+import type pino from 'pino';
+import type { Condition } from '../api/types.ts';
+import type { Clock } from '../kube/clock.ts';
+import type { PolicyCompileState } from '../kube/policy-store.ts';
+import { CLUSTER_MODEL_POLICIES, MODEL_POLICIES } from '../kube/resources.ts';
+import { isObj, isStatus, type KubeClient } from '../kube/types.ts';
+import { WorkQueue } from '../kube/workqueue.ts';
+import type { ControllerMetrics } from './metrics.ts';
+
+export interface PolicyConditions {
+  observedGeneration: number;
+  conditions: Condition[];
+}
+
+type ConditionCore = Omit<Condition, 'lastTransitionTime'>;
+
+/** The conditions a compile result calls for: `Ready` and `KeysResolved`. Pure. */
+export function desiredConditions(state: PolicyCompileState): ConditionCore[] {
+  const gen = state.object.metadata.generation ?? 0;
+  const r = state.result;
+  const enforcement = r.ok ? r.policy.enforcement : undefined;
+  const ready: ConditionCore = r.ok
+    ? { type: 'Ready', status: 'True', reason: 'Compiled', message: `compiled; webhooks apply it (enforcement: ${enforcement})`, observedGeneration: gen }
+    : { type: 'Ready', status: 'False', reason: r.reason, message: r.message, observedGeneration: gen };
+  const keys: ConditionCore = r.ok
+    ? {
+        type: 'KeysResolved',
+        status: 'True',
+        reason: 'KeysResolved',
+        message: r.policy.authorities.length ? `${r.policy.authorities.length} authorit${r.policy.authorities.length === 1 ? 'y' : 'ies'} resolved` : 'no authorities to resolve',
+        observedGeneration: gen,
+      }
+    : r.reason === 'KeysUnresolved'
+      ? { type: 'KeysResolved', status: 'False', reason: 'KeysUnresolved', message: r.message, observedGeneration: gen }
+      : { type: 'KeysResolved', status: 'Unknown', reason: 'InvalidSpec', message: 'keys are resolved once the spec is valid', observedGeneration: gen };
+  return [ready, keys];
+}
+
+function currentStatus(obj: { [k: string]: unknown }): { observedGeneration?: number; conditions: Condition[] } {
+  const s = isObj(obj.status) ? obj.status : {};
+  const conditions = Array.isArray(s.conditions) ? (s.conditions.filter(isObj) as unknown as Condition[]) : [];
+  return { ...(typeof s.observedGeneration === 'number' ? { observedGeneration: s.observedGeneration } : {}), conditions };
+}
+
+const same = (a: ConditionCore, b: Condition) =>
+  a.type === b.type && a.status === b.status && a.reason === b.reason && a.message === b.message && a.observedGeneration === b.observedGeneration;
+
+/**
+ * The status to write, or undefined when the current one already says it. lastTransitionTime moves
+ * only when a condition's status changes (the Kubernetes API conventions). Pure.
+ */
+export function statusUpdate(state: PolicyCompileState, now: Date): PolicyConditions | undefined {
+  const want = desiredConditions(state);
+  const cur = currentStatus(state.object);
+  const gen = state.object.metadata.generation ?? 0;
+  const unchanged = cur.observedGeneration === gen && want.length === cur.conditions.length && want.every((w) => cur.conditions.some((c) => same(w, c)));
+  if (unchanged) return undefined;
+  const conditions = want.map((w) => {
+    const old = cur.conditions.find((c) => c.type === w.type);
+    const lastTransitionTime = old && old.status === w.status && old.lastTransitionTime ? old.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return { ...w, lastTransitionTime } as Condition;
+  });
+  return { observedGeneration: gen, conditions };
+}
+
+export interface PolicyStatusReconcilerDeps {
+  client: KubeClient;
+  clock: Clock;
+  logger: pino.Logger;
+  metrics?: ControllerMetrics;
+  /** The store's current compile states (one per policy object). */
+  states: () => readonly PolicyCompileState[];
+}
+
+export class PolicyStatusReconciler {
+  private readonly queue: WorkQueue;
+
+  constructor(private readonly d: PolicyStatusReconcilerDeps) {
+    this.queue = new WorkQueue(
+      { name: 'policy-status', clock: d.clock, logger: d.logger, concurrency: 2, ...(d.metrics ? { onMetrics: d.metrics.queueHook } : {}) },
+      (key) => this.reconcile(key),
+    );
+  }
+
+  /** Called on every snapshot change: queues the policies whose status is out of date. */
+  resync(): void {
+    const states = this.d.states();
+    if (this.d.metrics) {
+      this.d.metrics.policyReady.reset();
+      for (const s of states) this.d.metrics.policyReady.set({ policy: s.id }, s.result.ok ? 1 : 0);
+    }
+    for (const s of states) if (statusUpdate(s, new Date(this.d.clock.now()))) this.queue.add(s.id);
+  }
+
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  stop(): void {
+    this.queue.stop();
+  }
+
+  private async reconcile(id: string): Promise<void> {
+    const state = this.d.states().find((s) => s.id === id);
+    if (!state) return; // deleted meanwhile
+    const update = statusUpdate(state, new Date(this.d.clock.now()));
+    if (!update) return;
+    const ref = state.object.kind === 'ModelPolicy' ? MODEL_POLICIES : CLUSTER_MODEL_POLICIES;
+    try {
+      // A merge patch of observedGeneration and conditions only: the audit summary is another writer's.
+      await this.d.client.patch(ref, state.object.metadata.name, state.object.metadata.namespace, { status: update }, 'merge', 'status');
+      this.d.logger.info({ policy: id, ready: update.conditions[0]?.status, reason: update.conditions[0]?.reason }, 'policy status updated');
+    } catch (err) {
+      if (isStatus(err, 404)) return;
+      throw err;
+    }
+  }
+}
