@@ -1,0 +1,120 @@
+// Every fixture of the shared corpus gets the verdict SOURCES.md expects. The table is read from
+// SOURCES.md itself, so a fixture added there is tested here without editing this file.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { scanPaths, type Verdict } from './index.ts';
+
+const root = fileURLToPath(new URL('../../test/fixtures/model-scanning/', import.meta.url));
+
+interface Row {
+  fixture: string;
+  expected: string;
+  verdicts: Verdict[];
+  names: string[];
+}
+
+/** Map a SOURCES.md "expected verdict" cell to the verdicts that satisfy it. */
+function verdictsFor(expected: string): Verdict[] {
+  if (/^DANGEROUS/.test(expected)) return /or REJECT/.test(expected) ? ['dangerous', 'rejected'] : ['dangerous'];
+  if (/^REJECT/.test(expected)) return ['rejected'];
+  if (/^(CLEAN|VALID)/.test(expected)) return ['clean'];
+  throw new Error(`unmapped expectation: ${expected}`);
+}
+
+function rows(): Row[] {
+  const md = readFileSync(join(root, 'SOURCES.md'), 'utf8');
+  const out: Row[] = [];
+  for (const line of md.split('\n')) {
+    const cells = line.split('|').map((c) => c.trim());
+    const fixture = cells[1];
+    const expected = cells[6];
+    if (fixture === undefined || expected === undefined || !/^(picklescan|modelscan|modelaudit|safetensors-vectors)\//.test(fixture)) continue;
+    const head = expected.split(/ — | \(|; /)[0] ?? '';
+    const names = /^DANGEROUS/.test(expected) ? [...head.matchAll(/\b[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)+\b/g)].map((m) => m[0]) : [];
+    out.push({ fixture, expected, verdicts: verdictsFor(expected), names });
+  }
+  return out;
+}
+
+const table = rows();
+
+describe('fixture corpus (test/fixtures/model-scanning/SOURCES.md)', () => {
+  it('reads the whole table', () => {
+    expect(table.length).toBeGreaterThanOrEqual(160);
+  });
+
+  it('gives every fixture its expected verdict', async () => {
+    const reports = await scanPaths(table.map((r) => join(root, r.fixture)));
+    const failures: string[] = [];
+    table.forEach((row, i) => {
+      const rep = reports[i];
+      if (rep === undefined) return failures.push(`${row.fixture}: no report`);
+      if (!row.verdicts.includes(rep.verdict)) {
+        failures.push(`${row.fixture}: expected ${row.verdicts.join('|')} (${row.expected.slice(0, 60)}), got ${rep.verdict}: ${rep.findings.map((f) => f.rule).join(', ')}`);
+      }
+      if (rep.verdict === 'dangerous' && row.names.length > 0) {
+        const text = rep.findings.map((f) => `${f.detail} ${f.member ?? ''}`).join('\n');
+        if (!row.names.some((n) => text.includes(n))) failures.push(`${row.fixture}: findings name none of ${row.names.join(', ')}`);
+      }
+      return undefined;
+    });
+    expect(failures).toEqual([]);
+  });
+});
+
+describe('specific fixture behaviour', () => {
+  const scan = async (f: string) => (await scanPaths([join(root, f)]))[0];
+
+  it('reports both the exec import and the truncation of broken_model.pkl', async () => {
+    const r = await scan('picklescan/data/broken_model.pkl');
+    expect(r?.findings.map((f) => f.rule)).toEqual(expect.arrayContaining(['pickle-dangerous-import', 'pickle-truncated']));
+  });
+
+  it('scans the second of two back-to-back pickles', async () => {
+    const r = await scan('picklescan/data/malicious6.pkl');
+    expect(r?.findings.some((f) => f.detail.includes('requests.api.get'))).toBe(true);
+  });
+
+  it('scans all five pickles of a legacy torch file and stops before the storages', async () => {
+    expect((await scan('picklescan/data/pytorch_model.bin'))?.format).toBe('pytorch-legacy');
+    const bypass = await scan('picklescan/data/pytorch_magic_bypass.pt');
+    const text = bypass?.findings.map((f) => f.detail).join('\n') ?? '';
+    expect(text).toContain('builtins.eval');
+    expect(text).toContain('posix.system');
+  });
+
+  it('rejects a zip whose local and central names differ, and still finds the payload', async () => {
+    const r = await scan('picklescan/data/malicious1_central_directory.zip');
+    expect(r?.findings.map((f) => f.rule)).toEqual(expect.arrayContaining(['zip-name-mismatch', 'pickle-dangerous-import']));
+  });
+
+  it('reads members flagged encrypted (CVE-2025-1945) and reports the flag', async () => {
+    for (const f of ['malicious1_0x1.zip', 'malicious1_0x40.zip']) {
+      const r = await scan(`picklescan/data/${f}`);
+      expect(r?.verdict).toBe('dangerous');
+      expect(r?.findings.map((x) => x.rule)).toContain('zip-encrypted');
+    }
+  });
+
+  it('flags the CRC mismatch of malicious1_crc.zip', async () => {
+    expect((await scan('picklescan/data2/malicious1_crc.zip'))?.findings.map((f) => f.rule)).toContain('zip-crc-mismatch');
+  });
+
+  it('reports the zip-slip member of path_traversal.zip', async () => {
+    const r = await scan('modelaudit/samples/archives/path_traversal.zip');
+    expect(r?.findings.find((f) => f.rule === 'archive-path-traversal')?.member).toContain('../');
+  });
+
+  it('marks pickle-carrying containers so --deny-format pickle refuses them', async () => {
+    const [pt, npy, st] = await scanPaths(
+      [join(root, 'picklescan/data/new_pytorch_model.bin'), join(root, 'picklescan/data2/object_array.npy'), join(root, 'safetensors-vectors/valid_i32_2x2.safetensors')],
+      { denyFormats: ['pickle'] },
+    );
+    expect(pt?.verdict).toBe('suspicious');
+    expect(pt?.findings.map((f) => f.rule)).toContain('format-denied');
+    expect(npy?.verdict).toBe('suspicious');
+    expect(st?.verdict).toBe('clean');
+  });
+});
