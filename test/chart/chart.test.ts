@@ -357,10 +357,10 @@ describe('containers', () => {
 });
 
 describe('TLS', () => {
-  it('self-managed: the chart creates an empty TLS Secret for the controller to fill', () => {
-    const s = defaults.get<K8sObject & { type: string; data: Record<string, string> }>('Secret', tlsSecret);
-    expect(s.type).toBe('kubernetes.io/tls');
-    expect(s.data).toEqual({ 'tls.crt': '', 'tls.key': '' });
+  it('self-managed: the chart creates an empty Secret for the controller to fill (no data: upgrades keep the certificate)', () => {
+    const s = defaults.get<K8sObject & { type: string; data?: unknown }>('Secret', tlsSecret);
+    expect(s.type).toBe('Opaque');
+    expect(s.data).toBeUndefined();
     expect(defaults.objects.filter((o) => o.apiVersion.startsWith('cert-manager.io'))).toEqual([]);
   });
 
