@@ -378,7 +378,6 @@ export function runPickle(data: Uint8Array, start: number, opts: PickleVmOptions
         case 0x8b: {
           const n = int32();
           if (n < 0) fail('LONG4 byte count < 0');
-          if (n > limits.maxPickleBytes) throw new LimitExceeded('maxPickleBytes', 'LONG4 too long');
           const b = bytesOf(n);
           push({ t: 'int', v: n <= 64 ? longFromBytes(b) : 0n });
           break;
