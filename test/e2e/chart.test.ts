@@ -1,0 +1,191 @@
+// The Helm chart on the real API server: `helm install` is accepted (CRDs, RBAC, webhook
+// configurations), the API server really routes admission to modelgate with the chart's selectors,
+// `helm upgrade` keeps the certificate the controller issued, and `helm uninstall` leaves no webhook
+// behind. No kubelet runs here, so the modelgate pods never start: with failurePolicy Fail, a
+// selected namespace is closed, which is exactly what the exemption checks need.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import yaml from 'js-yaml';
+import { startCluster, type Cluster } from './cluster.ts';
+
+const chartDir = join(import.meta.dirname, '..', '..', 'charts', 'modelgate');
+const id = randomBytes(3).toString('hex');
+const releaseName = `e2e-chart-${id}`;
+const releaseNs = `e2e-chart-${id}`;
+const fullname = `${releaseName}-modelgate`;
+const selectedNs = `e2e-chart-selected-${id}`;
+const otherNs = `e2e-chart-other-${id}`;
+// Only namespaces with this label are sent to the webhook, so a chart left behind by a failed run
+// can never close the rest of the shared test cluster.
+const selectorLabel = 'e2e.modelgate.io/chart';
+
+let cluster: Cluster;
+
+async function kubectlOk(args: string[], input?: string): Promise<string> {
+  const result = await cluster.kubectl(args, input === undefined ? {} : { input });
+  if (result.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+}
+
+async function helmOk(args: string[]): Promise<string> {
+  const result = await cluster.helm(args, { timeoutMs: 120_000 });
+  if (result.code !== 0) throw new Error(`helm ${args.join(' ')}: ${result.stderr}`);
+  return result.stdout;
+}
+
+async function getJson<T>(args: string[]): Promise<T> {
+  return JSON.parse(await kubectlOk([...args, '-o', 'json'])) as T;
+}
+
+const pod = (namespace: string) =>
+  yaml.dump({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name: 'probe', namespace },
+    spec: { containers: [{ name: 'main', image: 'registry.k8s.io/pause:3.10' }] },
+  });
+
+/** Server-side dry run: goes through every admission webhook (they declare sideEffects: None), stores nothing. */
+const admitPod = (namespace: string) => cluster.kubectl(['create', '--dry-run=server', '-f', '-'], { input: pod(namespace) });
+
+async function canI(serviceAccount: string, verb: string, resource: string, namespace?: string): Promise<boolean> {
+  const args = ['auth', 'can-i', verb, resource, `--as=system:serviceaccount:${releaseNs}:${serviceAccount}`];
+  const result = await cluster.kubectl(namespace === undefined ? [...args, '--all-namespaces'] : [...args, '-n', namespace]);
+  return result.stdout.trim() === 'yes';
+}
+
+interface WebhookConfiguration {
+  metadata: { annotations?: Record<string, string> };
+  webhooks: {
+    name: string;
+    failurePolicy: string;
+    sideEffects: string;
+    matchPolicy: string;
+    timeoutSeconds: number;
+    clientConfig: { service: { name: string; namespace: string; path: string; port: number }; caBundle?: string };
+    namespaceSelector: { matchExpressions?: { key: string; operator: string; values: string[] }[] };
+  }[];
+}
+
+beforeAll(async () => {
+  cluster = await startCluster();
+  await kubectlOk(['create', 'namespace', selectedNs]);
+  await kubectlOk(['label', 'namespace', selectedNs, `${selectorLabel}=${id}`]);
+  await kubectlOk(['create', 'namespace', otherNs]);
+});
+
+afterAll(async () => {
+  if (!cluster) return;
+  await cluster.helm(['uninstall', releaseName, '--namespace', releaseNs, '--wait=false']);
+  for (const ns of [releaseNs, selectedNs, otherNs]) await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
+});
+
+describe('helm chart on a real API server', () => {
+  it('installs with default values (plus a namespace selector that confines it to this test)', async () => {
+    await helmOk([
+      'install', releaseName, chartDir,
+      '--namespace', releaseNs, '--create-namespace',
+      '--set-json', `webhook.namespaceSelector={"matchLabels":{"${selectorLabel}":"${id}"}}`,
+    ]);
+    const status = JSON.parse(await helmOk(['status', releaseName, '--namespace', releaseNs, '-o', 'json'])) as { info: { status: string; notes: string } };
+    expect(status.info.status).toBe('deployed');
+    expect(status.info.notes).toContain(`kubectl delete validatingwebhookconfiguration ${fullname}`);
+  });
+
+  it('leaves both CRDs established', async () => {
+    for (const crd of ['clustermodelpolicies.modelgate.io', 'modelpolicies.modelgate.io']) {
+      const obj = await getJson<{ status: { conditions: { type: string; status: string }[] } }>(['get', 'crd', crd]);
+      expect(obj.status.conditions.find((c) => c.type === 'Established')?.status).toBe('True');
+    }
+  });
+
+  it('registers both webhook configurations as rendered', async () => {
+    const validating = await getJson<WebhookConfiguration>(['get', 'validatingwebhookconfiguration', fullname]);
+    expect(validating.webhooks.map((w) => w.name)).toEqual(['validate.modelgate.io']);
+    expect(validating.webhooks[0]).toMatchObject({
+      failurePolicy: 'Fail',
+      sideEffects: 'None',
+      matchPolicy: 'Equivalent',
+      timeoutSeconds: 10,
+      clientConfig: { service: { name: `${fullname}-webhook`, namespace: releaseNs, path: '/validate', port: 443 } },
+    });
+    expect(validating.webhooks[0]?.namespaceSelector.matchExpressions?.[0]?.values).toEqual(['kube-system', 'kube-node-lease', 'kube-public', releaseNs]);
+    const mutating = await getJson<WebhookConfiguration>(['get', 'mutatingwebhookconfiguration', fullname]);
+    expect(mutating.webhooks.map((w) => w.name)).toEqual(['mutate.modelgate.io']);
+  });
+
+  it('routes admission in selected namespaces to modelgate (fail closed while it is down), and nowhere else', async () => {
+    const denied = await admitPod(selectedNs);
+    expect(denied.code).not.toBe(0);
+    expect(denied.stderr).toMatch(/failed calling webhook "(mutate|validate)\.modelgate\.io"/);
+    const notSelected = await admitPod(otherNs);
+    expect(notSelected.code, notSelected.stderr).toBe(0);
+    // Its own namespace is exempt even if someone labels it: the webhook must always be able to start.
+    await kubectlOk(['label', 'namespace', releaseNs, `${selectorLabel}=${id}`]);
+    const own = await admitPod(releaseNs);
+    expect(own.code, own.stderr).toBe(0);
+  });
+
+  it('grants the least privilege the chart declares, as the real authorizer sees it', async () => {
+    const controller = `${fullname}-controller`;
+    const webhook = `${fullname}-webhook`;
+    const tlsSecret = `secrets/${fullname}-webhook-tls`;
+    expect(await canI(controller, 'update', tlsSecret, releaseNs)).toBe(true);
+    expect(await canI(controller, 'update', 'secrets/something-else', releaseNs)).toBe(false);
+    expect(await canI(controller, 'create', 'secrets', releaseNs)).toBe(false);
+    expect(await canI(controller, 'patch', `validatingwebhookconfigurations/${fullname}`)).toBe(true);
+    expect(await canI(controller, 'patch', 'validatingwebhookconfigurations/someone-elses')).toBe(false);
+    expect(await canI(controller, 'delete', `validatingwebhookconfigurations/${fullname}`)).toBe(false);
+    expect(await canI(controller, 'patch', 'clustermodelpolicies.modelgate.io/x', undefined)).toBe(false);
+    expect(await canI(controller, 'list', 'inferenceservices.serving.kserve.io')).toBe(true);
+    expect(await canI(controller, 'create', 'leases.coordination.k8s.io', releaseNs)).toBe(true);
+    expect(await canI(controller, 'create', 'leases.coordination.k8s.io', otherNs)).toBe(false);
+    expect(await canI(webhook, 'watch', 'clustermodelpolicies.modelgate.io')).toBe(true);
+    expect(await canI(webhook, 'list', 'secrets')).toBe(true);
+    expect(await canI(webhook, 'update', tlsSecret, releaseNs)).toBe(false);
+    expect(await canI(webhook, 'create', 'pods', otherNs)).toBe(false);
+  });
+
+  it('keeps the caBundle and certificate the controller wrote across helm upgrade', async () => {
+    // Play the controller: fill the Secret and both caBundles.
+    const ca = readFileSync(cluster.caCertPath).toString('base64');
+    const secret = `${fullname}-webhook-tls`;
+    await kubectlOk(['patch', 'secret', secret, '-n', releaseNs, '--type=merge', '-p', JSON.stringify({ data: { 'tls.crt': ca, 'tls.key': 'a2V5', 'ca.crt': ca } })]);
+    for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
+      await kubectlOk(['patch', kind, fullname, '--type=json', '-p', JSON.stringify([{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: ca }])]);
+    }
+    await helmOk(['upgrade', releaseName, chartDir, '--namespace', releaseNs, '--reuse-values', '--set', 'controller.auditInterval=5m']);
+    for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
+      const obj = await getJson<WebhookConfiguration>(['get', kind, fullname]);
+      expect(obj.webhooks[0]?.clientConfig.caBundle, kind).toBe(ca);
+    }
+    const after = await getJson<{ data?: Record<string, string> }>(['get', 'secret', secret, '-n', releaseNs]);
+    expect(after.data?.['tls.crt']).toBe(ca);
+    const deployment = await getJson<{ spec: { template: { spec: { containers: { args: string[] }[] } } } }>(['get', 'deployment', `${fullname}-controller`, '-n', releaseNs]);
+    expect(deployment.spec.template.spec.containers[0]?.args).toContain('--audit-interval=5m');
+  });
+
+  it('rejects a values typo at install time', async () => {
+    const result = await cluster.helm(['upgrade', releaseName, chartDir, '--namespace', releaseNs, '--reuse-values', '--set', 'webhook.failurPolicy=Ignore']);
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/schema/);
+  });
+
+  it('removes both webhook configurations on helm uninstall, reopening the namespace', async () => {
+    await helmOk(['uninstall', releaseName, '--namespace', releaseNs]);
+    for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
+      const result = await cluster.kubectl(['get', kind, fullname]);
+      expect(result.code, kind).not.toBe(0);
+      expect(result.stderr).toMatch(/NotFound|not found/);
+    }
+    const admitted = await admitPod(selectedNs);
+    expect(admitted.code, admitted.stderr).toBe(0);
+    // Nothing cluster-scoped is left behind but the CRDs (Helm never deletes those: they hold user data).
+    for (const kind of ['clusterrole', 'clusterrolebinding']) {
+      const left = await cluster.kubectl(['get', kind, '-l', `app.kubernetes.io/instance=${releaseName}`, '-o', 'name']);
+      expect(left.stdout.trim(), kind).toBe('');
+    }
+  });
+});
