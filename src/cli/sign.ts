@@ -18,7 +18,8 @@ Writes an OpenSSF model_signing bundle (Sigstore bundle v0.3, DSSE, in-toto stat
   --key                PEM private key (ECDSA P-256/P-384/P-521; Ed25519 is verifiable by modelgate only)
   --certificate-chain  PEM certificates: the signing certificate for --key first, then intermediates
   --hash               digest of each file or shard (default sha256)
-  --shard-size         hash files in shards of N bytes (method "shards"); default: whole files
+  --shard-size         hash files in shards of N bytes (method "shards"); default: whole files.
+                       Ignored with blake3, which model_signing never shards
   --ignore-path        leave a path out of the signature (recorded in the bundle; .git* and the
                        bundle itself are always left out)`;
 

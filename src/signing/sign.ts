@@ -82,7 +82,9 @@ export async function signModel(modelPath: string, signer: Signer, options: Sign
     if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) ignore.push(...normalizeIgnorePaths(root, [rel]));
   }
   const ignorePaths = [...new Set(ignore)];
-  const method = options.method ?? 'files';
+  // model_signing never shards BLAKE3 (it is parallel already): it signs whole files instead, and its
+  // verifier would hash a BLAKE3 "shards" manifest as files. Do the same so both tools agree.
+  const method = options.hashType === 'blake3' ? 'files' : (options.method ?? 'files');
   const serialization: Serialization = { method, hashType: options.hashType ?? 'sha256', allowSymlinks: options.allowSymlinks ?? false };
   if (method === 'shards') serialization.shardSize = options.shardSize ?? DEFAULT_SHARD_SIZE;
   const manifest = await hashModel(modelPath, {
