@@ -290,6 +290,7 @@ describe('containers', () => {
       '--tls-private-key-file=/etc/modelgate/tls/tls.key',
       '--port=9443',
       '--metrics-port=8080',
+      `--controller-namespace=${release.namespace}`,
       `--verifier-image=ghcr.io/modelgate/modelgate:${chart.appVersion}`,
       '--log-level=info',
     ]);
