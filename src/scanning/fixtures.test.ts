@@ -4,38 +4,13 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { scanPaths, type Verdict } from './index.ts';
+import { parseCorpusTable, type CorpusRow } from './corpus.ts';
+import { scanPaths } from './index.ts';
 
 const root = fileURLToPath(new URL('../../test/fixtures/model-scanning/', import.meta.url));
 
-interface Row {
-  fixture: string;
-  expected: string;
-  verdicts: Verdict[];
-  names: string[];
-}
-
-/** Map a SOURCES.md "expected verdict" cell to the verdicts that satisfy it. */
-function verdictsFor(expected: string): Verdict[] {
-  if (/^DANGEROUS/.test(expected)) return /or REJECT/.test(expected) ? ['dangerous', 'rejected'] : ['dangerous'];
-  if (/^REJECT/.test(expected)) return ['rejected'];
-  if (/^(CLEAN|VALID)/.test(expected)) return ['clean'];
-  throw new Error(`unmapped expectation: ${expected}`);
-}
-
-function rows(): Row[] {
-  const md = readFileSync(join(root, 'SOURCES.md'), 'utf8');
-  const out: Row[] = [];
-  for (const line of md.split('\n')) {
-    const cells = line.split('|').map((c) => c.trim());
-    const fixture = cells[1];
-    const expected = cells[6];
-    if (fixture === undefined || expected === undefined || !/^(picklescan|modelscan|modelaudit|safetensors-vectors)\//.test(fixture)) continue;
-    const head = expected.split(/ — | \(|; /)[0] ?? '';
-    const names = /^DANGEROUS/.test(expected) ? [...head.matchAll(/\b[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)+\b/g)].map((m) => m[0]) : [];
-    out.push({ fixture, expected, verdicts: verdictsFor(expected), names });
-  }
-  return out;
+function rows(): CorpusRow[] {
+  return parseCorpusTable(readFileSync(join(root, 'SOURCES.md'), 'utf8'));
 }
 
 const table = rows();
@@ -43,6 +18,7 @@ const table = rows();
 describe('fixture corpus (test/fixtures/model-scanning/SOURCES.md)', () => {
   it('reads the whole table', () => {
     expect(table.length).toBeGreaterThanOrEqual(160);
+    expect(table.filter((r) => r.expected === 'dangerous' && r.names.length > 0).length).toBeGreaterThan(100);
   });
 
   it('gives every fixture its expected verdict', async () => {
@@ -51,8 +27,8 @@ describe('fixture corpus (test/fixtures/model-scanning/SOURCES.md)', () => {
     table.forEach((row, i) => {
       const rep = reports[i];
       if (rep === undefined) return failures.push(`${row.fixture}: no report`);
-      if (!row.verdicts.includes(rep.verdict)) {
-        failures.push(`${row.fixture}: expected ${row.verdicts.join('|')} (${row.expected.slice(0, 60)}), got ${rep.verdict}: ${rep.findings.map((f) => f.rule).join(', ')}`);
+      if (!row.accepts.includes(rep.verdict)) {
+        failures.push(`${row.fixture}: expected ${row.accepts.join('|')} (${row.text.slice(0, 60)}), got ${rep.verdict}: ${rep.findings.map((f) => f.rule).join(', ')}`);
       }
       if (rep.verdict === 'dangerous' && row.names.length > 0) {
         const text = rep.findings.map((f) => `${f.detail} ${f.member ?? ''}`).join('\n');

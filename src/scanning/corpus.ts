@@ -1,0 +1,44 @@
+// The fixture corpus table (test/fixtures/model-scanning/SOURCES.md): each fixture with the verdict it
+// must get. Shared by the fixture tests and scripts/compare-scanners.ts.
+import type { Verdict } from './types.ts';
+
+export type Expectation = 'dangerous' | 'clean' | 'reject';
+
+export interface CorpusRow {
+  fixture: string;
+  /** The SOURCES.md "expected verdict" cell. */
+  text: string;
+  expected: Expectation;
+  /** modelgate verdicts that satisfy the row. */
+  accepts: Verdict[];
+  /** Dotted names the row says a finding should mention (any one suffices). */
+  names: string[];
+}
+
+export function parseCorpusTable(markdown: string): CorpusRow[] {
+  const out: CorpusRow[] = [];
+  for (const line of markdown.split('\n')) {
+    const cells = line.split('|').map((c) => c.trim());
+    const fixture = cells[1];
+    const text = cells[6];
+    if (fixture === undefined || text === undefined || !/^(picklescan|modelscan|modelaudit|safetensors-vectors)\//.test(fixture)) continue;
+    let expected: Expectation;
+    let accepts: Verdict[];
+    if (/^DANGEROUS/.test(text)) {
+      expected = 'dangerous';
+      accepts = /or REJECT/.test(text) ? ['dangerous', 'rejected'] : ['dangerous'];
+    } else if (/^REJECT/.test(text)) {
+      expected = 'reject';
+      accepts = ['rejected'];
+    } else if (/^(CLEAN|VALID)/.test(text)) {
+      expected = 'clean';
+      accepts = ['clean'];
+    } else {
+      throw new Error(`SOURCES.md: unmapped expectation for ${fixture}: ${text}`);
+    }
+    const head = text.split(/ — | \(|; /)[0] ?? '';
+    const names = expected === 'dangerous' ? [...head.matchAll(/\b[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)+\b/g)].map((m) => m[0]) : [];
+    out.push({ fixture, text, expected, accepts, names });
+  }
+  return out;
+}
