@@ -1,6 +1,7 @@
 // The Helm chart, rendered by the real helm: lint, defaults, each important option, and the
 // safety properties DESIGN.md §6 asks for (exemptions, fail-closed values, pod security, RBAC).
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
@@ -54,6 +55,34 @@ describe('chart metadata', () => {
       expect(result.stderr + result.stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
       expect(result.code).toBe(0);
     }
+  });
+
+  it('documents every value in the chart README', () => {
+    const readme = readFileSync(join(chartDir, 'README.md'), 'utf8');
+    const values = yaml.load(readFileSync(join(chartDir, 'values.yaml'), 'utf8')) as Record<string, unknown>;
+    const opaque = new Set(['resources', 'podSecurityContext', 'containerSecurityContext']);
+    const keys: string[] = [];
+    const walk = (o: Record<string, unknown>, prefix: string) => {
+      for (const [k, v] of Object.entries(o)) {
+        const key = prefix ? `${prefix}.${k}` : k;
+        if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0 && !opaque.has(k)) walk(v as Record<string, unknown>, key);
+        else keys.push(key);
+      }
+    };
+    walk(values, '');
+    expect(keys.length).toBeGreaterThan(50);
+    expect(keys.filter((k) => !readme.includes(`| \`${k}\` |`))).toEqual([]);
+  });
+
+  it('packages into a chart archive that renders exactly like the directory (no symlinks, nothing ignored by mistake)', () => {
+    const out = mkdtempSync(join(tmpdir(), 'modelgate-package-'));
+    const pack = runHelm(['package', chartDir, '--destination', out]);
+    expect(pack.code, pack.stderr).toBe(0);
+    const archive = join(out, `modelgate-${chart.version}.tgz`);
+    const args = (src: string) => ['template', release.name, src, '--namespace', release.namespace, '--include-crds'];
+    const fromArchive = runHelm(args(archive));
+    expect(fromArchive.code, fromArchive.stderr).toBe(0);
+    expect(fromArchive.stdout).toBe(runHelm(args(chartDir)).stdout);
   });
 
   it('ships the application version of package.json', () => {
