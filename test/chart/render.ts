@@ -124,7 +124,7 @@ export interface PodSpec {
   affinity?: Record<string, unknown>;
   priorityClassName?: string;
   hostNetwork?: boolean;
-  volumes?: { name: string; secret?: { secretName: string } }[];
+  volumes?: { name: string; secret?: { secretName: string; items?: { key: string; path: string }[] } }[];
 }
 
 export interface Deployment extends K8sObject {

@@ -1,13 +1,15 @@
 // The Helm chart on the real API server: `helm install` is accepted (CRDs, RBAC, webhook
 // configurations), the API server really routes admission to modelgate with the chart's selectors,
-// `helm upgrade` keeps the certificate the controller issued, and `helm uninstall` leaves no webhook
-// behind. No kubelet runs here, so the modelgate pods never start: with failurePolicy Fail, a
-// selected namespace is closed, which is exactly what the exemption checks need.
+// `helm upgrade` keeps what the controller wrote (rules, caBundle, certificate), and `helm uninstall`
+// leaves no webhook behind. No kubelet runs here, so the modelgate pods never start: this test plays
+// the controller's writes itself, and with failurePolicy Fail a selected namespace is closed, which is
+// exactly what the exemption checks need.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
+import { RESOURCE_OF, SUPPORTED_KINDS } from '../../src/workloads/kinds.ts';
 import { startCluster, type Cluster } from './cluster.ts';
 
 const chartDir = join(import.meta.dirname, '..', '..', 'charts', 'modelgate');
@@ -66,8 +68,20 @@ interface WebhookConfiguration {
     timeoutSeconds: number;
     clientConfig: { service: { name: string; namespace: string; path: string; port: number }; caBundle?: string };
     namespaceSelector: { matchExpressions?: { key: string; operator: string; values: string[] }[] };
+    rules?: unknown[];
   }[];
 }
+
+// What the controller writes once policies select every kind and inject the verifier
+// (src/controller/webhook-config.ts): one rule per API group.
+const allKindsRules = [...new Set(SUPPORTED_KINDS.map((k) => k.group))].map((group) => ({
+  apiGroups: [group],
+  apiVersions: ['', 'apps', 'batch'].includes(group) ? ['v1'] : ['*'],
+  resources: SUPPORTED_KINDS.filter((k) => k.group === group).map((k) => RESOURCE_OF[k.kind]!).sort(),
+  operations: ['CREATE', 'UPDATE'],
+  scope: 'Namespaced',
+}));
+const podRules = [{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['CREATE'], scope: 'Namespaced' }];
 
 beforeAll(async () => {
   cluster = await startCluster();
@@ -101,7 +115,7 @@ describe('helm chart on a real API server', () => {
     }
   });
 
-  it('registers both webhook configurations as rendered', async () => {
+  it('registers both webhook configurations as rendered, calling nothing until the controller sets rules', async () => {
     const validating = await getJson<WebhookConfiguration>(['get', 'validatingwebhookconfiguration', fullname]);
     expect(validating.webhooks.map((w) => w.name)).toEqual(['validate.modelgate.io']);
     expect(validating.webhooks[0]).toMatchObject({
@@ -112,8 +126,26 @@ describe('helm chart on a real API server', () => {
       clientConfig: { service: { name: `${fullname}-webhook`, namespace: releaseNs, path: '/validate', port: 443 } },
     });
     expect(validating.webhooks[0]?.namespaceSelector.matchExpressions?.[0]?.values).toEqual(['kube-system', 'kube-node-lease', 'kube-public', releaseNs]);
+    expect(validating.webhooks[0]?.rules ?? []).toEqual([]);
     const mutating = await getJson<WebhookConfiguration>(['get', 'mutatingwebhookconfiguration', fullname]);
     expect(mutating.webhooks.map((w) => w.name)).toEqual(['mutate.modelgate.io']);
+    expect(mutating.webhooks[0]?.rules ?? []).toEqual([]);
+    // A fresh install blocks nothing, even in a selected namespace, before the controller has run.
+    const beforeController = await admitPod(selectedNs);
+    expect(beforeController.code, beforeController.stderr).toBe(0);
+  });
+
+  it('accepts the rules and caBundle the controller writes', async () => {
+    const ca = readFileSync(cluster.caCertPath).toString('base64');
+    for (const [kind, rules] of [
+      ['validatingwebhookconfiguration', allKindsRules],
+      ['mutatingwebhookconfiguration', podRules],
+    ] as const) {
+      await kubectlOk(['patch', kind, fullname, '--type=json', '-p', JSON.stringify([
+        { op: 'add', path: '/webhooks/0/rules', value: rules },
+        { op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: ca },
+      ])]);
+    }
   });
 
   it('routes admission in selected namespaces to modelgate (fail closed while it is down), and nowhere else', async () => {
@@ -148,18 +180,19 @@ describe('helm chart on a real API server', () => {
     expect(await canI(webhook, 'create', 'pods', otherNs)).toBe(false);
   });
 
-  it('keeps the caBundle and certificate the controller wrote across helm upgrade', async () => {
-    // Play the controller: fill the Secret and both caBundles.
+  it('keeps the rules, caBundle and certificate the controller wrote across helm upgrade', async () => {
+    // Play the controller's certificate reconciler: fill the Secret the chart created empty.
     const ca = readFileSync(cluster.caCertPath).toString('base64');
     const secret = `${fullname}-webhook-tls`;
     await kubectlOk(['patch', 'secret', secret, '-n', releaseNs, '--type=merge', '-p', JSON.stringify({ data: { 'tls.crt': ca, 'tls.key': 'a2V5', 'ca.crt': ca } })]);
-    for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
-      await kubectlOk(['patch', kind, fullname, '--type=json', '-p', JSON.stringify([{ op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: ca }])]);
-    }
     await helmOk(['upgrade', releaseName, chartDir, '--namespace', releaseNs, '--reuse-values', '--set', 'controller.auditInterval=5m']);
-    for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
+    for (const [kind, rules] of [
+      ['validatingwebhookconfiguration', allKindsRules],
+      ['mutatingwebhookconfiguration', podRules],
+    ] as const) {
       const obj = await getJson<WebhookConfiguration>(['get', kind, fullname]);
       expect(obj.webhooks[0]?.clientConfig.caBundle, kind).toBe(ca);
+      expect(obj.webhooks[0]?.rules, kind).toEqual(rules);
     }
     const after = await getJson<{ data?: Record<string, string> }>(['get', 'secret', secret, '-n', releaseNs]);
     expect(after.data?.['tls.crt']).toBe(ca);
