@@ -1,0 +1,231 @@
+// Verification results reconciler: the verifier init container ("modelgate-verifier") writes its result
+// to its termination message (src/verifier/result.ts): JSON {model, verdict, digest, signer, durationMs,
+// reason, ...} or a list of those. The kubelet copies it into the Pod's status; this reconciler reads it
+// from there and records it: an Event on the Pod (ModelVerified, or ModelVerificationFailed as a
+// Warning), Prometheus metrics, and a PolicyReport per namespace ("modelgate-verification") listing
+// which model runs in which Pod and whether it was verified.
+import type pino from 'pino';
+import type { Clock } from '../kube/clock.ts';
+import { Informer } from '../kube/informer.ts';
+import { PODS, POLICY_REPORTS } from '../kube/resources.ts';
+import { isObj, isStatus, type KubeClient, type KubeObject } from '../kube/types.ts';
+import { WorkQueue } from '../kube/workqueue.ts';
+import type { EventRecorder } from './events.ts';
+import type { ControllerMetrics } from './metrics.ts';
+import { buildPolicyReport, DEFAULT_MAX_RESULTS, ReportAccumulator, sameReportContent, type ReportResult } from './policy-report.ts';
+
+export const VERIFIER_CONTAINER = 'modelgate-verifier';
+export const VERIFICATION_REPORT_NAME = 'modelgate-verification';
+
+export interface VerifierRecord {
+  model: string;
+  verdict: string;
+  digest?: string;
+  signer?: string;
+  reason?: string;
+  durationMs?: number;
+}
+
+export interface PodVerification {
+  namespace: string;
+  name: string;
+  uid: string;
+  /** The workload that owns the Pod ("ReplicaSet/x"), for the report. */
+  owner?: string;
+  node?: string;
+  finishedAt?: string;
+  exitCode?: number;
+  records: VerifierRecord[];
+  /** Set when the termination message is not a verifier result. */
+  unreadable?: string;
+}
+
+const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+
+function toRecord(v: unknown): VerifierRecord | undefined {
+  if (!isObj(v) || typeof v.model !== 'string' || typeof v.verdict !== 'string') return undefined;
+  return {
+    model: v.model,
+    verdict: v.verdict,
+    ...(str(v.digest) ? { digest: str(v.digest) as string } : {}),
+    ...(str(v.signer) ? { signer: str(v.signer) as string } : {}),
+    ...(str(v.reason) ? { reason: str(v.reason) as string } : {}),
+    ...(typeof v.durationMs === 'number' && Number.isFinite(v.durationMs) ? { durationMs: v.durationMs } : {}),
+  };
+}
+
+/** The verifier's result in a Pod's status, if its init container has terminated. Pure; tolerant of any shape. */
+export function readVerification(pod: KubeObject): PodVerification | undefined {
+  const status = isObj(pod.status) ? pod.status : {};
+  const spec = isObj(pod.spec) ? pod.spec : {};
+  const statuses = Array.isArray(status.initContainerStatuses) ? status.initContainerStatuses.filter(isObj) : [];
+  const c = statuses.find((s) => s.name === VERIFIER_CONTAINER);
+  if (!c) return undefined;
+  const term = [c.state, c.lastState].map((s) => (isObj(s) && isObj(s.terminated) ? s.terminated : undefined)).find((t) => t !== undefined);
+  if (!term) return undefined;
+  const owner = (pod.metadata.ownerReferences ?? []).find((r) => r.controller);
+  const base: PodVerification = {
+    namespace: pod.metadata.namespace ?? 'default',
+    name: pod.metadata.name,
+    uid: pod.metadata.uid ?? `${pod.metadata.namespace}/${pod.metadata.name}`,
+    ...(owner ? { owner: `${owner.kind}/${owner.name}` } : {}),
+    ...(str(spec.nodeName) ? { node: str(spec.nodeName) as string } : {}),
+    ...(str(term.finishedAt) ? { finishedAt: str(term.finishedAt) as string } : {}),
+    ...(typeof term.exitCode === 'number' ? { exitCode: term.exitCode } : {}),
+    records: [],
+  };
+  const message = str(term.message) ?? '';
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(message);
+  } catch {
+    return { ...base, unreadable: message ? 'termination message is not JSON' : 'no termination message' };
+  }
+  const records = (Array.isArray(parsed) ? parsed : [parsed]).map(toRecord);
+  if (records.length === 0 || records.some((r) => r === undefined)) return { ...base, unreadable: 'termination message is not a verifier result' };
+  return { ...base, records: records as VerifierRecord[] };
+}
+
+export const verified = (r: VerifierRecord) => r.verdict === 'valid' || r.verdict === 'verified';
+
+function describe(r: VerifierRecord): string {
+  if (verified(r)) return `model ${r.model} verified${r.digest ? ` (${r.digest})` : ''}${r.signer ? `, signed by ${r.signer}` : ''}${r.durationMs !== undefined ? ` in ${r.durationMs} ms` : ''}`;
+  return `model ${r.model} failed verification (${r.verdict})${r.reason ? `: ${r.reason}` : ''}`;
+}
+
+export function verificationResults(p: PodVerification, at: number): ReportResult[] {
+  const resources = [{ apiVersion: 'v1', kind: 'Pod', name: p.name, namespace: p.namespace, uid: p.uid }];
+  const props = { ...(p.owner ? { owner: p.owner } : {}), ...(p.node ? { node: p.node } : {}) };
+  if (p.unreadable) return [{ policy: 'modelgate-verifier', rule: 'verify', result: 'error', message: `${VERIFIER_CONTAINER}: ${p.unreadable}`, resources, properties: props, at }];
+  return p.records.map((r) => ({
+    policy: 'modelgate-verifier',
+    rule: 'verify',
+    result: verified(r) ? 'pass' : r.verdict === 'invalid' ? 'fail' : 'error',
+    message: describe(r),
+    severity: verified(r) ? 'low' : 'high',
+    category: 'Model integrity',
+    resources,
+    properties: {
+      ...props,
+      model: r.model,
+      verdict: r.verdict,
+      ...(r.digest ? { digest: r.digest } : {}),
+      ...(r.signer ? { signer: r.signer } : {}),
+      ...(r.durationMs !== undefined ? { durationMs: String(r.durationMs) } : {}),
+    },
+    at,
+  }));
+}
+
+export interface VerificationReconcilerDeps {
+  client: KubeClient;
+  clock: Clock;
+  logger: pino.Logger;
+  metrics?: ControllerMetrics;
+  events: EventRecorder;
+  maxResultsPerReport?: number;
+  /** Results older than this at start-up are reported but get no Event and do not count in metrics. */
+  freshForMs?: number;
+}
+
+export class VerificationReconciler {
+  private readonly informer: Informer<PodVerification | undefined>;
+  private readonly queue: WorkQueue;
+  private readonly byNamespace = new Map<string, Map<string, PodVerification>>();
+  private readonly recorded = new Set<string>();
+  private reportsServed = true;
+
+  constructor(private readonly d: VerificationReconcilerDeps) {
+    this.queue = new WorkQueue(
+      { name: 'verification', clock: d.clock, logger: d.logger, concurrency: 2, ...(d.metrics ? { onMetrics: d.metrics.queueHook } : {}) },
+      (ns) => this.writeReport(ns),
+    );
+    // Only what the report needs is kept per Pod, so memory stays small on large clusters.
+    this.informer = new Informer<PodVerification | undefined>({ client: d.client, ref: PODS, clock: d.clock, logger: d.logger, transform: readVerification });
+    this.informer.addHandlers({
+      onAdd: (p, key) => this.observe(key, p),
+      onUpdate: (p, _old, key) => this.observe(key, p),
+      onDelete: (p, key) => {
+        const ns = key.split('/')[0] ?? '';
+        if (this.byNamespace.get(ns)?.delete(key)) this.queue.addAfter(ns, 1000);
+        if (p) for (const k of [...this.recorded]) if (k.startsWith(`${p.uid}|`)) this.recorded.delete(k);
+      },
+    });
+  }
+
+  start(): void {
+    this.informer.start();
+  }
+
+  stop(): void {
+    this.informer.stop();
+    this.queue.stop();
+  }
+
+  hasSynced(): boolean {
+    return this.informer.hasSynced();
+  }
+
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  private observe(key: string, p: PodVerification | undefined): void {
+    if (!p) return;
+    const bucket = this.byNamespace.get(p.namespace) ?? new Map<string, PodVerification>();
+    this.byNamespace.set(p.namespace, bucket);
+    const prev = bucket.get(key);
+    bucket.set(key, p);
+    if (JSON.stringify(prev) !== JSON.stringify(p)) this.queue.addAfter(p.namespace, 1000);
+    void this.record(p);
+  }
+
+  private async record(p: PodVerification): Promise<void> {
+    const id = `${p.uid}|${p.finishedAt ?? ''}|${p.exitCode ?? ''}`;
+    if (this.recorded.has(id)) return;
+    this.recorded.add(id);
+    const finished = p.finishedAt ? Date.parse(p.finishedAt) : this.d.clock.now();
+    if (this.d.clock.now() - finished > (this.d.freshForMs ?? 3_600_000)) return;
+    const target = { apiVersion: 'v1', kind: 'Pod', name: p.name, namespace: p.namespace, uid: p.uid };
+    if (p.unreadable) {
+      this.d.metrics?.verifications.inc({ verdict: 'unreadable' });
+      await this.d.events.record(target, 'Warning', 'ModelVerificationUnreadable', `${VERIFIER_CONTAINER}: ${p.unreadable}`, id);
+      return;
+    }
+    for (const r of p.records) {
+      this.d.metrics?.verifications.inc({ verdict: r.verdict });
+      if (r.durationMs !== undefined) this.d.metrics?.verificationDuration.observe(r.durationMs / 1000);
+      const ok = verified(r);
+      await this.d.events.record(target, ok ? 'Normal' : 'Warning', ok ? 'ModelVerified' : 'ModelVerificationFailed', describe(r), `${id}|${r.model}`);
+    }
+  }
+
+  private async writeReport(ns: string): Promise<void> {
+    const pods = this.byNamespace.get(ns);
+    const at = this.d.clock.now();
+    const acc = new ReportAccumulator(this.d.maxResultsPerReport ?? DEFAULT_MAX_RESULTS);
+    for (const p of pods?.values() ?? []) for (const r of verificationResults(p, p.finishedAt ? Date.parse(p.finishedAt) : at)) acc.add(r);
+    if (!pods?.size) this.byNamespace.delete(ns);
+    let cur: KubeObject | undefined;
+    try {
+      // A list, not a get: only a list tells "no such report" (empty) from "no such resource" (404).
+      cur = (await this.d.client.list(POLICY_REPORTS, { namespace: ns, fieldSelector: `metadata.name=${VERIFICATION_REPORT_NAME}` })).items[0];
+      this.reportsServed = true;
+    } catch (err) {
+      if (isStatus(err, 404)) {
+        if (this.reportsServed) this.d.logger.warn('PolicyReport CRD not installed; verification results go to Events and metrics only');
+        this.reportsServed = false;
+        return;
+      }
+      throw err;
+    }
+    if (!pods?.size) {
+      if (cur) await this.d.client.delete(POLICY_REPORTS, VERIFICATION_REPORT_NAME, ns);
+      return;
+    }
+    const want = buildPolicyReport({ name: VERIFICATION_REPORT_NAME, namespace: ns, results: acc.results, summary: acc.summary, truncated: acc.truncated, component: VERIFICATION_REPORT_NAME });
+    if (sameReportContent(cur, want)) return;
+    if (cur) await this.d.client.replace(POLICY_REPORTS, { ...want, metadata: { ...want.metadata, resourceVersion: cur.metadata.resourceVersion ?? '' } });
+    else await this.d.client.create(POLICY_REPORTS, want);
+  }
+}
