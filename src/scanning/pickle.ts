@@ -7,7 +7,7 @@ import { LimitExceeded, type Finding, type ScanLimits } from './types.ts';
 
 export type Value =
   | { t: 'str'; v: string }
-  | { t: 'int'; v: bigint }
+  | { t: 'int'; v: number | bigint }
   | { t: 'bytes'; v: Uint8Array }
   | { t: 'global'; name: string; classification: GlobalClass }
   | { t: 'call'; callee: string }
@@ -67,7 +67,9 @@ const NONE: Value = { t: 'none' };
 const BOOL: Value = { t: 'bool' };
 const FLOAT: Value = { t: 'float' };
 const PERSID: Value = { t: 'persid' };
+const BYTES: Value = { t: 'bytes', v: new Uint8Array(0) };
 const MAX_TRACKED_ITEMS = 64;
+const SMALL_INTS: Value[] = Array.from({ length: 256 }, (_, v) => ({ t: 'int', v }));
 
 const OPCODE_NAMES: Record<number, string> = {
   0x28: 'MARK', 0x2e: 'STOP', 0x30: 'POP', 0x31: 'POP_MARK', 0x32: 'DUP', 0x46: 'FLOAT', 0x49: 'INT', 0x4a: 'BININT',
@@ -89,6 +91,22 @@ export function opcodeName(op: number): string | undefined {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 const latin1 = new TextDecoder('latin1');
+
+/** Short ASCII strings dominate real pickles; TextDecoder's per-call cost dwarfs them. */
+function asciiOrUndefined(b: Uint8Array): string | undefined {
+  if (b.length > 64) return undefined;
+  let s = '';
+  for (let i = 0; i < b.length; i++) {
+    const c = b[i] ?? 0;
+    if (c >= 0x80) return undefined;
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
+function latin1Decode(b: Uint8Array): string {
+  return asciiOrUndefined(b) ?? latin1.decode(b);
+}
 
 /** Does this look like the start of a binary pickle (PROTO 2-5)? */
 export function looksLikeBinaryPickle(b: Uint8Array): boolean {
@@ -189,7 +207,9 @@ function describe(v: Value | undefined): string {
  * Run one pickle starting at `start` up to STOP. Never throws for malformed input (the run carries an
  * `error`); throws LimitExceeded for limits and NeedMoreBytes when the window ends before the stream.
  */
-export function runPickle(data: Uint8Array, start: number, opts: PickleVmOptions): PickleRun {
+export function runPickle(input: Uint8Array, start: number, opts: PickleVmOptions): PickleRun {
+  // A plain Uint8Array view: Buffer#subarray is several times slower.
+  const data = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const run: PickleRun = { start, end: start, protocol: 0, imports: [], findings: [], result: undefined, embedded: [] };
   const { limits } = opts;
   let stack: Value[] = [];
@@ -249,19 +269,34 @@ export function runPickle(data: Uint8Array, start: number, opts: PickleVmOptions
     else push(v);
   };
   const decodeUtf8 = (b: Uint8Array, what: string): string => {
+    const fast = asciiOrUndefined(b);
+    if (fast !== undefined) return fast;
     try {
       return utf8.decode(b);
     } catch {
       return fail(`${what} is not valid UTF-8`);
     }
   };
+  // One classification per distinct (module, name, protocol): real checkpoints repeat the same few
+  // globals hundreds of thousands of times.
+  const importCache = new Map<string, Value>();
   const recordImport = (module: string, name: string, opcode: string): Value => {
+    const key = `${run.protocol}\n${module}\n${name}`;
+    const cached = importCache.get(key);
+    if (cached !== undefined) return cached;
     const c = classifyGlobal(module, name, run.protocol, opts.allowGlobals);
     run.imports.push({ module, name, resolved: c.resolved, opcode, offset: opStart, classification: c.classification, reason: c.reason });
-    return { t: 'global', name: c.resolved, classification: c.classification };
+    const v: Value = { t: 'global', name: c.resolved, classification: c.classification };
+    importCache.set(key, v);
+    return v;
   };
+  const callResults = new Map<string, Value>();
   const callOn = (callee: Value, kind: string): Value => {
-    if (callee.t === 'global') return { t: 'call', callee: callee.name };
+    if (callee.t === 'global') {
+      let v = callResults.get(callee.name);
+      if (v === undefined) callResults.set(callee.name, (v = { t: 'call', callee: callee.name }));
+      return v;
+    }
     // Calling something that is not a plain imported callable: e.g. attrgetter('system')(module)(cmd).
     run.findings.push({
       rule: 'pickle-indirect-call',
@@ -281,6 +316,22 @@ export function runPickle(data: Uint8Array, start: number, opts: PickleVmOptions
   const bytesOf = (n: number): Uint8Array => {
     const p = need(n);
     return data.subarray(p, p + n);
+  };
+  /** Read n bytes as text without materialising a subarray for short ASCII strings. */
+  const textOf = (n: number, utf: boolean, what: string): string => {
+    const p = need(n);
+    if (n <= 64) {
+      let s = '';
+      let i = p;
+      for (; i < p + n; i++) {
+        const c = data[i] ?? 0;
+        if (c >= 0x80) break;
+        s += String.fromCharCode(c);
+      }
+      if (i === p + n) return s;
+    }
+    const b = data.subarray(p, p + n);
+    return utf ? decodeUtf8(b, what) : latin1.decode(b);
   };
   const longFromBytes = (b: Uint8Array): bigint => {
     let v = 0n;
@@ -343,7 +394,7 @@ export function runPickle(data: Uint8Array, start: number, opts: PickleVmOptions
           break;
         case 0x49: {
           // INT: "00"/"01" are booleans; else base-0 integer text
-          const line = latin1.decode(readLine());
+          const line = latin1Decode(readLine());
           if (line === '00' || line === '01') push(BOOL);
           else {
             const v = parseIntBase0(line);
@@ -354,7 +405,7 @@ export function runPickle(data: Uint8Array, start: number, opts: PickleVmOptions
         }
         case 0x4c: {
           // LONG
-          let line = latin1.decode(readLine());
+          let line = latin1Decode(readLine());
           if (line.endsWith('L')) line = line.slice(0, -1);
           const v = parseIntBase0(line);
           if (v === undefined) fail(`LONG argument ${JSON.stringify(line.slice(0, 40))} is not an integer`);
@@ -362,13 +413,13 @@ export function runPickle(data: Uint8Array, start: number, opts: PickleVmOptions
           break;
         }
         case 0x4a:
-          push({ t: 'int', v: BigInt(int32()) });
+          push({ t: 'int', v: int32() });
           break;
         case 0x4b:
-          push({ t: 'int', v: BigInt(data[need(1)] ?? 0) });
+          push(SMALL_INTS[data[need(1)] ?? 0] ?? NONE);
           break;
         case 0x4d:
-          push({ t: 'int', v: BigInt(dv.getUint16(need(2), true)) });
+          push({ t: 'int', v: dv.getUint16(need(2), true) });
           break;
         case 0x8a: {
           const n = data[need(1)] ?? 0;
@@ -383,7 +434,7 @@ export function runPickle(data: Uint8Array, start: number, opts: PickleVmOptions
           break;
         }
         case 0x46: {
-          const line = latin1.decode(readLine());
+          const line = latin1Decode(readLine());
           if (!isPythonFloat(line)) fail(`FLOAT argument ${JSON.stringify(line.slice(0, 40))} is not a float`);
           push(FLOAT);
           break;
@@ -409,11 +460,11 @@ export function runPickle(data: Uint8Array, start: number, opts: PickleVmOptions
         case 0x54: {
           const n = int32();
           if (n < 0) fail('BINSTRING pickle has negative byte count');
-          push({ t: 'str', v: latin1.decode(bytesOf(n)) });
+          push({ t: 'str', v: textOf(n, false, 'BINSTRING') });
           break;
         }
         case 0x55:
-          push({ t: 'str', v: latin1.decode(bytesOf(data[need(1)] ?? 0)) });
+          push({ t: 'str', v: textOf(data[need(1)] ?? 0, false, 'SHORT_BINSTRING') });
           break;
         case 0x56: {
           let s: string;
@@ -426,13 +477,13 @@ export function runPickle(data: Uint8Array, start: number, opts: PickleVmOptions
           break;
         }
         case 0x58:
-          push({ t: 'str', v: decodeUtf8(bytesOf(uint32()), 'BINUNICODE') });
+          push({ t: 'str', v: textOf(uint32(), true, 'BINUNICODE') });
           break;
         case 0x8c:
-          push({ t: 'str', v: decodeUtf8(bytesOf(data[need(1)] ?? 0), 'SHORT_BINUNICODE') });
+          push({ t: 'str', v: textOf(data[need(1)] ?? 0, true, 'SHORT_BINUNICODE') });
           break;
         case 0x8d:
-          push({ t: 'str', v: decodeUtf8(bytesOf(uint64()), 'BINUNICODE8') });
+          push({ t: 'str', v: textOf(uint64(), true, 'BINUNICODE8') });
           break;
         case 0x42:
           pushBytes(bytesOf(uint32()));
@@ -527,7 +578,7 @@ export function runPickle(data: Uint8Array, start: number, opts: PickleVmOptions
           break;
         }
         case 0x67: {
-          const line = latin1.decode(readLine()).trim();
+          const line = latin1Decode(readLine()).trim();
           if (!/^[+-]?\d(_?\d)*$/.test(line)) fail('GET argument is not an integer');
           memoGet(Number(line.replace(/_/g, '')));
           break;
@@ -539,7 +590,7 @@ export function runPickle(data: Uint8Array, start: number, opts: PickleVmOptions
           memoGet(uint32());
           break;
         case 0x70: {
-          const line = latin1.decode(readLine()).trim();
+          const line = latin1Decode(readLine()).trim();
           if (!/^[+-]?\d(_?\d)*$/.test(line)) fail('PUT argument is not an integer');
           const idx = Number(line.replace(/_/g, ''));
           if (idx < 0) fail('negative PUT argument');
@@ -676,7 +727,7 @@ export function runPickle(data: Uint8Array, start: number, opts: PickleVmOptions
 
   function pushBytes(b: Uint8Array): void {
     if (looksLikeBinaryPickle(b) && b[b.length - 1] === 0x2e && run.embedded.length < 16) run.embedded.push({ offset: opStart, bytes: b });
-    push({ t: 'bytes', v: b });
+    push(b.length <= 64 ? { t: 'bytes', v: b } : BYTES);
   }
   function pairs(items: Value[]): [Value, Value][] | null {
     if (items.length > 2 * MAX_TRACKED_ITEMS) return null;

@@ -1,0 +1,212 @@
+// Scanner throughput: a large clean PyTorch-style pickle (plain and inside a torch zip with large
+// storages), safetensors files of growing size (scan time must not grow with tensor bytes), and the
+// fixture corpus; side by side with picklescan (same venv as scripts/compare-scanners.ts).
+// Prints a table and, last, one JSON line.   npm run bench:scan
+import { execFile } from 'node:child_process';
+import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
+import { readdirSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { scanPaths } from '../src/scanning/index.ts';
+import { crc32 } from '../src/scanning/zip.ts';
+
+const run = promisify(execFile);
+const repo = resolve(fileURLToPath(new URL('..', import.meta.url)));
+const corpus = join(repo, 'test/fixtures/model-scanning');
+const enc = new TextEncoder();
+
+class Bytes {
+  private chunks: Uint8Array[] = [];
+  private cur = new Uint8Array(1 << 20);
+  private n = 0;
+  length = 0;
+  push(...bs: (number[] | Uint8Array)[]): void {
+    for (const b of bs) {
+      if (this.n + b.length > this.cur.length) this.flush(b.length);
+      this.cur.set(b, this.n);
+      this.n += b.length;
+      this.length += b.length;
+    }
+  }
+  private flush(min: number): void {
+    this.chunks.push(this.cur.subarray(0, this.n));
+    this.cur = new Uint8Array(Math.max(1 << 20, min));
+    this.n = 0;
+  }
+  done(): Uint8Array {
+    this.flush(0);
+    const out = new Uint8Array(this.length);
+    let o = 0;
+    for (const c of this.chunks) {
+      out.set(c, o);
+      o += c.length;
+    }
+    return out;
+  }
+}
+
+const u32 = (n: number): number[] => [n & 0xff, (n >>> 8) & 0xff, (n >>> 16) & 0xff, (n >>> 24) & 0xff];
+const uni = (s: string): number[] => {
+  const b = enc.encode(s);
+  return b.length < 256 ? [0x8c, b.length, ...b] : [0x58, ...u32(b.length), ...b];
+};
+const binint = (n: number): number[] => (n < 256 ? [0x4b, n] : [0x4a, ...u32(n)]);
+
+/** A torch.save-style state dict pickle (protocol 2) with `tensors` entries rebuilt by _rebuild_tensor_v2. */
+export function torchStateDictPickle(tensors: number): Uint8Array {
+  const b = new Bytes();
+  b.push([0x80, 0x02], enc.encode('ccollections\nOrderedDict\n'), [0x71, 0x00, 0x29, 0x52, 0x71, 0x01]);
+  b.push(enc.encode('ctorch._utils\n_rebuild_tensor_v2\n'), [0x71, 0x02, 0x30]);
+  b.push(enc.encode('ctorch\nFloatStorage\n'), [0x71, 0x03, 0x30]);
+  b.push([0x28]);
+  for (let i = 0; i < tensors; i++) {
+    b.push(uni(`model.layers.${i >> 3}.mlp.proj_${i & 7}.weight`));
+    b.push([0x68, 0x02, 0x28], [0x28], uni('storage'), [0x68, 0x03], uni(String(i)), uni('cpu'), binint(4096 * 4096), [0x74, 0x51]);
+    b.push(binint(0), binint(4096), binint(4096), [0x86], binint(4096), binint(1), [0x86], [0x89]);
+    b.push(enc.encode('ccollections\nOrderedDict\n'), [0x29, 0x52, 0x74, 0x52]);
+    if (i % 1000 === 999) b.push([0x75, 0x28]);
+  }
+  b.push([0x75, 0x2e]);
+  return b.done();
+}
+
+/** A stored (uncompressed) torch zip: data.pkl plus `storageBytes`-sized sparse storages. */
+async function writeTorchZip(path: string, pickle: Uint8Array, storages: number, storageBytes: number): Promise<void> {
+  const fh = await open(path, 'w');
+  const central: Uint8Array[] = [];
+  let offset = 0;
+  const add = async (name: string, data: Uint8Array | number, crc: number) => {
+    const nameB = enc.encode(name);
+    const size = typeof data === 'number' ? data : data.length;
+    const local = Uint8Array.from([...u32(0x04034b50), 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...u32(crc), ...u32(size), ...u32(size), nameB.length, 0, 0, 0, ...nameB]);
+    await fh.write(local, 0, local.length, offset);
+    if (typeof data !== 'number') await fh.write(data, 0, data.length, offset + local.length);
+    central.push(Uint8Array.from([...u32(0x02014b50), 20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...u32(crc), ...u32(size), ...u32(size), nameB.length, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...u32(offset), ...nameB]));
+    offset += local.length + size;
+  };
+  await add('archive/data.pkl', pickle, crc32(pickle));
+  await add('archive/version', enc.encode('3\n'), crc32(enc.encode('3\n')));
+  for (let i = 0; i < storages; i++) await add(`archive/data/${i}`, storageBytes, 0);
+  const cd = Uint8Array.from(central.flatMap((c) => [...c]));
+  await fh.write(cd, 0, cd.length, offset);
+  const eocd = Uint8Array.from([...u32(0x06054b50), 0, 0, 0, 0, central.length & 0xff, central.length >> 8, central.length & 0xff, central.length >> 8, ...u32(cd.length), ...u32(offset), 0, 0]);
+  await fh.write(eocd, 0, eocd.length, offset + cd.length);
+  await fh.close();
+}
+
+/** A sparse safetensors file: `tensors` U8 tensors totalling `totalBytes`, header only on disk. */
+async function writeSafetensors(path: string, tensors: number, totalBytes: number): Promise<void> {
+  const per = Math.floor(totalBytes / tensors);
+  const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
+  for (let i = 0; i < tensors; i++) header[`t${i}`] = { dtype: 'U8', shape: [per], data_offsets: [i * per, (i + 1) * per] };
+  const h = enc.encode(JSON.stringify(header));
+  const len = new Uint8Array(8);
+  new DataView(len.buffer).setBigUint64(0, BigInt(h.length), true);
+  const fh = await open(path, 'w');
+  await fh.write(len, 0, 8, 0);
+  await fh.write(h, 0, h.length, 8);
+  await fh.truncate(8 + h.length + per * tensors);
+  await fh.close();
+}
+
+async function time(fn: () => Promise<unknown>, repeat = 3): Promise<number> {
+  let best = Infinity;
+  for (let i = 0; i < repeat; i++) {
+    const t0 = performance.now();
+    await fn();
+    best = Math.min(best, performance.now() - t0);
+  }
+  return best;
+}
+
+async function venvPython(): Promise<string | undefined> {
+  try {
+    const env = process.env.MODELGATE_SCANNERS_VENV ?? (await run('bash', [join(repo, 'scripts/venv-scanners.sh')])).stdout.trim().split('\n').pop();
+    return env ? join(env, 'bin/python') : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Milliseconds picklescan's scan_file_path takes on the paths (in-process timing, best of 3). */
+async function picklescanMs(python: string, paths: string[]): Promise<number | undefined> {
+  const code = `
+import sys, time
+from picklescan.scanner import scan_file_path
+best = None
+for _ in range(3):
+    t0 = time.perf_counter()
+    for p in sys.argv[1:]:
+        try: scan_file_path(p)
+        except Exception: pass
+    dt = (time.perf_counter() - t0) * 1000
+    best = dt if best is None else min(best, dt)
+print(best)
+`;
+  try {
+    const { stdout } = await run(python, ['-c', code, ...paths], { maxBuffer: 64 << 20, timeout: 240_000 });
+    return Number(stdout.trim().split('\n').pop());
+  } catch {
+    return undefined;
+  }
+}
+
+function listFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((n) => {
+    const p = join(dir, n);
+    return statSync(p).isDirectory() ? listFiles(p) : n.endsWith('.md') ? [] : [p];
+  });
+}
+
+interface Row {
+  name: string;
+  bytes: number;
+  modelgateMs: number;
+  picklescanMs?: number;
+}
+
+async function main(): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'modelgate-bench-'));
+  const rows: Row[] = [];
+  try {
+    const pickle = torchStateDictPickle(Number(process.env.BENCH_TENSORS ?? 100_000));
+    const pklPath = join(dir, 'state_dict.pkl');
+    await writeFile(pklPath, pickle);
+    const zipPath = join(dir, 'checkpoint.pt');
+    await writeTorchZip(zipPath, pickle, 6, 512 * 1024 * 1024); // stays under 4 GiB: the bench writer does not emit zip64
+    const python = await venvPython();
+    const add = async (name: string, paths: string[], bytes: number, peer = true) => {
+      const mg = await time(() => scanPaths(paths));
+      const reports = await scanPaths(paths);
+      if (!name.startsWith("fixture") && reports.some((r) => r.verdict !== "clean")) throw new Error(`${name}: expected clean, got ${JSON.stringify(reports[0]?.findings.slice(0, 3))}`);
+      const ps = peer && python ? await picklescanMs(python, paths) : undefined;
+      rows.push({ name, bytes, modelgateMs: mg, ...(ps === undefined ? {} : { picklescanMs: ps }) });
+    };
+    await add(`torch pickle, ${pickle.length >> 20} MiB, ${Number(process.env.BENCH_TENSORS ?? 100_000) / 1000}k tensors`, [pklPath], pickle.length);
+    await add(`torch zip: same data.pkl + 6 x 512 MiB storages`, [zipPath], statSync(zipPath).size);
+    for (const gib of [1, 8, 64]) {
+      const p = join(dir, `model-${gib}g.safetensors`);
+      await writeSafetensors(p, 2000, gib * 1024 ** 3);
+      await add(`safetensors, ${gib} GiB, 2000 tensors (sparse)`, [p], statSync(p).size, false);
+    }
+    const fixtures = listFiles(corpus);
+    await add(`fixture corpus, ${fixtures.length} files`, fixtures, fixtures.reduce((n, f) => n + statSync(f).size, 0));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+
+  const mib = (b: number) => (b / 1024 ** 2).toFixed(b < 1024 ** 2 ? 2 : 0);
+  console.log(`${'input'.padEnd(52)} ${'MiB'.padStart(8)} ${'modelgate ms'.padStart(13)} ${'MiB/s'.padStart(9)} ${'picklescan ms'.padStart(14)} ${'ratio'.padStart(7)}`);
+  for (const r of rows) {
+    const ratio = r.picklescanMs === undefined ? '-' : `${(r.picklescanMs / r.modelgateMs).toFixed(1)}x`;
+    console.log(
+      `${r.name.padEnd(52)} ${mib(r.bytes).padStart(8)} ${r.modelgateMs.toFixed(1).padStart(13)} ${((r.bytes / 1024 ** 2) / (r.modelgateMs / 1000)).toFixed(0).padStart(9)} ${(r.picklescanMs?.toFixed(1) ?? '-').padStart(14)} ${ratio.padStart(7)}`,
+    );
+  }
+  console.log('ratio = picklescan time / modelgate time (higher is faster for modelgate); safetensors bytes are never read, so its time tracks the header, not the file size.');
+  console.log(JSON.stringify({ bench: 'scan', rows: rows.map((r) => ({ ...r, modelgateMs: Math.round(r.modelgateMs * 10) / 10, picklescanMs: r.picklescanMs === undefined ? null : Math.round(r.picklescanMs * 10) / 10 })) }));
+}
+
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
