@@ -468,7 +468,6 @@ describe('RBAC', () => {
     expect(written).toEqual(
       [
         'clustermodelpolicies/status',
-        'clusterpolicyreports',
         'events',
         'modelpolicies/status',
         'mutatingwebhookconfigurations',
