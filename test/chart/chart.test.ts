@@ -285,7 +285,7 @@ describe('webhook configurations', () => {
     const r = render({ webhook: { mutating: { enabled: false } } });
     expect(r.all('MutatingWebhookConfiguration')).toEqual([]);
     const c = r.get<Deployment>('Deployment', controllerName).spec.template.spec.containers[0]!;
-    expect(argValue(c, 'mutating-webhook')).toBeUndefined();
+    expect(argValue(c, 'mutating-webhook')).toBe(''); // "none"; omitted, the binary would default to "modelgate"
     expect(argValue(c, 'validating-webhook')).toBe(configName);
   });
 
