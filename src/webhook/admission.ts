@@ -5,8 +5,10 @@ import type { CompiledPolicy } from '../policy/compile.ts';
 import { decide, type AdmissionInput, type DecideOptions } from '../policy/decide.ts';
 import type { PolicySnapshot, PolicyStore } from '../policy/store.ts';
 import type { BundleVerifier } from '../policy/signature-seam.ts';
+import type { PolicySet } from '../policy/policy-set.ts';
 import type { Decision, VerdictCache, Violation } from '../policy/types.ts';
 import { createVerifierCheck, verifierInjection, type VerifierDefaults } from '../mutation/index.ts';
+import { NamespaceIndexedPolicySet } from './namespace-indexed-policies.ts';
 import { auditAnnotations, denialMessage, objectLabel, trimWarnings } from './messages.ts';
 import type { AdmissionRequest, AdmissionResponse } from './review.ts';
 
@@ -37,6 +39,7 @@ export interface Admission {
 
 interface SnapshotExtras {
   byId: Map<string, CompiledPolicy>;
+  policies: PolicySet;
   validateOptions: DecideOptions;
 }
 
@@ -70,7 +73,7 @@ export function createAdmission(opts: AdmissionOptions): Admission {
     let e = extras.get(snap);
     if (!e) {
       const byId = new Map(snap.policies.policies.map((p) => [p.id, p]));
-      e = { byId, validateOptions: { ...base, extraChecks: [createVerifierCheck({ defaults: opts.verifier, policyById: (id) => byId.get(id) })] } };
+      e = { byId, policies: new NamespaceIndexedPolicySet(snap.policies, snap.cluster), validateOptions: { ...base, extraChecks: [createVerifierCheck({ defaults: opts.verifier, policyById: (id) => byId.get(id) })] } };
       extras.set(snap, e);
     }
     return e;
@@ -113,7 +116,8 @@ export function createAdmission(opts: AdmissionOptions): Admission {
     if (typeof snap === 'string') return undecidable(req, snap, opts.store.ready() ? opts.store.snapshot() : undefined);
     let decision: Decision;
     try {
-      decision = decide(inputOf(req), snap.policies, snap.cluster, extrasOf(snap).validateOptions);
+      const { policies, validateOptions } = extrasOf(snap);
+      decision = decide(inputOf(req), policies, snap.cluster, validateOptions);
     } catch (err) {
       return undecidable(req, `internal error: ${(err as Error).message}`, snap);
     }
@@ -154,8 +158,8 @@ export function createAdmission(opts: AdmissionOptions): Admission {
     const snap = snapshotFor(req);
     if (typeof snap === 'string') return undecidable(req, snap, opts.store.ready() ? opts.store.snapshot() : undefined);
     try {
-      const { byId } = extrasOf(snap);
-      const decision = decide(inputOf(req), snap.policies, snap.cluster, base);
+      const { byId, policies } = extrasOf(snap);
+      const decision = decide(inputOf(req), policies, snap.cluster, base);
       const matching = decision.policies.map((id) => byId.get(id)).filter((p): p is CompiledPolicy => p !== undefined);
       const namespace = req.namespace ?? (req.object as { metadata?: { namespace?: string } }).metadata?.namespace ?? 'default';
       const result = verifierInjection(req.object, { namespace, policies: matching, cluster: snap.cluster, defaults: opts.verifier });
