@@ -1,0 +1,184 @@
+// `modelgate controller`: policy status, audit, verification results, webhook TLS and configuration,
+// leader-elected. Thin: parse flags, connect, build the Controller, serve health and metrics, wait for
+// SIGTERM/SIGINT (then release the lease so a standby takes over at once).
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { KubeConfig } from '@kubernetes/client-node';
+import { HttpKubeClient } from '../kube/client.ts';
+import { realClock } from '../kube/clock.ts';
+import { startHealthServer } from '../controller/health.ts';
+import { Controller } from '../controller/manager.ts';
+import { ControllerMetrics } from '../controller/metrics.ts';
+import { createLogger, isLogLevel, LOG_LEVELS } from '../telemetry/logger.ts';
+import { parseFlags, UsageError } from './args.ts';
+
+const USAGE = `usage: modelgate controller [flags]
+
+Runs the reconcilers (policy status, audit, verification results, webhook certificates and
+configuration) on the replica holding the leader Lease; serves /healthz, /readyz and /metrics.
+
+flags:
+  --kubeconfig <FILE>            cluster to manage (default: in-cluster, then $KUBECONFIG / ~/.kube/config)
+  --namespace <NS>               modelgate's namespace: Lease, TLS Secret, cluster-wide key Secrets (default $POD_NAMESPACE or modelgate-system)
+  --metrics-port <N>             HTTP port for /healthz, /readyz, /metrics (default 8081; 0 picks one)
+  --bind-address <IP>            address of the metrics port (default 0.0.0.0)
+  --leader-elect[=true|false]    elect a leader with a coordination.k8s.io Lease (default true)
+  --lease-name <NAME>            the Lease (default modelgate-controller)
+  --lease-duration <DURATION>    how long a lease lasts without renewal (default 15s)
+  --webhook-service <NAME>       the webhook's Service, named in the serving certificate (default modelgate-webhook)
+  --webhook-secret <NAME>        Secret holding the webhook's TLS pair and CA (default modelgate-webhook-tls)
+  --webhook-cert-extra-names <N> comma-separated extra DNS names / IPs in the serving certificate
+  --validating-webhook <NAME>    ValidatingWebhookConfiguration to keep in line ("" for none; default modelgate)
+  --mutating-webhook <NAME>      MutatingWebhookConfiguration to keep in line ("" for none; default modelgate)
+  --cert-manager[=true|false]    cert-manager issues the certificate and injects caBundle: leave both alone
+  --audit-interval <DURATION>    full audit period, e.g. 10m, 1h (default 10m)
+  --log-level <LEVEL>            ${LOG_LEVELS.join(', ')} (default info)`;
+
+const FLAGS = {
+  kubeconfig: { type: 'string' },
+  namespace: { type: 'string' },
+  'metrics-port': { type: 'string' },
+  'bind-address': { type: 'string' },
+  'leader-elect': { type: 'string' },
+  'lease-name': { type: 'string' },
+  'lease-duration': { type: 'string' },
+  'webhook-service': { type: 'string' },
+  'webhook-secret': { type: 'string' },
+  'webhook-cert-extra-names': { type: 'string' },
+  'validating-webhook': { type: 'string' },
+  'mutating-webhook': { type: 'string' },
+  'cert-manager': { type: 'string' },
+  'audit-interval': { type: 'string' },
+  'log-level': { type: 'string' },
+} as const;
+
+const BOOLEAN_FLAGS = ['--leader-elect', '--cert-manager'];
+
+/** "500ms", "30s", "10m", "1h", "1h30m" -> milliseconds. */
+export function parseDuration(v: string, name: string): number {
+  const re = /(\d+(?:\.\d+)?)(ms|s|m|h)/gy;
+  let total = 0;
+  let matched = 0;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(v))) {
+    total += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+    matched = re.lastIndex;
+  }
+  if (!v || matched !== v.length || total <= 0) throw new UsageError(`--${name} must be a duration such as 30s, 10m or 1h, not "${v}"\n\n${USAGE}`);
+  return total;
+}
+
+function boolFlag(v: string | undefined, name: string, def: boolean): boolean {
+  if (v === undefined) return def;
+  if (v === 'true') return true;
+  if (v === 'false') return false;
+  throw new UsageError(`--${name} must be true or false, not "${v}"\n\n${USAGE}`);
+}
+
+export interface ControllerFlags {
+  kubeconfig?: string;
+  namespace: string;
+  metricsPort: number;
+  bindAddress: string;
+  leaderElect: boolean;
+  leaseName: string;
+  leaseDurationMs: number;
+  webhookService: string;
+  webhookSecret: string;
+  extraCertNames: string[];
+  validatingWebhook: string;
+  mutatingWebhook: string;
+  certManager: boolean;
+  auditIntervalMs: number;
+  logLevel: string;
+}
+
+export function parseControllerFlags(argv: string[]): ControllerFlags | 'help' {
+  // `--leader-elect` and `--cert-manager` may stand alone (true) or carry =true/=false.
+  const args = argv.map((a) => (BOOLEAN_FLAGS.includes(a) ? `${a}=true` : a));
+  const { values, positionals } = parseFlags(args, FLAGS, USAGE);
+  if ((values as { help?: boolean }).help) return 'help';
+  if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"\n\n${USAGE}`);
+  const port = values['metrics-port'] === undefined ? 8081 : Number(values['metrics-port']);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--metrics-port must be a port number, not "${values['metrics-port']}"\n\n${USAGE}`);
+  const logLevel = values['log-level'] ?? 'info';
+  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}\n\n${USAGE}`);
+  return {
+    ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
+    namespace: values.namespace ?? process.env.POD_NAMESPACE ?? 'modelgate-system',
+    metricsPort: port,
+    bindAddress: values['bind-address'] ?? '0.0.0.0',
+    leaderElect: boolFlag(values['leader-elect'], 'leader-elect', true),
+    leaseName: values['lease-name'] ?? 'modelgate-controller',
+    leaseDurationMs: values['lease-duration'] ? parseDuration(values['lease-duration'], 'lease-duration') : 15_000,
+    webhookService: values['webhook-service'] ?? 'modelgate-webhook',
+    webhookSecret: values['webhook-secret'] ?? 'modelgate-webhook-tls',
+    extraCertNames: (values['webhook-cert-extra-names'] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    validatingWebhook: values['validating-webhook'] ?? 'modelgate',
+    mutatingWebhook: values['mutating-webhook'] ?? 'modelgate',
+    certManager: boolFlag(values['cert-manager'], 'cert-manager', false),
+    auditIntervalMs: values['audit-interval'] ? parseDuration(values['audit-interval'], 'audit-interval') : 600_000,
+    logLevel,
+  };
+}
+
+function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const flags = parseControllerFlags(argv);
+  if (flags === 'help') {
+    process.stdout.write(USAGE + '\n');
+    return 0;
+  }
+  const logger = createLogger({ level: flags.logLevel as Parameters<typeof createLogger>[0]['level'], name: 'modelgate-controller' });
+  const identity = `${process.env.POD_NAME ?? hostname()}_${randomBytes(4).toString('hex')}`;
+  const metrics = new ControllerMetrics({ processMetrics: true });
+  const client = new HttpKubeClient(loadKubeConfig(flags.kubeconfig));
+  const controller = new Controller(client, realClock, logger, metrics, {
+    namespace: flags.namespace,
+    identity,
+    leaderElect: flags.leaderElect,
+    leaseName: flags.leaseName,
+    leaseDurationMs: flags.leaseDurationMs,
+    renewDeadlineMs: Math.round(flags.leaseDurationMs * (2 / 3)),
+    retryPeriodMs: Math.max(500, Math.round(flags.leaseDurationMs / 7.5)),
+    webhookService: flags.webhookService,
+    webhookSecret: flags.webhookSecret,
+    validatingWebhook: flags.validatingWebhook,
+    mutatingWebhook: flags.mutatingWebhook,
+    certManager: flags.certManager,
+    auditIntervalMs: flags.auditIntervalMs,
+    ...(flags.extraCertNames.length ? { extraCertNames: flags.extraCertNames } : {}),
+  });
+  const health = await startHealthServer({ port: flags.metricsPort, host: flags.bindAddress, registry: metrics.registry, ready: () => controller.ready() });
+  logger.info({ identity, namespace: flags.namespace, metricsPort: health.port, leaderElect: flags.leaderElect, certManager: flags.certManager }, 'controller starting');
+  let stopping = false;
+  const done = new Promise<number>((resolve) => {
+    const shutdown = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info({ signal }, 'shutting down');
+      void controller
+        .stop()
+        .then(() => health.close())
+        .then(() => resolve(0), () => resolve(1));
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+  controller.start().catch((err: unknown) => {
+    logger.fatal({ err: (err as Error).message }, 'controller failed to start');
+    process.exit(1);
+  });
+  // Keep the process alive: the clock's timers are unref'd.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  const code = await done;
+  clearInterval(keepAlive);
+  return code;
+}
