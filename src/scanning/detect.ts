@@ -3,13 +3,13 @@
 
 /** Formats a scan reports; also the names `--deny-format` accepts (see docs/scanning.md). */
 export const FORMATS = [
-  'pickle', 'pytorch-legacy', 'pytorch-zip', 'torchscript', 'joblib', 'numpy', 'npz', 'zip', 'tar', 'gzip',
+  'pickle', 'pytorch-legacy', 'pytorch-zip', 'torchscript', 'joblib', 'numpy', 'npz', 'zip', 'tar', 'gzip', 'zlib',
   'safetensors', 'gguf', 'onnx', 'keras', 'hdf5', 'tf-savedmodel', '7z', 'compressed', 'image', 'unknown',
 ] as const;
 export type Format = (typeof FORMATS)[number];
 
 /** Sniffed from the first bytes; zip sub-kinds (pytorch-zip, npz, keras) are decided from members. */
-export type SniffedFormat = 'pickle' | 'zip' | 'numpy' | 'hdf5' | 'gguf' | '7z' | 'gzip' | 'compressed' | 'tar' | 'safetensors' | 'image' | 'onnx' | 'tf-savedmodel' | 'unknown';
+export type SniffedFormat = 'pickle' | 'zip' | 'numpy' | 'hdf5' | 'gguf' | '7z' | 'gzip' | 'zlib' | 'compressed' | 'tar' | 'safetensors' | 'image' | 'onnx' | 'tf-savedmodel' | 'unknown';
 
 export const SNIFF_BYTES = 2056;
 
@@ -43,6 +43,8 @@ export function sniff(head: Uint8Array, size: number, name: string): SniffedForm
   if (startsWith(head, [0x47, 0x47, 0x55, 0x46])) return 'gguf';
   if (startsWith(head, [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c])) return '7z';
   if (startsWith(head, [0x1f, 0x8b])) return 'gzip';
+  // zlib stream (joblib compress=...): CMF 0x78 and a header checksum that is a multiple of 31
+  if (head[0] === 0x78 && head.length >= 2 && ((0x78 << 8) | (head[1] ?? 0)) % 31 === 0) return 'zlib';
   if (startsWith(head, [0x42, 0x5a, 0x68]) || startsWith(head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) || startsWith(head, [0x28, 0xb5, 0x2f, 0xfd]) || startsWith(head, [0x52, 0x61, 0x72, 0x21])) return 'compressed';
   if (startsWith(head, [0x75, 0x73, 0x74, 0x61, 0x72], 257)) return 'tar';
   if (head[0] === 0x80 && (head[1] ?? 9) <= 5 && head.length >= 2) return 'pickle';
@@ -55,7 +57,7 @@ export function sniff(head: Uint8Array, size: number, name: string): SniffedForm
 
 const PICKLE_FAMILY = ['pickle', 'pytorch-legacy', 'pytorch-zip', 'torchscript', 'joblib', 'zip'];
 const EXPECTED: Record<string, readonly string[]> = {
-  pkl: PICKLE_FAMILY, pickle: PICKLE_FAMILY, joblib: [...PICKLE_FAMILY, 'gzip', 'compressed'], dill: PICKLE_FAMILY,
+  pkl: PICKLE_FAMILY, pickle: PICKLE_FAMILY, joblib: [...PICKLE_FAMILY, 'gzip', 'zlib', 'compressed'], dill: PICKLE_FAMILY,
   pt: PICKLE_FAMILY, pth: PICKLE_FAMILY, ckpt: PICKLE_FAMILY, safetensors: ['safetensors'], npy: ['numpy'],
   npz: ['npz', 'zip'], h5: ['hdf5', 'keras'], hdf5: ['hdf5', 'keras'], keras: ['keras', 'zip', 'hdf5'],
   onnx: ['onnx'], gguf: ['gguf'], pb: ['tf-savedmodel'], zip: ['zip', 'pytorch-zip', 'npz', 'keras', 'torchscript'],

@@ -40,6 +40,19 @@ describe('fixture corpus (test/fixtures/model-scanning/SOURCES.md)', () => {
   });
 });
 
+describe('generated joblib fixtures (generated/GENERATED.md)', () => {
+  it.each([
+    ['generated/clean_arrays.joblib', 'clean', 'joblib'],
+    ['generated/clean_arrays_compressed.joblib', 'clean', 'zlib'],
+    ['generated/malicious_after_array.joblib', 'dangerous', 'joblib'],
+    ['generated/malicious_object_array.joblib', 'dangerous', 'joblib'],
+  ])('%s is %s', async (f, verdict, format) => {
+    const [r] = await scanPaths([join(root, f)]);
+    expect(r?.verdict).toBe(verdict);
+    expect(r?.format).toBe(format);
+  });
+});
+
 describe('specific fixture behaviour', () => {
   const scan = async (f: string) => (await scanPaths([join(root, f)]))[0];
 

@@ -10,7 +10,7 @@ export type Value =
   | { t: 'int'; v: number | bigint }
   | { t: 'bytes'; v: Uint8Array }
   | { t: 'global'; name: string; classification: GlobalClass }
-  | { t: 'call'; callee: string }
+  | { t: 'call'; callee: string; arg?: string }
   | { t: 'tuple'; items: Value[] }
   | { t: 'dict'; entries: [Value, Value][] | null }
   | { t: 'none' | 'bool' | 'float' | 'list' | 'set' | 'frozenset' | 'bytearray' | 'persid' | 'buffer' | 'unknown' };
@@ -69,6 +69,20 @@ const FLOAT: Value = { t: 'float' };
 const PERSID: Value = { t: 'persid' };
 const BYTES: Value = { t: 'bytes', v: new Uint8Array(0) };
 const MAX_TRACKED_ITEMS = 64;
+const JOBLIB_WRAPPER = 'joblib.numpy_pickle.NumpyArrayWrapper';
+
+/** Bytes per element for a numpy type code such as 'f8', '<i4', 'U10', 'b1'. */
+export function dtypeItemSize(code: string): number | undefined {
+  const m = /^[<>|=]?([?bBhHiIlLqQpPefdgFDGSUVaMmcu])(\d*)(?:\[\w+\])?$/.exec(code);
+  if (!m) return undefined;
+  const kind = m[1] ?? '';
+  const n = m[2] === '' ? undefined : Number(m[2]);
+  const fixed: Record<string, number> = { '?': 1, b: 1, B: 1, h: 2, H: 2, i: 4, I: 4, l: 8, L: 8, q: 8, Q: 8, p: 8, P: 8, e: 2, f: 4, d: 8, g: 16, F: 8, D: 16, G: 32, M: 8, m: 8, c: 1 };
+  if (kind === 'U') return (n ?? 0) * 4;
+  if (kind === 'S' || kind === 'a' || kind === 'V') return n ?? 0;
+  if (n !== undefined) return n;
+  return fixed[kind];
+}
 const SMALL_INTS: Value[] = Array.from({ length: 256 }, (_, v) => ({ t: 'int', v }));
 
 const OPCODE_NAMES: Record<number, string> = {
@@ -659,8 +673,10 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
           // REDUCE
           const args = pop();
           const fn = pop();
-          void args;
-          push(callOn(fn, 'REDUCE'));
+          const first = args.t === 'tuple' ? args.items[0] : undefined;
+          // numpy.dtype('f8', ...): keep the type code, joblib array payloads are sized by it
+          if (fn.t === 'global' && fn.name === 'numpy.dtype' && first?.t === 'str') push({ t: 'call', callee: 'numpy.dtype', arg: first.v });
+          else push(callOn(fn, 'REDUCE'));
           break;
         }
         case 0x81: {
@@ -700,6 +716,7 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
               offset: opStart,
             });
           }
+          if (target.t === 'call' && target.callee === JOBLIB_WRAPPER) skipJoblibArray(state);
           break;
         }
         case 0x50: {
@@ -723,6 +740,40 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
       return run;
     }
     throw e;
+  }
+
+  /**
+   * joblib's NumpyUnpickler reads an array's bytes straight from the stream right after the
+   * wrapper's BUILD (joblib/numpy_pickle.py NumpyArrayWrapper.read_array): skip them, or, for object
+   * arrays, scan the pickle that is written there instead.
+   */
+  function skipJoblibArray(state: Value): void {
+    const entries = state.t === 'dict' ? state.entries : null;
+    if (entries === null) return fail('joblib array wrapper with a state modelgate cannot follow');
+    const get = (k: string): Value | undefined => entries.find(([key]) => key.t === 'str' && key.v === k)?.[1];
+    const dtype = get('dtype');
+    const code = dtype?.t === 'call' ? dtype.arg : undefined;
+    if (code === undefined) return fail('joblib array wrapper without a readable dtype');
+    if (code.includes('O')) {
+      const inner = runPickle(data, pos, { ...opts, windowEndsEarly: opts.windowEndsEarly ?? false });
+      run.imports.push(...inner.imports);
+      run.findings.push(...inner.findings);
+      run.embedded.push(...inner.embedded);
+      if (inner.error) return fail(`joblib object array: ${inner.error.message}`, inner.error.truncated);
+      pos = inner.end;
+    } else {
+      const shape = get('shape');
+      const itemsize = dtypeItemSize(code);
+      if (shape?.t !== 'tuple' || itemsize === undefined || !shape.items.every((x) => x.t === 'int')) return fail(`joblib array with unsupported dtype ${code} or shape`);
+      let count = 1;
+      for (const d of shape.items) count *= Number(d.t === 'int' ? d.v : 0);
+      const align = get('numpy_array_alignment_bytes');
+      if (align !== undefined && align.t !== 'none') need(data[need(1)] ?? 0);
+      if (!Number.isSafeInteger(count * itemsize) || count < 0) return fail('joblib array size overflows');
+      need(count * itemsize);
+    }
+    stack[stack.length - 1] = { t: 'call', callee: 'numpy.ndarray' };
+    return undefined;
   }
 
   function pushBytes(b: Uint8Array): void {

@@ -1,6 +1,6 @@
 // Route one byte source (a file, or a member inside an archive) to the scanner for its format, found
 // by content. Archives recurse here for each member, to a bounded depth.
-import { gunzipSync } from 'node:zlib';
+import { gunzipSync, inflateSync } from 'node:zlib';
 import { claimedFormats, extensionOf, sniff, SNIFF_BYTES, type SniffedFormat } from './detect.ts';
 import { scanGguf } from './gguf.ts';
 import { scanHdf5 } from './hdf5.ts';
@@ -100,6 +100,8 @@ async function scanByKind(kind: SniffedFormat, head: Uint8Array, src: ByteSource
       return scanTar(src, ctx, where);
     case 'gzip':
       return scanGzip(src, ctx, where);
+    case 'zlib':
+      return scanZlib(head, src, ctx, where);
     case '7z':
     case 'compressed':
       emit(ctx, where, [
@@ -328,6 +330,22 @@ async function scanTar(src: ByteSource, ctx: ScanContext, where: Where): Promise
     await scanSource(new SliceSource(src, e.offset, e.size), ctx, { name: e.name, depth: where.depth + 1, member: memberPath });
   }
   return 'tar';
+}
+
+/** A zlib stream (joblib's default compressor); if it does not inflate it was not zlib after all. */
+async function scanZlib(head: Uint8Array, src: ByteSource, ctx: ScanContext, where: Where): Promise<string> {
+  const max = ctx.limits.maxPickleBytes;
+  if (src.size > max) throw new LimitExceeded('maxPickleBytes', `zlib file of ${src.size} bytes`);
+  ctx.chargeRead(src.size);
+  let inner: Uint8Array;
+  try {
+    inner = new Uint8Array(inflateSync(await src.read(0, src.size), { maxOutputLength: max }));
+  } catch (e) {
+    if (e instanceof RangeError) throw new LimitExceeded('maxPickleBytes', `zlib content inflates past ${max} bytes`);
+    return scanUnknown(head, src, ctx, where);
+  }
+  await scanSource(new BufferSource(inner), ctx, { name: where.name, depth: where.depth + 1, member: `${where.member ?? ''}${where.member ? '!' : ''}(inflated)` });
+  return 'zlib';
 }
 
 async function scanGzip(src: ByteSource, ctx: ScanContext, where: Where): Promise<string> {
