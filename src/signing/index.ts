@@ -5,3 +5,4 @@ export { TrustMaterialError } from './keys.ts';
 export { parseStatement, PREDICATE_V1, PREDICATE_V02_DIGESTS, type SignedStatement, type Serialization } from './statement.ts';
 export { verifyModel, parseDigestPin, type ModelVerification, type Verdict, type VerifyModelOptions } from './verify-model.ts';
 export { loadSigner, signModel, signPayload, type SignedModel, type SignModelOptions, type Signer } from './sign.ts';
+export { VerdictCache, type VerdictCacheOptions } from './cache.ts';

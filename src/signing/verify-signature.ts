@@ -1,6 +1,6 @@
 // The admission seam: is this bundle a valid model_signing signature under this trust material, and
 // what does it sign? Synchronous, no I/O, never throws on bad input.
-import { BundleFormatError, IN_TOTO_PAYLOAD_TYPE, parseBundle, type ParsedBundle } from './bundle.ts';
+import { BUNDLE_V03_MEDIA_TYPE, BundleFormatError, IN_TOTO_PAYLOAD_TYPE, parseBundle, type ParsedBundle } from './bundle.ts';
 import { certificateIdentities, ChainError, parseCertificateDer, verifyCertificateChain } from './certificates.ts';
 import { TrustMaterialError, verifyEnvelopeSignature } from './keys.ts';
 import { KeylessError, verifyKeyless } from './keyless.ts';
@@ -46,7 +46,9 @@ function checkSignature(bundle: ParsedBundle, trust: CompiledTrust, now: Date): 
       return ids[0] ?? leaf.subject;
     }
     case 'keyless': {
-      if (bundle.material.kind !== 'certificate') mismatch(bundle, 'keyless');
+      // Sigstore bundles v0.1/v0.2 carry the Fulcio certificate as a one-element chain.
+      const legacyChain = bundle.material.kind === 'certificateChain' && bundle.mediaType !== BUNDLE_V03_MEDIA_TYPE && !bundle.mediaType.endsWith('version=0.3');
+      if (bundle.material.kind !== 'certificate' && !legacyChain) mismatch(bundle, 'keyless');
       if (bundle.tlogEntryCount === 0) throw new VerdictError('keyless bundle has no transparency log entry');
       return verifyKeyless(bundle.json, trust);
     }
