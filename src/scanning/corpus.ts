@@ -15,13 +15,19 @@ export interface CorpusRow {
   names: string[];
 }
 
-export function parseCorpusTable(markdown: string): CorpusRow[] {
+/**
+ * Rows of a fixture table: the first cell names the fixture, the first later cell starting with
+ * DANGEROUS/CLEAN/REJECT/VALID is the expectation. `prefix` is prepended to fixture names (tables in
+ * subdirectories, like generated/GENERATED.md).
+ */
+export function parseCorpusTable(markdown: string, prefix = ''): CorpusRow[] {
   const out: CorpusRow[] = [];
   for (const line of markdown.split('\n')) {
     const cells = line.split('|').map((c) => c.trim());
-    const fixture = cells[1];
-    const text = cells[6];
-    if (fixture === undefined || text === undefined || !/^(picklescan|modelscan|modelaudit|safetensors-vectors)\//.test(fixture)) continue;
+    const name = cells[1];
+    const text = cells.slice(2).find((c) => /^(DANGEROUS|CLEAN|REJECT|VALID)/.test(c));
+    if (name === undefined || text === undefined || !/^[\w.-]+(\/[\w.-]+)*$/.test(name)) continue;
+    const fixture = prefix + name;
     let expected: Expectation;
     let accepts: Verdict[];
     if (/^DANGEROUS/.test(text)) {
