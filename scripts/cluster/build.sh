@@ -10,12 +10,15 @@
 # same pins reuses the old one. .cache/k8s/bin in the repo is a symlink to it.
 #
 # Usage: scripts/cluster/build.sh [--force]     (prints the bin directory last)
+# Environment: MODELGATE_CACHE (default ~/.cache/modelgate: Go caches and binaries),
+#              MODELGATE_K8S_CACHE (binaries only), MODELGATE_NO_LINK=1 (leave .cache/k8s alone).
 set -euo pipefail
 
 repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 mod_dir="$repo/test/cluster"
 helm_dir="$repo/test/cluster/helm"
 cache_root="${MODELGATE_CACHE:-$HOME/.cache/modelgate}"
+bin_root="${MODELGATE_K8S_CACHE:-$cache_root/k8s}"   # where <version>-<hash>/bin directories go
 force=0
 [[ "${1:-}" == "--force" ]] && force=1
 
@@ -62,10 +65,11 @@ etcd_ld=$etcd_ld
 helm_ld=$helm_ld
 $(cat "$mod_dir/go.mod" "$mod_dir/go.sum" "$helm_dir/go.mod" "$helm_dir/go.sum")"
 hash="$(printf '%s' "$key_input" | sha256sum | cut -c1-12)"
-out="$cache_root/k8s/$k8s_version-$hash"
+out="$bin_root/$k8s_version-$hash"
 bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl helm)
 
 link_into_repo() {
+  [[ -n "${MODELGATE_NO_LINK:-}" ]] && return 0
   mkdir -p "$repo/.cache/k8s"
   ln -sfn "$out/bin" "$repo/.cache/k8s/bin"
   printf '%s\n' "$out/bin" >"$repo/.cache/k8s/bin-path"
@@ -86,8 +90,9 @@ fi
 
 # Build into a private staging directory and rename it into place at the end, so
 # an interrupted build never leaves a half-filled directory that looks reusable.
-mkdir -p "$cache_root/k8s"
-stage="$(mktemp -d "$cache_root/k8s/.build-$k8s_version-$hash.XXXXXX")"
+mkdir -p "$bin_root"
+stage="$(mktemp -d "$bin_root/.build-$k8s_version-$hash.XXXXXX")"
+chmod 755 "$stage"
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/bin"
 started=$SECONDS

@@ -418,6 +418,13 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
   });
   const kcm = await issueCertificate(ca, { commonName: 'system:kube-controller-manager', usage: 'client' });
   const scheduler = await issueCertificate(ca, { commonName: 'system:kube-scheduler', usage: 'client' });
+  // A separate CA for the aggregation layer (front proxy), as kubeadm sets it up: the
+  // delegated authenticators of the controller manager and scheduler expect it.
+  const frontProxyCa = await createCertificateAuthority('modelgate-local-front-proxy-ca');
+  const frontProxyClient = await issueCertificate(frontProxyCa, {
+    commonName: 'front-proxy-client',
+    usage: 'client',
+  });
   const sa = await createServiceAccountKey();
   const files: Record<string, string> = {
     'ca.crt': ca.certPem,
@@ -426,6 +433,9 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
     'apiserver.key': apiserverCert.keyPem,
     'admin.crt': admin.certPem,
     'admin.key': admin.keyPem,
+    'front-proxy-ca.crt': frontProxyCa.certPem,
+    'front-proxy-client.crt': frontProxyClient.certPem,
+    'front-proxy-client.key': frontProxyClient.keyPem,
     'sa.key': sa.privateKeyPem,
     'sa.pub': sa.publicKeyPem,
   };
@@ -519,6 +529,13 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
       `--service-account-key-file=${join(pki, 'sa.pub')}`,
       `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
       '--service-cluster-ip-range=10.96.0.0/16',
+      `--requestheader-client-ca-file=${join(pki, 'front-proxy-ca.crt')}`,
+      '--requestheader-allowed-names=front-proxy-client',
+      '--requestheader-username-headers=X-Remote-User',
+      '--requestheader-group-headers=X-Remote-Group',
+      '--requestheader-extra-headers-prefix=X-Remote-Extra-',
+      `--proxy-client-cert-file=${join(pki, 'front-proxy-client.crt')}`,
+      `--proxy-client-key-file=${join(pki, 'front-proxy-client.key')}`,
       '--authorization-mode=Node,RBAC',
       '--allow-privileged=true',
       // A 127.0.0.1 advertise address is invalid in Endpoints; nothing here needs
@@ -727,7 +744,16 @@ async function bootstrap(state: ClusterState, log: (line: string) => void): Prom
       JSON.stringify(status),
     ]);
   }
-  log(`nodes: ${fakeNodes.map((n) => n.name).join(', ')}`);
+  // The TaintNodesByCondition admission plugin taints every new Node
+  // node.kubernetes.io/not-ready:NoSchedule; the node-lifecycle controller would
+  // lift it once the node reports Ready. That controller is off, so lift it here.
+  for (const n of fakeNodes) {
+    const result = await kubectl(['taint', 'node', n.name, 'node.kubernetes.io/not-ready:NoSchedule-']);
+    if (result.code !== 0 && !/not found/.test(result.stderr)) {
+      throw new Error(`removing the not-ready taint from ${n.name}: ${result.stderr.trim()}`);
+    }
+  }
+  log(`nodes (Ready, untainted): ${fakeNodes.map((n) => n.name).join(', ')}`);
 
   const runtimeClasses = teeRuntimeClasses.map((rc) => ({
     apiVersion: 'node.k8s.io/v1',
