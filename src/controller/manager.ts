@@ -61,7 +61,7 @@ export class Controller {
     this.store = new InformerPolicyStore({
       client,
       clock,
-      logger: logger.child({ component: 'policy-store' }),
+      logger: logger.child({ reconciler: 'policy-store' }),
       controllerNamespace: config.namespace,
       onInformerEvent: (resource, event, reason) => metrics.informerEvents.inc({ resource, event, reason }),
     });
@@ -70,7 +70,7 @@ export class Controller {
       this.elector = new LeaderElector({
         client,
         clock,
-        logger: logger.child({ component: 'leader-election' }),
+        logger: logger.child({ reconciler: 'leader-election' }),
         metrics,
         namespace: config.namespace,
         name: config.leaseName,
@@ -123,7 +123,7 @@ export class Controller {
   private startReconcilers(): void {
     if (this.reconcilers) return;
     const { client, clock, metrics, config } = this;
-    const log = (component: string) => this.logger.child({ component });
+    const log = (reconciler: string) => this.logger.child({ reconciler });
     const events = new EventRecorder({ client, clock, logger: log('events'), metrics, instance: config.identity });
     const snapshot = () => this.store.snapshot();
     const webhookConfig = new WebhookConfigReconciler({

@@ -180,6 +180,7 @@ export class HttpKubeClient implements KubeClient {
             return;
           }
           const lines = createInterface({ input: res });
+          lines.on('error', (e) => close(e));
           lines.on('line', (line) => {
             if (closed || !line.trim()) return;
             let parsed: unknown;
