@@ -40,12 +40,16 @@ describe('fixture corpus (test/fixtures/model-scanning/SOURCES.md)', () => {
   });
 });
 
-describe('generated joblib fixtures (generated/GENERATED.md)', () => {
+describe('generated fixtures (generated/GENERATED.md)', () => {
   it.each([
     ['generated/clean_arrays.joblib', 'clean', 'joblib'],
     ['generated/clean_arrays_compressed.joblib', 'clean', 'zlib'],
     ['generated/malicious_after_array.joblib', 'dangerous', 'joblib'],
     ['generated/malicious_object_array.joblib', 'dangerous', 'joblib'],
+    ['generated/bypass_int_base0.pkl', 'dangerous', 'pickle'],
+    ['generated/bypass_pickle_then_zip.pt', 'dangerous', 'pickle'],
+    ['generated/bypass_ext_code.pkl', 'dangerous', 'pickle'],
+    ['generated/bypass_dotted_builtins.pkl', 'dangerous', 'pickle'],
   ])('%s is %s', async (f, verdict, format) => {
     const [r] = await scanPaths([join(root, f)]);
     expect(r?.verdict).toBe(verdict);

@@ -209,6 +209,15 @@ async function scanZip(src: ByteSource, ctx: ScanContext, where: Where, quiet: b
   const kind = zipKind(dir.entries);
   emit(ctx, where, quiet ? dir.findings.filter((f) => f.rule !== 'zip-prepended-data') : dir.findings);
   ctx.formats.add(kind);
+  if (kind === 'torchscript') {
+    emit(ctx, where, [
+      {
+        rule: 'torchscript-code',
+        severity: 'info',
+        detail: 'TorchScript archive: its code/ members are programs that torch.jit.load compiles and runs (TorchScript, not arbitrary Python); refuse with --deny-format torchscript if your servers do not need it',
+      },
+    ]);
+  }
   const seen = new Set<string>();
   for (const e of dir.entries) {
     ctx.checkTime();
