@@ -64,7 +64,8 @@ function sensitivityOf(w: WorkloadModels, nsLabels: Record<string, string>): { v
 
 /** What an update must change for a tightened policy to apply to an already-running workload. */
 function fingerprint(w: WorkloadModels): string {
-  const placement = w.podSpecs.map(({ spec }) => [spec.runtimeClassName, spec.nodeName, spec.nodeSelector, spec.affinity]);
+  // Init containers too: swapping the injected verifier's image on a running pod must not pass as unchanged.
+  const placement = w.podSpecs.map(({ spec }) => [spec.runtimeClassName, spec.nodeName, spec.nodeSelector, spec.affinity, spec.initContainers]);
   return JSON.stringify([w.models.map((m) => [m.uri, m.digest, m.modelDigest, m.volume, m.declared]), w.unclassified, placement, w.sensitivityLabel]);
 }
 

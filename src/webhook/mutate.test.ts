@@ -67,3 +67,15 @@ describe('mutate → validate', () => {
     expect((await mutate(deployment)).patch).toEqual([]);
   });
 });
+
+describe('updates of an injected pod', () => {
+  it('enforces the verifier check when the verifier is edited by an update', async () => {
+    const patched = applyJsonPatch(pod(), (await mutate(pod())).patch);
+    const edited = applyJsonPatch(patched, [{ op: 'replace', path: '/spec/initContainers/0/image', value: 'evil/noop' }]);
+    const res = (await wh.post('/validate', admissionReview(edited, { operation: 'UPDATE', oldObject: patched }))).json() as Resp;
+    expect(res.response.allowed).toBe(false);
+    // A label-only update of the same pod stays admitted.
+    const relabelled = { ...patched, metadata: { ...(patched.metadata as Obj), labels: { a: 'b' } } };
+    expect(((await wh.post('/validate', admissionReview(relabelled, { operation: 'UPDATE', oldObject: patched }))).json() as Resp).response.allowed).toBe(true);
+  });
+});
