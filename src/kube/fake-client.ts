@@ -86,7 +86,26 @@ export class FakeKubeClient implements KubeClient {
   /** Resources with a status subresource: plain writes keep status, status writes keep the rest. */
   readonly statusSubresource = new Set<string>(['clustermodelpolicies', 'modelpolicies', 'pods', 'deployments']);
 
+  /** Objects of a resource in list order, rebuilt after a write (pages are then slices, as in etcd). */
+  private readonly sorted = new Map<string, KubeObject[]>();
+
+  private ordered(resource: string): KubeObject[] {
+    let list = this.sorted.get(resource);
+    if (!list) {
+      const key = (o: KubeObject) => this.key(o.metadata.namespace, o.metadata.name);
+      list = [...this.bucket(resource).values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+      this.sorted.set(resource, list);
+    }
+    return list;
+  }
+
+  /** The mutable bucket of a resource: callers write to it, so the list order is rebuilt. */
   private bucket(resource: string): Map<string, KubeObject> {
+    this.sorted.delete(resource);
+    return this.read(resource);
+  }
+
+  private read(resource: string): Map<string, KubeObject> {
     let b = this.store.get(resource);
     if (!b) this.store.set(resource, (b = new Map()));
     return b;
@@ -139,11 +158,11 @@ export class FakeKubeClient implements KubeClient {
 
   /** Every object of a resource (assertions). */
   all(ref: ResourceRef): KubeObject[] {
-    return [...this.bucket(ref.resource).values()].map(clone);
+    return [...this.read(ref.resource).values()].map(clone);
   }
 
   peek(ref: ResourceRef, name: string, namespace?: string): KubeObject | undefined {
-    const o = this.bucket(ref.resource).get(this.key(namespace, name));
+    const o = this.read(ref.resource).get(this.key(namespace, name));
     return o ? clone(o) : undefined;
   }
 
@@ -175,10 +194,8 @@ export class FakeKubeClient implements KubeClient {
 
   async list(ref: ResourceRef, o: ListOptions = {}): Promise<ListPage> {
     this.maybeFail('list', ref.resource);
-    const all = [...this.bucket(ref.resource).values()]
-      .filter((x) => !o.namespace || x.metadata.namespace === o.namespace)
-      .filter((x) => matchesLabels(x, o.labelSelector) && matchesFields(x, o.fieldSelector))
-      .sort((a, b) => this.key(a.metadata.namespace, a.metadata.name).localeCompare(this.key(b.metadata.namespace, b.metadata.name)));
+    const ordered = this.ordered(ref.resource);
+    const all = o.namespace || o.labelSelector || o.fieldSelector ? ordered.filter((x) => (!o.namespace || x.metadata.namespace === o.namespace) && matchesLabels(x, o.labelSelector) && matchesFields(x, o.fieldSelector)) : ordered;
     const start = o.continue ? Number(o.continue) : 0;
     const end = o.limit ? start + o.limit : all.length;
     return {
@@ -208,7 +225,7 @@ export class FakeKubeClient implements KubeClient {
   async create(ref: ResourceRef, obj: KubeObject): Promise<KubeObject> {
     this.maybeFail('create', ref.resource);
     const ns = ref.namespaced ? obj.metadata.namespace : undefined;
-    if (this.bucket(ref.resource).has(this.key(ns, obj.metadata.name))) throw new KubeApiError(409, 'AlreadyExists', `${ref.resource} "${obj.metadata.name}" already exists`);
+    if (this.read(ref.resource).has(this.key(ns, obj.metadata.name))) throw new KubeApiError(409, 'AlreadyExists', `${ref.resource} "${obj.metadata.name}" already exists`);
     this.writes.push({ op: 'create', resource: ref.resource, name: obj.metadata.name, ...(ns ? { namespace: ns } : {}), body: clone(obj) });
     return this.seed(ref, obj);
   }
@@ -236,7 +253,7 @@ export class FakeKubeClient implements KubeClient {
   async replace(ref: ResourceRef, obj: KubeObject, subresource?: 'status'): Promise<KubeObject> {
     this.maybeFail('replace', ref.resource);
     const ns = ref.namespaced ? obj.metadata.namespace : undefined;
-    const existing = this.bucket(ref.resource).get(this.key(ns, obj.metadata.name));
+    const existing = this.read(ref.resource).get(this.key(ns, obj.metadata.name));
     if (!existing) throw new KubeApiError(404, 'NotFound', `${ref.resource} "${obj.metadata.name}" not found`);
     if (obj.metadata.resourceVersion && obj.metadata.resourceVersion !== existing.metadata.resourceVersion)
       throw new KubeApiError(409, 'Conflict', 'the object has been modified; please apply your changes to the latest version and try again');
@@ -247,7 +264,7 @@ export class FakeKubeClient implements KubeClient {
   async patch(ref: ResourceRef, name: string, namespace: string | undefined, body: unknown, type: PatchType, subresource?: 'status'): Promise<KubeObject> {
     this.maybeFail('patch', ref.resource);
     const ns = ref.namespaced ? namespace : undefined;
-    const existing = this.bucket(ref.resource).get(this.key(ns, name));
+    const existing = this.read(ref.resource).get(this.key(ns, name));
     if (!existing) throw new KubeApiError(404, 'NotFound', `${ref.resource} "${name}" not found`);
     this.writes.push({ op: 'patch', resource: ref.resource, name, ...(ns ? { namespace: ns } : {}), ...(subresource ? { subresource } : {}), body: clone(body) });
     const next = (type === 'json' ? jsonPatch(existing, body) : mergePatch(existing, body)) as KubeObject;
