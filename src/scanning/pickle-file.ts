@@ -132,7 +132,7 @@ function embeddedFindings(bytes: Uint8Array, offset: number, ctx: ScanContext, o
 /** Scan a pickle file read through `src`, growing the in-memory window only as far as the pickles reach. */
 export async function scanPickleSource(src: ByteSource, ctx: ScanContext, opts: { member?: string; depth: number }): Promise<PickleStreamResult> {
   const max = ctx.limits.maxPickleBytes;
-  let window = Math.min(src.size, 8 * 1024 * 1024, max);
+  let window = Math.min(src.size, 64 * 1024 * 1024, max);
   for (;;) {
     ctx.chargeRead(window);
     const data = await src.read(0, window);

@@ -334,18 +334,20 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
   /** Read n bytes as text without materialising a subarray for short ASCII strings. */
   const textOf = (n: number, utf: boolean, what: string): string => {
     const p = need(n);
-    if (n <= 64) {
-      let s = '';
-      let i = p;
-      for (; i < p + n; i++) {
-        const c = data[i] ?? 0;
-        if (c >= 0x80) break;
-        s += String.fromCharCode(c);
+    let ascii = true;
+    for (let i = p; i < p + n; i++) {
+      if ((data[i] ?? 0) >= 0x80) {
+        ascii = false;
+        break;
       }
-      if (i === p + n) return s;
+    }
+    if (ascii && n <= 12) {
+      let s = '';
+      for (let i = p; i < p + n; i++) s += String.fromCharCode(data[i] ?? 0);
+      return s;
     }
     const b = data.subarray(p, p + n);
-    return utf ? decodeUtf8(b, what) : latin1.decode(b);
+    return ascii || !utf ? latin1.decode(b) : decodeUtf8(b, what);
   };
   const longFromBytes = (b: Uint8Array): bigint => {
     let v = 0n;
