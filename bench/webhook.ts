@@ -58,7 +58,10 @@ interface AutocannonResult {
   errors: number;
   timeouts: number;
 }
-type Autocannon = (opts: Record<string, unknown>, cb: (err: Error | null, res: AutocannonResult) => void) => AutocannonInstance;
+type Autocannon = (
+  opts: Record<string, unknown>,
+  cb: (err: Error | null, res: AutocannonResult) => void,
+) => AutocannonInstance;
 
 function percentile(sorted: Float64Array, p: number): number {
   if (sorted.length === 0) return NaN;
@@ -71,15 +74,26 @@ async function runLoad(cfg: LoadConfig): Promise<LoadResult> {
     new Promise<{ res: AutocannonResult; times: number[]; elapsed: number }>((resolve, reject) => {
       const times: number[] = [];
       const started = process.hrtime.bigint();
-      const inst = autocannon({ url: cfg.url, connections: cfg.connections, pipelining: 1, duration, requests: cfg.requests }, (err, res) => {
-        if (err) reject(err);
-        else resolve({ res, times, elapsed: Number(process.hrtime.bigint() - started) / 1e9 });
-      });
+      const inst = autocannon(
+        { url: cfg.url, connections: cfg.connections, pipelining: 1, duration, requests: cfg.requests },
+        (err, res) => {
+          if (err) reject(err);
+          else resolve({ res, times, elapsed: Number(process.hrtime.bigint() - started) / 1e9 });
+        },
+      );
       if (record) inst.on('response', (_c, status, _b, ms) => status < 300 && times.push(ms));
     });
   const { res, times, elapsed } = await once(cfg.duration, true);
   const sorted = Float64Array.from(times).sort();
-  return { rps: times.length / elapsed, p50: percentile(sorted, 50), p99: percentile(sorted, 99), p999: percentile(sorted, 99.9), requests: times.length, non2xx: res.non2xx, errors: res.errors + res.timeouts };
+  return {
+    rps: times.length / elapsed,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    p999: percentile(sorted, 99.9),
+    requests: times.length,
+    non2xx: res.non2xx,
+    errors: res.errors + res.timeouts,
+  };
 }
 
 /** One load-generator process for the whole run, fed one LoadConfig per line; it answers one line each. */
@@ -119,7 +133,12 @@ class LoadGenerator {
 const HEX = (c: string) => c.repeat(64);
 
 function policiesYaml(n: number): string {
-  const kinds = ['[{group: apps, kind: Deployment}]', '[{group: serving.kserve.io, kind: InferenceService}]', '[{group: "", kind: Pod}]', '[]'];
+  const kinds = [
+    '[{group: apps, kind: Deployment}]',
+    '[{group: serving.kserve.io, kind: InferenceService}]',
+    '[{group: "", kind: Pod}]',
+    '[]',
+  ];
   const docs = [
     `apiVersion: modelgate.io/v1alpha1
 kind: ClusterModelPolicy
@@ -179,14 +198,31 @@ function workloads(): Record<string, unknown>[] {
     apiVersion: 'serving.kserve.io/v1beta1',
     kind: 'InferenceService',
     metadata: { name: 'sklearn', namespace: 'prod' },
-    spec: { predictor: { model: { modelFormat: { name: 'huggingface' }, storageUri: uri, resources: { limits: { cpu: '1', memory: '2Gi' } } } } },
+    spec: {
+      predictor: {
+        model: {
+          modelFormat: { name: 'huggingface' },
+          storageUri: uri,
+          resources: { limits: { cpu: '1', memory: '2Gi' } },
+        },
+      },
+    },
   });
   const pod = {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: { name: 'embed', namespace: 'prod' },
     spec: {
-      containers: [{ name: 'server', image: 'ghcr.io/example/server:1.0', volumeMounts: [{ name: 'a', mountPath: '/models/a' }, { name: 'b', mountPath: '/models/b' }] }],
+      containers: [
+        {
+          name: 'server',
+          image: 'ghcr.io/example/server:1.0',
+          volumeMounts: [
+            { name: 'a', mountPath: '/models/a' },
+            { name: 'b', mountPath: '/models/b' },
+          ],
+        },
+      ],
       volumes: [
         { name: 'a', image: { reference: `registry.example.com/models/a@sha256:${HEX('a')}` } },
         { name: 'b', image: { reference: `registry.example.com/models/b@sha256:${HEX('b')}` } },
@@ -204,7 +240,9 @@ function workloads(): Record<string, unknown>[] {
 }
 
 function reviewBody(object: Record<string, unknown>, i: number): string {
-  const [group, version] = String(object.apiVersion).includes('/') ? String(object.apiVersion).split('/') : ['', String(object.apiVersion)];
+  const [group, version] = String(object.apiVersion).includes('/')
+    ? String(object.apiVersion).split('/')
+    : ['', String(object.apiVersion)];
   return JSON.stringify({
     apiVersion: 'admission.k8s.io/v1',
     kind: 'AdmissionReview',
@@ -215,11 +253,18 @@ function reviewBody(object: Record<string, unknown>, i: number): string {
       name: (object.metadata as { name: string }).name,
       namespace: 'prod',
       operation: 'CREATE',
-      userInfo: { username: 'system:serviceaccount:ci:deployer', groups: ['system:serviceaccounts', 'system:authenticated'] },
+      userInfo: {
+        username: 'system:serviceaccount:ci:deployer',
+        groups: ['system:serviceaccounts', 'system:authenticated'],
+      },
       object,
       oldObject: null,
       dryRun: false,
-      options: { apiVersion: 'meta.k8s.io/v1', kind: 'CreateOptions', fieldManager: 'kubectl-client-side-apply' },
+      options: {
+        apiVersion: 'meta.k8s.io/v1',
+        kind: 'CreateOptions',
+        fieldManager: 'kubectl-client-side-apply',
+      },
     },
   });
 }
@@ -237,8 +282,14 @@ function startFloor(cert: string, key: string): Promise<Server> {
         res.writeHead(400).end();
         return;
       }
-      const body = JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } });
-      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }).end(body);
+      const body = JSON.stringify({
+        apiVersion: 'admission.k8s.io/v1',
+        kind: 'AdmissionReview',
+        response: { uid, allowed: true },
+      });
+      res
+        .writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
+        .end(body);
     });
   });
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
@@ -258,7 +309,29 @@ interface Row {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'modelgate-bench-'));
-  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+  execFileSync(
+    'openssl',
+    [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-keyout',
+      join(dir, 'tls.key'),
+      '-out',
+      join(dir, 'tls.crt'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
+    ],
+    { stdio: 'ignore' },
+  );
   const { readFileSync } = await import('node:fs');
   const cert = readFileSync(join(dir, 'tls.crt'), 'utf8');
   const key = readFileSync(join(dir, 'tls.key'), 'utf8');
@@ -270,9 +343,13 @@ async function main(): Promise<void> {
   for (const n of POLICY_COUNTS) {
     mkdirSync(join(dir, `p${n}`));
     writeFileSync(join(dir, `p${n}`, 'policies.yaml'), policiesYaml(n));
-    const store = new FilePolicyStore({ policyPaths: [join(dir, `p${n}`)], clusterPaths: [join(dir, 'cluster.yaml')] });
+    const store = new FilePolicyStore({
+      policyPaths: [join(dir, `p${n}`)],
+      clusterPaths: [join(dir, 'cluster.yaml')],
+    });
     await store.start();
-    if (store.snapshot().errors.length > 0) throw new Error(`bench policies do not compile: ${store.snapshot().errors[0]!.message}`);
+    if (store.snapshot().errors.length > 0)
+      throw new Error(`bench policies do not compile: ${store.snapshot().errors[0]!.message}`);
     const server = await startWebhookServer({
       admission: createAdmission({ store, verifier: { image: 'modelgate:bench' } }),
       tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
@@ -288,7 +365,8 @@ async function main(): Promise<void> {
   }
   const floor = await startFloor(cert, key);
   const bodies = workloads().map((w, i) => reviewBody(w, i));
-  const requests = (path: string): LoadRequest[] => bodies.map((body) => ({ method: 'POST', path, headers: { 'content-type': 'application/json' }, body }));
+  const requests = (path: string): LoadRequest[] =>
+    bodies.map((body) => ({ method: 'POST', path, headers: { 'content-type': 'application/json' }, body }));
 
   // Shared, noisy machines: each (target, concurrency) is measured in ROUNDS short runs, interleaved with
   // the floor's, and the median run is kept, so a burst of foreign load hits both sides alike.
@@ -297,14 +375,28 @@ async function main(): Promise<void> {
     ...POLICY_COUNTS.map((n) => ({ target: 'modelgate', policies: n, port: servers.get(n)!.port })),
   ];
   const samples = new Map<string, LoadResult[]>();
-  const keyOf = (t: { target: string; policies: number | null }, c: number) => `${t.target}|${t.policies}|${c}`;
-  process.stderr.write(`webhook bench: ${cpus().length} CPUs, node ${process.version}, ${ROUNDS} interleaved rounds of ${DURATION_S}s per target and concurrency\n`);
+  const keyOf = (t: { target: string; policies: number | null }, c: number) =>
+    `${t.target}|${t.policies}|${c}`;
+  process.stderr.write(
+    `webhook bench: ${cpus().length} CPUs, node ${process.version}, ${ROUNDS} interleaved rounds of ${DURATION_S}s per target and concurrency\n`,
+  );
   const load = new LoadGenerator();
-  for (const t of targets) await load.run({ url: `https://127.0.0.1:${t.port}`, connections: 16, duration: WARMUP_S, requests: requests('/validate') });
+  for (const t of targets)
+    await load.run({
+      url: `https://127.0.0.1:${t.port}`,
+      connections: 16,
+      duration: WARMUP_S,
+      requests: requests('/validate'),
+    });
   for (const c of CONCURRENCY) {
     for (let round = 0; round < ROUNDS; round++) {
       for (const t of targets) {
-        const r = await load.run({ url: `https://127.0.0.1:${t.port}`, connections: c, duration: DURATION_S, requests: requests('/validate') });
+        const r = await load.run({
+          url: `https://127.0.0.1:${t.port}`,
+          connections: c,
+          duration: DURATION_S,
+          requests: requests('/validate'),
+        });
         const list = samples.get(keyOf(t, c)) ?? [];
         list.push(r);
         samples.set(keyOf(t, c), list);
@@ -328,15 +420,25 @@ async function main(): Promise<void> {
         errors: runs.reduce((a, r) => a + r.errors, 0),
       };
       rows.push(row);
-      process.stderr.write(`${t.target.padEnd(9)} policies=${String(t.policies ?? '-').padEnd(5)} c=${String(c).padEnd(3)} ${String(row.rps).padStart(6)} req/s  p50 ${row.p50_ms.toFixed(3)} ms  p99 ${row.p99_ms.toFixed(3)} ms  p99.9 ${row.p999_ms.toFixed(3)} ms${row.non2xx || row.errors ? `  non2xx=${row.non2xx} errors=${row.errors}` : ''}\n`);
+      process.stderr.write(
+        `${t.target.padEnd(9)} policies=${String(t.policies ?? '-').padEnd(5)} c=${String(c).padEnd(3)} ${String(row.rps).padStart(6)} req/s  p50 ${row.p50_ms.toFixed(3)} ms  p99 ${row.p99_ms.toFixed(3)} ms  p99.9 ${row.p999_ms.toFixed(3)} ms${row.non2xx || row.errors ? `  non2xx=${row.non2xx} errors=${row.errors}` : ''}\n`,
+      );
     }
 
   const floorAt = (c: number) => rows.find((r) => r.target === 'floor' && r.concurrency === c)!;
   const ratios = rows
     .filter((r) => r.target === 'modelgate')
-    .map((r) => ({ policies: r.policies, concurrency: r.concurrency, throughput_ratio: +(r.rps / floorAt(r.concurrency).rps).toFixed(3), p99_ratio: +(r.p99_ms / floorAt(r.concurrency).p99_ms).toFixed(3) }));
+    .map((r) => ({
+      policies: r.policies,
+      concurrency: r.concurrency,
+      throughput_ratio: +(r.rps / floorAt(r.concurrency).rps).toFixed(3),
+      p99_ratio: +(r.p99_ms / floorAt(r.concurrency).p99_ms).toFixed(3),
+    }));
   process.stderr.write('\nmodelgate / floor:\n');
-  for (const r of ratios) process.stderr.write(`  policies=${String(r.policies).padEnd(5)} c=${String(r.concurrency).padEnd(3)} throughput ${r.throughput_ratio.toFixed(2)}  p99 ${r.p99_ratio.toFixed(2)}\n`);
+  for (const r of ratios)
+    process.stderr.write(
+      `  policies=${String(r.policies).padEnd(5)} c=${String(r.concurrency).padEnd(3)} throughput ${r.throughput_ratio.toFixed(2)}  p99 ${r.p99_ratio.toFixed(2)}\n`,
+    );
   const headline = ratios.find((r) => r.policies === 10 && r.concurrency === 16)!;
   const at1000 = ratios.find((r) => r.policies === 1000 && r.concurrency === 16)!;
   const at1 = ratios.find((r) => r.policies === 1 && r.concurrency === 16)!;

@@ -3,13 +3,12 @@
 import { FilePolicyStore } from '../policy/file-store.ts';
 import type { PolicyStore } from '../policy/store.ts';
 import type { BundleVerifier } from '../policy/signature-seam.ts';
-import { verifyBundleSignature } from '../signing/index.ts';
+import { VerdictCache } from '../signing/index.ts';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger } from '../telemetry/logger.ts';
 import { AdmissionMetrics } from '../telemetry/metrics.ts';
 import { createAdmission } from '../webhook/admission.ts';
 import { watchPolicyFiles } from '../webhook/policy-files-watcher.ts';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, startWebhookServer } from '../webhook/server.ts';
-import { BoundedVerdictCache } from '../webhook/verdict-cache.ts';
 import { parseFlags, requireOne, UsageError } from './args.ts';
 
 export const DEFAULT_VERIFIER_IMAGE = 'ghcr.io/modelgate/modelgate:0.1.0';
@@ -57,18 +56,34 @@ const FLAGS = {
 function intFlag(v: string | undefined, name: string, def: number, min: number, max: number): number {
   if (v === undefined) return def;
   const n = Number(v);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`--${name} must be an integer from ${min} to ${max}, not "${v}"\n\n${USAGE}`);
+  if (!Number.isInteger(n) || n < min || n > max)
+    throw new UsageError(`--${name} must be an integer from ${min} to ${max}, not "${v}"\n\n${USAGE}`);
   return n;
 }
 
-async function clusterStore(kubeconfig: string | undefined, controllerNamespace: string, logger: Logger): Promise<PolicyStore> {
+async function clusterStore(
+  kubeconfig: string | undefined,
+  controllerNamespace: string,
+  logger: Logger,
+): Promise<PolicyStore> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kubeConfig = new KubeConfig();
   if (kubeconfig) kubeConfig.loadFromFile(kubeconfig);
   else kubeConfig.loadFromCluster();
-  const mod = (await import('../kube/policy-store.ts')) as { createClusterPolicyStore?: (o: { kubeConfig: typeof kubeConfig; controllerNamespace: string; logger: Logger }) => PolicyStore };
-  if (typeof mod.createClusterPolicyStore !== 'function') throw new Error('this build has no cluster policy store (src/kube/policy-store.ts); use --policy-dir');
-  return mod.createClusterPolicyStore({ kubeConfig, controllerNamespace, logger: logger.child({ component: 'policy-store' }) });
+  const mod = (await import('../kube/policy-store.ts')) as {
+    createClusterPolicyStore?: (o: {
+      kubeConfig: typeof kubeConfig;
+      controllerNamespace: string;
+      logger: Logger;
+    }) => PolicyStore;
+  };
+  if (typeof mod.createClusterPolicyStore !== 'function')
+    throw new Error('this build has no cluster policy store (src/kube/policy-store.ts); use --policy-dir');
+  return mod.createClusterPolicyStore({
+    kubeConfig,
+    controllerNamespace,
+    logger: logger.child({ component: 'policy-store' }),
+  });
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -80,16 +95,27 @@ export async function run(argv: string[]): Promise<number> {
   const certFile = requireOne(values, 'tls-cert-file', USAGE);
   const keyFile = requireOne(values, 'tls-private-key-file', USAGE);
   const level = values['log-level'] ?? 'info';
-  if (!isLogLevel(level)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}\n\n${USAGE}`);
-  if (values['cluster-file'] && !values['policy-dir']) throw new UsageError(`--cluster-file needs --policy-dir\n\n${USAGE}`);
-  if (values['policy-dir'] && values.kubeconfig) throw new UsageError(`use either --policy-dir or --kubeconfig, not both\n\n${USAGE}`);
+  if (!isLogLevel(level))
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}\n\n${USAGE}`);
+  if (values['cluster-file'] && !values['policy-dir'])
+    throw new UsageError(`--cluster-file needs --policy-dir\n\n${USAGE}`);
+  if (values['policy-dir'] && values.kubeconfig)
+    throw new UsageError(`use either --policy-dir or --kubeconfig, not both\n\n${USAGE}`);
   const port = intFlag(values.port, 'port', 9443, 0, 65535);
   const metricsPort = intFlag(values['metrics-port'], 'metrics-port', 8080, 0, 65535);
-  const maxBodyBytes = intFlag(values['max-body-bytes'], 'max-body-bytes', DEFAULT_MAX_BODY_BYTES, 1024, 64 * 1024 * 1024);
-  const requestTimeoutMs = intFlag(values['request-timeout'], 'request-timeout', DEFAULT_REQUEST_TIMEOUT_MS / 1000, 1, 300) * 1000;
+  const maxBodyBytes = intFlag(
+    values['max-body-bytes'],
+    'max-body-bytes',
+    DEFAULT_MAX_BODY_BYTES,
+    1024,
+    64 * 1024 * 1024,
+  );
+  const requestTimeoutMs =
+    intFlag(values['request-timeout'], 'request-timeout', DEFAULT_REQUEST_TIMEOUT_MS / 1000, 1, 300) * 1000;
   const shutdownDelayMs = intFlag(values['shutdown-delay'], 'shutdown-delay', 5, 0, 300) * 1000;
   const shutdownGraceMs = intFlag(values['shutdown-grace'], 'shutdown-grace', 25, 0, 600) * 1000;
-  const controllerNamespace = values['controller-namespace'] ?? process.env.POD_NAMESPACE ?? 'modelgate-system';
+  const controllerNamespace =
+    values['controller-namespace'] ?? process.env.POD_NAMESPACE ?? 'modelgate-system';
 
   const logger = createLogger({ level, name: 'webhook' });
   const metrics = new AdmissionMetrics({ processMetrics: true });
@@ -98,12 +124,19 @@ export async function run(argv: string[]): Promise<number> {
   let stopWatching = () => {};
   const policyDir = values['policy-dir'];
   if (policyDir) {
-    const fileStore = new FilePolicyStore({ policyPaths: [policyDir], clusterPaths: values['cluster-file'] ? [values['cluster-file']] : [], controllerNamespace });
+    const fileStore = new FilePolicyStore({
+      policyPaths: [policyDir],
+      clusterPaths: values['cluster-file'] ? [values['cluster-file']] : [],
+      controllerNamespace,
+    });
     const reload = () => {
       try {
         fileStore.reload();
       } catch (err) {
-        logger.error({ err: (err as Error).message }, 'policy files could not be loaded; the previous policies stay in force');
+        logger.error(
+          { err: (err as Error).message },
+          'policy files could not be loaded; the previous policies stay in force',
+        );
       }
     };
     process.on('SIGHUP', reload);
@@ -115,12 +148,19 @@ export async function run(argv: string[]): Promise<number> {
   }
   store.onChange((s) => {
     metrics.setPolicyCounts(s.policies.size, s.errors.length);
-    for (const e of s.errors) logger.warn({ source: e.source, reason: e.reason, message: e.message }, 'policy not enforced');
+    for (const e of s.errors)
+      logger.warn({ source: e.source, reason: e.reason, message: e.message }, 'policy not enforced');
     logger.info({ policies: s.policies.size, errors: s.errors.length }, 'policies loaded');
   });
 
-  const verifyBundle: BundleVerifier = (bundle, trust) => verifyBundleSignature(bundle, trust);
-  const admission = createAdmission({ store, verifier: { image: values['verifier-image'] ?? DEFAULT_VERIFIER_IMAGE }, verifyBundle, verdictCache: new BoundedVerdictCache() });
+  // Verdicts memoised by bundle digest and trust material, with a TTL (certificates expire).
+  const verdicts = new VerdictCache();
+  const verifyBundle: BundleVerifier = (bundle, trust) => verdicts.verify(bundle, trust);
+  const admission = createAdmission({
+    store,
+    verifier: { image: values['verifier-image'] ?? DEFAULT_VERIFIER_IMAGE },
+    verifyBundle,
+  });
   const server = await startWebhookServer({
     admission,
     tls: { certFile, keyFile },

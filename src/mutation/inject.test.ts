@@ -15,7 +15,10 @@ import { VERIFIER_CONTAINER_NAME } from './verifier-container.ts';
 type Obj = Record<string, unknown>;
 const IMAGE = 'registry.example.com/modelgate:test';
 const DIGEST = `sha256:${'c'.repeat(64)}`;
-const pubPem = () => generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey.export({ type: 'spki', format: 'pem' }).toString();
+const pubPem = () =>
+  generateKeyPairSync('ec', { namedCurve: 'P-256' })
+    .publicKey.export({ type: 'spki', format: 'pem' })
+    .toString();
 const KEY_A = pubPem();
 const KEY_B = pubPem();
 
@@ -26,8 +29,23 @@ function cluster(...objs: Obj[]): MemoryClusterView {
   return c;
 }
 
-function compile(spec: Obj, c: MemoryClusterView, name = 'verified', kind = 'ClusterModelPolicy', namespace?: string): CompiledPolicy {
-  const r = compilePolicy({ apiVersion: 'modelgate.io/v1alpha1', kind, metadata: { name, ...(namespace ? { namespace } : {}) }, spec }, c, { controllerNamespace: 'modelgate-system' });
+function compile(
+  spec: Obj,
+  c: MemoryClusterView,
+  name = 'verified',
+  kind = 'ClusterModelPolicy',
+  namespace?: string,
+): CompiledPolicy {
+  const r = compilePolicy(
+    {
+      apiVersion: 'modelgate.io/v1alpha1',
+      kind,
+      metadata: { name, ...(namespace ? { namespace } : {}) },
+      spec,
+    },
+    c,
+    { controllerNamespace: 'modelgate-system' },
+  );
   if (!r.ok) throw new Error(r.message);
   return r.policy;
 }
@@ -36,18 +54,33 @@ function pod(opts: { initContainers?: Obj[]; annotation?: unknown[]; volumes?: O
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name: 'llm', namespace: 'ml', ...(opts.annotation ? { annotations: { 'modelgate.io/models': JSON.stringify(opts.annotation) } } : {}) },
+    metadata: {
+      name: 'llm',
+      namespace: 'ml',
+      ...(opts.annotation ? { annotations: { 'modelgate.io/models': JSON.stringify(opts.annotation) } } : {}),
+    },
     spec: {
       ...(opts.initContainers ? { initContainers: opts.initContainers } : {}),
-      containers: [{ name: 'server', image: 'vllm/vllm-openai:v0.6.0', args: ['--model', '/models/llama'], volumeMounts: [{ name: 'model', mountPath: '/models/llama' }] }],
-      volumes: opts.volumes ?? [{ name: 'model', image: { reference: `registry.example.com/models/llama@sha256:${'b'.repeat(64)}` } }],
+      containers: [
+        {
+          name: 'server',
+          image: 'vllm/vllm-openai:v0.6.0',
+          args: ['--model', '/models/llama'],
+          volumeMounts: [{ name: 'model', mountPath: '/models/llama' }],
+        },
+      ],
+      volumes: opts.volumes ?? [
+        { name: 'model', image: { reference: `registry.example.com/models/llama@sha256:${'b'.repeat(64)}` } },
+      ],
     },
   };
 }
 
-const inject = (p: Obj, policies: CompiledPolicy[], c = cluster()) => verifierInjection(p, { namespace: 'ml', policies, cluster: c, defaults: { image: IMAGE } });
+const inject = (p: Obj, policies: CompiledPolicy[], c = cluster()) =>
+  verifierInjection(p, { namespace: 'ml', policies, cluster: c, defaults: { image: IMAGE } });
 const initContainers = (p: Obj) => ((p.spec as Obj).initContainers ?? []) as Obj[];
-const configOf = (container: Obj) => JSON.parse(((container.env as Obj[])[0]!.value as string)) as VerifierConfig;
+const configOf = (container: Obj) =>
+  JSON.parse((container.env as Obj[])[0]!.value as string) as VerifierConfig;
 
 function check(p: Obj, policy: CompiledPolicy, all: CompiledPolicy[] = [policy], c = cluster()) {
   const byId = new Map(all.map((x) => [x.id, x]));
@@ -58,7 +91,14 @@ function check(p: Obj, policy: CompiledPolicy, all: CompiledPolicy[] = [policy],
 }
 
 describe('verifier injection', () => {
-  const policy = compile({ verifier: { inject: true }, formats: { deny: ['pickle'] }, authorities: [{ name: 'release', key: { pem: KEY_A } }] }, cluster());
+  const policy = compile(
+    {
+      verifier: { inject: true },
+      formats: { deny: ['pickle'] },
+      authorities: [{ name: 'release', key: { pem: KEY_A } }],
+    },
+    cluster(),
+  );
 
   it('adds the hardened verifier first, with the model volume read-only and the contract config', () => {
     const p = pod({ annotation: [{ name: 'llama', volume: 'model', digest: DIGEST }] });
@@ -75,7 +115,13 @@ describe('verifier injection', () => {
       volumeMounts: [{ name: 'model', mountPath: '/models/model', readOnly: true }],
       terminationMessagePath: '/dev/termination-log',
       terminationMessagePolicy: 'FallbackToLogsOnError',
-      securityContext: { runAsNonRoot: true, readOnlyRootFilesystem: true, allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] }, seccompProfile: { type: 'RuntimeDefault' } },
+      securityContext: {
+        runAsNonRoot: true,
+        readOnlyRootFilesystem: true,
+        allowPrivilegeEscalation: false,
+        capabilities: { drop: ['ALL'] },
+        seccompProfile: { type: 'RuntimeDefault' },
+      },
     });
     expect(configOf(v!)).toEqual({
       version: 1,
@@ -83,7 +129,9 @@ describe('verifier injection', () => {
       threshold: 1,
       denyFormats: ['pickle'],
       authorities: [{ name: 'release', trust: { method: 'key', publicKeyPem: KEY_A } }],
-      models: [{ name: 'llama', volume: 'model', path: '/models/model', signature: 'model.sig', digest: DIGEST }],
+      models: [
+        { name: 'llama', volume: 'model', path: '/models/model', signature: 'model.sig', digest: DIGEST },
+      ],
     });
   });
 
@@ -99,15 +147,29 @@ describe('verifier injection', () => {
   });
 
   it('runs after KServe storage-initializer, which downloads the model', () => {
-    const si = { name: 'storage-initializer', image: 'kserve/storage-initializer:v0.15.0', args: ['s3://bucket/model', '/mnt/models'], volumeMounts: [{ name: 'kserve-provision-location', mountPath: '/mnt/models' }] };
+    const si = {
+      name: 'storage-initializer',
+      image: 'kserve/storage-initializer:v0.15.0',
+      args: ['s3://bucket/model', '/mnt/models'],
+      volumeMounts: [{ name: 'kserve-provision-location', mountPath: '/mnt/models' }],
+    };
     const other = { name: 'setup', image: 'busybox' };
-    const p = pod({ initContainers: [other, si], volumes: [{ name: 'kserve-provision-location', emptyDir: {} }] });
+    const p = pod({
+      initContainers: [other, si],
+      volumes: [{ name: 'kserve-provision-location', emptyDir: {} }],
+    });
     ((p.spec as Obj).containers as Obj[])[0]!.args = ['--model', '/mnt/models'];
-    ((p.spec as Obj).containers as Obj[])[0]!.volumeMounts = [{ name: 'kserve-provision-location', mountPath: '/mnt/models', readOnly: true }];
+    ((p.spec as Obj).containers as Obj[])[0]!.volumeMounts = [
+      { name: 'kserve-provision-location', mountPath: '/mnt/models', readOnly: true },
+    ];
     const r = inject(p, [policy]);
     expect(r.patch).toEqual([{ op: 'add', path: '/spec/initContainers/2', value: expect.any(Object) }]);
     const patched = applyJsonPatch(p, r.patch);
-    expect(initContainers(patched).map((c) => c.name)).toEqual(['setup', 'storage-initializer', VERIFIER_CONTAINER_NAME]);
+    expect(initContainers(patched).map((c) => c.name)).toEqual([
+      'setup',
+      'storage-initializer',
+      VERIFIER_CONTAINER_NAME,
+    ]);
     expect(check(patched, policy)).toEqual([]);
     // Injected before KServe added its initializer (webhook reinvocation): moved after it.
     const withSi = structuredClone(patched);
@@ -115,16 +177,30 @@ describe('verifier injection', () => {
     list.unshift(list.pop()!);
     expect(check(withSi, policy)[0]?.message).toMatch(/position 1 .*right after storage-initializer/);
     const fixed = applyJsonPatch(withSi, inject(withSi, [policy]).patch);
-    expect(initContainers(fixed).map((c) => c.name)).toEqual(['setup', 'storage-initializer', VERIFIER_CONTAINER_NAME]);
+    expect(initContainers(fixed).map((c) => c.name)).toEqual([
+      'setup',
+      'storage-initializer',
+      VERIFIER_CONTAINER_NAME,
+    ]);
   });
 
   it('mounts a declared subPath and carries inline and ConfigMap bundles', () => {
-    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'sigs', namespace: 'ml', labels: { 'modelgate.io/bundle': 'true' } }, data: { 'b.sig': '{"bundle":1}' } };
+    const cm = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'sigs', namespace: 'ml', labels: { 'modelgate.io/bundle': 'true' } },
+      data: { 'b.sig': '{"bundle":1}' },
+    };
     const c = cluster(cm);
     const p = pod({
       annotation: [
         { name: 'a', volume: 'pvc-a', subPath: 'models/a', digest: DIGEST, signature: { inline: 'e30=' } },
-        { name: 'b', volume: 'pvc-b', digest: DIGEST, signature: { configMapRef: { name: 'sigs', key: 'b.sig' } } },
+        {
+          name: 'b',
+          volume: 'pvc-b',
+          digest: DIGEST,
+          signature: { configMapRef: { name: 'sigs', key: 'b.sig' } },
+        },
       ],
       volumes: [
         { name: 'pvc-a', persistentVolumeClaim: { claimName: 'a' } },
@@ -140,12 +216,22 @@ describe('verifier injection', () => {
     ]);
     expect(configOf(v).models).toEqual([
       { name: 'a', volume: 'pvc-a', path: '/models/pvc-a', inlineBundle: 'e30=', digest: DIGEST },
-      { name: 'b', volume: 'pvc-b', path: '/models/pvc-b', inlineBundle: Buffer.from('{"bundle":1}').toString('base64'), digest: DIGEST },
+      {
+        name: 'b',
+        volume: 'pvc-b',
+        path: '/models/pvc-b',
+        inlineBundle: Buffer.from('{"bundle":1}').toString('base64'),
+        digest: DIGEST,
+      },
     ]);
   });
 
   it('uses the image and resources of the policy when it names them', () => {
-    const custom = compile({ verifier: { inject: true, image: 'corp/verifier:1', resources: { limits: { memory: '1Gi' } } } }, cluster(), 'custom');
+    const custom = compile(
+      { verifier: { inject: true, image: 'corp/verifier:1', resources: { limits: { memory: '1Gi' } } } },
+      cluster(),
+      'custom',
+    );
     const v = initContainers(applyJsonPatch(pod(), inject(pod(), [custom]).patch))[0]!;
     expect(v.image).toBe('corp/verifier:1');
     expect(v.resources).toEqual({ limits: { memory: '1Gi' } });
@@ -156,14 +242,30 @@ describe('verifier injection', () => {
     const plain = compile({ requirePinned: true }, cluster(), 'plain');
     expect(inject(pod(), [plain])).toEqual({ patch: [], refusals: [] });
     const serverFetch = pod({ volumes: [] });
-    ((serverFetch.spec as Obj).containers as Obj[])[0] = { name: 'server', image: 'vllm/vllm-openai:v0.6.0', args: ['--model', 'hf://org/model'] };
+    ((serverFetch.spec as Obj).containers as Obj[])[0] = {
+      name: 'server',
+      image: 'vllm/vllm-openai:v0.6.0',
+      args: ['--model', 'hf://org/model'],
+    };
     expect(inject(serverFetch, [policy]).patch).toEqual([]);
   });
 
   it('refuses to copy a key Secret from another namespace into the pod', () => {
-    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'release-pub', namespace: 'modelgate-system' }, data: { 'cosign.pub': Buffer.from(KEY_A).toString('base64') } };
+    const secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'release-pub', namespace: 'modelgate-system' },
+      data: { 'cosign.pub': Buffer.from(KEY_A).toString('base64') },
+    };
     const c = cluster(secret);
-    const fromSecret = compile({ verifier: { inject: true }, authorities: [{ name: 'release', key: { secretRef: { name: 'release-pub', key: 'cosign.pub' } } }] }, c, 'secret-key');
+    const fromSecret = compile(
+      {
+        verifier: { inject: true },
+        authorities: [{ name: 'release', key: { secretRef: { name: 'release-pub', key: 'cosign.pub' } } }],
+      },
+      c,
+      'secret-key',
+    );
     const r = inject(pod(), [fromSecret], c);
     expect(r.patch).toEqual([]);
     expect(r.refusals[0]?.message).toContain('Secret modelgate-system/release-pub');
@@ -173,16 +275,37 @@ describe('verifier injection', () => {
     // A ModelPolicy reading a Secret in the pod's own namespace is fine.
     const local = { ...secret, metadata: { name: 'release-pub', namespace: 'ml' } };
     const c2 = cluster(local);
-    const own = compile({ verifier: { inject: true }, authorities: [{ name: 'release', key: { secretRef: { name: 'release-pub', key: 'cosign.pub' } } }] }, c2, 'own', 'ModelPolicy', 'ml');
+    const own = compile(
+      {
+        verifier: { inject: true },
+        authorities: [{ name: 'release', key: { secretRef: { name: 'release-pub', key: 'cosign.pub' } } }],
+      },
+      c2,
+      'own',
+      'ModelPolicy',
+      'ml',
+    );
     expect(inject(pod(), [own], c2).patch).toHaveLength(1);
   });
 
   it('refuses when two injecting policies trust different authorities', () => {
-    const other = compile({ verifier: { inject: true }, authorities: [{ name: 'other', key: { pem: KEY_B } }] }, cluster(), 'other');
+    const other = compile(
+      { verifier: { inject: true }, authorities: [{ name: 'other', key: { pem: KEY_B } }] },
+      cluster(),
+      'other',
+    );
     const r = inject(pod(), [policy, other]);
     expect(r.patch).toEqual([]);
     expect(r.refusals[0]?.message).toContain('trust different authorities');
-    const same = compile({ verifier: { inject: true }, formats: { deny: ['keras'] }, authorities: [{ name: 'release', key: { pem: KEY_A } }] }, cluster(), 'same');
+    const same = compile(
+      {
+        verifier: { inject: true },
+        formats: { deny: ['keras'] },
+        authorities: [{ name: 'release', key: { pem: KEY_A } }],
+      },
+      cluster(),
+      'same',
+    );
     const v = initContainers(applyJsonPatch(pod(), inject(pod(), [policy, same]).patch))[0]!;
     expect(configOf(v).policies).toEqual(['ClusterModelPolicy/same', 'ClusterModelPolicy/verified']);
     expect(configOf(v).denyFormats).toEqual(['keras', 'pickle']);
@@ -190,7 +313,10 @@ describe('verifier injection', () => {
 });
 
 describe('the verifier check (validating side)', () => {
-  const policy = compile({ verifier: { inject: true }, authorities: [{ name: 'release', key: { pem: KEY_A } }] }, cluster());
+  const policy = compile(
+    { verifier: { inject: true }, authorities: [{ name: 'release', key: { pem: KEY_A } }] },
+    cluster(),
+  );
   const injected = () => applyJsonPatch(pod(), inject(pod(), [policy]).patch);
 
   it('refuses a pod whose verifier is missing', () => {
@@ -199,8 +325,17 @@ describe('the verifier check (validating side)', () => {
 
   it.each([
     ['image', (v: Obj) => (v.image = 'evil/noop:latest')],
-    ['env', (v: Obj) => (v.env = [{ name: 'MODELGATE_VERIFIER_CONFIG', value: JSON.stringify({ ...configOf(v), threshold: 0 }) }])],
-    ['env', (v: Obj) => (v.env as Obj[]).push({ name: 'NODE_OPTIONS', value: '--require /models/model/x.js' })],
+    [
+      'env',
+      (v: Obj) =>
+        (v.env = [
+          { name: 'MODELGATE_VERIFIER_CONFIG', value: JSON.stringify({ ...configOf(v), threshold: 0 }) },
+        ]),
+    ],
+    [
+      'env',
+      (v: Obj) => (v.env as Obj[]).push({ name: 'NODE_OPTIONS', value: '--require /models/model/x.js' }),
+    ],
     ['envFrom', (v: Obj) => (v.envFrom = [{ configMapRef: { name: 'x' } }])],
     ['args', (v: Obj) => (v.args = ['--version'])],
     ['command', (v: Obj) => (v.command = ['true'])],
@@ -223,14 +358,24 @@ describe('the verifier check (validating side)', () => {
   it('refuses a verifier whose config drops the policy', () => {
     const weak = compile({ verifier: { inject: true } }, cluster(), 'weak');
     const p = applyJsonPatch(pod(), inject(pod(), [weak]).patch);
-    expect(check(p, policy, [policy, weak])[0]?.message).toContain('does not check what policy verified requires');
+    expect(check(p, policy, [policy, weak])[0]?.message).toContain(
+      'does not check what policy verified requires',
+    );
   });
 
   it('runs through decide() as an extra check', () => {
     const set = new PolicySet([policy]);
     const byId = new Map([[policy.id, policy]]);
-    const extraChecks = [createVerifierCheck({ defaults: { image: IMAGE }, policyById: (id) => byId.get(id) })];
-    expect(decide({ operation: 'CREATE', object: pod(), namespace: 'ml' }, set, cluster(), { extraChecks }).allowed).toBe(false);
-    expect(decide({ operation: 'CREATE', object: injected(), namespace: 'ml' }, set, cluster(), { extraChecks }).allowed).toBe(true);
+    const extraChecks = [
+      createVerifierCheck({ defaults: { image: IMAGE }, policyById: (id) => byId.get(id) }),
+    ];
+    expect(
+      decide({ operation: 'CREATE', object: pod(), namespace: 'ml' }, set, cluster(), { extraChecks })
+        .allowed,
+    ).toBe(false);
+    expect(
+      decide({ operation: 'CREATE', object: injected(), namespace: 'ml' }, set, cluster(), { extraChecks })
+        .allowed,
+    ).toBe(true);
   });
 });

@@ -7,7 +7,13 @@ import { extractModelReferences } from '../workloads/extract.ts';
 import type { JsonPatchOperation } from './json-patch.ts';
 import { planVerifier, type InjectionRefusal, type VerifierDefaults } from './verifier-container.ts';
 import type { VerifierConfig } from './verifier-config.ts';
-import { expectedVerifierIndex, initContainersOf, isObj, verifierDifferences, verifierIndex } from './verifier-placement.ts';
+import {
+  expectedVerifierIndex,
+  initContainersOf,
+  isObj,
+  verifierDifferences,
+  verifierIndex,
+} from './verifier-placement.ts';
 
 export type { VerifierConfig };
 
@@ -21,10 +27,16 @@ export interface InjectionResult {
 
 export function verifierInjection(
   pod: unknown,
-  input: { namespace: string; policies: readonly CompiledPolicy[]; cluster: ClusterView; defaults: VerifierDefaults },
+  input: {
+    namespace: string;
+    policies: readonly CompiledPolicy[];
+    cluster: ClusterView;
+    defaults: VerifierDefaults;
+  },
 ): InjectionResult {
   const workload = extractModelReferences(pod);
-  if (!workload || workload.kind !== 'Pod' || !isObj(pod) || !isObj(pod.spec)) return { patch: [], refusals: [] };
+  if (!workload || workload.kind !== 'Pod' || !isObj(pod) || !isObj(pod.spec))
+    return { patch: [], refusals: [] };
   const plan = planVerifier({ workload, ...input });
   if (plan.kind === 'none') return { patch: [], refusals: [] };
   if (plan.kind === 'refused') return { patch: [], refusals: plan.refusals };
@@ -33,12 +45,18 @@ export function verifierInjection(
   const current = verifierIndex(list);
   const want = expectedVerifierIndex(list);
   const existing = list[current];
-  if (current >= 0 && current === want && isObj(existing) && verifierDifferences(existing, plan.container).length === 0)
+  if (
+    current >= 0 &&
+    current === want &&
+    isObj(existing) &&
+    verifierDifferences(existing, plan.container).length === 0
+  )
     return { patch: [], config: plan.config, refusals: [] };
 
   const patch: JsonPatchOperation[] = [];
   if (current >= 0) patch.push({ op: 'remove', path: `/spec/initContainers/${current}` });
-  if (!Array.isArray(pod.spec.initContainers)) patch.push({ op: 'add', path: '/spec/initContainers', value: [plan.container] });
+  if (!Array.isArray(pod.spec.initContainers))
+    patch.push({ op: 'add', path: '/spec/initContainers', value: [plan.container] });
   else patch.push({ op: 'add', path: `/spec/initContainers/${want}`, value: plan.container });
   return { patch, config: plan.config, refusals: [] };
 }

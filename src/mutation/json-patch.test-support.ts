@@ -7,7 +7,10 @@ type Container = Record<string, unknown> | unknown[];
 export function applyJsonPatch<T>(doc: T, ops: readonly JsonPatchOperation[]): T {
   const out = structuredClone(doc) as unknown;
   for (const op of ops) {
-    const parts = op.path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const parts = op.path
+      .split('/')
+      .slice(1)
+      .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
     const last = parts.pop();
     if (last === undefined) throw new Error(`bad path ${op.path}`);
     let parent = out as Container;

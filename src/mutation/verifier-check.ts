@@ -5,8 +5,19 @@ import type { CompiledPolicy } from '../policy/compile.ts';
 import type { NamedCheck } from '../policy/decide.ts';
 import type { CheckContext, Finding } from '../policy/types.ts';
 import { VERIFIER_CONFIG_ENV, type VerifierConfig } from './verifier-config.ts';
-import { planVerifier, verifiableModels, VERIFIER_CONTAINER_NAME, type VerifierDefaults } from './verifier-container.ts';
-import { expectedVerifierIndex, initContainersOf, isObj, verifierDifferences, verifierIndex } from './verifier-placement.ts';
+import {
+  planVerifier,
+  verifiableModels,
+  VERIFIER_CONTAINER_NAME,
+  type VerifierDefaults,
+} from './verifier-container.ts';
+import {
+  expectedVerifierIndex,
+  initContainersOf,
+  isObj,
+  verifierDifferences,
+  verifierIndex,
+} from './verifier-placement.ts';
 
 export interface VerifierCheckOptions {
   defaults: VerifierDefaults;
@@ -22,7 +33,9 @@ function listedPolicies(container: Record<string, unknown>): string[] | undefine
   if (!isObj(entry) || typeof entry.value !== 'string') return undefined;
   try {
     const cfg = JSON.parse(entry.value) as Partial<VerifierConfig>;
-    return Array.isArray(cfg.policies) && cfg.policies.every((p) => typeof p === 'string') ? cfg.policies : undefined;
+    return Array.isArray(cfg.policies) && cfg.policies.every((p) => typeof p === 'string')
+      ? cfg.policies
+      : undefined;
   } catch {
     return undefined;
   }
@@ -34,9 +47,15 @@ function checkVerifier(ctx: CheckContext, opts: VerifierCheckOptions): Finding[]
   if (verifiableModels(workload).length === 0) return [];
   const spec = workload.podSpecs[0]?.spec ?? {};
   const base = { workload, namespace: ctx.namespace, cluster: ctx.cluster, defaults: opts.defaults };
-  const finding = (message: string, remediation = REMEDIATION): Finding[] => [{ check: 'verifier', message, remediation }];
+  const finding = (message: string, remediation = REMEDIATION): Finding[] => [
+    { check: 'verifier', message, remediation },
+  ];
   const refused = (plan: ReturnType<typeof planVerifier>): Finding[] | undefined =>
-    plan.kind === 'refused' ? plan.refusals.filter((r) => r.policy.id === policy.id).map((r) => ({ check: 'verifier', message: r.message, remediation: r.remediation })) : undefined;
+    plan.kind === 'refused'
+      ? plan.refusals
+          .filter((r) => r.policy.id === policy.id)
+          .map((r) => ({ check: 'verifier', message: r.message, remediation: r.remediation }))
+      : undefined;
 
   const list = initContainersOf(spec);
   const index = verifierIndex(list);
@@ -45,22 +64,35 @@ function checkVerifier(ctx: CheckContext, opts: VerifierCheckOptions): Finding[]
     const why = refused(planVerifier({ ...base, policies: [policy] })) ?? [];
     return why.length > 0
       ? why
-      : finding(`policy ${policy.name} requires the runtime verifier init container "${VERIFIER_CONTAINER_NAME}", and the pod does not have it`);
+      : finding(
+          `policy ${policy.name} requires the runtime verifier init container "${VERIFIER_CONTAINER_NAME}", and the pod does not have it`,
+        );
   }
   const listed = listedPolicies(actual);
-  if (!listed) return finding(`the ${VERIFIER_CONTAINER_NAME} init container has no valid ${VERIFIER_CONFIG_ENV} configuration`);
+  if (!listed)
+    return finding(
+      `the ${VERIFIER_CONTAINER_NAME} init container has no valid ${VERIFIER_CONFIG_ENV} configuration`,
+    );
   if (!listed.includes(policy.id))
-    return finding(`the ${VERIFIER_CONTAINER_NAME} init container does not check what policy ${policy.name} requires (its configuration lists ${listed.join(', ') || 'no policy'})`);
+    return finding(
+      `the ${VERIFIER_CONTAINER_NAME} init container does not check what policy ${policy.name} requires (its configuration lists ${listed.join(', ') || 'no policy'})`,
+    );
   const policies = listed.map(opts.policyById).filter((p): p is CompiledPolicy => p !== undefined);
   const plan = planVerifier({ ...base, policies });
   if (plan.kind === 'refused') {
     const mine = refused(plan) ?? [];
-    return mine.length > 0 ? mine : finding(`the ${VERIFIER_CONTAINER_NAME} init container is configured for policies that cannot share one verifier`);
+    return mine.length > 0
+      ? mine
+      : finding(
+          `the ${VERIFIER_CONTAINER_NAME} init container is configured for policies that cannot share one verifier`,
+        );
   }
   if (plan.kind === 'none') return [];
   const diff = verifierDifferences(actual, plan.container);
   if (diff.length > 0)
-    return finding(`the ${VERIFIER_CONTAINER_NAME} init container differs from the one policy ${policy.name} requires (${diff.join(', ')})`);
+    return finding(
+      `the ${VERIFIER_CONTAINER_NAME} init container differs from the one policy ${policy.name} requires (${diff.join(', ')})`,
+    );
   const want = expectedVerifierIndex(list);
   if (index !== want)
     return finding(

@@ -65,9 +65,14 @@ export function verifiableModels(workload: WorkloadModels): ModelReference[] {
 
 const sameTrust = (a: CompiledPolicy, b: CompiledPolicy) =>
   a.threshold === b.threshold &&
-  JSON.stringify(a.authorities.map((x) => x.fingerprint).sort()) === JSON.stringify(b.authorities.map((x) => x.fingerprint).sort());
+  JSON.stringify(a.authorities.map((x) => x.fingerprint).sort()) ===
+    JSON.stringify(b.authorities.map((x) => x.fingerprint).sort());
 
-function modelConfig(m: ModelReference & { volume: string }, namespace: string, cluster: ClusterView): VerifierModelConfig | string {
+function modelConfig(
+  m: ModelReference & { volume: string },
+  namespace: string,
+  cluster: ClusterView,
+): VerifierModelConfig | string {
   const path = `${MODEL_MOUNT_ROOT}/${m.volume}`;
   const out: VerifierModelConfig = { name: m.declared?.name ?? m.volume, volume: m.volume, path };
   const sig = m.declared?.signature;
@@ -75,7 +80,8 @@ function modelConfig(m: ModelReference & { volume: string }, namespace: string, 
   else if (sig && 'configMapRef' in sig) {
     // The ConfigMap is in the pod's own namespace: copying it into the pod crosses no boundary.
     const text = cluster.configMapData(namespace, sig.configMapRef.name)?.[sig.configMapRef.key];
-    if (text === undefined) return `ConfigMap ${namespace}/${sig.configMapRef.name} (key "${sig.configMapRef.key}", labelled modelgate.io/bundle: "true") holding the signature of model ${out.name} was not found`;
+    if (text === undefined)
+      return `ConfigMap ${namespace}/${sig.configMapRef.name} (key "${sig.configMapRef.key}", labelled modelgate.io/bundle: "true") holding the signature of model ${out.name} was not found`;
     out.inlineBundle = Buffer.from(text, 'utf8').toString('base64');
   } else out.signature = sig && 'path' in sig ? sig.path : 'model.sig';
   if (m.declared?.digest) out.digest = m.declared.digest;
@@ -119,7 +125,8 @@ export function planVerifier(input: PlanInput): VerifierPlan {
         refusals.push({
           policy: p,
           message: `model ${m.uri ?? m.name} (${m.location}) is not in a pod volume the verifier could mount`,
-          remediation: 'mount the model through a volume (image volume, PVC, or the storage initializer) and declare it in the modelgate.io/models annotation',
+          remediation:
+            'mount the model through a volume (image volume, PVC, or the storage initializer) and declare it in the modelgate.io/models annotation',
         });
       continue;
     }
@@ -127,7 +134,12 @@ export function planVerifier(input: PlanInput): VerifierPlan {
     const cfg = modelConfig({ ...m, volume: m.volume }, namespace, input.cluster);
     if (typeof cfg === 'string') {
       for (const p of injecting)
-        refusals.push({ policy: p, message: cfg, remediation: 'create the ConfigMap with the bundle, labelled modelgate.io/bundle: "true", or declare the bundle inline' });
+        refusals.push({
+          policy: p,
+          message: cfg,
+          remediation:
+            'create the ConfigMap with the bundle, labelled modelgate.io/bundle: "true", or declare the bundle inline',
+        });
       continue;
     }
     byVolume.set(m.volume, cfg);
@@ -142,14 +154,19 @@ export function planVerifier(input: PlanInput): VerifierPlan {
     authorities: (first?.authorities ?? []).map((a) => ({ name: a.name, trust: a.trust })),
     models: [...byVolume.values()].sort((a, b) => a.volume.localeCompare(b.volume)),
   };
-  const subPaths = new Map(models.filter((m) => m.declared?.subPath && m.volume).map((m) => [m.volume!, m.declared!.subPath!]));
+  const subPaths = new Map(
+    models.filter((m) => m.declared?.subPath && m.volume).map((m) => [m.volume!, m.declared!.subPath!]),
+  );
   const container: VerifierContainer = {
     name: VERIFIER_CONTAINER_NAME,
     image: injecting.find((p) => p.verifier.image)?.verifier.image ?? input.defaults.image,
     command: ['modelgate'],
     args: ['verify', `--pod-config-env=${VERIFIER_CONFIG_ENV}`],
     env: [{ name: VERIFIER_CONFIG_ENV, value: JSON.stringify(config) }],
-    resources: injecting.find((p) => p.verifier.resources)?.verifier.resources ?? input.defaults.resources ?? DEFAULT_VERIFIER_RESOURCES,
+    resources:
+      injecting.find((p) => p.verifier.resources)?.verifier.resources ??
+      input.defaults.resources ??
+      DEFAULT_VERIFIER_RESOURCES,
     volumeMounts: config.models.map((m) => {
       const sub = subPaths.get(m.volume);
       return { name: m.volume, mountPath: m.path, readOnly: true as const, ...(sub ? { subPath: sub } : {}) };

@@ -1,6 +1,10 @@
 // Where the verifier sits in a pod, and whether the one a pod carries is the one its policies require.
 // Both the mutating side (idempotency) and the validating side (missing or altered) use these.
-import { STORAGE_INITIALIZER, VERIFIER_CONTAINER_NAME, type VerifierContainer } from './verifier-container.ts';
+import {
+  STORAGE_INITIALIZER,
+  VERIFIER_CONTAINER_NAME,
+  type VerifierContainer,
+} from './verifier-container.ts';
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);

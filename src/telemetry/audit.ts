@@ -25,7 +25,9 @@ const MAX_REASONS = 20;
 const MAX_REASON_CHARS = 512;
 
 export function logAudit(logger: Logger, record: AuditRecord): void {
-  const reasons = record.reasons.slice(0, MAX_REASONS).map((r) => (r.length > MAX_REASON_CHARS ? `${r.slice(0, MAX_REASON_CHARS)}…` : r));
+  const reasons = record.reasons
+    .slice(0, MAX_REASONS)
+    .map((r) => (r.length > MAX_REASON_CHARS ? `${r.slice(0, MAX_REASON_CHARS)}…` : r));
   if (record.reasons.length > MAX_REASONS) reasons.push(`… ${record.reasons.length - MAX_REASONS} more`);
   logger.info({ audit: true, ...record, reasons }, `admission ${record.verdict}`);
 }

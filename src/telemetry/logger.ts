@@ -9,10 +9,27 @@ export function isLogLevel(v: string): v is LogLevel {
   return (LOG_LEVELS as readonly string[]).includes(v);
 }
 
-const REDACT = ['*.token', '*.password', '*.privateKey', '*.key', '*.authorization', '*.headers.authorization', 'req.headers.cookie'];
+const REDACT = [
+  '*.token',
+  '*.password',
+  '*.privateKey',
+  '*.key',
+  '*.authorization',
+  '*.headers.authorization',
+  'req.headers.cookie',
+];
 
-export function createLogger(opts: { level: LogLevel; name?: string; destination?: DestinationStream }): Logger {
-  const options = { level: opts.level, name: opts.name ?? 'modelgate', base: { component: opts.name ?? 'modelgate' }, redact: REDACT };
+export function createLogger(opts: {
+  level: LogLevel;
+  name?: string;
+  destination?: DestinationStream;
+}): Logger {
+  const options = {
+    level: opts.level,
+    name: opts.name ?? 'modelgate',
+    base: { component: opts.name ?? 'modelgate' },
+    redact: REDACT,
+  };
   return opts.destination ? pino(options, opts.destination) : pino(options);
 }
 

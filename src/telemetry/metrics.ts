@@ -3,7 +3,9 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** 0.5 ms … 10 s: admission must answer well under the API server's timeout (10 s by default). */
-export const LATENCY_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+export const LATENCY_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 export type Endpoint = 'validate' | 'mutate';
 /** allowed | denied | warned (allowed with warnings) | patched (mutate) | invalid (malformed request) | error. */

@@ -55,11 +55,17 @@ function inputOf(req: AdmissionRequest): AdmissionInput {
 
 const objectName = (req: AdmissionRequest): string | undefined => {
   if (req.name) return req.name;
-  const meta = (req.object as { metadata?: { name?: unknown; generateName?: unknown } } | undefined)?.metadata;
-  return typeof meta?.name === 'string' ? meta.name : typeof meta?.generateName === 'string' ? `${meta.generateName}*` : undefined;
+  const meta = (req.object as { metadata?: { name?: unknown; generateName?: unknown } } | undefined)
+    ?.metadata;
+  return typeof meta?.name === 'string'
+    ? meta.name
+    : typeof meta?.generateName === 'string'
+      ? `${meta.generateName}*`
+      : undefined;
 };
 
-const policyResults = (d: Decision) => d.policies.map((policy) => ({ policy, violated: d.violations.some((v) => v.policy === policy) }));
+const policyResults = (d: Decision) =>
+  d.policies.map((policy) => ({ policy, violated: d.violations.some((v) => v.policy === policy) }));
 
 export function createAdmission(opts: AdmissionOptions): Admission {
   const base: DecideOptions = {
@@ -73,28 +79,48 @@ export function createAdmission(opts: AdmissionOptions): Admission {
     let e = extras.get(snap);
     if (!e) {
       const byId = new Map(snap.policies.policies.map((p) => [p.id, p]));
-      e = { byId, policies: new NamespaceIndexedPolicySet(snap.policies, snap.cluster), validateOptions: { ...base, extraChecks: [createVerifierCheck({ defaults: opts.verifier, policyById: (id) => byId.get(id) })] } };
+      e = {
+        byId,
+        policies: new NamespaceIndexedPolicySet(snap.policies, snap.cluster),
+        validateOptions: {
+          ...base,
+          extraChecks: [createVerifierCheck({ defaults: opts.verifier, policyById: (id) => byId.get(id) })],
+        },
+      };
       extras.set(snap, e);
     }
     return e;
   };
 
   /** A request modelgate cannot decide: fail closed where an Enforce policy could apply, else warn. */
-  function undecidable(req: AdmissionRequest, reason: string, snap: PolicySnapshot | undefined): AdmissionOutcome {
+  function undecidable(
+    req: AdmissionRequest,
+    reason: string,
+    snap: PolicySnapshot | undefined,
+  ): AdmissionOutcome {
     const ns = req.namespace ?? 'default';
     const candidates = snap ? snap.policies.candidates(req.kind.group, req.kind.kind, ns) : undefined;
     const enforced = candidates === undefined || candidates.some((p) => p.enforcement === 'Enforce');
     const message = `modelgate could not decide on ${objectLabel(req.kind.kind, req.namespace, objectName(req))}: ${reason}`;
     if (enforced)
       return {
-        response: { uid: req.uid, allowed: false, status: { code: 403, reason: 'Forbidden', message }, auditAnnotations: auditAnnotations({ decision: 'undecidable', policies: [], violations: 0 }) },
+        response: {
+          uid: req.uid,
+          allowed: false,
+          status: { code: 403, reason: 'Forbidden', message },
+          auditAnnotations: auditAnnotations({ decision: 'undecidable', policies: [], violations: 0 }),
+        },
         verdict: 'denied',
         policies: [],
         reasons: [reason],
         policyResults: [],
       };
     return {
-      response: { uid: req.uid, allowed: true, warnings: trimWarnings([`${message} (admitted: no policy that could apply enforces)`]) },
+      response: {
+        uid: req.uid,
+        allowed: true,
+        warnings: trimWarnings([`${message} (admitted: no policy that could apply enforces)`]),
+      },
       verdict: 'warned',
       policies: [],
       reasons: [reason],
@@ -105,15 +131,21 @@ export function createAdmission(opts: AdmissionOptions): Admission {
   /** Snapshot for a request, or the reason there is none yet. Never reads files: the store is in memory. */
   function snapshotFor(req: AdmissionRequest): PolicySnapshot | string {
     if (!opts.store.ready()) return 'policies are not loaded yet; retry in a few seconds';
-    if ((req.operation === 'CREATE' || req.operation === 'UPDATE') && req.object === undefined && !req.subResource)
+    if (
+      (req.operation === 'CREATE' || req.operation === 'UPDATE') &&
+      req.object === undefined &&
+      !req.subResource
+    )
       return `request.object is missing from a ${req.operation} request`;
     return opts.store.snapshot();
   }
 
   function validate(req: AdmissionRequest): AdmissionOutcome {
-    if (req.operation === 'DELETE' || req.operation === 'CONNECT') return allowedOutcome(req, [], [`${req.operation} is never blocked`]);
+    if (req.operation === 'DELETE' || req.operation === 'CONNECT')
+      return allowedOutcome(req, [], [`${req.operation} is never blocked`]);
     const snap = snapshotFor(req);
-    if (typeof snap === 'string') return undecidable(req, snap, opts.store.ready() ? opts.store.snapshot() : undefined);
+    if (typeof snap === 'string')
+      return undecidable(req, snap, opts.store.ready() ? opts.store.snapshot() : undefined);
     let decision: Decision;
     try {
       const { policies, validateOptions } = extrasOf(snap);
@@ -122,8 +154,17 @@ export function createAdmission(opts: AdmissionOptions): Admission {
       return undecidable(req, `internal error: ${(err as Error).message}`, snap);
     }
     const label = objectLabel(req.kind.kind, req.namespace, objectName(req));
-    const reasons = decision.violations.length > 0 ? decision.violations.map(formatReason) : decision.skipped ? [decision.skipped] : [];
-    const annotations = auditAnnotations({ decision: decision.allowed ? 'allowed' : 'denied', policies: decision.policies, violations: decision.violations.length });
+    const reasons =
+      decision.violations.length > 0
+        ? decision.violations.map(formatReason)
+        : decision.skipped
+          ? [decision.skipped]
+          : [];
+    const annotations = auditAnnotations({
+      decision: decision.allowed ? 'allowed' : 'denied',
+      policies: decision.policies,
+      violations: decision.violations.length,
+    });
     const warnings = trimWarnings(decision.warnings);
     if (!decision.allowed) {
       const enforced = decision.violations.filter((v) => v.enforcement === 'Enforce');
@@ -142,7 +183,12 @@ export function createAdmission(opts: AdmissionOptions): Admission {
       };
     }
     return {
-      response: { uid: req.uid, allowed: true, ...(warnings.length > 0 ? { warnings } : {}), ...(decision.policies.length > 0 ? { auditAnnotations: annotations } : {}) },
+      response: {
+        uid: req.uid,
+        allowed: true,
+        ...(warnings.length > 0 ? { warnings } : {}),
+        ...(decision.policies.length > 0 ? { auditAnnotations: annotations } : {}),
+      },
       verdict: warnings.length > 0 ? 'warned' : 'allowed',
       policies: decision.policies,
       reasons,
@@ -156,19 +202,42 @@ export function createAdmission(opts: AdmissionOptions): Admission {
     if (req.operation !== 'CREATE' || req.subResource || req.kind.group !== '' || req.kind.kind !== 'Pod')
       return allowedOutcome(req, [], ['not a pod being created']);
     const snap = snapshotFor(req);
-    if (typeof snap === 'string') return undecidable(req, snap, opts.store.ready() ? opts.store.snapshot() : undefined);
+    if (typeof snap === 'string')
+      return undecidable(req, snap, opts.store.ready() ? opts.store.snapshot() : undefined);
     try {
       const { byId, policies } = extrasOf(snap);
       const decision = decide(inputOf(req), policies, snap.cluster, base);
-      const matching = decision.policies.map((id) => byId.get(id)).filter((p): p is CompiledPolicy => p !== undefined);
-      const namespace = req.namespace ?? (req.object as { metadata?: { namespace?: string } }).metadata?.namespace ?? 'default';
-      const result = verifierInjection(req.object, { namespace, policies: matching, cluster: snap.cluster, defaults: opts.verifier });
-      const warnings = trimWarnings(result.refusals.map((r) => `[${r.policy.id}] the runtime verifier was not injected: ${r.message}. Fix: ${r.remediation}.`));
-      const response: AdmissionResponse = { uid: req.uid, allowed: true, ...(warnings.length > 0 ? { warnings } : {}) };
+      const matching = decision.policies
+        .map((id) => byId.get(id))
+        .filter((p): p is CompiledPolicy => p !== undefined);
+      const namespace =
+        req.namespace ??
+        (req.object as { metadata?: { namespace?: string } }).metadata?.namespace ??
+        'default';
+      const result = verifierInjection(req.object, {
+        namespace,
+        policies: matching,
+        cluster: snap.cluster,
+        defaults: opts.verifier,
+      });
+      const warnings = trimWarnings(
+        result.refusals.map(
+          (r) =>
+            `[${r.policy.id}] the runtime verifier was not injected: ${r.message}. Fix: ${r.remediation}.`,
+        ),
+      );
+      const response: AdmissionResponse = {
+        uid: req.uid,
+        allowed: true,
+        ...(warnings.length > 0 ? { warnings } : {}),
+      };
       if (result.patch.length > 0) {
         response.patchType = 'JSONPatch';
         response.patch = Buffer.from(JSON.stringify(result.patch)).toString('base64');
-        response.auditAnnotations = { 'verifier-injected': 'true', policies: result.config?.policies.join(',') ?? '' };
+        response.auditAnnotations = {
+          'verifier-injected': 'true',
+          policies: result.config?.policies.join(',') ?? '',
+        };
       }
       return {
         response,
@@ -190,5 +259,11 @@ function formatReason(v: Violation): string {
 }
 
 function allowedOutcome(req: AdmissionRequest, policies: string[], reasons: string[]): AdmissionOutcome {
-  return { response: { uid: req.uid, allowed: true }, verdict: 'allowed', policies, reasons, policyResults: [] };
+  return {
+    response: { uid: req.uid, allowed: true },
+    verdict: 'allowed',
+    policies,
+    reasons,
+    policyResults: [],
+  };
 }

@@ -48,10 +48,18 @@ export class CertificateReloader {
     for (const dir of dirs) {
       try {
         const w = watch(dir, { persistent: false }, () => this.schedule());
-        w.on('error', (err) => this.opts.logger.warn({ err: err.message, dir }, 'certificate directory watch failed; polling only'));
+        w.on('error', (err) =>
+          this.opts.logger.warn(
+            { err: err.message, dir },
+            'certificate directory watch failed; polling only',
+          ),
+        );
         this.watchers.push(w);
       } catch (err) {
-        this.opts.logger.warn({ err: (err as Error).message, dir }, 'cannot watch certificate directory; polling only');
+        this.opts.logger.warn(
+          { err: (err as Error).message, dir },
+          'cannot watch certificate directory; polling only',
+        );
       }
     }
     this.timer = setInterval(() => void this.check(), this.opts.pollIntervalMs ?? 10_000);
@@ -82,7 +90,10 @@ export class CertificateReloader {
     try {
       pair = { cert: await readFile(this.opts.certFile), key: await readFile(this.opts.keyFile) };
     } catch (err) {
-      this.opts.logger.warn({ err: (err as Error).message }, 'cannot read serving certificate; keeping the current one');
+      this.opts.logger.warn(
+        { err: (err as Error).message },
+        'cannot read serving certificate; keeping the current one',
+      );
       return false;
     }
     const d = digest(pair);
@@ -91,7 +102,10 @@ export class CertificateReloader {
       createSecureContext(pair);
     } catch (err) {
       // Typically a rotation caught half-way (certificate and key do not match yet): the next event retries.
-      this.opts.logger.warn({ err: (err as Error).message }, 'new serving certificate is not usable yet; keeping the current one');
+      this.opts.logger.warn(
+        { err: (err as Error).message },
+        'new serving certificate is not usable yet; keeping the current one',
+      );
       return false;
     }
     this.opts.onReload(pair);

@@ -12,16 +12,53 @@ afterAll(async () => {
 });
 
 const operation = fc.constantFrom('CREATE', 'UPDATE', 'DELETE', 'CONNECT', 'PATCH', '', 7);
-const kinds = fc.constantFrom('Pod', 'Deployment', 'InferenceService', 'LLMInferenceService', 'CronJob', 'TrainedModel', 'Model', 'Secret');
-const apiVersions = fc.constantFrom('v1', 'apps/v1', 'batch/v1', 'serving.kserve.io/v1beta1', 'serving.kserve.io/v1alpha1', 'mlops.seldon.io/v1alpha1');
+const kinds = fc.constantFrom(
+  'Pod',
+  'Deployment',
+  'InferenceService',
+  'LLMInferenceService',
+  'CronJob',
+  'TrainedModel',
+  'Model',
+  'Secret',
+);
+const apiVersions = fc.constantFrom(
+  'v1',
+  'apps/v1',
+  'batch/v1',
+  'serving.kserve.io/v1beta1',
+  'serving.kserve.io/v1alpha1',
+  'mlops.seldon.io/v1alpha1',
+);
 const namespace = fc.constantFrom('prod', 'dev', 'ml', 'kube-system', 'other');
 /** Workload-shaped objects with arbitrary content where it hurts: spec, volumes, annotations. */
 const object = fc.record(
   {
     apiVersion: apiVersions,
     kind: kinds,
-    metadata: fc.record({ name: fc.string(), namespace, annotations: fc.dictionary(fc.constantFrom('modelgate.io/models', 'x'), fc.oneof(fc.string(), fc.json())), labels: fc.dictionary(fc.string(), fc.string()) }, { requiredKeys: [] }),
-    spec: fc.oneof(fc.jsonValue(), fc.record({ containers: fc.array(fc.jsonValue()), volumes: fc.array(fc.jsonValue()), initContainers: fc.jsonValue() }, { requiredKeys: [] })),
+    metadata: fc.record(
+      {
+        name: fc.string(),
+        namespace,
+        annotations: fc.dictionary(
+          fc.constantFrom('modelgate.io/models', 'x'),
+          fc.oneof(fc.string(), fc.json()),
+        ),
+        labels: fc.dictionary(fc.string(), fc.string()),
+      },
+      { requiredKeys: [] },
+    ),
+    spec: fc.oneof(
+      fc.jsonValue(),
+      fc.record(
+        {
+          containers: fc.array(fc.jsonValue()),
+          volumes: fc.array(fc.jsonValue()),
+          initContainers: fc.jsonValue(),
+        },
+        { requiredKeys: [] },
+      ),
+    ),
   },
   { requiredKeys: [] },
 );
@@ -34,7 +71,14 @@ const review = fc.record(
       fc.record(
         {
           uid: fc.oneof(fc.uuid(), fc.jsonValue()),
-          kind: fc.oneof(fc.record({ group: fc.constantFrom('', 'apps', 'serving.kserve.io'), version: fc.constant('v1'), kind: kinds }), fc.jsonValue()),
+          kind: fc.oneof(
+            fc.record({
+              group: fc.constantFrom('', 'apps', 'serving.kserve.io'),
+              version: fc.constant('v1'),
+              kind: kinds,
+            }),
+            fc.jsonValue(),
+          ),
           operation,
           namespace,
           subResource: fc.oneof(fc.constant(undefined), fc.constantFrom('status', 'scale'), fc.jsonValue()),

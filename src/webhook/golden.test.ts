@@ -29,7 +29,10 @@ function cases(): Case[] {
       const kind = d.object.kind;
       if (group === undefined || typeof kind !== 'string' || !isSupportedKind(group, kind)) continue;
       const meta = (d.object.metadata ?? {}) as Record<string, unknown>;
-      out.push({ name: `${relative(FIXTURES, file)}#${d.doc} ${kind}/${String(meta.name)}`, object: d.object });
+      out.push({
+        name: `${relative(FIXTURES, file)}#${d.doc} ${kind}/${String(meta.name)}`,
+        object: d.object,
+      });
     }
   }
   return out;
@@ -47,7 +50,8 @@ afterAll(async () => {
 describe('golden AdmissionReviews from upstream workload manifests', () => {
   it('covers every supported kind present in the fixtures', () => {
     const kinds = new Set(all.map((c) => c.object.kind));
-    for (const k of ['Pod', 'Deployment', 'InferenceService', 'LLMInferenceService', 'TrainedModel', 'Model']) expect(kinds).toContain(k);
+    for (const k of ['Pod', 'Deployment', 'InferenceService', 'LLMInferenceService', 'TrainedModel', 'Model'])
+      expect(kinds).toContain(k);
   });
 
   for (const c of all) {
@@ -62,7 +66,12 @@ describe('golden AdmissionReviews from upstream workload manifests', () => {
           const { response } = res.json() as { response: Record<string, unknown> };
           expect(response.uid).toBe('golden');
           const { uid: _uid, patch, ...rest } = response;
-          summary[`${namespace} ${endpoint}`] = { ...rest, ...(typeof patch === 'string' ? { patch: JSON.parse(Buffer.from(patch, 'base64').toString('utf8')) as unknown } : {}) };
+          summary[`${namespace} ${endpoint}`] = {
+            ...rest,
+            ...(typeof patch === 'string'
+              ? { patch: JSON.parse(Buffer.from(patch, 'base64').toString('utf8')) as unknown }
+              : {}),
+          };
         }
       }
       expect(summary).toMatchSnapshot();

@@ -9,7 +9,12 @@ import { MemoryClusterView } from '../policy/cluster-view.ts';
 import type { PolicySnapshot, PolicyStore } from '../policy/store.ts';
 import { admissionReview, startTestWebhook } from './server.test-support.ts';
 
-const pod = { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'prod' }, spec: { containers: [{ name: 'c', image: 'busybox' }] } };
+const pod = {
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name: 'p', namespace: 'prod' },
+  spec: { containers: [{ name: 'c', image: 'busybox' }] },
+};
 
 function servedSerial(port: number, ca: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -56,7 +61,8 @@ describe('serving certificate rotation', () => {
         renameSync(join(wh.dir, 'tls.crt.tmp'), wh.certFile);
         // The watcher picks it up; wait until new handshakes see the new certificate.
         const deadline = Date.now() + 3000;
-        while (Date.now() < deadline && (await servedSerial(wh.server.port, wh.caPem)) === last) await new Promise((r) => setTimeout(r, 25));
+        while (Date.now() < deadline && (await servedSerial(wh.server.port, wh.caPem)) === last)
+          await new Promise((r) => setTimeout(r, 25));
         const now = await servedSerial(wh.server.port, wh.caPem);
         expect(now).not.toBe(last);
         last = now;
@@ -87,7 +93,11 @@ describe('serving certificate rotation', () => {
 
 class PendingStore implements PolicyStore {
   loaded = false;
-  private readonly snap: PolicySnapshot = { policies: new PolicySet([]), cluster: new MemoryClusterView(), errors: [] };
+  private readonly snap: PolicySnapshot = {
+    policies: new PolicySet([]),
+    cluster: new MemoryClusterView(),
+    errors: [],
+  };
   snapshot() {
     if (!this.loaded) throw new Error('read before load');
     return this.snap;
@@ -109,14 +119,21 @@ describe('readiness and shutdown', () => {
       const ready = await wh.get('/readyz');
       expect(ready.status).toBe(503);
       expect(ready.text).toContain('policies not loaded');
-      const res = (await wh.post('/validate', admissionReview(pod))).json() as { response: { allowed: boolean; status: { message: string } } };
+      const res = (await wh.post('/validate', admissionReview(pod))).json() as {
+        response: { allowed: boolean; status: { message: string } };
+      };
       expect(res.response.allowed).toBe(false);
       expect(res.response.status.message).toContain('not loaded yet');
-      const del = (await wh.post('/validate', admissionReview(undefined, { operation: 'DELETE', namespace: 'prod' }))).json() as { response: { allowed: boolean } };
+      const del = (
+        await wh.post('/validate', admissionReview(undefined, { operation: 'DELETE', namespace: 'prod' }))
+      ).json() as { response: { allowed: boolean } };
       expect(del.response.allowed).toBe(true);
       store.loaded = true;
       expect((await wh.get('/readyz')).status).toBe(200);
-      expect(((await wh.post('/validate', admissionReview(pod))).json() as { response: { allowed: boolean } }).response.allowed).toBe(true);
+      expect(
+        ((await wh.post('/validate', admissionReview(pod))).json() as { response: { allowed: boolean } })
+          .response.allowed,
+      ).toBe(true);
     } finally {
       await wh.close();
     }

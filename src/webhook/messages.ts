@@ -22,10 +22,16 @@ export function denialMessage(workload: string, violations: readonly Violation[]
   for (const [i, v] of violations.entries()) {
     const line = ` (${i + 1}) ${formatViolation(v)}`;
     const rest = n - i - 1;
-    const tail = rest > 0 ? ` … and ${rest} more (run \`modelgate check\` on the manifest, or see the webhook audit log)` : '';
+    const tail =
+      rest > 0
+        ? ` … and ${rest} more (run \`modelgate check\` on the manifest, or see the webhook audit log)`
+        : '';
     if (out.length + line.length + tail.length > MAX_MESSAGE_CHARS) {
       const more = n - i;
-      return `${out} … and ${more} more (run \`modelgate check\` on the manifest, or see the webhook audit log)`.slice(0, MAX_MESSAGE_CHARS);
+      return `${out} … and ${more} more (run \`modelgate check\` on the manifest, or see the webhook audit log)`.slice(
+        0,
+        MAX_MESSAGE_CHARS,
+      );
     }
     out += line;
   }
@@ -34,12 +40,19 @@ export function denialMessage(workload: string, violations: readonly Violation[]
 
 export function trimWarnings(warnings: readonly string[]): string[] {
   const out = warnings.slice(0, MAX_WARNINGS).map((w) => clip(w.replace(/[\r\n]+/g, ' '), MAX_WARNING_CHARS));
-  if (warnings.length > MAX_WARNINGS) out.push(`modelgate: ${warnings.length - MAX_WARNINGS} more warnings not shown (see the webhook audit log)`);
+  if (warnings.length > MAX_WARNINGS)
+    out.push(
+      `modelgate: ${warnings.length - MAX_WARNINGS} more warnings not shown (see the webhook audit log)`,
+    );
   return out;
 }
 
 /** Short values for the API server's audit log (keys are prefixed with the webhook name by the API server). */
-export function auditAnnotations(a: { decision: string; policies: readonly string[]; violations: number }): Record<string, string> {
+export function auditAnnotations(a: {
+  decision: string;
+  policies: readonly string[];
+  violations: number;
+}): Record<string, string> {
   return {
     decision: a.decision,
     ...(a.policies.length > 0 ? { policies: clip(a.policies.join(','), 1000) } : {}),

@@ -20,7 +20,12 @@ function signature(paths: readonly string[]): string {
   return parts.join('|');
 }
 
-export function watchPolicyFiles(paths: readonly string[], reload: () => void, logger: Logger, pollIntervalMs = 5000): () => void {
+export function watchPolicyFiles(
+  paths: readonly string[],
+  reload: () => void,
+  logger: Logger,
+  pollIntervalMs = 5000,
+): () => void {
   let last = signature(paths);
   let pending: NodeJS.Timeout | undefined;
   const check = () => {

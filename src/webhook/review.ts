@@ -62,22 +62,34 @@ function parseKind(v: unknown): GroupVersionKind | undefined {
 }
 
 export function parseAdmissionReview(body: unknown): ReviewParse {
-  if (!isObj(body)) return { ok: false, message: 'the body must be a JSON object: an admission.k8s.io/v1 AdmissionReview' };
+  if (!isObj(body))
+    return { ok: false, message: 'the body must be a JSON object: an admission.k8s.io/v1 AdmissionReview' };
   if (body.apiVersion !== ADMISSION_API_VERSION)
-    return { ok: false, message: `apiVersion must be "${ADMISSION_API_VERSION}", got ${JSON.stringify(body.apiVersion ?? null).slice(0, 64)}` };
-  if (body.kind !== 'AdmissionReview') return { ok: false, message: `kind must be "AdmissionReview", got ${JSON.stringify(body.kind ?? null).slice(0, 64)}` };
+    return {
+      ok: false,
+      message: `apiVersion must be "${ADMISSION_API_VERSION}", got ${JSON.stringify(body.apiVersion ?? null).slice(0, 64)}`,
+    };
+  if (body.kind !== 'AdmissionReview')
+    return {
+      ok: false,
+      message: `kind must be "AdmissionReview", got ${JSON.stringify(body.kind ?? null).slice(0, 64)}`,
+    };
   const req = body.request;
   if (!isObj(req)) return { ok: false, message: 'the AdmissionReview has no request object' };
   const uid = str(req.uid);
   if (!uid) return { ok: false, message: 'request.uid is missing or not a string' };
-  if (uid.length > MAX_UID_LENGTH) return { ok: false, message: `request.uid is longer than ${MAX_UID_LENGTH} characters` };
+  if (uid.length > MAX_UID_LENGTH)
+    return { ok: false, message: `request.uid is longer than ${MAX_UID_LENGTH} characters` };
   const fail = (message: string): ReviewParse => ({ ok: false, message, uid });
   const operation = req.operation;
   if (typeof operation !== 'string' || !(OPERATIONS as readonly string[]).includes(operation))
-    return fail(`request.operation must be one of ${OPERATIONS.join(', ')}, got ${JSON.stringify(operation ?? null).slice(0, 64)}`);
+    return fail(
+      `request.operation must be one of ${OPERATIONS.join(', ')}, got ${JSON.stringify(operation ?? null).slice(0, 64)}`,
+    );
   const kind = parseKind(req.kind);
   if (!kind) return fail('request.kind must be an object with group, version and kind');
-  if (req.dryRun !== undefined && typeof req.dryRun !== 'boolean') return fail('request.dryRun must be a boolean');
+  if (req.dryRun !== undefined && typeof req.dryRun !== 'boolean')
+    return fail('request.dryRun must be a boolean');
   const userInfo = isObj(req.userInfo) ? req.userInfo : {};
   const namespace = str(req.namespace);
   const name = str(req.name);

@@ -76,7 +76,11 @@ export interface TestWebhook {
   store: PolicyStore;
   audit: Record<string, unknown>[];
   logLines: string[];
-  post(path: string, body: unknown, opts?: { contentType?: string; raw?: boolean; agent?: Agent }): Promise<Response>;
+  post(
+    path: string,
+    body: unknown,
+    opts?: { contentType?: string; raw?: boolean; agent?: Agent },
+  ): Promise<Response>;
   get(path: string): Promise<Response>;
   close(): Promise<void>;
 }
@@ -116,10 +120,18 @@ export async function startTestWebhook(opts: TestWebhookOptions = {}): Promise<T
   const logger = createLogger({ level: 'info', name: 'webhook', destination: sink });
   const store =
     opts.store ??
-    new FilePolicyStore({ policyPaths: [join(dir, 'policies.yaml')], clusterPaths: [join(dir, 'cluster.yaml')], controllerNamespace: 'modelgate-system' });
+    new FilePolicyStore({
+      policyPaths: [join(dir, 'policies.yaml')],
+      clusterPaths: [join(dir, 'cluster.yaml')],
+      controllerNamespace: 'modelgate-system',
+    });
   await store.start();
   const metrics = new AdmissionMetrics();
-  const admission = createAdmission({ store, verifier: { image: TEST_VERIFIER_IMAGE }, ...(opts.verifyBundle ? { verifyBundle: opts.verifyBundle } : {}) });
+  const admission = createAdmission({
+    store,
+    verifier: { image: TEST_VERIFIER_IMAGE },
+    ...(opts.verifyBundle ? { verifyBundle: opts.verifyBundle } : {}),
+  });
   const server = await startWebhookServer({
     admission,
     tls: { certFile, keyFile, pollIntervalMs: 200 },
@@ -133,13 +145,22 @@ export async function startTestWebhook(opts: TestWebhookOptions = {}): Promise<T
     ...(opts.requestTimeoutMs ? { requestTimeoutMs: opts.requestTimeoutMs } : {}),
   });
   const agent = new Agent({ keepAlive: true, ca: ca.certPem });
-  const collect = (res: import('node:http').IncomingMessage, resolve: (r: Response) => void, reject: (e: Error) => void) => {
+  const collect = (
+    res: import('node:http').IncomingMessage,
+    resolve: (r: Response) => void,
+    reject: (e: Error) => void,
+  ) => {
     const chunks: Buffer[] = [];
     res.on('data', (c: Buffer) => chunks.push(c));
     res.on('error', reject);
     res.on('end', () => {
       const text = Buffer.concat(chunks).toString('utf8');
-      resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) as unknown });
+      resolve({
+        status: res.statusCode ?? 0,
+        headers: res.headers,
+        text,
+        json: () => JSON.parse(text) as unknown,
+      });
     });
   };
   return {
@@ -163,7 +184,10 @@ export async function startTestWebhook(opts: TestWebhookOptions = {}): Promise<T
             method: 'POST',
             agent: o.agent ?? agent,
             servername: 'localhost',
-            headers: { 'content-type': o.contentType ?? 'application/json', 'content-length': payload.length },
+            headers: {
+              'content-type': o.contentType ?? 'application/json',
+              'content-length': payload.length,
+            },
           },
           (res) => collect(res, resolve, reject),
         );
@@ -173,7 +197,9 @@ export async function startTestWebhook(opts: TestWebhookOptions = {}): Promise<T
     },
     get(path) {
       return new Promise((resolve, reject) => {
-        const req = httpRequest({ host: '127.0.0.1', port: server.metricsPort, path, method: 'GET' }, (res) => collect(res, resolve, reject));
+        const req = httpRequest({ host: '127.0.0.1', port: server.metricsPort, path, method: 'GET' }, (res) =>
+          collect(res, resolve, reject),
+        );
         req.on('error', reject);
         req.end();
       });
@@ -191,7 +217,15 @@ let uidCounter = 0;
 /** An AdmissionReview request for `object`, as the API server sends it. */
 export function admissionReview(
   object: Record<string, unknown> | undefined,
-  opts: { operation?: string; namespace?: string; oldObject?: unknown; dryRun?: boolean; subResource?: string; uid?: string; user?: string } = {},
+  opts: {
+    operation?: string;
+    namespace?: string;
+    oldObject?: unknown;
+    dryRun?: boolean;
+    subResource?: string;
+    uid?: string;
+    user?: string;
+  } = {},
 ): Record<string, unknown> {
   const apiVersion = typeof object?.apiVersion === 'string' ? object.apiVersion : 'v1';
   const [group, version] = apiVersion.includes('/') ? apiVersion.split('/') : ['', apiVersion];
@@ -208,7 +242,11 @@ export function admissionReview(
       ...(meta.name ? { name: meta.name } : {}),
       ...(namespace ? { namespace } : {}),
       operation: opts.operation ?? 'CREATE',
-      userInfo: { username: opts.user ?? 'alice@example.com', groups: ['system:authenticated'], extra: { token: ['secret-token-value'] } },
+      userInfo: {
+        username: opts.user ?? 'alice@example.com',
+        groups: ['system:authenticated'],
+        extra: { token: ['secret-token-value'] },
+      },
       object: object ?? null,
       oldObject: opts.oldObject ?? null,
       dryRun: opts.dryRun ?? false,

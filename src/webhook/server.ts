@@ -46,7 +46,8 @@ export interface WebhookServer {
   close(graceMs?: number): Promise<void>;
 }
 
-const kindLabel = (req: AdmissionRequest) => (isSupportedKind(req.kind.group, req.kind.kind) ? req.kind.kind : 'other');
+const kindLabel = (req: AdmissionRequest) =>
+  isSupportedKind(req.kind.group, req.kind.kind) ? req.kind.kind : 'other';
 
 export async function startWebhookServer(opts: WebhookServerOptions): Promise<WebhookServer> {
   const { logger, metrics } = opts;
@@ -81,7 +82,10 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
       https.on('clientError', (err, socket) => {
         logger.debug({ err: err.message }, 'client error');
         const timedOut = (err as { code?: string }).code === 'ERR_HTTP_REQUEST_TIMEOUT';
-        if (socket.writable) socket.end(`HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\nConnection: close\r\n\r\n`);
+        if (socket.writable)
+          socket.end(
+            `HTTP/1.1 ${timedOut ? '408 Request Timeout' : '400 Bad Request'}\r\nConnection: close\r\n\r\n`,
+          );
         else socket.destroy();
       });
       return https;
@@ -96,55 +100,97 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
   app.setErrorHandler((err: { statusCode?: number; code?: string; message: string }, _req, reply) => {
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status === 500) logger.error({ err: err.message, code: err.code }, 'admission request failed');
-    void reply.code(status).send({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: status, reason: err.code ?? 'InternalError', message: err.message });
+    void reply
+      .code(status)
+      .send({
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        code: status,
+        reason: err.code ?? 'InternalError',
+        message: err.message,
+      });
   });
   app.setNotFoundHandler((req, reply) => {
-    void reply.code(404).send({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 404, reason: 'NotFound', message: `no route ${req.method} ${req.url.slice(0, 200)}; use POST /validate or POST /mutate` });
+    void reply
+      .code(404)
+      .send({
+        kind: 'Status',
+        apiVersion: 'v1',
+        status: 'Failure',
+        code: 404,
+        reason: 'NotFound',
+        message: `no route ${req.method} ${req.url.slice(0, 200)}; use POST /validate or POST /mutate`,
+      });
   });
 
-  const handle = (endpoint: Endpoint, decideOn: (req: AdmissionRequest) => AdmissionOutcome) => (request: FastifyRequest, reply: FastifyReply) => {
-    const started = performance.now();
-    metrics.inFlight.inc({ endpoint });
-    try {
-      const parsed = parseAdmissionReview(request.body);
-      if (!parsed.ok) {
-        metrics.requests.inc({ endpoint, kind: 'unknown', decision: 'invalid' });
-        logger.warn({ endpoint, uid: parsed.uid, reason: parsed.message }, 'malformed AdmissionReview');
-        if (parsed.uid === undefined)
-          return reply.code(400).send({ kind: 'Status', apiVersion: 'v1', status: 'Failure', code: 400, reason: 'BadRequest', message: parsed.message });
-        // Well-formed enough to answer: refuse with the reason (fail closed).
-        return reply.send(reviewResponse({ uid: parsed.uid, allowed: false, status: { code: 400, reason: 'BadRequest', message: `modelgate: ${parsed.message}` } }));
+  const handle =
+    (endpoint: Endpoint, decideOn: (req: AdmissionRequest) => AdmissionOutcome) =>
+    (request: FastifyRequest, reply: FastifyReply) => {
+      const started = performance.now();
+      metrics.inFlight.inc({ endpoint });
+      try {
+        const parsed = parseAdmissionReview(request.body);
+        if (!parsed.ok) {
+          metrics.requests.inc({ endpoint, kind: 'unknown', decision: 'invalid' });
+          logger.warn({ endpoint, uid: parsed.uid, reason: parsed.message }, 'malformed AdmissionReview');
+          if (parsed.uid === undefined)
+            return reply
+              .code(400)
+              .send({
+                kind: 'Status',
+                apiVersion: 'v1',
+                status: 'Failure',
+                code: 400,
+                reason: 'BadRequest',
+                message: parsed.message,
+              });
+          // Well-formed enough to answer: refuse with the reason (fail closed).
+          return reply.send(
+            reviewResponse({
+              uid: parsed.uid,
+              allowed: false,
+              status: { code: 400, reason: 'BadRequest', message: `modelgate: ${parsed.message}` },
+            }),
+          );
+        }
+        const req = parsed.request;
+        const outcome = decideOn(req);
+        const latencyMs = performance.now() - started;
+        metrics.requests.inc({ endpoint, kind: kindLabel(req), decision: outcome.verdict });
+        for (const r of outcome.policyResults)
+          metrics.policyResults.inc({ policy: r.policy, result: r.violated ? 'violation' : 'pass' });
+        logAudit(logger, {
+          uid: req.uid,
+          endpoint,
+          ...(req.user ? { user: req.user } : {}),
+          operation: req.operation,
+          kind: `${req.kind.group ? `${req.kind.group}/` : ''}${req.kind.version}/${req.kind.kind}`,
+          ...(req.namespace ? { namespace: req.namespace } : {}),
+          ...(req.name ? { name: req.name } : {}),
+          ...(req.subResource ? { subResource: req.subResource } : {}),
+          dryRun: req.dryRun,
+          policies: outcome.policies,
+          verdict: outcome.verdict,
+          reasons: outcome.reasons,
+          warnings: outcome.response.warnings?.length ?? 0,
+          latencyMs: Math.round(latencyMs * 1000) / 1000,
+        });
+        return reply.send(reviewResponse(outcome.response));
+      } finally {
+        metrics.inFlight.dec({ endpoint });
+        metrics.latency.observe({ endpoint }, (performance.now() - started) / 1000);
       }
-      const req = parsed.request;
-      const outcome = decideOn(req);
-      const latencyMs = performance.now() - started;
-      metrics.requests.inc({ endpoint, kind: kindLabel(req), decision: outcome.verdict });
-      for (const r of outcome.policyResults) metrics.policyResults.inc({ policy: r.policy, result: r.violated ? 'violation' : 'pass' });
-      logAudit(logger, {
-        uid: req.uid,
-        endpoint,
-        ...(req.user ? { user: req.user } : {}),
-        operation: req.operation,
-        kind: `${req.kind.group ? `${req.kind.group}/` : ''}${req.kind.version}/${req.kind.kind}`,
-        ...(req.namespace ? { namespace: req.namespace } : {}),
-        ...(req.name ? { name: req.name } : {}),
-        ...(req.subResource ? { subResource: req.subResource } : {}),
-        dryRun: req.dryRun,
-        policies: outcome.policies,
-        verdict: outcome.verdict,
-        reasons: outcome.reasons,
-        warnings: outcome.response.warnings?.length ?? 0,
-        latencyMs: Math.round(latencyMs * 1000) / 1000,
-      });
-      return reply.send(reviewResponse(outcome.response));
-    } finally {
-      metrics.inFlight.dec({ endpoint });
-      metrics.latency.observe({ endpoint }, (performance.now() - started) / 1000);
-    }
-  };
+    };
 
-  app.post('/validate', handle('validate', (r) => opts.admission.validate(r)));
-  app.post('/mutate', handle('mutate', (r) => opts.admission.mutate(r)));
+  app.post(
+    '/validate',
+    handle('validate', (r) => opts.admission.validate(r)),
+  );
+  app.post(
+    '/mutate',
+    handle('mutate', (r) => opts.admission.mutate(r)),
+  );
 
   const health: HttpServer = createHealthServer({
     registry: metrics.registry,

@@ -10,11 +10,17 @@ const ALG = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
 
 export interface TestCa {
   certPem: string;
-  issue(commonName: string, opts?: { notAfterDays?: number }): Promise<{ certPem: string; keyPem: string; serial: string }>;
+  issue(
+    commonName: string,
+    opts?: { notAfterDays?: number },
+  ): Promise<{ certPem: string; keyPem: string; serial: string }>;
 }
 
 const pem = (der: ArrayBuffer, label: string) =>
-  `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
+  `-----BEGIN ${label}-----\n${Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END ${label}-----\n`;
 
 let serialCounter = 1;
 
@@ -28,7 +34,10 @@ export async function createTestCa(name = 'modelgate test CA'): Promise<TestCa> 
     notAfter: new Date(now.getTime() + 86_400_000),
     keys: keys as KeyPair,
     signingAlgorithm: ALG,
-    extensions: [new x509.BasicConstraintsExtension(true, 0, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 0, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    ],
   });
   return {
     certPem: ca.toString('pem') + '\n',
@@ -53,7 +62,11 @@ export async function createTestCa(name = 'modelgate test CA'): Promise<TestCa> 
         ],
       });
       const keyDer = await webcrypto.subtle.exportKey('pkcs8', (leafKeys as KeyPair).privateKey);
-      return { certPem: cert.toString('pem') + '\n', keyPem: pem(keyDer, 'PRIVATE KEY'), serial: cert.serialNumber };
+      return {
+        certPem: cert.toString('pem') + '\n',
+        keyPem: pem(keyDer, 'PRIVATE KEY'),
+        serial: cert.serialNumber,
+      };
     },
   };
 }
