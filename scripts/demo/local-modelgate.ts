@@ -220,3 +220,20 @@ export async function startLocalModelgate(cluster: Cluster, options: LocalModelg
     },
   };
 }
+
+/** Deletes the demo namespace and waits until it is gone. There is no kubelet to confirm pod deletion,
+ *  so workloads are removed first and their pods deleted with grace period 0, as a kubelet would. */
+export async function removeNamespace(cluster: Cluster, namespace: string): Promise<void> {
+  if ((await cluster.kubectl(['get', 'namespace', namespace])).code !== 0) return;
+  await cluster.kubectl(['delete', 'deployments,replicasets,jobs,statefulsets', '--all', '-n', namespace, '--wait=false']);
+  await cluster.kubectl(['delete', 'pods', '--all', '-n', namespace, '--grace-period=0', '--force']);
+  await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']);
+  const deadline = Date.now() + 120_000;
+  for (;;) {
+    await cluster.kubectl(['delete', 'pods', '--all', '-n', namespace, '--grace-period=0', '--force']);
+    if ((await cluster.kubectl(['get', 'namespace', namespace])).code !== 0) return;
+    if (Date.now() > deadline) throw new Error(`namespace ${namespace} is still terminating after 2 minutes`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startLocalModelgate, type LocalModelgate } from '../../scripts/demo/local-modelgate.ts';
+import { removeNamespace, startLocalModelgate, type LocalModelgate } from '../../scripts/demo/local-modelgate.ts';
 import { repoRoot } from '../../scripts/cluster/control-plane.ts';
 import { startCluster, type Cluster } from './cluster.ts';
 
@@ -33,6 +33,7 @@ async function podsOf(app: string): Promise<Record<string, unknown>[]> {
 
 beforeAll(async () => {
   cluster = await startCluster();
+  await removeNamespace(cluster, NS);
   mg = await startLocalModelgate(cluster, { name: 'modelgate-e2e', failurePolicy: 'Fail', timeoutSeconds: 5 });
   expect((await apply(example('cluster.yaml'))).code).toBe(0);
   expect((await apply(example('policies/production-models.yaml'))).code).toBe(0);
@@ -44,7 +45,7 @@ beforeAll(async () => {
 }, 600_000);
 
 afterAll(async () => {
-  await cluster?.kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=false']);
+  if (cluster) await removeNamespace(cluster, NS);
   await cluster?.kubectl(['delete', 'clustermodelpolicy', '--all']);
   await mg?.stop();
 });
@@ -112,7 +113,7 @@ describe('admission through the real API server', () => {
     });
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/Warning: \[ClusterModelPolicy\/warn-only\] pinned \(hf:\/\/random-user\/llama-finetune:main\)/);
-    await cluster.kubectl(['delete', 'namespace', 'ml-staging', '--wait=false']);
+    await removeNamespace(cluster, 'ml-staging');
   });
 
   it('system namespaces are never blocked', async () => {
