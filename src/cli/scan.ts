@@ -1,5 +1,5 @@
 // modelgate scan: find code in model files without loading them.
-import { FORMATS, scanPaths, type FileReport, type Finding, type Verdict } from '../scanning/index.ts';
+import { DENY_FORMAT_NAMES, scanPaths, type FileReport, type Finding, type Verdict } from '../scanning/index.ts';
 import { outputFormat, parseFlags, UsageError } from './args.ts';
 
 const USAGE = `usage: modelgate scan <PATH>... [--output text|json] [--deny-format FORMAT]... [--allow-global module.name]...
@@ -11,7 +11,7 @@ archive tricks. Nothing is loaded or executed.
   --output text|json        report format (default text)
   --deny-format FORMAT      refuse files of this format outright; "pickle" also refuses PyTorch
                             checkpoints, joblib and numpy object arrays that contain pickles
-                            (formats: ${FORMATS.join(', ')})
+                            (${DENY_FORMAT_NAMES.join(', ')})
   --allow-global NAME       treat this exact pickle global (e.g. mylib.layers.Scale) as safe; cannot
                             override the denylist (os.system stays dangerous)
 
@@ -35,8 +35,8 @@ export async function run(argv: string[]): Promise<number> {
   const output = outputFormat(values.output);
   if (positionals.length === 0) throw new UsageError(`at least one PATH is required\n\n${USAGE}`);
   const denyFormats = values['deny-format'] ?? [];
-  const unknown = denyFormats.filter((f) => !(FORMATS as readonly string[]).includes(f));
-  if (unknown.length > 0) throw new UsageError(`unknown format ${unknown.join(', ')} for --deny-format (formats: ${FORMATS.join(', ')})`);
+  const unknown = denyFormats.filter((f) => !DENY_FORMAT_NAMES.includes(f));
+  if (unknown.length > 0) throw new UsageError(`unknown format ${unknown.join(', ')} for --deny-format (formats: ${DENY_FORMAT_NAMES.join(', ')})`);
   const allowGlobals = values['allow-global'] ?? [];
   const badGlobal = allowGlobals.find((g) => !/^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$/.test(g));
   if (badGlobal !== undefined) throw new UsageError(`--allow-global needs a fully qualified name like torch.nn.modules.linear.Linear, not "${badGlobal}"`);

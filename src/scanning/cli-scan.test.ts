@@ -1,7 +1,9 @@
 // `modelgate scan` (src/cli/scan.ts): exit codes, JSON shape and flag validation.
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FORMAT_NAMES } from '../api/schema.ts';
 import { UsageError } from '../cli/args.ts';
+import { DENY_FORMAT_NAMES } from './index.ts';
 import { run } from '../cli/scan.ts';
 
 const fx = (p: string): string => fileURLToPath(new URL(`../../test/fixtures/model-scanning/${p}`, import.meta.url));
@@ -45,6 +47,13 @@ describe('modelgate scan', () => {
     const denied = await scan([pt, '--deny-format', 'pickle']);
     expect(denied.code).toBe(1);
     expect(denied.out).toContain('format-denied');
+  });
+
+  it('accepts every format name the policy API allows, and groups such as pytorch', async () => {
+    expect(DENY_FORMAT_NAMES).toEqual(expect.arrayContaining([...FORMAT_NAMES]));
+    const pt = fx('picklescan/data/new_pytorch_model.bin');
+    expect((await scan([pt, '--deny-format', 'pytorch'])).code).toBe(1);
+    expect((await scan([CLEAN, '--deny-format', 'pytorch', '--deny-format', 'tensorflow'])).code).toBe(0);
   });
 
   it('--allow-global admits a reviewed unknown global', async () => {

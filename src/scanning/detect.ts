@@ -8,6 +8,26 @@ export const FORMATS = [
 ] as const;
 export type Format = (typeof FORMATS)[number];
 
+/**
+ * Group names accepted by `--deny-format` and the policy's `formats.deny` (src/api FORMAT_NAMES):
+ * each denies all the formats listed.
+ */
+export const FORMAT_GROUPS: Readonly<Record<string, readonly string[]>> = {
+  pytorch: ['pytorch-zip', 'pytorch-legacy', 'torchscript'],
+  tensorflow: ['tf-savedmodel'],
+  numpy: ['numpy', 'npz'],
+};
+
+/** Every name a deny list may use. */
+export const DENY_FORMAT_NAMES: readonly string[] = [...new Set([...FORMATS, ...Object.keys(FORMAT_GROUPS)])];
+
+/** Expand group names into the formats they cover. */
+export function expandDeniedFormats(names: Iterable<string>): Set<string> {
+  const out = new Set<string>();
+  for (const n of names) for (const f of FORMAT_GROUPS[n] ?? [n]) out.add(f);
+  return out;
+}
+
 /** Sniffed from the first bytes; zip sub-kinds (pytorch-zip, npz, keras) are decided from members. */
 export type SniffedFormat = 'pickle' | 'zip' | 'numpy' | 'hdf5' | 'gguf' | '7z' | 'gzip' | 'zlib' | 'compressed' | 'tar' | 'safetensors' | 'image' | 'onnx' | 'tf-savedmodel' | 'unknown';
 

@@ -8,7 +8,8 @@ import { DEFAULT_LIMITS, LimitExceeded, ScanContext, verdictOf, type Finding, ty
 
 export type { Finding, ScanLimits, Severity, Verdict } from './types.ts';
 export { DEFAULT_LIMITS } from './types.ts';
-export { FORMATS } from './detect.ts';
+export { DENY_FORMAT_NAMES, FORMAT_GROUPS, FORMATS } from './detect.ts';
+import { expandDeniedFormats } from './detect.ts';
 
 export interface FileReport {
   path: string;
@@ -20,7 +21,10 @@ export interface FileReport {
 }
 
 export interface ScanOptions {
-  /** Format names refused outright (see FORMATS); `pickle` also refuses anything containing a pickle. */
+  /**
+   * Format names refused outright (FORMATS, or the groups pytorch/tensorflow/numpy); a format also
+   * matches when found inside a file, so `pickle` refuses PyTorch checkpoints and joblib files.
+   */
   denyFormats?: string[];
   /** Extra globals to treat as safe, fully qualified (`mypkg.layers.Scale`). Cannot override the denylist. */
   allowGlobals?: string[];
@@ -31,7 +35,7 @@ export interface ScanOptions {
 export async function scanPaths(paths: string[], options: ScanOptions = {}): Promise<FileReport[]> {
   const limits: ScanLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const allow = new Set(options.allowGlobals ?? []);
-  const deny = new Set(options.denyFormats ?? []);
+  const deny = expandDeniedFormats(options.denyFormats ?? []);
   const reports: FileReport[] = [];
   for (const p of paths) {
     for await (const file of walk(p)) {
@@ -98,7 +102,7 @@ export async function scanFile(path: string, limits: ScanLimits, allow: Readonly
 /** Scan bytes already in memory (`name` gives the extension hint and the report path). */
 export async function scanBuffer(bytes: Uint8Array, name: string, options: ScanOptions = {}): Promise<FileReport> {
   const limits: ScanLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  return scanWith(new BufferSource(bytes), name, limits, new Set(options.allowGlobals ?? []), new Set(options.denyFormats ?? []));
+  return scanWith(new BufferSource(bytes), name, limits, new Set(options.allowGlobals ?? []), expandDeniedFormats(options.denyFormats ?? []));
 }
 
 /** Scan any byte source; never throws for bad input. */

@@ -200,8 +200,9 @@ async function scanZip(src: ByteSource, ctx: ScanContext, where: Where, quiet: b
   try {
     dir = await readZipDirectory(src, ctx);
   } catch (e) {
+    // Probing a non-zip file for a trailing zip directory: garbage that looks like one is not a zip.
+    if (quiet && (isBadZip(e) || e instanceof LimitExceeded)) return undefined;
     if (!isBadZip(e)) throw e;
-    if (quiet) return undefined;
     emit(ctx, where, [{ rule: 'zip-malformed', severity: 'rejected', detail: `${e.message}; an archive that does not parse cannot be judged` }]);
     return 'zip';
   }
