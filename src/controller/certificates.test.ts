@@ -84,6 +84,13 @@ describe('CertificateReconciler', () => {
     const oldCa = secret().currentCa!;
     // Run until the CA is due (60 days in), with serving renewals on the way.
     await settle(61 * DAY);
+    await rec.idle();
+    const during = secret();
+    expect(during.bundle).toHaveLength(2);
+    // The new CA is published; the served certificate is still the old CA's until the bundle propagated.
+    expect(issuedBy(during.serving!.cert, oldCa.cert)).toBe(true);
+    await settle(31_000);
+    await rec.idle();
     const s = secret();
     expect(s.currentCa!.pem).not.toBe(oldCa.pem);
     expect(s.bundle.map((c) => c.pem)).toEqual([s.currentCa!.pem, oldCa.pem]);

@@ -107,6 +107,12 @@ export interface CertificateReconcilerDeps {
   maxCheckIntervalMs?: number;
   /** Restart the Secret watch after this long without events (tests raise it). */
   silenceTimeoutMs?: number;
+  /**
+   * After a new CA is published, how long to wait before serving a certificate it issued (API server
+   * replicas pick up the new caBundle through their own informers). Default 30 s; skipped when there is
+   * no usable certificate at all.
+   */
+  caPropagationDelayMs?: number;
   /** Publishes the CA bundle (PEM) to the webhook configurations; resolves once written. */
   publishBundle: (pem: string) => Promise<void>;
 }
@@ -119,6 +125,8 @@ export class CertificateReconciler {
   private readonly informer: Informer;
   private timer: TimerHandle | undefined;
   private bundlePem: string | undefined;
+  /** When each CA (by PEM) was first published by this process. */
+  private readonly caPublishedAt = new Map<string, number>();
 
   constructor(private readonly d: CertificateReconcilerDeps) {
     this.queue = new WorkQueue(
@@ -178,7 +186,17 @@ export class CertificateReconciler {
     // Step 2: the API server must trust the (new) CA before a certificate from it is served.
     await this.d.publishBundle(bundlePem);
     this.bundlePem = bundlePem;
+    if (!this.caPublishedAt.has(ca.certPem)) this.caPublishedAt.set(ca.certPem, now);
 
+    // Step 3, once the API server has had time to see the bundle; at once if nothing usable is served.
+    const usable = state.serving !== undefined && keyMatches(state.serving.cert, state.servingKeyPem) && state.serving.notAfter > now && !plan.expired.some((c) => state.serving && issuedBy(state.serving.cert, c.cert));
+    const waitMs = (this.caPublishedAt.get(ca.certPem) ?? now) + (this.d.caPropagationDelayMs ?? 30_000) - now;
+    if (plan.issueServing && usable && waitMs > 0) {
+      this.d.logger.info({ reasons: plan.reasons, inMs: waitMs }, 'serving certificate renewal waits for the new CA to reach the API server');
+      if (this.timer) this.d.clock.clearTimeout(this.timer);
+      this.timer = this.d.clock.setTimeout(() => this.queue.add(KEY), waitMs);
+      return;
+    }
     if (plan.issueServing) {
       const serving = await issueServingCert(ca, this.dnsNames, now, lifetimes.servingValidityMs);
       const cur = isObj(secret?.data) ? (secret.data as Record<string, string>) : {};

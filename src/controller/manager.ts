@@ -33,6 +33,7 @@ export interface ControllerConfig {
   /** Extra names in the serving certificate (e.g. 127.0.0.1 for a webhook reached by URL). */
   extraCertNames?: string[];
   certLifetimes?: CertLifetimes;
+  caPropagationDelayMs?: number;
 }
 
 interface Reconcilers {
@@ -149,6 +150,7 @@ export class Controller {
           serviceName: config.webhookService,
           ...(config.extraCertNames ? { extraNames: config.extraCertNames } : {}),
           ...(config.certLifetimes ? { lifetimes: config.certLifetimes } : {}),
+          ...(config.caPropagationDelayMs !== undefined ? { caPropagationDelayMs: config.caPropagationDelayMs } : {}),
           publishBundle: async () => {
             await webhookConfig.sync();
           },

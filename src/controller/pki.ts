@@ -22,15 +22,18 @@ const serial = () => {
   return b.toString('hex');
 };
 
-/** Backdated a little: clocks of API server and controller are rarely in perfect agreement. */
-const SKEW_MS = 5 * 60_000;
+/**
+ * Backdated a little (clocks of API server and controller rarely agree exactly): 5 minutes, or a tenth
+ * of a short validity, so renewal at "a third of the lifetime left" still means what it says.
+ */
+const skew = (validityMs: number) => Math.min(5 * 60_000, Math.floor(validityMs / 10));
 
 export async function issueCa(now: number, validityMs: number, commonName = 'modelgate-webhook-ca'): Promise<IssuedPair> {
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
     name: `CN=${commonName} ${new Date(now).toISOString().slice(0, 10)}`,
-    notBefore: new Date(now - SKEW_MS),
+    notBefore: new Date(now - skew(validityMs)),
     notAfter: new Date(now + validityMs),
     keys,
     signingAlgorithm: ALG,
@@ -52,7 +55,7 @@ export async function issueServingCert(ca: IssuedPair, dnsNames: string[], now: 
     serialNumber: serial(),
     subject: `CN=${dnsNames[0] ?? 'modelgate-webhook'}`,
     issuer: caCert.subject,
-    notBefore: new Date(now - SKEW_MS),
+    notBefore: new Date(now - skew(validityMs)),
     // Never outlive the issuing CA.
     notAfter: new Date(Math.min(now + validityMs, caNotAfter)),
     signingKey: caKey,
