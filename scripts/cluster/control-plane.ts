@@ -69,6 +69,10 @@ export interface StartOptions {
 
 const defaultLog = (line: string): void => console.error(`[cluster] ${line}`);
 
+// Server-side apply with our own field manager: owns exactly the fields we set, takes
+// them back from whoever changed them, and leaves fields others added alone.
+const serverSideApply = ['--server-side', '--force-conflicts', '--field-manager=modelgate-local-cluster'];
+
 // Children must reach 127.0.0.1 directly: the API server calls admission webhooks
 // by URL and would otherwise send them through an HTTP proxy from the environment.
 function childEnv(): NodeJS.ProcessEnv {
@@ -603,7 +607,7 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
       );
     }
 
-    await bootstrap(state, log);
+    await ensureBaseline(state, log);
     log(`cluster ready in ${((Date.now() - t0) / 1000).toFixed(1)}s; kubeconfig: ${kubeconfigPath}`);
     return state;
   } catch (error) {
@@ -673,7 +677,16 @@ export const teeRuntimeClasses: { name: string; overhead: { cpu: string; memory:
   { name: 'kata-qemu-coco-dev', overhead: { cpu: '250m', memory: '160Mi' } },
 ];
 
-async function bootstrap(state: ClusterState, log: (line: string) => void): Promise<void> {
+/**
+ * Brings the cluster to its documented baseline: fake Nodes (labels, Ready status, no
+ * not-ready taint), the Kata RuntimeClasses and the CRDs from crds/. Idempotent; run at
+ * start and again whenever a running cluster is reused, so objects a test changed are
+ * put back. Objects tests created (a decoy RuntimeClass, namespaces) are left alone.
+ */
+export async function ensureBaseline(
+  state: Pick<ClusterState, 'binDir' | 'kubeconfigPath'>,
+  log: (line: string) => void = defaultLog,
+): Promise<void> {
   const kubectl = kubectlFor(state);
   const version = (await mustKubectl(kubectl, ['version', '-o', 'json'])).trim();
   const serverVersion =
@@ -693,7 +706,11 @@ async function bootstrap(state: ClusterState, log: (line: string) => void): Prom
     },
     spec: {},
   }));
-  await mustKubectl(kubectl, ['apply', '-f', '-'], nodes.map((n) => yaml.dump(n)).join('---\n'));
+  await mustKubectl(
+    kubectl,
+    ['apply', ...serverSideApply, '-f', '-'],
+    nodes.map((n) => yaml.dump(n)).join('---\n'),
+  );
   // Status goes through the status subresource, as a kubelet would write it.
   for (const n of fakeNodes) {
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
@@ -763,7 +780,11 @@ async function bootstrap(state: ClusterState, log: (line: string) => void): Prom
     overhead: { podFixed: rc.overhead },
     scheduling: { nodeSelector: { 'katacontainers.io/kata-runtime': 'true' } },
   }));
-  await mustKubectl(kubectl, ['apply', '-f', '-'], runtimeClasses.map((r) => yaml.dump(r)).join('---\n'));
+  await mustKubectl(
+    kubectl,
+    ['apply', ...serverSideApply, '-f', '-'],
+    runtimeClasses.map((r) => yaml.dump(r)).join('---\n'),
+  );
   log(`runtime classes: ${teeRuntimeClasses.map((r) => r.name).join(', ')}`);
 
   await applyCrds(state, log);
@@ -795,13 +816,7 @@ export async function applyCrds(
   const kubectl = kubectlFor(state);
   const fileArgs = files.flatMap((f) => ['-f', join(crdDir, f)]);
   // Server-side apply: large CRDs overflow the client-side last-applied annotation.
-  await mustKubectl(kubectl, [
-    'apply',
-    '--server-side',
-    '--force-conflicts',
-    '--field-manager=modelgate-local-cluster',
-    ...fileArgs,
-  ]);
+  await mustKubectl(kubectl, ['apply', ...serverSideApply, ...fileArgs]);
   const names = (await mustKubectl(kubectl, ['get', ...fileArgs, '-o', 'name']))
     .trim()
     .split('\n')

@@ -1,7 +1,7 @@
 // npm run cluster:up [-- --fresh]
 // Starts the local control plane (or reuses a healthy one) and prints the admin
 // kubeconfig path on stdout. Stop it with `npm run cluster:down`.
-import { clusterHealthy, startCluster, withClusterLock } from './control-plane.ts';
+import { clusterHealthy, ensureBaseline, startCluster, withClusterLock } from './control-plane.ts';
 
 const fresh = process.argv.includes('--fresh');
 
@@ -9,6 +9,7 @@ const state = await withClusterLock(async () => {
   const running = fresh ? undefined : await clusterHealthy();
   if (running) {
     console.error(`[cluster] reusing the running cluster at ${running.server} (pass --fresh to restart it)`);
+    await ensureBaseline(running);
     return running;
   }
   return startCluster();

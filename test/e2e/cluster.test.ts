@@ -84,13 +84,25 @@ describe('local control plane', () => {
     expect(confidential[0]?.metadata.labels?.['katacontainers.io/kata-runtime']).toBe('true');
   });
 
-  it('has the Kata TEE RuntimeClasses with handler = name, and no decoy', async () => {
+  it('has the Kata TEE RuntimeClasses as kata-deploy makes them, and no decoy', async () => {
     const list = JSON.parse(await kubectlOk(['get', 'runtimeclasses', '-o', 'json'])) as {
-      items: { metadata: { name: string }; handler: string }[];
+      items: {
+        metadata: { name: string };
+        handler: string;
+        overhead?: { podFixed?: Record<string, string> };
+        scheduling?: { nodeSelector?: Record<string, string> };
+      }[];
     };
-    const byName = new Map(list.items.map((rc) => [rc.metadata.name, rc.handler]));
-    for (const rc of teeRuntimeClasses) expect(byName.get(rc.name)).toBe(rc.name);
-    expect([...byName.values()]).not.toContain('runc');
+    const byName = new Map(list.items.map((rc) => [rc.metadata.name, rc]));
+    for (const expected of teeRuntimeClasses) {
+      const rc = byName.get(expected.name);
+      expect(rc?.handler).toBe(expected.name);
+      expect(rc?.scheduling?.nodeSelector).toEqual({ 'katacontainers.io/kata-runtime': 'true' });
+      expect(Object.keys(rc?.overhead?.podFixed ?? {}).sort()).toEqual(['cpu', 'memory']);
+    }
+    expect(list.items.filter((rc) => rc.metadata.name.startsWith('kata-') && rc.handler === 'runc')).toEqual(
+      [],
+    );
   });
 
   it('schedules a pod onto a node with the real scheduler', async () => {

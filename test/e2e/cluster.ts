@@ -7,6 +7,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import {
   clusterHealthy,
   defaultClusterDir,
+  ensureBaseline,
   kubectlFor,
   run,
   startCluster as startControlPlane,
@@ -83,12 +84,21 @@ function toCluster(state: ClusterState, startedHere: boolean): Cluster {
 
 /** Reuses the healthy cluster in .cache/cluster/ or starts a new one (minutes on a cold binary cache). */
 export async function startCluster(
-  options: { dir?: string; log?: (line: string) => void } = {},
+  options: {
+    dir?: string;
+    log?: (line: string) => void;
+    /** When reusing a running cluster, first restore its baseline objects (global setup does). */
+    restoreBaseline?: boolean;
+  } = {},
 ): Promise<Cluster> {
   const dir = options.dir ?? defaultClusterDir;
   return withClusterLock(async () => {
     const running = await clusterHealthy(dir);
-    if (running) return toCluster(running, false);
+    if (running) {
+      // Put back nodes, RuntimeClasses and CRDs an earlier run may have changed.
+      if (options.restoreBaseline) await ensureBaseline(running, options.log);
+      return toCluster(running, false);
+    }
     const state = await startControlPlane({ dir, ...(options.log ? { log: options.log } : {}) });
     return toCluster(state, true);
   });
