@@ -4,8 +4,11 @@
 // leaves no webhook behind. No kubelet runs here, so the modelgate pods never start: this test plays
 // the controller's writes itself, and with failurePolicy Fail a selected namespace is closed, which is
 // exactly what the exemption checks need.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
@@ -51,6 +54,20 @@ const pod = (namespace: string) =>
 
 /** Server-side dry run: goes through every admission webhook (they declare sideEffects: None), stores nothing. */
 const admitPod = (namespace: string) => cluster.kubectl(['create', '--dry-run=server', '-f', '-'], { input: pod(namespace) });
+
+/**
+ * Whether the API server called this release's webhook for the request. Judged by the Service URL in
+ * the error, because other suites may run their own modelgate webhooks (same webhook names, `url`
+ * client config) on the shared cluster at the same time.
+ */
+const calledOurWebhook = (stderr: string, releaseNamespace: string, fullName: string) =>
+  stderr.includes(`https://${fullName}-webhook.${releaseNamespace}.svc:443/`);
+
+/** No kubelet confirms pod deletion here: force it, or the namespace stays Terminating forever. */
+async function deleteNamespace(namespace: string): Promise<void> {
+  await cluster.kubectl(['delete', 'pods', '--all', '-n', namespace, '--grace-period=0', '--force', '--ignore-not-found']);
+  await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false', '--ignore-not-found']);
+}
 
 /**
  * Asks the real authorizer through a SubjectAccessReview (works for resources whose CRDs are not
@@ -113,7 +130,7 @@ beforeAll(async () => {
 afterAll(async () => {
   if (!cluster) return;
   await cluster.helm(['uninstall', releaseName, '--namespace', releaseNs, '--wait=false']);
-  for (const ns of [releaseNs, selectedNs, otherNs]) await cluster.kubectl(['delete', 'namespace', ns, '--wait=false', '--ignore-not-found']);
+  for (const ns of [releaseNs, selectedNs, otherNs]) await deleteNamespace(ns);
 });
 
 describe('helm chart on a real API server', () => {
@@ -152,7 +169,7 @@ describe('helm chart on a real API server', () => {
     expect(mutating.webhooks[0]?.rules ?? []).toEqual([]);
     // A fresh install blocks nothing, even in a selected namespace, before the controller has run.
     const beforeController = await admitPod(selectedNs);
-    expect(beforeController.code, beforeController.stderr).toBe(0);
+    expect(calledOurWebhook(beforeController.stderr, releaseNs, fullname), beforeController.stderr).toBe(false);
   });
 
   it('accepts the rules and caBundle the controller writes', async () => {
@@ -172,12 +189,13 @@ describe('helm chart on a real API server', () => {
     const denied = await admitPod(selectedNs);
     expect(denied.code).not.toBe(0);
     expect(denied.stderr).toMatch(/failed calling webhook "(mutate|validate)\.modelgate\.io"/);
+    expect(calledOurWebhook(denied.stderr, releaseNs, fullname), denied.stderr).toBe(true);
     const notSelected = await admitPod(otherNs);
-    expect(notSelected.code, notSelected.stderr).toBe(0);
+    expect(calledOurWebhook(notSelected.stderr, releaseNs, fullname), notSelected.stderr).toBe(false);
     // Its own namespace is exempt even if someone labels it: the webhook must always be able to start.
     await kubectlOk(['label', 'namespace', releaseNs, `${selectorLabel}=${id}`]);
     const own = await admitPod(releaseNs);
-    expect(own.code, own.stderr).toBe(0);
+    expect(calledOurWebhook(own.stderr, releaseNs, fullname), own.stderr).toBe(false);
   });
 
   it('grants the least privilege the chart declares, as the real authorizer sees it', async () => {
@@ -234,7 +252,7 @@ describe('helm chart on a real API server', () => {
       expect(result.stderr).toMatch(/NotFound|not found/);
     }
     const admitted = await admitPod(selectedNs);
-    expect(admitted.code, admitted.stderr).toBe(0);
+    expect(calledOurWebhook(admitted.stderr, releaseNs, fullname), admitted.stderr).toBe(false);
     // Nothing cluster-scoped is left behind but the CRDs (Helm never deletes those: they hold user data).
     for (const kind of ['clusterrole', 'clusterrolebinding']) {
       const left = await cluster.kubectl(['get', kind, '-l', `app.kubernetes.io/instance=${releaseName}`, '-o', 'name']);
@@ -272,8 +290,152 @@ describe('manifests/install.yaml on a real API server', () => {
     await kubectlOk(['delete', 'mutatingwebhookconfiguration', 'modelgate']);
     // CRDs stay (they hold every policy); the rest goes.
     const docs = (yaml.loadAll(readFileSync(manifest, 'utf8')) as { kind?: string }[]).filter((d) => d?.kind && d.kind !== 'CustomResourceDefinition');
+    await cluster.kubectl(['delete', 'pods', '--all', '-n', 'modelgate', '--grace-period=0', '--force']);
     await kubectlOk(['delete', '--ignore-not-found', '--wait=false', '-f', '-'], docs.map((d) => yaml.dump(d)).join('---\n'));
+    await cluster.kubectl(['delete', 'pods', '--all', '-n', 'modelgate', '--grace-period=0', '--force']);
     const left = await cluster.kubectl(['get', 'validatingwebhookconfigurations,mutatingwebhookconfigurations,clusterroles,clusterrolebindings', '-l', 'app.kubernetes.io/instance=modelgate', '-o', 'name']);
     expect(left.stdout.trim()).toBe('');
   });
 });
+
+// The real `modelgate controller` and `modelgate webhook`, started with the exact args of the chart's
+// Deployments and authenticated as the chart's ServiceAccounts (TokenRequest tokens, as a pod would
+// be): the chart's RBAC is enough for them to do their jobs, and nothing they do is forbidden.
+describe('the real binaries under the chart RBAC', () => {
+  const id2 = randomBytes(3).toString('hex');
+  const release2 = `e2e-rbac-${id2}`;
+  const ns2 = `e2e-rbac-${id2}`;
+  const full2 = `${release2}-modelgate`;
+  const work = mkdtempSync(join(tmpdir(), 'modelgate-chart-e2e-'));
+  const children: ChildProcess[] = [];
+
+  afterAll(async () => {
+    for (const c of children) c.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    await cluster?.helm(['uninstall', release2, '--namespace', ns2, '--wait=false']);
+    if (cluster) await deleteNamespace(ns2);
+  });
+
+  async function kubeconfigFor(serviceAccount: string): Promise<string> {
+    const token = (await kubectlOk(['create', 'token', serviceAccount, '-n', ns2, '--duration=1h'])).trim();
+    const path = join(work, `${serviceAccount}.kubeconfig`);
+    writeFileSync(
+      path,
+      yaml.dump({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'e2e', cluster: { server: cluster.server, 'certificate-authority': cluster.caCertPath } }],
+        users: [{ name: serviceAccount, user: { token } }],
+        contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: serviceAccount, namespace: ns2 } }],
+        'current-context': 'e2e',
+      }),
+    );
+    return path;
+  }
+
+  async function deploymentArgs(name: string): Promise<string[]> {
+    const d = await getJson<{ spec: { template: { spec: { containers: { args: string[] }[] } } } }>(['get', 'deployment', name, '-n', ns2]);
+    return d.spec.template.spec.containers[0]?.args ?? [];
+  }
+
+  function start(args: string[]): { proc: ChildProcess; logs: () => string } {
+    const proc = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'modelgate.js'), ...args], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? work, POD_NAMESPACE: ns2, POD_NAME: `${args[0]}-e2e`, NO_PROXY: '127.0.0.1,localhost' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(proc);
+    let out = '';
+    proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    return { proc, logs: () => out };
+  }
+
+  const withPort = (args: string[], flag: string, port: number) => [...args.filter((a) => !a.startsWith(`--${flag}=`)), `--${flag}=${port}`];
+
+  async function until<T>(what: string, probe: () => Promise<T | undefined>, logs: () => string, timeoutMs = 90_000): Promise<T> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const v = await probe().catch(() => undefined);
+      if (v !== undefined) return v;
+      if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs}ms; logs:\n${logs().slice(-4000)}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+
+  async function httpStatus(port: number, path: string): Promise<number | undefined> {
+    try {
+      return (await fetch(`http://127.0.0.1:${port}${path}`)).status;
+    } catch {
+      return undefined;
+    }
+  }
+
+  it('the controller issues the certificate, fills caBundle, holds the lease and sets the rules', async () => {
+    await helmOk([
+      'install', release2, chartDir, '--namespace', ns2, '--create-namespace',
+      '--set-json', `webhook.namespaceSelector={"matchLabels":{"${selectorLabel}":"${id2}"}}`,
+    ]);
+    // A policy that selects Deployments and injects the verifier: the controller must narrow the rules to it.
+    await kubectlOk(['apply', '-f', '-'], yaml.dump({
+      apiVersion: 'modelgate.io/v1alpha1',
+      kind: 'ModelPolicy',
+      metadata: { name: 'e2e-chart', namespace: ns2 },
+      spec: { enforcement: 'Audit', match: { kinds: [{ group: 'apps', kind: 'Deployment' }] }, verifier: { inject: true } },
+    }));
+    const kubeconfig = await kubeconfigFor(`${full2}-controller`);
+    const port = await freePort();
+    const controller = start([...withPort(await deploymentArgs(`${full2}-controller`), 'metrics-port', port), `--kubeconfig=${kubeconfig}`]);
+    await until('TLS Secret filled', async () => {
+      const s = await getJson<{ data?: Record<string, string> }>(['get', 'secret', `${full2}-webhook-tls`, '-n', ns2]);
+      return s.data?.['tls.crt'] && s.data['tls.key'] ? s : undefined;
+    }, controller.logs);
+    const validating = await until('caBundle and rules written', async () => {
+      const v = await getJson<WebhookConfiguration>(['get', 'validatingwebhookconfiguration', full2]);
+      return v.webhooks[0]?.clientConfig.caBundle && (v.webhooks[0].rules ?? []).length > 0 ? v : undefined;
+    }, controller.logs);
+    // At least what this policy selects (other suites' ClusterModelPolicies may select more).
+    expect(validating.webhooks[0]?.rules).toContainEqual(expect.objectContaining({ apiGroups: ['apps'], resources: expect.arrayContaining(['deployments']), operations: ['CREATE', 'UPDATE'] }));
+    // Its exemptions kept, the chart's own selector term too.
+    expect(validating.webhooks[0]?.namespaceSelector.matchExpressions?.[0]?.values).toEqual(expect.arrayContaining(['kube-system', 'kube-node-lease', 'kube-public', ns2]));
+    const mutating = await until('mutating rules written', async () => {
+      const m = await getJson<WebhookConfiguration>(['get', 'mutatingwebhookconfiguration', full2]);
+      return (m.webhooks[0]?.rules ?? []).length > 0 ? m : undefined;
+    }, controller.logs);
+    expect(mutating.webhooks[0]?.rules).toEqual(podRules);
+    const lease = await getJson<{ spec: { holderIdentity?: string } }>(['get', 'lease', `${full2}-controller`, '-n', ns2]);
+    expect(lease.spec.holderIdentity).toMatch(/^controller-e2e/);
+    expect(await until('controller /healthz', async () => ((await httpStatus(port, '/healthz')) === 200 ? true : undefined), controller.logs)).toBe(true);
+    // Let it run a reconcile or two more (status, audit), then look for any RBAC refusal.
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(controller.logs()).not.toMatch(/forbidden/i);
+    expect(controller.proc.exitCode).toBeNull();
+  });
+
+  it('the webhook loads policies and turns ready with the certificate the controller issued', async () => {
+    const secret = await getJson<{ data: Record<string, string> }>(['get', 'secret', `${full2}-webhook-tls`, '-n', ns2]);
+    // Lay the Secret out as the kubelet would mount it (the chart mounts tls.crt and tls.key only).
+    const tlsDir = join(work, 'tls');
+    mkdirSync(tlsDir, { recursive: true });
+    for (const key of ['tls.crt', 'tls.key']) writeFileSync(join(tlsDir, key), Buffer.from(secret.data[key]!, 'base64'));
+    const kubeconfig = await kubeconfigFor(`${full2}-webhook`);
+    const [httpsPort, metricsPort] = [await freePort(), await freePort()];
+    let args = await deploymentArgs(`${full2}-webhook`);
+    args = withPort(withPort(args, 'port', httpsPort), 'metrics-port', metricsPort)
+      .map((a) => a.replace('/etc/modelgate/tls/', `${tlsDir}/`));
+    const webhook = start([...args, `--kubeconfig=${kubeconfig}`]);
+    expect(await until('webhook /readyz', async () => ((await httpStatus(metricsPort, '/readyz')) === 200 ? true : undefined), webhook.logs)).toBe(true);
+    expect(webhook.logs()).not.toMatch(/forbidden/i);
+  });
+});
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
