@@ -63,7 +63,16 @@ export function torchStateDictPickle(tensors: number): Uint8Array {
   b.push([0x28]);
   for (let i = 0; i < tensors; i++) {
     b.push(uni(`model.layers.${i >> 3}.mlp.proj_${i & 7}.weight`));
-    b.push([0x68, 0x02, 0x28], [0x28], uni('storage'), [0x68, 0x03], uni(String(i)), uni('cpu'), binint(4096 * 4096), [0x74, 0x51]);
+    b.push(
+      [0x68, 0x02, 0x28],
+      [0x28],
+      uni('storage'),
+      [0x68, 0x03],
+      uni(String(i)),
+      uni('cpu'),
+      binint(4096 * 4096),
+      [0x74, 0x51],
+    );
     b.push(binint(0), binint(4096), binint(4096), [0x86], binint(4096), binint(1), [0x86], [0x89]);
     b.push(enc.encode('ccollections\nOrderedDict\n'), [0x29, 0x52, 0x74, 0x52]);
     if (i % 1000 === 999) b.push([0x75, 0x28]);
@@ -73,17 +82,77 @@ export function torchStateDictPickle(tensors: number): Uint8Array {
 }
 
 /** A stored (uncompressed) torch zip: data.pkl plus `storageBytes`-sized sparse storages. */
-async function writeTorchZip(path: string, pickle: Uint8Array, storages: number, storageBytes: number): Promise<void> {
+async function writeTorchZip(
+  path: string,
+  pickle: Uint8Array,
+  storages: number,
+  storageBytes: number,
+): Promise<void> {
   const fh = await open(path, 'w');
   const central: Uint8Array[] = [];
   let offset = 0;
   const add = async (name: string, data: Uint8Array | number, crc: number) => {
     const nameB = enc.encode(name);
     const size = typeof data === 'number' ? data : data.length;
-    const local = Uint8Array.from([...u32(0x04034b50), 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...u32(crc), ...u32(size), ...u32(size), nameB.length, 0, 0, 0, ...nameB]);
+    const local = Uint8Array.from([
+      ...u32(0x04034b50),
+      20,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      ...u32(crc),
+      ...u32(size),
+      ...u32(size),
+      nameB.length,
+      0,
+      0,
+      0,
+      ...nameB,
+    ]);
     await fh.write(local, 0, local.length, offset);
     if (typeof data !== 'number') await fh.write(data, 0, data.length, offset + local.length);
-    central.push(Uint8Array.from([...u32(0x02014b50), 20, 0, 20, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...u32(crc), ...u32(size), ...u32(size), nameB.length, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, ...u32(offset), ...nameB]));
+    central.push(
+      Uint8Array.from([
+        ...u32(0x02014b50),
+        20,
+        0,
+        20,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        ...u32(crc),
+        ...u32(size),
+        ...u32(size),
+        nameB.length,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        0,
+        ...u32(offset),
+        ...nameB,
+      ]),
+    );
     offset += local.length + size;
   };
   await add('archive/data.pkl', pickle, crc32(pickle));
@@ -91,7 +160,21 @@ async function writeTorchZip(path: string, pickle: Uint8Array, storages: number,
   for (let i = 0; i < storages; i++) await add(`archive/data/${i}`, storageBytes, 0);
   const cd = Uint8Array.from(central.flatMap((c) => [...c]));
   await fh.write(cd, 0, cd.length, offset);
-  const eocd = Uint8Array.from([...u32(0x06054b50), 0, 0, 0, 0, central.length & 0xff, central.length >> 8, central.length & 0xff, central.length >> 8, ...u32(cd.length), ...u32(offset), 0, 0]);
+  const eocd = Uint8Array.from([
+    ...u32(0x06054b50),
+    0,
+    0,
+    0,
+    0,
+    central.length & 0xff,
+    central.length >> 8,
+    central.length & 0xff,
+    central.length >> 8,
+    ...u32(cd.length),
+    ...u32(offset),
+    0,
+    0,
+  ]);
   await fh.write(eocd, 0, eocd.length, offset + cd.length);
   await fh.close();
 }
@@ -100,7 +183,8 @@ async function writeTorchZip(path: string, pickle: Uint8Array, storages: number,
 async function writeSafetensors(path: string, tensors: number, totalBytes: number): Promise<void> {
   const per = Math.floor(totalBytes / tensors);
   const header: Record<string, unknown> = { __metadata__: { format: 'pt' } };
-  for (let i = 0; i < tensors; i++) header[`t${i}`] = { dtype: 'U8', shape: [per], data_offsets: [i * per, (i + 1) * per] };
+  for (let i = 0; i < tensors; i++)
+    header[`t${i}`] = { dtype: 'U8', shape: [per], data_offsets: [i * per, (i + 1) * per] };
   const h = enc.encode(JSON.stringify(header));
   const len = new Uint8Array(8);
   new DataView(len.buffer).setBigUint64(0, BigInt(h.length), true);
@@ -123,7 +207,9 @@ async function time(fn: () => Promise<unknown>, repeat = 3): Promise<number> {
 
 async function venvPython(): Promise<string | undefined> {
   try {
-    const env = process.env.MODELGATE_SCANNERS_VENV ?? (await run('bash', [join(repo, 'scripts/venv-scanners.sh')])).stdout.trim().split('\n').pop();
+    const env =
+      process.env.MODELGATE_SCANNERS_VENV ??
+      (await run('bash', [join(repo, 'scripts/venv-scanners.sh')])).stdout.trim().split('\n').pop();
     return env ? join(env, 'bin/python') : undefined;
   } catch {
     return undefined;
@@ -180,11 +266,16 @@ async function main(): Promise<void> {
     const add = async (name: string, paths: string[], bytes: number, peer = true) => {
       const mg = await time(() => scanPaths(paths));
       const reports = await scanPaths(paths);
-      if (!name.startsWith("fixture") && reports.some((r) => r.verdict !== "clean")) throw new Error(`${name}: expected clean, got ${JSON.stringify(reports[0]?.findings.slice(0, 3))}`);
+      if (!name.startsWith('fixture') && reports.some((r) => r.verdict !== 'clean'))
+        throw new Error(`${name}: expected clean, got ${JSON.stringify(reports[0]?.findings.slice(0, 3))}`);
       const ps = peer && python ? await picklescanMs(python, paths) : undefined;
       rows.push({ name, bytes, modelgateMs: mg, ...(ps === undefined ? {} : { picklescanMs: ps }) });
     };
-    await add(`torch pickle, ${pickle.length >> 20} MiB, ${Number(process.env.BENCH_TENSORS ?? 100_000) / 1000}k tensors`, [pklPath], pickle.length);
+    await add(
+      `torch pickle, ${pickle.length >> 20} MiB, ${Number(process.env.BENCH_TENSORS ?? 100_000) / 1000}k tensors`,
+      [pklPath],
+      pickle.length,
+    );
     await add(`torch zip: same data.pkl + 6 x 512 MiB storages`, [zipPath], statSync(zipPath).size);
     for (const gib of [1, 8, 64]) {
       const p = join(dir, `model-${gib}g.safetensors`);
@@ -192,21 +283,39 @@ async function main(): Promise<void> {
       await add(`safetensors, ${gib} GiB, 2000 tensors (sparse)`, [p], statSync(p).size, false);
     }
     const fixtures = listFiles(corpus);
-    await add(`fixture corpus, ${fixtures.length} files`, fixtures, fixtures.reduce((n, f) => n + statSync(f).size, 0));
+    await add(
+      `fixture corpus, ${fixtures.length} files`,
+      fixtures,
+      fixtures.reduce((n, f) => n + statSync(f).size, 0),
+    );
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
 
   const mib = (b: number) => (b / 1024 ** 2).toFixed(b < 1024 ** 2 ? 2 : 0);
-  console.log(`${'input'.padEnd(52)} ${'MiB'.padStart(8)} ${'modelgate ms'.padStart(13)} ${'MiB/s'.padStart(9)} ${'picklescan ms'.padStart(14)} ${'ratio'.padStart(7)}`);
+  console.log(
+    `${'input'.padEnd(52)} ${'MiB'.padStart(8)} ${'modelgate ms'.padStart(13)} ${'MiB/s'.padStart(9)} ${'picklescan ms'.padStart(14)} ${'ratio'.padStart(7)}`,
+  );
   for (const r of rows) {
     const ratio = r.picklescanMs === undefined ? '-' : `${(r.picklescanMs / r.modelgateMs).toFixed(1)}x`;
     console.log(
-      `${r.name.padEnd(52)} ${mib(r.bytes).padStart(8)} ${r.modelgateMs.toFixed(1).padStart(13)} ${((r.bytes / 1024 ** 2) / (r.modelgateMs / 1000)).toFixed(0).padStart(9)} ${(r.picklescanMs?.toFixed(1) ?? '-').padStart(14)} ${ratio.padStart(7)}`,
+      `${r.name.padEnd(52)} ${mib(r.bytes).padStart(8)} ${r.modelgateMs.toFixed(1).padStart(13)} ${(r.bytes / 1024 ** 2 / (r.modelgateMs / 1000)).toFixed(0).padStart(9)} ${(r.picklescanMs?.toFixed(1) ?? '-').padStart(14)} ${ratio.padStart(7)}`,
     );
   }
-  console.log('ratio = picklescan time / modelgate time (higher is faster for modelgate); safetensors bytes are never read, so its time tracks the header, not the file size.');
-  console.log(JSON.stringify({ bench: 'scan', rows: rows.map((r) => ({ ...r, modelgateMs: Math.round(r.modelgateMs * 10) / 10, picklescanMs: r.picklescanMs === undefined ? null : Math.round(r.picklescanMs * 10) / 10 })) }));
+  console.log(
+    'ratio = picklescan time / modelgate time (higher is faster for modelgate); safetensors bytes are never read, so its time tracks the header, not the file size.',
+  );
+  console.log(
+    JSON.stringify({
+      bench: 'scan',
+      rows: rows.map((r) => ({
+        ...r,
+        modelgateMs: Math.round(r.modelgateMs * 10) / 10,
+        picklescanMs: r.picklescanMs === undefined ? null : Math.round(r.picklescanMs * 10) / 10,
+      })),
+    }),
+  );
 }
 
-if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) await main();
+if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url))
+  await main();

@@ -36,7 +36,10 @@ async function runTool(cmd: string, args: string[], cwd: string): Promise<{ code
     return { code: 0, out: stdout + stderr };
   } catch (e) {
     const err = e as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof err.code === 'number' ? err.code : -1, out: `${err.stdout ?? ''}${err.stderr ?? ''}` };
+    return {
+      code: typeof err.code === 'number' ? err.code : -1,
+      out: `${err.stdout ?? ''}${err.stderr ?? ''}`,
+    };
   }
 }
 
@@ -98,7 +101,8 @@ async function modelscanAll(bin: string, rows: CorpusRow[]): Promise<Map<string,
     const scanned = new Set((report.summary.scanned?.scanned_files ?? []).map((s) => s.split(':')[0]));
     const result = new Map<string, PeerVerdict>();
     for (const r of rows) {
-      const mine = (s: string | undefined) => s !== undefined && (s === r.fixture || s.startsWith(`${r.fixture}:`));
+      const mine = (s: string | undefined) =>
+        s !== undefined && (s === r.fixture || s.startsWith(`${r.fixture}:`));
       const sev = report.issues.filter((i) => mine(i.source)).map((i) => i.severity);
       if (sev.some((s) => s === 'CRITICAL' || s === 'HIGH')) result.set(r.fixture, 'dangerous');
       else if (sev.length > 0) result.set(r.fixture, 'suspicious');
@@ -123,7 +127,14 @@ interface ToolScore {
 }
 
 function score(rows: CorpusRow[], verdicts: Map<string, ToolVerdict>): ToolScore {
-  const s: ToolScore = { detected: 0, missed: 0, failedClosed: 0, falsePositives: 0, errorsOnClean: 0, rejectsRefused: 0 };
+  const s: ToolScore = {
+    detected: 0,
+    missed: 0,
+    failedClosed: 0,
+    falsePositives: 0,
+    errorsOnClean: 0,
+    rejectsRefused: 0,
+  };
   for (const r of rows) {
     const v = verdicts.get(r.fixture);
     if (r.expected === 'dangerous') {
@@ -156,7 +167,8 @@ async function main(): Promise<number> {
   const msMs = Date.now() - t2;
 
   const w = Math.max(...rows.map((r) => r.fixture.length));
-  const line = (a: string, b: string, c: string, d: string, e: string) => `${a.padEnd(w)}  ${b.padEnd(9)}  ${c.padEnd(10)}  ${d.padEnd(10)}  ${e}`;
+  const line = (a: string, b: string, c: string, d: string, e: string) =>
+    `${a.padEnd(w)}  ${b.padEnd(9)}  ${c.padEnd(10)}  ${d.padEnd(10)}  ${e}`;
   console.log(line('file', 'expected', 'modelgate', 'picklescan', 'modelscan'));
   console.log('-'.repeat(w + 48));
   const missedVsPeers: string[] = [];
@@ -169,13 +181,19 @@ async function main(): Promise<number> {
     // A peer flag on a file that is really clean is that peer's false positive, not a catch.
     if (r.expected !== 'clean' && (flagged(p) || flagged(m)) && g === 'clean') missedVsPeers.push(r.fixture);
   }
-  const scores = { modelgate: score(rows, mg), picklescan: score(rows, ps), modelscan: score(rows, ms as Map<string, ToolVerdict>) };
+  const scores = {
+    modelgate: score(rows, mg),
+    picklescan: score(rows, ps),
+    modelscan: score(rows, ms as Map<string, ToolVerdict>),
+  };
   const dangerous = rows.filter((r) => r.expected === 'dangerous').length;
   const clean = rows.filter((r) => r.expected === 'clean').length;
   const rejects = rows.filter((r) => r.expected === 'reject').length;
   const expectedMet = rows.filter((r) => r.accepts.includes(mg.get(r.fixture) as Verdict)).length;
   console.log('');
-  console.log(`corpus: ${rows.length} files — ${dangerous} malicious, ${clean} clean, ${rejects} that must be refused (invalid/encrypted/unsupported)`);
+  console.log(
+    `corpus: ${rows.length} files — ${dangerous} malicious, ${clean} clean, ${rejects} that must be refused (invalid/encrypted/unsupported)`,
+  );
   for (const [tool, s] of Object.entries(scores)) {
     console.log(
       `${tool.padEnd(10)}  detected ${s.detected}/${dangerous} malicious` +
@@ -183,9 +201,23 @@ async function main(): Promise<number> {
         `false positives ${s.falsePositives}/${clean}${s.errorsOnClean ? ` (+${s.errorsOnClean} errors on clean files)` : ''}, refused ${s.rejectsRefused}/${rejects} invalid inputs`,
     );
   }
-  console.log(`modelgate meets the expected verdict on ${expectedMet}/${rows.length} files; misses vs peers: ${missedVsPeers.length ? missedVsPeers.join(', ') : 'none'}`);
-  console.log(`time: modelgate ${mgMs} ms in-process, picklescan ${psMs} ms (one process), modelscan ${msMs} ms (one process)`);
-  console.log(JSON.stringify({ files: rows.length, malicious: dangerous, clean, mustRefuse: rejects, expectedMet, missedVsPeers: missedVsPeers.length, ...scores }));
+  console.log(
+    `modelgate meets the expected verdict on ${expectedMet}/${rows.length} files; misses vs peers: ${missedVsPeers.length ? missedVsPeers.join(', ') : 'none'}`,
+  );
+  console.log(
+    `time: modelgate ${mgMs} ms in-process, picklescan ${psMs} ms (one process), modelscan ${msMs} ms (one process)`,
+  );
+  console.log(
+    JSON.stringify({
+      files: rows.length,
+      malicious: dangerous,
+      clean,
+      mustRefuse: rejects,
+      expectedMet,
+      missedVsPeers: missedVsPeers.length,
+      ...scores,
+    }),
+  );
   return missedVsPeers.length === 0 ? 0 : 1;
 }
 

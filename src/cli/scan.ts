@@ -1,5 +1,11 @@
 // modelgate scan: find code in model files without loading them.
-import { DENY_FORMAT_NAMES, scanPaths, type FileReport, type Finding, type Verdict } from '../scanning/index.ts';
+import {
+  DENY_FORMAT_NAMES,
+  scanPaths,
+  type FileReport,
+  type Finding,
+  type Verdict,
+} from '../scanning/index.ts';
 import { outputFormat, parseFlags, UsageError } from './args.ts';
 
 const USAGE = `usage: modelgate scan <PATH>... [--output text|json] [--deny-format FORMAT]... [--allow-global module.name]...
@@ -36,10 +42,16 @@ export async function run(argv: string[]): Promise<number> {
   if (positionals.length === 0) throw new UsageError(`at least one PATH is required\n\n${USAGE}`);
   const denyFormats = values['deny-format'] ?? [];
   const unknown = denyFormats.filter((f) => !DENY_FORMAT_NAMES.includes(f));
-  if (unknown.length > 0) throw new UsageError(`unknown format ${unknown.join(', ')} for --deny-format (formats: ${DENY_FORMAT_NAMES.join(', ')})`);
+  if (unknown.length > 0)
+    throw new UsageError(
+      `unknown format ${unknown.join(', ')} for --deny-format (formats: ${DENY_FORMAT_NAMES.join(', ')})`,
+    );
   const allowGlobals = values['allow-global'] ?? [];
   const badGlobal = allowGlobals.find((g) => !/^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$/.test(g));
-  if (badGlobal !== undefined) throw new UsageError(`--allow-global needs a fully qualified name like torch.nn.modules.linear.Linear, not "${badGlobal}"`);
+  if (badGlobal !== undefined)
+    throw new UsageError(
+      `--allow-global needs a fully qualified name like torch.nn.modules.linear.Linear, not "${badGlobal}"`,
+    );
 
   const reports = await scanPaths(positionals, { denyFormats, allowGlobals });
   process.stdout.write(output === 'json' ? renderJson(reports) : renderText(reports));
@@ -57,14 +69,21 @@ export function renderJson(reports: readonly FileReport[]): string {
     path: r.path,
     format: r.format,
     verdict: r.verdict,
-    findings: r.findings.map((f) => ({ rule: f.rule, detail: f.detail, offset: f.offset ?? null, severity: f.severity ?? 'info', ...(f.member === undefined ? {} : { member: f.member }) })),
+    findings: r.findings.map((f) => ({
+      rule: f.rule,
+      detail: f.detail,
+      offset: f.offset ?? null,
+      severity: f.severity ?? 'info',
+      ...(f.member === undefined ? {} : { member: f.member }),
+    })),
     contains: r.contains,
   }));
   return JSON.stringify({ files }) + '\n';
 }
 
 const ADVICE: Record<Exclude<Verdict, 'clean'>, string> = {
-  dangerous: 'Do not load this file: loading it runs the code above. Quarantine it, find out where it came from, and use a signed safetensors copy from the publisher.',
+  dangerous:
+    'Do not load this file: loading it runs the code above. Quarantine it, find out where it came from, and use a signed safetensors copy from the publisher.',
   suspicious:
     'Loading this file would import code not known to be data-only. If you have reviewed the named globals, allow them with --allow-global NAME (exact names); better, convert the model to safetensors.',
   rejected:
@@ -72,7 +91,9 @@ const ADVICE: Record<Exclude<Verdict, 'clean'>, string> = {
 };
 
 function where(f: Finding): string {
-  const parts = [f.member, f.offset === undefined ? undefined : `@${f.offset}`].filter((x) => x !== undefined);
+  const parts = [f.member, f.offset === undefined ? undefined : `@${f.offset}`].filter(
+    (x) => x !== undefined,
+  );
   return parts.length ? `${parts.join(' ')}: ` : '';
 }
 
@@ -86,7 +107,8 @@ export function renderText(reports: readonly FileReport[]): string {
     if (r.verdict === 'clean') continue;
     for (const f of r.findings) {
       const sev = f.severity ?? 'info';
-      const mark = sev === 'dangerous' ? '!!' : sev === 'suspicious' ? ' ?' : sev === 'rejected' ? ' x' : ' i';
+      const mark =
+        sev === 'dangerous' ? '!!' : sev === 'suspicious' ? ' ?' : sev === 'rejected' ? ' x' : ' i';
       lines.push(`  ${mark} [${f.rule}] ${where(f)}${f.detail}`);
     }
     lines.push(`  -> ${ADVICE[r.verdict]}`);

@@ -6,7 +6,8 @@ import { UsageError } from '../cli/args.ts';
 import { DENY_FORMAT_NAMES } from './index.ts';
 import { run } from '../cli/scan.ts';
 
-const fx = (p: string): string => fileURLToPath(new URL(`../../test/fixtures/model-scanning/${p}`, import.meta.url));
+const fx = (p: string): string =>
+  fileURLToPath(new URL(`../../test/fixtures/model-scanning/${p}`, import.meta.url));
 const CLEAN = fx('safetensors-vectors/valid_i32_2x2.safetensors');
 const EVIL = fx('picklescan/data/malicious1_v3.pkl');
 const BROKEN = fx('safetensors-vectors/header_not_json.safetensors');
@@ -35,10 +36,20 @@ describe('modelgate scan', () => {
 
   it('prints the issue JSON shape', async () => {
     const { out } = await scan([EVIL, '--output', 'json']);
-    const doc = JSON.parse(out) as { files: { path: string; format: string; verdict: string; findings: { rule: string; detail: string; offset: number | null }[] }[] };
+    const doc = JSON.parse(out) as {
+      files: {
+        path: string;
+        format: string;
+        verdict: string;
+        findings: { rule: string; detail: string; offset: number | null }[];
+      }[];
+    };
     expect(doc.files).toHaveLength(1);
     expect(doc.files[0]).toMatchObject({ path: EVIL, format: 'pickle', verdict: 'dangerous' });
-    expect(doc.files[0]?.findings[0]).toMatchObject({ rule: 'pickle-dangerous-import', offset: expect.any(Number) });
+    expect(doc.files[0]?.findings[0]).toMatchObject({
+      rule: 'pickle-dangerous-import',
+      offset: expect.any(Number),
+    });
   });
 
   it('--deny-format pickle refuses a clean PyTorch checkpoint', async () => {

@@ -43,7 +43,10 @@ export function parseCorpusTable(markdown: string, prefix = ''): CorpusRow[] {
       throw new Error(`SOURCES.md: unmapped expectation for ${fixture}: ${text}`);
     }
     const head = text.split(/ — | \(|; /)[0] ?? '';
-    const names = expected === 'dangerous' ? [...head.matchAll(/\b[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)+\b/g)].map((m) => m[0]) : [];
+    const names =
+      expected === 'dangerous'
+        ? [...head.matchAll(/\b[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)+\b/g)].map((m) => m[0])
+        : [];
     out.push({ fixture, text, expected, accepts, names });
   }
   return out;

@@ -3,8 +3,27 @@
 
 /** Formats a scan reports; also the names `--deny-format` accepts (see docs/scanning.md). */
 export const FORMATS = [
-  'pickle', 'pytorch-legacy', 'pytorch-zip', 'torchscript', 'joblib', 'numpy', 'npz', 'zip', 'tar', 'gzip', 'zlib',
-  'safetensors', 'gguf', 'onnx', 'keras', 'hdf5', 'tf-savedmodel', '7z', 'compressed', 'image', 'unknown',
+  'pickle',
+  'pytorch-legacy',
+  'pytorch-zip',
+  'torchscript',
+  'joblib',
+  'numpy',
+  'npz',
+  'zip',
+  'tar',
+  'gzip',
+  'zlib',
+  'safetensors',
+  'gguf',
+  'onnx',
+  'keras',
+  'hdf5',
+  'tf-savedmodel',
+  '7z',
+  'compressed',
+  'image',
+  'unknown',
 ] as const;
 export type Format = (typeof FORMATS)[number];
 
@@ -29,7 +48,22 @@ export function expandDeniedFormats(names: Iterable<string>): Set<string> {
 }
 
 /** Sniffed from the first bytes; zip sub-kinds (pytorch-zip, npz, keras) are decided from members. */
-export type SniffedFormat = 'pickle' | 'zip' | 'numpy' | 'hdf5' | 'gguf' | '7z' | 'gzip' | 'zlib' | 'compressed' | 'tar' | 'safetensors' | 'image' | 'onnx' | 'tf-savedmodel' | 'unknown';
+export type SniffedFormat =
+  | 'pickle'
+  | 'zip'
+  | 'numpy'
+  | 'hdf5'
+  | 'gguf'
+  | '7z'
+  | 'gzip'
+  | 'zlib'
+  | 'compressed'
+  | 'tar'
+  | 'safetensors'
+  | 'image'
+  | 'onnx'
+  | 'tf-savedmodel'
+  | 'unknown';
 
 export const SNIFF_BYTES = 2056;
 
@@ -52,23 +86,43 @@ function looksLikeSafetensors(head: Uint8Array, size: number): boolean {
   const n = new DataView(head.buffer, head.byteOffset, head.byteLength).getBigUint64(0, true);
   if (n === 0n || n + 8n > BigInt(size) || n > 100_000_000n) return false;
   const c = head[8];
-  return c === 0x7b || ((c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) && head.subarray(8, 64).includes(0x7b));
+  return (
+    c === 0x7b ||
+    ((c === 0x20 || c === 0x09 || c === 0x0a || c === 0x0d) && head.subarray(8, 64).includes(0x7b))
+  );
 }
 
 export function sniff(head: Uint8Array, size: number, name: string): SniffedFormat {
   const ext = extensionOf(name);
-  if (startsWith(head, [0x50, 0x4b, 0x03, 0x04]) || startsWith(head, [0x50, 0x4b, 0x05, 0x06]) || startsWith(head, [0x50, 0x4b, 0x07, 0x08])) return 'zip';
+  if (
+    startsWith(head, [0x50, 0x4b, 0x03, 0x04]) ||
+    startsWith(head, [0x50, 0x4b, 0x05, 0x06]) ||
+    startsWith(head, [0x50, 0x4b, 0x07, 0x08])
+  )
+    return 'zip';
   if (startsWith(head, [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59])) return 'numpy';
-  for (const at of [0, 512, 1024, 2048]) if (startsWith(head, [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a], at)) return 'hdf5';
+  for (const at of [0, 512, 1024, 2048])
+    if (startsWith(head, [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a], at)) return 'hdf5';
   if (startsWith(head, [0x47, 0x47, 0x55, 0x46])) return 'gguf';
   if (startsWith(head, [0x37, 0x7a, 0xbc, 0xaf, 0x27, 0x1c])) return '7z';
   if (startsWith(head, [0x1f, 0x8b])) return 'gzip';
   // zlib stream (joblib compress=...): CMF 0x78 and a header checksum that is a multiple of 31
   if (head[0] === 0x78 && head.length >= 2 && ((0x78 << 8) | (head[1] ?? 0)) % 31 === 0) return 'zlib';
-  if (startsWith(head, [0x42, 0x5a, 0x68]) || startsWith(head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) || startsWith(head, [0x28, 0xb5, 0x2f, 0xfd]) || startsWith(head, [0x52, 0x61, 0x72, 0x21])) return 'compressed';
+  if (
+    startsWith(head, [0x42, 0x5a, 0x68]) ||
+    startsWith(head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00]) ||
+    startsWith(head, [0x28, 0xb5, 0x2f, 0xfd]) ||
+    startsWith(head, [0x52, 0x61, 0x72, 0x21])
+  )
+    return 'compressed';
   if (startsWith(head, [0x75, 0x73, 0x74, 0x61, 0x72], 257)) return 'tar';
   if (head[0] === 0x80 && (head[1] ?? 9) <= 5 && head.length >= 2) return 'pickle';
-  if (startsWith(head, [0x89, 0x50, 0x4e, 0x47]) || startsWith(head, [0xff, 0xd8, 0xff]) || startsWith(head, [0x47, 0x49, 0x46, 0x38])) return 'image';
+  if (
+    startsWith(head, [0x89, 0x50, 0x4e, 0x47]) ||
+    startsWith(head, [0xff, 0xd8, 0xff]) ||
+    startsWith(head, [0x47, 0x49, 0x46, 0x38])
+  )
+    return 'image';
   if (ext === 'safetensors' || looksLikeSafetensors(head, size)) return 'safetensors';
   if (ext === 'onnx') return 'onnx';
   if (ext === 'pb' || baseName(name) === 'saved_model.pb') return 'tf-savedmodel';
@@ -77,12 +131,28 @@ export function sniff(head: Uint8Array, size: number, name: string): SniffedForm
 
 const PICKLE_FAMILY = ['pickle', 'pytorch-legacy', 'pytorch-zip', 'torchscript', 'joblib', 'zip'];
 const EXPECTED: Record<string, readonly string[]> = {
-  pkl: PICKLE_FAMILY, pickle: PICKLE_FAMILY, joblib: [...PICKLE_FAMILY, 'gzip', 'zlib', 'compressed'], dill: PICKLE_FAMILY,
-  pt: PICKLE_FAMILY, pth: PICKLE_FAMILY, ckpt: PICKLE_FAMILY, safetensors: ['safetensors'], npy: ['numpy'],
-  npz: ['npz', 'zip'], h5: ['hdf5', 'keras'], hdf5: ['hdf5', 'keras'], keras: ['keras', 'zip', 'hdf5'],
-  onnx: ['onnx'], gguf: ['gguf'], pb: ['tf-savedmodel'], zip: ['zip', 'pytorch-zip', 'npz', 'keras', 'torchscript'],
+  pkl: PICKLE_FAMILY,
+  pickle: PICKLE_FAMILY,
+  joblib: [...PICKLE_FAMILY, 'gzip', 'zlib', 'compressed'],
+  dill: PICKLE_FAMILY,
+  pt: PICKLE_FAMILY,
+  pth: PICKLE_FAMILY,
+  ckpt: PICKLE_FAMILY,
+  safetensors: ['safetensors'],
+  npy: ['numpy'],
+  npz: ['npz', 'zip'],
+  h5: ['hdf5', 'keras'],
+  hdf5: ['hdf5', 'keras'],
+  keras: ['keras', 'zip', 'hdf5'],
+  onnx: ['onnx'],
+  gguf: ['gguf'],
+  pb: ['tf-savedmodel'],
+  zip: ['zip', 'pytorch-zip', 'npz', 'keras', 'torchscript'],
   bin: [...PICKLE_FAMILY, 'safetensors', 'gguf', 'onnx', 'numpy', 'hdf5', 'tar', 'gzip'],
-  tar: ['tar'], '7z': ['7z'], gz: ['gzip', 'tar'], tgz: ['gzip', 'tar'],
+  tar: ['tar'],
+  '7z': ['7z'],
+  gz: ['gzip', 'tar'],
+  tgz: ['gzip', 'tar'],
 };
 
 /** Extensions that promise a model format: content nobody can parse is then a rejection, not "clean". */

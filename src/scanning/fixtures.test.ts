@@ -28,11 +28,14 @@ describe('fixture corpus (test/fixtures/model-scanning/SOURCES.md)', () => {
       const rep = reports[i];
       if (rep === undefined) return failures.push(`${row.fixture}: no report`);
       if (!row.accepts.includes(rep.verdict)) {
-        failures.push(`${row.fixture}: expected ${row.accepts.join('|')} (${row.text.slice(0, 60)}), got ${rep.verdict}: ${rep.findings.map((f) => f.rule).join(', ')}`);
+        failures.push(
+          `${row.fixture}: expected ${row.accepts.join('|')} (${row.text.slice(0, 60)}), got ${rep.verdict}: ${rep.findings.map((f) => f.rule).join(', ')}`,
+        );
       }
       if (rep.verdict === 'dangerous' && row.names.length > 0) {
         const text = rep.findings.map((f) => `${f.detail} ${f.member ?? ''}`).join('\n');
-        if (!row.names.some((n) => text.includes(n))) failures.push(`${row.fixture}: findings name none of ${row.names.join(', ')}`);
+        if (!row.names.some((n) => text.includes(n)))
+          failures.push(`${row.fixture}: findings name none of ${row.names.join(', ')}`);
       }
       return undefined;
     });
@@ -62,7 +65,9 @@ describe('specific fixture behaviour', () => {
 
   it('reports both the exec import and the truncation of broken_model.pkl', async () => {
     const r = await scan('picklescan/data/broken_model.pkl');
-    expect(r?.findings.map((f) => f.rule)).toEqual(expect.arrayContaining(['pickle-dangerous-import', 'pickle-truncated']));
+    expect(r?.findings.map((f) => f.rule)).toEqual(
+      expect.arrayContaining(['pickle-dangerous-import', 'pickle-truncated']),
+    );
   });
 
   it('scans the second of two back-to-back pickles', async () => {
@@ -80,7 +85,9 @@ describe('specific fixture behaviour', () => {
 
   it('rejects a zip whose local and central names differ, and still finds the payload', async () => {
     const r = await scan('picklescan/data/malicious1_central_directory.zip');
-    expect(r?.findings.map((f) => f.rule)).toEqual(expect.arrayContaining(['zip-name-mismatch', 'pickle-dangerous-import']));
+    expect(r?.findings.map((f) => f.rule)).toEqual(
+      expect.arrayContaining(['zip-name-mismatch', 'pickle-dangerous-import']),
+    );
   });
 
   it('reads members flagged encrypted (CVE-2025-1945) and reports the flag', async () => {
@@ -92,7 +99,9 @@ describe('specific fixture behaviour', () => {
   });
 
   it('flags the CRC mismatch of malicious1_crc.zip', async () => {
-    expect((await scan('picklescan/data2/malicious1_crc.zip'))?.findings.map((f) => f.rule)).toContain('zip-crc-mismatch');
+    expect((await scan('picklescan/data2/malicious1_crc.zip'))?.findings.map((f) => f.rule)).toContain(
+      'zip-crc-mismatch',
+    );
   });
 
   it('reports the zip-slip member of path_traversal.zip', async () => {
@@ -102,7 +111,11 @@ describe('specific fixture behaviour', () => {
 
   it('marks pickle-carrying containers so --deny-format pickle refuses them', async () => {
     const [pt, npy, st] = await scanPaths(
-      [join(root, 'picklescan/data/new_pytorch_model.bin'), join(root, 'picklescan/data2/object_array.npy'), join(root, 'safetensors-vectors/valid_i32_2x2.safetensors')],
+      [
+        join(root, 'picklescan/data/new_pytorch_model.bin'),
+        join(root, 'picklescan/data2/object_array.npy'),
+        join(root, 'safetensors-vectors/valid_i32_2x2.safetensors'),
+      ],
       { denyFormats: ['pickle'] },
     );
     expect(pt?.verdict).toBe('suspicious');

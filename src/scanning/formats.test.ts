@@ -6,10 +6,21 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { scanBuffer, scanPaths, scanWith } from './index.ts';
 import type { ByteSource } from './source.ts';
-import { buildGguf, buildTar, buildZip, concat, enc, onnxWithExternalData, pbBytes, reducePickle, u64 } from './testing.ts';
+import {
+  buildGguf,
+  buildTar,
+  buildZip,
+  concat,
+  enc,
+  onnxWithExternalData,
+  pbBytes,
+  reducePickle,
+  u64,
+} from './testing.ts';
 import { DEFAULT_LIMITS } from './types.ts';
 
-const fixture = (p: string): Uint8Array => readFileSync(fileURLToPath(new URL(`../../test/fixtures/model-scanning/${p}`, import.meta.url)));
+const fixture = (p: string): Uint8Array =>
+  readFileSync(fileURLToPath(new URL(`../../test/fixtures/model-scanning/${p}`, import.meta.url)));
 
 function safetensors(header: object, dataBytes: number): Uint8Array {
   const h = enc.encode(JSON.stringify(header));
@@ -25,7 +36,8 @@ class HeaderOnlySource implements ByteSource {
   ) {}
   read(offset: number, length: number): Promise<Uint8Array> {
     const end = Math.min(this.size, offset + length);
-    if (offset >= this.head.length && offset < this.size - 70_000) throw new Error(`read of tensor bytes at ${offset}`);
+    if (offset >= this.head.length && offset < this.size - 70_000)
+      throw new Error(`read of tensor bytes at ${offset}`);
     this.maxReadEnd = Math.max(this.maxReadEnd, Math.min(end, this.head.length));
     const out = new Uint8Array(Math.max(0, end - offset));
     out.set(this.head.subarray(offset, Math.min(end, this.head.length)));
@@ -36,7 +48,9 @@ class HeaderOnlySource implements ByteSource {
 describe('safetensors', () => {
   it('reads only the header of a large file', async () => {
     const n = 4 * 1024 ** 3;
-    const header = enc.encode(JSON.stringify({ w: { dtype: 'F32', shape: [1024, 1024, 1024], data_offsets: [0, n] } }));
+    const header = enc.encode(
+      JSON.stringify({ w: { dtype: 'F32', shape: [1024, 1024, 1024], data_offsets: [0, n] } }),
+    );
     const head = concat(u64(header.length), header);
     const src = new HeaderOnlySource(head, head.length + n);
     const r = await scanWith(src, 'big.safetensors', DEFAULT_LIMITS, new Set(), new Set());
@@ -44,10 +58,19 @@ describe('safetensors', () => {
   });
 
   it('validates dtypes, metadata and offsets like the reference reader', async () => {
-    const ok = safetensors({ __metadata__: { format: 'pt' }, a: { dtype: 'F16', shape: [2], data_offsets: [0, 4] }, b: { dtype: 'BF16', shape: [1], data_offsets: [4, 6] } }, 6);
+    const ok = safetensors(
+      {
+        __metadata__: { format: 'pt' },
+        a: { dtype: 'F16', shape: [2], data_offsets: [0, 4] },
+        b: { dtype: 'BF16', shape: [1], data_offsets: [4, 6] },
+      },
+      6,
+    );
     expect((await scanBuffer(ok, 'm.safetensors')).verdict).toBe('clean');
     const badDtype = safetensors({ a: { dtype: 'X9', shape: [1], data_offsets: [0, 1] } }, 1);
-    expect((await scanBuffer(badDtype, 'm.safetensors')).findings[0]?.rule).toBe('safetensors-InvalidHeaderDeserialization');
+    expect((await scanBuffer(badDtype, 'm.safetensors')).findings[0]?.rule).toBe(
+      'safetensors-InvalidHeaderDeserialization',
+    );
     const badMeta = safetensors({ __metadata__: { n: 1 } }, 0);
     expect((await scanBuffer(badMeta, 'm.safetensors')).verdict).toBe('rejected');
     const gap = safetensors({ a: { dtype: 'U8', shape: [1], data_offsets: [1, 2] } }, 2);
@@ -55,7 +78,9 @@ describe('safetensors', () => {
   });
 
   it('rejects duplicate keys instead of keeping the last one', async () => {
-    const h = enc.encode('{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}');
+    const h = enc.encode(
+      '{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]}}',
+    );
     expect((await scanBuffer(concat(u64(h.length), h, [0]), 'm.safetensors')).verdict).toBe('rejected');
   });
 
@@ -71,7 +96,9 @@ describe('GGUF', () => {
     expect((await scanBuffer(buildGguf(), 'm.gguf')).verdict).toBe('clean');
   });
   it('rejects tensor data past the end of the file', async () => {
-    expect((await scanBuffer(buildGguf({ elements: 1024, dataBytes: 16 }), 'm.gguf')).findings[0]?.rule).toBe('gguf-malformed');
+    expect((await scanBuffer(buildGguf({ elements: 1024, dataBytes: 16 }), 'm.gguf')).findings[0]?.rule).toBe(
+      'gguf-malformed',
+    );
   });
   it('rejects a string length that runs past the file', async () => {
     const b = buildGguf();
@@ -98,18 +125,38 @@ describe('ONNX', () => {
     expect((await scanBuffer(onnxWithExternalData('weights.bin'), 'model.onnx')).verdict).toBe('clean');
   });
   it('rejects bytes that are not a protobuf', async () => {
-    expect((await scanBuffer(Uint8Array.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), 'model.onnx')).verdict).toBe('rejected');
+    expect(
+      (await scanBuffer(Uint8Array.from([0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f]), 'model.onnx')).verdict,
+    ).toBe('rejected');
   });
 });
 
 describe('Keras and TensorFlow', () => {
-  const config = (layer: string) => JSON.stringify({ class_name: 'Sequential', config: { layers: [{ class_name: layer, config: { name: 'l1', function: 'lambda x: x' } }] } });
+  const config = (layer: string) =>
+    JSON.stringify({
+      class_name: 'Sequential',
+      config: { layers: [{ class_name: layer, config: { name: 'l1', function: 'lambda x: x' } }] },
+    });
   it('finds a Lambda layer in a .keras archive', async () => {
-    const zip = buildZip([{ name: 'metadata.json', data: '{}' }, { name: 'config.json', data: config('Lambda') }, { name: 'model.weights.h5', data: '' }]);
+    const zip = buildZip([
+      { name: 'metadata.json', data: '{}' },
+      { name: 'config.json', data: config('Lambda') },
+      { name: 'model.weights.h5', data: '' },
+    ]);
     const r = await scanBuffer(zip, 'model.keras');
     expect(r.format).toBe('keras');
     expect(r.verdict).toBe('dangerous');
-    expect((await scanBuffer(buildZip([{ name: 'metadata.json', data: '{}' }, { name: 'config.json', data: config('Dense') }]), 'm.keras')).verdict).toBe('clean');
+    expect(
+      (
+        await scanBuffer(
+          buildZip([
+            { name: 'metadata.json', data: '{}' },
+            { name: 'config.json', data: config('Dense') },
+          ]),
+          'm.keras',
+        )
+      ).verdict,
+    ).toBe('clean');
   });
   it('finds PyFunc nodes in a GraphDef nested in a SavedModel', async () => {
     const node = concat(pbBytes(1, 'n'), pbBytes(2, 'EagerPyFunc'));
@@ -127,12 +174,28 @@ describe('archives', () => {
     ]);
     const r = await scanBuffer(tar, 'model.tar');
     expect(r.format).toBe('tar');
-    expect(r.findings.map((f) => f.rule)).toEqual(expect.arrayContaining(['pickle-dangerous-import', 'archive-path-traversal', 'tar-link']));
+    expect(r.findings.map((f) => f.rule)).toEqual(
+      expect.arrayContaining(['pickle-dangerous-import', 'archive-path-traversal', 'tar-link']),
+    );
   });
 
   it('rejects duplicate zip members and unsupported compression', async () => {
-    const dup = buildZip([{ name: 'a.pkl', data: fixture('picklescan/data/benign0_v4.pkl') }, { name: 'a.pkl', data: fixture('picklescan/data/benign0_v4.pkl') }]);
+    const dup = buildZip([
+      { name: 'a.pkl', data: fixture('picklescan/data/benign0_v4.pkl') },
+      { name: 'a.pkl', data: fixture('picklescan/data/benign0_v4.pkl') },
+    ]);
     expect((await scanBuffer(dup, 'x.zip')).findings.map((f) => f.rule)).toContain('zip-duplicate-member');
+  });
+
+  it('reads zip64 archives (zip64 end records and per-member zip64 extra fields)', async () => {
+    const members = [
+      { name: 'archive/data.pkl', data: reducePickle('builtins', 'exec'), deflate: true },
+      { name: 'archive/version', data: '3\n' },
+    ];
+    const r = await scanBuffer(buildZip(members, new Uint8Array(0), true), 'model.pt');
+    expect(r.format).toBe('pytorch-zip');
+    expect(r.verdict).toBe('dangerous');
+    expect(r.findings.filter((f) => f.severity === 'rejected')).toEqual([]);
   });
 
   it('scans a gzipped pickle', async () => {

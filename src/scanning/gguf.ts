@@ -10,13 +10,42 @@ class Bad extends Error {}
 
 /** ggml type -> [block size in elements, bytes per block]; unknown types are rejected. */
 const GGML_TYPES: Record<number, [number, number]> = {
-  0: [1, 4], 1: [1, 2], 2: [32, 18], 3: [32, 20], 6: [32, 22], 7: [32, 24], 8: [32, 34], 9: [32, 36], 10: [256, 84],
-  11: [256, 110], 12: [256, 144], 13: [256, 176], 14: [256, 210], 15: [256, 292], 16: [256, 66], 17: [256, 74],
-  18: [256, 98], 19: [256, 50], 20: [32, 18], 21: [256, 110], 22: [256, 82], 23: [256, 136], 24: [1, 1], 25: [1, 2],
-  26: [1, 4], 27: [1, 8], 28: [1, 8], 29: [256, 56], 30: [1, 2], 34: [256, 54], 35: [256, 66], 39: [32, 17],
+  0: [1, 4],
+  1: [1, 2],
+  2: [32, 18],
+  3: [32, 20],
+  6: [32, 22],
+  7: [32, 24],
+  8: [32, 34],
+  9: [32, 36],
+  10: [256, 84],
+  11: [256, 110],
+  12: [256, 144],
+  13: [256, 176],
+  14: [256, 210],
+  15: [256, 292],
+  16: [256, 66],
+  17: [256, 74],
+  18: [256, 98],
+  19: [256, 50],
+  20: [32, 18],
+  21: [256, 110],
+  22: [256, 82],
+  23: [256, 136],
+  24: [1, 1],
+  25: [1, 2],
+  26: [1, 4],
+  27: [1, 8],
+  28: [1, 8],
+  29: [256, 56],
+  30: [1, 2],
+  34: [256, 54],
+  35: [256, 66],
+  39: [32, 17],
 };
 
-const SSTI = /__(class|globals|builtins|subclasses|mro|base|init|import)__|\bos\.(system|popen)|\bsubprocess\b|\beval\(|\bexec\(/;
+const SSTI =
+  /__(class|globals|builtins|subclasses|mro|base|init|import)__|\bos\.(system|popen)|\bsubprocess\b|\beval\(|\bexec\(/;
 const MAX_STRING = 64 * 1024 * 1024;
 const MAX_COUNT = 100_000_000;
 
@@ -41,7 +70,8 @@ export function parseGguf(b: Uint8Array, fileSize: number, partial: boolean): Gg
   const u32 = (): number => v.getUint32(need(4), true);
   const u64 = (): number => {
     const x = v.getBigUint64(need(8), true);
-    if (x > BigInt(Number.MAX_SAFE_INTEGER)) throw new Bad(`64-bit value ${x} out of range at offset ${pos - 8}`);
+    if (x > BigInt(Number.MAX_SAFE_INTEGER))
+      throw new Bad(`64-bit value ${x} out of range at offset ${pos - 8}`);
     return Number(x);
   };
   const str = (): string => {
@@ -50,7 +80,19 @@ export function parseGguf(b: Uint8Array, fileSize: number, partial: boolean): Gg
     const p = need(n);
     return new TextDecoder().decode(b.subarray(p, p + n));
   };
-  const SCALAR: Record<number, number> = { 0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8 };
+  const SCALAR: Record<number, number> = {
+    0: 1,
+    1: 1,
+    2: 2,
+    3: 2,
+    4: 4,
+    5: 4,
+    6: 4,
+    7: 1,
+    10: 8,
+    11: 8,
+    12: 8,
+  };
   const value = (type: number, depth: number): string | undefined => {
     const size = SCALAR[type];
     if (size !== undefined) {
@@ -77,7 +119,8 @@ export function parseGguf(b: Uint8Array, fileSize: number, partial: boolean): Gg
   if (version === 1) throw new Bad('GGUF version 1 (32-bit counts) is not supported');
   const tensorCount = u64();
   const kvCount = u64();
-  if (tensorCount > MAX_COUNT || kvCount > MAX_COUNT) throw new Bad(`implausible counts: ${tensorCount} tensors, ${kvCount} keys`);
+  if (tensorCount > MAX_COUNT || kvCount > MAX_COUNT)
+    throw new Bad(`implausible counts: ${tensorCount} tensors, ${kvCount} keys`);
   let alignment = 32;
   for (let i = 0; i < kvCount; i++) {
     const key = str();
@@ -94,7 +137,8 @@ export function parseGguf(b: Uint8Array, fileSize: number, partial: boolean): Gg
       });
     }
   }
-  if (alignment <= 0 || alignment % 8 !== 0) throw new Bad(`general.alignment ${alignment} is not a positive multiple of 8`);
+  if (alignment <= 0 || alignment % 8 !== 0)
+    throw new Bad(`general.alignment ${alignment} is not a positive multiple of 8`);
   const tensors: { name: string; offset: number; bytes: number }[] = [];
   for (let i = 0; i < tensorCount; i++) {
     const name = str();
@@ -109,8 +153,10 @@ export function parseGguf(b: Uint8Array, fileSize: number, partial: boolean): Gg
     const offset = u64();
     const info = GGML_TYPES[type];
     if (info === undefined) throw new Bad(`tensor ${name} has unknown ggml type ${type}`);
-    if (elements % info[0] !== 0) throw new Bad(`tensor ${name}: ${elements} elements is not a whole number of blocks`);
-    if (offset % alignment !== 0) throw new Bad(`tensor ${name} offset ${offset} is not aligned to ${alignment}`);
+    if (elements % info[0] !== 0)
+      throw new Bad(`tensor ${name}: ${elements} elements is not a whole number of blocks`);
+    if (offset % alignment !== 0)
+      throw new Bad(`tensor ${name} offset ${offset} is not aligned to ${alignment}`);
     tensors.push({ name, offset, bytes: (elements / info[0]) * info[1] });
   }
   const dataStart = Math.ceil(pos / alignment) * alignment;

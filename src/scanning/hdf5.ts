@@ -10,7 +10,10 @@ const CHUNK = 4 * 1024 * 1024;
 const OVERLAP = 64 * 1024;
 const latin1 = new TextDecoder('latin1');
 
-export async function scanHdf5(src: ByteSource, ctx: ScanContext): Promise<{ findings: Finding[]; hasModelConfig: boolean }> {
+export async function scanHdf5(
+  src: ByteSource,
+  ctx: ScanContext,
+): Promise<{ findings: Finding[]; hasModelConfig: boolean }> {
   const findings: Finding[] = [];
   let hasModelConfig = false;
   const seen = new Set<number>();

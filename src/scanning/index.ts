@@ -4,7 +4,15 @@ import { open, readdir, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { scanSource } from './scan-source.ts';
 import { BufferSource, FileSource, type ByteSource } from './source.ts';
-import { DEFAULT_LIMITS, LimitExceeded, ScanContext, verdictOf, type Finding, type ScanLimits, type Verdict } from './types.ts';
+import {
+  DEFAULT_LIMITS,
+  LimitExceeded,
+  ScanContext,
+  verdictOf,
+  type Finding,
+  type ScanLimits,
+  type Verdict,
+} from './types.ts';
 
 export type { Finding, ScanLimits, Severity, Verdict } from './types.ts';
 export { DEFAULT_LIMITS } from './types.ts';
@@ -39,7 +47,11 @@ export async function scanPaths(paths: string[], options: ScanOptions = {}): Pro
   const reports: FileReport[] = [];
   for (const p of paths) {
     for await (const file of walk(p)) {
-      reports.push(file.error === undefined ? await scanFile(file.path, limits, allow, deny) : unreadable(file.path, file.error));
+      reports.push(
+        file.error === undefined
+          ? await scanFile(file.path, limits, allow, deny)
+          : unreadable(file.path, file.error),
+      );
     }
   }
   return reports;
@@ -82,11 +94,22 @@ async function* walk(path: string): AsyncGenerator<{ path: string; error?: strin
 }
 
 function unreadable(path: string, error: string): FileReport {
-  return { path, format: 'unknown', verdict: 'rejected', findings: [{ rule: 'unreadable', severity: 'rejected', detail: error }], contains: [] };
+  return {
+    path,
+    format: 'unknown',
+    verdict: 'rejected',
+    findings: [{ rule: 'unreadable', severity: 'rejected', detail: error }],
+    contains: [],
+  };
 }
 
 /** Scan one file. Never throws: failures become `rejected` findings. */
-export async function scanFile(path: string, limits: ScanLimits, allow: ReadonlySet<string>, deny: ReadonlySet<string>): Promise<FileReport> {
+export async function scanFile(
+  path: string,
+  limits: ScanLimits,
+  allow: ReadonlySet<string>,
+  deny: ReadonlySet<string>,
+): Promise<FileReport> {
   let handle: FileHandle | undefined;
   try {
     handle = await open(path, 'r');
@@ -100,24 +123,52 @@ export async function scanFile(path: string, limits: ScanLimits, allow: Readonly
 }
 
 /** Scan bytes already in memory (`name` gives the extension hint and the report path). */
-export async function scanBuffer(bytes: Uint8Array, name: string, options: ScanOptions = {}): Promise<FileReport> {
+export async function scanBuffer(
+  bytes: Uint8Array,
+  name: string,
+  options: ScanOptions = {},
+): Promise<FileReport> {
   const limits: ScanLimits = { ...DEFAULT_LIMITS, ...options.limits };
-  return scanWith(new BufferSource(bytes), name, limits, new Set(options.allowGlobals ?? []), expandDeniedFormats(options.denyFormats ?? []));
+  return scanWith(
+    new BufferSource(bytes),
+    name,
+    limits,
+    new Set(options.allowGlobals ?? []),
+    expandDeniedFormats(options.denyFormats ?? []),
+  );
 }
 
 /** Scan any byte source; never throws for bad input. */
-export async function scanWith(src: ByteSource, name: string, limits: ScanLimits, allow: ReadonlySet<string>, deny: ReadonlySet<string>): Promise<FileReport> {
+export async function scanWith(
+  src: ByteSource,
+  name: string,
+  limits: ScanLimits,
+  allow: ReadonlySet<string>,
+  deny: ReadonlySet<string>,
+): Promise<FileReport> {
   const ctx = new ScanContext(limits, allow);
   let format = 'unknown';
   try {
     format = await scanSource(src, ctx, { name, depth: 0 });
   } catch (e) {
     if (e instanceof LimitExceeded) {
-      ctx.add({ rule: 'limit-exceeded', severity: 'rejected', detail: `${e.message} (limit ${e.limit}); raise it only for a model you otherwise trust` });
+      ctx.add({
+        rule: 'limit-exceeded',
+        severity: 'rejected',
+        detail: `${e.message} (limit ${e.limit}); raise it only for a model you otherwise trust`,
+      });
     } else if (e instanceof RangeError) {
-      ctx.add({ rule: 'limit-exceeded', severity: 'rejected', detail: `input too large or too deeply nested to scan (${e.message})` });
+      ctx.add({
+        rule: 'limit-exceeded',
+        severity: 'rejected',
+        detail: `input too large or too deeply nested to scan (${e.message})`,
+      });
     } else {
-      ctx.add({ rule: 'scan-error', severity: 'rejected', detail: `the scanner failed on this input: ${(e as Error).message}` });
+      ctx.add({
+        rule: 'scan-error',
+        severity: 'rejected',
+        detail: `the scanner failed on this input: ${(e as Error).message}`,
+      });
     }
   }
   const contains = [...ctx.formats].filter((f) => f !== format).sort();

@@ -16,7 +16,8 @@ const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 export function parseJsonStrict(text: string, maxDepth = 256): Json {
   let i = 0;
   const ws = (): void => {
-    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r'))
+      i++;
   };
   const err = (m: string): never => {
     throw new JsonError(`${m} at character ${i}`);
@@ -36,7 +37,7 @@ export function parseJsonStrict(text: string, maxDepth = 256): Json {
       i++;
       const o: JsonObject = Object.create(null) as JsonObject;
       ws();
-      if (text[i] === '}') return i++, o;
+      if (text[i] === '}') return (i++, o);
       for (;;) {
         ws();
         if (text[i] !== '"') err('expected a key');
@@ -47,7 +48,7 @@ export function parseJsonStrict(text: string, maxDepth = 256): Json {
         o[k] = value(depth + 1);
         ws();
         if (text[i] === ',') i++;
-        else if (text[i] === '}') return i++, o;
+        else if (text[i] === '}') return (i++, o);
         else err('expected "," or "}"');
       }
     }
@@ -55,12 +56,12 @@ export function parseJsonStrict(text: string, maxDepth = 256): Json {
       i++;
       const a: Json[] = [];
       ws();
-      if (text[i] === ']') return i++, a;
+      if (text[i] === ']') return (i++, a);
       for (;;) {
         a.push(value(depth + 1));
         ws();
         if (text[i] === ',') i++;
-        else if (text[i] === ']') return i++, a;
+        else if (text[i] === ']') return (i++, a);
         else err('expected "," or "]"');
       }
     }

@@ -36,8 +36,12 @@ export function parseNpyHeader(head: Uint8Array): NpyHeader | Finding {
   if (!descrMatch || !shapeMatch) return bad('header lacks descr or shape');
   const descr = descrMatch[1] ?? '';
   const objectDtype = /['"][<>|=]?O\d*['"]/.test(descr);
-  const dims = (shapeMatch[1] ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
-  if (!dims.every((d) => /^\d+L?$/.test(d))) return bad(`shape (${shapeMatch[1]}) is not a tuple of integers`);
+  const dims = (shapeMatch[1] ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  if (!dims.every((d) => /^\d+L?$/.test(d)))
+    return bad(`shape (${shapeMatch[1]}) is not a tuple of integers`);
   const simple = /^['"][<>|=]?([biufcmMSUVa])(\d+)['"]$/.exec(descr);
   let dataBytes: number | undefined;
   if (simple && !objectDtype) {

@@ -53,7 +53,11 @@ export async function scanOnnx(src: ByteSource, ctx: ScanContext): Promise<Findi
     await walk('model', 0, src.size, 0);
   } catch (e) {
     if (!(e instanceof WireError)) throw e;
-    findings.push({ rule: 'onnx-malformed', severity: 'rejected', detail: `not a valid ONNX protobuf: ${e.message}` });
+    findings.push({
+      rule: 'onnx-malformed',
+      severity: 'rejected',
+      detail: `not a valid ONNX protobuf: ${e.message}`,
+    });
   }
   return findings;
 }

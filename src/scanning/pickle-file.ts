@@ -63,8 +63,18 @@ function isZipLocalHeader(d: Uint8Array, at: number): boolean {
  * Run every pickle in `data` from offset 0. With `windowEndsEarly`, `data` is a prefix of a longer
  * stream and NeedMoreBytes is thrown when the pickles run past it.
  */
-export function scanPickleStream(data: Uint8Array, ctx: ScanContext, opts: { windowEndsEarly: boolean; member?: string; depth: number }): PickleStreamResult {
-  const res: PickleStreamResult = { findings: [], pickles: 0, legacyTorch: false, complete: false, imports: new Set() };
+export function scanPickleStream(
+  data: Uint8Array,
+  ctx: ScanContext,
+  opts: { windowEndsEarly: boolean; member?: string; depth: number },
+): PickleStreamResult {
+  const res: PickleStreamResult = {
+    findings: [],
+    pickles: 0,
+    legacyTorch: false,
+    complete: false,
+    imports: new Set(),
+  };
   const budget = { opcodes: ctx.opcodes };
   let pos = 0;
   for (;;) {
@@ -78,9 +88,11 @@ export function scanPickleStream(data: Uint8Array, ctx: ScanContext, opts: { win
     res.pickles++;
     res.findings.push(...findingsOfRun(run, opts.member));
     for (const imp of run.imports) res.imports.add(imp.resolved);
-    for (const emb of run.embedded) res.findings.push(...embeddedFindings(emb.bytes, emb.offset, ctx, opts, budget));
+    for (const emb of run.embedded)
+      res.findings.push(...embeddedFindings(emb.bytes, emb.offset, ctx, opts, budget));
     if (run.error) break;
-    if (res.pickles === 1 && run.result?.t === 'int' && run.result.v === TORCH_LEGACY_MAGIC) res.legacyTorch = true;
+    if (res.pickles === 1 && run.result?.t === 'int' && run.result.v === TORCH_LEGACY_MAGIC)
+      res.legacyTorch = true;
     pos = run.end;
     if (res.legacyTorch && res.pickles === 5) {
       // magic, protocol version, sys_info, the state dict, the storage keys; raw storage bytes follow.
@@ -92,7 +104,8 @@ export function scanPickleStream(data: Uint8Array, ctx: ScanContext, opts: { win
       res.complete = true;
       break;
     }
-    if (opts.windowEndsEarly && pos + 4 > data.length) throw new NeedMoreBytes('stream continues after the window');
+    if (opts.windowEndsEarly && pos + 4 > data.length)
+      throw new NeedMoreBytes('stream continues after the window');
     if (isZipLocalHeader(data, pos)) {
       res.zipAt = pos;
       res.complete = true;
@@ -113,9 +126,20 @@ export function scanPickleStream(data: Uint8Array, ctx: ScanContext, opts: { win
   return res;
 }
 
-function embeddedFindings(bytes: Uint8Array, offset: number, ctx: ScanContext, opts: { member?: string; depth: number }, budget: { opcodes: number }): Finding[] {
+function embeddedFindings(
+  bytes: Uint8Array,
+  offset: number,
+  ctx: ScanContext,
+  opts: { member?: string; depth: number },
+  budget: { opcodes: number },
+): Finding[] {
   if (opts.depth + 1 > ctx.limits.maxNestingDepth) return [];
-  const inner = runPickle(bytes, 0, { limits: ctx.limits, allowGlobals: ctx.allowGlobals, budget, checkTime: () => ctx.checkTime() });
+  const inner = runPickle(bytes, 0, {
+    limits: ctx.limits,
+    allowGlobals: ctx.allowGlobals,
+    budget,
+    checkTime: () => ctx.checkTime(),
+  });
   const names = [...new Set(inner.imports.map((i) => i.resolved))];
   const dangerous = inner.imports.some((i) => i.classification === 'dangerous');
   return [
@@ -130,7 +154,11 @@ function embeddedFindings(bytes: Uint8Array, offset: number, ctx: ScanContext, o
 }
 
 /** Scan a pickle file read through `src`, growing the in-memory window only as far as the pickles reach. */
-export async function scanPickleSource(src: ByteSource, ctx: ScanContext, opts: { member?: string; depth: number }): Promise<PickleStreamResult> {
+export async function scanPickleSource(
+  src: ByteSource,
+  ctx: ScanContext,
+  opts: { member?: string; depth: number },
+): Promise<PickleStreamResult> {
   const max = ctx.limits.maxPickleBytes;
   let window = Math.min(src.size, 64 * 1024 * 1024, max);
   for (;;) {

@@ -7,21 +7,24 @@ import { parseIntBase0, runPickle } from './pickle.ts';
 import { buildZip, concat, reducePickle, stackGlobalPickle, u32 } from './testing.ts';
 import { DEFAULT_LIMITS } from './types.ts';
 
-const fixture = (p: string): Uint8Array => readFileSync(fileURLToPath(new URL(`../../test/fixtures/model-scanning/${p}`, import.meta.url)));
-const run = (b: Uint8Array) => runPickle(b, 0, { limits: DEFAULT_LIMITS, allowGlobals: new Set(), budget: { opcodes: 0 } });
-const rules = async (b: Uint8Array, name = 'x.pkl') => (await scanBuffer(b, name)).findings.map((f) => f.rule);
+const fixture = (p: string): Uint8Array =>
+  readFileSync(fileURLToPath(new URL(`../../test/fixtures/model-scanning/${p}`, import.meta.url)));
+const run = (b: Uint8Array) =>
+  runPickle(b, 0, { limits: DEFAULT_LIMITS, allowGlobals: new Set(), budget: { opcodes: 0 } });
+const rules = async (b: Uint8Array, name = 'x.pkl') =>
+  (await scanBuffer(b, name)).findings.map((f) => f.rule);
 
 describe('pickle VM', () => {
   it('records GLOBAL, INST, STACK_GLOBAL imports with resolved names', () => {
     expect(run(reducePickle('os', 'system')).imports.map((i) => i.resolved)).toEqual(['os.system']);
     expect(run(stackGlobalPickle('posix', 'system')).imports[0]?.opcode).toBe('STACK_GLOBAL');
-    const inst = run(concat('(S\'ls\'\nios\nsystem\n.'));
+    const inst = run(concat("(S'ls'\nios\nsystem\n."));
     expect(inst.imports[0]).toMatchObject({ resolved: 'os.system', opcode: 'INST' });
   });
 
   it('resolves STACK_GLOBAL operands fetched from the memo (GET after PUT)', () => {
     // protocol 0 strings memoised with PUT, read back with GET, then STACK_GLOBAL
-    const b = concat("Vos\np0\n0Vsystem\np1\n0g0\ng1\n", [0x93], '.');
+    const b = concat('Vos\np0\n0Vsystem\np1\n0g0\ng1\n', [0x93], '.');
     expect(run(b).imports[0]?.resolved).toBe('os.system');
   });
 
@@ -36,8 +39,13 @@ describe('pickle VM', () => {
   it('allowlists exactly, flags unknown as suspicious, and cannot be talked out of the denylist', () => {
     expect(classifyGlobal('torch._utils', '_rebuild_tensor_v2', 2, new Set()).classification).toBe('allowed');
     expect(classifyGlobal('collections', 'OrderedDict', 2, new Set()).classification).toBe('allowed');
-    expect(classifyGlobal('torch.nn.modules.linear', 'Linear', 2, new Set()).classification).toBe('suspicious');
-    expect(classifyGlobal('torch.nn.modules.linear', 'Linear', 2, new Set(['torch.nn.modules.linear.Linear'])).classification).toBe('allowed');
+    expect(classifyGlobal('torch.nn.modules.linear', 'Linear', 2, new Set()).classification).toBe(
+      'suspicious',
+    );
+    expect(
+      classifyGlobal('torch.nn.modules.linear', 'Linear', 2, new Set(['torch.nn.modules.linear.Linear']))
+        .classification,
+    ).toBe('allowed');
     expect(classifyGlobal('os', 'system', 2, new Set(['os.system'])).classification).toBe('dangerous');
   });
 
@@ -70,14 +78,28 @@ describe('pickle VM', () => {
 describe('known scanner bypasses', () => {
   it('base-0 integer desync: INT 0x10 before the payload does not stop the scan', async () => {
     // pickletools-style scanners parse INT in base 10, choke on "0x10" and stop before os.system.
-    const b = concat([0x80, 0x02], 'I0x10\n', '0', 'I1_0\n', '0', 'cos\nsystem\nX', u32(2), 'id', [0x85], 'R.');
+    const b = concat(
+      [0x80, 0x02],
+      'I0x10\n',
+      '0',
+      'I1_0\n',
+      '0',
+      'cos\nsystem\nX',
+      u32(2),
+      'id',
+      [0x85],
+      'R.',
+    );
     const r = await scanBuffer(b, 'desync.pkl');
     expect(r.verdict).toBe('dangerous');
     expect(r.findings.map((f) => f.rule)).not.toContain('pickle-malformed');
   });
 
   it('pickle-then-zip polyglot: a malicious pickle in front of a benign zip', async () => {
-    const zip = buildZip([{ name: 'archive/data.pkl', data: fixture('picklescan/data/benign0_v4.pkl') }, { name: 'archive/version', data: '3\n' }]);
+    const zip = buildZip([
+      { name: 'archive/data.pkl', data: fixture('picklescan/data/benign0_v4.pkl') },
+      { name: 'archive/version', data: '3\n' },
+    ]);
     const r = await scanBuffer(concat(reducePickle('os', 'system'), zip), 'model.pt');
     expect(r.verdict).toBe('dangerous');
     expect(r.findings.map((f) => f.rule)).toContain('polyglot-zip');
@@ -87,11 +109,17 @@ describe('known scanner bypasses', () => {
     const zip = buildZip([{ name: 'archive/data.pkl', data: reducePickle('builtins', 'eval') }]);
     const r = await scanBuffer(concat(fixture('picklescan/data/benign0_v3.pkl'), zip), 'model.pt');
     expect(r.verdict).toBe('dangerous');
-    expect(r.findings.some((f) => f.detail.includes('builtins.eval') && f.member === 'archive/data.pkl')).toBe(true);
+    expect(
+      r.findings.some((f) => f.detail.includes('builtins.eval') && f.member === 'archive/data.pkl'),
+    ).toBe(true);
   });
 
   it('EXT1/EXT2/EXT4 extension codes are dangerous (copyreg registry imports)', async () => {
-    for (const ext of [[0x82, 0x01], [0x83, 0x01, 0x00], [0x84, 0x01, 0x00, 0x00, 0x00]]) {
+    for (const ext of [
+      [0x82, 0x01],
+      [0x83, 0x01, 0x00],
+      [0x84, 0x01, 0x00, 0x00, 0x00],
+    ]) {
       const b = concat([0x80, 0x02], ext, 'X', u32(2), 'id', [0x85], 'R.');
       expect(await rules(b)).toContain('pickle-extension-code');
       expect((await scanBuffer(b, 'x.pkl')).verdict).toBe('dangerous');
@@ -99,10 +127,20 @@ describe('known scanner bypasses', () => {
   });
 
   it('dotted names through builtins and allowed roots are resolved in full', async () => {
-    expect((await scanBuffer(stackGlobalPickle('builtins', 'str.__class__.__base__.__subclasses__'), 'x.pkl')).verdict).toBe('dangerous');
-    expect((await scanBuffer(stackGlobalPickle('torch', '_utils._rebuild_tensor_v2.__globals__'), 'x.pkl')).verdict).toBe('dangerous');
-    expect((await scanBuffer(stackGlobalPickle('numpy', 'testing._private.utils.runstring'), 'x.pkl')).verdict).toBe('dangerous');
-    expect((await scanBuffer(stackGlobalPickle('collections', 'OrderedDict.fromkeys'), 'x.pkl')).verdict).toBe('suspicious');
+    expect(
+      (await scanBuffer(stackGlobalPickle('builtins', 'str.__class__.__base__.__subclasses__'), 'x.pkl'))
+        .verdict,
+    ).toBe('dangerous');
+    expect(
+      (await scanBuffer(stackGlobalPickle('torch', '_utils._rebuild_tensor_v2.__globals__'), 'x.pkl'))
+        .verdict,
+    ).toBe('dangerous');
+    expect(
+      (await scanBuffer(stackGlobalPickle('numpy', 'testing._private.utils.runstring'), 'x.pkl')).verdict,
+    ).toBe('dangerous');
+    expect(
+      (await scanBuffer(stackGlobalPickle('collections', 'OrderedDict.fromkeys'), 'x.pkl')).verdict,
+    ).toBe('suspicious');
     expect((await scanBuffer(stackGlobalPickle('bdb', 'Bdb.run'), 'x.pkl')).verdict).toBe('dangerous');
   });
 
@@ -118,13 +156,17 @@ describe('known scanner bypasses', () => {
   });
 
   it('a protocol-0 pickle in a file with no model extension is still found', async () => {
-    expect((await scanBuffer(fixture('picklescan/data/malicious1_v0.pkl'), 'README')).verdict).toBe('dangerous');
+    expect((await scanBuffer(fixture('picklescan/data/malicious1_v0.pkl'), 'README')).verdict).toBe(
+      'dangerous',
+    );
   });
 });
 
 describe('limits', () => {
   it('rejects when the opcode budget is exhausted', async () => {
-    const r = await scanBuffer(fixture('modelaudit/samples/pickles/safe_large_model.pkl'), 'x.pkl', { limits: { maxOpcodes: 1000 } });
+    const r = await scanBuffer(fixture('modelaudit/samples/pickles/safe_large_model.pkl'), 'x.pkl', {
+      limits: { maxOpcodes: 1000 },
+    });
     expect(r.verdict).toBe('rejected');
     expect(r.findings[0]?.rule).toBe('limit-exceeded');
   });
@@ -140,7 +182,9 @@ describe('limits', () => {
   });
 
   it('rejects when the time budget is gone', async () => {
-    const r = await scanBuffer(fixture('modelaudit/samples/pickles/safe_large_model.pkl'), 'x.pkl', { limits: { maxMillis: -1 } });
+    const r = await scanBuffer(fixture('modelaudit/samples/pickles/safe_large_model.pkl'), 'x.pkl', {
+      limits: { maxMillis: -1 },
+    });
     expect(r.verdict).toBe('rejected');
   });
 });

@@ -13,7 +13,19 @@ export type Value =
   | { t: 'call'; callee: string; arg?: string }
   | { t: 'tuple'; items: Value[] }
   | { t: 'dict'; entries: [Value, Value][] | null }
-  | { t: 'none' | 'bool' | 'float' | 'list' | 'set' | 'frozenset' | 'bytearray' | 'persid' | 'buffer' | 'unknown' };
+  | {
+      t:
+        | 'none'
+        | 'bool'
+        | 'float'
+        | 'list'
+        | 'set'
+        | 'frozenset'
+        | 'bytearray'
+        | 'persid'
+        | 'buffer'
+        | 'unknown';
+    };
 
 export interface ImportRecord {
   module: string;
@@ -77,7 +89,31 @@ export function dtypeItemSize(code: string): number | undefined {
   if (!m) return undefined;
   const kind = m[1] ?? '';
   const n = m[2] === '' ? undefined : Number(m[2]);
-  const fixed: Record<string, number> = { '?': 1, b: 1, B: 1, h: 2, H: 2, i: 4, I: 4, l: 8, L: 8, q: 8, Q: 8, p: 8, P: 8, e: 2, f: 4, d: 8, g: 16, F: 8, D: 16, G: 32, M: 8, m: 8, c: 1 };
+  const fixed: Record<string, number> = {
+    '?': 1,
+    b: 1,
+    B: 1,
+    h: 2,
+    H: 2,
+    i: 4,
+    I: 4,
+    l: 8,
+    L: 8,
+    q: 8,
+    Q: 8,
+    p: 8,
+    P: 8,
+    e: 2,
+    f: 4,
+    d: 8,
+    g: 16,
+    F: 8,
+    D: 16,
+    G: 32,
+    M: 8,
+    m: 8,
+    c: 1,
+  };
   if (kind === 'U') return (n ?? 0) * 4;
   if (kind === 'S' || kind === 'a' || kind === 'V') return n ?? 0;
   if (n !== undefined) return n;
@@ -86,17 +122,74 @@ export function dtypeItemSize(code: string): number | undefined {
 const SMALL_INTS: Value[] = Array.from({ length: 256 }, (_, v) => ({ t: 'int', v }));
 
 const OPCODE_NAMES: Record<number, string> = {
-  0x28: 'MARK', 0x2e: 'STOP', 0x30: 'POP', 0x31: 'POP_MARK', 0x32: 'DUP', 0x46: 'FLOAT', 0x49: 'INT', 0x4a: 'BININT',
-  0x4b: 'BININT1', 0x4c: 'LONG', 0x4d: 'BININT2', 0x4e: 'NONE', 0x50: 'PERSID', 0x51: 'BINPERSID', 0x52: 'REDUCE',
-  0x53: 'STRING', 0x54: 'BINSTRING', 0x55: 'SHORT_BINSTRING', 0x56: 'UNICODE', 0x58: 'BINUNICODE', 0x61: 'APPEND',
-  0x62: 'BUILD', 0x63: 'GLOBAL', 0x64: 'DICT', 0x7d: 'EMPTY_DICT', 0x65: 'APPENDS', 0x67: 'GET', 0x68: 'BINGET',
-  0x69: 'INST', 0x6a: 'LONG_BINGET', 0x6c: 'LIST', 0x5d: 'EMPTY_LIST', 0x6f: 'OBJ', 0x70: 'PUT', 0x71: 'BINPUT',
-  0x72: 'LONG_BINPUT', 0x73: 'SETITEM', 0x74: 'TUPLE', 0x29: 'EMPTY_TUPLE', 0x75: 'SETITEMS', 0x47: 'BINFLOAT',
-  0x80: 'PROTO', 0x81: 'NEWOBJ', 0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4', 0x85: 'TUPLE1', 0x86: 'TUPLE2',
-  0x87: 'TUPLE3', 0x88: 'NEWTRUE', 0x89: 'NEWFALSE', 0x8a: 'LONG1', 0x8b: 'LONG4', 0x42: 'BINBYTES',
-  0x43: 'SHORT_BINBYTES', 0x8c: 'SHORT_BINUNICODE', 0x8d: 'BINUNICODE8', 0x8e: 'BINBYTES8', 0x8f: 'EMPTY_SET',
-  0x90: 'ADDITEMS', 0x91: 'FROZENSET', 0x92: 'NEWOBJ_EX', 0x93: 'STACK_GLOBAL', 0x94: 'MEMOIZE', 0x95: 'FRAME',
-  0x96: 'BYTEARRAY8', 0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER',
+  0x28: 'MARK',
+  0x2e: 'STOP',
+  0x30: 'POP',
+  0x31: 'POP_MARK',
+  0x32: 'DUP',
+  0x46: 'FLOAT',
+  0x49: 'INT',
+  0x4a: 'BININT',
+  0x4b: 'BININT1',
+  0x4c: 'LONG',
+  0x4d: 'BININT2',
+  0x4e: 'NONE',
+  0x50: 'PERSID',
+  0x51: 'BINPERSID',
+  0x52: 'REDUCE',
+  0x53: 'STRING',
+  0x54: 'BINSTRING',
+  0x55: 'SHORT_BINSTRING',
+  0x56: 'UNICODE',
+  0x58: 'BINUNICODE',
+  0x61: 'APPEND',
+  0x62: 'BUILD',
+  0x63: 'GLOBAL',
+  0x64: 'DICT',
+  0x7d: 'EMPTY_DICT',
+  0x65: 'APPENDS',
+  0x67: 'GET',
+  0x68: 'BINGET',
+  0x69: 'INST',
+  0x6a: 'LONG_BINGET',
+  0x6c: 'LIST',
+  0x5d: 'EMPTY_LIST',
+  0x6f: 'OBJ',
+  0x70: 'PUT',
+  0x71: 'BINPUT',
+  0x72: 'LONG_BINPUT',
+  0x73: 'SETITEM',
+  0x74: 'TUPLE',
+  0x29: 'EMPTY_TUPLE',
+  0x75: 'SETITEMS',
+  0x47: 'BINFLOAT',
+  0x80: 'PROTO',
+  0x81: 'NEWOBJ',
+  0x82: 'EXT1',
+  0x83: 'EXT2',
+  0x84: 'EXT4',
+  0x85: 'TUPLE1',
+  0x86: 'TUPLE2',
+  0x87: 'TUPLE3',
+  0x88: 'NEWTRUE',
+  0x89: 'NEWFALSE',
+  0x8a: 'LONG1',
+  0x8b: 'LONG4',
+  0x42: 'BINBYTES',
+  0x43: 'SHORT_BINBYTES',
+  0x8c: 'SHORT_BINUNICODE',
+  0x8d: 'BINUNICODE8',
+  0x8e: 'BINBYTES8',
+  0x8f: 'EMPTY_SET',
+  0x90: 'ADDITEMS',
+  0x91: 'FROZENSET',
+  0x92: 'NEWOBJ_EX',
+  0x93: 'STACK_GLOBAL',
+  0x94: 'MEMOIZE',
+  0x95: 'FRAME',
+  0x96: 'BYTEARRAY8',
+  0x97: 'NEXT_BUFFER',
+  0x98: 'READONLY_BUFFER',
 };
 
 export function opcodeName(op: number): string | undefined {
@@ -143,7 +236,10 @@ export function parseIntBase0(text: string): bigint | undefined {
     return sign * BigInt(c[4] ?? '0');
   }
   // int(s, 0): prefixed literals and decimal with single `_` separators.
-  const p = /^([+-]?)(?:0[xX]_?([0-9a-fA-F]+(?:_[0-9a-fA-F]+)*)|0[oO]_?([0-7]+(?:_[0-7]+)*)|0[bB]_?([01]+(?:_[01]+)*)|([1-9][0-9]*(?:_[0-9]+)*|0+(?:_0+)*))$/.exec(s);
+  const p =
+    /^([+-]?)(?:0[xX]_?([0-9a-fA-F]+(?:_[0-9a-fA-F]+)*)|0[oO]_?([0-7]+(?:_[0-7]+)*)|0[bB]_?([01]+(?:_[01]+)*)|([1-9][0-9]*(?:_[0-9]+)*|0+(?:_0+)*))$/.exec(
+      s,
+    );
   if (!p) return undefined;
   const sign = p[1] === '-' ? -1n : 1n;
   const strip = (x: string): string => x.replace(/_/g, '');
@@ -169,7 +265,19 @@ function escapeDecode(b: Uint8Array): Uint8Array {
       continue;
     }
     const n = String.fromCharCode(b[++i] ?? 0);
-    const simple: Record<string, number> = { n: 10, t: 9, r: 13, '\\': 92, "'": 39, '"': 34, a: 7, b: 8, f: 12, v: 11, '\n': -1 };
+    const simple: Record<string, number> = {
+      n: 10,
+      t: 9,
+      r: 13,
+      '\\': 92,
+      "'": 39,
+      '"': 34,
+      a: 7,
+      b: 8,
+      f: 12,
+      v: 11,
+      '\n': -1,
+    };
     if (n in simple) {
       const v = simple[n] ?? -1;
       if (v >= 0) out.push(v);
@@ -181,7 +289,8 @@ function escapeDecode(b: Uint8Array): Uint8Array {
     } else if (n >= '0' && n <= '7') {
       let j = i;
       let v = 0;
-      while (j < b.length && j < i + 3 && (b[j] ?? 0) >= 0x30 && (b[j] ?? 0) <= 0x37) v = v * 8 + ((b[j++] ?? 0) - 0x30);
+      while (j < b.length && j < i + 3 && (b[j] ?? 0) >= 0x30 && (b[j] ?? 0) <= 0x37)
+        v = v * 8 + ((b[j++] ?? 0) - 0x30);
       out.push(v & 0xff);
       i = j - 1;
     } else {
@@ -194,11 +303,14 @@ function escapeDecode(b: Uint8Array): Uint8Array {
 /** raw-unicode-escape, as the protocol-0 UNICODE opcode decodes its line. */
 function rawUnicodeEscape(b: Uint8Array): string {
   const s = latin1.decode(b);
-  return s.replace(/\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g, (_m, u4: string | undefined, u8: string | undefined) => {
-    const cp = parseInt(u4 ?? u8 ?? '0', 16);
-    if (cp > 0x10ffff) throw new Error('\\U escape out of range');
-    return String.fromCodePoint(cp);
-  });
+  return s.replace(
+    /\\u([0-9a-fA-F]{4})|\\U([0-9a-fA-F]{8})/g,
+    (_m, u4: string | undefined, u8: string | undefined) => {
+      const cp = parseInt(u4 ?? u8 ?? '0', 16);
+      if (cp > 0x10ffff) throw new Error('\\U escape out of range');
+      return String.fromCodePoint(cp);
+    },
+  );
 }
 
 function describe(v: Value | undefined): string {
@@ -224,7 +336,15 @@ function describe(v: Value | undefined): string {
 export function runPickle(input: Uint8Array, start: number, opts: PickleVmOptions): PickleRun {
   // A plain Uint8Array view: Buffer#subarray is several times slower.
   const data = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
-  const run: PickleRun = { start, end: start, protocol: 0, imports: [], findings: [], result: undefined, embedded: [] };
+  const run: PickleRun = {
+    start,
+    end: start,
+    protocol: 0,
+    imports: [],
+    findings: [],
+    result: undefined,
+    embedded: [],
+  };
   const { limits } = opts;
   let stack: Value[] = [];
   const metastack: Value[][] = [];
@@ -240,7 +360,11 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
     throw new Malformed(msg, opStart, truncated);
   };
   const need = (n: number): number => {
-    if (n < 0 || pos + n > data.length) fail(`truncated: ${OPCODE_NAMES[data[opStart] ?? 0] ?? 'opcode'} needs ${n} bytes past end of data`, true);
+    if (n < 0 || pos + n > data.length)
+      fail(
+        `truncated: ${OPCODE_NAMES[data[opStart] ?? 0] ?? 'opcode'} needs ${n} bytes past end of data`,
+        true,
+      );
     const p = pos;
     pos += n;
     return p;
@@ -253,7 +377,8 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
     return line;
   };
   const push = (v: Value): void => {
-    if (++depth > limits.maxStackDepth) throw new LimitExceeded('maxStackDepth', `pickle stack deeper than ${limits.maxStackDepth}`);
+    if (++depth > limits.maxStackDepth)
+      throw new LimitExceeded('maxStackDepth', `pickle stack deeper than ${limits.maxStackDepth}`);
     stack.push(v);
   };
   const pop = (): Value => {
@@ -299,7 +424,15 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
     const cached = importCache.get(key);
     if (cached !== undefined) return cached;
     const c = classifyGlobal(module, name, run.protocol, opts.allowGlobals);
-    run.imports.push({ module, name, resolved: c.resolved, opcode, offset: opStart, classification: c.classification, reason: c.reason });
+    run.imports.push({
+      module,
+      name,
+      resolved: c.resolved,
+      opcode,
+      offset: opStart,
+      classification: c.classification,
+      reason: c.reason,
+    });
     const v: Value = { t: 'global', name: c.resolved, classification: c.classification };
     importCache.set(key, v);
     return v;
@@ -359,7 +492,8 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
   try {
     for (;;) {
       if ((++opts.budget.opcodes & 0xfff) === 0) opts.checkTime?.();
-      if (opts.budget.opcodes > limits.maxOpcodes) throw new LimitExceeded('maxOpcodes', `more than ${limits.maxOpcodes} pickle opcodes`);
+      if (opts.budget.opcodes > limits.maxOpcodes)
+        throw new LimitExceeded('maxOpcodes', `more than ${limits.maxOpcodes} pickle opcodes`);
       opStart = pos;
       if (frameEnd >= 0 && pos >= frameEnd) frameEnd = -1;
       const op = data[need(1)] ?? 0;
@@ -377,7 +511,12 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
           if (pos + n > data.length) {
             if (opts.windowEndsEarly) throw new NeedMoreBytes('frame past window');
             // pickle.py reads a short frame and carries on; _pickle.c fails. Keep scanning, but reject.
-            run.findings.push({ rule: 'pickle-truncated', severity: 'rejected', detail: `FRAME declares ${n} bytes but only ${data.length - pos} remain`, offset: opStart });
+            run.findings.push({
+              rule: 'pickle-truncated',
+              severity: 'rejected',
+              detail: `FRAME declares ${n} bytes but only ${data.length - pos} remain`,
+              offset: opStart,
+            });
           }
           frameEnd = pos + n;
           break;
@@ -389,7 +528,8 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
         case 0x28: // MARK
           metastack.push(stack);
           stack = [];
-          if (metastack.length > limits.maxStackDepth) throw new LimitExceeded('maxStackDepth', `more than ${limits.maxStackDepth} marks`);
+          if (metastack.length > limits.maxStackDepth)
+            throw new LimitExceeded('maxStackDepth', `more than ${limits.maxStackDepth} marks`);
           break;
         case 0x30: // POP: pops the mark when the current segment is empty (as CPython does)
           if (stack.length > 0) pop();
@@ -451,7 +591,8 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
         }
         case 0x46: {
           const line = latin1Decode(readLine());
-          if (!isPythonFloat(line)) fail(`FLOAT argument ${JSON.stringify(line.slice(0, 40))} is not a float`);
+          if (!isPythonFloat(line))
+            fail(`FLOAT argument ${JSON.stringify(line.slice(0, 40))} is not a float`);
           push(FLOAT);
           break;
         }
@@ -463,7 +604,8 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
           // STRING: quoted, escape-decoded, decoded to str (the default ASCII / torch's utf-8 encoding)
           const line = readLine();
           const q = line[0];
-          if (line.length < 2 || (q !== 0x22 && q !== 0x27) || line[line.length - 1] !== q) fail('the STRING opcode argument must be quoted');
+          if (line.length < 2 || (q !== 0x22 && q !== 0x27) || line[line.length - 1] !== q)
+            fail('the STRING opcode argument must be quoted');
           let raw: Uint8Array;
           try {
             raw = escapeDecode(line.subarray(1, line.length - 1));
@@ -519,7 +661,8 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
           break;
         case 0x98: {
           const v = top();
-          if (v.t !== 'bytes' && v.t !== 'bytearray' && v.t !== 'buffer') fail('READONLY_BUFFER on a non-buffer');
+          if (v.t !== 'bytes' && v.t !== 'bytearray' && v.t !== 'buffer')
+            fail('READONLY_BUFFER on a non-buffer');
           break;
         }
         case 0x29:
@@ -635,7 +778,14 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
           const module = pop();
           if (module.t === 'str' && name.t === 'str') {
             push(recordImport(module.v, name.v, 'STACK_GLOBAL'));
-          } else if ((module.t === 'global' || module.t === 'call' || module.t === 'unknown') || (name.t === 'global' || name.t === 'call' || name.t === 'unknown')) {
+          } else if (
+            module.t === 'global' ||
+            module.t === 'call' ||
+            module.t === 'unknown' ||
+            name.t === 'global' ||
+            name.t === 'call' ||
+            name.t === 'unknown'
+          ) {
             run.findings.push({
               rule: 'pickle-unresolved-import',
               severity: 'dangerous',
@@ -660,7 +810,8 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
         case 0x82:
         case 0x83:
         case 0x84: {
-          const code = op === 0x82 ? (data[need(1)] ?? 0) : op === 0x83 ? dv.getUint16(need(2), true) : int32();
+          const code =
+            op === 0x82 ? (data[need(1)] ?? 0) : op === 0x83 ? dv.getUint16(need(2), true) : int32();
           if (code <= 0) fail('EXT specifies code <= 0');
           run.findings.push({
             rule: 'pickle-extension-code',
@@ -677,7 +828,8 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
           const fn = pop();
           const first = args.t === 'tuple' ? args.items[0] : undefined;
           // numpy.dtype('f8', ...): keep the type code, joblib array payloads are sized by it
-          if (fn.t === 'global' && fn.name === 'numpy.dtype' && first?.t === 'str') push({ t: 'call', callee: 'numpy.dtype', arg: first.v });
+          if (fn.t === 'global' && fn.name === 'numpy.dtype' && first?.t === 'str')
+            push({ t: 'call', callee: 'numpy.dtype', arg: first.v });
           else push(callOn(fn, 'REDUCE'));
           break;
         }
@@ -752,7 +904,8 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
   function skipJoblibArray(state: Value): void {
     const entries = state.t === 'dict' ? state.entries : null;
     if (entries === null) return fail('joblib array wrapper with a state modelgate cannot follow');
-    const get = (k: string): Value | undefined => entries.find(([key]) => key.t === 'str' && key.v === k)?.[1];
+    const get = (k: string): Value | undefined =>
+      entries.find(([key]) => key.t === 'str' && key.v === k)?.[1];
     const dtype = get('dtype');
     const code = dtype?.t === 'call' ? dtype.arg : undefined;
     if (code === undefined) return fail('joblib array wrapper without a readable dtype');
@@ -766,7 +919,8 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
     } else {
       const shape = get('shape');
       const itemsize = dtypeItemSize(code);
-      if (shape?.t !== 'tuple' || itemsize === undefined || !shape.items.every((x) => x.t === 'int')) return fail(`joblib array with unsupported dtype ${code} or shape`);
+      if (shape?.t !== 'tuple' || itemsize === undefined || !shape.items.every((x) => x.t === 'int'))
+        return fail(`joblib array with unsupported dtype ${code} or shape`);
       let count = 1;
       for (const d of shape.items) count *= Number(d.t === 'int' ? d.v : 0);
       const align = get('numpy_array_alignment_bytes');
@@ -779,7 +933,8 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
   }
 
   function pushBytes(b: Uint8Array): void {
-    if (looksLikeBinaryPickle(b) && b[b.length - 1] === 0x2e && run.embedded.length < 16) run.embedded.push({ offset: opStart, bytes: b });
+    if (looksLikeBinaryPickle(b) && b[b.length - 1] === 0x2e && run.embedded.length < 16)
+      run.embedded.push({ offset: opStart, bytes: b });
     push(b.length <= 64 ? { t: 'bytes', v: b } : BYTES);
   }
   function pairs(items: Value[]): [Value, Value][] | null {

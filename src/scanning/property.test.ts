@@ -15,11 +15,30 @@ const root = fileURLToPath(new URL('../../test/fixtures/model-scanning/', import
 function listFixtures(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
     const p = join(dir, n);
-    return statSync(p).isDirectory() ? listFixtures(p) : statSync(p).size < 64 * 1024 && !n.endsWith('.md') ? [p] : [];
+    return statSync(p).isDirectory()
+      ? listFixtures(p)
+      : statSync(p).size < 64 * 1024 && !n.endsWith('.md')
+        ? [p]
+        : [];
   });
 }
-const fixtures = listFixtures(root).map((p) => ({ name: p.slice(root.length), bytes: new Uint8Array(readFileSync(p)) }));
-const names = ['model.pkl', 'model.pt', 'model.bin', 'model.safetensors', 'model.gguf', 'model.onnx', 'saved_model.pb', 'model.npy', 'model.h5', 'model.zip', 'README'];
+const fixtures = listFixtures(root).map((p) => ({
+  name: p.slice(root.length),
+  bytes: new Uint8Array(readFileSync(p)),
+}));
+const names = [
+  'model.pkl',
+  'model.pt',
+  'model.bin',
+  'model.safetensors',
+  'model.gguf',
+  'model.onnx',
+  'saved_model.pb',
+  'model.npy',
+  'model.h5',
+  'model.zip',
+  'README',
+];
 const limits = { maxMillis: 2000, maxOpcodes: 1_000_000 };
 
 async function scanIsTotal(bytes: Uint8Array, name: string): Promise<void> {
@@ -32,20 +51,36 @@ async function scanIsTotal(bytes: Uint8Array, name: string): Promise<void> {
 describe('scanner totality', () => {
   it('random bytes under any name', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), fc.constantFrom(...names), async (b, name) => scanIsTotal(b, name)),
+      fc.asyncProperty(fc.uint8Array({ maxLength: 2048 }), fc.constantFrom(...names), async (b, name) =>
+        scanIsTotal(b, name),
+      ),
       { numRuns: 800 },
     );
   });
 
   it('random bytes behind every magic number', async () => {
-    const magics = [[0x80, 0x02], [0x80, 0x04], [0x80, 0x05], [0x50, 0x4b, 0x03, 0x04], [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 0x01, 0x00], [0x47, 0x47, 0x55, 0x46, 0x03, 0, 0, 0], [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a], [0x1f, 0x8b]];
+    const magics = [
+      [0x80, 0x02],
+      [0x80, 0x04],
+      [0x80, 0x05],
+      [0x50, 0x4b, 0x03, 0x04],
+      [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 0x01, 0x00],
+      [0x47, 0x47, 0x55, 0x46, 0x03, 0, 0, 0],
+      [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a],
+      [0x1f, 0x8b],
+    ];
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...magics), fc.uint8Array({ maxLength: 1024 }), fc.constantFrom(...names), async (m, rest, name) => {
-        const b = new Uint8Array(m.length + rest.length);
-        b.set(m);
-        b.set(rest, m.length);
-        await scanIsTotal(b, name);
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...magics),
+        fc.uint8Array({ maxLength: 1024 }),
+        fc.constantFrom(...names),
+        async (m, rest, name) => {
+          const b = new Uint8Array(m.length + rest.length);
+          b.set(m);
+          b.set(rest, m.length);
+          await scanIsTotal(b, name);
+        },
+      ),
       { numRuns: 800 },
     );
   });
@@ -70,12 +105,38 @@ describe('scanner totality', () => {
   });
 
   it('the pickle VM never throws on arbitrary opcode soup', () => {
-    const opcodes = fc.constantFrom(...'()0123FIJKLMNPQRSTUVXabcdegh}ijl]opqrstu.G'.split('').map((c) => c.charCodeAt(0)), 0x80, 0x81, 0x82, 0x85, 0x86, 0x87, 0x88, 0x8a, 0x8c, 0x8f, 0x90, 0x91, 0x92, 0x93, 0x94, 0x95, 0x96);
+    const opcodes = fc.constantFrom(
+      ...'()0123FIJKLMNPQRSTUVXabcdegh}ijl]opqrstu.G'.split('').map((c) => c.charCodeAt(0)),
+      0x80,
+      0x81,
+      0x82,
+      0x85,
+      0x86,
+      0x87,
+      0x88,
+      0x8a,
+      0x8c,
+      0x8f,
+      0x90,
+      0x91,
+      0x92,
+      0x93,
+      0x94,
+      0x95,
+      0x96,
+    );
     fc.assert(
-      fc.property(fc.array(fc.oneof(opcodes, fc.integer({ min: 0, max: 255 })), { maxLength: 400 }), (ops) => {
-        const r = runPickle(Uint8Array.from(ops), 0, { limits: DEFAULT_LIMITS, allowGlobals: new Set(), budget: { opcodes: 0 } });
-        expect(r.end).toBeGreaterThanOrEqual(0);
-      }),
+      fc.property(
+        fc.array(fc.oneof(opcodes, fc.integer({ min: 0, max: 255 })), { maxLength: 400 }),
+        (ops) => {
+          const r = runPickle(Uint8Array.from(ops), 0, {
+            limits: DEFAULT_LIMITS,
+            allowGlobals: new Set(),
+            budget: { opcodes: 0 },
+          });
+          expect(r.end).toBeGreaterThanOrEqual(0);
+        },
+      ),
       { numRuns: 2000 },
     );
   });

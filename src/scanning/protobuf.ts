@@ -59,7 +59,12 @@ export function readFields(b: Uint8Array, start = 0, end = b.length): WireField[
 }
 
 /** The same walk over a file through range reads: payloads are located, not loaded. */
-export async function readFieldsAt(r: CachedReader, start: number, end: number, onField: (f: WireField) => Promise<void>): Promise<void> {
+export async function readFieldsAt(
+  r: CachedReader,
+  start: number,
+  end: number,
+  onField: (f: WireField) => Promise<void>,
+): Promise<void> {
   let pos = start;
   while (pos < end) {
     const head = await r.bytes(pos, Math.min(20, end - pos));
@@ -80,7 +85,8 @@ export async function readFieldsAt(r: CachedReader, start: number, end: number, 
     } else if (wireType === 2) {
       const [len, p2] = varintAt(head, q, head.length);
       const payload = pos + p2;
-      if (BigInt(payload) + len > BigInt(end)) throw new WireError('length-delimited field runs past its message');
+      if (BigInt(payload) + len > BigInt(end))
+        throw new WireError('length-delimited field runs past its message');
       await onField({ field, wireType, start: payload, length: Number(len) });
       q = p2 + Number(len);
     } else {

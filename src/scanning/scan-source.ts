@@ -15,7 +15,16 @@ import { BufferSource, SliceSource, type ByteSource } from './source.ts';
 import { readTarEntries, TarError } from './tar.ts';
 import { scanTfSavedModel } from './tf-savedmodel.ts';
 import { LimitExceeded, type Finding, type ScanContext } from './types.ts';
-import { crc32, decompressMember, hasZipTrailer, isBadZip, isTraversalName, locateMember, readZipDirectory, type ZipEntry } from './zip.ts';
+import {
+  crc32,
+  decompressMember,
+  hasZipTrailer,
+  isBadZip,
+  isTraversalName,
+  locateMember,
+  readZipDirectory,
+  type ZipEntry,
+} from './zip.ts';
 
 interface Where {
   /** Name used for extension hints (member name inside an archive, else the file path). */
@@ -28,21 +37,32 @@ interface Where {
 const LENIENT_PICKLE_MAX = 8 * 1024 * 1024;
 
 function emit(ctx: ScanContext, where: Where, findings: Finding[]): void {
-  for (const f of findings) ctx.add(where.member !== undefined && f.member === undefined ? { ...f, member: where.member } : f);
+  for (const f of findings)
+    ctx.add(where.member !== undefined && f.member === undefined ? { ...f, member: where.member } : f);
 }
 
 /** Scan `src`; returns the format name reported for it. */
 export async function scanSource(src: ByteSource, ctx: ScanContext, where: Where): Promise<string> {
   ctx.checkTime();
   if (where.depth > ctx.limits.maxNestingDepth) {
-    emit(ctx, where, [{ rule: 'limit-exceeded', severity: 'rejected', detail: `archives nested deeper than ${ctx.limits.maxNestingDepth} levels` }]);
+    emit(ctx, where, [
+      {
+        rule: 'limit-exceeded',
+        severity: 'rejected',
+        detail: `archives nested deeper than ${ctx.limits.maxNestingDepth} levels`,
+      },
+    ]);
     return 'unknown';
   }
   const head = await src.read(0, SNIFF_BYTES);
   const kind = sniff(head, src.size, where.name);
   let format = await scanByKind(kind, head, src, ctx, where);
   const claimed = claimedFormats(where.name);
-  if (claimed !== undefined && !claimed.includes(format) && !(format === 'pickle' && claimed.includes('pytorch-legacy'))) {
+  if (
+    claimed !== undefined &&
+    !claimed.includes(format) &&
+    !(format === 'pickle' && claimed.includes('pytorch-legacy'))
+  ) {
     const ext = extensionOf(where.name);
     if (format === 'unknown' || format === 'image') {
       emit(ctx, where, [
@@ -54,7 +74,14 @@ export async function scanSource(src: ByteSource, ctx: ScanContext, where: Where
         },
       ]);
     } else {
-      emit(ctx, where, [{ rule: 'format-mismatch', severity: 'suspicious', detail: `named .${ext} but the content is ${format}; a file that disguises its format is scanned as what it is`, offset: 0 }]);
+      emit(ctx, where, [
+        {
+          rule: 'format-mismatch',
+          severity: 'suspicious',
+          detail: `named .${ext} but the content is ${format}; a file that disguises its format is scanned as what it is`,
+          offset: 0,
+        },
+      ]);
     }
   }
   if (kind !== 'zip' && format !== 'zip-polyglot' && src.size >= 22 && (await hasZipTrailer(src))) {
@@ -62,7 +89,13 @@ export async function scanSource(src: ByteSource, ctx: ScanContext, where: Where
     const before = ctx.findings.length;
     const inner = await scanZip(src, ctx, where, true);
     if (inner !== undefined) {
-      emit(ctx, where, [{ rule: 'polyglot-zip', severity: 'suspicious', detail: `the file is both ${format} and a zip archive (${inner}); different loaders see different contents, so both were scanned` }]);
+      emit(ctx, where, [
+        {
+          rule: 'polyglot-zip',
+          severity: 'suspicious',
+          detail: `the file is both ${format} and a zip archive (${inner}); different loaders see different contents, so both were scanned`,
+        },
+      ]);
     } else ctx.findings.length = before;
   }
   if (format === 'zip-polyglot') format = 'pickle';
@@ -70,7 +103,13 @@ export async function scanSource(src: ByteSource, ctx: ScanContext, where: Where
   return format;
 }
 
-async function scanByKind(kind: SniffedFormat, head: Uint8Array, src: ByteSource, ctx: ScanContext, where: Where): Promise<string> {
+async function scanByKind(
+  kind: SniffedFormat,
+  head: Uint8Array,
+  src: ByteSource,
+  ctx: ScanContext,
+  where: Where,
+): Promise<string> {
   switch (kind) {
     case 'pickle':
       return scanPickleFlow(src, ctx, where);
@@ -124,7 +163,12 @@ async function scanByKind(kind: SniffedFormat, head: Uint8Array, src: ByteSource
  * No magic. A name that promises a pickle (.pkl, .pt, .bin, ...) is parsed as one and must parse;
  * anything else counts as a pickle only if it parses completely (protocol 0/1 text pickles).
  */
-async function scanUnknown(head: Uint8Array, src: ByteSource, ctx: ScanContext, where: Where): Promise<string> {
+async function scanUnknown(
+  head: Uint8Array,
+  src: ByteSource,
+  ctx: ScanContext,
+  where: Where,
+): Promise<string> {
   if (src.size === 0) return 'unknown';
   if (claimedFormats(where.name)?.includes('pickle')) return scanPickleFlow(src, ctx, where);
   if (src.size > LENIENT_PICKLE_MAX || opcodeName(head[0] ?? 0) === undefined) return 'unknown';
@@ -134,7 +178,10 @@ async function scanUnknown(head: Uint8Array, src: ByteSource, ctx: ScanContext, 
 }
 
 async function scanPickleFlow(src: ByteSource, ctx: ScanContext, where: Where): Promise<string> {
-  const res = await scanPickleSource(src, ctx, { depth: where.depth, ...(where.member === undefined ? {} : { member: where.member }) });
+  const res = await scanPickleSource(src, ctx, {
+    depth: where.depth,
+    ...(where.member === undefined ? {} : { member: where.member }),
+  });
   emit(ctx, where, res.findings);
   ctx.formats.add('pickle');
   if (res.zipAt !== undefined) {
@@ -169,16 +216,34 @@ async function scanNpy(head: Uint8Array, src: ByteSource, ctx: ScanContext, wher
   }
   if (h.objectDtype) {
     const sub = new SliceSource(src, h.dataOffset, src.size - h.dataOffset);
-    const res = await scanPickleSource(sub, ctx, { depth: where.depth + 1, ...(where.member === undefined ? {} : { member: where.member }) });
+    const res = await scanPickleSource(sub, ctx, {
+      depth: where.depth + 1,
+      ...(where.member === undefined ? {} : { member: where.member }),
+    });
     emit(
       ctx,
       where,
-      res.findings.map((f) => ({ ...f, ...(f.offset === undefined ? {} : { offset: f.offset + h.dataOffset }) })),
+      res.findings.map((f) => ({
+        ...f,
+        ...(f.offset === undefined ? {} : { offset: f.offset + h.dataOffset }),
+      })),
     );
-    emit(ctx, where, [{ rule: 'numpy-object-array', severity: 'info', detail: `object dtype ${h.descr}: the array is a pickle, loaded only with allow_pickle=True` }]);
+    emit(ctx, where, [
+      {
+        rule: 'numpy-object-array',
+        severity: 'info',
+        detail: `object dtype ${h.descr}: the array is a pickle, loaded only with allow_pickle=True`,
+      },
+    ]);
     ctx.formats.add('pickle');
   } else if (h.dataBytes !== undefined && h.dataOffset + h.dataBytes > src.size) {
-    emit(ctx, where, [{ rule: 'numpy-truncated', severity: 'rejected', detail: `array needs ${h.dataBytes} bytes after the header; the file has ${src.size - h.dataOffset}` }]);
+    emit(ctx, where, [
+      {
+        rule: 'numpy-truncated',
+        severity: 'rejected',
+        detail: `array needs ${h.dataBytes} bytes after the header; the file has ${src.size - h.dataOffset}`,
+      },
+    ]);
   }
   return 'numpy';
 }
@@ -187,15 +252,26 @@ function zipKind(entries: ZipEntry[]): string {
   const names = entries.map((e) => e.name);
   const files = names.filter((n) => !n.endsWith('/'));
   if (names.some((n) => /^(?:[^/]+\/)?data\.pkl$/.test(n))) {
-    return names.some((n) => /^(?:[^/]+\/)?(?:code\/|constants\.pkl$)/.test(n)) ? 'torchscript' : 'pytorch-zip';
+    return names.some((n) => /^(?:[^/]+\/)?(?:code\/|constants\.pkl$)/.test(n))
+      ? 'torchscript'
+      : 'pytorch-zip';
   }
   if (files.length > 0 && files.every((n) => n.toLowerCase().endsWith('.npy'))) return 'npz';
-  if (names.includes('config.json') && (names.includes('model.weights.h5') || names.includes('metadata.json'))) return 'keras';
+  if (
+    names.includes('config.json') &&
+    (names.includes('model.weights.h5') || names.includes('metadata.json'))
+  )
+    return 'keras';
   return 'zip';
 }
 
 /** Scan a zip (possibly with data prepended). Returns the zip kind, or undefined when `quiet` and it is not a readable zip. */
-async function scanZip(src: ByteSource, ctx: ScanContext, where: Where, quiet: boolean): Promise<string | undefined> {
+async function scanZip(
+  src: ByteSource,
+  ctx: ScanContext,
+  where: Where,
+  quiet: boolean,
+): Promise<string | undefined> {
   let dir;
   try {
     dir = await readZipDirectory(src, ctx);
@@ -203,7 +279,13 @@ async function scanZip(src: ByteSource, ctx: ScanContext, where: Where, quiet: b
     // Probing a non-zip file for a trailing zip directory: garbage that looks like one is not a zip.
     if (quiet && (isBadZip(e) || e instanceof LimitExceeded)) return undefined;
     if (!isBadZip(e)) throw e;
-    emit(ctx, where, [{ rule: 'zip-malformed', severity: 'rejected', detail: `${e.message}; an archive that does not parse cannot be judged` }]);
+    emit(ctx, where, [
+      {
+        rule: 'zip-malformed',
+        severity: 'rejected',
+        detail: `${e.message}; an archive that does not parse cannot be judged`,
+      },
+    ]);
     return 'zip';
   }
   if (quiet && dir.entries.length === 0) return undefined;
@@ -215,7 +297,8 @@ async function scanZip(src: ByteSource, ctx: ScanContext, where: Where, quiet: b
       {
         rule: 'torchscript-code',
         severity: 'info',
-        detail: 'TorchScript archive: its code/ members are programs that torch.jit.load compiles and runs (TorchScript, not arbitrary Python); refuse with --deny-format torchscript if your servers do not need it',
+        detail:
+          'TorchScript archive: its code/ members are programs that torch.jit.load compiles and runs (TorchScript, not arbitrary Python); refuse with --deny-format torchscript if your servers do not need it',
       },
     ]);
   }
@@ -225,21 +308,53 @@ async function scanZip(src: ByteSource, ctx: ScanContext, where: Where, quiet: b
     const memberPath = where.member === undefined ? e.name : `${where.member}!${e.name}`;
     const at = (f: Finding): Finding => ({ ...f, member: memberPath });
     if (seen.has(e.name)) {
-      emit(ctx, where, [at({ rule: 'zip-duplicate-member', severity: 'rejected', detail: 'two members have this name; readers differ on which one they load' })]);
+      emit(ctx, where, [
+        at({
+          rule: 'zip-duplicate-member',
+          severity: 'rejected',
+          detail: 'two members have this name; readers differ on which one they load',
+        }),
+      ]);
     }
     seen.add(e.name);
     if (isTraversalName(e.name)) {
-      emit(ctx, where, [at({ rule: 'archive-path-traversal', severity: 'dangerous', detail: 'member path leaves the extraction directory (zip slip): extracting writes outside the model directory' })]);
+      emit(ctx, where, [
+        at({
+          rule: 'archive-path-traversal',
+          severity: 'dangerous',
+          detail:
+            'member path leaves the extraction directory (zip slip): extracting writes outside the model directory',
+        }),
+      ]);
     }
     if (e.name.endsWith('/')) continue;
     if ((e.flags & 0x41) !== 0) {
-      emit(ctx, where, [at({ rule: 'zip-encrypted', severity: 'rejected', detail: `member is flagged encrypted (flags 0x${e.flags.toString(16)}): its contents cannot be inspected, yet PyTorch ignores the flag and loads it` })]);
+      emit(ctx, where, [
+        at({
+          rule: 'zip-encrypted',
+          severity: 'rejected',
+          detail: `member is flagged encrypted (flags 0x${e.flags.toString(16)}): its contents cannot be inspected, yet PyTorch ignores the flag and loads it`,
+        }),
+      ]);
     }
     if ((e.flags & 0x20) !== 0) {
-      emit(ctx, where, [at({ rule: 'zip-patched-data', severity: 'rejected', detail: 'member is flagged as compressed patched data (flag 0x20), which readers handle inconsistently' })]);
+      emit(ctx, where, [
+        at({
+          rule: 'zip-patched-data',
+          severity: 'rejected',
+          detail:
+            'member is flagged as compressed patched data (flag 0x20), which readers handle inconsistently',
+        }),
+      ]);
     }
     if (e.method !== 0 && e.method !== 8) {
-      emit(ctx, where, [at({ rule: 'zip-unsupported-compression', severity: 'rejected', detail: `compression method ${e.method} cannot be inspected` })]);
+      emit(ctx, where, [
+        at({
+          rule: 'zip-unsupported-compression',
+          severity: 'rejected',
+          detail: `compression method ${e.method} cannot be inspected`,
+        }),
+      ]);
       continue;
     }
     if ((kind === 'pytorch-zip' || kind === 'torchscript') && /^(?:[^/]+\/)?data\/\d+$/.test(e.name)) {
@@ -258,19 +373,32 @@ async function scanZip(src: ByteSource, ctx: ScanContext, where: Where, quiet: b
     let whole: Uint8Array | undefined;
     if (e.method === 0) {
       if (e.compressedSize !== e.uncompressedSize && (e.flags & 0x41) === 0) {
-        emit(ctx, where, [at({ rule: 'zip-size-mismatch', severity: 'rejected', detail: `stored member says ${e.uncompressedSize} bytes but holds ${e.compressedSize}` })]);
+        emit(ctx, where, [
+          at({
+            rule: 'zip-size-mismatch',
+            severity: 'rejected',
+            detail: `stored member says ${e.uncompressedSize} bytes but holds ${e.compressedSize}`,
+          }),
+        ]);
       }
       member = new SliceSource(src, loc.dataOffset, e.compressedSize);
       if (e.compressedSize <= 16 * 1024 * 1024) whole = await member.read(0, e.compressedSize);
     } else {
-      if (e.compressedSize > ctx.limits.maxPickleBytes) throw new LimitExceeded('maxPickleBytes', `member ${e.name} is ${e.compressedSize} compressed bytes`);
+      if (e.compressedSize > ctx.limits.maxPickleBytes)
+        throw new LimitExceeded('maxPickleBytes', `member ${e.name} is ${e.compressedSize} compressed bytes`);
       ctx.chargeRead(e.compressedSize);
       const raw = await src.read(loc.dataOffset, e.compressedSize);
       try {
         whole = decompressMember(e, raw, Math.min(ctx.limits.maxPickleBytes, e.uncompressedSize + 1));
       } catch (err) {
         if (err instanceof LimitExceeded) {
-          emit(ctx, where, [at({ rule: 'zip-size-mismatch', severity: 'rejected', detail: `member inflates to more than the ${e.uncompressedSize} bytes it declares` })]);
+          emit(ctx, where, [
+            at({
+              rule: 'zip-size-mismatch',
+              severity: 'rejected',
+              detail: `member inflates to more than the ${e.uncompressedSize} bytes it declares`,
+            }),
+          ]);
           continue;
         }
         if (!isBadZip(err)) throw err;
@@ -278,12 +406,24 @@ async function scanZip(src: ByteSource, ctx: ScanContext, where: Where, quiet: b
         continue;
       }
       if (whole.length !== e.uncompressedSize) {
-        emit(ctx, where, [at({ rule: 'zip-size-mismatch', severity: 'rejected', detail: `member inflates to ${whole.length} bytes, not the declared ${e.uncompressedSize}` })]);
+        emit(ctx, where, [
+          at({
+            rule: 'zip-size-mismatch',
+            severity: 'rejected',
+            detail: `member inflates to ${whole.length} bytes, not the declared ${e.uncompressedSize}`,
+          }),
+        ]);
       }
       member = new BufferSource(whole);
     }
     if (whole !== undefined && (e.flags & 0x41) === 0 && crc32(whole) !== e.crc32) {
-      emit(ctx, where, [at({ rule: 'zip-crc-mismatch', severity: 'rejected', detail: 'CRC-32 does not match the member data: the archive was altered after it was written' })]);
+      emit(ctx, where, [
+        at({
+          rule: 'zip-crc-mismatch',
+          severity: 'rejected',
+          detail: 'CRC-32 does not match the member data: the archive was altered after it was written',
+        }),
+      ]);
     }
     if (kind === 'keras' && e.name === 'config.json' && whole !== undefined) {
       emit(ctx, where, kerasJson(whole).map(at));
@@ -299,14 +439,21 @@ function kerasJson(b: Uint8Array): Finding[] {
     const json = parseJsonStrict(new TextDecoder('utf-8', { fatal: true }).decode(b));
     return kerasConfigFindings(numbersToPlain(json));
   } catch (e) {
-    return [{ rule: 'keras-malformed-config', severity: 'rejected', detail: `config.json does not parse: ${e instanceof JsonError ? e.message : String(e)}` }];
+    return [
+      {
+        rule: 'keras-malformed-config',
+        severity: 'rejected',
+        detail: `config.json does not parse: ${e instanceof JsonError ? e.message : String(e)}`,
+      },
+    ];
   }
 }
 
 function numbersToPlain(v: unknown): unknown {
   if (typeof v === 'bigint') return Number(v);
   if (Array.isArray(v)) return v.map(numbersToPlain);
-  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, numbersToPlain(x)]));
+  if (typeof v === 'object' && v !== null)
+    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, numbersToPlain(x)]));
   return v;
 }
 
@@ -325,19 +472,42 @@ async function scanTar(src: ByteSource, ctx: ScanContext, where: Where): Promise
     const memberPath = where.member === undefined ? e.name : `${where.member}!${e.name}`;
     const at = (f: Finding): Finding => ({ ...f, member: memberPath });
     if (isTraversalName(e.name)) {
-      emit(ctx, where, [at({ rule: 'archive-path-traversal', severity: 'dangerous', detail: 'member path leaves the extraction directory: extracting writes outside the model directory' })]);
+      emit(ctx, where, [
+        at({
+          rule: 'archive-path-traversal',
+          severity: 'dangerous',
+          detail:
+            'member path leaves the extraction directory: extracting writes outside the model directory',
+        }),
+      ]);
     }
     if (e.type === '1' || e.type === '2') {
       const escapes = isTraversalName(e.linkName);
-      emit(ctx, where, [at({ rule: 'tar-link', severity: escapes ? 'dangerous' : 'suspicious', detail: `link to ${JSON.stringify(e.linkName)}${escapes ? ', outside the model directory' : ''}` })]);
+      emit(ctx, where, [
+        at({
+          rule: 'tar-link',
+          severity: escapes ? 'dangerous' : 'suspicious',
+          detail: `link to ${JSON.stringify(e.linkName)}${escapes ? ', outside the model directory' : ''}`,
+        }),
+      ]);
       continue;
     }
     if (e.type === '3' || e.type === '4' || e.type === '6') {
-      emit(ctx, where, [at({ rule: 'tar-special-file', severity: 'rejected', detail: 'device or FIFO entry in a model archive' })]);
+      emit(ctx, where, [
+        at({
+          rule: 'tar-special-file',
+          severity: 'rejected',
+          detail: 'device or FIFO entry in a model archive',
+        }),
+      ]);
       continue;
     }
     if (e.type !== '0' && e.type !== '7') continue;
-    await scanSource(new SliceSource(src, e.offset, e.size), ctx, { name: e.name, depth: where.depth + 1, member: memberPath });
+    await scanSource(new SliceSource(src, e.offset, e.size), ctx, {
+      name: e.name,
+      depth: where.depth + 1,
+      member: memberPath,
+    });
   }
   return 'tar';
 }
@@ -351,10 +521,15 @@ async function scanZlib(head: Uint8Array, src: ByteSource, ctx: ScanContext, whe
   try {
     inner = new Uint8Array(inflateSync(await src.read(0, src.size), { maxOutputLength: max }));
   } catch (e) {
-    if (e instanceof RangeError) throw new LimitExceeded('maxPickleBytes', `zlib content inflates past ${max} bytes`);
+    if (e instanceof RangeError)
+      throw new LimitExceeded('maxPickleBytes', `zlib content inflates past ${max} bytes`);
     return scanUnknown(head, src, ctx, where);
   }
-  await scanSource(new BufferSource(inner), ctx, { name: where.name, depth: where.depth + 1, member: `${where.member ?? ''}${where.member ? '!' : ''}(inflated)` });
+  await scanSource(new BufferSource(inner), ctx, {
+    name: where.name,
+    depth: where.depth + 1,
+    member: `${where.member ?? ''}${where.member ? '!' : ''}(inflated)`,
+  });
   return 'zlib';
 }
 
@@ -366,11 +541,16 @@ async function scanGzip(src: ByteSource, ctx: ScanContext, where: Where): Promis
   try {
     inner = new Uint8Array(gunzipSync(await src.read(0, src.size), { maxOutputLength: max }));
   } catch (e) {
-    if (e instanceof RangeError) throw new LimitExceeded('maxPickleBytes', `gzip content inflates past ${max} bytes`);
+    if (e instanceof RangeError)
+      throw new LimitExceeded('maxPickleBytes', `gzip content inflates past ${max} bytes`);
     emit(ctx, where, [{ rule: 'gzip-malformed', severity: 'rejected', detail: (e as Error).message }]);
     return 'gzip';
   }
   const name = where.name.replace(/\.(gz|tgz)$/i, (m) => (m.toLowerCase() === '.tgz' ? '.tar' : ''));
-  await scanSource(new BufferSource(inner), ctx, { name, depth: where.depth + 1, member: `${where.member ?? ''}${where.member ? '!' : ''}(gunzipped)` });
+  await scanSource(new BufferSource(inner), ctx, {
+    name,
+    depth: where.depth + 1,
+    member: `${where.member ?? ''}${where.member ? '!' : ''}(gunzipped)`,
+  });
   return 'gzip';
 }

@@ -15,7 +15,9 @@ export class BufferSource implements ByteSource {
   }
   read(offset: number, length: number): Promise<Uint8Array> {
     const start = Math.min(Math.max(0, offset), this.bytes.length);
-    return Promise.resolve(this.bytes.subarray(start, Math.min(this.bytes.length, start + Math.max(0, length))));
+    return Promise.resolve(
+      this.bytes.subarray(start, Math.min(this.bytes.length, start + Math.max(0, length))),
+    );
   }
 }
 

@@ -31,7 +31,10 @@ function octal(b: Uint8Array, at: number, len: number): number {
 
 export class TarError extends Error {}
 
-export async function readTarEntries(src: ByteSource, maxEntries: number): Promise<{ entries: TarEntry[]; findings: Finding[] }> {
+export async function readTarEntries(
+  src: ByteSource,
+  maxEntries: number,
+): Promise<{ entries: TarEntry[]; findings: Finding[] }> {
   const r = new CachedReader(src);
   const entries: TarEntry[] = [];
   const findings: Finding[] = [];
@@ -64,6 +67,11 @@ export async function readTarEntries(src: ByteSource, maxEntries: number): Promi
     }
     pos = dataAt + Math.ceil(size / 512) * 512;
   }
-  findings.push({ rule: 'tar-truncated', severity: 'rejected', detail: 'archive ends without its end-of-archive blocks', offset: pos });
+  findings.push({
+    rule: 'tar-truncated',
+    severity: 'rejected',
+    detail: 'archive ends without its end-of-archive blocks',
+    offset: pos,
+  });
   return { entries, findings };
 }

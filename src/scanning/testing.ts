@@ -6,7 +6,9 @@ import { crc32 } from './zip.ts';
 export const enc = new TextEncoder();
 
 export function concat(...parts: (Uint8Array | number[] | string)[]): Uint8Array {
-  const bufs = parts.map((p) => (typeof p === 'string' ? enc.encode(p) : p instanceof Uint8Array ? p : Uint8Array.from(p)));
+  const bufs = parts.map((p) =>
+    typeof p === 'string' ? enc.encode(p) : p instanceof Uint8Array ? p : Uint8Array.from(p),
+  );
   const out = new Uint8Array(bufs.reduce((n, b) => n + b.length, 0));
   let o = 0;
   for (const b of bufs) {
@@ -39,7 +41,12 @@ export interface ZipMember {
   crc?: number;
 }
 
-export function buildZip(members: ZipMember[], prefix: Uint8Array = new Uint8Array(0)): Uint8Array {
+/** A zip; with `zip64`, sizes/offsets go to zip64 extra fields and zip64 end records. */
+export function buildZip(
+  members: ZipMember[],
+  prefix: Uint8Array = new Uint8Array(0),
+  zip64 = false,
+): Uint8Array {
   const locals: Uint8Array[] = [];
   const centrals: Uint8Array[] = [];
   let offset = 0;
@@ -51,17 +58,94 @@ export function buildZip(members: ZipMember[], prefix: Uint8Array = new Uint8Arr
     const name = enc.encode(m.name);
     const lname = enc.encode(m.localName ?? m.name);
     const flags = m.flags ?? 0;
-    const local = concat(u32(0x04034b50), u16(20), u16(flags), u16(method), u16(0), u16(0), u32(crc), u32(body.length), u32(raw.length), u16(lname.length), u16(0), lname, body);
-    centrals.push(concat(u32(0x02014b50), u16(20), u16(20), u16(flags), u16(method), u16(0), u16(0), u32(crc), u32(body.length), u32(raw.length), u16(name.length), u16(0), u16(0), u16(0), u16(0), u32(0), u32(offset), name));
+    const local = concat(
+      u32(0x04034b50),
+      u16(20),
+      u16(flags),
+      u16(method),
+      u16(0),
+      u16(0),
+      u32(crc),
+      u32(body.length),
+      u32(raw.length),
+      u16(lname.length),
+      u16(0),
+      lname,
+      body,
+    );
+    const big = 0xffffffff;
+    const extra = zip64
+      ? concat(u16(1), u16(24), u64(raw.length), u64(body.length), u64(offset))
+      : new Uint8Array(0);
+    centrals.push(
+      concat(
+        u32(0x02014b50),
+        u16(45),
+        u16(45),
+        u16(flags),
+        u16(method),
+        u16(0),
+        u16(0),
+        u32(crc),
+        u32(zip64 ? big : body.length),
+        u32(zip64 ? big : raw.length),
+        u16(name.length),
+        u16(extra.length),
+        u16(0),
+        u16(0),
+        u16(0),
+        u32(0),
+        u32(zip64 ? big : offset),
+        name,
+        extra,
+      ),
+    );
     locals.push(local);
     offset += local.length;
   }
   const cd = concat(...centrals);
-  const eocd = concat(u32(0x06054b50), u16(0), u16(0), u16(members.length), u16(members.length), u32(cd.length), u32(offset), u16(0));
+  if (zip64) {
+    const rec = concat(
+      u32(0x06064b50),
+      u64(44),
+      u16(45),
+      u16(45),
+      u32(0),
+      u32(0),
+      u64(members.length),
+      u64(members.length),
+      u64(cd.length),
+      u64(offset),
+    );
+    const loc = concat(u32(0x07064b50), u32(0), u64(offset + cd.length), u32(1));
+    const eocd = concat(
+      u32(0x06054b50),
+      u16(0),
+      u16(0),
+      u16(0xffff),
+      u16(0xffff),
+      u32(0xffffffff),
+      u32(0xffffffff),
+      u16(0),
+    );
+    return concat(prefix, ...locals, cd, rec, loc, eocd);
+  }
+  const eocd = concat(
+    u32(0x06054b50),
+    u16(0),
+    u16(0),
+    u16(members.length),
+    u16(members.length),
+    u32(cd.length),
+    u32(offset),
+    u16(0),
+  );
   return concat(prefix, ...locals, cd, eocd);
 }
 
-export function buildTar(members: { name: string; data: Uint8Array | string; type?: string; linkName?: string }[]): Uint8Array {
+export function buildTar(
+  members: { name: string; data: Uint8Array | string; type?: string; linkName?: string }[],
+): Uint8Array {
   const parts: Uint8Array[] = [];
   for (const m of members) {
     const data = typeof m.data === 'string' ? enc.encode(m.data) : m.data;
@@ -109,7 +193,12 @@ export function onnxWithExternalData(location: string): Uint8Array {
   const tensor = concat(pbVarint(1, 4), pbVarint(2, 1), pbBytes(8, 'w'), pbBytes(13, entry), pbVarint(14, 1));
   const node = concat(pbBytes(1, 'x'), pbBytes(2, 'y'), pbBytes(4, 'Relu'));
   const graph = concat(pbBytes(1, node), pbBytes(2, 'g'), pbBytes(5, tensor));
-  return concat(pbVarint(1, 8), pbBytes(2, 'pytorch'), pbBytes(7, graph), pbBytes(8, concat(pbVarint(2, 17))));
+  return concat(
+    pbVarint(1, 8),
+    pbBytes(2, 'pytorch'),
+    pbBytes(7, graph),
+    pbBytes(8, concat(pbVarint(2, 17))),
+  );
 }
 
 // --- GGUF -------------------------------------------------------------------------------------
@@ -119,7 +208,9 @@ function ggufString(s: string): Uint8Array {
 }
 
 /** A GGUF v3 file with string metadata and one F32 tensor of `elements` values. */
-export function buildGguf(opts: { kv?: Record<string, string>; elements?: number; tensorOffset?: number; dataBytes?: number } = {}): Uint8Array {
+export function buildGguf(
+  opts: { kv?: Record<string, string>; elements?: number; tensorOffset?: number; dataBytes?: number } = {},
+): Uint8Array {
   const kv = opts.kv ?? { 'general.architecture': 'llama' };
   const elements = opts.elements ?? 4;
   const kvs = Object.entries(kv).map(([k, v]) => concat(ggufString(k), u32(8), ggufString(v)));

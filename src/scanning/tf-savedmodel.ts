@@ -33,16 +33,31 @@ export function findGraphOps(b: Uint8Array): Finding[] {
     const name = fields.find((f) => f.field === 1);
     const op = fields.find((f) => f.field === 2);
     const opName = op && name ? str(b, op) : undefined;
-    if (opName !== undefined && (PYTHON_OPS.has(opName) || FILE_OPS.has(opName)) && !seen.has(`${opName}@${start}`)) {
+    if (
+      opName !== undefined &&
+      (PYTHON_OPS.has(opName) || FILE_OPS.has(opName)) &&
+      !seen.has(`${opName}@${start}`)
+    ) {
       seen.add(`${opName}@${start}`);
       const nodeName = name ? str(b, name) : undefined;
       findings.push(
         PYTHON_OPS.has(opName)
-          ? { rule: 'tf-python-op', severity: 'dangerous', detail: `node ${JSON.stringify(nodeName)} uses op ${opName}, which runs Python code in the serving process`, offset: start }
-          : { rule: 'tf-file-op', severity: 'suspicious', detail: `node ${JSON.stringify(nodeName)} uses op ${opName}, which touches the node's filesystem`, offset: start },
+          ? {
+              rule: 'tf-python-op',
+              severity: 'dangerous',
+              detail: `node ${JSON.stringify(nodeName)} uses op ${opName}, which runs Python code in the serving process`,
+              offset: start,
+            }
+          : {
+              rule: 'tf-file-op',
+              severity: 'suspicious',
+              detail: `node ${JSON.stringify(nodeName)} uses op ${opName}, which touches the node's filesystem`,
+              offset: start,
+            },
       );
     }
-    for (const f of fields) if (f.wireType === 2 && f.length >= 2) visit(f.start, f.start + f.length, depth + 1);
+    for (const f of fields)
+      if (f.wireType === 2 && f.length >= 2) visit(f.start, f.start + f.length, depth + 1);
   };
   visit(0, b.length, 0);
   return findings;
@@ -50,14 +65,26 @@ export function findGraphOps(b: Uint8Array): Finding[] {
 
 export async function scanTfSavedModel(src: ByteSource, ctx: ScanContext): Promise<Finding[]> {
   if (src.size > ctx.limits.maxHeaderBytes) {
-    return [{ rule: 'limit-exceeded', severity: 'rejected', detail: `TensorFlow protobuf of ${src.size} bytes is larger than the ${ctx.limits.maxHeaderBytes}-byte limit` }];
+    return [
+      {
+        rule: 'limit-exceeded',
+        severity: 'rejected',
+        detail: `TensorFlow protobuf of ${src.size} bytes is larger than the ${ctx.limits.maxHeaderBytes}-byte limit`,
+      },
+    ];
   }
   ctx.chargeRead(src.size);
   const b = await src.read(0, src.size);
   try {
     readFields(b);
   } catch (e) {
-    return [{ rule: 'tf-malformed', severity: 'rejected', detail: `not a valid protobuf: ${e instanceof WireError ? e.message : String(e)}` }];
+    return [
+      {
+        rule: 'tf-malformed',
+        severity: 'rejected',
+        detail: `not a valid protobuf: ${e instanceof WireError ? e.message : String(e)}`,
+      },
+    ];
   }
   return findGraphOps(b);
 }

@@ -98,7 +98,8 @@ export class ScanContext {
   }
 
   checkTime(): void {
-    if (Date.now() > this.deadline) throw new LimitExceeded('maxMillis', `scan took longer than ${this.limits.maxMillis} ms`);
+    if (Date.now() > this.deadline)
+      throw new LimitExceeded('maxMillis', `scan took longer than ${this.limits.maxMillis} ms`);
   }
 
   chargeRead(n: number): void {

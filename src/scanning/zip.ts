@@ -83,7 +83,11 @@ export async function readZipDirectory(src: ByteSource, ctx: ScanContext): Promi
   let cdOffset = ev.getUint32(16, true);
   const commentLen = ev.getUint16(20, true);
   if (eocdRel + 22 + commentLen !== tail.length) {
-    findings.push({ rule: 'zip-trailing-data', severity: 'rejected', detail: 'bytes after the end-of-central-directory record' });
+    findings.push({
+      rule: 'zip-trailing-data',
+      severity: 'rejected',
+      detail: 'bytes after the end-of-central-directory record',
+    });
   }
   let zip64 = false;
   let recordsSize = 0;
@@ -92,7 +96,8 @@ export async function readZipDirectory(src: ByteSource, ctx: ScanContext): Promi
   const loc = eocdAt >= 20 ? view(await src.read(eocdAt - 20, 20)) : undefined;
   if (loc !== undefined && loc.byteLength === 20 && loc.getUint32(0, true) === SIG_EOCD64_LOCATOR) {
     const rec = eocdAt >= 76 ? view(await src.read(eocdAt - 76, 56)) : undefined;
-    if (rec === undefined || rec.getUint32(0, true) !== SIG_EOCD64) throw new BadZip('zip64 end-of-central-directory record missing');
+    if (rec === undefined || rec.getUint32(0, true) !== SIG_EOCD64)
+      throw new BadZip('zip64 end-of-central-directory record missing');
     entriesTotal = u64(rec, 32);
     cdSize = u64(rec, 40);
     cdOffset = u64(rec, 48);
@@ -104,9 +109,13 @@ export async function readZipDirectory(src: ByteSource, ctx: ScanContext): Promi
   const prefixBytes = eocdAt - recordsSize - cdSize - cdOffset;
   if (prefixBytes < 0) throw new BadZip('central directory offset points past its own end');
   if (entriesTotal > ctx.limits.maxArchiveMembers) {
-    throw new LimitExceeded('maxArchiveMembers', `archive lists ${entriesTotal} members (limit ${ctx.limits.maxArchiveMembers})`);
+    throw new LimitExceeded(
+      'maxArchiveMembers',
+      `archive lists ${entriesTotal} members (limit ${ctx.limits.maxArchiveMembers})`,
+    );
   }
-  if (cdSize > ctx.limits.maxHeaderBytes) throw new LimitExceeded('maxHeaderBytes', `central directory of ${cdSize} bytes`);
+  if (cdSize > ctx.limits.maxHeaderBytes)
+    throw new LimitExceeded('maxHeaderBytes', `central directory of ${cdSize} bytes`);
   ctx.chargeRead(cdSize);
   const cd = await src.read(prefixBytes + cdOffset, cdSize);
   if (cd.length !== cdSize) throw new BadZip('central directory runs past end of file');
@@ -114,11 +123,13 @@ export async function readZipDirectory(src: ByteSource, ctx: ScanContext): Promi
   const entries: ZipEntry[] = [];
   let p = 0;
   for (let i = 0; i < entriesTotal; i++) {
-    if (p + 46 > cd.length || cv.getUint32(p, true) !== SIG_CENTRAL) throw new BadZip(`central directory entry ${i} is malformed`);
+    if (p + 46 > cd.length || cv.getUint32(p, true) !== SIG_CENTRAL)
+      throw new BadZip(`central directory entry ${i} is malformed`);
     const nameLen = cv.getUint16(p + 28, true);
     const extraLen = cv.getUint16(p + 30, true);
     const cmtLen = cv.getUint16(p + 32, true);
-    if (p + 46 + nameLen + extraLen + cmtLen > cd.length) throw new BadZip(`central directory entry ${i} runs past the directory`);
+    if (p + 46 + nameLen + extraLen + cmtLen > cd.length)
+      throw new BadZip(`central directory entry ${i} runs past the directory`);
     const entry: ZipEntry = {
       name: decodeName(cd.subarray(p + 46, p + 46 + nameLen)),
       flags: cv.getUint16(p + 8, true),
@@ -168,11 +179,16 @@ function applyZip64Extra(e: ZipEntry, extra: Uint8Array): void {
 }
 
 /** Where an entry's data starts, after checking its local header agrees with the central directory. */
-export async function locateMember(src: ByteSource, dir: ZipDirectory, e: ZipEntry): Promise<{ dataOffset: number; findings: Finding[] }> {
+export async function locateMember(
+  src: ByteSource,
+  dir: ZipDirectory,
+  e: ZipEntry,
+): Promise<{ dataOffset: number; findings: Finding[] }> {
   const findings: Finding[] = [];
   const at = dir.prefixBytes + e.localHeaderOffset;
   const h = await src.read(at, 30);
-  if (h.length < 30 || view(h).getUint32(0, true) !== SIG_LOCAL) throw new BadZip(`member ${e.name}: no local header at offset ${at}`);
+  if (h.length < 30 || view(h).getUint32(0, true) !== SIG_LOCAL)
+    throw new BadZip(`member ${e.name}: no local header at offset ${at}`);
   const hv = view(h);
   const nameLen = hv.getUint16(26, true);
   const extraLen = hv.getUint16(28, true);
@@ -186,10 +202,16 @@ export async function locateMember(src: ByteSource, dir: ZipDirectory, e: ZipEnt
     });
   }
   if (hv.getUint16(8, true) !== e.method) {
-    findings.push({ rule: 'zip-header-mismatch', severity: 'rejected', detail: `member ${e.name}: compression method differs between local and central headers`, offset: at });
+    findings.push({
+      rule: 'zip-header-mismatch',
+      severity: 'rejected',
+      detail: `member ${e.name}: compression method differs between local and central headers`,
+      offset: at,
+    });
   }
   const dataOffset = at + 30 + nameLen + extraLen;
-  if (dataOffset + e.compressedSize > src.size) throw new BadZip(`member ${e.name}: data runs past end of file`);
+  if (dataOffset + e.compressedSize > src.size)
+    throw new BadZip(`member ${e.name}: data runs past end of file`);
   return { dataOffset, findings };
 }
 
