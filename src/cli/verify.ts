@@ -2,7 +2,7 @@
 // verifier (init container): `--verifier` writes a compact JSON result to the termination message path.
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { DEFAULT_TERMINATION_LOG, runVerifier, type TrustSpec, type VerifierInput } from '../verifier/run.ts';
+import { DEFAULT_TERMINATION_LOG, runPodVerifier, runVerifier, type TrustSpec, type VerifierInput } from '../verifier/run.ts';
 import { formatBytes } from '../verifier/progress.ts';
 import { outputFormat, parseFlags, UsageError } from './args.ts';
 
@@ -10,6 +10,7 @@ const USAGE = `usage: modelgate verify <MODEL_PATH> --signature <FILE>
          (--key <PEM> | --ca <PEM>... [--identity <ID>]... | --identity <ID>|--identity-regexp <RE> --issuer <URL> --trusted-root <FILE>)
          [--ignore-path <P>]... [--allow-symlinks] [--ignore-unsigned-files] [--expect-digest sha256:<hex>]
          [--workers N] [--output text|json] [--verifier] [--termination-log <PATH>] [--config <FILE>]
+       modelgate verify --pod-config-env <ENV> [--termination-log <PATH>] [--workers N]
 
 Verifies the signature bundle (OpenSSF model_signing format) and that every file of the model matches it.
   --key               PEM public key (ECDSA P-256/P-384/P-521 or Ed25519)
@@ -25,6 +26,9 @@ Verifies the signature bundle (OpenSSF model_signing format) and that every file
   --config            JSON file with the same settings (model, signature, key, ca, identity, identityRegexp,
                       issuer, trustedRoot, ignorePaths, allowSymlinks, ignoreUnsignedFiles, expectDigest, workers);
                       flags win
+  --pod-config-env    the injected init container: every model and authority of the pod, as the JSON the
+                      mutating webhook puts in this environment variable; results (a JSON list) go to
+                      --termination-log (default ${DEFAULT_TERMINATION_LOG})
 Exit status: 0 valid, 1 invalid (reason printed), 2 unusable input.`;
 
 const OPTIONS = {
@@ -44,6 +48,7 @@ const OPTIONS = {
   verifier: { type: 'boolean' },
   'termination-log': { type: 'string' },
   config: { type: 'string' },
+  'pod-config-env': { type: 'string' },
 } as const;
 
 type Config = Record<string, unknown>;
@@ -155,7 +160,24 @@ export function verifierInput(argv: string[]): { input: VerifierInput; output: '
 
 class HelpRequested extends Error {}
 
+async function runPodMode(argv: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(argv, OPTIONS, USAGE);
+  const envName = values['pod-config-env'] ?? '';
+  const others = Object.keys(values).filter((k) => !['pod-config-env', 'termination-log', 'workers', 'verifier', 'output'].includes(k));
+  if (positionals.length > 0 || others.length > 0) throw new UsageError(`--pod-config-env takes the whole configuration from ${envName}; drop ${[...positionals, ...others.map((k) => `--${k}`)].join(' ')}`);
+  const workers = parseWorkers(values.workers);
+  const progress = { isTTY: process.stderr.isTTY === true, write: (t: string) => void process.stderr.write(t) };
+  const { exitCode, results } = await runPodVerifier(process.env[envName], {
+    terminationLogPath: values['termination-log'] ?? DEFAULT_TERMINATION_LOG,
+    ...(workers !== undefined ? { workers } : {}),
+    progress,
+  });
+  for (const r of results) process.stdout.write(`${JSON.stringify(r)}\n`);
+  return exitCode;
+}
+
 export async function run(argv: string[]): Promise<number> {
+  if (argv.some((a) => a === '--pod-config-env' || a.startsWith('--pod-config-env='))) return runPodMode(argv);
   let parsed;
   try {
     parsed = verifierInput(argv);

@@ -8,7 +8,7 @@ import { DEFAULT_IGNORE_PATHS, ModelWalkError, normalizeIgnorePaths } from '../h
 import { TrustMaterialError } from './keys.ts';
 import type { SignedStatement } from './statement.ts';
 import { compileTrust, type TrustMaterial } from './trust.ts';
-import { verifyBundleSignature } from './verify-signature.ts';
+import { verifyBundleSignature, type SignatureVerdict } from './verify-signature.ts';
 
 export interface VerifyModelOptions {
   /** Extra paths to ignore: relative to the model root, or absolute inside it. */
@@ -49,7 +49,27 @@ export function parseDigestPin(pin: string): string | undefined {
   return DIGEST_PIN.exec(pin.trim().toLowerCase())?.[1];
 }
 
+export interface Authority {
+  name: string;
+  trust: TrustMaterial;
+}
+
 export async function verifyModel(modelPath: string, bundle: Uint8Array, trust: TrustMaterial, options: VerifyModelOptions = {}): Promise<ModelVerification> {
+  return verifyModelWithAuthorities(modelPath, bundle, [{ name: '', trust }], 1, options);
+}
+
+/**
+ * Verify a model whose bundle must verify under at least `threshold` (minimum 1) of `authorities`, each
+ * checked on its own; the model is hashed once. Unusable trust material only makes the result
+ * "unusable" when the remaining authorities cannot reach the threshold.
+ */
+export async function verifyModelWithAuthorities(
+  modelPath: string,
+  bundle: Uint8Array,
+  authorities: readonly Authority[],
+  threshold: number,
+  options: VerifyModelOptions = {},
+): Promise<ModelVerification> {
   const started = performance.now();
   const result = (verdict: Verdict, reason: string, extra: Partial<ModelVerification> = {}): ModelVerification => ({
     verdict,
@@ -64,11 +84,22 @@ export async function verifyModel(modelPath: string, bundle: Uint8Array, trust: 
     durationMs: Math.round(performance.now() - started),
   });
 
-  try {
-    compileTrust(trust);
-  } catch (err) {
-    if (err instanceof TrustMaterialError) return result('unusable', `unusable trust material: ${err.message}`);
-    throw err;
+  const usable = authorities.filter((a) => {
+    try {
+      compileTrust(a.trust);
+      return true;
+    } catch (err) {
+      if (err instanceof TrustMaterialError) return false;
+      throw err;
+    }
+  });
+  const bad = authorities.find((a) => !usable.includes(a));
+  if (bad && usable.length < Math.max(1, threshold)) {
+    try {
+      compileTrust(bad.trust);
+    } catch (err) {
+      return result('unusable', `unusable trust material${bad.name ? ` (authority ${bad.name})` : ''}: ${(err as Error).message}`);
+    }
   }
   let expected: string | undefined;
   if (options.expectDigest !== undefined) {
@@ -76,9 +107,18 @@ export async function verifyModel(modelPath: string, bundle: Uint8Array, trust: 
     if (!expected) return result('unusable', `expected digest "${options.expectDigest}" is not of the form sha256:<64 hex>`);
   }
 
-  const sig = verifyBundleSignature(bundle, trust, options.now ? { now: options.now } : {});
-  if (!sig.valid) return result('invalid', sig.reason);
-  const { statement, signer } = sig;
+  const now = options.now ? { now: options.now } : {};
+  const verdicts = usable.map((a) => ({ a, v: verifyBundleSignature(bundle, a.trust, now) }));
+  const passed = verdicts.filter((x): x is { a: Authority; v: Extract<SignatureVerdict, { valid: true }> } => x.v.valid);
+  const needed = Math.max(1, threshold);
+  if (passed.length < needed) {
+    const reasons = verdicts.filter((x) => !x.v.valid).map((x) => (x.a.name ? `${x.a.name}: ` : '') + (x.v.valid ? '' : x.v.reason));
+    const head = needed > 1 || verdicts.length > 1 ? `signed by ${passed.length} of the required ${needed} authorities; ` : '';
+    return result('invalid', head + reasons.join('; '));
+  }
+  const first = passed[0] as { a: Authority; v: Extract<SignatureVerdict, { valid: true }> };
+  const statement = first.v.statement;
+  const signer = passed.map((x) => (x.a.name && passed.length > 1 ? `${x.a.name}: ${x.v.signer}` : x.v.signer)).join(', ');
   const digest = `sha256:${statement.subjectDigest.hex}`;
   const known = { signer, statement, digest };
   if (expected !== undefined && expected !== statement.subjectDigest.hex) {

@@ -1,10 +1,12 @@
 // The runtime verifier (the init container the webhook injects, and `modelgate verify` on a laptop):
 // load inputs from mounted files, verify the model, report the result, pick the exit code.
 import { readFile, writeFile } from 'node:fs/promises';
-import { verifyModel, type ModelVerification } from '../signing/verify-model.ts';
+import { isAbsolute, join } from 'node:path';
+import { verifyModel, verifyModelWithAuthorities, type ModelVerification } from '../signing/verify-model.ts';
 import type { TrustMaterial } from '../signing/trust.ts';
 import { progressReporter, type ProgressSink } from './progress.ts';
-import { terminationMessage, toVerifierResult, type VerifierResult } from './result.ts';
+import { parsePodConfig, PodConfigError, type PodModel } from './pod-config.ts';
+import { terminationMessage, terminationMessageList, toVerifierResult, type VerifierResult } from './result.ts';
 
 export const DEFAULT_TERMINATION_LOG = '/dev/termination-log';
 
@@ -96,4 +98,67 @@ export async function runVerifier(input: VerifierInput, progress?: ProgressSink)
     }
   }
   return run;
+}
+
+export interface PodVerifierRun {
+  exitCode: number;
+  results: VerifierResult[];
+}
+
+const worst = (codes: number[]) => (codes.includes(2) ? 2 : codes.includes(1) ? 1 : 0);
+
+/**
+ * The injected init container: verify every model of the pod configuration (see pod-config.ts), write
+ * the list of results to the termination message, exit non-zero if any model fails.
+ */
+export async function runPodVerifier(configJson: string | undefined, options: { terminationLogPath?: string; workers?: number; progress?: ProgressSink } = {}): Promise<PodVerifierRun> {
+  const results: VerifierResult[] = [];
+  const codes: number[] = [];
+  try {
+    if (configJson === undefined || configJson === '') throw new PodConfigError('no verifier configuration in the environment');
+    const config = parsePodConfig(configJson);
+    for (const model of config.models) {
+      const r = await verifyPodModel(model, config.threshold, config.authorities, options);
+      results.push(r.result);
+      codes.push(r.exitCode);
+    }
+  } catch (err) {
+    const reason = err instanceof PodConfigError ? err.message : `verifier error: ${err instanceof Error ? err.message : String(err)}`;
+    results.push({ model: '(configuration)', verdict: 'unusable', reason, durationMs: 0 });
+    codes.push(2);
+  }
+  let exitCode = worst(codes);
+  if (options.terminationLogPath !== undefined) {
+    try {
+      await writeFile(options.terminationLogPath, terminationMessageList(results));
+    } catch (err) {
+      options.progress?.write(`modelgate verify: cannot write the termination message to ${options.terminationLogPath}: ${(err as Error).message}\n`);
+      if (exitCode === 0) exitCode = 2;
+    }
+  }
+  return { exitCode, results };
+}
+
+async function verifyPodModel(model: PodModel, threshold: number, authorities: Parameters<typeof verifyModelWithAuthorities>[2], options: { workers?: number; progress?: ProgressSink }): Promise<VerifierRun> {
+  const started = performance.now();
+  if (threshold === 0) {
+    // No policy asks for a signature: nothing to verify here (format scanning is a separate step).
+    return { exitCode: 0, result: { model: model.name, verdict: 'valid', reason: 'no signature required by the policies', durationMs: 0 } };
+  }
+  const signaturePath = isAbsolute(model.signature) ? model.signature : join(model.path, model.signature);
+  let bundle: Uint8Array;
+  try {
+    bundle = model.inlineBundle ?? (await readInput(signaturePath, 'signature bundle'));
+  } catch (err) {
+    return { exitCode: 2, result: { model: model.name, verdict: 'unusable', reason: (err as Error).message, durationMs: Math.round(performance.now() - started) } };
+  }
+  const reporter = options.progress ? progressReporter(`verifying ${model.name}`, options.progress) : undefined;
+  const verification = await verifyModelWithAuthorities(model.path, bundle, authorities, threshold, {
+    ...(model.inlineBundle ? {} : { bundlePath: signaturePath }),
+    ...(model.digest !== undefined ? { expectDigest: model.digest } : {}),
+    ...(options.workers !== undefined ? { workers: options.workers } : {}),
+    ...(reporter ? { onProgress: (p) => reporter.update(p) } : {}),
+  });
+  reporter?.done();
+  return { exitCode: EXIT[verification.verdict], result: toVerifierResult(model.name, verification), verification };
 }

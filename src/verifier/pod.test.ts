@@ -1,0 +1,79 @@
+// The injected init container: `modelgate verify --pod-config-env=MODELGATE_VERIFIER_CONFIG`.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { run as verify } from '../cli/verify.ts';
+import { certTrust, CLI_TESTS, keyTrust, read } from '../signing/fixtures.test-support.ts';
+import { terminationMessageList, TERMINATION_MESSAGE_LIMIT } from './result.ts';
+import { runPodVerifier } from './run.ts';
+
+const tmp = mkdtempSync(join(tmpdir(), 'modelgate-pod-'));
+afterAll(() => rmSync(tmp, { recursive: true, force: true }));
+beforeEach(() => {
+  vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
+  vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+});
+afterEach(() => {
+  vi.restoreAllMocks();
+  delete process.env.MODELGATE_VERIFIER_CONFIG;
+});
+
+const KEY_DIGEST = 'sha256:92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b2c6dec4';
+const config = (over: Record<string, unknown> = {}) =>
+  JSON.stringify({
+    version: 1,
+    policies: ['ClusterModelPolicy/prod'],
+    threshold: 1,
+    denyFormats: [],
+    authorities: [
+      { name: 'release-key', trust: keyTrust },
+      { name: 'corp-pki', trust: certTrust },
+    ],
+    models: [
+      { name: 'key-model', volume: 'a', path: join(CLI_TESTS, 'v1.1.0-elliptic-key'), digest: KEY_DIGEST },
+      { name: 'cert-model', volume: 'b', path: join(CLI_TESTS, 'v1.1.0-certificate'), inlineBundle: read(join(CLI_TESTS, 'v1.1.0-certificate', 'model.sig')).toString('base64') },
+    ],
+    ...over,
+  });
+
+describe('pod verifier', () => {
+  it('verifies every model against the authorities and writes a JSON list', async () => {
+    const log = join(tmp, 'ok');
+    process.env.MODELGATE_VERIFIER_CONFIG = config();
+    expect(await verify(['--pod-config-env=MODELGATE_VERIFIER_CONFIG', '--termination-log', log])).toBe(0);
+    const results = JSON.parse(readFileSync(log, 'utf8'));
+    expect(results).toMatchObject([
+      { model: 'key-model', verdict: 'valid', digest: KEY_DIGEST, signer: expect.stringMatching(/^key sha256:/) },
+      { model: 'cert-model', verdict: 'valid', signer: 'intermediate-ca' },
+    ]);
+  });
+  it('fails the pod on a pinned digest mismatch, and names the failure', async () => {
+    const log = join(tmp, 'pin');
+    const c = JSON.parse(config());
+    c.models[0].digest = `sha256:${'1'.repeat(64)}`;
+    const run = await runPodVerifier(JSON.stringify(c), { terminationLogPath: log });
+    expect(run.exitCode).toBe(1);
+    expect(JSON.parse(readFileSync(log, 'utf8'))[0].reason).toMatch(/pinned digest/);
+  });
+  it('counts authorities against the threshold', async () => {
+    const run = await runPodVerifier(config({ threshold: 2 }));
+    expect(run.exitCode).toBe(1);
+    expect(run.results[0]?.reason).toMatch(/signed by 1 of the required 2 authorities; corp-pki: verification material mismatch/);
+  });
+  it('exit 2 for a missing or broken configuration, or a missing bundle', async () => {
+    expect((await runPodVerifier(undefined)).exitCode).toBe(2);
+    expect((await runPodVerifier('{"version":2}')).results[0]?.reason).toMatch(/version 2/);
+    const c = JSON.parse(config());
+    c.models[0].signature = 'nope.sig';
+    expect((await runPodVerifier(JSON.stringify(c))).results[0]).toMatchObject({ verdict: 'unusable', reason: expect.stringMatching(/cannot read signature bundle/) });
+  });
+  it('keeps the list under 4 KiB for many models, failures first', () => {
+    const results = Array.from({ length: 300 }, (_, i) => ({ model: `/models/m${i}`, verdict: i === 250 ? ('invalid' as const) : ('valid' as const), digest: `sha256:${'a'.repeat(64)}`, signer: 'ci@example.com', durationMs: 3 }));
+    const msg = terminationMessageList(results);
+    expect(Buffer.byteLength(msg)).toBeLessThanOrEqual(TERMINATION_MESSAGE_LIMIT);
+    const parsed = JSON.parse(msg);
+    expect(parsed[0]).toMatchObject({ model: '/models/m250', verdict: 'invalid' });
+    expect(parsed.at(-1).model).toMatch(/^\(\d+ more\)$/);
+  });
+});
