@@ -833,7 +833,7 @@ export async function applyCrds(
 export async function withClusterLock<T>(
   fn: () => Promise<T>,
   lockPath = join(repoRoot, '.cache', 'cluster.lock'),
-  timeoutMs = 15 * 60_000,
+  timeoutMs = 45 * 60_000,
 ): Promise<T> {
   await mkdir(dirname(lockPath), { recursive: true });
   const deadline = Date.now() + timeoutMs;
