@@ -44,13 +44,18 @@ export function publicKeyHint(key: KeyObject): string {
  * with SHA-256 whatever the curve.
  */
 export function verifyEnvelopeSignature(envelope: DsseEnvelope, key: KeyObject, legacyV02: boolean): boolean {
-  const digest = legacyV02 && key.asymmetricKeyType === 'ec' ? 'sha256' : signatureDigestFor(key);
-  const data = legacyV02 ? legacyV02PreAuthEncoding(envelope.payloadType, envelope.payload) : preAuthEncoding(envelope.payloadType, envelope.payload);
-  return envelope.signatures.some(({ sig }) => {
-    try {
-      return cryptoVerify(digest, data, key, sig);
-    } catch {
-      return false;
-    }
-  });
+  const standard = { digest: signatureDigestFor(key), data: preAuthEncoding(envelope.payloadType, envelope.payload) };
+  // A v0.2 statement signed by another tool may use the standard encoding: both are tried for it.
+  const candidates = legacyV02
+    ? [{ digest: key.asymmetricKeyType === 'ec' ? 'sha256' : standard.digest, data: legacyV02PreAuthEncoding(envelope.payloadType, envelope.payload) }, standard]
+    : [standard];
+  return envelope.signatures.some(({ sig }) =>
+    candidates.some(({ digest, data }) => {
+      try {
+        return cryptoVerify(digest, data, key, sig);
+      } catch {
+        return false;
+      }
+    }),
+  );
 }
