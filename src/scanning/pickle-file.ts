@@ -22,6 +22,11 @@ export interface PickleStreamResult {
 function findingsOfRun(run: PickleRun, member: string | undefined): Finding[] {
   const out: Finding[] = [];
   const seen = new Set<string>();
+  const calledAt = new Map(run.calls.map((c) => [c.callee, c]));
+  const called = (name: string): string => {
+    const c = calledAt.get(name);
+    return c === undefined ? '' : ` and calls it (${c.opcode} @${c.offset})`;
+  };
   for (const imp of run.imports) {
     if (imp.classification === 'allowed') continue;
     const key = `${imp.classification}:${imp.resolved}`;
@@ -32,13 +37,13 @@ function findingsOfRun(run: PickleRun, member: string | undefined): Finding[] {
         ? {
             rule: 'pickle-dangerous-import',
             severity: 'dangerous',
-            detail: `imports ${importSummary(imp)} (${imp.opcode}): ${imp.reason}. Loading this file runs it.`,
+            detail: `imports ${importSummary(imp)} (${imp.opcode})${called(imp.resolved)}: ${imp.reason}. Loading this file runs it.`,
             offset: imp.offset,
           }
         : {
             rule: 'pickle-unknown-import',
             severity: 'suspicious',
-            detail: `imports ${importSummary(imp)} (${imp.opcode}), ${imp.reason}; loading the file imports and may call it`,
+            detail: `imports ${importSummary(imp)} (${imp.opcode})${called(imp.resolved)}, ${imp.reason}; loading the file imports${calledAt.has(imp.resolved) ? ' and runs' : ' and may call'} it`,
             offset: imp.offset,
           },
     );

@@ -22,6 +22,16 @@ describe('pickle VM', () => {
     expect(inst.imports[0]).toMatchObject({ resolved: 'os.system', opcode: 'INST' });
   });
 
+  it('records call sites: REDUCE, NEWOBJ, OBJ, INST', () => {
+    expect(run(reducePickle('os', 'system')).calls).toEqual([
+      { callee: 'os.system', opcode: 'REDUCE', offset: 20 },
+    ]);
+    const newobj = concat([0x80, 0x02], 'cmod\nCls\n', ')', [0x81], '.');
+    expect(run(newobj).calls[0]).toMatchObject({ callee: 'mod.Cls', opcode: 'NEWOBJ' });
+    const obj = concat('(cmod\nCls\no.');
+    expect(run(obj).calls[0]).toMatchObject({ callee: 'mod.Cls', opcode: 'OBJ' });
+  });
+
   it('resolves STACK_GLOBAL operands fetched from the memo (GET after PUT)', () => {
     // protocol 0 strings memoised with PUT, read back with GET, then STACK_GLOBAL
     const b = concat('Vos\np0\n0Vsystem\np1\n0g0\ng1\n', [0x93], '.');

@@ -47,6 +47,8 @@ export interface PickleRun {
   result: Value | undefined;
   /** bytes values that are themselves pickles (inert unless the model code unpickles them) */
   embedded: { offset: number; bytes: Uint8Array }[];
+  /** First call site of each imported callable (REDUCE, OBJ, NEWOBJ, NEWOBJ_EX, INST). */
+  calls: { callee: string; opcode: string; offset: number }[];
   /** Set when the stream is malformed or truncated; the caller rejects the file. */
   error?: { message: string; offset: number; truncated: boolean };
 }
@@ -344,6 +346,7 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
     findings: [],
     result: undefined,
     embedded: [],
+    calls: [],
   };
   const { limits } = opts;
   let stack: Value[] = [];
@@ -441,7 +444,10 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
   const callOn = (callee: Value, kind: string): Value => {
     if (callee.t === 'global') {
       let v = callResults.get(callee.name);
-      if (v === undefined) callResults.set(callee.name, (v = { t: 'call', callee: callee.name }));
+      if (v === undefined) {
+        callResults.set(callee.name, (v = { t: 'call', callee: callee.name }));
+        run.calls.push({ callee: callee.name, opcode: kind, offset: opStart });
+      }
       return v;
     }
     // Calling something that is not a plain imported callable: e.g. attrgetter('system')(module)(cmd).
@@ -912,6 +918,7 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
     if (code.includes('O')) {
       const inner = runPickle(data, pos, { ...opts, windowEndsEarly: opts.windowEndsEarly ?? false });
       run.imports.push(...inner.imports);
+      run.calls.push(...inner.calls);
       run.findings.push(...inner.findings);
       run.embedded.push(...inner.embedded);
       if (inner.error) return fail(`joblib object array: ${inner.error.message}`, inner.error.truncated);
