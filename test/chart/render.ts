@@ -151,7 +151,7 @@ export interface Webhook {
   clientConfig: { service: { name: string; namespace: string; path: string; port: number }; caBundle?: string };
   namespaceSelector: LabelSelector;
   objectSelector?: LabelSelector;
-  rules: { apiGroups: string[]; apiVersions: string[]; resources: string[]; operations: string[]; scope?: string }[];
+  rules?: { apiGroups: string[]; apiVersions: string[]; resources: string[]; operations: string[]; scope?: string }[];
 }
 
 export interface WebhookConfiguration extends K8sObject {

@@ -280,11 +280,22 @@ describe('manifests/install.yaml on a real API server', () => {
     const deployments = await cluster.kubectl(['apply', '--server-side', '--field-manager=e2e-install', '--dry-run=server', '-f', manifest]);
     expect(deployments.code, deployments.stderr).toBe(0);
     expect(deployments.stderr).not.toMatch(/would violate PodSecurity/);
-    // Re-applying is a no-op for what the controller owns: no conflict on the Secret or the rules.
+    // Re-applying leaves what the controller owns alone (no conflict, no reset): the Secret's data and
+    // the webhooks' rules and caBundle. The rules only select a namespace nobody uses, so a webhook
+    // that cannot answer blocks nothing else on the shared cluster meanwhile.
+    const ca = readFileSync(cluster.caCertPath).toString('base64');
     await kubectlOk(['patch', 'secret', 'modelgate-webhook-tls', '-n', 'modelgate', '--type=merge', '-p', '{"data":{"tls.crt":"Y2VydA==","tls.key":"a2V5"}}']);
+    await kubectlOk(['patch', 'validatingwebhookconfiguration', 'modelgate', '--type=json', '-p', JSON.stringify([
+      { op: 'add', path: '/webhooks/0/rules', value: allKindsRules },
+      { op: 'add', path: '/webhooks/0/clientConfig/caBundle', value: ca },
+      { op: 'add', path: '/webhooks/0/objectSelector', value: { matchLabels: { [selectorLabel]: 'install-yaml-nobody' } } },
+    ])]);
     await kubectlOk(['apply', '--server-side', '--field-manager=e2e-install', '-f', manifest]);
     const secret = await getJson<{ data?: Record<string, string> }>(['get', 'secret', 'modelgate-webhook-tls', '-n', 'modelgate']);
     expect(secret.data?.['tls.crt']).toBe('Y2VydA==');
+    const hook = (await getJson<WebhookConfiguration>(['get', 'validatingwebhookconfiguration', 'modelgate'])).webhooks[0];
+    expect(hook?.rules).toEqual(allKindsRules);
+    expect(hook?.clientConfig.caBundle).toBe(ca);
     // docs/operations.md: webhook configurations first, then everything else.
     await kubectlOk(['delete', 'validatingwebhookconfiguration', 'modelgate']);
     await kubectlOk(['delete', 'mutatingwebhookconfiguration', 'modelgate']);
