@@ -249,6 +249,9 @@ async function httpGet(url: string): Promise<number> {
   return res.status;
 }
 
+/** A component died during startup: waiting longer cannot help. */
+class ComponentExited extends Error {}
+
 async function waitFor(
   what: string,
   check: () => Promise<boolean>,
@@ -261,6 +264,7 @@ async function waitFor(
     try {
       if (await check()) return;
     } catch (error) {
+      if (error instanceof ComponentExited) throw error;
       lastError = error instanceof Error ? error.message : String(error);
     }
     await sleep(250);
@@ -493,7 +497,7 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
   };
   const assertRunning = (component: Component): void => {
     const pid = state.pids[component];
-    if (pid === undefined || !pidAlive(pid)) throw new Error(exitedEarly(component));
+    if (pid === undefined || !pidAlive(pid)) throw new ComponentExited(exitedEarly(component));
   };
 
   try {
@@ -611,7 +615,7 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
     log(`cluster ready in ${((Date.now() - t0) / 1000).toFixed(1)}s; kubeconfig: ${kubeconfigPath}`);
     return state;
   } catch (error) {
-    log('startup failed; stopping what was started (logs kept under a copy in .cache/cluster-failed/)');
+    log(`startup failed; stopping what was started (logs copied to ${dir}-failed/)`);
     await preserveLogs(dir);
     await stopCluster({ dir, log });
     throw error;
