@@ -44,8 +44,17 @@ COPY --from=prod-deps --chown=0:0 /src/node_modules ./node_modules
 COPY --from=build --chown=0:0 /src/dist ./dist
 COPY --chown=0:0 package.json ./
 COPY --chown=0:0 bin ./bin
+# `modelgate` on PATH: the verifier init container the webhook injects runs command ["modelgate"]
+# (src/mutation/verifier-container.ts). Distroless has no /usr/bin/env for bin/modelgate.js's shebang,
+# so this launcher names the image's node; bin/modelgate.js then runs dist/cli/index.js.
+COPY --chown=0:0 --chmod=0755 <<'LAUNCHER' /usr/local/bin/modelgate
+#!/nodejs/bin/node
+import('/app/bin/modelgate.js').catch((err) => {
+  console.error(err);
+  process.exit(1);
+});
+LAUNCHER
+ENV PATH=/usr/local/bin:/nodejs/bin:/usr/bin:/bin
 USER 65532:65532
-# bin/modelgate.js runs dist/cli/index.js (present in the image). The verifier init container that the
-# webhook injects passes only args (["verify", ...]) and keeps this entrypoint.
-ENTRYPOINT ["/nodejs/bin/node", "/app/bin/modelgate.js"]
+ENTRYPOINT ["/usr/local/bin/modelgate"]
 CMD ["--help"]
