@@ -91,6 +91,15 @@ describe('safetensors', () => {
   });
 });
 
+describe('format mismatch', () => {
+  it('only reports data disguised under another model extension', async () => {
+    const st = safetensors({ a: { dtype: 'U8', shape: [1], data_offsets: [0, 1] } }, 1);
+    const r = await scanBuffer(st, 'model.pt');
+    expect(r.verdict).toBe('clean');
+    expect(r.findings.find((f) => f.rule === 'format-mismatch')?.severity).toBe('info');
+  });
+});
+
 describe('GGUF', () => {
   it('accepts a well-formed file', async () => {
     expect((await scanBuffer(buildGguf(), 'm.gguf')).verdict).toBe('clean');

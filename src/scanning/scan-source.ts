@@ -35,6 +35,7 @@ interface Where {
 }
 
 const LENIENT_PICKLE_MAX = 8 * 1024 * 1024;
+const DATA_ONLY_FORMATS = new Set(['safetensors', 'gguf', 'onnx', 'numpy', 'npz']);
 
 function emit(ctx: ScanContext, where: Where, findings: Finding[]): void {
   for (const f of findings)
@@ -74,10 +75,11 @@ export async function scanSource(src: ByteSource, ctx: ScanContext, where: Where
         },
       ]);
     } else {
+      // Disguised code (a pickle named .safetensors) is suspicious; disguised data is only reported.
       emit(ctx, where, [
         {
           rule: 'format-mismatch',
-          severity: 'suspicious',
+          severity: DATA_ONLY_FORMATS.has(format) ? 'info' : 'suspicious',
           detail: `named .${ext} but the content is ${format}; a file that disguises its format is scanned as what it is`,
           offset: 0,
         },
