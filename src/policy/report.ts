@@ -1,5 +1,5 @@
-// Renders decisions for people (text) and machines (JSON). Shared by `modelgate check` and the webhook's
-// rejection messages, so a deployer reads the same words offline and from kubectl.
+// Renders `modelgate check` results for people (text) and machines (JSON). The words of each violation
+// are the decision core's, so a deployer reads the same reasons offline and from kubectl.
 import type { Decision, Violation } from './types.ts';
 
 export interface CheckedObject {
@@ -52,18 +52,4 @@ export function renderText(o: CheckedObject): string {
   }
   for (const w of d.warnings.filter((w) => !d.violations.some((v) => w.includes(v.message)))) lines.push(`  warning: ${w}`);
   return lines.join('\n');
-}
-
-/** A short rejection message for the API server (kubectl shows it verbatim), trimmed to `limit` characters. */
-export function rejectionMessage(kind: string, name: string, d: Decision, limit = 4000): string {
-  const denying = d.violations.filter((v) => v.enforcement === 'Enforce');
-  const parts = denying.map(
-    (v, i) => `(${i + 1}) ${v.check}${v.model ? ` · ${v.model}` : ''} [${v.policy}]: ${v.message}. Fix: ${v.remediation}.`,
-  );
-  let msg = `modelgate denied ${kind} ${name}: ${denying.length} problem${denying.length === 1 ? '' : 's'}. ${parts.join(' ')}`;
-  if (msg.length > limit) {
-    const more = ` … (${denying.length} problems in all; run \`modelgate check\` or see the audit log for the full list)`;
-    msg = msg.slice(0, limit - more.length) + more;
-  }
-  return msg;
 }
