@@ -41,10 +41,13 @@ export interface ModelManifest {
   bytes: number;
 }
 
-async function hashInline(tasks: RangeTask[], onBytes: (n: number) => void): Promise<string[]> {
+async function hashInline(tasks: RangeTask[], onBytes: (n: number) => void, onDone: (indices: readonly number[]) => void): Promise<string[]> {
   const buffer = Buffer.allocUnsafe(CHUNK_BYTES);
   const out: string[] = [];
-  for (const t of tasks) out.push(await hashRange(t, buffer, onBytes));
+  for (const [i, t] of tasks.entries()) {
+    out.push(await hashRange(t, buffer, onBytes));
+    onDone([i]);
+  }
   return out;
 }
 
@@ -64,19 +67,28 @@ export async function hashWalkedModel(walked: WalkResult, options: HashModelOpti
     progress.bytesDone += n;
     options.onProgress?.({ ...progress });
   };
+  const onDone = (indices: readonly number[]) => {
+    for (const i of indices) {
+      const file = units[i]?.file ?? '';
+      const left = (unitsLeft.get(file) ?? 1) - 1;
+      unitsLeft.set(file, left);
+      if (left === 0) progress.filesDone++;
+    }
+    options.onProgress?.({ ...progress });
+  };
 
   let digests: string[];
   // Tiny models are not worth starting threads for (a worker costs tens of milliseconds to boot).
   const tiny = progress.bytesTotal <= SMALL_MODEL_BYTES && tasks.length <= SMALL_MODEL_TASKS;
   const workers = options.workers ?? (tiny ? 0 : availableParallelism());
   if (options.pool) {
-    digests = await options.pool.hash(tasks, onBytes);
+    digests = await options.pool.hash(tasks, onBytes, onDone);
   } else if (workers <= 0 || tasks.length === 0) {
-    digests = await hashInline(tasks, onBytes);
+    digests = await hashInline(tasks, onBytes, onDone);
   } else {
     const pool = new HashPool(Math.min(workers, tasks.length));
     try {
-      digests = await pool.hash(tasks, onBytes);
+      digests = await pool.hash(tasks, onBytes, onDone);
     } finally {
       await pool.close();
     }

@@ -51,8 +51,11 @@ export class HashPool {
     this.size = Math.max(1, Math.floor(size));
   }
 
-  /** Hash ranges; digests come back in task order. `onBytes` hears about hashed bytes as they go. */
-  async hash(tasks: RangeTask[], onBytes?: (bytes: number) => void): Promise<string[]> {
+  /**
+   * Hash ranges; digests come back in task order. `onBytes` hears about hashed bytes as they go,
+   * `onDone` about finished tasks (by index).
+   */
+  async hash(tasks: RangeTask[], onBytes?: (bytes: number) => void, onDone?: (indices: readonly number[]) => void): Promise<string[]> {
     if (this.closed) throw new Error('hash pool is closed');
     const batches: RangeTask[][] = [];
     let current: RangeTask[] = [];
@@ -78,7 +81,13 @@ export class HashPool {
       batches.push(current);
       orderedBatches.push(currentIdx);
     }
-    const results = await Promise.all(batches.map((b) => this.submit(b, onBytes)));
+    const results = await Promise.all(
+      batches.map(async (b, i) => {
+        const digests = await this.submit(b, onBytes);
+        onDone?.(orderedBatches[i] ?? []);
+        return digests;
+      }),
+    );
     const digests: string[] = new Array<string>(tasks.length);
     results.forEach((r, b) => r.forEach((d, k) => (digests[orderedBatches[b]?.[k] ?? 0] = d)));
     return digests;
