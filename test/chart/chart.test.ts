@@ -454,7 +454,7 @@ describe('RBAC', () => {
     const cluster = defaults.get<Role>('ClusterRole', `${configName}-controller`);
     expect(writes(cluster.rules, 'secrets')).toEqual([]);
     const ns = defaults.get<Role>('Role', controllerName);
-    expect(writes(ns.rules, 'secrets')).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: [tlsSecret], verbs: ['get', 'update', 'patch'] }]);
+    expect(writes(ns.rules, 'secrets')).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: [tlsSecret], verbs: ['get', 'update'] }]);
     for (const role of roles()) {
       if (role.metadata.name === controllerName && role.kind === 'Role') continue;
       expect(writes(role.rules, 'secrets'), role.metadata.name).toEqual([]);
@@ -476,11 +476,12 @@ describe('RBAC', () => {
     );
     for (const res of ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations']) {
       const w = writes(cluster.rules, res);
-      expect(w).toEqual([{ apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations'], resourceNames: [configName], verbs: ['update', 'patch'] }]);
+      expect(w).toEqual([{ apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations'], resourceNames: [configName], verbs: ['update'] }]);
     }
     for (const r of cluster.rules.filter((r) => r.resources?.some((x) => x.endsWith('/status')))) expect(r.verbs).not.toContain('create');
     const ns = defaults.get<Role>('Role', controllerName);
-    expect(ns.rules).toContainEqual({ apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [controllerName], verbs: ['get', 'update', 'patch'] });
+    expect(ns.rules).toContainEqual({ apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [controllerName], verbs: ['get', 'update'] });
+    expect(cluster.rules).toContainEqual({ apiGroups: [''], resources: ['events'], verbs: ['create'] });
     expect(ns.rules).toContainEqual({ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] });
   });
 

@@ -205,8 +205,8 @@ describe('helm chart on a real API server', () => {
     expect(await canI(controller, 'update', tlsSecret, releaseNs)).toBe(true);
     expect(await canI(controller, 'update', 'secrets/something-else', releaseNs)).toBe(false);
     expect(await canI(controller, 'create', 'secrets', releaseNs)).toBe(false);
-    expect(await canI(controller, 'patch', `validatingwebhookconfigurations.admissionregistration.k8s.io/${fullname}`)).toBe(true);
-    expect(await canI(controller, 'patch', 'validatingwebhookconfigurations.admissionregistration.k8s.io/someone-elses')).toBe(false);
+    expect(await canI(controller, 'update', `validatingwebhookconfigurations.admissionregistration.k8s.io/${fullname}`)).toBe(true);
+    expect(await canI(controller, 'update', 'validatingwebhookconfigurations.admissionregistration.k8s.io/someone-elses')).toBe(false);
     expect(await canI(controller, 'delete', `validatingwebhookconfigurations.admissionregistration.k8s.io/${fullname}`)).toBe(false);
     expect(await canI(controller, 'patch', 'clustermodelpolicies.modelgate.io/x', undefined)).toBe(false);
     expect(await canI(controller, 'list', 'inferenceservices.serving.kserve.io')).toBe(true);
@@ -414,6 +414,12 @@ describe('the real binaries under the chart RBAC', () => {
       return (m.webhooks[0]?.rules ?? []).length > 0 ? m : undefined;
     }, controller.logs);
     expect(mutating.webhooks[0]?.rules).toEqual(podRules);
+    // Policy status through the /status subresource.
+    const status = await until('policy status written', async () => {
+      const p = await getJson<{ status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] } }>(['get', 'modelpolicy', 'e2e-chart', '-n', ns2]);
+      return p.status?.conditions?.some((c) => c.type === 'Ready') ? p.status : undefined;
+    }, controller.logs);
+    expect(status.observedGeneration).toBe(1);
     const lease = await getJson<{ spec: { holderIdentity?: string } }>(['get', 'lease', `${full2}-controller`, '-n', ns2]);
     expect(lease.spec.holderIdentity).toMatch(/^controller-e2e/);
     expect(await until('controller /healthz', async () => ((await httpStatus(port, '/healthz')) === 200 ? true : undefined), controller.logs)).toBe(true);
