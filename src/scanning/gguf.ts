@@ -54,7 +54,12 @@ interface GgufSummary {
 }
 
 /** Parse header, KVs and tensor infos from `b` (a prefix of the file when `partial`). */
-export function parseGguf(b: Uint8Array, fileSize: number, partial: boolean): GgufSummary {
+export function parseGguf(
+  b: Uint8Array,
+  fileSize: number,
+  partial: boolean,
+  tick: () => void = () => undefined,
+): GgufSummary {
   const v = new DataView(b.buffer, b.byteOffset, b.byteLength);
   const findings: Finding[] = [];
   let pos = 0;
@@ -107,7 +112,11 @@ export function parseGguf(b: Uint8Array, fileSize: number, partial: boolean): Gg
       if (count > MAX_COUNT) throw new Bad(`array of ${count} elements`);
       const es = SCALAR[et];
       if (es !== undefined) need(es * count);
-      else for (let i = 0; i < count; i++) value(et, depth + 1);
+      else
+        for (let i = 0; i < count; i++) {
+          if ((i & 0xffff) === 0xffff) tick();
+          value(et, depth + 1);
+        }
       return undefined;
     }
     throw new Bad(`unknown metadata value type ${type}`);
@@ -177,7 +186,7 @@ export async function scanGguf(src: ByteSource, ctx: ScanContext): Promise<Findi
     ctx.chargeRead(window);
     const b = await src.read(0, window);
     try {
-      return parseGguf(b, src.size, window < src.size).findings;
+      return parseGguf(b, src.size, window < src.size, () => ctx.checkTime()).findings;
     } catch (e) {
       if (e instanceof Bad) return [{ rule: 'gguf-malformed', severity: 'rejected', detail: e.message }];
       if (!(e instanceof Truncated)) throw e;

@@ -47,7 +47,7 @@ const CLASS_NAME = /"class_name"\s*:\s*"([A-Za-z0-9_.]+)"/y;
 export function findLambdaInText(text: string, base: number): Finding[] {
   const out: Finding[] = [];
   let at = text.indexOf('"class_name"');
-  while (at >= 0) {
+  while (at >= 0 && out.length < 100) {
     CLASS_NAME.lastIndex = at;
     const m = CLASS_NAME.exec(text);
     if (m && CODE_LAYERS.has(m[1] ?? '')) {

@@ -229,6 +229,9 @@ export function looksLikeBinaryPickle(b: Uint8Array): boolean {
  */
 export function parseIntBase0(text: string): bigint | undefined {
   const s = text.trim();
+  // CPython refuses decimal strings over 4300 digits (sys.int_info.str_digits_check_threshold) and
+  // BigInt parsing is quadratic: cap the length.
+  if (s.length > 5000) return undefined;
   // strtol(s, 0): 0x hex, leading 0 octal, else decimal; no separators.
   const c = /^([+-]?)(?:0[xX]([0-9a-fA-F]+)|0([0-7]*)|([1-9][0-9]*))$/.exec(s);
   if (c) {
@@ -251,10 +254,15 @@ export function parseIntBase0(text: string): bigint | undefined {
   return sign * BigInt(strip(p[5] ?? '0'));
 }
 
-/** Python `float()` syntax for the FLOAT opcode. */
+/**
+ * Python `float()` syntax for the FLOAT opcode. Unambiguous pattern (no nested optional digit runs),
+ * and a length cap, so a hostile line cannot make the check itself slow.
+ */
+const FLOAT_TEXT =
+  /^[+-]?(?:(?:(?:\d(?:_?\d)*)?\.\d(?:_?\d)*|\d(?:_?\d)*\.?)(?:[eE][+-]?\d(?:_?\d)*)?|inf|infinity|nan)$/i;
 function isPythonFloat(text: string): boolean {
   const s = text.trim();
-  return /^[+-]?((\d(_?\d)*)?\.?\d(_?\d)*([eE][+-]?\d(_?\d)*)?|\d(_?\d)*\.|inf|infinity|nan)$/i.test(s);
+  return s.length <= 1000 && FLOAT_TEXT.test(s);
 }
 
 /** codecs.escape_decode, as the protocol-0 STRING opcode applies it. */

@@ -19,11 +19,13 @@ function str(b: Uint8Array, f: WireField): string | undefined {
   }
 }
 
-export function findGraphOps(b: Uint8Array): Finding[] {
+export function findGraphOps(b: Uint8Array, tick: () => void = () => undefined): Finding[] {
   const findings: Finding[] = [];
   const seen = new Set<string>();
+  let visits = 0;
   const visit = (start: number, end: number, depth: number): void => {
     if (depth > MAX_DEPTH) return;
+    if ((++visits & 0xfff) === 0) tick();
     let fields: WireField[];
     try {
       fields = readFields(b, start, end);
@@ -86,5 +88,5 @@ export async function scanTfSavedModel(src: ByteSource, ctx: ScanContext): Promi
       },
     ];
   }
-  return findGraphOps(b);
+  return findGraphOps(b, () => ctx.checkTime());
 }
