@@ -1,6 +1,6 @@
 // The Helm chart, rendered by the real helm: lint, defaults, each important option, and the
 // safety properties DESIGN.md §6 asks for (exemptions, fail-closed values, pod security, RBAC).
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -83,6 +83,18 @@ describe('chart metadata', () => {
     const fromArchive = runHelm(args(archive));
     expect(fromArchive.code, fromArchive.stderr).toBe(0);
     expect(fromArchive.stdout).toBe(runHelm(args(chartDir)).stdout);
+  });
+
+  it('lints and renders every example in ci/ (the chart-testing convention)', () => {
+    const examples = readdirSync(join(chartDir, 'ci')).filter((f) => f.endsWith('-values.yaml'));
+    expect(examples.length).toBeGreaterThanOrEqual(3);
+    for (const file of examples) {
+      const values = join(chartDir, 'ci', file);
+      const lint = runHelm(['lint', '--strict', chartDir, '--namespace', release.namespace, '--values', values]);
+      expect(lint.code, `${file}: ${lint.stdout}${lint.stderr}`).toBe(0);
+      const rendered = runHelm(['template', release.name, chartDir, '--namespace', release.namespace, '--values', values]);
+      expect(rendered.code, `${file}: ${rendered.stderr}`).toBe(0);
+    }
   });
 
   it('ships the application version of package.json', () => {
