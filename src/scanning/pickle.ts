@@ -83,6 +83,12 @@ const FLOAT: Value = { t: 'float' };
 const PERSID: Value = { t: 'persid' };
 const BYTES: Value = { t: 'bytes', v: new Uint8Array(0) };
 const MAX_TRACKED_ITEMS = 64;
+/** Strings longer than this are not decoded: no import name is that long, and decoding costs memory. */
+const LONG_STRING = 65536;
+/** Stand-in for an undecoded long string; the NUL makes it an invalid import name if ever used as one. */
+function longString(n: number): string {
+  return `\u0000<${n}-byte string>`;
+}
 const JOBLIB_WRAPPER = 'joblib.numpy_pickle.NumpyArrayWrapper';
 
 /** Bytes per element for a numpy type code such as 'f8', '<i4', 'U10', 'b1'. */
@@ -267,11 +273,12 @@ function isPythonFloat(text: string): boolean {
 
 /** codecs.escape_decode, as the protocol-0 STRING opcode applies it. */
 function escapeDecode(b: Uint8Array): Uint8Array {
-  const out: number[] = [];
+  const out = new Uint8Array(b.length);
+  let o = 0;
   for (let i = 0; i < b.length; i++) {
     const c = b[i] ?? 0;
     if (c !== 0x5c || i + 1 >= b.length) {
-      out.push(c);
+      out[o++] = c;
       continue;
     }
     const n = String.fromCharCode(b[++i] ?? 0);
@@ -290,24 +297,25 @@ function escapeDecode(b: Uint8Array): Uint8Array {
     };
     if (n in simple) {
       const v = simple[n] ?? -1;
-      if (v >= 0) out.push(v);
+      if (v >= 0) out[o++] = v;
     } else if (n === 'x') {
       const hex = latin1.decode(b.subarray(i + 1, i + 3));
       if (!/^[0-9a-fA-F]{2}$/.test(hex)) throw new Error('invalid \\x escape');
-      out.push(parseInt(hex, 16));
+      out[o++] = parseInt(hex, 16);
       i += 2;
     } else if (n >= '0' && n <= '7') {
       let j = i;
       let v = 0;
       while (j < b.length && j < i + 3 && (b[j] ?? 0) >= 0x30 && (b[j] ?? 0) <= 0x37)
         v = v * 8 + ((b[j++] ?? 0) - 0x30);
-      out.push(v & 0xff);
+      out[o++] = v & 0xff;
       i = j - 1;
     } else {
-      out.push(0x5c, b[i] ?? 0);
+      out[o++] = 0x5c;
+      out[o++] = b[i] ?? 0;
     }
   }
-  return Uint8Array.from(out);
+  return out.subarray(0, o);
 }
 
 /** raw-unicode-escape, as the protocol-0 UNICODE opcode decodes its line. */
@@ -481,6 +489,7 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
   /** Read n bytes as text without materialising a subarray for short ASCII strings. */
   const textOf = (n: number, utf: boolean, what: string): string => {
     const p = need(n);
+    if (n > LONG_STRING) return longString(n);
     let ascii = true;
     for (let i = p; i < p + n; i++) {
       if ((data[i] ?? 0) >= 0x80) {
@@ -620,6 +629,10 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
           const q = line[0];
           if (line.length < 2 || (q !== 0x22 && q !== 0x27) || line[line.length - 1] !== q)
             fail('the STRING opcode argument must be quoted');
+          if (line.length > LONG_STRING) {
+            push({ t: 'str', v: longString(line.length) });
+            break;
+          }
           let raw: Uint8Array;
           try {
             raw = escapeDecode(line.subarray(1, line.length - 1));
@@ -640,8 +653,13 @@ export function runPickle(input: Uint8Array, start: number, opts: PickleVmOption
           break;
         case 0x56: {
           let s: string;
+          const uline = readLine();
+          if (uline.length > LONG_STRING) {
+            push({ t: 'str', v: longString(uline.length) });
+            break;
+          }
           try {
-            s = rawUnicodeEscape(readLine());
+            s = rawUnicodeEscape(uline);
           } catch (e) {
             return fail(`UNICODE argument: ${(e as Error).message}`);
           }
