@@ -10,7 +10,8 @@
 // There is no kubelet. Fake Nodes stay Ready because kube-controller-manager runs
 // without its node-lifecycle controller (--controllers=*,-node-lifecycle-controller):
 // nothing ever marks them NotReady or taints them unreachable, so no heartbeat
-// process is needed. Pods are scheduled (bound) by the real scheduler but never run.
+// process is needed (baseline.ts lifts the not-ready taint that controller would).
+// Pods are scheduled (bound) by the real scheduler but never run.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile, readdir, unlink } from 'node:fs/promises';
@@ -20,6 +21,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import yaml from 'js-yaml';
+import { ensureBaseline } from './baseline.ts';
+import { childEnv, ComponentExited, waitFor } from './exec.ts';
 import {
   createCertificateAuthority,
   createServiceAccountKey,
@@ -27,11 +30,15 @@ import {
   type KeyAndCert,
 } from './pki.ts';
 
+export { applyCrds, ensureBaseline, fakeNodes, teeRuntimeClasses, type FakeNode } from './baseline.ts';
+export { kubectlFor, run, type ExecResult, type KubectlTarget } from './exec.ts';
+
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const defaultClusterDir = join(repoRoot, '.cache', 'cluster');
 
 const components = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
-export type Component = (typeof components)[number];
+export type Component = (typeof components)[number] | 'pod-reaper';
+const podReaperScript = join(dirname(fileURLToPath(import.meta.url)), 'pod-reaper.ts');
 
 export interface ClusterState {
   version: 1;
@@ -52,12 +59,6 @@ export interface ClusterState {
   startedAt: string;
 }
 
-export interface ExecResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
 export interface StartOptions {
   /** State directory; default .cache/cluster in the repo. */
   dir?: string;
@@ -68,22 +69,6 @@ export interface StartOptions {
 }
 
 const defaultLog = (line: string): void => console.error(`[cluster] ${line}`);
-
-// Server-side apply with our own field manager: owns exactly the fields we set, takes
-// them back from whoever changed them, and leaves fields others added alone.
-const serverSideApply = ['--server-side', '--force-conflicts', '--field-manager=modelgate-local-cluster'];
-
-// Children must reach 127.0.0.1 directly: the API server calls admission webhooks
-// by URL and would otherwise send them through an HTTP proxy from the environment.
-function childEnv(): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const k of Object.keys(env)) {
-    if (/^(https?|all)_proxy$/i.test(k) || k === 'KUBECONFIG') delete env[k];
-  }
-  env.NO_PROXY = '127.0.0.1,localhost';
-  env.no_proxy = '127.0.0.1,localhost';
-  return env;
-}
 
 /** Runs scripts/cluster/build.sh (which reuses its cache when present) and returns the bin directory. */
 export function ensureBinaries(log: (line: string) => void = defaultLog): string {
@@ -147,10 +132,11 @@ function processesUsing(dir: string): number[] {
     const pid = Number(entry);
     if (pid === process.pid) continue;
     const line = cmdline(pid);
-    // Only the control-plane binaries: never a shell or editor that mentions the path.
+    // Only the control-plane binaries and the pod reaper: never a shell or editor that mentions the path.
     const exe = line.split(' ')[0] ?? '';
     const base = exe.split('/').pop() ?? '';
-    if (line.includes(needle) && (components as readonly string[]).includes(base)) pids.push(pid);
+    const ours = (components as readonly string[]).includes(base) || line.includes(podReaperScript);
+    if (line.includes(needle) && ours) pids.push(pid);
   }
   return pids;
 }
@@ -249,80 +235,12 @@ async function httpGet(url: string): Promise<number> {
   return res.status;
 }
 
-/** A component died during startup: waiting longer cannot help. */
-class ComponentExited extends Error {}
-
-async function waitFor(
-  what: string,
-  check: () => Promise<boolean>,
-  timeoutMs: number,
-  onTimeout: () => string = () => '',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError = '';
-  while (Date.now() < deadline) {
-    try {
-      if (await check()) return;
-    } catch (error) {
-      if (error instanceof ComponentExited) throw error;
-      lastError = error instanceof Error ? error.message : String(error);
-    }
-    await sleep(250);
-  }
-  throw new Error(
-    `timed out after ${timeoutMs / 1000}s waiting for ${what}${lastError ? ` (last error: ${lastError})` : ''}\n${onTimeout()}`,
-  );
-}
-
 function tail(file: string, lines = 40): string {
   try {
     return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
   } catch {
     return '';
   }
-}
-
-// ---------- kubectl ----------
-
-export async function run(
-  bin: string,
-  args: string[],
-  options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMs?: number } = {},
-): Promise<ExecResult> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(bin, args, { env: options.env ?? childEnv(), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 120_000);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolveRun({ code: code ?? (signal ? 128 : 1), stdout, stderr });
-    });
-    child.stdin.on('error', () => undefined);
-    child.stdin.end(options.input ?? '');
-  });
-}
-
-export function kubectlFor(state: Pick<ClusterState, 'binDir' | 'kubeconfigPath'>) {
-  return (args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<ExecResult> =>
-    run(join(state.binDir, 'kubectl'), ['--kubeconfig', state.kubeconfigPath, ...args], options);
-}
-
-async function mustKubectl(
-  kubectl: ReturnType<typeof kubectlFor>,
-  args: string[],
-  input?: string,
-): Promise<string> {
-  const result = await kubectl(args, input === undefined ? {} : { input });
-  if (result.code !== 0)
-    throw new Error(`kubectl ${args.join(' ')} failed (${result.code}): ${result.stderr.trim()}`);
-  return result.stdout;
 }
 
 // ---------- health ----------
@@ -373,6 +291,48 @@ function kubeconfigYaml(server: string, caPem: string, client: KeyAndCert, user:
 
 async function writePrivate(path: string, content: string): Promise<void> {
   await writeFile(path, content, { mode: 0o600 });
+}
+
+async function launchComponent(
+  state: ClusterState,
+  component: Component,
+  args: string[],
+  log: (line: string) => void,
+): Promise<void> {
+  const logFile = join(state.dir, 'logs', `${component}.log`);
+  const fd = openSync(logFile, 'a');
+  const [command, commandArgs] =
+    component === 'pod-reaper'
+      ? [process.execPath, ['--import', 'tsx', podReaperScript, ...args]]
+      : [join(state.binDir, component), args];
+  // detached: its own process group, so a Ctrl-C of `npm run cluster:up` after
+  // startup does not take the cluster down; `cluster:down` does.
+  const child = spawn(command, commandArgs, {
+    cwd: repoRoot,
+    detached: true,
+    stdio: ['ignore', fd, fd],
+    env: childEnv(),
+  });
+  closeSync(fd);
+  child.unref();
+  if (child.pid === undefined) throw new Error(`could not start ${component}`);
+  state.pids[component] = child.pid;
+  await writeState(state);
+  log(`started ${component} (pid ${child.pid}, log ${logFile})`);
+}
+
+/**
+ * Starts the pod reaper (pod-reaper.ts: completes pod deletions, the kubelet's part)
+ * unless it already runs. startCluster calls it; so do the reuse paths, which also
+ * covers clusters started before the reaper existed.
+ */
+export async function ensurePodReaper(
+  state: ClusterState,
+  log: (line: string) => void = defaultLog,
+): Promise<void> {
+  const pid = state.pids['pod-reaper'];
+  if (pid !== undefined && pidAlive(pid) && cmdline(pid).includes(podReaperScript)) return;
+  await launchComponent(state, 'pod-reaper', [state.kubeconfigPath], log);
 }
 
 /**
@@ -473,23 +433,8 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
   };
   await writeState(state);
 
-  const launch = async (component: Component, args: string[]): Promise<void> => {
-    const logFile = join(logs, `${component}.log`);
-    const fd = openSync(logFile, 'a');
-    // detached: its own process group, so a Ctrl-C of `npm run cluster:up` after
-    // startup does not take the cluster down; `cluster:down` does.
-    const child = spawn(join(binDir, component), args, {
-      detached: true,
-      stdio: ['ignore', fd, fd],
-      env: childEnv(),
-    });
-    closeSync(fd);
-    child.unref();
-    if (child.pid === undefined) throw new Error(`could not start ${component}`);
-    state.pids[component] = child.pid;
-    await writeState(state);
-    log(`started ${component} (pid ${child.pid}, log ${logFile})`);
-  };
+  const launch = (component: Component, args: string[]): Promise<void> =>
+    launchComponent(state, component, args, log);
   const exitedEarly = (component: Component): string => {
     const pid = state.pids[component];
     const status = pid !== undefined && pidAlive(pid) ? 'still running' : 'exited';
@@ -612,6 +557,7 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
     }
 
     await ensureBaseline(state, log);
+    await ensurePodReaper(state, log);
     log(`cluster ready in ${((Date.now() - t0) / 1000).toFixed(1)}s; kubeconfig: ${kubeconfigPath}`);
     return state;
   } catch (error) {
@@ -629,205 +575,6 @@ async function preserveLogs(dir: string): Promise<void> {
   for (const name of await readdir(join(dir, 'logs')).catch(() => [] as string[])) {
     await writeFile(join(target, name), await readFile(join(dir, 'logs', name)));
   }
-}
-
-// ---------- cluster contents ----------
-
-export interface FakeNode {
-  name: string;
-  labels: Record<string, string>;
-  address: string;
-}
-
-/** One confidential-computing node (AMD SEV-SNP, Kata installed) and two ordinary workers. */
-export const fakeNodes: FakeNode[] = [
-  {
-    name: 'mg-confidential-0',
-    address: '192.0.2.10',
-    labels: {
-      'node.kubernetes.io/instance-type': 'n2d-standard-16',
-      'topology.kubernetes.io/zone': 'local-a',
-      'feature.node.kubernetes.io/cpu-model.vendor_id': 'AMD',
-      'feature.node.kubernetes.io/cpu-security.sev.enabled': 'true',
-      'feature.node.kubernetes.io/cpu-security.sev.snp.enabled': 'true',
-      'katacontainers.io/kata-runtime': 'true',
-    },
-  },
-  {
-    name: 'mg-worker-0',
-    address: '192.0.2.11',
-    labels: {
-      'node.kubernetes.io/instance-type': 'n2-standard-8',
-      'topology.kubernetes.io/zone': 'local-a',
-      'feature.node.kubernetes.io/cpu-model.vendor_id': 'Intel',
-    },
-  },
-  {
-    name: 'mg-worker-1',
-    address: '192.0.2.12',
-    labels: {
-      'node.kubernetes.io/instance-type': 'n2-standard-8',
-      'topology.kubernetes.io/zone': 'local-b',
-      'feature.node.kubernetes.io/cpu-model.vendor_id': 'Intel',
-    },
-  },
-];
-
-/** The Kata Containers TEE runtime classes as kata-deploy installs them (handler = name). */
-export const teeRuntimeClasses: { name: string; overhead: { cpu: string; memory: string } }[] = [
-  { name: 'kata-qemu-snp', overhead: { cpu: '1', memory: '2048Mi' } },
-  { name: 'kata-qemu-tdx', overhead: { cpu: '1', memory: '2048Mi' } },
-  { name: 'kata-qemu-nvidia-gpu-snp', overhead: { cpu: '1', memory: '2048Mi' } },
-  { name: 'kata-qemu-coco-dev', overhead: { cpu: '250m', memory: '160Mi' } },
-];
-
-/**
- * Brings the cluster to its documented baseline: fake Nodes (labels, Ready status, no
- * not-ready taint), the Kata RuntimeClasses and the CRDs from crds/. Idempotent; run at
- * start and again whenever a running cluster is reused, so objects a test changed are
- * put back. Objects tests created (a decoy RuntimeClass, namespaces) are left alone.
- */
-export async function ensureBaseline(
-  state: Pick<ClusterState, 'binDir' | 'kubeconfigPath'>,
-  log: (line: string) => void = defaultLog,
-): Promise<void> {
-  const kubectl = kubectlFor(state);
-  const version = (await mustKubectl(kubectl, ['version', '-o', 'json'])).trim();
-  const serverVersion =
-    (JSON.parse(version) as { serverVersion?: { gitVersion?: string } }).serverVersion?.gitVersion ?? '?';
-
-  const nodes = fakeNodes.map((n) => ({
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: {
-      name: n.name,
-      labels: {
-        'kubernetes.io/hostname': n.name,
-        'kubernetes.io/os': 'linux',
-        'kubernetes.io/arch': 'amd64',
-        ...n.labels,
-      },
-    },
-    spec: {},
-  }));
-  await mustKubectl(
-    kubectl,
-    ['apply', ...serverSideApply, '-f', '-'],
-    nodes.map((n) => yaml.dump(n)).join('---\n'),
-  );
-  // Status goes through the status subresource, as a kubelet would write it.
-  for (const n of fakeNodes) {
-    const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
-    const condition = (type: string, status: string, reason: string) => ({
-      type,
-      status,
-      reason,
-      message: reason,
-      lastHeartbeatTime: now,
-      lastTransitionTime: now,
-    });
-    const resources = { cpu: '16', memory: '64Gi', pods: '110', 'ephemeral-storage': '200Gi' };
-    const status = {
-      status: {
-        capacity: resources,
-        allocatable: resources,
-        addresses: [
-          { type: 'InternalIP', address: n.address },
-          { type: 'Hostname', address: n.name },
-        ],
-        conditions: [
-          condition('MemoryPressure', 'False', 'KubeletHasSufficientMemory'),
-          condition('DiskPressure', 'False', 'KubeletHasNoDiskPressure'),
-          condition('PIDPressure', 'False', 'KubeletHasSufficientPID'),
-          condition('Ready', 'True', 'KubeletReady'),
-        ],
-        nodeInfo: {
-          architecture: 'amd64',
-          operatingSystem: 'linux',
-          osImage: 'modelgate fake node',
-          kernelVersion: '6.8.0',
-          kubeletVersion: serverVersion,
-          kubeProxyVersion: '',
-          containerRuntimeVersion: 'containerd://2.1.0',
-          machineID: '',
-          systemUUID: '',
-          bootID: '',
-        },
-      },
-    };
-    await mustKubectl(kubectl, [
-      'patch',
-      'node',
-      n.name,
-      '--subresource=status',
-      '--type=merge',
-      '-p',
-      JSON.stringify(status),
-    ]);
-  }
-  // The TaintNodesByCondition admission plugin taints every new Node
-  // node.kubernetes.io/not-ready:NoSchedule; the node-lifecycle controller would
-  // lift it once the node reports Ready. That controller is off, so lift it here.
-  for (const n of fakeNodes) {
-    const result = await kubectl(['taint', 'node', n.name, 'node.kubernetes.io/not-ready:NoSchedule-']);
-    if (result.code !== 0 && !/not found/.test(result.stderr)) {
-      throw new Error(`removing the not-ready taint from ${n.name}: ${result.stderr.trim()}`);
-    }
-  }
-  log(`nodes (Ready, untainted): ${fakeNodes.map((n) => n.name).join(', ')}`);
-
-  const runtimeClasses = teeRuntimeClasses.map((rc) => ({
-    apiVersion: 'node.k8s.io/v1',
-    kind: 'RuntimeClass',
-    metadata: { name: rc.name, labels: { 'app.kubernetes.io/managed-by': 'modelgate-local-cluster' } },
-    handler: rc.name,
-    overhead: { podFixed: rc.overhead },
-    scheduling: { nodeSelector: { 'katacontainers.io/kata-runtime': 'true' } },
-  }));
-  await mustKubectl(
-    kubectl,
-    ['apply', ...serverSideApply, '-f', '-'],
-    runtimeClasses.map((r) => yaml.dump(r)).join('---\n'),
-  );
-  log(`runtime classes: ${teeRuntimeClasses.map((r) => r.name).join(', ')}`);
-
-  await applyCrds(state, log);
-
-  // Pods need the namespace's default ServiceAccount, created by the controller manager.
-  await waitFor(
-    'the default ServiceAccount',
-    async () =>
-      (await kubectl(['get', 'serviceaccount', 'default', '-n', 'default', '-o', 'name'])).code === 0,
-    60_000,
-  );
-}
-
-/** Applies every YAML file in crds/ and waits until each CRD is Established. */
-export async function applyCrds(
-  state: Pick<ClusterState, 'binDir' | 'kubeconfigPath'>,
-  log: (line: string) => void = defaultLog,
-): Promise<string[]> {
-  const crdDir = join(repoRoot, 'crds');
-  const files = existsSync(crdDir)
-    ? readdirSync(crdDir)
-        .filter((f) => /\.ya?ml$/.test(f) && statSync(join(crdDir, f)).isFile())
-        .sort()
-    : [];
-  if (files.length === 0) {
-    log('crds/: no YAML files yet; skipping');
-    return [];
-  }
-  const kubectl = kubectlFor(state);
-  const fileArgs = files.flatMap((f) => ['-f', join(crdDir, f)]);
-  // Server-side apply: large CRDs overflow the client-side last-applied annotation.
-  await mustKubectl(kubectl, ['apply', ...serverSideApply, ...fileArgs]);
-  const names = (await mustKubectl(kubectl, ['get', ...fileArgs, '-o', 'name']))
-    .trim()
-    .split('\n')
-    .filter(Boolean);
-  await mustKubectl(kubectl, ['wait', '--for=condition=Established', '--timeout=60s', ...fileArgs]);
-  log(`CRDs established: ${names.map((n) => n.replace(/^.*\//, '')).join(', ')}`);
-  return names;
 }
 
 /**

@@ -1,7 +1,13 @@
 // npm run cluster:up [-- --fresh]
 // Starts the local control plane (or reuses a healthy one) and prints the admin
 // kubeconfig path on stdout. Stop it with `npm run cluster:down`.
-import { clusterHealthy, ensureBaseline, startCluster, withClusterLock } from './control-plane.ts';
+import {
+  clusterHealthy,
+  ensureBaseline,
+  ensurePodReaper,
+  startCluster,
+  withClusterLock,
+} from './control-plane.ts';
 
 const fresh = process.argv.includes('--fresh');
 
@@ -10,6 +16,7 @@ const state = await withClusterLock(async () => {
   if (running) {
     console.error(`[cluster] reusing the running cluster at ${running.server} (pass --fresh to restart it)`);
     await ensureBaseline(running);
+    await ensurePodReaper(running);
     return running;
   }
   return startCluster();

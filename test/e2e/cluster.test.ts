@@ -124,6 +124,15 @@ describe('local control plane', () => {
     expect(pod.spec.overhead).toEqual({ cpu: '1', memory: '2Gi' });
   });
 
+  it('completes pod deletion without a kubelet (pod reaper)', async () => {
+    await kubectlOk(['apply', '-f', '-'], podManifest('doomed'));
+    await kubectlOk(['delete', 'pod', 'doomed', '-n', namespace, '--wait=false']);
+    await eventually(async () => {
+      const result = await cluster.kubectl(['get', 'pod', 'doomed', '-n', namespace, '-o', 'name']);
+      return result.code !== 0 && result.stderr.includes('NotFound') ? true : undefined;
+    }, 30_000);
+  });
+
   it('runs the controller manager: a Deployment gets a ReplicaSet and scheduled pods', async () => {
     const deployment = {
       apiVersion: 'apps/v1',

@@ -8,6 +8,7 @@ import {
   clusterHealthy,
   defaultClusterDir,
   ensureBaseline,
+  ensurePodReaper,
   kubectlFor,
   run,
   startCluster as startControlPlane,
@@ -96,7 +97,10 @@ export async function startCluster(
     const running = await clusterHealthy(dir);
     if (running) {
       // Put back nodes, RuntimeClasses and CRDs an earlier run may have changed.
-      if (options.restoreBaseline) await ensureBaseline(running, options.log);
+      if (options.restoreBaseline) {
+        await ensureBaseline(running, options.log);
+        await ensurePodReaper(running, options.log);
+      }
       return toCluster(running, false);
     }
     const state = await startControlPlane({ dir, ...(options.log ? { log: options.log } : {}) });
