@@ -192,6 +192,13 @@ describe('pod security', () => {
     expect(r.notes).toMatch(/WARNING: webhook.replicas is 1/);
   });
 
+  it('refuses a PDB that would block every drain (minAvailable >= replicas)', () => {
+    const result = template({ webhook: { replicas: 2, podDisruptionBudget: { minAvailable: 2 } } });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('webhook.podDisruptionBudget.minAvailable (2) must be below webhook.replicas (2)');
+    expect(render({ webhook: { replicas: 3, podDisruptionBudget: { minAvailable: 2 } } }).get<K8sPdb>('PodDisruptionBudget', webhookName).spec).toMatchObject({ minAvailable: 2 });
+  });
+
   it('applies priorityClassName, hard anti-affinity, hostNetwork and a controller PDB when asked', () => {
     const r = render({
       webhook: { priorityClassName: 'system-cluster-critical', podAntiAffinity: 'hard', hostNetwork: true },
@@ -539,6 +546,23 @@ describe('monitoring', () => {
   });
 });
 
+describe('network policy', () => {
+  it('is off by default; when on, admits the API server to the webhook and scrapers to metrics only', () => {
+    expect(defaults.all('NetworkPolicy')).toEqual([]);
+    const monitoring = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } };
+    const r = render({ networkPolicy: { enabled: true, metricsFrom: [monitoring] } });
+    const webhook = r.get<K8sObject & { spec: { podSelector: unknown; policyTypes: string[]; ingress: unknown[] } }>('NetworkPolicy', webhookName);
+    expect(webhook.spec.podSelector).toEqual({ matchLabels: r.get<Deployment>('Deployment', webhookName).spec.selector.matchLabels });
+    expect(webhook.spec.policyTypes).toEqual(['Ingress']);
+    expect(webhook.spec.ingress).toEqual([
+      { ports: [{ port: 'https', protocol: 'TCP' }] },
+      { ports: [{ port: 'metrics', protocol: 'TCP' }], from: [monitoring] },
+    ]);
+    const controller = r.get<K8sObject & { spec: { ingress: unknown[] } }>('NetworkPolicy', controllerName);
+    expect(controller.spec.ingress).toEqual([{ ports: [{ port: 'metrics', protocol: 'TCP' }], from: [monitoring] }]);
+  });
+});
+
 describe('values.schema.json', () => {
   const rejected: [string, unknown][] = [
     ['a misspelt top-level key', { replicas: 3 }],
@@ -557,6 +581,7 @@ describe('values.schema.json', () => {
     ['an unknown issuer kind', { certManager: { enabled: true, issuerRef: { name: 'x', kind: 'Vault' } } }],
     ['a malformed memory quantity', { webhook: { resources: { limits: { memory: 'lots' } } } }],
     ['a bad selector operator', { webhook: { namespaceSelector: { matchExpressions: [{ key: 'a', operator: 'Equals' }] } } }],
+    ['a misspelt network policy peer', { networkPolicy: { enabled: true, metricsFrom: [{ namespaceSelecter: {} }] } }],
   ];
   it.each(rejected)('rejects %s', (_what, values) => {
     const result = template(values);

@@ -223,7 +223,11 @@ describe('helm chart on a real API server', () => {
     const ca = readFileSync(cluster.caCertPath).toString('base64');
     const secret = `${fullname}-webhook-tls`;
     await kubectlOk(['patch', 'secret', secret, '-n', releaseNs, '--type=merge', '-p', JSON.stringify({ data: { 'tls.crt': ca, 'tls.key': 'a2V5', 'ca.crt': ca } })]);
-    await helmOk(['upgrade', releaseName, chartDir, '--namespace', releaseNs, '--reuse-values', '--set', 'controller.auditInterval=5m']);
+    await helmOk(['upgrade', releaseName, chartDir, '--namespace', releaseNs, '--reuse-values', '--set', 'controller.auditInterval=5m,networkPolicy.enabled=true']);
+    expect((await kubectlOk(['get', 'networkpolicies', '-n', releaseNs, '-o', 'name'])).trim().split('\n').sort()).toEqual([
+      `networkpolicy.networking.k8s.io/${fullname}-controller`,
+      `networkpolicy.networking.k8s.io/${fullname}-webhook`,
+    ]);
     for (const [kind, rules] of [
       ['validatingwebhookconfiguration', allKindsRules],
       ['mutatingwebhookconfiguration', podRules],
