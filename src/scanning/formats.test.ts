@@ -15,6 +15,8 @@ import {
   onnxWithExternalData,
   pbBytes,
   reducePickle,
+  u16,
+  u32,
   u64,
 } from './testing.ts';
 import { DEFAULT_LIMITS } from './types.ts';
@@ -167,6 +169,36 @@ describe('Keras and TensorFlow', () => {
       ).verdict,
     ).toBe('clean');
   });
+  const HDF5_MAGIC = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
+  it('parses the model_config attribute of an .h5 file as JSON, so escapes cannot hide a Lambda', async () => {
+    const json =
+      '{"class_name": "Sequential", "config": {"layers": [{"class_name": "\\u004cambda", "config": {"name": "x"}}]}}';
+    const h5 = concat(
+      HDF5_MAGIC,
+      new Uint8Array(200),
+      'model_config\0\0\0\0',
+      new Uint8Array(24),
+      json,
+      new Uint8Array(100),
+    );
+    const r = await scanBuffer(h5, 'model.h5');
+    expect(r.verdict).toBe('dangerous');
+    expect(r.findings[0]?.rule).toBe('keras-lambda-layer');
+  });
+  it('reads model_config stored as a variable-length string in a global heap collection', async () => {
+    const json = enc.encode(
+      JSON.stringify({
+        class_name: 'Functional',
+        config: { layers: [{ class_name: 'Lambda', config: {} }] },
+      }),
+    );
+    const padded = concat(json, new Uint8Array((8 - (json.length % 8)) % 8));
+    const object = concat(u16(1), u16(1), u32(0), u64(json.length), padded);
+    const gcol = concat('GCOL', [1, 0, 0, 0], u64(16 + object.length + 16), object, new Uint8Array(16));
+    const h5 = concat(HDF5_MAGIC, new Uint8Array(300), 'model_config\0\0\0\0', new Uint8Array(600), gcol);
+    expect((await scanBuffer(h5, 'model.h5')).verdict).toBe('dangerous');
+  });
+
   it('finds PyFunc nodes in a GraphDef nested in a SavedModel', async () => {
     const node = concat(pbBytes(1, 'n'), pbBytes(2, 'EagerPyFunc'));
     const pb = pbBytes(2, pbBytes(2, pbBytes(1, node)));

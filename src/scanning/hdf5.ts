@@ -1,32 +1,118 @@
 // HDF5 (.h5) Keras models keep the architecture as a JSON string attribute `model_config` on the root
-// group. Rather than a full HDF5 object-header parser, the file is searched in bounded chunks for
-// that JSON (attribute values are stored as contiguous text), so Lambda layers are found wherever
-// the attribute lives (inline, continuation block or dense storage).
-import { findLambdaInText } from './keras.ts';
+// group. Rather than a full HDF5 object-header parser, the file is searched in bounded chunks:
+//  - after each raw `model_config` attribute name, the inline (fixed-length string) value is parsed
+//    as JSON, so JSON escapes (`"\u004cambda"`) cannot hide a layer;
+//  - variable-length string values live in global heap collections (`GCOL`); heap objects holding a
+//    JSON object are parsed too;
+//  - a plain-text search for `"class_name": "Lambda"` catches anything else readable.
+// https://docs.hdfgroup.org/hdf5/develop/_f_m_t3.html (Attribute Message, Global Heap)
+import { findLambdaInText, kerasConfigFindings } from './keras.ts';
 import type { ByteSource } from './source.ts';
 import type { Finding, ScanContext } from './types.ts';
 
 const CHUNK = 4 * 1024 * 1024;
 const OVERLAP = 64 * 1024;
+const MAX_JSON = 64 * 1024 * 1024;
 const latin1 = new TextDecoder('latin1');
+const utf8 = new TextDecoder('utf-8');
+
+/** End (exclusive) of the JSON object starting at `start` ('{'), or -1 if it does not close in `b`. */
+export function jsonObjectEnd(b: Uint8Array, start: number): number {
+  let depth = 0;
+  let inString = false;
+  for (let i = start; i < b.length; i++) {
+    const c = b[i];
+    if (inString) {
+      if (c === 0x5c) i++;
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) inString = true;
+    else if (c === 0x7b || c === 0x5b) depth++;
+    else if (c === 0x7d || c === 0x5d) {
+      depth--;
+      if (depth === 0) return i + 1;
+    }
+  }
+  return -1;
+}
+
+function configFindings(bytes: Uint8Array, offset: number): Finding[] | undefined {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(utf8.decode(bytes));
+  } catch {
+    return undefined;
+  }
+  return kerasConfigFindings(parsed).map((f) => ({ ...f, offset }));
+}
+
+async function jsonAt(src: ByteSource, ctx: ScanContext, offset: number): Promise<Finding[] | undefined> {
+  const max = Math.min(MAX_JSON, ctx.limits.maxHeaderBytes, src.size - offset);
+  let window = Math.min(max, 1 << 20);
+  for (;;) {
+    const b = await src.read(offset, window);
+    const end = jsonObjectEnd(b, 0);
+    if (end > 0) return configFindings(b.subarray(0, end), offset);
+    if (window >= max) return undefined;
+    window = Math.min(max, window * 8);
+  }
+}
+
+/** Objects of a global heap collection at `at` (signature GCOL, version 1, 8-byte lengths assumed). */
+async function heapJson(src: ByteSource, ctx: ScanContext, at: number): Promise<Finding[]> {
+  const head = await src.read(at, 16);
+  if (head.length < 16 || head[4] !== 1) return [];
+  const size = Number(new DataView(head.buffer, head.byteOffset, 16).getBigUint64(8, true));
+  if (size < 16 || size > Math.min(MAX_JSON, ctx.limits.maxHeaderBytes) || at + size > src.size) return [];
+  const col = await src.read(at, size);
+  const v = new DataView(col.buffer, col.byteOffset, col.byteLength);
+  const out: Finding[] = [];
+  for (let p = 16; p + 16 <= col.length;) {
+    const index = v.getUint16(p, true);
+    const len = Number(v.getBigUint64(p + 8, true));
+    if (index === 0 || len > col.length - p - 16) break;
+    const data = col.subarray(p + 16, p + 16 + len);
+    let q = 0;
+    while (q < data.length && (data[q] === 0x20 || data[q] === 0x0a || data[q] === 0x0d || data[q] === 0x09))
+      q++;
+    if (data[q] === 0x7b) out.push(...(configFindings(data.subarray(q), at + p + 16 + q) ?? []));
+    p += 16 + Math.ceil(len / 8) * 8;
+  }
+  return out;
+}
 
 export async function scanHdf5(
   src: ByteSource,
   ctx: ScanContext,
 ): Promise<{ findings: Finding[]; hasModelConfig: boolean }> {
-  const findings: Finding[] = [];
+  const parsed: Finding[] = [];
+  const textual: Finding[] = [];
   let hasModelConfig = false;
   const seen = new Set<number>();
   for (let off = 0; off < src.size; off += CHUNK) {
     ctx.checkTime();
     const b = await src.read(off, CHUNK + OVERLAP);
     const text = latin1.decode(b);
-    if (text.includes('model_config')) hasModelConfig = true;
+    for (
+      let at = text.indexOf('model_config');
+      at >= 0 && at < CHUNK;
+      at = text.indexOf('model_config', at + 1)
+    ) {
+      hasModelConfig = true;
+      const brace = text.indexOf('{', at);
+      if (brace < 0 || brace - at > 512 || seen.has(off + brace)) continue;
+      seen.add(off + brace);
+      parsed.push(...((await jsonAt(src, ctx, off + brace)) ?? []));
+    }
+    for (let at = text.indexOf('GCOL'); at >= 0 && at < CHUNK; at = text.indexOf('GCOL', at + 1)) {
+      if (seen.has(off + at)) continue;
+      seen.add(off + at);
+      parsed.push(...(await heapJson(src, ctx, off + at)));
+    }
     for (const f of findLambdaInText(text, off)) {
-      if (f.offset !== undefined && seen.has(f.offset)) continue;
-      if (f.offset !== undefined) seen.add(f.offset);
-      findings.push(f);
+      if (f.offset !== undefined && (seen.has(-f.offset - 1) || f.offset >= off + CHUNK)) continue;
+      if (f.offset !== undefined) seen.add(-f.offset - 1);
+      textual.push(f);
     }
   }
-  return { findings, hasModelConfig };
+  return { findings: parsed.length > 0 ? parsed : textual, hasModelConfig };
 }
