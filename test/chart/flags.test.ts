@@ -3,12 +3,14 @@
 // malformed). Without a cluster or certificate the verb then fails or keeps retrying, either of which
 // proves the flags were accepted.
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { render, type Deployment } from './render.ts';
 
 const repo = join(import.meta.dirname, '..', '..');
+const emptyHome = mkdtempSync(join(tmpdir(), 'modelgate-flags-home-'));
 
 interface Outcome {
   code: number | null;
@@ -20,8 +22,8 @@ function runCli(args: string[], timeoutMs = 8_000): Promise<Outcome> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [join(repo, 'bin', 'modelgate.js'), ...args], {
       cwd: repo,
-      // No in-cluster config: the process must not reach any real cluster.
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/tmp', POD_NAMESPACE: 'mg-system' },
+      // No in-cluster config, no kubeconfig: the process must not reach any real cluster.
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: emptyHome, KUBECONFIG: join(emptyHome, 'none'), POD_NAMESPACE: 'mg-system' },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
