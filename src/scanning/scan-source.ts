@@ -58,6 +58,8 @@ export async function scanSource(src: ByteSource, ctx: ScanContext, where: Where
   const head = await src.read(0, SNIFF_BYTES);
   const kind = sniff(head, src.size, where.name);
   let format = await scanByKind(kind, head, src, ctx, where);
+  const polyglot = format === 'zip-polyglot';
+  if (polyglot) format = 'pickle';
   const claimed = claimedFormats(where.name);
   if (
     claimed !== undefined &&
@@ -86,7 +88,7 @@ export async function scanSource(src: ByteSource, ctx: ScanContext, where: Where
       ]);
     }
   }
-  if (kind !== 'zip' && format !== 'zip-polyglot' && src.size >= 22 && (await hasZipTrailer(src))) {
+  if (kind !== 'zip' && !polyglot && src.size >= 22 && (await hasZipTrailer(src))) {
     // zipfile.is_zipfile looks at the end of the file; torch.load and pickle.load look at the start.
     const before = ctx.findings.length;
     const inner = await scanZip(src, ctx, where, true);
@@ -100,8 +102,8 @@ export async function scanSource(src: ByteSource, ctx: ScanContext, where: Where
       ]);
     } else ctx.findings.length = before;
   }
-  if (format === 'zip-polyglot') format = 'pickle';
-  ctx.formats.add(format);
+  // Unidentified members of an archive (a README in a zip) do not make the archive "unknown".
+  if (where.depth === 0 || (format !== 'unknown' && format !== 'image')) ctx.formats.add(format);
   return format;
 }
 
