@@ -294,6 +294,7 @@ describe('modelgate controller on a real API server', () => {
     replicas[leaderIndex]?.kill('SIGKILL');
     const next = await eventually('a new leader', () => holder().then((s) => (s?.holderIdentity && s.holderIdentity !== first.holderIdentity ? s : undefined)), 60_000);
     const tookMs = Date.now() - killedAt;
+    console.error(`[lease] ${first.holderIdentity} killed; ${next.holderIdentity} holds the lease ${tookMs} ms later (lease duration 6000 ms)`);
     expect(next.holderIdentity?.startsWith(`replica-${1 - leaderIndex}_`)).toBe(true);
     expect(next.leaseTransitions).toBe((first.leaseTransitions ?? 0) + 1);
     // Within the lease duration (6 s), plus the polling of this test.
