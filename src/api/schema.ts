@@ -1,6 +1,7 @@
 // The OpenAPI v3 schema of ModelPolicy/ClusterModelPolicy: the single source of truth for crds/*.yaml
 // (scripts/generate-crds.ts writes them; crds.test.ts fails when they drift) and for offline validation
 // (validate.ts interprets it, so `modelgate check` and the controller reject what the API server rejects).
+import { DENY_FORMAT_NAMES } from '../scanning/detect.ts';
 
 export interface CelRule {
   rule: string;
@@ -91,21 +92,8 @@ const keyRef = (what: string, namespaceNote: string): SchemaNode => ({
 
 const SHA256_DIGEST = '^sha256:[0-9a-f]{64}$';
 
-export const FORMAT_NAMES = [
-  'pickle',
-  'pytorch',
-  'joblib',
-  'numpy',
-  'keras',
-  'hdf5',
-  'tensorflow',
-  'onnx',
-  'gguf',
-  'safetensors',
-  'zip',
-  'tar',
-  'unknown',
-] as const;
+/** Format names `formats.deny` accepts: the scanner's formats and its groups (pytorch, tensorflow, numpy). */
+export const FORMAT_NAMES: readonly string[] = DENY_FORMAT_NAMES;
 
 export const specSchema: SchemaNode = {
   type: 'object',

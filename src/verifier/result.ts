@@ -13,6 +13,8 @@ export interface VerifierResult {
   missing?: string[];
   extra?: string[];
   changed?: string[];
+  /** Files the format scan refused: "path: verdict rule". */
+  scan?: string[];
   files?: number;
   bytes?: number;
   durationMs: number;
@@ -37,7 +39,7 @@ const byteLength = (s: string) => Buffer.byteLength(s, 'utf8');
 export function terminationMessage(result: VerifierResult, limit = TERMINATION_MESSAGE_LIMIT): string {
   const r: VerifierResult = { ...result };
   let json = JSON.stringify(r);
-  for (const key of ['missing', 'extra', 'changed'] as const) {
+  for (const key of ['scan', 'missing', 'extra', 'changed'] as const) {
     while (byteLength(json) > limit && (r[key]?.length ?? 0) > 0) {
       r[key] = (r[key] ?? []).slice(0, Math.floor(((r[key]?.length ?? 0) - 1) / 2));
       if (r[key]?.length === 0) delete r[key];

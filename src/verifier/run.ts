@@ -7,6 +7,7 @@ import type { TrustMaterial } from '../signing/trust.ts';
 import { progressReporter, type ProgressSink } from './progress.ts';
 import { parsePodConfig, PodConfigError, type PodModel } from './pod-config.ts';
 import { terminationMessage, terminationMessageList, toVerifierResult, type VerifierResult } from './result.ts';
+import { scanModel } from './scan-step.ts';
 
 export const DEFAULT_TERMINATION_LOG = '/dev/termination-log';
 
@@ -119,6 +120,7 @@ export async function runPodVerifier(configJson: string | undefined, options: { 
     const config = parsePodConfig(configJson);
     for (const model of config.models) {
       const r = await verifyPodModel(model, config.threshold, config.authorities, options);
+      if (r.exitCode === 0) await scanPodModel(model, config.denyFormats, r);
       results.push(r.result);
       codes.push(r.exitCode);
     }
@@ -139,10 +141,28 @@ export async function runPodVerifier(configJson: string | undefined, options: { 
   return { exitCode, results };
 }
 
+/** Runs the format scan on a model whose signature passed, and folds a failure into its result. */
+async function scanPodModel(model: PodModel, denyFormats: string[], run: VerifierRun): Promise<void> {
+  const started = performance.now();
+  const skip = model.inlineBundle ? [] : [isAbsolute(model.signature) ? model.signature : join(model.path, model.signature)];
+  let scan;
+  try {
+    scan = await scanModel(model.path, { denyFormats, skip });
+  } catch (err) {
+    scan = { ok: false, files: 0, problems: [], reason: `the format scan failed: ${(err as Error).message}` };
+  }
+  run.result.durationMs += Math.round(performance.now() - started);
+  if (scan.ok) return;
+  run.exitCode = 1;
+  run.result.verdict = 'invalid';
+  run.result.reason = scan.reason;
+  run.result.scan = scan.problems.map((p) => `${p.file}: ${p.verdict} ${p.rule}`);
+}
+
 async function verifyPodModel(model: PodModel, threshold: number, authorities: Parameters<typeof verifyModelWithAuthorities>[2], options: { workers?: number; progress?: ProgressSink }): Promise<VerifierRun> {
   const started = performance.now();
   if (threshold === 0) {
-    // No policy asks for a signature: nothing to verify here (format scanning is a separate step).
+    // No policy asks for a signature: only the format scan (next step) applies.
     return { exitCode: 0, result: { model: model.name, verdict: 'valid', reason: 'no signature required by the policies', durationMs: 0 } };
   }
   const signaturePath = isAbsolute(model.signature) ? model.signature : join(model.path, model.signature);
