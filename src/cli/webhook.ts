@@ -121,7 +121,7 @@ export async function run(argv: string[]): Promise<number> {
   const metrics = new AdmissionMetrics({ processMetrics: true });
 
   let store: PolicyStore;
-  let stopWatching = () => {};
+  const cleanups: (() => void)[] = [];
   const policyDir = values['policy-dir'];
   if (policyDir) {
     const fileStore = new FilePolicyStore({
@@ -140,8 +140,9 @@ export async function run(argv: string[]): Promise<number> {
       }
     };
     process.on('SIGHUP', reload);
+    cleanups.push(() => process.off('SIGHUP', reload));
     const paths = [policyDir, ...(values['cluster-file'] ? [values['cluster-file']] : [])];
-    stopWatching = watchPolicyFiles(paths, reload, logger);
+    cleanups.push(watchPolicyFiles(paths, reload, logger));
     store = fileStore;
   } else {
     store = await clusterStore(values.kubeconfig, controllerNamespace, logger);
@@ -178,6 +179,7 @@ export async function run(argv: string[]): Promise<number> {
     await store.start();
   } catch (err) {
     logger.fatal({ err: (err as Error).message }, 'cannot load policies');
+    for (const cleanup of cleanups) cleanup();
     await server.close(1000);
     return 1;
   }
@@ -192,7 +194,7 @@ export async function run(argv: string[]): Promise<number> {
         // Unready first, and keep answering while endpoints and the API server's connections converge.
         server.beginShutdown();
         await new Promise((r) => setTimeout(r, shutdownDelayMs));
-        stopWatching();
+        for (const cleanup of cleanups) cleanup();
         await server.close(shutdownGraceMs);
         await store.stop();
         resolve(0);
