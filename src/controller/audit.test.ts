@@ -104,6 +104,23 @@ describe('AuditReconciler', () => {
     await store.stop();
   });
 
+  it('rescans a namespace whose labels change', async () => {
+    const { client, store, audit, settle } = await setup();
+    store.onNamespaceLabelsChanged((ns) => audit.requestNamespaceScan(ns));
+    client.seed(NAMESPACES, namespace('team-e'));
+    client.seed(CLUSTER_MODEL_POLICIES, clusterPolicy('prod-only', { ...trustedOnly, match: { namespaceSelector: { matchLabels: { env: 'prod' } } } }));
+    client.seed(DEPLOYMENTS, modelDeployment('team-e', 'bad'));
+    await settle();
+    audit.start();
+    await settle();
+    expect(client.peek(POLICY_REPORTS, AUDIT_REPORT_NAME, 'team-e')).toBeUndefined();
+    client.seed(NAMESPACES, namespace('team-e', { env: 'prod' }));
+    await settle(1500);
+    expect(client.peek(POLICY_REPORTS, AUDIT_REPORT_NAME, 'team-e')?.summary).toMatchObject({ fail: 1 });
+    audit.stop();
+    await store.stop();
+  });
+
   it('does not count Pods owned by a ReplicaSet, keeps reports bounded, and runs periodically', async () => {
     const { client, store, audit, settle, clock } = await setup({ maxResults: 3 });
     client.seed(CLUSTER_MODEL_POLICIES, clusterPolicy('trusted', trustedOnly));

@@ -112,6 +112,11 @@ export class AuditReconciler {
     if (this.timer) this.d.clock.clearTimeout(this.timer);
   }
 
+  /** A namespace's labels changed: its workloads are evaluated again (selectors may now match or not). */
+  requestNamespaceScan(namespace: string): void {
+    this.queue.addAfter(NS_PREFIX + namespace, this.d.namespaceDelayMs ?? 2000);
+  }
+
   /** Policies changed: every workload is evaluated again. */
   requestFullScan(): void {
     this.queue.add(FULL);

@@ -67,6 +67,7 @@ export class Controller {
       onInformerEvent: (resource, event, reason) => metrics.informerEvents.inc({ resource, event, reason }),
     });
     this.store.onChange(() => this.policiesChanged());
+    this.store.onNamespaceLabelsChanged((ns) => this.reconcilers?.audit.requestNamespaceScan(ns));
     if (config.leaderElect) {
       this.elector = new LeaderElector({
         client,

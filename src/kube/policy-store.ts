@@ -77,6 +77,7 @@ export class InformerPolicyStore implements ClusterPolicyStore {
   private readonly policyInformers: Informer[];
   private readonly secretInformers = new Map<string, Informer>();
   private readonly listeners: ((s: PolicySnapshot) => void)[] = [];
+  private readonly namespaceListeners: ((name: string) => void)[] = [];
   private current: PolicySnapshot = { policies: new PolicySet([]), cluster: this.view, errors: [] };
   private states: PolicyCompileState[] = [];
   private compiledOnce = false;
@@ -99,7 +100,15 @@ export class InformerPolicyStore implements ClusterPolicyStore {
       return inf;
     };
     this.policyInformers = [informer(CLUSTER_MODEL_POLICIES), informer(MODEL_POLICIES)];
-    const viewInformers = [informer(NAMESPACES), informer(RUNTIME_CLASSES), informer(CONFIG_MAPS, { labelSelector: `${BUNDLE_CONFIGMAP_LABEL}=true` })];
+    const namespaces = informer(NAMESPACES);
+    const viewInformers = [namespaces, informer(RUNTIME_CLASSES), informer(CONFIG_MAPS, { labelSelector: `${BUNDLE_CONFIGMAP_LABEL}=true` })];
+    // Selectors match namespace labels: a relabelled namespace may gain or lose policies.
+    namespaces.addHandlers({
+      onUpdate: (o, old) => {
+        if (JSON.stringify(o.metadata.labels ?? {}) === JSON.stringify(old.metadata.labels ?? {})) return;
+        for (const l of this.namespaceListeners) l(o.metadata.name);
+      },
+    });
     for (const inf of this.policyInformers) inf.addHandlers({ onAdd: () => this.changed(), onUpdate: () => this.changed(), onDelete: () => this.changed() });
     for (const inf of viewInformers) this.feedView(inf);
     this.base = [...this.policyInformers, ...viewInformers];
@@ -215,6 +224,11 @@ export class InformerPolicyStore implements ClusterPolicyStore {
 
   onChange(listener: (s: PolicySnapshot) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Called with a namespace's name when its labels change (after the view has the new labels). */
+  onNamespaceLabelsChanged(listener: (name: string) => void): void {
+    this.namespaceListeners.push(listener);
   }
 
   async start(): Promise<void> {
