@@ -102,15 +102,16 @@ export class InformerPolicyStore implements ClusterPolicyStore {
     this.policyInformers = [informer(CLUSTER_MODEL_POLICIES), informer(MODEL_POLICIES)];
     const namespaces = informer(NAMESPACES);
     const viewInformers = [namespaces, informer(RUNTIME_CLASSES), informer(CONFIG_MAPS, { labelSelector: `${BUNDLE_CONFIGMAP_LABEL}=true` })];
-    // Selectors match namespace labels: a relabelled namespace may gain or lose policies.
+    for (const inf of this.policyInformers) inf.addHandlers({ onAdd: () => this.changed(), onUpdate: () => this.changed(), onDelete: () => this.changed() });
+    for (const inf of viewInformers) this.feedView(inf);
+    // Selectors match namespace labels: a relabelled namespace may gain or lose policies. Registered after
+    // feedView, so listeners see the view with the new labels.
     namespaces.addHandlers({
       onUpdate: (o, old) => {
         if (JSON.stringify(o.metadata.labels ?? {}) === JSON.stringify(old.metadata.labels ?? {})) return;
         for (const l of this.namespaceListeners) l(o.metadata.name);
       },
     });
-    for (const inf of this.policyInformers) inf.addHandlers({ onAdd: () => this.changed(), onUpdate: () => this.changed(), onDelete: () => this.changed() });
-    for (const inf of viewInformers) this.feedView(inf);
     this.base = [...this.policyInformers, ...viewInformers];
   }
 
