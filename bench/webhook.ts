@@ -7,7 +7,7 @@
 // keep-alive, at concurrency 1, 16 and 64, cycling through realistic requests (Deployment, InferenceService,
 // Pod with image volumes; admitted and denied). Latency percentiles are computed from every response time
 // (autocannon's own histogram has 1 ms resolution, too coarse here). Last line: JSON with the ratios.
-import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
@@ -22,6 +22,7 @@ import { createLogger } from '../src/telemetry/logger.ts';
 import { AdmissionMetrics } from '../src/telemetry/metrics.ts';
 import { createAdmission } from '../src/webhook/admission.ts';
 import { startWebhookServer, type WebhookServer } from '../src/webhook/server.ts';
+import { createTestCa } from '../src/webhook/tls.test-support.ts';
 
 const POLICY_COUNTS = [1, 10, 100, 1000];
 const CONCURRENCY = [1, 16, 64];
@@ -311,32 +312,12 @@ interface Row {
 
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'modelgate-bench-'));
-  execFileSync(
-    'openssl',
-    [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-keyout',
-      join(dir, 'tls.key'),
-      '-out',
-      join(dir, 'tls.crt'),
-      '-days',
-      '1',
-      '-subj',
-      '/CN=localhost',
-      '-addext',
-      'subjectAltName=IP:127.0.0.1',
-    ],
-    { stdio: 'ignore' },
-  );
-  const { readFileSync } = await import('node:fs');
-  const cert = readFileSync(join(dir, 'tls.crt'), 'utf8');
-  const key = readFileSync(join(dir, 'tls.key'), 'utf8');
+  // Same certificate for both servers: an ECDSA P-256 leaf from an in-process test CA.
+  const leaf = await (await createTestCa('modelgate bench CA')).issue('localhost');
+  const cert = leaf.certPem;
+  const key = leaf.keyPem;
+  writeFileSync(join(dir, 'tls.crt'), cert);
+  writeFileSync(join(dir, 'tls.key'), key);
   writeFileSync(join(dir, 'cluster.yaml'), CLUSTER_YAML);
 
   // Audit records are written as in production (info level, synchronous writes like pino's default
