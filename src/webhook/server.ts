@@ -92,7 +92,9 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     },
     bodyLimit: opts.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES,
     logger: false,
-    return503OnClosing: true,
+    // A 503 would fail the admission (failurePolicy: Fail): requests that still arrive on a kept-alive
+    // connection while closing are answered, with `Connection: close`.
+    return503OnClosing: false,
     // Unknown content types are answered 415; only JSON is an AdmissionReview.
   });
   app.removeContentTypeParser('text/plain');
