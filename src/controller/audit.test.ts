@@ -3,7 +3,7 @@ import { FakeClock } from '../kube/clock.ts';
 import { FakeKubeClient } from '../kube/fake-client.ts';
 import { InformerPolicyStore } from '../kube/policy-store.ts';
 import { CLUSTER_MODEL_POLICIES, EVENTS, NAMESPACES, POLICY_REPORTS, workloadResource } from '../kube/resources.ts';
-import { clusterPolicy, modelDeployment, namespace, silentLogger } from '../kube/test-support.ts';
+import { clusterPolicy, modelDeployment, namespace, silentLogger } from '../kube/builders.test-support.ts';
 import { isObj } from '../kube/types.ts';
 import { AUDIT_REPORT_NAME, AuditReconciler } from './audit.ts';
 import { EventRecorder } from './events.ts';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../kube/clock.ts';
 import { FakeKubeClient } from '../kube/fake-client.ts';
 import { SECRETS } from '../kube/resources.ts';
-import { silentLogger } from '../kube/test-support.ts';
+import { silentLogger } from '../kube/builders.test-support.ts';
 import { isObj } from '../kube/types.ts';
 import { CertificateReconciler, readTlsSecret, type CertLifetimes } from './certificates.ts';
 import { ControllerMetrics } from './metrics.ts';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock, flush } from '../kube/clock.ts';
 import { FakeKubeClient } from '../kube/fake-client.ts';
 import { LEASES } from '../kube/resources.ts';
-import { silentLogger } from '../kube/test-support.ts';
+import { silentLogger } from '../kube/builders.test-support.ts';
 import { LeaderElector, leaseAction, leaseRecord } from './leader.ts';
 
 function candidate(client: FakeKubeClient, clock: FakeClock, identity: string, log: string[]) {

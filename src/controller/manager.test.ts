@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../kube/clock.ts';
 import { FakeKubeClient } from '../kube/fake-client.ts';
 import { CLUSTER_MODEL_POLICIES, EVENTS, LEASES, SECRETS, VALIDATING_WEBHOOKS, workloadResource } from '../kube/resources.ts';
-import { clusterPolicy, modelDeployment, silentLogger } from '../kube/test-support.ts';
+import { clusterPolicy, modelDeployment, silentLogger } from '../kube/builders.test-support.ts';
 import { Controller, type ControllerConfig } from './manager.ts';
 import { ControllerMetrics } from './metrics.ts';
 

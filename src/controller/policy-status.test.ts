@@ -3,7 +3,7 @@ import { FakeClock } from '../kube/clock.ts';
 import { FakeKubeClient } from '../kube/fake-client.ts';
 import { InformerPolicyStore } from '../kube/policy-store.ts';
 import { CLUSTER_MODEL_POLICIES, MODEL_POLICIES } from '../kube/resources.ts';
-import { clusterPolicy, modelPolicy, silentLogger } from '../kube/test-support.ts';
+import { clusterPolicy, modelPolicy, silentLogger } from '../kube/builders.test-support.ts';
 import { ControllerMetrics } from './metrics.ts';
 import { PolicyStatusReconciler } from './policy-status.ts';
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../kube/clock.ts';
 import { FakeKubeClient } from '../kube/fake-client.ts';
 import { EVENTS, PODS, POLICY_REPORTS } from '../kube/resources.ts';
-import { silentLogger } from '../kube/test-support.ts';
+import { silentLogger } from '../kube/builders.test-support.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { EventRecorder } from './events.ts';
 import { ControllerMetrics } from './metrics.ts';

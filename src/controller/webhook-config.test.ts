@@ -3,7 +3,7 @@ import { FakeClock } from '../kube/clock.ts';
 import { FakeKubeClient } from '../kube/fake-client.ts';
 import { InformerPolicyStore } from '../kube/policy-store.ts';
 import { CLUSTER_MODEL_POLICIES, MUTATING_WEBHOOKS, VALIDATING_WEBHOOKS } from '../kube/resources.ts';
-import { clusterPolicy, silentLogger } from '../kube/test-support.ts';
+import { clusterPolicy, silentLogger } from '../kube/builders.test-support.ts';
 import { desiredWebhooks, rulesFor, WebhookConfigReconciler, withExemptions } from './webhook-config.ts';
 
 const EXEMPT = ['kube-system', 'kube-node-lease', 'kube-public', 'modelgate-system'];

@@ -3,7 +3,7 @@ import { FakeClock, flush } from './clock.ts';
 import { FakeKubeClient } from './fake-client.ts';
 import { Informer } from './informer.ts';
 import { NAMESPACES } from './resources.ts';
-import { namespace, silentLogger } from './test-support.ts';
+import { namespace, silentLogger } from './builders.test-support.ts';
 import { KubeApiError } from './types.ts';
 
 function setup(opts: { silenceTimeoutMs?: number; pageSize?: number } = {}) {

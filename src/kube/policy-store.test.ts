@@ -3,7 +3,7 @@ import { FakeClock, flush } from './clock.ts';
 import { FakeKubeClient } from './fake-client.ts';
 import { InformerPolicyStore, referencedSecrets } from './policy-store.ts';
 import { CLUSTER_MODEL_POLICIES, CONFIG_MAPS, MODEL_POLICIES, NAMESPACES, SECRETS } from './resources.ts';
-import { clusterPolicy, modelPolicy, namespace, silentLogger } from './test-support.ts';
+import { clusterPolicy, modelPolicy, namespace, silentLogger } from './builders.test-support.ts';
 
 const keyAuthority = { authorities: [{ name: 'release', key: { secretRef: { name: 'release-pub', key: 'cosign.pub' } } }] };
 const secret = (ns: string, name: string, data: Record<string, string>) => ({

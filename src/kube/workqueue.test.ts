@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock, flush } from './clock.ts';
-import { silentLogger } from './test-support.ts';
+import { silentLogger } from './builders.test-support.ts';
 import { WorkQueue } from './workqueue.ts';
 
 describe('WorkQueue', () => {
