@@ -143,7 +143,17 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
               reason: 'BadRequest',
               message: parsed.message,
             });
-          // Well-formed enough to answer: refuse with the reason (fail closed).
+          // Well-formed enough to answer: refuse with the reason (fail closed), and audit the refusal.
+          logAudit(logger, {
+            uid: parsed.uid,
+            endpoint,
+            dryRun: false,
+            policies: [],
+            verdict: 'denied',
+            reasons: [parsed.message],
+            warnings: 0,
+            latencyMs: Math.round((performance.now() - started) * 1000) / 1000,
+          });
           return reply.send(
             reviewResponse({
               uid: parsed.uid,
