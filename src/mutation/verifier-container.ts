@@ -12,7 +12,7 @@ export const MODEL_MOUNT_ROOT = '/models';
 /** KServe's init container that downloads the model into a volume: the verifier must run after it. */
 export const STORAGE_INITIALIZER = 'storage-initializer';
 export const DEFAULT_VERIFIER_RESOURCES: ResourceRequirements = {
-  requests: { cpu: '100m', memory: '64Mi' },
+  requests: { cpu: '100m', memory: '128Mi' },
   limits: { memory: '512Mi' },
 };
 /** The distroless "nonroot" user: a numeric id, so runAsNonRoot holds whatever the image declares. */
