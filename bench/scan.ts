@@ -195,12 +195,21 @@ async function writeSafetensors(path: string, tensors: number, totalBytes: numbe
   await fh.close();
 }
 
-async function time(fn: () => Promise<unknown>, repeat = 3): Promise<number> {
-  let best = Infinity;
+interface Timing {
+  wallMs: number;
+  /** user + system CPU time: stable on a shared machine where wall time is not */
+  cpuMs: number;
+}
+
+async function time(fn: () => Promise<unknown>, repeat = 3): Promise<Timing> {
+  let best: Timing = { wallMs: Infinity, cpuMs: Infinity };
   for (let i = 0; i < repeat; i++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     await fn();
-    best = Math.min(best, performance.now() - t0);
+    const c = process.cpuUsage(c0);
+    const t = { wallMs: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 };
+    if (t.cpuMs < best.cpuMs) best = t;
   }
   return best;
 }
@@ -216,24 +225,25 @@ async function venvPython(): Promise<string | undefined> {
   }
 }
 
-/** Milliseconds picklescan's scan_file_path takes on the paths (in-process timing, best of 3). */
-async function picklescanMs(python: string, paths: string[]): Promise<number | undefined> {
+/** picklescan's scan_file_path on the paths, timed in-process (best of 3 by CPU time). */
+async function picklescanTiming(python: string, paths: string[]): Promise<Timing | undefined> {
   const code = `
 import sys, time
 from picklescan.scanner import scan_file_path
 best = None
 for _ in range(3):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for p in sys.argv[1:]:
         try: scan_file_path(p)
         except Exception: pass
-    dt = (time.perf_counter() - t0) * 1000
-    best = dt if best is None else min(best, dt)
-print(best)
+    t = ((time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000)
+    best = t if best is None or t[1] < best[1] else best
+print(best[0], best[1])
 `;
   try {
     const { stdout } = await run(python, ['-c', code, ...paths], { maxBuffer: 64 << 20, timeout: 240_000 });
-    return Number(stdout.trim().split('\n').pop());
+    const [wall, cpu] = (stdout.trim().split('\n').pop() ?? '').split(' ').map(Number);
+    return wall === undefined || cpu === undefined ? undefined : { wallMs: wall, cpuMs: cpu };
   } catch {
     return undefined;
   }
@@ -249,8 +259,8 @@ function listFiles(dir: string): string[] {
 interface Row {
   name: string;
   bytes: number;
-  modelgateMs: number;
-  picklescanMs?: number;
+  modelgate: Timing;
+  picklescan?: Timing;
 }
 
 async function main(): Promise<void> {
@@ -265,12 +275,12 @@ async function main(): Promise<void> {
     const python = await venvPython();
     await scanPaths(listFiles(corpus)); // warm the JIT so the first row is not a cold start
     const add = async (name: string, paths: string[], bytes: number, peer = true) => {
-      const mg = await time(() => scanPaths(paths));
+      const modelgate = await time(() => scanPaths(paths));
       const reports = await scanPaths(paths);
       if (!name.startsWith('fixture') && reports.some((r) => r.verdict !== 'clean'))
         throw new Error(`${name}: expected clean, got ${JSON.stringify(reports[0]?.findings.slice(0, 3))}`);
-      const ps = peer && python ? await picklescanMs(python, paths) : undefined;
-      rows.push({ name, bytes, modelgateMs: mg, ...(ps === undefined ? {} : { picklescanMs: ps }) });
+      const picklescan = peer && python ? await picklescanTiming(python, paths) : undefined;
+      rows.push({ name, bytes, modelgate, ...(picklescan === undefined ? {} : { picklescan }) });
     };
     await add(
       `torch pickle, ${pickle.length >> 20} MiB, ${Number(process.env.BENCH_TENSORS ?? 100_000) / 1000}k tensors`,
@@ -294,25 +304,35 @@ async function main(): Promise<void> {
   }
 
   const mib = (b: number) => (b / 1024 ** 2).toFixed(b < 1024 ** 2 ? 2 : 0);
+  const ms = (t: Timing | undefined) =>
+    t === undefined ? '-' : `${t.cpuMs.toFixed(0)} (${t.wallMs.toFixed(0)})`;
   console.log(
-    `${'input'.padEnd(52)} ${'MiB'.padStart(8)} ${'modelgate ms'.padStart(13)} ${'MiB/s'.padStart(9)} ${'picklescan ms'.padStart(14)} ${'ratio'.padStart(7)}`,
+    `${'input'.padEnd(50)} ${'MiB'.padStart(7)} ${'modelgate cpu (wall) ms'.padStart(24)} ${'MiB/cpu-s'.padStart(10)} ${'picklescan cpu (wall) ms'.padStart(25)} ${'ratio'.padStart(6)}`,
   );
   for (const r of rows) {
-    const ratio = r.picklescanMs === undefined ? '-' : `${(r.picklescanMs / r.modelgateMs).toFixed(1)}x`;
+    const ratio =
+      r.picklescan === undefined
+        ? '-'
+        : `${(r.picklescan.cpuMs / Math.max(r.modelgate.cpuMs, 0.1)).toFixed(1)}x`;
+    const rate = (r.bytes / 1024 ** 2 / Math.max(r.modelgate.cpuMs / 1000, 1e-4)).toFixed(0);
     console.log(
-      `${r.name.padEnd(52)} ${mib(r.bytes).padStart(8)} ${r.modelgateMs.toFixed(1).padStart(13)} ${(r.bytes / 1024 ** 2 / (r.modelgateMs / 1000)).toFixed(0).padStart(9)} ${(r.picklescanMs?.toFixed(1) ?? '-').padStart(14)} ${ratio.padStart(7)}`,
+      `${r.name.padEnd(50)} ${mib(r.bytes).padStart(7)} ${ms(r.modelgate).padStart(24)} ${rate.padStart(10)} ${ms(r.picklescan).padStart(25)} ${ratio.padStart(6)}`,
     );
   }
   console.log(
-    'ratio = picklescan time / modelgate time (higher is faster for modelgate); safetensors bytes are never read, so its time tracks the header, not the file size.',
+    'Times are best of 3 by CPU time (user+system), wall time in parentheses; ratio = picklescan CPU / modelgate CPU. ' +
+      'safetensors bytes are never read, so that time tracks the header, not the file size.',
   );
+  const round = (t: Timing | undefined) =>
+    t === undefined ? null : { cpuMs: Math.round(t.cpuMs * 10) / 10, wallMs: Math.round(t.wallMs * 10) / 10 };
   console.log(
     JSON.stringify({
       bench: 'scan',
       rows: rows.map((r) => ({
-        ...r,
-        modelgateMs: Math.round(r.modelgateMs * 10) / 10,
-        picklescanMs: r.picklescanMs === undefined ? null : Math.round(r.picklescanMs * 10) / 10,
+        name: r.name,
+        bytes: r.bytes,
+        modelgate: round(r.modelgate),
+        picklescan: round(r.picklescan),
       })),
     }),
   );
