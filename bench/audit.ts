@@ -19,6 +19,7 @@ import type { KubeClient, KubeObject } from '../src/kube/types.ts';
 import { AuditReconciler } from '../src/controller/audit.ts';
 import { EventRecorder } from '../src/controller/events.ts';
 import { ControllerMetrics } from '../src/controller/metrics.ts';
+import { emitResult } from './perf-output.ts';
 
 const SIZES = (process.env.BENCH_AUDIT_SIZES ?? '1000,10000').split(',').map(Number);
 const PER_NAMESPACE = 100;
@@ -223,18 +224,15 @@ async function main(): Promise<void> {
           peak_rss: Number((last.peakRssMiB / first.peakRssMiB).toFixed(2)),
         }
       : undefined;
-  console.log(
-    JSON.stringify({
-      bench: 'audit',
-      mode: cluster ? 'cluster' : 'file-backed',
-      policies: POLICIES,
-      results,
-      ...(growth ? { growth } : {}),
-      audit_10k_ms: results.find((r) => r.workloads === 10_000)?.auditMs,
-      audit_10k_peak_rss_mib: results.find((r) => r.workloads === 10_000)?.peakRssMiB,
-      audit_to_list_ratio_10k: results.find((r) => r.workloads === 10_000)?.ratio,
-    }),
-  );
+  emitResult(cluster ? 'audit-cluster' : 'audit', {
+    mode: cluster ? 'cluster' : 'file-backed',
+    policies: POLICIES,
+    results,
+    ...(growth ? { growth } : {}),
+    audit_10k_ms: results.find((r) => r.workloads === 10_000)?.auditMs,
+    audit_10k_peak_rss_mib: results.find((r) => r.workloads === 10_000)?.peakRssMiB,
+    audit_to_list_ratio_10k: results.find((r) => r.workloads === 10_000)?.ratio,
+  });
 }
 
 await main();

@@ -1,7 +1,9 @@
 // Scanner throughput: a large clean PyTorch-style pickle (plain and inside a torch zip with large
 // storages), safetensors files of growing size (scan time must not grow with tensor bytes), and the
 // fixture corpus; side by side with picklescan (same venv as scripts/compare-scanners.ts).
-// Prints a table and, last, one JSON line.   npm run bench:scan
+// Prints a table and, last, one JSON line, also written to docs/perf/scan.json. picklescan needs
+// `npm run setup` (or `bash scripts/venv-scanners.sh`); without it only modelgate is timed.
+// About 1-2 minutes, ~4 GiB of (sparse) temporary files.   npm run bench:scan
 import { execFile } from 'node:child_process';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { readdirSync, statSync } from 'node:fs';
@@ -11,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { scanPaths } from '../src/scanning/index.ts';
 import { crc32 } from '../src/scanning/zip.ts';
+import { emitResult } from './perf-output.ts';
 
 const run = promisify(execFile);
 const repo = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -325,17 +328,21 @@ async function main(): Promise<void> {
   );
   const round = (t: Timing | undefined) =>
     t === undefined ? null : { cpuMs: Math.round(t.cpuMs * 10) / 10, wallMs: Math.round(t.wallMs * 10) / 10 };
-  console.log(
-    JSON.stringify({
-      bench: 'scan',
-      rows: rows.map((r) => ({
-        name: r.name,
-        bytes: r.bytes,
-        modelgate: round(r.modelgate),
-        picklescan: round(r.picklescan),
-      })),
-    }),
-  );
+  // MB/s by CPU time (the stable measure on a shared machine); ratio = picklescan CPU / modelgate CPU.
+  const mbps = (bytes: number, t: Timing | undefined) =>
+    t === undefined ? null : Math.round(bytes / 1e6 / Math.max(t.cpuMs / 1000, 1e-4));
+  emitResult('scan', {
+    rows: rows.map((r) => ({
+      name: r.name,
+      bytes: r.bytes,
+      modelgate: round(r.modelgate),
+      picklescan: round(r.picklescan),
+      modelgate_MBps: mbps(r.bytes, r.modelgate),
+      picklescan_MBps: mbps(r.bytes, r.picklescan),
+      picklescan_to_modelgate_cpu_ratio:
+        r.picklescan === undefined ? null : Number((r.picklescan.cpuMs / Math.max(r.modelgate.cpuMs, 0.1)).toFixed(2)),
+    })),
+  });
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url))
