@@ -10,7 +10,8 @@ export interface RuntimeClassInfo {
 }
 
 export interface ClusterView {
-  namespaceLabels(name: string): Record<string, string> | undefined;
+  /** Includes kubernetes.io/metadata.name. Callers must not modify the object. */
+  namespaceLabels(name: string): Readonly<Record<string, string>> | undefined;
   runtimeClass(name: string): RuntimeClassInfo | undefined;
   configMapData(namespace: string, name: string): Record<string, string> | undefined;
   secretData(namespace: string, name: string): Record<string, string> | undefined;
@@ -27,7 +28,7 @@ const strMap = (v: unknown): Record<string, string> => {
 
 /** A mutable in-memory ClusterView: `upsert`/`remove` objects as they arrive (informer events or a file). */
 export class MemoryClusterView implements ClusterView {
-  private readonly namespaces = new Map<string, Record<string, string>>();
+  private readonly namespaces = new Map<string, Readonly<Record<string, string>>>();
   private readonly runtimeClasses = new Map<string, RuntimeClassInfo>();
   private readonly configMaps = new Map<string, Record<string, string>>();
   private readonly secrets = new Map<string, Record<string, string>>();
@@ -39,7 +40,9 @@ export class MemoryClusterView implements ClusterView {
     const ns = typeof obj.metadata.namespace === 'string' ? obj.metadata.namespace : 'default';
     switch (obj.kind) {
       case 'Namespace':
-        this.namespaces.set(name, strMap(obj.metadata.labels));
+        // Merged and frozen once here, not on every namespaceLabels() call (once per admission request):
+        // callers get the same object until the namespace changes, so they can memoise on its identity.
+        this.namespaces.set(name, Object.freeze({ ...strMap(obj.metadata.labels), 'kubernetes.io/metadata.name': name }));
         return true;
       case 'RuntimeClass': {
         const scheduling = isObj(obj.scheduling) ? obj.scheduling : {};
@@ -79,9 +82,9 @@ export class MemoryClusterView implements ClusterView {
     else if (kind === 'Secret') this.secrets.delete(key);
   }
 
-  namespaceLabels(name: string) {
-    const labels = this.namespaces.get(name);
-    return labels ? { ...labels, 'kubernetes.io/metadata.name': name } : undefined;
+  /** The namespace's labels plus kubernetes.io/metadata.name; a frozen object, the same until the namespace changes. */
+  namespaceLabels(name: string): Readonly<Record<string, string>> | undefined {
+    return this.namespaces.get(name);
   }
   runtimeClass(name: string) {
     return this.runtimeClasses.get(name);

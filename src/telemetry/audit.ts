@@ -24,10 +24,38 @@ export interface AuditRecord {
 const MAX_REASONS = 20;
 const MAX_REASON_CHARS = 512;
 
+// `audit: true` as a child binding: pino serialises bindings once, and writes them exactly where the first
+// field of the record was (right after the base fields), so the line is byte-for-byte the same.
+const auditLoggers = new WeakMap<Logger, Logger>();
+const auditLogger = (logger: Logger): Logger => {
+  let child = auditLoggers.get(logger);
+  // A child does not follow later level changes of its parent: recreate it if they differ.
+  if (!child || child.level !== logger.level) {
+    child = logger.child({ audit: true });
+    auditLoggers.set(logger, child);
+  }
+  return child;
+};
+
+const MESSAGES: Record<AuditRecord['verdict'], string> = {
+  allowed: 'admission allowed',
+  denied: 'admission denied',
+  warned: 'admission warned',
+  patched: 'admission patched',
+};
+
 export function logAudit(logger: Logger, record: AuditRecord): void {
-  const reasons = record.reasons
-    .slice(0, MAX_REASONS)
-    .map((r) => (r.length > MAX_REASON_CHARS ? `${r.slice(0, MAX_REASON_CHARS)}…` : r));
-  if (record.reasons.length > MAX_REASONS) reasons.push(`… ${record.reasons.length - MAX_REASONS} more`);
-  logger.info({ audit: true, ...record, reasons }, `admission ${record.verdict}`);
+  if (!logger.isLevelEnabled('info')) return;
+  // The record is logged as is (no copy) unless its reasons need capping.
+  const capped =
+    record.reasons.length > MAX_REASONS || record.reasons.some((r) => r.length > MAX_REASON_CHARS);
+  let out = record;
+  if (capped) {
+    const reasons = record.reasons
+      .slice(0, MAX_REASONS)
+      .map((r) => (r.length > MAX_REASON_CHARS ? `${r.slice(0, MAX_REASON_CHARS)}…` : r));
+    if (record.reasons.length > MAX_REASONS) reasons.push(`… ${record.reasons.length - MAX_REASONS} more`);
+    out = { ...record, reasons };
+  }
+  auditLogger(logger).info(out, MESSAGES[record.verdict] ?? `admission ${record.verdict}`);
 }

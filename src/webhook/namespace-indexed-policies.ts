@@ -11,7 +11,7 @@ import { PolicySet } from '../policy/policy-set.ts';
 const MAX_ENTRIES = 10_000;
 
 export class NamespaceIndexedPolicySet extends PolicySet {
-  private readonly memo = new Map<string, CompiledPolicy[]>();
+  private readonly memo = new Map<string, { labels: Readonly<Record<string, string>> | undefined; hit: CompiledPolicy[] }>();
 
   constructor(
     base: PolicySet,
@@ -21,15 +21,17 @@ export class NamespaceIndexedPolicySet extends PolicySet {
   }
 
   override candidates(group: string, kind: string, namespace: string): CompiledPolicy[] {
-    // The same labels decide() computes; part of the key, so a relabelled namespace gets a fresh entry.
-    const labels = this.cluster.namespaceLabels(namespace) ?? { 'kubernetes.io/metadata.name': namespace };
-    const key = `${group}/${kind}\u0000${namespace}\u0000${JSON.stringify(labels)}`;
-    let hit = this.memo.get(key);
-    if (hit === undefined) {
-      hit = super.candidates(group, kind, namespace).filter((p) => p.matchesNamespace(labels));
-      if (this.memo.size >= MAX_ENTRIES) this.memo.clear();
-      this.memo.set(key, hit);
-    }
+    // The same labels decide() computes. The view hands out the same labels object until the namespace
+    // changes, so an entry is still valid while its labels object is the one the view returns now (a
+    // relabelled namespace gets a fresh entry); no per-request serialisation of the labels.
+    const viewLabels = this.cluster.namespaceLabels(namespace);
+    const key = `${group}/${kind}\u0000${namespace}`;
+    const entry = this.memo.get(key);
+    if (entry !== undefined && entry.labels === viewLabels) return entry.hit;
+    const labels = viewLabels ?? { 'kubernetes.io/metadata.name': namespace };
+    const hit = super.candidates(group, kind, namespace).filter((p) => p.matchesNamespace(labels));
+    if (this.memo.size >= MAX_ENTRIES) this.memo.clear();
+    this.memo.set(key, { labels: viewLabels, hit });
     return hit;
   }
 }

@@ -127,8 +127,13 @@ function podTemplates(kind: string, obj: Obj): Template[] {
 }
 
 /** Flags whose value names the model, per well-known model server. */
-const MODEL_FLAGS = ['--model', '--model-path', '--model-id', '--model-repository', '--model-store', '--model_dir', '--model-dir'];
-const REVISION_FLAGS = ['--revision', '--model-revision'];
+interface Flag {
+  flag: string;
+  prefix: string;
+}
+const flagList = (flags: string[]): readonly Flag[] => flags.map((flag) => ({ flag, prefix: `${flag}=` }));
+const MODEL_FLAGS = flagList(['--model', '--model-path', '--model-id', '--model-repository', '--model-store', '--model_dir', '--model-dir']);
+const REVISION_FLAGS = flagList(['--revision', '--model-revision']);
 const KSERVE_FRAMEWORKS = ['sklearn', 'xgboost', 'tensorflow', 'pytorch', 'triton', 'onnx', 'pmml', 'lightgbm', 'paddle', 'huggingface'];
 
 class Collector {
@@ -184,14 +189,18 @@ function expandEnv(value: string, env: Map<string, string | undefined>): { value
   return unresolved ? { value: out, unresolved } : { value: out };
 }
 
-function flagValues(args: string[], flags: string[]): { flag: string; value: string; index: number }[] {
+/** `--flag value` and `--flag=value`; the `--flag=` prefixes are built once per flag list, not per argument. */
+function flagValues(args: string[], flags: readonly Flag[]): { flag: string; value: string; index: number }[] {
   const out: { flag: string; value: string; index: number }[] = [];
-  args.forEach((a, i) => {
-    for (const f of flags) {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    // Every flag starts with "-": skip positional arguments (most of a typical argv) without the loop.
+    if (a.charCodeAt(0) !== 45) continue;
+    for (const { flag: f, prefix } of flags) {
       if (a === f && i + 1 < args.length) out.push({ flag: f, value: args[i + 1]!, index: i + 1 });
-      else if (a.startsWith(`${f}=`)) out.push({ flag: f, value: a.slice(f.length + 1), index: i });
+      else if (a.startsWith(prefix)) out.push({ flag: f, value: a.slice(prefix.length), index: i });
     }
-  });
+  }
   return out;
 }
 

@@ -4,14 +4,15 @@ import { modelLabel } from '../types.ts';
 
 export const sourceAllowed: Check = ({ policy, workload }) => {
   if (policy.sources.length === 0) return [];
-  const allowed = policy.sources.map((s) => s.glob).join(', ');
+  // Only a violation's message needs the list: not built for the (common) request that passes.
+  const allowedList = () => policy.sources.map((s) => s.glob).join(', ');
   return workload.models.flatMap((m) => {
     if (m.uri === undefined) {
       return [
         {
           check: 'source' as const,
           model: modelLabel(m),
-          message: `model "${modelLabel(m)}" declares no uri, so its source cannot be checked against the allowed sources (${allowed})`,
+          message: `model "${modelLabel(m)}" declares no uri, so its source cannot be checked against the allowed sources (${allowedList()})`,
           remediation: `add "uri" to its entry in the modelgate.io/models annotation`,
         },
       ];
@@ -21,7 +22,7 @@ export const sourceAllowed: Check = ({ policy, workload }) => {
       {
         check: 'source' as const,
         model: m.uri,
-        message: `model ${m.uri} (${m.location}) is not from an allowed source; allowed: ${allowed}`,
+        message: `model ${m.uri} (${m.location}) is not from an allowed source; allowed: ${allowedList()}`,
         remediation: `use a model from an allowed location, or ask the platform team to add its source to policy ${policy.name}`,
       },
     ];
