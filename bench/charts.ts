@@ -9,6 +9,8 @@ interface Series {
   name: string;
   values: (number | null)[];
   dashed?: boolean;
+  /** Index into the palette; default: the series' position. */
+  color?: number;
 }
 interface Chart {
   title: string;
@@ -26,13 +28,15 @@ const COLORS = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b'
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const fmt = (v: number) =>
-  v >= 10_000
-    ? `${Math.round(v / 1000)}k`
-    : v >= 1000
-      ? `${(v / 1000).toFixed(1)}k`
-      : v >= 10
-        ? v.toFixed(0)
-        : v.toFixed(2);
+  v === 0
+    ? '0'
+    : v >= 10_000
+      ? `${Math.round(v / 1000)}k`
+      : v >= 1000
+        ? `${(v / 1000).toFixed(1)}k`
+        : v >= 10
+          ? v.toFixed(0)
+          : v.toFixed(2);
 
 /** A "nice" axis maximum and step: 1, 2 or 5 × 10^k. */
 function niceAxis(max: number): { top: number; step: number } {
@@ -69,7 +73,7 @@ function frame(c: Chart, top: number, step: number): string[] {
     const y = M.top + 8 + i * 20;
     const x = W - M.right + 16;
     out.push(
-      `<line x1="${x}" x2="${x + 22}" y1="${y}" y2="${y}" stroke="${COLORS[i % COLORS.length]}" stroke-width="3"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
+      `<line x1="${x}" x2="${x + 22}" y1="${y}" y2="${y}" stroke="${COLORS[(s.color ?? i) % COLORS.length]}" stroke-width="3"${s.dashed ? ' stroke-dasharray="6 4"' : ''}/>`,
       `<text x="${x + 28}" y="${y + 4}">${esc(s.name)}</text>`,
     );
   });
@@ -96,7 +100,7 @@ export function lineChart(c: Chart): string {
     out.push(`<text x="${xAt(i).toFixed(1)}" y="${M.top + ph + 18}" text-anchor="middle">${esc(cat)}</text>`),
   );
   c.series.forEach((s, si) => {
-    const color = COLORS[si % COLORS.length]!;
+    const color = COLORS[(s.color ?? si) % COLORS.length]!;
     const pts = s.values
       .map((v, i) => (v === null || !Number.isFinite(v) ? null : `${xAt(i).toFixed(1)},${yAt(v).toFixed(1)}`))
       .filter((p): p is string => p !== null);
@@ -131,7 +135,7 @@ export function barChart(c: Chart): string {
       const x = gx - (c.series.length * barW) / 2 + si * barW;
       const h = (v / top) * ph;
       out.push(
-        `<rect x="${x.toFixed(1)}" y="${(M.top + ph - h).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[si % COLORS.length]}"><title>${esc(`${s.name}, ${cat}: ${fmt(v)}`)}</title></rect>`,
+        `<rect x="${x.toFixed(1)}" y="${(M.top + ph - h).toFixed(1)}" width="${(barW - 2).toFixed(1)}" height="${h.toFixed(1)}" fill="${COLORS[(s.color ?? si) % COLORS.length]}"><title>${esc(`${s.name}, ${cat}: ${fmt(v)}`)}</title></rect>`,
         `<text x="${(x + barW / 2 - 1).toFixed(1)}" y="${(M.top + ph - h - 4).toFixed(1)}" text-anchor="middle" font-size="10" fill="#333">${fmt(v)}</text>`,
       );
     });
@@ -178,19 +182,20 @@ if (webhook) {
   );
   const conc = [...new Set(rows.map((r) => r.concurrency))].sort((a, b) => a - b);
   const series: Series[] = [];
-  for (const c of conc) {
+  conc.forEach((c, ci) => {
     series.push({
       name: `modelgate c=${c}`,
+      color: ci,
       values: policyCounts.map(
         (n) =>
           rows.find((r) => r.target === 'modelgate' && r.policies === n && r.concurrency === c)?.rps ?? null,
       ),
     });
-  }
-  for (const c of conc) {
+  });
+  conc.forEach((c, ci) => {
     const f = rows.find((r) => r.target === 'floor' && r.concurrency === c)?.rps ?? null;
-    series.push({ name: `floor c=${c}`, values: policyCounts.map(() => f), dashed: true });
-  }
+    series.push({ name: `floor c=${c}`, values: policyCounts.map(() => f), dashed: true, color: ci });
+  });
   write(
     'webhook-throughput.svg',
     lineChart({
@@ -314,22 +319,29 @@ if (audits.length > 0) {
 
 interface ScanRow {
   name: string;
-  modelgate_MBps?: number | null;
-  picklescan_MBps?: number | null;
+  modelgate?: { cpuMs: number } | null;
+  picklescan?: { cpuMs: number } | null;
 }
 const scan = read<{ rows?: ScanRow[]; machine?: Machine }>('scan');
 if (scan?.rows && scan.rows.length > 0) {
+  // CPU time per input: MB/s would span seven orders of magnitude (sparse safetensors are never read).
   write(
-    'scan-throughput.svg',
+    'scan-cpu.svg',
     barChart({
-      title: 'Scan throughput: modelgate vs picklescan',
+      title: 'Scan CPU time per input: modelgate vs picklescan (lower is better)',
       subtitle: where(scan.machine),
       xLabel: 'input',
-      yLabel: 'MB/s',
-      categories: scan.rows.map((r) => r.name),
+      yLabel: 'CPU ms (best of 3)',
+      categories: scan.rows.map((r) =>
+        r.name
+          .replace(/, 2000 tensors \(sparse\)/, '')
+          .replace(/: same data.pkl \+ 6 x 512 MiB storages/, ' 3 GiB')
+          .replace(/, 100k tensors/, '')
+          .replace(/fixture corpus, (\d+) files/, 'corpus ($1)'),
+      ),
       series: [
-        { name: 'modelgate', values: scan.rows.map((r) => r.modelgate_MBps ?? null) },
-        { name: 'picklescan', values: scan.rows.map((r) => r.picklescan_MBps ?? null) },
+        { name: 'modelgate', values: scan.rows.map((r) => r.modelgate?.cpuMs ?? null) },
+        { name: 'picklescan', values: scan.rows.map((r) => r.picklescan?.cpuMs ?? null) },
       ],
     }),
   );
