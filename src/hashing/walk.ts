@@ -1,7 +1,8 @@
 // List the files of a model the way model_signing does: POSIX names relative to the model root, a
 // single-file model named ".", ignore paths matched from the root (a directory ignores everything under
 // it), symlinks refused unless allowed (then followed: the link's name with its target's content).
-import { lstat, readdir, realpath, stat } from 'node:fs/promises';
+import { lstatSync } from 'node:fs';
+import { readdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
 
 /** Ignored unless signed otherwise: git metadata at the top level only. */
@@ -50,6 +51,8 @@ export function isIgnored(name: string, ignorePaths: readonly string[]): boolean
   return ignorePaths.some((p) => name === p || name.startsWith(p + '/'));
 }
 
+const LSTAT_SLICE = 256;
+
 const baseName = (p: string) => posix.basename(resolve(p).split(sep).join('/'));
 
 export async function walkModel(modelPath: string, options: WalkOptions): Promise<WalkResult> {
@@ -63,6 +66,7 @@ export async function walkModel(modelPath: string, options: WalkOptions): Promis
   if (!top.isDirectory()) throw new ModelWalkError(`${modelPath} is neither a file nor a directory`);
 
   const files: WalkedFile[] = [];
+  let statted = 0;
   const visiting = new Set<string>([await realpath(modelPath)]);
   const walk = async (dir: string, prefix: string): Promise<void> => {
     const entries = await readdir(dir, { withFileTypes: true });
@@ -70,7 +74,11 @@ export async function walkModel(modelPath: string, options: WalkOptions): Promis
       const name = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
       if (isIgnored(name, options.ignorePaths)) continue;
       const path = join(dir, entry.name);
-      let info = await lstat(path);
+      // lstat synchronously, yielding to the event loop every LSTAT_SLICE files: one awaited thread-pool
+      // round trip per file cost ~90 ms per 4,000 files on the verifier's critical path (before any
+      // hashing starts), the synchronous call ~25 ms; each slice blocks the loop for ~1-2 ms at most.
+      if (++statted % LSTAT_SLICE === 0) await new Promise<void>((r) => setImmediate(r));
+      let info = lstatSync(path);
       if (info.isSymbolicLink()) {
         if (!options.allowSymlinks) throw new ModelWalkError(`symbolic link not allowed: ${name} (pass --allow-symlinks to follow it)`);
         try {
