@@ -6,7 +6,7 @@
 // the default) / `model_signing verify` time, so below 1 means modelgate is faster.
 // Needs: `npm ci`, then `npm run setup` (or just `bash scripts/venv-model-signing.sh`) for the
 // model_signing virtualenv (without it that row and ratio are null), openssl, sha256sum and GNU time
-// (/usr/bin/time) on the PATH, ~2 GiB free in $TMPDIR. About 2-3 minutes on 2 cores.
+// (/usr/bin/time) on the PATH, ~1 GiB free in $TMPDIR. About 40 s on 2 cores (well under the 5-minute limit).
 //   npx tsx bench/hash.ts [--size-mib 1024] [--keep]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';

@@ -3,7 +3,8 @@
 // fixture corpus; side by side with picklescan (same venv as scripts/compare-scanners.ts).
 // Prints a table and, last, one JSON line, also written to docs/perf/scan.json. picklescan needs
 // `npm run setup` (or `bash scripts/venv-scanners.sh`); without it only modelgate is timed.
-// About 1-2 minutes, ~4 GiB of (sparse) temporary files.   npm run bench:scan
+// About 30 s on 2 cores; temporary files are sparse where possible (up to 64 GiB apparent, a few GiB
+// on disk at most).   npm run bench:scan
 import { execFile } from 'node:child_process';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { readdirSync, statSync } from 'node:fs';
