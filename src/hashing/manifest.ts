@@ -39,15 +39,18 @@ function compareCodePoints(a: string, b: string): number {
   return ca.length - cb.length;
 }
 
-/** Order of pathlib.PurePosixPath: component by component, each by code point. */
-export function comparePosixPaths(a: string, b: string): number {
-  const pa = a.split('/');
-  const pb = b.split('/');
+/** comparePosixPaths on paths already split into their components. */
+export function comparePathParts(pa: readonly string[], pb: readonly string[]): number {
   for (let i = 0; i < Math.min(pa.length, pb.length); i++) {
     const d = compareCodePoints(pa[i] ?? '', pb[i] ?? '');
     if (d !== 0) return d;
   }
   return pa.length - pb.length;
+}
+
+/** Order of pathlib.PurePosixPath: component by component, each by code point. */
+export function comparePosixPaths(a: string, b: string): number {
+  return comparePathParts(a.split('/'), b.split('/'));
 }
 
 /** The digest label model_signing records: "sha256" for files, "sha256-sharded-8" for 8-byte shards. */
@@ -108,6 +111,14 @@ function fileOf(resource: string, method: SerializationMethod): string {
  * difference is reported against its file). Equal manifests give three empty lists.
  */
 export function compareManifests(signed: readonly Resource[], local: readonly Resource[], method: SerializationMethod): ManifestDifference {
+  // The usual case, a model that matches: the same resources, names unique, in the same order.
+  if (
+    signed.length === local.length &&
+    signed.every((r, i) => r.name === local[i]?.name && r.digest === local[i]?.digest && r.algorithm === local[i]?.algorithm) &&
+    new Set(signed.map((r) => r.name)).size === signed.length
+  ) {
+    return { missing: [], extra: [], changed: [] };
+  }
   const signedByName = new Map(signed.map((r) => [r.name, r]));
   const localByName = new Map(local.map((r) => [r.name, r]));
   const signedFiles = new Set(signed.map((r) => fileOf(r.name, method)));

@@ -1,5 +1,7 @@
 // A pool of worker threads hashing file ranges in parallel, so hashing never blocks the event loop.
-// Sized to the cores by default; work is handed out in small batches to whichever worker is idle.
+// Sized to the cores by default; work is handed out in batches to whichever worker is free, largest
+// batch first, and each worker holds one batch in reserve so it never waits on a round trip to this
+// thread between batches.
 import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
@@ -7,8 +9,10 @@ import { Worker } from 'node:worker_threads';
 import type { RangeTask } from './hash-range.ts';
 import type { WorkerReply, WorkerRequest } from './worker.ts';
 
-const BATCH_TASKS = 64;
-const BATCH_BYTES = 32 << 20;
+export const BATCH_TASKS = 64;
+export const BATCH_BYTES = 32 << 20;
+/** Batches posted to a worker at once: the one it hashes and the next, already in its message queue. */
+const IN_FLIGHT = 2;
 
 function tsxLoaderUrl(): string {
   // Sources run through tsx (CLI in development) or vitest; a worker needs the loader registered too.
@@ -29,7 +33,9 @@ function startWorker(): Worker {
 }
 
 interface Job {
+  id: number;
   tasks: RangeTask[];
+  bytes: number;
   resolve: (digests: string[]) => void;
   reject: (err: Error) => void;
   onBytes: ((bytes: number) => void) | undefined;
@@ -37,8 +43,11 @@ interface Job {
 
 interface Slot {
   worker: Worker;
-  job?: Job;
+  /** Posted to the worker, in order: the first is the one it is hashing. */
+  jobs: Job[];
 }
+
+const rangeBytes = (tasks: readonly RangeTask[]) => tasks.reduce((n, t) => n + (t.end - t.start), 0);
 
 export class HashPool {
   readonly size: number;
@@ -57,77 +66,86 @@ export class HashPool {
    */
   async hash(tasks: RangeTask[], onBytes?: (bytes: number) => void, onDone?: (indices: readonly number[]) => void): Promise<string[]> {
     if (this.closed) throw new Error('hash pool is closed');
-    const batches: RangeTask[][] = [];
-    let current: RangeTask[] = [];
-    let bytes = 0;
-    // Large ranges first so the tail of the run is short ranges spread over all workers.
+    // Batches of similar sizes (large ranges first), so small ranges share a message.
     const order = tasks.map((t, i) => i).sort((a, b) => (tasks[b]?.end ?? 0) - (tasks[b]?.start ?? 0) - ((tasks[a]?.end ?? 0) - (tasks[a]?.start ?? 0)));
     const orderedBatches: number[][] = [];
     let currentIdx: number[] = [];
+    let bytes = 0;
     for (const i of order) {
       const t = tasks[i] as RangeTask;
-      current.push(t);
       currentIdx.push(i);
       bytes += t.end - t.start;
-      if (current.length >= BATCH_TASKS || bytes >= BATCH_BYTES) {
-        batches.push(current);
+      if (currentIdx.length >= BATCH_TASKS || bytes >= BATCH_BYTES) {
         orderedBatches.push(currentIdx);
-        current = [];
         currentIdx = [];
         bytes = 0;
       }
     }
-    if (current.length) {
-      batches.push(current);
-      orderedBatches.push(currentIdx);
-    }
-    const results = await Promise.all(
-      batches.map(async (b, i) => {
-        const digests = await this.submit(b, onBytes);
-        onDone?.(orderedBatches[i] ?? []);
-        return digests;
+    if (currentIdx.length) orderedBatches.push(currentIdx);
+    const digests: string[] = new Array<string>(tasks.length);
+    await Promise.all(
+      orderedBatches.map(async (idx) => {
+        const got = await this.submit(
+          idx.map((i) => tasks[i] as RangeTask),
+          onBytes,
+        );
+        got.forEach((d, k) => (digests[idx[k] ?? 0] = d));
+        onDone?.(idx);
       }),
     );
-    const digests: string[] = new Array<string>(tasks.length);
-    results.forEach((r, b) => r.forEach((d, k) => (digests[orderedBatches[b]?.[k] ?? 0] = d)));
     return digests;
   }
 
-  private submit(tasks: RangeTask[], onBytes: ((bytes: number) => void) | undefined): Promise<string[]> {
+  /** Hash one batch of ranges on whichever worker is free first (larger queued batches go first). */
+  submit(tasks: RangeTask[], onBytes?: (bytes: number) => void): Promise<string[]> {
+    if (this.closed) return Promise.reject(new Error('hash pool is closed'));
     return new Promise((resolve, reject) => {
-      this.queue.push({ tasks, resolve, reject, onBytes });
+      this.queue.push({ id: this.nextId++, tasks, bytes: rangeBytes(tasks), resolve, reject, onBytes });
       this.dispatch();
     });
   }
 
+  /** Start the workers now (they otherwise start with the first batches), so they boot while the caller prepares work. */
+  start(workers = this.size): void {
+    while (!this.closed && this.slots.length < Math.min(workers, this.size)) this.spawn();
+  }
+
+  private takeLargest(): Job {
+    let best = 0;
+    for (let i = 1; i < this.queue.length; i++) if ((this.queue[i] as Job).bytes > (this.queue[best] as Job).bytes) best = i;
+    return this.queue.splice(best, 1)[0] as Job;
+  }
+
   private dispatch(): void {
     while (this.queue.length > 0) {
-      let slot = this.slots.find((s) => !s.job);
+      // A free worker first, then a new one, then one with room for a batch in reserve.
+      let slot = this.slots.find((s) => s.jobs.length === 0);
       if (!slot && this.slots.length < this.size) slot = this.spawn();
+      if (!slot) {
+        for (const s of this.slots) if (s.jobs.length < IN_FLIGHT && (!slot || s.jobs.length < slot.jobs.length)) slot = s;
+      }
       if (!slot) return;
-      const job = this.queue.shift() as Job;
-      slot.job = job;
-      slot.worker.postMessage({ id: this.nextId++, tasks: job.tasks } satisfies WorkerRequest);
+      const job = this.takeLargest();
+      slot.jobs.push(job);
+      slot.worker.postMessage({ id: job.id, tasks: job.tasks } satisfies WorkerRequest);
     }
   }
 
   private spawn(): Slot {
-    const slot: Slot = { worker: startWorker() };
+    const slot: Slot = { worker: startWorker(), jobs: [] };
     slot.worker.on('message', (msg: WorkerReply) => {
       if (msg.type === 'progress') {
-        slot.job?.onBytes?.(msg.bytes);
+        slot.jobs[0]?.onBytes?.(msg.bytes);
         return;
       }
-      const job = slot.job;
-      slot.job = undefined;
+      const job = slot.jobs[0]?.id === msg.id ? slot.jobs.shift() : undefined;
       if (msg.type === 'done') job?.resolve(msg.digests);
       else job?.reject(new Error(msg.message));
       this.dispatch();
     });
     const fail = (err: Error) => {
       this.slots = this.slots.filter((s) => s !== slot);
-      slot.job?.reject(err);
-      slot.job = undefined;
+      for (const job of slot.jobs.splice(0)) job.reject(err);
       if (!this.closed) this.dispatch();
     };
     slot.worker.on('error', fail);

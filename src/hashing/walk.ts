@@ -29,6 +29,8 @@ export interface WalkOptions {
   /** POSIX paths relative to the model root. */
   ignorePaths: readonly string[];
   allowSymlinks: boolean;
+  /** Hears about each file as the walk finds it (in directory order), so hashing can start before the walk ends. */
+  onFile?: (file: WalkedFile) => void;
 }
 
 /**
@@ -62,7 +64,11 @@ export async function walkModel(modelPath: string, options: WalkOptions): Promis
   } catch (err) {
     throw new ModelWalkError(`cannot read the model at ${modelPath}: ${(err as Error).message}`);
   }
-  if (top.isFile()) return { modelName: baseName(modelPath), singleFile: true, files: [{ name: '.', path: modelPath, size: top.size }] };
+  if (top.isFile()) {
+    const file: WalkedFile = { name: '.', path: modelPath, size: top.size };
+    options.onFile?.(file);
+    return { modelName: baseName(modelPath), singleFile: true, files: [file] };
+  }
   if (!top.isDirectory()) throw new ModelWalkError(`${modelPath} is neither a file nor a directory`);
 
   const files: WalkedFile[] = [];
@@ -88,7 +94,9 @@ export async function walkModel(modelPath: string, options: WalkOptions): Promis
         }
       }
       if (info.isFile()) {
-        files.push({ name, path, size: info.size });
+        const file: WalkedFile = { name, path, size: info.size };
+        files.push(file);
+        options.onFile?.(file);
       } else if (info.isDirectory()) {
         const real = await realpath(path);
         if (visiting.has(real)) throw new ModelWalkError(`symbolic link loop at ${name}`);

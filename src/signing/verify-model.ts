@@ -1,9 +1,10 @@
 // The full model check: signature first (cheap), then the pinned digest, then re-hash the model the way
 // the signed statement says and compare manifests, naming missing, extra and changed files.
+import { availableParallelism } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
 import { compareManifests, describeDifference, type ManifestDifference } from '../hashing/manifest.ts';
 import { hashModel, type HashProgress } from '../hashing/model.ts';
-import type { HashPool } from '../hashing/pool.ts';
+import { HashPool } from '../hashing/pool.ts';
 import { DEFAULT_IGNORE_PATHS, ModelWalkError, normalizeIgnorePaths } from '../hashing/walk.ts';
 import { TrustMaterialError } from './keys.ts';
 import type { SignedStatement } from './statement.ts';
@@ -42,6 +43,9 @@ export interface ModelVerification extends ManifestDifference {
   bytes: number;
   durationMs: number;
 }
+
+/** A bundle at least this large lists more files than a tiny model has (~64 resources). */
+const PRESTART_BUNDLE_BYTES = 16 << 10;
 
 const DIGEST_PIN = /^sha256:([0-9a-f]{64})$/;
 
@@ -107,6 +111,29 @@ export async function verifyModelWithAuthorities(
     if (!expected) return result('unusable', `expected digest "${options.expectDigest}" is not of the form sha256:<64 hex>`);
   }
 
+  // Start a hash worker now, so that it boots (~50 ms) while the signature is checked instead of after
+  // the walk; the others start with the first batches. Not for a tiny model left to the default: a
+  // bundle this small lists too few files to be worth a thread.
+  const workers = options.workers ?? (bundle.byteLength >= PRESTART_BUNDLE_BYTES ? availableParallelism() : 0);
+  const ownPool = !options.pool && workers > 0 ? new HashPool(workers) : undefined;
+  ownPool?.start(1);
+  try {
+    return await checkModel(modelPath, bundle, usable, threshold, expected, options, ownPool ?? options.pool, result);
+  } finally {
+    await ownPool?.close();
+  }
+}
+
+async function checkModel(
+  modelPath: string,
+  bundle: Uint8Array,
+  usable: readonly Authority[],
+  threshold: number,
+  expected: string | undefined,
+  options: VerifyModelOptions,
+  pool: HashPool | undefined,
+  result: (verdict: Verdict, reason: string, extra?: Partial<ModelVerification>) => ModelVerification,
+): Promise<ModelVerification> {
   const now = options.now ? { now: options.now } : {};
   const verdicts = usable.map((a) => ({ a, v: verifyBundleSignature(bundle, a.trust, now) }));
   const passed = verdicts.filter((x): x is { a: Authority; v: Extract<SignatureVerdict, { valid: true }> } => x.v.valid);
@@ -141,7 +168,7 @@ export async function verifyModelWithAuthorities(
       ignorePaths: ignore,
       allowSymlinks: options.allowSymlinks ?? false,
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
-      ...(options.pool ? { pool: options.pool } : {}),
+      ...(pool ? { pool } : {}),
       ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     });
   } catch (err) {
