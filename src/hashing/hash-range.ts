@@ -2,7 +2,8 @@
 // file size. The synchronous variant runs inside worker threads; the async one serves in-process use.
 import { closeSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { createIncrementalHash, toHex, type HashAlgorithm } from './algorithms.ts';
+import type { HashAlgorithm } from './algorithms.ts';
+import { createRangeHash, loadRangeHashes } from './range-hashes.ts';
 
 export const CHUNK_BYTES = 1 << 20;
 
@@ -21,8 +22,9 @@ function changed(task: RangeTask, got: number): FileChangedError {
   return new FileChangedError(`${task.path} changed while being hashed (read ${got} of ${task.end - task.start} bytes)`);
 }
 
+/** Synchronous: the task's algorithm must be loaded (loadRangeHashes) first. */
 export function hashRangeSync(task: RangeTask, buffer: Buffer, onBytes?: (n: number) => void): string {
-  const h = createIncrementalHash(task.algorithm);
+  const h = createRangeHash(task.algorithm);
   const fd = openSync(task.path, 'r');
   try {
     let pos = task.start;
@@ -37,11 +39,12 @@ export function hashRangeSync(task: RangeTask, buffer: Buffer, onBytes?: (n: num
   } finally {
     closeSync(fd);
   }
-  return toHex(h.digest());
+  return h.hex();
 }
 
 export async function hashRange(task: RangeTask, buffer: Buffer, onBytes?: (n: number) => void): Promise<string> {
-  const h = createIncrementalHash(task.algorithm);
+  await loadRangeHashes([task.algorithm]);
+  const h = createRangeHash(task.algorithm);
   const fh = await open(task.path, 'r');
   try {
     let pos = task.start;
@@ -56,5 +59,5 @@ export async function hashRange(task: RangeTask, buffer: Buffer, onBytes?: (n: n
   } finally {
     await fh.close();
   }
-  return toHex(h.digest());
+  return h.hex();
 }
