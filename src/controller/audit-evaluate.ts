@@ -2,6 +2,7 @@
 // turn the decision into report results, event keys and per-policy counts.
 import { decide, formatViolation } from '../policy/decide.ts';
 import type { PolicySnapshot } from '../policy/store.ts';
+import type { BundleVerifier } from '../policy/signature-seam.ts';
 import type { Violation } from '../policy/types.ts';
 import { groupOfApiVersion, isSupportedKind } from '../workloads/kinds.ts';
 import type { KubeObject } from '../kube/types.ts';
@@ -30,10 +31,22 @@ export function controlledBySupportedKind(o: KubeObject): boolean {
   return (o.metadata.ownerReferences ?? []).some((r) => r.controller === true && isSupportedKind(groupOfApiVersion(r.apiVersion) ?? '', r.kind));
 }
 
-export function auditWorkload(o: KubeObject, snapshot: PolicySnapshot, exemptNamespaces: ReadonlySet<string>): WorkloadAudit | undefined {
+/**
+ * `verifyBundle` must be the same verifier the webhook uses: without it, a model whose signature bundle is
+ * inline or in a ConfigMap (admitted by the webhook) would be reported here as unverifiable.
+ */
+export function auditWorkload(
+  o: KubeObject,
+  snapshot: PolicySnapshot,
+  exemptNamespaces: ReadonlySet<string>,
+  verifyBundle?: BundleVerifier,
+): WorkloadAudit | undefined {
   if (controlledBySupportedKind(o)) return undefined;
   const namespace = o.metadata.namespace ?? 'default';
-  const d = decide({ operation: 'CREATE', object: o, namespace }, snapshot.policies, snapshot.cluster, { exemptNamespaces });
+  const d = decide({ operation: 'CREATE', object: o, namespace }, snapshot.policies, snapshot.cluster, {
+    exemptNamespaces,
+    ...(verifyBundle ? { verifyBundle } : {}),
+  });
   if (d.policies.length === 0) return undefined;
   return {
     ref: { apiVersion: o.apiVersion ?? '', kind: o.kind ?? '', name: o.metadata.name, namespace, ...(o.metadata.uid ? { uid: o.metadata.uid } : {}) },

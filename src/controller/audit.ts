@@ -13,6 +13,7 @@ import { isStatus, KubeApiError, type KubeClient, type KubeObject, type Resource
 import { WorkQueue } from '../kube/workqueue.ts';
 import { formatViolation } from '../policy/decide.ts';
 import type { PolicySnapshot } from '../policy/store.ts';
+import type { BundleVerifier } from '../policy/signature-seam.ts';
 import { auditWorkload, controlledBySupportedKind, countWorkload, reportResults, violationKey, type PolicyCounts, type WorkloadAudit } from './audit-evaluate.ts';
 import type { EventRecorder } from './events.ts';
 import type { ControllerMetrics } from './metrics.ts';
@@ -32,6 +33,8 @@ export interface AuditReconcilerDeps {
   /** The status of a policy object by id (for writing status.audit only when it changes). */
   policyAudit: (id: string) => AuditSummary | undefined;
   exemptNamespaces: ReadonlySet<string>;
+  /** Signature verification for bundles available at admission (the webhook's verifier, with its cache). */
+  verifyBundle?: BundleVerifier;
   intervalMs?: number;
   pageSize?: number;
   maxResultsPerReport?: number;
@@ -160,7 +163,7 @@ export class AuditReconciler {
         const events: Promise<boolean>[] = [];
         for (const o of page.items) {
           workloads++;
-          const a = auditWorkload(o, snapshot, this.d.exemptNamespaces);
+          const a = auditWorkload(o, snapshot, this.d.exemptNamespaces, this.d.verifyBundle);
           if (!a) continue;
           const f = byNs.get(a.ref.namespace) ?? this.newFindings();
           byNs.set(a.ref.namespace, f);

@@ -7,6 +7,7 @@ import { InformerPolicyStore } from '../kube/policy-store.ts';
 import { isObj, type KubeClient } from '../kube/types.ts';
 import type { AuditSummary } from '../api/types.ts';
 import { DEFAULT_EXEMPT_NAMESPACES } from '../policy/decide.ts';
+import { VerdictCache } from '../signing/index.ts';
 import { AuditReconciler } from './audit.ts';
 import { CertificateReconciler, type CertLifetimes } from './certificates.ts';
 import { EventRecorder } from './events.ts';
@@ -167,6 +168,10 @@ export class Controller {
         snapshot,
         policyAudit: (id) => this.policyAudit(id),
         exemptNamespaces: new Set(this.exempt),
+        verifyBundle: (() => {
+          const verdicts = new VerdictCache();
+          return (bundle: Uint8Array, trust: Parameters<VerdictCache['verify']>[1]) => verdicts.verify(bundle, trust);
+        })(),
         intervalMs: config.auditIntervalMs,
       }),
       verification: new VerificationReconciler({ client, clock, logger: log('verification'), metrics, events }),
