@@ -1,11 +1,10 @@
 // modelgate check: evaluate policies against manifests offline, like `kyverno apply`.
 // Exit 0: every object admitted; 1: any denied; 2: unusable input (names the file, field and problem).
-import { verifyBundleSignature } from '../signing/index.ts';
+import { VerdictCache } from '../signing/index.ts';
 import { decide } from '../policy/decide.ts';
 import { buildSnapshot } from '../policy/file-store.ts';
 import { loadManifests, ManifestError } from '../policy/manifests.ts';
 import { renderText, toJsonResult, type CheckedObject } from '../policy/report.ts';
-import type { SignatureVerdictView } from '../policy/signature-seam.ts';
 import { extractModelReferences } from '../workloads/extract.ts';
 import { outputFormat, parseFlags, UsageError } from './args.ts';
 
@@ -57,15 +56,15 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
 
-  const cache = new Map<string, SignatureVerdictView>();
+  // The webhook's verifier and cache: a bundle shared by many manifests is verified once.
+  const verdicts = new VerdictCache();
   const results: CheckedObject[] = [];
   for (const m of manifests) {
     if (!extractModelReferences(m.object)) continue;
     const meta = (m.object.metadata ?? {}) as { name?: string; namespace?: string; generateName?: string };
     const namespace = meta.namespace ?? defaultNs;
     const decision = decide({ operation: 'CREATE', object: m.object, namespace }, snapshot.policies, snapshot.cluster, {
-      verifyBundle: (b, t) => verifyBundleSignature(b, t),
-      verdictCache: cache,
+      verifyBundle: (b, t) => verdicts.verify(b, t),
     });
     results.push({ kind: String(m.object.kind), namespace, name: meta.name ?? meta.generateName ?? '(unnamed)', decision });
   }
