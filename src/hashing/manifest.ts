@@ -27,9 +27,9 @@ export interface HashUnit {
   end: number;
 }
 
-function compareCodePoints(a: string, b: string): number {
-  // JS compares UTF-16 code units; Python compares code points. They differ only around surrogates.
-  if (!/[\ud800-\udfff]/.test(a + b)) return a < b ? -1 : a > b ? 1 : 0;
+const isSurrogate = (unit: number) => unit >= 0xd800 && unit <= 0xdfff;
+
+function compareCodePointsSlow(a: string, b: string): number {
   const ca = Array.from(a, (c) => c.codePointAt(0) ?? 0);
   const cb = Array.from(b, (c) => c.codePointAt(0) ?? 0);
   for (let i = 0; i < Math.min(ca.length, cb.length); i++) {
@@ -37,6 +37,21 @@ function compareCodePoints(a: string, b: string): number {
     if (d !== 0) return d < 0 ? -1 : 1;
   }
   return ca.length - cb.length;
+}
+
+function compareCodePoints(a: string, b: string): number {
+  // JS compares UTF-16 code units; Python compares code points. The two orders differ only where the
+  // first differing unit is a surrogate, so only then are code points decoded (a manifest sort makes
+  // tens of thousands of comparisons).
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.charCodeAt(i);
+    const y = b.charCodeAt(i);
+    if (x === y) continue;
+    if (isSurrogate(x) || isSurrogate(y)) return compareCodePointsSlow(a, b);
+    return x < y ? -1 : 1;
+  }
+  return a.length < b.length ? -1 : a.length > b.length ? 1 : 0;
 }
 
 /** comparePosixPaths on paths already split into their components. */

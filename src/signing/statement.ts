@@ -38,8 +38,13 @@ function validName(name: string): boolean {
   return name.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
 }
 
+const HEX_DIGEST = new Map<number, RegExp>();
+
 function hexOf(value: unknown, bytes: number, where: string): string {
-  if (typeof value !== 'string' || !new RegExp(`^[0-9a-f]{${bytes * 2}}$`).test(value)) {
+  // One compiled pattern per digest length: a manifest checks thousands of digests.
+  let pattern = HEX_DIGEST.get(bytes);
+  if (!pattern) HEX_DIGEST.set(bytes, (pattern = new RegExp(`^[0-9a-f]{${bytes * 2}}$`)));
+  if (typeof value !== 'string' || !pattern.test(value)) {
     throw new StatementError(`${where} is not a ${bytes * 2}-character lower-case hex digest`);
   }
   return value;
@@ -138,29 +143,32 @@ function parseV02(statement: Json): SignedStatement {
   };
 }
 
-/** Peek at the predicate type, to pick the DSSE encoding the signer used. Never trusted on its own. */
-export function predicateTypeOf(payload: Uint8Array): string | undefined {
+/** Decode signed payload bytes as JSON (strict UTF-8). Throws StatementError. */
+export function decodeStatementJson(payload: Uint8Array): unknown {
   try {
-    const v: unknown = JSON.parse(new TextDecoder().decode(payload));
-    return isObject(v) && typeof v.predicateType === 'string' ? v.predicateType : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Parse the exact signed payload bytes into a statement. Throws StatementError naming the field. */
-export function parseStatement(payload: Uint8Array): SignedStatement {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
   } catch (err) {
     throw new StatementError(`payload is not valid JSON: ${(err as Error).message}`);
   }
+}
+
+/** The predicate type of decoded payload JSON, to pick the DSSE encoding the signer used. Never trusted on its own. */
+export function predicateTypeOfJson(json: unknown): string | undefined {
+  return isObject(json) && typeof json.predicateType === 'string' ? json.predicateType : undefined;
+}
+
+/** Interpret decoded payload JSON (decodeStatementJson) as a statement. Throws StatementError naming the field. */
+export function parseStatementJson(json: unknown): SignedStatement {
   if (!isObject(json)) throw new StatementError('payload is not a JSON object');
   if (json._type !== IN_TOTO_STATEMENT_V1) throw new StatementError(`statement._type "${String(json._type)}" is not ${IN_TOTO_STATEMENT_V1}`);
   if (json.predicateType === PREDICATE_V1) return parseV1(json);
   if (json.predicateType === PREDICATE_V02_DIGESTS) return parseV02(json);
   throw new StatementError(`predicateType "${String(json.predicateType)}" is not a model_signing predicate`);
+}
+
+/** Parse the exact signed payload bytes into a statement. Throws StatementError naming the field. */
+export function parseStatement(payload: Uint8Array): SignedStatement {
+  return parseStatementJson(decodeStatementJson(payload));
 }
 
 /**

@@ -4,7 +4,7 @@ import { BUNDLE_V03_MEDIA_TYPE, BundleFormatError, IN_TOTO_PAYLOAD_TYPE, parseBu
 import { certificateIdentities, ChainError, parseCertificateDer, verifyCertificateChain } from './certificates.ts';
 import { TrustMaterialError, verifyEnvelopeSignature } from './keys.ts';
 import { KeylessError, verifyKeyless } from './keyless.ts';
-import { parseStatement, predicateTypeOf, PREDICATE_V02_DIGESTS, StatementError, type SignedStatement } from './statement.ts';
+import { decodeStatementJson, parseStatementJson, predicateTypeOfJson, PREDICATE_V02_DIGESTS, StatementError, type SignedStatement } from './statement.ts';
 import { compileTrust, type CompiledTrust, type TrustMaterial } from './trust.ts';
 
 export type SignatureVerdict = { valid: true; signer: string; statement: SignedStatement } | { valid: false; reason: string };
@@ -22,8 +22,7 @@ function mismatch(bundle: ParsedBundle, method: string): never {
   throw new VerdictError(`verification material mismatch: the bundle is signed with ${MATERIAL_NAMES[bundle.material.kind]}, but the trust material is for the "${method}" method`);
 }
 
-function checkSignature(bundle: ParsedBundle, trust: CompiledTrust, now: Date): string {
-  const legacy = predicateTypeOf(bundle.envelope.payload) === PREDICATE_V02_DIGESTS;
+function checkSignature(bundle: ParsedBundle, trust: CompiledTrust, now: Date, legacy: boolean): string {
   switch (trust.method) {
     case 'key': {
       const m = bundle.material;
@@ -62,9 +61,20 @@ export function verifyBundleSignature(bundle: Uint8Array, trust: TrustMaterial, 
     if (parsed.envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
       return { valid: false, reason: `DSSE payloadType "${parsed.envelope.payloadType}" is not ${IN_TOTO_PAYLOAD_TYPE}` };
     }
-    const signer = checkSignature(parsed, compiled, options.now ?? new Date());
-    // Only the exact bytes that were verified are parsed.
-    const statement = parseStatement(parsed.envelope.payload);
+    // The payload is decoded once, before the signature check: its predicate type picks the DSSE
+    // encoding (v0.2 signers used a legacy one). What it says is believed only once the signature over
+    // these exact bytes verifies, and a payload that is not JSON is reported only then.
+    let json: unknown;
+    let undecodable: StatementError | undefined;
+    try {
+      json = decodeStatementJson(parsed.envelope.payload);
+    } catch (err) {
+      if (!(err instanceof StatementError)) throw err;
+      undecodable = err;
+    }
+    const signer = checkSignature(parsed, compiled, options.now ?? new Date(), predicateTypeOfJson(json) === PREDICATE_V02_DIGESTS);
+    if (undecodable) throw undecodable;
+    const statement = parseStatementJson(json);
     return { valid: true, signer, statement };
   } catch (err) {
     if (err instanceof BundleFormatError) return { valid: false, reason: `malformed bundle: ${err.message}` };
