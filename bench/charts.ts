@@ -243,7 +243,7 @@ if (hash?.rows) {
   write(
     'hash-workers.svg',
     barChart({
-      title: 'Hashing throughput vs workers (1 GiB model, warm page cache)',
+      title: 'Hashing throughput vs workers (1 GiB sharded checkpoint, warm page cache)',
       subtitle: where(hash.machine),
       xLabel: 'workers / threads',
       yLabel: 'MB/s',
