@@ -2,11 +2,38 @@
 // through @sigstore/verify 3.1 against an offline trusted root. It checks the certificate chain to a
 // Fulcio CA at the signing time proven by the transparency log or TSA, the SCTs, the Rekor entry and the
 // DSSE signature; the identity policy (exact or anchored regex) is applied here.
-import { bundleFromJSON } from '@sigstore/bundle';
-import { TrustedRoot } from '@sigstore/protobuf-specs';
-import { toSignedEntity, toTrustMaterial, Verifier, type TrustMaterial as SigstoreTrustMaterial } from '@sigstore/verify';
+// The @sigstore packages (CommonJS) load on first use, synchronously: they take ~75-130 ms to load,
+// which key and certificate verification (the verifier init container's usual case) never needs.
+import type * as SigstoreBundle from '@sigstore/bundle';
+import type * as SigstoreSpecs from '@sigstore/protobuf-specs';
+import type { TrustMaterial as SigstoreTrustMaterial, Verifier } from '@sigstore/verify';
+import type * as SigstoreVerify from '@sigstore/verify';
 import { createHash } from 'node:crypto';
+import { createRequire } from 'node:module';
 import { TrustMaterialError } from './keys.ts';
+
+interface Sigstore {
+  bundle: typeof SigstoreBundle;
+  specs: typeof SigstoreSpecs;
+  verify: typeof SigstoreVerify;
+}
+
+let sigstoreModules: Sigstore | undefined;
+
+function sigstore(): Sigstore {
+  if (!sigstoreModules) {
+    const require = createRequire(import.meta.url);
+    sigstoreModules = {
+      bundle: require('@sigstore/bundle') as typeof SigstoreBundle,
+      specs: require('@sigstore/protobuf-specs') as typeof SigstoreSpecs,
+      verify: require('@sigstore/verify') as typeof SigstoreVerify,
+    };
+  }
+  return sigstoreModules;
+}
+
+/** Whether the @sigstore packages have been loaded (tests check they load only for keyless trust). */
+export const sigstoreLoaded = (): boolean => sigstoreModules !== undefined;
 
 export interface KeylessPolicy {
   issuer: string;
@@ -22,14 +49,15 @@ export function keylessVerifier(trustedRootJson: string): Verifier {
   const id = createHash('sha256').update(trustedRootJson).digest('hex');
   const cached = verifiers.get(id);
   if (cached) return cached;
+  const { specs, verify } = sigstore();
   let material: SigstoreTrustMaterial;
   try {
-    material = toTrustMaterial(TrustedRoot.fromJSON(JSON.parse(trustedRootJson)));
+    material = verify.toTrustMaterial(specs.TrustedRoot.fromJSON(JSON.parse(trustedRootJson)));
   } catch (err) {
     throw new TrustMaterialError(`trusted root is not a valid Sigstore trusted root JSON: ${(err as Error).message}`);
   }
   if (material.certificateAuthorities.length === 0) throw new TrustMaterialError('trusted root holds no certificate authority');
-  const verifier = new Verifier(material);
+  const verifier = new verify.Verifier(material);
   if (verifiers.size >= 16) verifiers.delete(verifiers.keys().next().value ?? '');
   verifiers.set(id, verifier);
   return verifier;
@@ -48,9 +76,10 @@ export class KeylessError extends Error {}
 
 /** Verify a keyless bundle; returns the signer identity "<subject> (issuer <issuer>)". */
 export function verifyKeyless(bundleJson: Record<string, unknown>, policy: KeylessPolicy): string {
+  const { bundle, verify } = sigstore();
   let entity;
   try {
-    entity = toSignedEntity(bundleFromJSON(bundleJson));
+    entity = verify.toSignedEntity(bundle.bundleFromJSON(bundleJson));
   } catch (err) {
     throw new KeylessError(`bundle is not a valid Sigstore bundle: ${(err as Error).message}`);
   }
