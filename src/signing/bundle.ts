@@ -58,7 +58,8 @@ function stringField(obj: Json, name: string, where: string): string {
 }
 
 // Protobuf JSON accepts standard and URL-safe base64, padded or not. Buffer.from() silently skips
-// invalid characters, so the alphabet is checked first.
+// invalid characters, so decodeBase64 re-encodes what it decoded and compares; this pattern only words
+// the error.
 const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/;
 
 /** `value` without its trailing "=" padding (no regular expression: payloads run to megabytes). */
