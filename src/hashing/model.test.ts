@@ -35,6 +35,25 @@ describe('walking a model', () => {
     expect(isIgnored('sub/.git', ['.git'])).toBe(false);
     expect(normalizeIgnorePaths('/m', ['./a/', '/m/b/c', '/elsewhere', '../x', 'd//e'])).toEqual(['a', 'b/c', 'd/e']);
   });
+  it('yields to the event loop while it walks (the hash workers are fed from there)', async () => {
+    const root = join(tmp, 'many');
+    for (let d = 0; d < 20; d++) {
+      mkdirSync(join(root, `d${d}`), { recursive: true });
+      for (let f = 0; f < 200; f++) writeFileSync(join(root, `d${d}`, `f${f}`), '');
+    }
+    let found = 0;
+    let ticksMidWalk = 0;
+    let walking = true;
+    const tick = () => {
+      if (found > 0 && found < 4000) ticksMidWalk++;
+      if (walking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const walked = await walkModel(root, { ignorePaths: [], allowSymlinks: false, onFile: () => found++ });
+    walking = false;
+    expect(walked.files).toHaveLength(4000);
+    expect(ticksMidWalk).toBeGreaterThan(0);
+  });
   it('refuses symbolic link loops and special files, follows allowed links', async () => {
     const root = join(tmp, 'links');
     mkdirSync(join(root, 'd'), { recursive: true });

@@ -53,8 +53,12 @@ export function isIgnored(name: string, ignorePaths: readonly string[]): boolean
   return ignorePaths.some((p) => name === p || name.startsWith(p + '/'));
 }
 
-/** Entries looked at between two yields to the event loop (which hands finished batches to the hash workers). */
-const WALK_SLICE = 128;
+/**
+ * Longest stretch of synchronous walking, in ms, before yielding to the event loop, which hands
+ * finished batches to the hash workers and prints progress. Time, not an entry count: on a slow file
+ * system (a FUSE or network mount), 128 entries can take a second.
+ */
+const WALK_SLICE_MS = 5;
 
 const baseName = (p: string) => posix.basename(resolve(p).split(sep).join('/'));
 
@@ -74,7 +78,7 @@ export async function walkModel(modelPath: string, options: WalkOptions): Promis
   }
   if (!top.isDirectory()) throw new ModelWalkError(`${modelPath} is neither a file nor a directory`);
 
-  // The walk is synchronous (readdir and lstat), yielding every WALK_SLICE entries: one awaited
+  // The walk is synchronous (readdir and lstat), yielding every WALK_SLICE_MS: one awaited
   // thread-pool round trip per file or directory cost more than the calls themselves (4,096 files in
   // 64 directories: ~70 ms cold with awaited readdir and realpath, ~35 ms like this), and this runs on
   // the verifier's critical path while the hash workers wait for work.
@@ -84,7 +88,7 @@ export async function walkModel(modelPath: string, options: WalkOptions): Promis
   const isIgnoredName = (name: string) => ignored.has(name) || ignoredDirs.some((d) => name.startsWith(d));
   // Without symbolic links a directory tree cannot loop: real paths are only needed when links are followed.
   const visiting = options.allowSymlinks ? new Set<string>([realpathSync(modelPath)]) : undefined;
-  let seen = 0;
+  let sliceStart = performance.now();
   const root = join(modelPath);
   const child = (dir: string, name: string) => (dir.endsWith(sep) ? dir + name : dir + sep + name);
   const walk = async (dir: string, prefix: string): Promise<void> => {
@@ -97,7 +101,10 @@ export async function walkModel(modelPath: string, options: WalkOptions): Promis
     for (const entry of entries) {
       const name = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
       if (isIgnoredName(name)) continue;
-      if (++seen % WALK_SLICE === 0) await new Promise<void>((r) => setImmediate(r));
+      if (performance.now() - sliceStart >= WALK_SLICE_MS) {
+        await new Promise<void>((r) => setImmediate(r));
+        sliceStart = performance.now();
+      }
       const path = child(dir, entry.name);
       let info = lstatSync(path);
       if (info.isSymbolicLink()) {
