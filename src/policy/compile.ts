@@ -12,7 +12,7 @@ import type { TrustMaterial } from './signature-seam.ts';
 export interface CompiledAuthority {
   name: string;
   trust: TrustMaterial;
-  /** Digest of the trust material: part of the verified-bundle cache key. */
+  /** Digest of the trust material: identifies an authority's trust (the injected verifier's configuration is compared by it). */
   fingerprint: string;
   /** The Secret the key came from, if any: its content must not be copied into another namespace's pod. */
   secret?: { namespace: string; name: string };

@@ -178,18 +178,6 @@ describe('decide: signatures', () => {
     const set = policySet(policy('s', { authorities, allowedDigests: [DIGEST] }));
     expect(run(deployment('d', podSpec(withImageVolume('m', PINNED))), set).allowed).toBe(true);
   });
-
-  it('caches verdicts by bundle and trust material', () => {
-    let calls = 0;
-    const counting: BundleVerifier = (b, t) => {
-      calls++;
-      return fakeVerify(b, t);
-    };
-    const cache = new Map();
-    const set = policySet(policy('sig', { authorities }));
-    for (let i = 0; i < 3; i++) run(withBundle({ inline: bundleFor(DIGEST) }), set, { verifyBundle: counting, verdictCache: cache });
-    expect(calls).toBe(1);
-  });
 });
 
 describe('decide: confidential computing', () => {

@@ -11,7 +11,7 @@ import { sourceAllowed } from './checks/source.ts';
 import type { ClusterView } from './cluster-view.ts';
 import type { PolicySet } from './policy-set.ts';
 import type { BundleVerifier } from './signature-seam.ts';
-import type { Check, CheckName, Decision, Finding, VerdictCache, Violation } from './types.ts';
+import type { Check, CheckName, Decision, Finding, Violation } from './types.ts';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
 
@@ -26,7 +26,6 @@ export interface AdmissionInput {
 
 export interface DecideOptions {
   verifyBundle?: BundleVerifier;
-  verdictCache?: VerdictCache;
   /** Namespaces never subject to policies (also exempted in the webhook configuration). */
   exemptNamespaces?: ReadonlySet<string>;
   /** Extra checks run after the built-in ones (e.g. the webhook's verifier-injection check). */
@@ -109,7 +108,6 @@ export function decide(input: AdmissionInput, policies: PolicySet, cluster: Clus
       sensitivity: sensitivity.value,
       cluster,
       ...(options.verifyBundle ? { verifyBundle: options.verifyBundle } : {}),
-      ...(options.verdictCache ? { verdictCache: options.verdictCache } : {}),
     };
     const findings: Finding[] = [];
     for (const check of checks) {

@@ -4,7 +4,7 @@ import type { Enforcement, Sensitivity } from '../api/types.ts';
 import type { WorkloadModels } from '../workloads/extract.ts';
 import type { ClusterView } from './cluster-view.ts';
 import type { CompiledPolicy } from './compile.ts';
-import type { BundleVerifier, SignatureVerdictView } from './signature-seam.ts';
+import type { BundleVerifier } from './signature-seam.ts';
 
 export type CheckName =
   | 'model-reference'
@@ -43,11 +43,6 @@ export interface Decision {
   skipped?: string;
 }
 
-/** A cache of signature verdicts keyed by bundle digest and trust material (DESIGN §5: verified-bundle cache). */
-export interface VerdictCache {
-  get(key: string): SignatureVerdictView | undefined;
-  set(key: string, verdict: SignatureVerdictView): void;
-}
 
 export interface CheckContext {
   policy: CompiledPolicy;
@@ -56,7 +51,6 @@ export interface CheckContext {
   sensitivity: Sensitivity;
   cluster: ClusterView;
   verifyBundle?: BundleVerifier;
-  verdictCache?: VerdictCache;
 }
 
 export type Check = (ctx: CheckContext) => Finding[];

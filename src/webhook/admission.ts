@@ -6,7 +6,7 @@ import { decide, type AdmissionInput, type DecideOptions } from '../policy/decid
 import type { PolicySnapshot, PolicyStore } from '../policy/store.ts';
 import type { BundleVerifier } from '../policy/signature-seam.ts';
 import type { PolicySet } from '../policy/policy-set.ts';
-import type { Decision, VerdictCache, Violation } from '../policy/types.ts';
+import type { Decision, Violation } from '../policy/types.ts';
 import { createVerifierCheck, verifierInjection, type VerifierDefaults } from '../mutation/index.ts';
 import { NamespaceIndexedPolicySet } from './namespace-indexed-policies.ts';
 import { auditAnnotations, denialMessage, objectLabel, trimWarnings } from './messages.ts';
@@ -16,7 +16,6 @@ export interface AdmissionOptions {
   store: PolicyStore;
   verifier: VerifierDefaults;
   verifyBundle?: BundleVerifier;
-  verdictCache?: VerdictCache;
   exemptNamespaces?: ReadonlySet<string>;
 }
 
@@ -70,7 +69,6 @@ const policyResults = (d: Decision) =>
 export function createAdmission(opts: AdmissionOptions): Admission {
   const base: DecideOptions = {
     ...(opts.verifyBundle ? { verifyBundle: opts.verifyBundle } : {}),
-    ...(opts.verdictCache ? { verdictCache: opts.verdictCache } : {}),
     ...(opts.exemptNamespaces ? { exemptNamespaces: opts.exemptNamespaces } : {}),
   };
   // Per-snapshot derived values, computed once per policy change rather than per request.

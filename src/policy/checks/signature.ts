@@ -2,7 +2,6 @@
 // `threshold` of the policy's authorities, and whose signed subject digest is the digest the workload
 // pins. Bundles available at admission (inline, ConfigMap) are verified here; bundles inside the model
 // volume are verified at pod start by the injected runtime verifier.
-import { createHash } from 'node:crypto';
 import { MODELS_ANNOTATION } from '../../api/types.ts';
 import { runtimeVerifiable, type ModelReference } from '../../workloads/extract.ts';
 import type { CompiledAuthority } from '../compile.ts';
@@ -25,18 +24,13 @@ function bundleBytes(m: ModelReference, ctx: CheckContext): Uint8Array | string 
   return 'the bundle is inside the model volume';
 }
 
-function verdictFor(bundle: Uint8Array, bundleDigest: string, a: CompiledAuthority, ctx: CheckContext): SignatureVerdictView {
-  const key = `${bundleDigest}:${a.fingerprint}`;
-  const cached = ctx.verdictCache?.get(key);
-  if (cached) return cached;
-  let verdict: SignatureVerdictView;
+/** The caller's verifier (the webhook, the audit and `modelgate check` pass one that caches verdicts per bundle and trust material). */
+function verdictFor(bundle: Uint8Array, a: CompiledAuthority, verify: NonNullable<CheckContext['verifyBundle']>): SignatureVerdictView {
   try {
-    verdict = ctx.verifyBundle!(bundle, a.trust);
+    return verify(bundle, a.trust);
   } catch (err) {
-    verdict = { valid: false, reason: `verification failed unexpectedly: ${(err as Error).message}` };
+    return { valid: false, reason: `verification failed unexpectedly: ${(err as Error).message}` };
   }
-  ctx.verdictCache?.set(key, verdict);
-  return verdict;
 }
 
 export const signatureVerified: Check = (ctx) => {
@@ -74,11 +68,10 @@ export const signatureVerified: Check = (ctx) => {
       });
       continue;
     }
-    const bundleDigest = createHash('sha256').update(bytes).digest('hex');
     const reasons: string[] = [];
     let passed = 0;
     for (const a of policy.authorities) {
-      const v = verdictFor(bytes, bundleDigest, a, ctx);
+      const v = verdictFor(bytes, a, ctx.verifyBundle);
       if (!v.valid) {
         reasons.push(`${a.name}: ${v.reason}`);
         continue;
