@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { comparePosixPaths } from './manifest.ts';
+import { createHash } from 'node:crypto';
+import { comparePosixPaths, rootDigest } from './manifest.ts';
 
 /** The reference: Python's str ordering, code point by code point (what model_signing sorts by). */
 function byCodePoints(a: string, b: string): number {
@@ -31,5 +32,27 @@ describe('manifest path order', () => {
     expect(comparePosixPaths('\u{1F600}', '\uffff')).toBe(1);
     expect(comparePosixPaths('a\u{1F600}b', 'a\ue000')).toBe(1);
     expect(comparePosixPaths('b', 'a\u{1F600}')).toBe(1);
+  });
+});
+
+describe('root digest', () => {
+  /** model_signing's definition, digest by digest. */
+  const reference = (digests: string[]) => {
+    const h = createHash('sha256');
+    for (const d of digests) h.update(Buffer.from(d, 'hex'));
+    return h.digest('hex');
+  };
+  it('hashes the raw digests in order, whatever the digest strings hold', () => {
+    const digest = fc.oneof(
+      fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex')),
+      fc.uint8Array({ minLength: 64, maxLength: 64 }).map((b) => Buffer.from(b).toString('hex')),
+      fc.array(fc.constantFrom(...'0123456789abcdefABCDEFxz '.split('')), { maxLength: 9 }).map((c) => c.join('')),
+    );
+    fc.assert(
+      fc.property(fc.array(digest, { maxLength: 8 }), (digests) => {
+        expect(rootDigest(digests.map((d) => ({ digest: d })))).toBe(reference(digests));
+      }),
+      { numRuns: 3000 },
+    );
   });
 });

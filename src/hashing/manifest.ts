@@ -93,6 +93,14 @@ export function compareUnits(a: HashUnit, b: HashUnit): number {
 
 /** Root digest of a manifest: SHA-256 over the concatenated raw resource digests, in order. */
 export function rootDigest(resources: readonly { digest: string }[]): string {
+  // One hex decode of all digests joined (a manifest has thousands: one Buffer each cost ~7 ms per
+  // 4,000). That is the same bytes as decoding each in turn only when every digest is whole, even-length
+  // hex; anything else takes the item-by-item path, which decodes each as far as it is hex.
+  const joined = resources.map((r) => r.digest).join('');
+  const bytes = Buffer.from(joined, 'hex');
+  if (bytes.length * 2 === joined.length && resources.every((r) => r.digest.length % 2 === 0)) {
+    return createHash('sha256').update(bytes).digest('hex');
+  }
   const h = createHash('sha256');
   for (const r of resources) h.update(Buffer.from(r.digest, 'hex'));
   return h.digest('hex');

@@ -1,6 +1,7 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { pythonBytesRepr, preAuthEncoding } from './dsse.ts';
-import { buildStatement, parseStatement } from './statement.ts';
+import { buildStatement, parseStatement, validName } from './statement.ts';
 import { rootDigest } from '../hashing/manifest.ts';
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -51,6 +52,9 @@ describe('parseStatement', () => {
     ['a label not matching the serialization', { resources: [{ name: 'a', algorithm: 'blake3', digest: D1 }] }, /does not match serialization/],
     ['a traversal name', { resources: [{ name: '../etc/passwd', algorithm: 'sha256', digest: D1 }] }, /not a valid file name/],
     ['an upper-case digest', { resources: [{ name: 'a', algorithm: 'sha256', digest: D1.toUpperCase() }] }, /hex digest/],
+    ['a short digest', { resources: [{ name: 'a', algorithm: 'sha256', digest: D1.slice(1) }] }, /hex digest/],
+    ['a long digest', { resources: [{ name: 'a', algorithm: 'sha256', digest: `${D1}0` }] }, /hex digest/],
+    ['a digest with a non-hex character', { resources: [{ name: 'a', algorithm: 'sha256', digest: `${D1.slice(1)}g` }] }, /hex digest/],
     ['a bad shard name', { serialization: { method: 'shards', shard_size: 8 }, resources: [{ name: 'a:8:8', algorithm: 'sha256-sharded-8', digest: D1 }] }, /not a valid shard name/],
     ['an unknown hash', { serialization: { hash_type: 'md5' } }, /hash_type/],
     ['shards without a size', { serialization: { method: 'shards' } }, /shard_size/],
@@ -67,5 +71,22 @@ describe('parseStatement', () => {
     const parsed = parseStatement(enc(JSON.stringify(built, null, 2)));
     expect(parsed.resources).toEqual(resources);
     expect(parsed.ignorePaths).toEqual(['.git']);
+  });
+});
+
+describe('manifest names', () => {
+  /** The rule, spelled out: "." or a relative path of non-empty components other than "." and "..". */
+  const reference = (name: string) =>
+    name === '.' || (name !== '' && !name.startsWith('/') && !name.includes('\0') && name.split('/').every((p) => p !== '' && p !== '.' && p !== '..'));
+  it('accepts exactly the relative paths without empty, "." or ".." components', () => {
+    const name = fc.array(fc.constantFrom('a', 'b', '.', '/', '\0', ':'), { maxLength: 8 }).map((c) => c.join(''));
+    fc.assert(
+      fc.property(name, (n) => {
+        expect(validName(n)).toBe(reference(n));
+      }),
+      { numRuns: 5000 },
+    );
+    for (const ok of ['.', 'a', 'a/b', '.a', '..a', 'a..', 'a/.b/c']) expect(validName(ok)).toBe(true);
+    for (const bad of ['', '/', '/a', 'a/', 'a//b', './a', 'a/..', '..', 'a/./b', 'a\0b']) expect(validName(bad)).toBe(false);
   });
 });

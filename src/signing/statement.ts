@@ -32,19 +32,36 @@ export interface SignedStatement {
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-function validName(name: string): boolean {
+/**
+ * A manifest name: "." (a single-file model) or a relative POSIX path with no empty, "." or ".."
+ * component and no NUL. Scanned by hand: a manifest holds thousands of names.
+ */
+export function validName(name: string): boolean {
   if (name === '.') return true;
-  if (name === '' || name.startsWith('/') || name.includes('\0')) return false;
-  return name.split('/').every((part) => part !== '' && part !== '.' && part !== '..');
+  if (name === '' || name.includes('\0')) return false;
+  for (let start = 0; ; ) {
+    const slash = name.indexOf('/', start);
+    const end = slash === -1 ? name.length : slash;
+    const len = end - start;
+    if (len === 0) return false; // leading, doubled or trailing "/"
+    if (len <= 2 && name.charCodeAt(start) === 0x2e && (len === 1 || name.charCodeAt(start + 1) === 0x2e)) return false;
+    if (slash === -1) return true;
+    start = slash + 1;
+  }
 }
 
-const HEX_DIGEST = new Map<number, RegExp>();
+/** Exactly `chars` lower-case hex digits (by hand: a regular expression per digest cost more than the rest of parsing). */
+function isLowerHex(value: string, chars: number): boolean {
+  if (value.length !== chars) return false;
+  for (let i = 0; i < chars; i++) {
+    const c = value.charCodeAt(i);
+    if (!((c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x66))) return false;
+  }
+  return true;
+}
 
 function hexOf(value: unknown, bytes: number, where: string): string {
-  // One compiled pattern per digest length: a manifest checks thousands of digests.
-  let pattern = HEX_DIGEST.get(bytes);
-  if (!pattern) HEX_DIGEST.set(bytes, (pattern = new RegExp(`^[0-9a-f]{${bytes * 2}}$`)));
-  if (typeof value !== 'string' || !pattern.test(value)) {
+  if (typeof value !== 'string' || !isLowerHex(value, bytes * 2)) {
     throw new StatementError(`${where} is not a ${bytes * 2}-character lower-case hex digest`);
   }
   return value;
