@@ -251,13 +251,13 @@ async function main(): Promise<void> {
     const sampleBytes = Math.min(128 * MiB, statSync(largest).size);
     const noble = inProcess([largest], () => nobleSha256.create(), sampleBytes);
     ckResults['@noble/hashes sha256 (1 thread)'] = { ms: (noble.ms * ckBytes) / Math.max(1, sampleBytes) };
-    const ck = await measure(checkpoint, 4, 2, ckResults);
+    const ck = await measure(checkpoint, 6, 2, ckResults);
     printTable('checkpoint (a few large files)', ck, cores);
     if (!args.includes('--keep')) rmSync(checkpoint, { recursive: true, force: true });
 
     const smallDir = join(dir, 'small-files');
     makeSmallFiles(smallDir, smallCount, block);
-    const sf = await measure(smallDir, 4, 1, {});
+    const sf = await measure(smallDir, 6, 1, {});
     printTable('many small files', sf, cores);
 
     const round = (rows: ReturnType<typeof summarise>['rows']) =>
