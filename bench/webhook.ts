@@ -1,14 +1,16 @@
 // npm run bench:webhook — admission throughput and latency, modelgate vs. a floor, in one run (issue 9).
 //
 // The floor is a bare node:https server that parses the same AdmissionReview and answers "allowed": what
-// any Node webhook pays for TLS, HTTP and JSON. modelgate runs with 1, 10, 100 and 1,000 file-backed
-// ClusterModelPolicies (one selects the benchmark namespace; the others select other teams' namespaces
-// and kinds, as in a shared cluster). Load comes from autocannon in a separate process, over HTTPS
-// keep-alive, at concurrency 1, 16 and 64, cycling through realistic requests (Deployment, InferenceService,
-// Pod with image volumes; admitted and denied). Latency percentiles are computed from every response time
-// (autocannon's own histogram has 1 ms resolution, too coarse here). Last line: JSON with the ratios,
-// also written to docs/perf/webhook.json (charts: `npx tsx bench/charts.ts`). Needs only `npm ci`; about
-// 3 minutes (BENCH_ROUNDS, BENCH_DURATION shorten it).
+// any Node webhook pays for TLS, HTTP and JSON. A second reference, the fastify floor, does the same in
+// fastify (the webhook's framework) with its default JSON parser: what the framework alone costs.
+// modelgate runs with 1, 10, 100 and 1,000 file-backed ClusterModelPolicies (one selects the benchmark
+// namespace; the others select other teams' namespaces and kinds, as in a shared cluster). Load comes
+// from autocannon in a separate process, over HTTPS keep-alive, at concurrency 1, 16 and 64, cycling
+// through realistic requests (Deployment, InferenceService, Pod with image volumes; admitted and
+// denied). Latency percentiles are computed from every response time (autocannon's own histogram has
+// 1 ms resolution, too coarse here). Last line: JSON with the ratios, also written to
+// docs/perf/webhook.json (charts: `npx tsx bench/charts.ts`). Needs only `npm ci`; about 4 minutes
+// (BENCH_ROUNDS, BENCH_DURATION shorten it).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
@@ -18,6 +20,7 @@ import { createRequire } from 'node:module';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Fastify from 'fastify';
 import { pino } from 'pino';
 import { FilePolicyStore } from '../src/policy/file-store.ts';
 import { createLogger } from '../src/telemetry/logger.ts';
@@ -302,6 +305,17 @@ function startFloor(cert: string, key: string): Promise<Server> {
   return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
 }
 
+/** The floor in fastify: same TLS options, default (secure) JSON body parser, no logging, one route. */
+async function startFastifyFloor(cert: string, key: string): Promise<{ port: number; close: () => Promise<void> }> {
+  const app = Fastify({ https: { cert, key, minVersion: 'TLSv1.2' }, keepAliveTimeout: 60_000, logger: false });
+  app.post('/validate', (request, reply) => {
+    const uid = (request.body as { request?: { uid?: string } } | null)?.request?.uid ?? '';
+    return reply.send({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } });
+  });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
+}
+
 interface Row {
   target: string;
   policies: number | null;
@@ -357,6 +371,7 @@ async function main(): Promise<void> {
     servers.set(n, server);
   }
   const floor = await startFloor(cert, key);
+  const fastifyFloor = await startFastifyFloor(cert, key);
   const bodies = workloads().map((w, i) => reviewBody(w, i));
   const requests = (path: string): LoadRequest[] =>
     bodies.map((body) => ({ method: 'POST', path, headers: { 'content-type': 'application/json' }, body }));
@@ -365,6 +380,7 @@ async function main(): Promise<void> {
   // the floor's, and the median run is kept, so a burst of foreign load hits both sides alike.
   const targets: { target: string; policies: number | null; port: number }[] = [
     { target: 'floor', policies: null, port: (floor.address() as AddressInfo).port },
+    { target: 'fastify-floor', policies: null, port: fastifyFloor.port },
     ...POLICY_COUNTS.map((n) => ({ target: 'modelgate', policies: n, port: servers.get(n)!.port })),
   ];
   const samples = new Map<string, (LoadResult & { cpuPerRequestUs: number })[]>();
@@ -424,6 +440,7 @@ async function main(): Promise<void> {
     }
 
   const floorAt = (c: number) => rows.find((r) => r.target === 'floor' && r.concurrency === c)!;
+  const fastifyAt = (c: number) => rows.find((r) => r.target === 'fastify-floor' && r.concurrency === c)!;
   const ratios = rows
     .filter((r) => r.target === 'modelgate')
     .map((r) => ({
@@ -433,18 +450,29 @@ async function main(): Promise<void> {
       p99_ratio: +(r.p99_ms / floorAt(r.concurrency).p99_ms).toFixed(3),
       /** Throughput when CPU-bound, from CPU time per request: floor / modelgate. */
       cpu_throughput_ratio: +(floorAt(r.concurrency).cpu_us_per_request / r.cpu_us_per_request).toFixed(3),
+      /** Against the fastify floor: what modelgate adds beyond its framework. */
+      vs_fastify_throughput_ratio: +(r.rps / fastifyAt(r.concurrency).rps).toFixed(3),
     }));
+  const fastifyRatios = CONCURRENCY.map((c) => ({
+    concurrency: c,
+    throughput_ratio: +(fastifyAt(c).rps / floorAt(c).rps).toFixed(3),
+    cpu_throughput_ratio: +(floorAt(c).cpu_us_per_request / fastifyAt(c).cpu_us_per_request).toFixed(3),
+  }));
   process.stderr.write('\nmodelgate / floor:\n');
   for (const r of ratios)
     process.stderr.write(
-      `  policies=${String(r.policies).padEnd(5)} c=${String(r.concurrency).padEnd(3)} throughput ${r.throughput_ratio.toFixed(2)}  p99 ${r.p99_ratio.toFixed(2)}  cpu-bound throughput ${r.cpu_throughput_ratio.toFixed(2)}\n`,
+      `  policies=${String(r.policies).padEnd(5)} c=${String(r.concurrency).padEnd(3)} throughput ${r.throughput_ratio.toFixed(2)}  p99 ${r.p99_ratio.toFixed(2)}  cpu-bound throughput ${r.cpu_throughput_ratio.toFixed(2)}  (vs fastify floor ${r.vs_fastify_throughput_ratio.toFixed(2)})\n`,
     );
+  process.stderr.write('fastify floor / floor:\n');
+  for (const r of fastifyRatios)
+    process.stderr.write(`  c=${String(r.concurrency).padEnd(3)} throughput ${r.throughput_ratio.toFixed(2)}  cpu-bound throughput ${r.cpu_throughput_ratio.toFixed(2)}\n`);
   const headline = ratios.find((r) => r.policies === 10 && r.concurrency === 16) ?? ratios[0]!;
   const at1000 = ratios.find((r) => r.policies === 1000 && r.concurrency === 16);
   const at1 = ratios.find((r) => r.policies === 1 && r.concurrency === 16);
 
   load.close();
   floor.close();
+  await fastifyFloor.close();
   for (const s of servers.values()) await s.close(1000);
   rmSync(dir, { recursive: true, force: true });
   emitResult('webhook', {
@@ -453,6 +481,9 @@ async function main(): Promise<void> {
     cpu_throughput_ratio: headline.cpu_throughput_ratio,
     policies_1000_vs_1_throughput:
       at1000 && at1 ? +(at1000.throughput_ratio / at1.throughput_ratio).toFixed(3) : null,
+    /** The fastify floor against the floor at concurrency 16: the framework's own share of the gap. */
+    fastify_floor_throughput_ratio: fastifyRatios.find((r) => r.concurrency === 16)?.throughput_ratio ?? null,
+    vs_fastify_throughput_ratio: headline.vs_fastify_throughput_ratio,
     budget: { throughput_ratio_min: 0.6, p99_ratio_max: 2 },
     cpus: cpus().length,
     node: process.version,
@@ -460,6 +491,7 @@ async function main(): Promise<void> {
     rounds: ROUNDS,
     rows,
     ratios,
+    fastify_ratios: fastifyRatios,
   });
 }
 
