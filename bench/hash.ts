@@ -21,6 +21,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sha256 as nobleSha256 } from '@noble/hashes/sha2.js';
 import { loadSigner, signModel } from '../src/signing/index.ts';
+import { compileSources } from './compile.ts';
 import { emitResult } from './perf-output.ts';
 
 const MiB = 1 << 20;
@@ -34,25 +35,12 @@ function listFiles(dir: string): string[] {
     .sort();
 }
 
-/**
- * modelgate runs as production does, compiled to JavaScript (not through the tsx loader, which every
- * worker thread would have to load too), each in a fresh process so its peak RSS is its own.
- */
+/** modelgate runs as production does, compiled (bench/compile.ts), each run in a fresh process so its peak RSS is its own. */
 function compileVerifier(): string {
-  const out = join(root, '.cache', 'bench-hash');
-  mkdirSync(out, { recursive: true });
-  writeFileSync(
-    join(out, 'tsconfig.json'),
-    JSON.stringify({
-      extends: '../../tsconfig.json',
-      compilerOptions: { noEmit: false, rootDir: '../../src', outDir: './dist', sourceMap: false },
-      files: ['../../src/signing/index.ts', '../../src/hashing/worker.ts'],
-      include: [],
-    }),
-  );
-  execFileSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(out, 'tsconfig.json')], { stdio: 'inherit' });
-  writeFileSync(join(out, 'child.mjs'), CHILD);
-  return join(out, 'child.mjs');
+  const dist = compileSources('bench-hash', ['signing/index.ts', 'hashing/worker.ts']);
+  const child = join(dist, '..', 'child.mjs');
+  writeFileSync(child, CHILD);
+  return child;
 }
 
 const CHILD = `

@@ -8,9 +8,9 @@
 // from autocannon in a separate process, over HTTPS keep-alive, at concurrency 1, 16 and 64, cycling
 // through realistic requests (Deployment, InferenceService, Pod with image volumes; admitted and
 // denied). Latency percentiles are computed from every response time (autocannon's own histogram has
-// 1 ms resolution, too coarse here). Last line: JSON with the ratios, also written to
-// docs/perf/webhook.json (charts: `npx tsx bench/charts.ts`). Needs only `npm ci`; about 4 minutes
-// (BENCH_ROUNDS, BENCH_DURATION shorten it).
+// 1 ms resolution, too coarse here). modelgate runs compiled by tsc, as in production. Last line: JSON
+// with the ratios, also written to docs/perf/webhook.json (charts: `npx tsx bench/charts.ts`). Needs
+// only `npm ci`; about 4 minutes (BENCH_ROUNDS, BENCH_DURATION shorten it).
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
@@ -19,15 +19,17 @@ import type { AddressInfo } from 'node:net';
 import { createRequire } from 'node:module';
 import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import Fastify from 'fastify';
 import { pino } from 'pino';
-import { FilePolicyStore } from '../src/policy/file-store.ts';
-import { createLogger } from '../src/telemetry/logger.ts';
-import { AdmissionMetrics } from '../src/telemetry/metrics.ts';
-import { createAdmission } from '../src/webhook/admission.ts';
-import { startWebhookServer, type WebhookServer } from '../src/webhook/server.ts';
+import type * as FileStoreModule from '../src/policy/file-store.ts';
+import type * as LoggerModule from '../src/telemetry/logger.ts';
+import type * as MetricsModule from '../src/telemetry/metrics.ts';
+import type * as AdmissionModule from '../src/webhook/admission.ts';
+import type * as ServerModule from '../src/webhook/server.ts';
+import type { WebhookServer } from '../src/webhook/server.ts';
 import { createTestCa } from '../src/webhook/tls.test-support.ts';
+import { compileSources } from './compile.ts';
 import { emitResult } from './perf-output.ts';
 
 const list = (v: string | undefined, d: number[]) => (v ? v.split(',').map(Number) : d);
@@ -329,7 +331,21 @@ interface Row {
   errors: number;
 }
 
+/** modelgate's server, compiled as in production (bench/compile.ts), not run through tsx. */
+async function loadModelgate() {
+  const dist = compileSources('bench-webhook', ['webhook/server.ts', 'webhook/admission.ts', 'policy/file-store.ts', 'telemetry/logger.ts', 'telemetry/metrics.ts']);
+  const load = <T>(path: string) => import(pathToFileURL(join(dist, path)).href) as Promise<T>;
+  return {
+    ...(await load<typeof FileStoreModule>('policy/file-store.js')),
+    ...(await load<typeof LoggerModule>('telemetry/logger.js')),
+    ...(await load<typeof MetricsModule>('telemetry/metrics.js')),
+    ...(await load<typeof AdmissionModule>('webhook/admission.js')),
+    ...(await load<typeof ServerModule>('webhook/server.js')),
+  };
+}
+
 async function main(): Promise<void> {
+  const { FilePolicyStore, createLogger, AdmissionMetrics, createAdmission, startWebhookServer } = await loadModelgate();
   const dir = mkdtempSync(join(tmpdir(), 'modelgate-bench-'));
   // Same certificate for both servers: an ECDSA P-256 leaf from an in-process test CA.
   const leaf = await (await createTestCa('modelgate bench CA')).issue('localhost');
