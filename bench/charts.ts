@@ -4,6 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PERF_DIR } from './perf-output.ts';
+import type { Row as WebhookRow } from './webhook.ts';
 
 interface Series {
   name: string;
@@ -165,15 +166,6 @@ const write = (file: string, svg: string) => {
   written.push(file);
 };
 
-interface WebhookRow {
-  target: string;
-  policies: number | null;
-  concurrency: number;
-  rps: number;
-  p50_ms: number;
-  p99_ms: number;
-  p999_ms: number;
-}
 const webhook = read<{ rows: WebhookRow[]; machine?: Machine }>('webhook');
 if (webhook) {
   const rows = webhook.rows;

@@ -318,7 +318,8 @@ async function startFastifyFloor(cert: string, key: string): Promise<{ port: num
   return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
 }
 
-interface Row {
+/** One (target, policies, concurrency) cell of the JSON; bench/charts.ts reads it back. */
+export interface Row {
   target: string;
   policies: number | null;
   concurrency: number;

@@ -2,6 +2,7 @@
 // (scripts/generate-crds.ts writes them; crds.test.ts fails when they drift) and for offline validation
 // (validate.ts interprets it, so `modelgate check` and the controller reject what the API server rejects).
 import { DENY_FORMAT_NAMES } from '../scanning/detect.ts';
+import { ENFORCEMENTS, SENSITIVITIES } from './types.ts';
 
 export interface CelRule {
   rule: string;
@@ -101,7 +102,7 @@ export const specSchema: SchemaNode = {
   properties: {
     enforcement: str(
       'What happens when a workload violates this policy. Enforce: the API server rejects it. Warn: it is admitted and kubectl shows a warning. Audit: it is admitted silently and reported by the audit controller (Events, PolicyReports, metrics).',
-      { enum: ['Enforce', 'Warn', 'Audit'], default: 'Enforce' },
+      { enum: [...ENFORCEMENTS], default: 'Enforce' },
     ),
     match: {
       type: 'object',
@@ -276,7 +277,7 @@ export const specSchema: SchemaNode = {
           description: 'Apply only to workloads of these sensitivities (label modelgate.io/sensitivity on the workload, or on its namespace).',
           required: ['sensitivity'],
           properties: {
-            sensitivity: stringList('Sensitivities that require confidential computing.', { enum: ['low', 'medium', 'high'] }, {
+            sensitivity: stringList('Sensitivities that require confidential computing.', { enum: [...SENSITIVITIES] }, {
               minItems: 1,
               'x-kubernetes-list-type': 'set',
             }),

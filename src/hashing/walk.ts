@@ -76,7 +76,7 @@ export async function walkModel(modelPath: string, options: WalkOptions): Promis
     options.onFile?.(file);
     return { modelName: baseName(modelPath), singleFile: true, files: [file] };
   }
-  if (!top.isDirectory()) throw new ModelWalkError(`${modelPath} is neither a file nor a directory`);
+  if (!top.isDirectory()) throw new ModelWalkError(`${modelPath} is neither a file nor a directory; give the path of the model directory or of its single file`);
 
   // The walk is synchronous (readdir and lstat), yielding every WALK_SLICE_MS: one awaited
   // thread-pool round trip per file or directory cost more than the calls themselves (4,096 files in
@@ -96,7 +96,9 @@ export async function walkModel(modelPath: string, options: WalkOptions): Promis
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch (err) {
-      throw new ModelWalkError(`cannot read the model directory ${prefix || '.'}: ${describe(err)}`);
+      throw new ModelWalkError(
+        `cannot read the model directory ${prefix || '.'}: ${describe(err)}; the verifier needs read access to every directory and file of the model (check the volume's permissions)`,
+      );
     }
     for (const entry of entries) {
       const name = prefix === '' ? entry.name : `${prefix}/${entry.name}`;
@@ -112,7 +114,7 @@ export async function walkModel(modelPath: string, options: WalkOptions): Promis
         try {
           info = await stat(path);
         } catch (err) {
-          throw new ModelWalkError(`broken symbolic link ${name}: ${describe(err)}`);
+          throw new ModelWalkError(`broken symbolic link ${name}: ${describe(err)}; fix the link or remove it from the model`);
         }
       }
       if (info.isFile()) {
@@ -125,12 +127,12 @@ export async function walkModel(modelPath: string, options: WalkOptions): Promis
           continue;
         }
         const real = realpathSync(path);
-        if (visiting.has(real)) throw new ModelWalkError(`symbolic link loop at ${name}`);
+        if (visiting.has(real)) throw new ModelWalkError(`symbolic link loop at ${name}: it leads back to a directory it is in; remove the link from the model`);
         visiting.add(real);
         await walk(path, name);
         visiting.delete(real);
       } else {
-        throw new ModelWalkError(`${name} is not a regular file or directory`);
+        throw new ModelWalkError(`${name} is not a regular file or directory (a device, socket or FIFO); remove it from the model, or ignore it with --ignore-path`);
       }
     }
   };

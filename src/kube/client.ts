@@ -6,6 +6,7 @@ import https from 'node:https';
 import { createInterface } from 'node:readline';
 import type { KubeConfig } from '@kubernetes/client-node';
 import {
+  apiVersionOf,
   asKubeObject,
   isObj,
   KubeApiError,
@@ -138,7 +139,7 @@ export class HttpKubeClient implements KubeClient {
     // Items of a list carry no kind/apiVersion; fill them in so every consumer sees whole objects.
     for (const it of res.items) {
       const obj = asKubeObject(it);
-      if (obj) items.push({ ...obj, apiVersion: obj.apiVersion ?? (ref.group ? `${ref.group}/${ref.version}` : ref.version), kind: obj.kind ?? ref.kind });
+      if (obj) items.push({ ...obj, apiVersion: obj.apiVersion ?? apiVersionOf(ref), kind: obj.kind ?? ref.kind });
     }
     return {
       items,

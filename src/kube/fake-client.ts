@@ -2,7 +2,7 @@
 // watches, merge/JSON patches, the status subresource, generation bumps on spec changes, and hooks to
 // inject failures (410 Gone, errors, silent watches).
 import { KubeApiError, type KubeClient, type KubeObject, type ListOptions, type ListPage, type PatchType, type ResourceRef, type WatchEvent, type WatchHandle, type WatchOptions } from './types.ts';
-import { isObj } from './types.ts';
+import { apiVersionOf, isObj } from './types.ts';
 
 interface Watcher {
   resource: string;
@@ -146,7 +146,7 @@ export class FakeKubeClient implements KubeClient {
     const k = this.key(obj.metadata.namespace, obj.metadata.name);
     const existing = b.get(k);
     const stored: KubeObject = clone({
-      apiVersion: ref.group ? `${ref.group}/${ref.version}` : ref.version,
+      apiVersion: apiVersionOf(ref),
       kind: ref.kind,
       ...obj,
       metadata: { uid: existing?.metadata.uid ?? `uid-${this.uid++}`, generation: 1, ...obj.metadata, resourceVersion: String(++this.rv) },

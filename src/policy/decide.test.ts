@@ -147,6 +147,21 @@ describe('decide: signatures', () => {
     expect(d.violations[0]!.message).toContain(`is for model digest ${other}, not the declared ${DIGEST}`);
   });
 
+  it('decodes a bundle once per request, however many policies and authorities check it', () => {
+    const seen: Uint8Array[] = [];
+    const recording: BundleVerifier = (b, t) => {
+      seen.push(b);
+      return fakeVerify(b, t);
+    };
+    const two = [...authorities, { name: 'backup', key: { pem: 'good' } }];
+    const set = policySet(policy('a', { authorities: two }), policy('b', { authorities: two }));
+    expect(run(withBundle({ inline: bundleFor(DIGEST) }), set, { verifyBundle: recording }).allowed).toBe(true);
+    expect(seen).toHaveLength(4);
+    expect(new Set(seen).size).toBe(1);
+    run(withBundle({ inline: bundleFor(DIGEST) }), set, { verifyBundle: recording });
+    expect(new Set(seen).size).toBe(2); // a new request decodes its own
+  });
+
   it('reads bundles from labelled ConfigMaps in the workload namespace', () => {
     const set = policySet(policy('sig', { authorities }));
     const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'llama-sig', namespace: 'ml', labels: { 'modelgate.io/bundle': 'true' } }, data: { 'model.sig': JSON.stringify({ digest: DIGEST }) } };

@@ -26,6 +26,8 @@ function canonical(value: unknown): string {
 export class VerdictCache {
   private readonly entries = new Map<string, { verdict: SignatureVerdict; expires: number }>();
   private readonly fingerprints = new WeakMap<object, string>();
+  /** Bundle digests by buffer: one admission checks the same bundle against each authority of each policy. */
+  private readonly digests = new WeakMap<Uint8Array, string>();
   private readonly maxEntries: number;
   private readonly ttlMs: number;
   private readonly now: () => number;
@@ -49,7 +51,9 @@ export class VerdictCache {
   verify(bundle: Uint8Array, trust: TrustMaterial): SignatureVerdict {
     let key: string;
     try {
-      key = `${createHash('sha256').update(bundle).digest('hex')}:${this.trustFingerprint(trust)}`;
+      let digest = this.digests.get(bundle);
+      if (digest === undefined) this.digests.set(bundle, (digest = createHash('sha256').update(bundle).digest('hex')));
+      key = `${digest}:${this.trustFingerprint(trust)}`;
     } catch {
       return verifyBundleSignature(bundle, trust);
     }

@@ -9,7 +9,20 @@ import type { SignatureVerdictView } from '../signature-seam.ts';
 import type { Check, CheckContext, Finding } from '../types.ts';
 import { modelLabel } from '../types.ts';
 
+/**
+ * A model's bundle bytes, decoded once per request: every matching policy runs this check on the same
+ * extracted references, and each authority verifies the same bytes (the verdict cache keys them by
+ * digest). References are extracted afresh for every request, so this never outlives one decision.
+ */
+const bundles = new WeakMap<ModelReference, Uint8Array | string>();
+
 function bundleBytes(m: ModelReference, ctx: CheckContext): Uint8Array | string {
+  let bytes = bundles.get(m);
+  if (bytes === undefined) bundles.set(m, (bytes = readBundle(m, ctx)));
+  return bytes;
+}
+
+function readBundle(m: ModelReference, ctx: CheckContext): Uint8Array | string {
   const sig = m.declared?.signature;
   if (!sig) return 'no signature is declared';
   if ('inline' in sig) return Buffer.from(sig.inline, 'base64');
