@@ -22,7 +22,14 @@ export function signatureDigestFor(key: KeyObject): string | null {
  */
 export function parsePublicKeyPem(pem: string): KeyObject {
   const begin = pem.indexOf('-----BEGIN PUBLIC KEY-----');
-  if (begin < 0) throw new TrustMaterialError('no "-----BEGIN PUBLIC KEY-----" block in the public key');
+  if (begin < 0) {
+    const hint = /-----BEGIN [A-Z ]*PRIVATE KEY-----/.test(pem)
+      ? ': this is a private key; verify with the public key that belongs to it (openssl pkey -in <key> -pubout)'
+      : /-----BEGIN CERTIFICATE-----/.test(pem)
+        ? ': this is a certificate; certificate-chain signatures are verified against their CA (--ca, or a policy authority of kind certificate), not with a key'
+        : ': give the signer\'s public key in PEM (SubjectPublicKeyInfo)';
+    throw new TrustMaterialError(`no "-----BEGIN PUBLIC KEY-----" block in the public key${hint}`);
+  }
   let key: KeyObject;
   try {
     key = createPublicKey({ key: pem.slice(begin), format: 'pem' });

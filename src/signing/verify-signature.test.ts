@@ -111,6 +111,12 @@ describe('tamper and trust cases (SOURCES.md §1)', () => {
     expect(reasonOf(verifyBundleSignature(bundleOf('v1.1.0-sigstore'), { method: 'keyless', issuer: ISSUER, subjectRegExp: '(', trustedRootJson: TRUSTED_ROOT }))).toMatch(/unusable trust material/);
     expect(reasonOf(verifyBundleSignature(bundleOf('v1.1.0-sigstore'), { method: 'keyless', issuer: ISSUER, subject: ID, trustedRootJson: '{}' }))).toMatch(/unusable trust material/);
   });
+  it('says which PEM was given when it is not a public key', () => {
+    const privatePem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    const bundle = bundleOf('v1.1.0-elliptic-key');
+    expect(reasonOf(verifyBundleSignature(bundle, { method: 'key', publicKeyPem: privatePem }))).toMatch(/this is a private key; verify with the public key/);
+    expect(reasonOf(verifyBundleSignature(bundle, { method: 'key', publicKeyPem: readText(`${KEYS}ca-cert.pem`) }))).toMatch(/this is a certificate; .*--ca/);
+  });
   it('never throws on arbitrary bytes, and rejects any change to the signed payload or signature', () => {
     const good = JSON.parse(bundleOf('v1.1.0-elliptic-key').toString('utf8'));
     const payload = Buffer.from(good.dsseEnvelope.payload, 'base64');
