@@ -47,8 +47,10 @@ function randomModel(shardSize = 4096): string {
   return root;
 }
 
+/** Changes a file's content: flips its first byte, or gives an empty file one byte (random sizes include 0). */
 function flipByte(path: string): void {
   const b = readFileSync(path);
+  if (b.length === 0) return writeFileSync(path, Buffer.of(0));
   b[0] = (b[0] ?? 0) ^ 1;
   writeFileSync(path, b);
 }
