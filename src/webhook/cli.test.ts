@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../cli/args.ts';
 import { run } from '../cli/webhook.ts';
+import { freePort } from './ports.test-support.ts';
 import { admissionReview, NAMESPACES_YAML } from './server.test-support.ts';
 import { createTestCa } from './tls.test-support.ts';
 
@@ -96,8 +97,7 @@ describe('modelgate webhook (CLI)', () => {
     mkdirSync(policies);
     writeFileSync(join(policies, 'p.yaml'), policy(true));
     writeFileSync(join(dir, 'cluster.yaml'), NAMESPACES_YAML);
-    const port = 20000 + Math.floor(Math.random() * 20000);
-    const metricsPort = port + 1;
+    const [port, metricsPort] = [await freePort(), await freePort()];
     const exit = run([
       '--tls-cert-file',
       join(dir, 'tls.crt'),

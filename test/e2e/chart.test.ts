@@ -7,12 +7,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
 import { RESOURCE_OF, SUPPORTED_KINDS } from '../../src/workloads/kinds.ts';
+import { freePort } from '../../src/webhook/ports.test-support.ts';
 import { startCluster, type Cluster } from './cluster.ts';
 
 const chartDir = join(import.meta.dirname, '..', '..', 'charts', 'modelgate');
@@ -354,7 +354,12 @@ describe('the real binaries under the chart RBAC', () => {
     return d.spec.template.spec.containers[0]?.args ?? [];
   }
 
-  function start(args: string[]): { proc: ChildProcess; logs: () => string } {
+  interface Started {
+    proc: ChildProcess;
+    logs: () => string;
+  }
+
+  function start(args: string[]): Started {
     const proc = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'modelgate.js'), ...args], {
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? work, POD_NAMESPACE: ns2, POD_NAME: `${args[0]}-e2e`, NO_PROXY: '127.0.0.1,localhost' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -368,12 +373,15 @@ describe('the real binaries under the chart RBAC', () => {
 
   const withPort = (args: string[], flag: string, port: number) => [...args.filter((a) => !a.startsWith(`--${flag}=`)), `--${flag}=${port}`];
 
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, logs: () => string, timeoutMs = 90_000): Promise<T> {
+  /** Polls `probe` until it gives a value; fails at once, with the child's logs, if the child exits. */
+  async function until<T>(what: string, probe: () => Promise<T | undefined>, child: Started, timeoutMs = 90_000): Promise<T> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const v = await probe().catch(() => undefined);
       if (v !== undefined) return v;
-      if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs}ms; logs:\n${logs().slice(-4000)}`);
+      const exited = child.proc.exitCode ?? child.proc.signalCode;
+      if (exited !== null) throw new Error(`${what}: the process exited (${exited}); logs:\n${child.logs().slice(-4000)}`);
+      if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs}ms; logs:\n${child.logs().slice(-4000)}`);
       await new Promise((r) => setTimeout(r, 500));
     }
   }
@@ -404,11 +412,11 @@ describe('the real binaries under the chart RBAC', () => {
     await until('TLS Secret filled', async () => {
       const s = await getJson<{ data?: Record<string, string> }>(['get', 'secret', `${full2}-webhook-tls`, '-n', ns2]);
       return s.data?.['tls.crt'] && s.data['tls.key'] ? s : undefined;
-    }, controller.logs);
+    }, controller);
     const validating = await until('caBundle and rules written', async () => {
       const v = await getJson<WebhookConfiguration>(['get', 'validatingwebhookconfiguration', full2]);
       return v.webhooks[0]?.clientConfig.caBundle && (v.webhooks[0].rules ?? []).length > 0 ? v : undefined;
-    }, controller.logs);
+    }, controller);
     // At least what this policy selects (other suites' ClusterModelPolicies may select more).
     expect(validating.webhooks[0]?.rules).toContainEqual(expect.objectContaining({ apiGroups: ['apps'], resources: expect.arrayContaining(['deployments']), operations: ['CREATE', 'UPDATE'] }));
     // Its exemptions kept, the chart's own selector term too.
@@ -416,17 +424,17 @@ describe('the real binaries under the chart RBAC', () => {
     const mutating = await until('mutating rules written', async () => {
       const m = await getJson<WebhookConfiguration>(['get', 'mutatingwebhookconfiguration', full2]);
       return (m.webhooks[0]?.rules ?? []).length > 0 ? m : undefined;
-    }, controller.logs);
+    }, controller);
     expect(mutating.webhooks[0]?.rules).toEqual(podRules);
     // Policy status through the /status subresource.
     const status = await until('policy status written', async () => {
       const p = await getJson<{ status?: { observedGeneration?: number; conditions?: { type: string; status: string }[] } }>(['get', 'modelpolicy', 'e2e-chart', '-n', ns2]);
       return p.status?.conditions?.some((c) => c.type === 'Ready') ? p.status : undefined;
-    }, controller.logs);
+    }, controller);
     expect(status.observedGeneration).toBe(1);
     const lease = await getJson<{ spec: { holderIdentity?: string } }>(['get', 'lease', `${full2}-controller`, '-n', ns2]);
     expect(lease.spec.holderIdentity).toMatch(/^controller-e2e/);
-    expect(await until('controller /healthz', async () => ((await httpStatus(port, '/healthz')) === 200 ? true : undefined), controller.logs)).toBe(true);
+    expect(await until('controller /healthz', async () => ((await httpStatus(port, '/healthz')) === 200 ? true : undefined), controller)).toBe(true);
     // Let it run a reconcile or two more (status, audit), then look for any RBAC refusal.
     await new Promise((r) => setTimeout(r, 3000));
     expect(controller.logs()).not.toMatch(/forbidden/i);
@@ -445,18 +453,7 @@ describe('the real binaries under the chart RBAC', () => {
     args = withPort(withPort(args, 'port', httpsPort), 'metrics-port', metricsPort)
       .map((a) => a.replace('/etc/modelgate/tls/', `${tlsDir}/`));
     const webhook = start([...args, `--kubeconfig=${kubeconfig}`]);
-    expect(await until('webhook /readyz', async () => ((await httpStatus(metricsPort, '/readyz')) === 200 ? true : undefined), webhook.logs)).toBe(true);
+    expect(await until('webhook /readyz', async () => ((await httpStatus(metricsPort, '/readyz')) === 200 ? true : undefined), webhook)).toBe(true);
     expect(webhook.logs()).not.toMatch(/forbidden/i);
   });
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
