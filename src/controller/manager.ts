@@ -128,6 +128,8 @@ export class Controller {
     const { client, clock, metrics, config } = this;
     const log = (reconciler: string) => this.logger.child({ reconciler });
     const events = new EventRecorder({ client, clock, logger: log('events'), metrics, instance: config.identity });
+    // Read back what the previous leader recorded while the informers sync (the audit awaits it too).
+    void events.restore();
     const snapshot = () => this.store.snapshot();
     const webhookConfig = new WebhookConfigReconciler({
       client,

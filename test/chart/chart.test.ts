@@ -500,7 +500,7 @@ describe('RBAC', () => {
     for (const r of cluster.rules.filter((r) => r.resources?.some((x) => x.endsWith('/status')))) expect(r.verbs).not.toContain('create');
     const ns = defaults.get<Role>('Role', controllerName);
     expect(ns.rules).toContainEqual({ apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [controllerName], verbs: ['get', 'update'] });
-    expect(cluster.rules).toContainEqual({ apiGroups: [''], resources: ['events'], verbs: ['create'] });
+    expect(cluster.rules).toContainEqual({ apiGroups: [''], resources: ['events'], verbs: ['create', 'list'] });
     expect(ns.rules).toContainEqual({ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] });
   });
 

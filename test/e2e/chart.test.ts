@@ -210,6 +210,8 @@ describe('helm chart on a real API server', () => {
     expect(await canI(controller, 'delete', `validatingwebhookconfigurations.admissionregistration.k8s.io/${fullname}`)).toBe(false);
     expect(await canI(controller, 'patch', 'clustermodelpolicies.modelgate.io/x', undefined)).toBe(false);
     expect(await canI(controller, 'list', 'inferenceservices.serving.kserve.io')).toBe(true);
+    expect(await canI(controller, 'list', 'events')).toBe(true);
+    expect(await canI(controller, 'delete', 'events', otherNs)).toBe(false);
     expect(await canI(controller, 'create', 'leases.coordination.k8s.io', releaseNs)).toBe(true);
     expect(await canI(controller, 'create', 'leases.coordination.k8s.io', otherNs)).toBe(false);
     expect(await canI(webhook, 'watch', 'clustermodelpolicies.modelgate.io')).toBe(true);

@@ -272,24 +272,35 @@ describe('modelgate controller on a real API server', () => {
     expect(await metrics.registry.metrics()).toContain('modelgate_verifications_total{verdict="valid"} 1');
   });
 
-  it('moves the lease to another replica when the leader is killed', async () => {
+  it('moves the lease to another replica when the leader is killed, and records no Event twice', async () => {
     const ns = `mg-lease-${suffix}`;
     await kubectl(['create', 'namespace', ns]);
+    // The llm Deployment's violation Events, recorded by the controller of the tests above.
+    const violationEvents = async () =>
+      ((await getJson<{ items: { reason: string; involvedObject: { kind: string } }[] }>(['-n', workloadNs, 'get', 'events', '--field-selector', 'involvedObject.name=llm']))?.items ?? []).filter(
+        (e) => e.involvedObject.kind === 'Deployment' && e.reason.startsWith('Policy'),
+      ).length;
+    const before = await violationEvents();
+    expect(before).toBeGreaterThan(0);
+    const logs = ['', ''];
     const start = (i: number) => {
       const child = spawn(
         process.execPath,
-        [join(ROOT, 'bin', 'modelgate.js'), 'controller', '--kubeconfig', cluster.kubeconfigPath, '--namespace', ns, '--metrics-port', '0', '--lease-duration', '6s', '--validating-webhook', '', '--mutating-webhook', '', '--log-level', 'warn'],
-        { env: { ...process.env, POD_NAME: `replica-${i}` }, stdio: ['ignore', 'ignore', 'inherit'] },
+        [join(ROOT, 'bin', 'modelgate.js'), 'controller', '--kubeconfig', cluster.kubeconfigPath, '--namespace', ns, '--metrics-port', '0', '--lease-duration', '6s', '--validating-webhook', '', '--mutating-webhook', '', '--log-level', 'info'],
+        { env: { ...process.env, POD_NAME: `replica-${i}` }, stdio: ['ignore', 'pipe', 'inherit'] },
       );
+      child.stdout?.on('data', (d: Buffer) => (logs[i] += d.toString()));
       children.push(child);
       return child;
     };
+    const scanned = (i: number) => logs[i]?.includes('"msg":"audit scan finished"') || undefined;
     const replicas = [start(0), start(1)];
     const holder = () => getJson<{ spec: { holderIdentity?: string; leaseTransitions?: number; acquireTime?: string } }>(['-n', ns, 'get', 'lease', 'modelgate-controller']).then((l) => l?.spec);
     const first = await eventually('a leader', () => holder().then((s) => (s?.holderIdentity ? s : undefined)), 120_000);
     const leaderIndex = first.holderIdentity?.startsWith('replica-0_') ? 0 : 1;
     // Let the standby finish starting, so it is campaigning when the leader dies.
     await new Promise((r) => setTimeout(r, 15_000));
+    await eventually("the first leader's audit scan", async () => scanned(leaderIndex));
     const killedAt = Date.now();
     replicas[leaderIndex]?.kill('SIGKILL');
     const next = await eventually('a new leader', () => holder().then((s) => (s?.holderIdentity && s.holderIdentity !== first.holderIdentity ? s : undefined)), 60_000);
@@ -305,6 +316,11 @@ describe('modelgate controller on a real API server', () => {
     // the renewal late and counts from its own reading.
     expect(tookMs).toBeGreaterThan(0);
     expect(tookMs).toBeLessThan(6_000 + 2_000);
+    // Each leader read back the Events recorded before it (by the in-process controller, then by the
+    // killed leader) and recorded none of the standing violations again.
+    await eventually("the new leader's audit scan", async () => scanned(1 - leaderIndex));
+    expect(await violationEvents()).toBe(before);
+    expect(logs[1 - leaderIndex]).toMatch(/"msg":"read back earlier Events for de-duplication"/);
     for (const c of replicas) c.kill('SIGKILL');
     await cluster.kubectl(['delete', 'namespace', ns, '--wait=false']);
   }, 240_000);
