@@ -2,12 +2,15 @@
 # One-time set-up after `npm ci`: everything the slow suites, the demo and the benchmarks need, cached under
 # ~/.cache/modelgate (keyed by version) so a fresh clone reuses it.
 #   - etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, helm built from Go modules
+#   - cert-manager's controllers and CA injector, built from its Go module (the chart's cert-manager mode)
 #   - a virtualenv with the OpenSSF model-signing tool (interop tests, hashing benchmark)
 #   - a virtualenv with picklescan and modelscan (scanner comparison, scan benchmark)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "::: building the local Kubernetes control plane (cached; the first build takes several minutes)"
 bash scripts/cluster/build.sh
+echo "::: building cert-manager for the chart's cert-manager mode tests (cached)"
+bash scripts/cluster/build-cert-manager.sh >/dev/null
 echo "::: Python tools"
 bash scripts/venv-model-signing.sh >/dev/null
 bash scripts/venv-scanners.sh >/dev/null

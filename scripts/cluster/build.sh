@@ -24,17 +24,8 @@ force=0
 
 log() { printf '[cluster:build %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 
-command -v go >/dev/null || { log "go is not on PATH; install Go 1.26.x"; exit 1; }
-
-# Reproducible, offline-friendly Go settings. GOTOOLCHAIN=local: never download a
-# newer toolchain through the proxy behind our back. The module and build caches
-# live next to the binaries so a cold rebuild after a pin bump is cheaper.
-export GOTOOLCHAIN=local
-export CGO_ENABLED=0
-export GOFLAGS="-mod=readonly -buildvcs=false"
-export GOMODCACHE="$cache_root/go/mod"
-export GOCACHE="$cache_root/go/build"
-export GOMAXPROCS="${GOMAXPROCS:-$(nproc)}"
+# shellcheck source=scripts/cluster/go-env.sh
+source "$repo/scripts/cluster/go-env.sh"
 
 # Versions come from the pinned go.mod files, never from the environment.
 k8s_version="$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ { print $2; exit }' "$mod_dir/go.mod")"

@@ -4,10 +4,11 @@
 // leaves no webhook behind. No kubelet runs here, so the modelgate pods never start: this test plays
 // the controller's writes itself, and with failurePolicy Fail a selected namespace is closed, which is
 // exactly what the exemption checks need.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { connect as tlsConnect } from 'node:tls';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
@@ -315,6 +316,84 @@ describe('manifests/install.yaml on a real API server', () => {
   });
 });
 
+/** The modelgate processes a test starts for a release, authenticated as its ServiceAccounts. */
+class ReleaseProcesses {
+  readonly work = mkdtempSync(join(tmpdir(), 'modelgate-chart-e2e-'));
+  private readonly children: ChildProcess[] = [];
+
+  constructor(readonly namespace: string) {}
+
+  /** A kubeconfig with a TokenRequest token of the ServiceAccount, as a pod would have. */
+  async kubeconfigFor(serviceAccount: string): Promise<string> {
+    const token = (await kubectlOk(['create', 'token', serviceAccount, '-n', this.namespace, '--duration=1h'])).trim();
+    const path = join(this.work, `${serviceAccount}.kubeconfig`);
+    writeFileSync(
+      path,
+      yaml.dump({
+        apiVersion: 'v1',
+        kind: 'Config',
+        clusters: [{ name: 'e2e', cluster: { server: cluster.server, 'certificate-authority': cluster.caCertPath } }],
+        users: [{ name: serviceAccount, user: { token } }],
+        contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: serviceAccount, namespace: this.namespace } }],
+        'current-context': 'e2e',
+      }),
+    );
+    return path;
+  }
+
+  /** The args of a Deployment's first container, as the chart rendered them. */
+  async deploymentArgs(name: string): Promise<string[]> {
+    const d = await getJson<{ spec: { template: { spec: { containers: { args: string[] }[] } } } }>(['get', 'deployment', name, '-n', this.namespace]);
+    return d.spec.template.spec.containers[0]?.args ?? [];
+  }
+
+  start(args: string[]): Started {
+    const proc = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'modelgate.js'), ...args], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? this.work, POD_NAMESPACE: this.namespace, POD_NAME: `${args[0]}-e2e`, NO_PROXY: '127.0.0.1,localhost' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.children.push(proc);
+    let out = '';
+    proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    return { proc, logs: () => out };
+  }
+
+  async stop(): Promise<void> {
+    for (const c of this.children) c.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 500));
+    for (const c of this.children) if (c.exitCode === null) c.kill('SIGKILL');
+  }
+}
+
+interface Started {
+  proc: ChildProcess;
+  logs: () => string;
+}
+
+const withPort = (args: string[], flag: string, port: number) => [...args.filter((a) => !a.startsWith(`--${flag}=`)), `--${flag}=${port}`];
+
+/** Polls `probe` until it gives a value; fails at once, with the child's logs, if the child exits. */
+async function until<T>(what: string, probe: () => Promise<T | undefined>, child: Started, timeoutMs = 90_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe().catch(() => undefined);
+    if (v !== undefined) return v;
+    const exited = child.proc.exitCode ?? child.proc.signalCode;
+    if (exited !== null) throw new Error(`${what}: the process exited (${exited}); logs:\n${child.logs().slice(-4000)}`);
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs}ms; logs:\n${child.logs().slice(-4000)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+async function httpStatus(port: number, path: string): Promise<number | undefined> {
+  try {
+    return (await fetch(`http://127.0.0.1:${port}${path}`)).status;
+  } catch {
+    return undefined;
+  }
+}
+
 // The real `modelgate controller` and `modelgate webhook`, started with the exact args of the chart's
 // Deployments and authenticated as the chart's ServiceAccounts (TokenRequest tokens, as a pod would
 // be): the chart's RBAC is enough for them to do their jobs, and nothing they do is forbidden.
@@ -323,78 +402,13 @@ describe('the real binaries under the chart RBAC', () => {
   const release2 = `e2e-rbac-${id2}`;
   const ns2 = `e2e-rbac-${id2}`;
   const full2 = `${release2}-modelgate`;
-  const work = mkdtempSync(join(tmpdir(), 'modelgate-chart-e2e-'));
-  const children: ChildProcess[] = [];
+  const p = new ReleaseProcesses(ns2);
 
   afterAll(async () => {
-    for (const c of children) c.kill('SIGTERM');
-    await new Promise((r) => setTimeout(r, 500));
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+    await p.stop();
     await cluster?.helm(['uninstall', release2, '--namespace', ns2, '--wait=false']);
     if (cluster) await deleteNamespace(ns2);
   });
-
-  async function kubeconfigFor(serviceAccount: string): Promise<string> {
-    const token = (await kubectlOk(['create', 'token', serviceAccount, '-n', ns2, '--duration=1h'])).trim();
-    const path = join(work, `${serviceAccount}.kubeconfig`);
-    writeFileSync(
-      path,
-      yaml.dump({
-        apiVersion: 'v1',
-        kind: 'Config',
-        clusters: [{ name: 'e2e', cluster: { server: cluster.server, 'certificate-authority': cluster.caCertPath } }],
-        users: [{ name: serviceAccount, user: { token } }],
-        contexts: [{ name: 'e2e', context: { cluster: 'e2e', user: serviceAccount, namespace: ns2 } }],
-        'current-context': 'e2e',
-      }),
-    );
-    return path;
-  }
-
-  async function deploymentArgs(name: string): Promise<string[]> {
-    const d = await getJson<{ spec: { template: { spec: { containers: { args: string[] }[] } } } }>(['get', 'deployment', name, '-n', ns2]);
-    return d.spec.template.spec.containers[0]?.args ?? [];
-  }
-
-  interface Started {
-    proc: ChildProcess;
-    logs: () => string;
-  }
-
-  function start(args: string[]): Started {
-    const proc = spawn(process.execPath, [join(import.meta.dirname, '..', '..', 'bin', 'modelgate.js'), ...args], {
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? work, POD_NAMESPACE: ns2, POD_NAME: `${args[0]}-e2e`, NO_PROXY: '127.0.0.1,localhost' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    children.push(proc);
-    let out = '';
-    proc.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    proc.stderr?.on('data', (d: Buffer) => (out += d.toString()));
-    return { proc, logs: () => out };
-  }
-
-  const withPort = (args: string[], flag: string, port: number) => [...args.filter((a) => !a.startsWith(`--${flag}=`)), `--${flag}=${port}`];
-
-  /** Polls `probe` until it gives a value; fails at once, with the child's logs, if the child exits. */
-  async function until<T>(what: string, probe: () => Promise<T | undefined>, child: Started, timeoutMs = 90_000): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const v = await probe().catch(() => undefined);
-      if (v !== undefined) return v;
-      const exited = child.proc.exitCode ?? child.proc.signalCode;
-      if (exited !== null) throw new Error(`${what}: the process exited (${exited}); logs:\n${child.logs().slice(-4000)}`);
-      if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs}ms; logs:\n${child.logs().slice(-4000)}`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-
-  async function httpStatus(port: number, path: string): Promise<number | undefined> {
-    try {
-      return (await fetch(`http://127.0.0.1:${port}${path}`)).status;
-    } catch {
-      return undefined;
-    }
-  }
 
   it('the controller issues the certificate, fills caBundle, holds the lease and sets the rules', async () => {
     await helmOk([
@@ -408,9 +422,9 @@ describe('the real binaries under the chart RBAC', () => {
       metadata: { name: 'e2e-chart', namespace: ns2 },
       spec: { enforcement: 'Audit', match: { kinds: [{ group: 'apps', kind: 'Deployment' }] }, verifier: { inject: true } },
     }));
-    const kubeconfig = await kubeconfigFor(`${full2}-controller`);
+    const kubeconfig = await p.kubeconfigFor(`${full2}-controller`);
     const port = await freePort();
-    const controller = start([...withPort(await deploymentArgs(`${full2}-controller`), 'metrics-port', port), `--kubeconfig=${kubeconfig}`]);
+    const controller = p.start([...withPort(await p.deploymentArgs(`${full2}-controller`), 'metrics-port', port), `--kubeconfig=${kubeconfig}`]);
     await until('TLS Secret filled', async () => {
       const s = await getJson<{ data?: Record<string, string> }>(['get', 'secret', `${full2}-webhook-tls`, '-n', ns2]);
       return s.data?.['tls.crt'] && s.data['tls.key'] ? s : undefined;
@@ -446,16 +460,136 @@ describe('the real binaries under the chart RBAC', () => {
   it('the webhook loads policies and turns ready with the certificate the controller issued', async () => {
     const secret = await getJson<{ data: Record<string, string> }>(['get', 'secret', `${full2}-webhook-tls`, '-n', ns2]);
     // Lay the Secret out as the kubelet would mount it (the chart mounts tls.crt and tls.key only).
-    const tlsDir = join(work, 'tls');
+    const tlsDir = join(p.work, 'tls');
     mkdirSync(tlsDir, { recursive: true });
     for (const key of ['tls.crt', 'tls.key']) writeFileSync(join(tlsDir, key), Buffer.from(secret.data[key]!, 'base64'));
-    const kubeconfig = await kubeconfigFor(`${full2}-webhook`);
+    const kubeconfig = await p.kubeconfigFor(`${full2}-webhook`);
     const [httpsPort, metricsPort] = [await freePort(), await freePort()];
-    let args = await deploymentArgs(`${full2}-webhook`);
+    let args = await p.deploymentArgs(`${full2}-webhook`);
     args = withPort(withPort(args, 'port', httpsPort), 'metrics-port', metricsPort)
       .map((a) => a.replace('/etc/modelgate/tls/', `${tlsDir}/`));
-    const webhook = start([...args, `--kubeconfig=${kubeconfig}`]);
+    const webhook = p.start([...args, `--kubeconfig=${kubeconfig}`]);
     expect(await until('webhook /readyz', async () => ((await httpStatus(metricsPort, '/readyz')) === 200 ? true : undefined), webhook)).toBe(true);
     expect(webhook.logs()).not.toMatch(/forbidden/i);
+  });
+});
+
+// cert-manager mode against a real cert-manager: its own controllers and CA injector, built from its Go
+// module by scripts/cluster/build-cert-manager.sh. The chart's Issuers and Certificates issue the
+// serving certificate, the injector fills caBundle, and the real binaries work with what it issued.
+describe('cert-manager mode with a real cert-manager', () => {
+  const id3 = randomBytes(3).toString('hex');
+  const release3 = `e2e-cm-${id3}`;
+  const ns3 = `e2e-cm-${id3}`;
+  const full3 = `${release3}-modelgate`;
+  const serviceNames = [`${full3}-webhook.${ns3}.svc`, `${full3}-webhook.${ns3}.svc.cluster.local`];
+  const p = new ReleaseProcesses(ns3);
+  let certManager: ChildProcess | undefined;
+  let certManagerLogs = '';
+  const issued = { caPem: '', certPem: '', keyPem: '', secretVersion: '' };
+
+  beforeAll(async () => {
+    const built = await new Promise<string>((resolve, reject) => {
+      execFile('bash', [join(import.meta.dirname, '..', '..', 'scripts', 'cluster', 'build-cert-manager.sh')], { maxBuffer: 1 << 20 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`scripts/cluster/build-cert-manager.sh failed: ${stderr.slice(-2000)}`)) : resolve(stdout.trim().split('\n').pop() ?? ''),
+      );
+    });
+    await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', join(built, 'crds')]);
+    await kubectlOk(['wait', '--for=condition=established', '--timeout=60s', ...['certificates', 'certificaterequests', 'issuers', 'clusterissuers'].map((r) => `crd/${r}.cert-manager.io`)]);
+    certManager = spawn(join(built, 'bin', 'cert-manager-e2e'), ['--kubeconfig', cluster.kubeconfigPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    certManager.stdout?.on('data', (d: Buffer) => (certManagerLogs += d.toString()));
+    certManager.stderr?.on('data', (d: Buffer) => (certManagerLogs += d.toString()));
+  }, 900_000);
+
+  afterAll(async () => {
+    await p.stop();
+    certManager?.kill('SIGTERM');
+    await cluster?.helm(['uninstall', release3, '--namespace', ns3, '--wait=false']);
+    if (cluster) await deleteNamespace(ns3);
+  });
+
+  const certManagerProcess = (): Started => ({ proc: certManager!, logs: () => certManagerLogs });
+  const pemOf = (b64: string | undefined) => Buffer.from(b64 ?? '', 'base64').toString('utf8');
+
+  it('issues the serving certificate from the chart\'s own CA, and the injector fills caBundle', async () => {
+    await helmOk([
+      'install', release3, chartDir, '--namespace', ns3, '--create-namespace', '--set', 'certManager.enabled=true',
+      '--set-json', `webhook.namespaceSelector={"matchLabels":{"${selectorLabel}":"${id3}"}}`,
+    ]);
+    const ready = await until('Certificate Ready', async () => {
+      const c = await getJson<{ status?: { conditions?: { type: string; status: string }[] } }>(['get', 'certificate', `${full3}-webhook`, '-n', ns3]);
+      return c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ? true : undefined;
+    }, certManagerProcess(), 120_000);
+    expect(ready).toBe(true);
+    const secret = await getJson<{ type: string; metadata: { resourceVersion: string }; data: Record<string, string> }>(['get', 'secret', `${full3}-webhook-tls`, '-n', ns3]);
+    expect(secret.type).toBe('kubernetes.io/tls');
+    Object.assign(issued, { caPem: pemOf(secret.data['ca.crt']), certPem: pemOf(secret.data['tls.crt']), keyPem: pemOf(secret.data['tls.key']), secretVersion: secret.metadata.resourceVersion });
+    const ca = new X509Certificate(issued.caPem);
+    const leaf = new X509Certificate(issued.certPem);
+    expect(ca.ca).toBe(true);
+    expect(ca.subject).toBe(`CN=${full3}-root-ca`);
+    expect(leaf.checkIssued(ca) && leaf.verify(ca.publicKey)).toBe(true);
+    expect(leaf.subjectAltName).toBe(serviceNames.map((n) => `DNS:${n}`).join(', '));
+    expect(leaf.keyUsage).toContain('1.3.6.1.5.5.7.3.1'); // serverAuth
+    for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
+      const caBundle = await until(`${kind} caBundle`, async () => (await getJson<WebhookConfiguration>(['get', kind, full3])).webhooks[0]?.clientConfig.caBundle, certManagerProcess(), 60_000);
+      expect(pemOf(caBundle), kind).toBe(issued.caPem);
+    }
+  });
+
+  it('the controller leaves the certificate and caBundle to cert-manager and sets the rules, under the chart RBAC', async () => {
+    await kubectlOk(['apply', '-f', '-'], yaml.dump({
+      apiVersion: 'modelgate.io/v1alpha1',
+      kind: 'ModelPolicy',
+      metadata: { name: 'e2e-cert-manager', namespace: ns3 },
+      spec: { enforcement: 'Audit', match: { kinds: [{ group: 'apps', kind: 'Deployment' }] } },
+    }));
+    const args = await p.deploymentArgs(`${full3}-controller`);
+    expect(args).toContain('--cert-manager');
+    const controller = p.start([...withPort(args, 'metrics-port', await freePort()), `--kubeconfig=${await p.kubeconfigFor(`${full3}-controller`)}`]);
+    const validating = await until('rules written', async () => {
+      const v = await getJson<WebhookConfiguration>(['get', 'validatingwebhookconfiguration', full3]);
+      return (v.webhooks[0]?.rules ?? []).length > 0 ? v : undefined;
+    }, controller);
+    // Its PUT kept what the injector wrote.
+    expect(pemOf(validating.webhooks[0]?.clientConfig.caBundle)).toBe(issued.caPem);
+    await new Promise((r) => setTimeout(r, 3000));
+    const secret = await getJson<{ metadata: { resourceVersion: string } }>(['get', 'secret', `${full3}-webhook-tls`, '-n', ns3]);
+    expect(secret.metadata.resourceVersion).toBe(issued.secretVersion);
+    expect(pemOf((await getJson<WebhookConfiguration>(['get', 'mutatingwebhookconfiguration', full3])).webhooks[0]?.clientConfig.caBundle)).toBe(issued.caPem);
+    expect(controller.logs()).not.toMatch(/forbidden/i);
+    expect(controller.proc.exitCode).toBeNull();
+  });
+
+  it('the webhook serves the issued certificate, which the injected caBundle trusts for the Service name', async () => {
+    const tlsDir = join(p.work, 'tls');
+    mkdirSync(tlsDir, { recursive: true });
+    writeFileSync(join(tlsDir, 'tls.crt'), issued.certPem);
+    writeFileSync(join(tlsDir, 'tls.key'), issued.keyPem);
+    const [httpsPort, metricsPort] = [await freePort(), await freePort()];
+    const args = withPort(withPort(await p.deploymentArgs(`${full3}-webhook`), 'port', httpsPort), 'metrics-port', metricsPort).map((a) => a.replace('/etc/modelgate/tls/', `${tlsDir}/`));
+    const webhook = p.start([...args, `--kubeconfig=${await p.kubeconfigFor(`${full3}-webhook`)}`]);
+    expect(await until('webhook /readyz', async () => ((await httpStatus(metricsPort, '/readyz')) === 200 ? true : undefined), webhook)).toBe(true);
+    // What the API server checks when it calls the Service: the chain against caBundle, for this name.
+    const caBundle = pemOf((await getJson<WebhookConfiguration>(['get', 'validatingwebhookconfiguration', full3])).webhooks[0]?.clientConfig.caBundle);
+    const authorized = await new Promise<boolean>((resolve, reject) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port: httpsPort, servername: serviceNames[0], ca: caBundle }, () => {
+        resolve(socket.authorized);
+        socket.end();
+      });
+      socket.once('error', reject);
+    });
+    expect(authorized).toBe(true);
+    expect(webhook.logs()).not.toMatch(/forbidden/i);
+  });
+
+  it('keeps the injected caBundle across helm upgrade, and helm uninstall removes the Issuers and Certificates', async () => {
+    await helmOk(['upgrade', release3, chartDir, '--namespace', ns3, '--reuse-values', '--set', 'controller.auditInterval=5m']);
+    for (const kind of ['validatingwebhookconfiguration', 'mutatingwebhookconfiguration']) {
+      expect(pemOf((await getJson<WebhookConfiguration>(['get', kind, full3])).webhooks[0]?.clientConfig.caBundle), kind).toBe(issued.caPem);
+    }
+    await helmOk(['uninstall', release3, '--namespace', ns3]);
+    expect((await kubectlOk(['get', 'certificates.cert-manager.io,issuers.cert-manager.io', '-n', ns3, '-o', 'name'])).trim()).toBe('');
+    expect(certManager?.exitCode).toBeNull();
   });
 });
