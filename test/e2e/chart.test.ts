@@ -483,6 +483,8 @@ describe('cert-manager mode with a real cert-manager', () => {
   const ns3 = `e2e-cm-${id3}`;
   const full3 = `${release3}-modelgate`;
   const serviceNames = [`${full3}-webhook.${ns3}.svc`, `${full3}-webhook.${ns3}.svc.cluster.local`];
+  // Where cert-manager keeps the Secrets of ClusterIssuers (its --cluster-resource-namespace).
+  const resourceNs = `e2e-cm-resources-${id3}`;
   const p = new ReleaseProcesses(ns3);
   let certManager: ChildProcess | undefined;
   let certManagerLogs = '';
@@ -496,7 +498,8 @@ describe('cert-manager mode with a real cert-manager', () => {
     });
     await kubectlOk(['apply', '--server-side', '--force-conflicts', '-f', join(built, 'crds')]);
     await kubectlOk(['wait', '--for=condition=established', '--timeout=60s', ...['certificates', 'certificaterequests', 'issuers', 'clusterissuers'].map((r) => `crd/${r}.cert-manager.io`)]);
-    certManager = spawn(join(built, 'bin', 'cert-manager-e2e'), ['--kubeconfig', cluster.kubeconfigPath], { stdio: ['ignore', 'pipe', 'pipe'] });
+    await kubectlOk(['create', 'namespace', resourceNs]);
+    certManager = spawn(join(built, 'bin', 'cert-manager-e2e'), ['--kubeconfig', cluster.kubeconfigPath, '--cluster-resource-namespace', resourceNs], { stdio: ['ignore', 'pipe', 'pipe'] });
     certManager.stdout?.on('data', (d: Buffer) => (certManagerLogs += d.toString()));
     certManager.stderr?.on('data', (d: Buffer) => (certManagerLogs += d.toString()));
   }, 900_000);
@@ -505,7 +508,9 @@ describe('cert-manager mode with a real cert-manager', () => {
     await p.stop();
     certManager?.kill('SIGTERM');
     await cluster?.helm(['uninstall', release3, '--namespace', ns3, '--wait=false']);
-    if (cluster) await deleteNamespace(ns3);
+    await cluster?.helm(['uninstall', `${release3}-ci`, '--namespace', `${ns3}-ci`, '--wait=false']);
+    await cluster?.kubectl(['delete', 'clusterissuer', `${release3}-selfsigned`, `${release3}-ca`, '--ignore-not-found']);
+    if (cluster) for (const ns of [ns3, `${ns3}-ci`, resourceNs]) await deleteNamespace(ns);
   });
 
   const certManagerProcess = (): Started => ({ proc: certManager!, logs: () => certManagerLogs });
@@ -591,5 +596,33 @@ describe('cert-manager mode with a real cert-manager', () => {
     await helmOk(['uninstall', release3, '--namespace', ns3]);
     expect((await kubectlOk(['get', 'certificates.cert-manager.io,issuers.cert-manager.io', '-n', ns3, '-o', 'name'])).trim()).toBe('');
     expect(certManager?.exitCode).toBeNull();
+  });
+  it('uses an existing ClusterIssuer given in certManager.issuerRef, and creates no Issuer of its own', async () => {
+    // An organisation's CA as a ClusterIssuer: a self-signed root kept in the cluster resource namespace.
+    const issuer = (name: string, spec: object) => ({ apiVersion: 'cert-manager.io/v1', kind: 'ClusterIssuer', metadata: { name }, spec });
+    await kubectlOk(['apply', '-f', '-'], [
+      issuer(`${release3}-selfsigned`, { selfSigned: {} }),
+      { apiVersion: 'cert-manager.io/v1', kind: 'Certificate', metadata: { name: 'org-root', namespace: resourceNs }, spec: { isCA: true, commonName: `org root ${id3}`, secretName: 'org-root', privateKey: { algorithm: 'ECDSA', size: 256 }, issuerRef: { name: `${release3}-selfsigned`, kind: 'ClusterIssuer', group: 'cert-manager.io' } } },
+      issuer(`${release3}-ca`, { ca: { secretName: 'org-root' } }),
+    ].map((o) => yaml.dump(o)).join('---\n'));
+    const release = `${release3}-ci`;
+    const ns = `${ns3}-ci`;
+    const full = `${release}-modelgate`;
+    await helmOk([
+      'install', release, chartDir, '--namespace', ns, '--create-namespace', '--set', 'certManager.enabled=true',
+      '--set-json', `certManager.issuerRef={"name":"${release3}-ca","kind":"ClusterIssuer"}`,
+      '--set-json', `webhook.namespaceSelector={"matchLabels":{"${selectorLabel}":"${id3}-ci"}}`,
+    ]);
+    expect((await kubectlOk(['get', 'issuers.cert-manager.io', '-n', ns, '-o', 'name'])).trim()).toBe('');
+    await until('Certificate Ready', async () => {
+      const c = await getJson<{ status?: { conditions?: { type: string; status: string }[] } }>(['get', 'certificate', `${full}-webhook`, '-n', ns]);
+      return c.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True') ? true : undefined;
+    }, certManagerProcess(), 120_000);
+    const secret = await getJson<{ data: Record<string, string> }>(['get', 'secret', `${full}-webhook-tls`, '-n', ns]);
+    const orgCa = new X509Certificate(pemOf(secret.data['ca.crt']));
+    expect(orgCa.subject).toBe(`CN=org root ${id3}`);
+    expect(new X509Certificate(pemOf(secret.data['tls.crt'])).checkIssued(orgCa)).toBe(true);
+    const caBundle = await until('caBundle', async () => (await getJson<WebhookConfiguration>(['get', 'validatingwebhookconfiguration', full])).webhooks[0]?.clientConfig.caBundle, certManagerProcess(), 60_000);
+    expect(pemOf(caBundle)).toBe(pemOf(secret.data['ca.crt']));
   });
 });
