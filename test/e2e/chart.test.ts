@@ -3,7 +3,9 @@
 // `helm upgrade` keeps what the controller wrote (rules, caBundle, certificate), and `helm uninstall`
 // leaves no webhook behind. No kubelet runs here, so the modelgate pods never start: this test plays
 // the controller's writes itself, and with failurePolicy Fail a selected namespace is closed, which is
-// exactly what the exemption checks need.
+// exactly what the exemption checks need. Then the real modelgate binaries run outside the cluster with
+// the chart's args and ServiceAccount tokens, with self-managed TLS and in cert-manager mode against a
+// real cert-manager.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
