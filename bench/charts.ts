@@ -272,14 +272,14 @@ if (audits.length > 0) {
     const r = rows.find((x) => x.workloads === n);
     return r ? f(r) : null;
   };
+  // Both audit charts: the same machine line and x axis.
+  const axis = { subtitle: where(audits[0]!.data!.machine), xLabel: 'Deployments', categories: sizes.map((n) => n.toLocaleString('en')) };
   write(
     'audit-time.svg',
     lineChart({
       title: 'Audit time vs workloads (10 ClusterModelPolicies)',
-      subtitle: where(audits[0]!.data!.machine),
-      xLabel: 'Deployments',
+      ...axis,
       yLabel: 'seconds',
-      categories: sizes.map((n) => n.toLocaleString('en')),
       series: audits.flatMap((a) => [
         {
           name: `audit, ${label(a.name)}`,
@@ -297,10 +297,8 @@ if (audits.length > 0) {
     'audit-rss.svg',
     lineChart({
       title: 'Audit peak RSS vs workloads',
-      subtitle: where(audits[0]!.data!.machine),
-      xLabel: 'Deployments',
+      ...axis,
       yLabel: 'MiB',
-      categories: sizes.map((n) => n.toLocaleString('en')),
       series: audits.map((a) => ({
         name: `peak RSS, ${label(a.name)}`,
         values: sizes.map((n) => val(a.data!.results, n, (r) => r.peakRssMiB)),

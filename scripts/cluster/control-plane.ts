@@ -16,13 +16,13 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile, readdir, unlink } from 'node:fs/promises';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import yaml from 'js-yaml';
 import { ensureBaseline } from './baseline.ts';
 import { childEnv, ComponentExited, waitFor } from './exec.ts';
+import { freePort } from './ports.ts';
 import {
   createCertificateAuthority,
   createServiceAccountKey,
@@ -87,18 +87,6 @@ export function ensureBinaries(log: (line: string) => void = defaultLog): string
   return binDir;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
 
 function pidAlive(pid: number): boolean {
   try {

@@ -159,6 +159,8 @@ export class Controller {
             await webhookConfig.sync();
           },
         });
+    // The webhook's verifier and cache: signature bundles at admission (inline, ConfigMap) verify once per TTL.
+    const verdicts = new VerdictCache();
     const r: Reconcilers = {
       status: new PolicyStatusReconciler({ client, clock, logger: log('policy-status'), metrics, states: () => this.store.compileStates() }),
       audit: new AuditReconciler({
@@ -170,10 +172,7 @@ export class Controller {
         snapshot,
         policyAudit: (id) => this.policyAudit(id),
         exemptNamespaces: new Set(this.exempt),
-        verifyBundle: (() => {
-          const verdicts = new VerdictCache();
-          return (bundle: Uint8Array, trust: Parameters<VerdictCache['verify']>[1]) => verdicts.verify(bundle, trust);
-        })(),
+        verifyBundle: (bundle, trust) => verdicts.verify(bundle, trust),
         intervalMs: config.auditIntervalMs,
       }),
       verification: new VerificationReconciler({ client, clock, logger: log('verification'), metrics, events }),

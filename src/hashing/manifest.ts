@@ -86,9 +86,19 @@ export function hashUnits(file: ModelFile, method: SerializationMethod, shardSiz
   return units;
 }
 
-/** Sort hashing units the way model_signing orders manifest items: by path, then shard start and end. */
-export function compareUnits(a: HashUnit, b: HashUnit): number {
-  return comparePosixPaths(a.file, b.file) || a.start - b.start || a.end - b.end;
+/**
+ * The order in which model_signing lists manifest items: by path, then shard start and end. Returns the
+ * indices of `units` in that order (each path split once, not at every comparison).
+ */
+export function unitOrder(units: readonly HashUnit[]): number[] {
+  const parts = units.map((u) => u.file.split('/'));
+  return units
+    .map((_, i) => i)
+    .sort((a, b) => {
+      const ua = units[a] as HashUnit;
+      const ub = units[b] as HashUnit;
+      return (ua.file === ub.file ? 0 : comparePathParts(parts[a] ?? [], parts[b] ?? [])) || ua.start - ub.start || ua.end - ub.end;
+    });
 }
 
 /** Root digest of a manifest: SHA-256 over the concatenated raw resource digests, in order. */

@@ -4,7 +4,7 @@
 import { availableParallelism } from 'node:os';
 import type { HashAlgorithm } from './algorithms.ts';
 import { CHUNK_BYTES, hashRange, type RangeTask } from './hash-range.ts';
-import { comparePathParts, hashUnits, resourceAlgorithm, rootDigest, type HashUnit, type Resource, type SerializationMethod } from './manifest.ts';
+import { hashUnits, resourceAlgorithm, rootDigest, unitOrder, type HashUnit, type Resource, type SerializationMethod } from './manifest.ts';
 import { BATCH_BYTES, BATCH_TASKS, HashPool } from './pool.ts';
 import { walkModel, type WalkedFile, type WalkResult } from './walk.ts';
 
@@ -55,7 +55,7 @@ class ModelHasher {
   private readonly fileOfUnit: number[] = [];
   private readonly left: number[] = [];
   private readonly digests: string[] = [];
-  /** Units waiting for the decision pool or not (tiny model), or to be hashed in this thread. */
+  /** Units held back (no pool yet: the model may turn out tiny), then hashed in this thread or sent to a pool. */
   private held: number[] = [];
   /** Small units waiting to fill a batch. */
   private pending: number[] = [];
@@ -193,15 +193,7 @@ class ModelHasher {
       this.walking = false;
       this.flush();
       // Put the units in model_signing's order while the workers hash.
-      // (Each path split once, not at every comparison: the same order as compareUnits.)
-      const parts = this.units.map((u) => u.file.split('/'));
-      const order = this.units
-        .map((_, i) => i)
-        .sort((a, b) => {
-          const ua = this.units[a] as HashUnit;
-          const ub = this.units[b] as HashUnit;
-          return (ua.file === ub.file ? 0 : comparePathParts(parts[a] ?? [], parts[b] ?? [])) || ua.start - ub.start || ua.end - ub.end;
-        });
+      const order = unitOrder(this.units);
       if (this.pool) await Promise.all(this.jobs);
       else await this.hashInline(this.held);
       const p = this.progress;

@@ -9,6 +9,7 @@ import { Worker } from 'node:worker_threads';
 import type { RangeTask } from './hash-range.ts';
 import type { WorkerReply, WorkerRequest } from './worker.ts';
 
+/** A batch (one message to a worker; the model hasher fills them) holds at most this many ranges, or bytes. */
 export const BATCH_TASKS = 64;
 export const BATCH_BYTES = 32 << 20;
 /** Batches posted to a worker at once: the one it hashes and the next, already in its message queue. */
@@ -58,42 +59,6 @@ export class HashPool {
 
   constructor(size = availableParallelism()) {
     this.size = Math.max(1, Math.floor(size));
-  }
-
-  /**
-   * Hash ranges; digests come back in task order. `onBytes` hears about hashed bytes as they go,
-   * `onDone` about finished tasks (by index).
-   */
-  async hash(tasks: RangeTask[], onBytes?: (bytes: number) => void, onDone?: (indices: readonly number[]) => void): Promise<string[]> {
-    if (this.closed) throw new Error('hash pool is closed');
-    // Batches of similar sizes (large ranges first), so small ranges share a message.
-    const order = tasks.map((t, i) => i).sort((a, b) => (tasks[b]?.end ?? 0) - (tasks[b]?.start ?? 0) - ((tasks[a]?.end ?? 0) - (tasks[a]?.start ?? 0)));
-    const orderedBatches: number[][] = [];
-    let currentIdx: number[] = [];
-    let bytes = 0;
-    for (const i of order) {
-      const t = tasks[i] as RangeTask;
-      currentIdx.push(i);
-      bytes += t.end - t.start;
-      if (currentIdx.length >= BATCH_TASKS || bytes >= BATCH_BYTES) {
-        orderedBatches.push(currentIdx);
-        currentIdx = [];
-        bytes = 0;
-      }
-    }
-    if (currentIdx.length) orderedBatches.push(currentIdx);
-    const digests: string[] = new Array<string>(tasks.length);
-    await Promise.all(
-      orderedBatches.map(async (idx) => {
-        const got = await this.submit(
-          idx.map((i) => tasks[i] as RangeTask),
-          onBytes,
-        );
-        got.forEach((d, k) => (digests[idx[k] ?? 0] = d));
-        onDone?.(idx);
-      }),
-    );
-    return digests;
   }
 
   /** Hash one batch of ranges on whichever worker is free first (larger queued batches go first). */

@@ -49,8 +49,15 @@ export function normalizeIgnorePaths(modelRoot: string, paths: readonly string[]
   return [...out];
 }
 
+/** A test of names against ignore paths, built once per walk: a path ignores itself and everything under it. */
+export function ignoreMatcher(ignorePaths: readonly string[]): (name: string) => boolean {
+  const exact = new Set(ignorePaths);
+  const dirs = ignorePaths.map((p) => p + '/');
+  return (name) => exact.has(name) || dirs.some((d) => name.startsWith(d));
+}
+
 export function isIgnored(name: string, ignorePaths: readonly string[]): boolean {
-  return ignorePaths.some((p) => name === p || name.startsWith(p + '/'));
+  return ignoreMatcher(ignorePaths)(name);
 }
 
 /**
@@ -83,9 +90,7 @@ export async function walkModel(modelPath: string, options: WalkOptions): Promis
   // 64 directories: ~70 ms cold with awaited readdir and realpath, ~35 ms like this), and this runs on
   // the verifier's critical path while the hash workers wait for work.
   const files: WalkedFile[] = [];
-  const ignored = new Set(options.ignorePaths);
-  const ignoredDirs = options.ignorePaths.map((p) => p + '/');
-  const isIgnoredName = (name: string) => ignored.has(name) || ignoredDirs.some((d) => name.startsWith(d));
+  const isIgnoredName = ignoreMatcher(options.ignorePaths);
   // Without symbolic links a directory tree cannot loop: real paths are only needed when links are followed.
   const visiting = options.allowSymlinks ? new Set<string>([realpathSync(modelPath)]) : undefined;
   let sliceStart = performance.now();

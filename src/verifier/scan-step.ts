@@ -39,6 +39,6 @@ export async function scanModel(modelPath: string, options: { denyFormats: strin
     ok: false,
     files: reports.length,
     problems,
-    reason: `${problems.length} file(s) refused by the format scan; ${rel}: ${first.verdict} (${first.rule}: ${first.detail})`,
+    reason: `${problems.length} file(s) refused by the format scan; ${rel}: ${first.verdict} (${first.rule}: ${first.detail}). The model server was not started: publish the model in a format that carries no code (e.g. safetensors) and sign it again, or remove the file from the model`,
   };
 }

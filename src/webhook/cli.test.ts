@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../cli/args.ts';
 import { run } from '../cli/webhook.ts';
-import { freePort } from './ports.test-support.ts';
+import { freePort } from '../../scripts/cluster/ports.ts';
 import { admissionReview, NAMESPACES_YAML } from './server.test-support.ts';
 import { createTestCa } from './tls.test-support.ts';
 

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
 import { RESOURCE_OF, SUPPORTED_KINDS } from '../../src/workloads/kinds.ts';
-import { freePort } from '../../src/webhook/ports.test-support.ts';
+import { freePort } from '../../scripts/cluster/ports.ts';
 import { startCluster, type Cluster } from './cluster.ts';
 
 const chartDir = join(import.meta.dirname, '..', '..', 'charts', 'modelgate');

@@ -1,4 +1,5 @@
-// Ports for tests that must start a server on a port they name in advance (a binary's --port flag).
+// Ports for a server that must be told its port in advance (a binary's --port flag): the local control
+// plane's components, the demo's modelgate, and the tests that start binaries.
 import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
