@@ -14,7 +14,12 @@ import { HttpKubeClient } from '../src/kube/client.ts';
 import { realClock } from '../src/kube/clock.ts';
 import { FakeKubeClient } from '../src/kube/fake-client.ts';
 import { InformerPolicyStore } from '../src/kube/policy-store.ts';
-import { CLUSTER_MODEL_POLICIES, NAMESPACES, WORKLOAD_RESOURCES, workloadResource } from '../src/kube/resources.ts';
+import {
+  CLUSTER_MODEL_POLICIES,
+  NAMESPACES,
+  WORKLOAD_RESOURCES,
+  workloadResource,
+} from '../src/kube/resources.ts';
 import type { KubeClient, KubeObject } from '../src/kube/types.ts';
 import { AuditReconciler } from '../src/controller/audit.ts';
 import { EventRecorder } from '../src/controller/events.ts';
@@ -44,7 +49,10 @@ interface SizeResult {
 function deployment(i: number, ns: string): KubeObject {
   // A third of the models come from an untrusted registry, a third are unpinned: a realistic mix.
   const registry = i % 3 === 0 ? 'untrusted.example.com' : 'registry.example.com';
-  const ref = i % 3 === 1 ? `${registry}/models/m${i % 50}:v1` : `${registry}/models/m${i % 50}@sha256:${'ab'.repeat(32)}`;
+  const ref =
+    i % 3 === 1
+      ? `${registry}/models/m${i % 50}:v1`
+      : `${registry}/models/m${i % 50}@sha256:${'ab'.repeat(32)}`;
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -55,7 +63,15 @@ function deployment(i: number, ns: string): KubeObject {
       template: {
         metadata: { labels: { app: `llm-${i}` } },
         spec: {
-          containers: [{ name: 'server', image: 'vllm/vllm-openai:v0.6.0', args: ['--model', '/models', '--port', '8000'], volumeMounts: [{ name: 'model', mountPath: '/models' }], resources: { limits: { 'nvidia.com/gpu': '1' } } }],
+          containers: [
+            {
+              name: 'server',
+              image: 'vllm/vllm-openai:v0.6.0',
+              args: ['--model', '/models', '--port', '8000'],
+              volumeMounts: [{ name: 'model', mountPath: '/models' }],
+              resources: { limits: { 'nvidia.com/gpu': '1' } },
+            },
+          ],
           volumes: [{ name: 'model', image: { reference: ref, pullPolicy: 'IfNotPresent' } }],
         },
       },
@@ -65,16 +81,26 @@ function deployment(i: number, ns: string): KubeObject {
 
 function policy(i: number): KubeObject {
   // One policy selects the benchmark's namespaces; the others select other teams (as in a shared cluster).
-  const selector = i === 0 ? { matchLabels: { 'bench-audit': 'true' } } : { matchLabels: { team: `other-${i}` } };
+  const selector =
+    i === 0 ? { matchLabels: { 'bench-audit': 'true' } } : { matchLabels: { team: `other-${i}` } };
   return {
     apiVersion: 'modelgate.io/v1alpha1',
     kind: 'ClusterModelPolicy',
     metadata: { name: `bench-${i}` },
-    spec: { enforcement: 'Audit', match: { namespaceSelector: selector }, sources: ['oci://registry.example.com/**'], requirePinned: true },
+    spec: {
+      enforcement: 'Audit',
+      match: { namespaceSelector: selector },
+      sources: ['oci://registry.example.com/**'],
+      requirePinned: true,
+    },
   };
 }
 
-async function createAll(client: KubeClient, objects: { ref: typeof DEPLOYMENTS; obj: KubeObject }[], concurrency: number): Promise<void> {
+async function createAll(
+  client: KubeClient,
+  objects: { ref: typeof DEPLOYMENTS; obj: KubeObject }[],
+  concurrency: number,
+): Promise<void> {
   let next = 0;
   const worker = async () => {
     while (next < objects.length) {
@@ -116,15 +142,32 @@ async function runSize(size: number, cluster: boolean): Promise<SizeResult> {
   const namespaces = Math.ceil(size / PER_NAMESPACE);
   const nsName = (n: number) => `${prefix}-${n}`;
   const objects: { ref: typeof DEPLOYMENTS; obj: KubeObject }[] = [];
-  for (let n = 0; n < namespaces; n++) objects.push({ ref: NAMESPACES, obj: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: nsName(n), labels: { 'bench-audit': 'true' } } } });
+  for (let n = 0; n < namespaces; n++)
+    objects.push({
+      ref: NAMESPACES,
+      obj: {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: nsName(n), labels: { 'bench-audit': 'true' } },
+      },
+    });
   for (let i = 0; i < POLICIES; i++) objects.push({ ref: CLUSTER_MODEL_POLICIES, obj: policy(i) });
-  for (let i = 0; i < size; i++) objects.push({ ref: DEPLOYMENTS, obj: deployment(i, nsName(Math.floor(i / PER_NAMESPACE))) });
+  for (let i = 0; i < size; i++)
+    objects.push({ ref: DEPLOYMENTS, obj: deployment(i, nsName(Math.floor(i / PER_NAMESPACE))) });
   if (cluster) {
     const { connectCluster } = await import('../test/e2e/cluster.ts');
     const c = await connectCluster();
     client = new HttpKubeClient(c.kubeConfig());
-    await createAll(client, objects.filter((o) => o.ref !== DEPLOYMENTS), 16);
-    await createAll(client, objects.filter((o) => o.ref === DEPLOYMENTS), 32);
+    await createAll(
+      client,
+      objects.filter((o) => o.ref !== DEPLOYMENTS),
+      16,
+    );
+    await createAll(
+      client,
+      objects.filter((o) => o.ref === DEPLOYMENTS),
+      32,
+    );
     cleanup = async () => {
       for (let n = 0; n < namespaces; n++) await client.delete(NAMESPACES, nsName(n));
       for (let i = 0; i < POLICIES; i++) await client.delete(CLUSTER_MODEL_POLICIES, `bench-${i}`);
@@ -136,7 +179,12 @@ async function runSize(size: number, cluster: boolean): Promise<SizeResult> {
   }
   objects.length = 0;
 
-  const store = new InformerPolicyStore({ client, controllerNamespace: 'modelgate-system', logger, clock: realClock });
+  const store = new InformerPolicyStore({
+    client,
+    controllerNamespace: 'modelgate-system',
+    logger,
+    clock: realClock,
+  });
   await store.start();
   const metrics = new ControllerMetrics();
   const events = new EventRecorder({ client, clock: realClock, logger, metrics, instance: 'bench' });
@@ -188,7 +236,17 @@ async function child(size: number, cluster: boolean): Promise<void> {
 
 function runChild(size: number, cluster: boolean): Promise<SizeResult> {
   return new Promise((resolve, reject) => {
-    const p = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--child', String(size), ...(cluster ? ['--cluster'] : [])], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const p = spawn(
+      process.execPath,
+      [
+        ...process.execArgv,
+        fileURLToPath(import.meta.url),
+        '--child',
+        String(size),
+        ...(cluster ? ['--cluster'] : []),
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     p.stdout.on('data', (c: Buffer) => (out += c.toString()));
     p.on('exit', (code) => {
@@ -205,7 +263,9 @@ async function main(): Promise<void> {
   const ci = argv.indexOf('--child');
   if (ci >= 0) return child(Number(argv[ci + 1]), cluster);
   const results: SizeResult[] = [];
-  console.log(`audit benchmark (${cluster ? 'local control plane' : 'file-backed, in-memory API'}), ${POLICIES} ClusterModelPolicies, ${PER_NAMESPACE} Deployments per namespace`);
+  console.log(
+    `audit benchmark (${cluster ? 'local control plane' : 'file-backed, in-memory API'}), ${POLICIES} ClusterModelPolicies, ${PER_NAMESPACE} Deployments per namespace`,
+  );
   console.log('workloads  audit ms  list-only ms  ratio  µs/workload  violations  peak RSS MiB  heap MiB');
   for (const size of SIZES) {
     const r = await runChild(size, cluster);

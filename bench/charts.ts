@@ -273,7 +273,11 @@ if (audits.length > 0) {
     return r ? f(r) : null;
   };
   // Both audit charts: the same machine line and x axis.
-  const axis = { subtitle: where(audits[0]!.data!.machine), xLabel: 'Deployments', categories: sizes.map((n) => n.toLocaleString('en')) };
+  const axis = {
+    subtitle: where(audits[0]!.data!.machine),
+    xLabel: 'Deployments',
+    categories: sizes.map((n) => n.toLocaleString('en')),
+  };
   write(
     'audit-time.svg',
     lineChart({

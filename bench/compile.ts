@@ -24,6 +24,10 @@ export function compileSources(name: string, entries: readonly string[]): string
       include: [],
     }),
   );
-  execFileSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(out, 'tsconfig.json')], { stdio: 'inherit' });
+  execFileSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(out, 'tsconfig.json')],
+    { stdio: 'inherit' },
+  );
   return join(out, 'dist');
 }

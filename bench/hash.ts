@@ -15,7 +15,19 @@
 //   npx tsx bench/hash.ts [--size-mib 1024] [--small-files 4096] [--keep]
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,14 +87,22 @@ function timeCommand(cmd: string, argv: string[]): { ms: number; maxRssKiB: numb
   return { ms, maxRssKiB: Number(lines[lines.length - 1]) };
 }
 
-function inProcess(files: string[], make: () => { update(b: Uint8Array): unknown; digest(): unknown }, limit = Infinity): { ms: number } {
+function inProcess(
+  files: string[],
+  make: () => { update(b: Uint8Array): unknown; digest(): unknown },
+  limit = Infinity,
+): { ms: number } {
   const buf = Buffer.allocUnsafe(MiB);
   const started = performance.now();
   for (const f of files) {
     const h = make();
     const fd = openSync(f, 'r');
     let total = 0;
-    for (let n = readSync(fd, buf, 0, buf.length, null); n > 0 && total < limit; n = readSync(fd, buf, 0, buf.length, null)) {
+    for (
+      let n = readSync(fd, buf, 0, buf.length, null);
+      n > 0 && total < limit;
+      n = readSync(fd, buf, 0, buf.length, null)
+    ) {
       h.update(buf.subarray(0, n));
       total += n;
     }
@@ -94,7 +114,8 @@ function inProcess(files: string[], make: () => { update(b: Uint8Array): unknown
 
 const writeBlock = (path: string, block: Buffer, bytes: number) => {
   const fd = openSync(path, 'w');
-  for (let done = 0; done < bytes; done += block.length) writeFileSync(fd, block.subarray(0, Math.min(block.length, bytes - done)));
+  for (let done = 0; done < bytes; done += block.length)
+    writeFileSync(fd, block.subarray(0, Math.min(block.length, bytes - done)));
   closeSync(fd);
 };
 
@@ -121,7 +142,10 @@ function makeSmallFiles(model: string, count: number, block: Buffer): void {
   for (let i = 0; i < count; i++) {
     const sub = join(model, `part-${String(Math.floor(i / 64)).padStart(3, '0')}`);
     if (i % 64 === 0) mkdirSync(sub, { recursive: true });
-    writeFileSync(join(sub, `${String(i).padStart(5, '0')}.bin`), block.subarray((i % 255) * 65536, (i % 255) * 65536 + 65536));
+    writeFileSync(
+      join(sub, `${String(i).padStart(5, '0')}.bin`),
+      block.subarray((i % 255) * 65536, (i % 255) * 65536 + 65536),
+    );
   }
 }
 
@@ -142,7 +166,13 @@ function summarise(f: Figures, cores: number) {
   const one = f.results['modelgate verify, 1 worker'];
   const all = f.results[`modelgate verify, ${cores} workers`];
   const ms = f.results['model_signing verify (Python)'];
-  const rows = Object.entries(f.results).map(([name, r]) => ({ name, MBps: mbps(r.ms), ratio: mbps(r.ms) / base, ms: r.ms, rss: r.maxRssKiB }));
+  const rows = Object.entries(f.results).map(([name, r]) => ({
+    name,
+    MBps: mbps(r.ms),
+    ratio: mbps(r.ms) / base,
+    ms: r.ms,
+    rss: r.maxRssKiB,
+  }));
   return {
     rows,
     summary: {
@@ -167,13 +197,31 @@ function summarise(f: Figures, cores: number) {
 
 function printTable(title: string, f: Figures, cores: number): void {
   const { rows } = summarise(f, cores);
-  console.log(`\n${title}: ${f.files} files, ${(f.bytes / MiB).toFixed(0)} MiB, ${cores} cores, warm page cache, load average ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
-  console.log('tool'.padEnd(40), 'MB/s'.padStart(8), 'x openssl'.padStart(10), 'ms'.padStart(8), 'peak RSS MiB'.padStart(13));
-  for (const r of rows) console.log(r.name.padEnd(40), r.MBps.toFixed(0).padStart(8), r.ratio.toFixed(2).padStart(10), r.ms.toFixed(0).padStart(8), (r.rss ? (r.rss / 1024).toFixed(0) : '-').padStart(13));
+  console.log(
+    `\n${title}: ${f.files} files, ${(f.bytes / MiB).toFixed(0)} MiB, ${cores} cores, warm page cache, load average ${loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')}`,
+  );
+  console.log(
+    'tool'.padEnd(40),
+    'MB/s'.padStart(8),
+    'x openssl'.padStart(10),
+    'ms'.padStart(8),
+    'peak RSS MiB'.padStart(13),
+  );
+  for (const r of rows)
+    console.log(
+      r.name.padEnd(40),
+      r.MBps.toFixed(0).padStart(8),
+      r.ratio.toFixed(2).padStart(10),
+      r.ms.toFixed(0).padStart(8),
+      (r.rss ? (r.rss / 1024).toFixed(0) : '-').padStart(13),
+    );
 }
 
 async function main(): Promise<void> {
-  const option = (name: string, fallback: number) => Number(args[args.indexOf(name) + 1] || fallback) || fallback;
+  const option = (name: string, fallback: number) =>
+    Number(args[args.indexOf(name) + 1] || fallback) || fallback;
   const sizeMiB = option('--size-mib', 1024);
   const smallCount = option('--small-files', 4096);
   const cores = availableParallelism();
@@ -198,20 +246,32 @@ async function main(): Promise<void> {
     const haveModelSigning = msBin !== '' && existsSync(msCli);
 
     /** openssl and modelgate (1 worker, all cores) interleaved, best of `rounds`; model_signing best of `msRounds`. */
-    const measure = async (model: string, rounds: number, msRounds: number, results: Record<string, Measured>): Promise<Figures> => {
+    const measure = async (
+      model: string,
+      rounds: number,
+      msRounds: number,
+      results: Record<string, Measured>,
+    ): Promise<Figures> => {
       const files = listFiles(model);
       const bytes = files.reduce((n, f) => n + statSync(f).size, 0);
       const bundle = join(dir, `${model.split('/').pop() ?? 'model'}.sig`);
       writeFileSync(bundle, (await signModel(model, loadSigner(readFileSync(keyPem, 'utf8')))).bundle);
       inProcess(files, () => ({ update: () => undefined, digest: () => undefined })); // warm the page cache
       const runChild = (workers: number) => () => {
-        const out = execFileSync(process.execPath, [compiled, model, bundle, pubPem, String(workers)], { encoding: 'utf8', cwd: root });
+        const out = execFileSync(process.execPath, [compiled, model, bundle, pubPem, String(workers)], {
+          encoding: 'utf8',
+          cwd: root,
+        });
         return JSON.parse(out.trim().split('\n').pop() ?? '{}') as Measured;
       };
       // Interleave openssl and modelgate runs and keep the best of each: the machine may be shared.
       const openssl = () => timeCommand('openssl', ['dgst', '-sha256', ...files]);
       for (let i = 0; i < rounds; i++) {
-        for (const [name, f] of [['openssl dgst -sha256', openssl], ['modelgate verify, 1 worker', runChild(1)], [`modelgate verify, ${cores} workers`, runChild(cores)]] as const) {
+        for (const [name, f] of [
+          ['openssl dgst -sha256', openssl],
+          ['modelgate verify, 1 worker', runChild(1)],
+          [`modelgate verify, ${cores} workers`, runChild(cores)],
+        ] as const) {
           const r = f();
           const prev = results[name];
           if (!prev || r.ms < prev.ms) results[name] = r;
@@ -219,8 +279,12 @@ async function main(): Promise<void> {
       }
       if (haveModelSigning) {
         const msSig = join(dir, `${model.split('/').pop() ?? 'model'}.ms.sig`);
-        execFileSync(msCli, ['sign', 'key', model, '--private_key', keyPem, '--signature', msSig], { stdio: 'ignore' });
-        results['model_signing verify (Python)'] = bestOf(msRounds, () => timeCommand(msCli, ['verify', 'key', model, '--signature', msSig, '--public_key', pubPem]));
+        execFileSync(msCli, ['sign', 'key', model, '--private_key', keyPem, '--signature', msSig], {
+          stdio: 'ignore',
+        });
+        results['model_signing verify (Python)'] = bestOf(msRounds, () =>
+          timeCommand(msCli, ['verify', 'key', model, '--signature', msSig, '--public_key', pubPem]),
+        );
       }
       return { bytes, files: files.length, results };
     };
@@ -233,7 +297,9 @@ async function main(): Promise<void> {
     inProcess(ckFiles, () => ({ update: () => undefined, digest: () => undefined }));
     const ckResults: Record<string, Measured> = {};
     ckResults['sha256sum'] = timeCommand('sha256sum', ckFiles);
-    ckResults['node:crypto sha256 (1 thread)'] = bestOf(3, () => inProcess(ckFiles, () => createHash('sha256')));
+    ckResults['node:crypto sha256 (1 thread)'] = bestOf(3, () =>
+      inProcess(ckFiles, () => createHash('sha256')),
+    );
     // @noble/hashes is an order of magnitude slower: time the largest file's first 128 MiB and scale.
     const largest = [...ckFiles].sort((a, b) => statSync(b).size - statSync(a).size)[0] ?? '';
     const sampleBytes = Math.min(128 * MiB, statSync(largest).size);
@@ -249,7 +315,13 @@ async function main(): Promise<void> {
     printTable('many small files', sf, cores);
 
     const round = (rows: ReturnType<typeof summarise>['rows']) =>
-      rows.map((r) => ({ name: r.name, MBps: Math.round(r.MBps), ratio: Number(r.ratio.toFixed(3)), ms: Math.round(r.ms), peak_rss_MiB: r.rss ? Math.round(r.rss / 1024) : null }));
+      rows.map((r) => ({
+        name: r.name,
+        MBps: Math.round(r.MBps),
+        ratio: Number(r.ratio.toFixed(3)),
+        ms: Math.round(r.ms),
+        peak_rss_MiB: r.rss ? Math.round(r.rss / 1024) : null,
+      }));
     const a = summarise(ck, cores);
     const b = summarise(sf, cores);
     emitResult('hash', {
@@ -257,7 +329,11 @@ async function main(): Promise<void> {
       ...a.summary,
       loadavg_1m: Number(loadavg()[0]?.toFixed(2)),
       rows: round(a.rows),
-      small_files: { model: `${smallCount} files of 64 KiB in ${Math.ceil(smallCount / 64)} directories`, ...b.summary, rows: round(b.rows) },
+      small_files: {
+        model: `${smallCount} files of 64 KiB in ${Math.ceil(smallCount / 64)} directories`,
+        ...b.summary,
+        rows: round(b.rows),
+      },
     });
   } finally {
     if (!args.includes('--keep')) rmSync(dir, { recursive: true, force: true });

@@ -341,7 +341,9 @@ async function main(): Promise<void> {
       modelgate_MBps: mbps(r.bytes, r.modelgate),
       picklescan_MBps: mbps(r.bytes, r.picklescan),
       picklescan_to_modelgate_cpu_ratio:
-        r.picklescan === undefined ? null : Number((r.picklescan.cpuMs / Math.max(r.modelgate.cpuMs, 0.1)).toFixed(2)),
+        r.picklescan === undefined
+          ? null
+          : Number((r.picklescan.cpuMs / Math.max(r.modelgate.cpuMs, 0.1)).toFixed(2)),
     })),
   });
 }

@@ -308,11 +308,22 @@ function startFloor(cert: string, key: string): Promise<Server> {
 }
 
 /** The floor in fastify: same TLS options, default (secure) JSON body parser, no logging, one route. */
-async function startFastifyFloor(cert: string, key: string): Promise<{ port: number; close: () => Promise<void> }> {
-  const app = Fastify({ https: { cert, key, minVersion: 'TLSv1.2' }, keepAliveTimeout: 60_000, logger: false });
+async function startFastifyFloor(
+  cert: string,
+  key: string,
+): Promise<{ port: number; close: () => Promise<void> }> {
+  const app = Fastify({
+    https: { cert, key, minVersion: 'TLSv1.2' },
+    keepAliveTimeout: 60_000,
+    logger: false,
+  });
   app.post('/validate', (request, reply) => {
     const uid = (request.body as { request?: { uid?: string } } | null)?.request?.uid ?? '';
-    return reply.send({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid, allowed: true } });
+    return reply.send({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      response: { uid, allowed: true },
+    });
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   return { port: (app.server.address() as AddressInfo).port, close: () => app.close() };
@@ -334,7 +345,13 @@ export interface Row {
 
 /** modelgate's server, compiled as in production (bench/compile.ts), not run through tsx. */
 async function loadModelgate() {
-  const dist = compileSources('bench-webhook', ['webhook/server.ts', 'webhook/admission.ts', 'policy/file-store.ts', 'telemetry/logger.ts', 'telemetry/metrics.ts']);
+  const dist = compileSources('bench-webhook', [
+    'webhook/server.ts',
+    'webhook/admission.ts',
+    'policy/file-store.ts',
+    'telemetry/logger.ts',
+    'telemetry/metrics.ts',
+  ]);
   const load = <T>(path: string) => import(pathToFileURL(join(dist, path)).href) as Promise<T>;
   return {
     ...(await load<typeof FileStoreModule>('policy/file-store.js')),
@@ -346,7 +363,8 @@ async function loadModelgate() {
 }
 
 async function main(): Promise<void> {
-  const { FilePolicyStore, createLogger, AdmissionMetrics, createAdmission, startWebhookServer } = await loadModelgate();
+  const { FilePolicyStore, createLogger, AdmissionMetrics, createAdmission, startWebhookServer } =
+    await loadModelgate();
   const dir = mkdtempSync(join(tmpdir(), 'modelgate-bench-'));
   // Same certificate for both servers: an ECDSA P-256 leaf from an in-process test CA.
   const leaf = await (await createTestCa('modelgate bench CA')).issue('localhost');
@@ -482,7 +500,9 @@ async function main(): Promise<void> {
     );
   process.stderr.write('fastify floor / floor:\n');
   for (const r of fastifyRatios)
-    process.stderr.write(`  c=${String(r.concurrency).padEnd(3)} throughput ${r.throughput_ratio.toFixed(2)}  cpu-bound throughput ${r.cpu_throughput_ratio.toFixed(2)}\n`);
+    process.stderr.write(
+      `  c=${String(r.concurrency).padEnd(3)} throughput ${r.throughput_ratio.toFixed(2)}  cpu-bound throughput ${r.cpu_throughput_ratio.toFixed(2)}\n`,
+    );
   const headline = ratios.find((r) => r.policies === 10 && r.concurrency === 16) ?? ratios[0]!;
   const at1000 = ratios.find((r) => r.policies === 1000 && r.concurrency === 16);
   const at1 = ratios.find((r) => r.policies === 1 && r.concurrency === 16);

@@ -8,7 +8,16 @@
 //
 // helm comes from the local control-plane build (scripts/cluster/build.sh); see findHelm().
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, readdirSync, realpathSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -51,7 +60,8 @@ export function findHelm(): string {
     .map((d) => join(cacheRoot, d, 'helm'));
   candidates.push(...newestFirst(built), ...newestFirst(standalone));
   const found = candidates.find(isExecutable);
-  if (!found) throw new Error(`helm not found (looked in: ${candidates.join(', ') || k8sCache}). ${helmBuildHint}`);
+  if (!found)
+    throw new Error(`helm not found (looked in: ${candidates.join(', ') || k8sCache}). ${helmBuildHint}`);
   return found;
 }
 
@@ -86,7 +96,10 @@ export interface HelmResult {
 }
 
 /** Runs helm with its config, cache and data dirs isolated from the user's (no repos, no plugins). */
-export function runHelm(args: string[], options: { helm?: string; env?: NodeJS.ProcessEnv } = {}): HelmResult {
+export function runHelm(
+  args: string[],
+  options: { helm?: string; env?: NodeJS.ProcessEnv } = {},
+): HelmResult {
   const helm = options.helm ?? findHelm();
   const home = join(repoRoot, '.cache', 'helm-home');
   const result = spawnSync(helm, args, {
@@ -107,14 +120,18 @@ export function runHelm(args: string[], options: { helm?: string; env?: NodeJS.P
 
 /** The files crds/ and charts/modelgate/crds/ must both hold, with their contents. */
 export function crdSources(): Map<string, string> {
-  const files = readdirSync(crdSourceDir).filter((f) => f.endsWith('.yaml')).sort();
+  const files = readdirSync(crdSourceDir)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
   return new Map(files.map((f) => [f, readFileSync(join(crdSourceDir, f), 'utf8')]));
 }
 
 /** The chart's CRD directory as it is on disk. */
 export function chartCrds(): Map<string, string> {
   if (!existsSync(chartCrdDir)) return new Map();
-  const files = readdirSync(chartCrdDir).filter((f) => f.endsWith('.yaml') || f.endsWith('.yml') || f.endsWith('.json')).sort();
+  const files = readdirSync(chartCrdDir)
+    .filter((f) => f.endsWith('.yaml') || f.endsWith('.yml') || f.endsWith('.json'))
+    .sort();
   return new Map(files.map((f) => [f, readFileSync(join(chartCrdDir, f), 'utf8')]));
 }
 

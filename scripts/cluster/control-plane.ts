@@ -87,7 +87,6 @@ export function ensureBinaries(log: (line: string) => void = defaultLog): string
   return binDir;
 }
 
-
 function pidAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);

@@ -11,7 +11,13 @@ import { removeNamespace, startLocalModelgate } from './local-modelgate.ts';
 
 const keep = process.argv.includes('--keep');
 /** The story's order: the happy path, then one threat at a time. */
-const ORDER = ['signed-model.yaml', 'tampered-model.yaml', 'unpinned-model.yaml', 'sensitive-ordinary.yaml', 'sensitive-confidential.yaml'];
+const ORDER = [
+  'signed-model.yaml',
+  'tampered-model.yaml',
+  'unpinned-model.yaml',
+  'sensitive-ordinary.yaml',
+  'sensitive-confidential.yaml',
+];
 const DENIED_BY = 'admission webhook "validate.modelgate.io" denied the request: ';
 const EX = join(repoRoot, 'examples');
 const NS = 'ml-prod';
@@ -49,19 +55,31 @@ function wrap(text: string, indent: string): string {
 async function describeWorkload(cluster: Cluster, app: string): Promise<void> {
   const pod = await eventually(async () => {
     const r = await cluster.kubectl(['get', 'pods', '-n', NS, '-l', `app=${app}`, '-o', 'json']);
-    const items = r.code === 0 ? (JSON.parse(r.stdout) as { items: { metadata: { name: string }; spec: Record<string, unknown> }[] }).items : [];
+    const items =
+      r.code === 0
+        ? (JSON.parse(r.stdout) as { items: { metadata: { name: string }; spec: Record<string, unknown> }[] })
+            .items
+        : [];
     return items.find((p) => typeof p.spec.nodeName === 'string') ?? undefined;
   });
   if (!pod) return say('    (no pod scheduled yet)');
   const inits = ((pod.spec.initContainers ?? []) as { name: string }[]).map((c) => c.name);
-  say(`    pod ${pod.metadata.name} was created by the real controller manager and scheduled onto node ${pod.spec.nodeName as string}`);
-  if (inits[0] === 'modelgate-verifier') say('    the runtime verifier runs first in it: it re-hashes every model file against the signed manifest at pod start');
-  if (pod.spec.runtimeClassName) say(`    runtime class ${pod.spec.runtimeClassName as string}: a confidential-computing (TEE) sandbox`);
+  say(
+    `    pod ${pod.metadata.name} was created by the real controller manager and scheduled onto node ${pod.spec.nodeName as string}`,
+  );
+  if (inits[0] === 'modelgate-verifier')
+    say(
+      '    the runtime verifier runs first in it: it re-hashes every model file against the signed manifest at pod start',
+    );
+  if (pod.spec.runtimeClassName)
+    say(`    runtime class ${pod.spec.runtimeClassName as string}: a confidential-computing (TEE) sandbox`);
 }
 
 async function main(): Promise<void> {
   say(bold('modelgate demo: keeping unverified models out of a Kubernetes cluster'));
-  step('Starting a local Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler built from source)');
+  step(
+    'Starting a local Kubernetes control plane (etcd, kube-apiserver, controller-manager, scheduler built from source)',
+  );
   const cluster = await startCluster({ log: (l) => say(`    ${l}`) });
   say(`    API server ${cluster.server}; kubeconfig ${cluster.kubeconfigPath}`);
 
@@ -74,24 +92,53 @@ async function main(): Promise<void> {
     for (const f of ['cluster.yaml', 'policies/production-models.yaml']) {
       const r = await cluster.kubectl(['apply', '-f', join(EX, f)]);
       if (r.code !== 0) throw new Error(`kubectl apply ${f} failed: ${r.stderr}`);
-      say(r.stdout.trim().split('\n').map((l) => `    ${l}`).join('\n'));
+      say(
+        r.stdout
+          .trim()
+          .split('\n')
+          .map((l) => `    ${l}`)
+          .join('\n'),
+      );
     }
-    say('    policy production-models: models in env=prod namespaces must come from registry.example.com or the');
-    say('    example-org Hugging Face org, be pinned and signed by the ml-release key; high-sensitivity models must');
+    say(
+      '    policy production-models: models in env=prod namespaces must come from registry.example.com or the',
+    );
+    say(
+      '    example-org Hugging Face org, be pinned and signed by the ml-release key; high-sensitivity models must',
+    );
     say('    run on AMD SEV-SNP confidential nodes.');
     const ready = await eventually(async () => {
-      const r = await cluster.kubectl(['get', 'clustermodelpolicy', 'production-models', '-o', 'jsonpath={.status.conditions[?(@.type=="Ready")].status}']);
+      const r = await cluster.kubectl([
+        'get',
+        'clustermodelpolicy',
+        'production-models',
+        '-o',
+        'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+      ]);
       return r.stdout === 'True' ? true : undefined;
     }, 60_000);
-    say(ready ? '    the controller reports the policy Ready (compiled, keys resolved)' : red('    the policy did not become Ready in time'));
+    say(
+      ready
+        ? '    the controller reports the policy Ready (compiled, keys resolved)'
+        : red('    the policy did not become Ready in time'),
+    );
     await eventually(async () => {
-      const r = await cluster.kubectl(['apply', '--dry-run=server', '-f', join(EX, 'workloads', 'unpinned-model.yaml')]);
+      const r = await cluster.kubectl([
+        'apply',
+        '--dry-run=server',
+        '-f',
+        join(EX, 'workloads', 'unpinned-model.yaml'),
+      ]);
       return r.code !== 0 ? true : undefined;
     });
 
     for (const file of ORDER) {
       const text = readFileSync(join(EX, 'workloads', file), 'utf8');
-      const intent = text.split('\n').filter((l) => l.startsWith('#')).map((l) => l.slice(2)).join(' ');
+      const intent = text
+        .split('\n')
+        .filter((l) => l.startsWith('#'))
+        .map((l) => l.slice(2))
+        .join(' ');
       const obj = yaml.load(text) as { metadata: { name: string } };
       step(`kubectl apply -f examples/workloads/${file}`);
       say(wrap(intent, '    '));
@@ -115,11 +162,21 @@ async function main(): Promise<void> {
     }
 
     step('What the cluster admin sees');
-    say((await cluster.kubectl(['get', 'clustermodelpolicies'])).stdout.trim().split('\n').map((l) => `    ${l}`).join('\n'));
-    say(`\n${ok ? green('Demo finished: every workload got the verdict it should.') : red('Demo finished with unexpected verdicts (see above).')}`);
+    say(
+      (await cluster.kubectl(['get', 'clustermodelpolicies'])).stdout
+        .trim()
+        .split('\n')
+        .map((l) => `    ${l}`)
+        .join('\n'),
+    );
+    say(
+      `\n${ok ? green('Demo finished: every workload got the verdict it should.') : red('Demo finished with unexpected verdicts (see above).')}`,
+    );
   } finally {
     if (keep) {
-      say(`\nLeft running (--keep). kubectl --kubeconfig ${cluster.kubeconfigPath} ...; stop with: npm run cluster:down`);
+      say(
+        `\nLeft running (--keep). kubectl --kubeconfig ${cluster.kubeconfigPath} ...; stop with: npm run cluster:down`,
+      );
     } else {
       await removeNamespace(cluster, NS);
       await cluster.kubectl(['delete', 'clustermodelpolicy', 'production-models', '--ignore-not-found']);
@@ -131,6 +188,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`demo failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(`demo failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exitCode = 1;
 });

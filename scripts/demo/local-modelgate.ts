@@ -41,16 +41,26 @@ export interface LocalModelgate {
 
 export const EXEMPT_NAMESPACES = ['kube-system', 'kube-public', 'kube-node-lease'];
 
-function webhookConfigurations(o: { name: string; url: string; caPem: string; exempt: string[]; failurePolicy: string; timeoutSeconds: number }) {
+function webhookConfigurations(o: {
+  name: string;
+  url: string;
+  caPem: string;
+  exempt: string[];
+  failurePolicy: string;
+  timeoutSeconds: number;
+}) {
   const byGroup = new Map<string, string[]>();
-  for (const k of SUPPORTED_KINDS) byGroup.set(k.group, [...(byGroup.get(k.group) ?? []), RESOURCE_OF[k.kind]!]);
+  for (const k of SUPPORTED_KINDS)
+    byGroup.set(k.group, [...(byGroup.get(k.group) ?? []), RESOURCE_OF[k.kind]!]);
   const common = {
     admissionReviewVersions: ['v1'],
     sideEffects: 'None',
     failurePolicy: o.failurePolicy,
     timeoutSeconds: o.timeoutSeconds,
     matchPolicy: 'Equivalent',
-    namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: o.exempt }] },
+    namespaceSelector: {
+      matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: o.exempt }],
+    },
   };
   const caBundle = Buffer.from(o.caPem).toString('base64');
   return [
@@ -81,7 +91,15 @@ function webhookConfigurations(o: { name: string; url: string; caPem: string; ex
         {
           name: 'mutate.modelgate.io',
           clientConfig: { url: `${o.url}/mutate`, caBundle },
-          rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['CREATE'], scope: 'Namespaced' }],
+          rules: [
+            {
+              apiGroups: [''],
+              apiVersions: ['v1'],
+              resources: ['pods'],
+              operations: ['CREATE'],
+              scope: 'Namespaced',
+            },
+          ],
           reinvocationPolicy: 'IfNeeded',
           ...common,
         },
@@ -90,10 +108,16 @@ function webhookConfigurations(o: { name: string; url: string; caPem: string; ex
   ];
 }
 
-async function waitHttp(url: string, timeoutMs: number, proc: ChildProcess, log: () => string): Promise<void> {
+async function waitHttp(
+  url: string,
+  timeoutMs: number,
+  proc: ChildProcess,
+  log: () => string,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`process exited with ${proc.exitCode} before ${url} was ready:\n${log().slice(-3000)}`);
+    if (proc.exitCode !== null)
+      throw new Error(`process exited with ${proc.exitCode} before ${url} was ready:\n${log().slice(-3000)}`);
     try {
       const r = await fetch(url);
       if (r.ok) return;
@@ -106,7 +130,9 @@ async function waitHttp(url: string, timeoutMs: number, proc: ChildProcess, log:
 }
 
 function startProcess(args: string[], sink: { text: string }): ChildProcess {
-  const p = spawn(process.execPath, [join(repoRoot, 'bin', 'modelgate.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = spawn(process.execPath, [join(repoRoot, 'bin', 'modelgate.js'), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const take = (b: Buffer) => {
     sink.text += b.toString();
     if (sink.text.length > 2_000_000) sink.text = sink.text.slice(-1_000_000);
@@ -125,7 +151,10 @@ async function stopProcess(p: ChildProcess | undefined): Promise<void> {
   clearTimeout(t);
 }
 
-export async function startLocalModelgate(cluster: Cluster, options: LocalModelgateOptions = {}): Promise<LocalModelgate> {
+export async function startLocalModelgate(
+  cluster: Cluster,
+  options: LocalModelgateOptions = {},
+): Promise<LocalModelgate> {
   const namespace = options.namespace ?? 'modelgate-system';
   const name = options.name ?? 'modelgate-local';
   const log = options.log ?? (() => {});
@@ -134,7 +163,11 @@ export async function startLocalModelgate(cluster: Cluster, options: LocalModelg
 
   await cluster.kubectl(['create', 'namespace', namespace]);
   const ca = await createCertificateAuthority(`${name}-ca`);
-  const serving = await issueCertificate(ca, { commonName: '127.0.0.1', hosts: ['127.0.0.1', 'localhost'], usage: 'server' });
+  const serving = await issueCertificate(ca, {
+    commonName: '127.0.0.1',
+    hosts: ['127.0.0.1', 'localhost'],
+    usage: 'server',
+  });
   const certFile = join(dir, 'tls.crt');
   const keyFile = join(dir, 'tls.key');
   writeFileSync(certFile, serving.certPem);
@@ -190,7 +223,12 @@ export async function startLocalModelgate(cluster: Cluster, options: LocalModelg
       ],
       controllerSink,
     );
-    await waitHttp(`http://127.0.0.1:${controllerPort}/healthz`, 60_000, controller, () => controllerSink.text);
+    await waitHttp(
+      `http://127.0.0.1:${controllerPort}/healthz`,
+      60_000,
+      controller,
+      () => controllerSink.text,
+    );
   }
 
   const configs = webhookConfigurations({
@@ -216,7 +254,12 @@ export async function startLocalModelgate(cluster: Cluster, options: LocalModelg
     stopWebhook: () => stopProcess(webhook),
     startWebhook,
     stop: async () => {
-      await cluster.kubectl(['delete', 'validatingwebhookconfiguration,mutatingwebhookconfiguration', name, '--ignore-not-found']);
+      await cluster.kubectl([
+        'delete',
+        'validatingwebhookconfiguration,mutatingwebhookconfiguration',
+        name,
+        '--ignore-not-found',
+      ]);
       await Promise.all([stopProcess(webhook), stopProcess(controller)]);
     },
   };
@@ -226,7 +269,14 @@ export async function startLocalModelgate(cluster: Cluster, options: LocalModelg
  *  so workloads are removed first and their pods deleted with grace period 0, as a kubelet would. */
 export async function removeNamespace(cluster: Cluster, namespace: string): Promise<void> {
   if ((await cluster.kubectl(['get', 'namespace', namespace])).code !== 0) return;
-  await cluster.kubectl(['delete', 'deployments,replicasets,jobs,statefulsets', '--all', '-n', namespace, '--wait=false']);
+  await cluster.kubectl([
+    'delete',
+    'deployments,replicasets,jobs,statefulsets',
+    '--all',
+    '-n',
+    namespace,
+    '--wait=false',
+  ]);
   await cluster.kubectl(['delete', 'pods', '--all', '-n', namespace, '--grace-period=0', '--force']);
   await cluster.kubectl(['delete', 'namespace', namespace, '--wait=false']);
   const deadline = Date.now() + 120_000;
@@ -237,4 +287,3 @@ export async function removeNamespace(cluster: Cluster, namespace: string): Prom
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
-

@@ -72,7 +72,12 @@ export function buildCrd(names: Names): Record<string, unknown> {
           storage: true,
           subresources: { status: {} },
           additionalPrinterColumns: [
-            { name: 'Enforcement', type: 'string', jsonPath: '.spec.enforcement', description: 'Enforce, Warn or Audit' },
+            {
+              name: 'Enforcement',
+              type: 'string',
+              jsonPath: '.spec.enforcement',
+              description: 'Enforce, Warn or Audit',
+            },
             {
               name: 'Ready',
               type: 'string',

@@ -22,8 +22,14 @@ type DeepRequired<T> = T extends (infer U)[]
 const everyField: DeepRequired<ModelPolicySpec> = {
   enforcement: 'Warn',
   match: {
-    namespaceSelector: { matchLabels: { env: 'prod' }, matchExpressions: [{ key: 'tier', operator: 'In', values: ['a'] }] },
-    objectSelector: { matchLabels: { app: 'x' }, matchExpressions: [{ key: 'team', operator: 'NotIn', values: ['b'] }] },
+    namespaceSelector: {
+      matchLabels: { env: 'prod' },
+      matchExpressions: [{ key: 'tier', operator: 'In', values: ['a'] }],
+    },
+    objectSelector: {
+      matchLabels: { app: 'x' },
+      matchExpressions: [{ key: 'team', operator: 'NotIn', values: ['b'] }],
+    },
     kinds: [{ group: 'apps', kind: 'Deployment' }],
   },
   sources: ['oci://registry.example.com/models/**'],
@@ -34,7 +40,12 @@ const everyField: DeepRequired<ModelPolicySpec> = {
       name: 'all-in-one',
       key: { pem: 'PEM', secretRef: { name: 's', namespace: 'n', key: 'k' } },
       certificate: { caBundle: 'PEM', identities: ['ml@example.com'] },
-      keyless: { issuer: 'https://issuer', subject: 'a@b', subjectRegExp: '.*', trustedRootRef: { name: 'c', namespace: 'n', key: 'k' } },
+      keyless: {
+        issuer: 'https://issuer',
+        subject: 'a@b',
+        subjectRegExp: '.*',
+        trustedRootRef: { name: 'c', namespace: 'n', key: 'k' },
+      },
     },
   ],
   threshold: 1,
@@ -134,23 +145,71 @@ describe('parsePolicy', () => {
     [{ enforcement: 'Block' }, 'spec.enforcement: must be one of Enforce, Warn, Audit; got "Block"'],
     [{ requirePinned: 'yes' }, 'spec.requirePinned: must be true or false, not string "yes"'],
     [{ sourcez: [] }, 'spec.sourcez: unknown field'],
-    [{ authorities: [{ name: 'a' }] }, 'spec.authorities[0]: an authority needs exactly one of key, certificate or keyless'],
-    [{ authorities: [{ name: 'a', key: { pem: 'x' }, certificate: { caBundle: 'y' } }] }, 'exactly one of key, certificate or keyless'],
-    [{ authorities: [{ name: 'a', key: {} }] }, 'spec.authorities[0].key: key needs exactly one of pem or secretRef'],
-    [{ authorities: [{ name: 'a', keyless: { issuer: 'i', trustedRootRef: { name: 'r', key: 'k' } } }] }, 'keyless needs exactly one of subject or subjectRegExp'],
-    [{ authorities: [{ name: 'a', key: { pem: 'x' } }], threshold: 2 }, 'spec.threshold: threshold cannot exceed the number of authorities'],
+    [
+      { authorities: [{ name: 'a' }] },
+      'spec.authorities[0]: an authority needs exactly one of key, certificate or keyless',
+    ],
+    [
+      { authorities: [{ name: 'a', key: { pem: 'x' }, certificate: { caBundle: 'y' } }] },
+      'exactly one of key, certificate or keyless',
+    ],
+    [
+      { authorities: [{ name: 'a', key: {} }] },
+      'spec.authorities[0].key: key needs exactly one of pem or secretRef',
+    ],
+    [
+      { authorities: [{ name: 'a', keyless: { issuer: 'i', trustedRootRef: { name: 'r', key: 'k' } } }] },
+      'keyless needs exactly one of subject or subjectRegExp',
+    ],
+    [
+      { authorities: [{ name: 'a', key: { pem: 'x' } }], threshold: 2 },
+      'spec.threshold: threshold cannot exceed the number of authorities',
+    ],
     [{ threshold: 1 }, 'spec.threshold: threshold cannot exceed the number of authorities'],
     [{ authorities: [{ name: 'A!', key: { pem: 'x' } }] }, 'spec.authorities[0].name: "A!" does not match'],
-    [{ authorities: [{ name: 'a', key: { pem: 'x' } }, { name: 'a', key: { pem: 'y' } }] }, 'two items with the same name'],
-    [{ confidentialComputing: { runtimeClassNames: ['kata-qemu-snp'] } }, 'exactly one of when or always: true'],
-    [{ confidentialComputing: { always: true, when: { sensitivity: ['high'] }, runtimeClassNames: ['x'] } }, 'exactly one of when or always'],
-    [{ confidentialComputing: { always: true, runtimeClassNames: [] } }, 'spec.confidentialComputing.runtimeClassNames: must have at least 1 item'],
-    [{ confidentialComputing: { when: { sensitivity: ['secret'] }, runtimeClassNames: ['x'] } }, 'must be one of low, medium, high'],
+    [
+      {
+        authorities: [
+          { name: 'a', key: { pem: 'x' } },
+          { name: 'a', key: { pem: 'y' } },
+        ],
+      },
+      'two items with the same name',
+    ],
+    [
+      { confidentialComputing: { runtimeClassNames: ['kata-qemu-snp'] } },
+      'exactly one of when or always: true',
+    ],
+    [
+      { confidentialComputing: { always: true, when: { sensitivity: ['high'] }, runtimeClassNames: ['x'] } },
+      'exactly one of when or always',
+    ],
+    [
+      { confidentialComputing: { always: true, runtimeClassNames: [] } },
+      'spec.confidentialComputing.runtimeClassNames: must have at least 1 item',
+    ],
+    [
+      { confidentialComputing: { when: { sensitivity: ['secret'] }, runtimeClassNames: ['x'] } },
+      'must be one of low, medium, high',
+    ],
     [{ formats: { deny: ['pickle', 'pickle'] } }, 'spec.formats.deny: must not contain duplicates'],
     [{ formats: { deny: ['exe'] } }, 'spec.formats.deny[0]: must be one of pickle'],
     [{ allowedDigests: ['sha256:abc'] }, 'spec.allowedDigests[0]: "sha256:abc" does not match'],
-    [{ match: { namespaceSelector: { matchExpressions: [{ key: 'a', operator: 'In' }] } } }, 'values must be non-empty for In and NotIn'],
-    [{ authorities: [{ name: 'a', keyless: { issuer: 'i', subjectRegExp: '(', trustedRootRef: { name: 'r', key: 'k' } } }] }, 'subjectRegExp: is not a valid regular expression'],
+    [
+      { match: { namespaceSelector: { matchExpressions: [{ key: 'a', operator: 'In' }] } } },
+      'values must be non-empty for In and NotIn',
+    ],
+    [
+      {
+        authorities: [
+          {
+            name: 'a',
+            keyless: { issuer: 'i', subjectRegExp: '(', trustedRootRef: { name: 'r', key: 'k' } },
+          },
+        ],
+      },
+      'subjectRegExp: is not a valid regular expression',
+    ],
   ])('rejects %j with a message naming the field', (spec, expected) => {
     expect(errorsOf(spec).join('\n')).toContain(expected);
   });
@@ -158,7 +217,11 @@ describe('parsePolicy', () => {
   it('a ModelPolicy needs a namespace and may not reference other namespaces', () => {
     expect(errorsOf({}, 'ModelPolicy').join()).toContain('metadata.namespace: a ModelPolicy is namespaced');
     expect(
-      errorsOf({ authorities: [{ name: 'a', key: { secretRef: { name: 's', namespace: 'other', key: 'k' } } }] }, 'ModelPolicy', 'ml').join(),
+      errorsOf(
+        { authorities: [{ name: 'a', key: { secretRef: { name: 's', namespace: 'other', key: 'k' } } }] },
+        'ModelPolicy',
+        'ml',
+      ).join(),
     ).toContain('may only reference objects in its own namespace');
   });
 
@@ -172,7 +235,12 @@ describe('parsePolicy', () => {
     const fc = await import('fast-check');
     fc.assert(
       fc.property(fc.jsonValue(), fc.jsonValue(), (meta, spec) => {
-        parsePolicy({ apiVersion: 'modelgate.io/v1alpha1', kind: 'ClusterModelPolicy', metadata: meta, spec });
+        parsePolicy({
+          apiVersion: 'modelgate.io/v1alpha1',
+          kind: 'ClusterModelPolicy',
+          metadata: meta,
+          spec,
+        });
         parsePolicy(spec);
       }),
       { numRuns: 500 },

@@ -40,7 +40,11 @@ const str = (description: string, extra: Partial<SchemaNode> = {}): SchemaNode =
   ...extra,
 });
 
-const stringList = (description: string, item: Partial<SchemaNode> = {}, extra: Partial<SchemaNode> = {}): SchemaNode => ({
+const stringList = (
+  description: string,
+  item: Partial<SchemaNode> = {},
+  extra: Partial<SchemaNode> = {},
+): SchemaNode => ({
   type: 'array',
   description,
   items: { type: 'string', ...item },
@@ -66,8 +70,14 @@ const labelSelector = (what: string): SchemaNode => ({
         required: ['key', 'operator'],
         properties: {
           key: str('The label key.', { minLength: 1, maxLength: 317 }),
-          operator: str('How the key relates to the values.', { enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'] }),
-          values: stringList('Values for In and NotIn; must be empty for Exists and DoesNotExist.', {}, { maxItems: 64 }),
+          operator: str('How the key relates to the values.', {
+            enum: ['In', 'NotIn', 'Exists', 'DoesNotExist'],
+          }),
+          values: stringList(
+            'Values for In and NotIn; must be empty for Exists and DoesNotExist.',
+            {},
+            { maxItems: 64 },
+          ),
         },
         'x-kubernetes-validations': [
           {
@@ -170,19 +180,23 @@ export const specSchema: SchemaNode = {
             type: 'object',
             description: 'A public key (ECDSA P-256/P-384/P-521 or Ed25519), inline or from a Secret.',
             'x-kubernetes-validations': [
-              { rule: 'has(self.pem) != has(self.secretRef)', message: 'key needs exactly one of pem or secretRef' },
+              {
+                rule: 'has(self.pem) != has(self.secretRef)',
+                message: 'key needs exactly one of pem or secretRef',
+              },
             ],
             properties: {
               pem: str('The public key in PEM (SubjectPublicKeyInfo).', { maxLength: 16384 }),
               secretRef: keyRef(
                 'A Secret holding the public key in PEM.',
-                'Namespace of the Secret; ClusterModelPolicy only (defaults to modelgate\'s namespace). A ModelPolicy always reads its own namespace.',
+                "Namespace of the Secret; ClusterModelPolicy only (defaults to modelgate's namespace). A ModelPolicy always reads its own namespace.",
               ),
             },
           },
           certificate: {
             type: 'object',
-            description: 'Signatures made with a certificate chain that leads to one of these CA certificates.',
+            description:
+              'Signatures made with a certificate chain that leads to one of these CA certificates.',
             required: ['caBundle'],
             properties: {
               caBundle: str('Trusted CA certificates in PEM.', { minLength: 1, maxLength: 262144 }),
@@ -204,18 +218,27 @@ export const specSchema: SchemaNode = {
               },
             ],
             properties: {
-              issuer: str('The OIDC issuer, e.g. https://token.actions.githubusercontent.com (exact match).', {
+              issuer: str(
+                'The OIDC issuer, e.g. https://token.actions.githubusercontent.com (exact match).',
+                {
+                  minLength: 1,
+                  maxLength: 1024,
+                },
+              ),
+              subject: str('The exact certificate identity (email or URI).', {
                 minLength: 1,
                 maxLength: 1024,
               }),
-              subject: str('The exact certificate identity (email or URI).', { minLength: 1, maxLength: 1024 }),
-              subjectRegExp: str('A regular expression the whole certificate identity must match (it is anchored).', {
-                minLength: 1,
-                maxLength: 1024,
-              }),
+              subjectRegExp: str(
+                'A regular expression the whole certificate identity must match (it is anchored).',
+                {
+                  minLength: 1,
+                  maxLength: 1024,
+                },
+              ),
               trustedRootRef: keyRef(
                 'A ConfigMap holding a Sigstore trusted root JSON (trusted_root.json).',
-                'Namespace of the ConfigMap; ClusterModelPolicy only (defaults to modelgate\'s namespace).',
+                "Namespace of the ConfigMap; ClusterModelPolicy only (defaults to modelgate's namespace).",
               ),
             },
           },
@@ -243,8 +266,16 @@ export const specSchema: SchemaNode = {
           type: 'object',
           description: 'Resources of the verifier container.',
           properties: {
-            requests: { type: 'object', description: 'Requested resources, e.g. cpu: 500m.', additionalProperties: { type: 'string' } },
-            limits: { type: 'object', description: 'Resource limits, e.g. memory: 256Mi.', additionalProperties: { type: 'string' } },
+            requests: {
+              type: 'object',
+              description: 'Requested resources, e.g. cpu: 500m.',
+              additionalProperties: { type: 'string' },
+            },
+            limits: {
+              type: 'object',
+              description: 'Resource limits, e.g. memory: 256Mi.',
+              additionalProperties: { type: 'string' },
+            },
           },
         },
       },
@@ -274,16 +305,24 @@ export const specSchema: SchemaNode = {
       properties: {
         when: {
           type: 'object',
-          description: 'Apply only to workloads of these sensitivities (label modelgate.io/sensitivity on the workload, or on its namespace).',
+          description:
+            'Apply only to workloads of these sensitivities (label modelgate.io/sensitivity on the workload, or on its namespace).',
           required: ['sensitivity'],
           properties: {
-            sensitivity: stringList('Sensitivities that require confidential computing.', { enum: [...SENSITIVITIES] }, {
-              minItems: 1,
-              'x-kubernetes-list-type': 'set',
-            }),
+            sensitivity: stringList(
+              'Sensitivities that require confidential computing.',
+              { enum: [...SENSITIVITIES] },
+              {
+                minItems: 1,
+                'x-kubernetes-list-type': 'set',
+              },
+            ),
           },
         },
-        always: { type: 'boolean', description: 'Apply to every matching workload whatever its sensitivity.' },
+        always: {
+          type: 'boolean',
+          description: 'Apply to every matching workload whatever its sensitivity.',
+        },
         runtimeClassNames: stringList(
           'Allowed RuntimeClass names, e.g. kata-qemu-snp, kata-qemu-tdx, kata-qemu-nvidia-gpu-snp. Development runtimes such as kata-qemu-coco-dev pass only if listed.',
           { minLength: 1, maxLength: 253 },
@@ -336,7 +375,8 @@ export const statusSchema: SchemaNode = {
     observedGeneration: { type: 'integer', description: 'The metadata.generation this status describes.' },
     conditions: {
       type: 'array',
-      description: 'Ready tells whether the policy compiled and is in force; its reason and message say why not.',
+      description:
+        'Ready tells whether the policy compiled and is in force; its reason and message say why not.',
       'x-kubernetes-list-type': 'map',
       'x-kubernetes-list-map-keys': ['type'],
       items: {

@@ -10,7 +10,8 @@ export interface FieldError {
 }
 
 type Json = unknown;
-const isObject = (v: Json): v is Record<string, Json> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObject = (v: Json): v is Record<string, Json> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 const has = (o: Record<string, Json>, k: string) => o[k] !== undefined && o[k] !== null;
 
 /**
@@ -40,7 +41,12 @@ function describe(v: Json): string {
 }
 
 /** Walks `value` against `schema`, collecting every problem (not just the first). */
-export function validateAgainstSchema(value: Json, schema: SchemaNode, path: string, errors: FieldError[]): void {
+export function validateAgainstSchema(
+  value: Json,
+  schema: SchemaNode,
+  path: string,
+  errors: FieldError[],
+): void {
   const fail = (message: string): void => {
     errors.push({ path, message });
   };
@@ -54,7 +60,8 @@ export function validateAgainstSchema(value: Json, schema: SchemaNode, path: str
         if (v === null || v === undefined) continue;
         const prop = schema.properties?.[k];
         if (prop) validateAgainstSchema(v, prop, `${path}.${k}`, errors);
-        else if (schema.additionalProperties) validateAgainstSchema(v, schema.additionalProperties, `${path}.${k}`, errors);
+        else if (schema.additionalProperties)
+          validateAgainstSchema(v, schema.additionalProperties, `${path}.${k}`, errors);
         else if (!schema['x-kubernetes-preserve-unknown-fields']) {
           const known = Object.keys(schema.properties ?? {});
           errors.push({ path: `${path}.${k}`, message: `unknown field (known fields: ${known.join(', ')})` });
@@ -82,7 +89,8 @@ export function validateAgainstSchema(value: Json, schema: SchemaNode, path: str
           seen.add(key);
         }
       }
-      if (schema.items) value.forEach((item, i) => validateAgainstSchema(item, schema.items!, `${path}[${i}]`, errors));
+      if (schema.items)
+        value.forEach((item, i) => validateAgainstSchema(item, schema.items!, `${path}[${i}]`, errors));
       break;
     }
     case 'string': {
@@ -90,7 +98,9 @@ export function validateAgainstSchema(value: Json, schema: SchemaNode, path: str
       if (schema.enum && !schema.enum.includes(value))
         return fail(`must be one of ${schema.enum.join(', ')}; got ${JSON.stringify(value)}`);
       if (schema.minLength !== undefined && value.length < schema.minLength)
-        fail(schema.minLength === 1 ? 'must not be empty' : `must be at least ${schema.minLength} characters`);
+        fail(
+          schema.minLength === 1 ? 'must not be empty' : `must be at least ${schema.minLength} characters`,
+        );
       if (schema.maxLength !== undefined && value.length > schema.maxLength)
         fail(`must be at most ${schema.maxLength} characters`);
       if (schema.pattern && !new RegExp(schema.pattern).test(value))
@@ -98,7 +108,8 @@ export function validateAgainstSchema(value: Json, schema: SchemaNode, path: str
       break;
     }
     case 'integer': {
-      if (typeof value !== 'number' || !Number.isInteger(value)) return fail(`must be an integer, not ${describe(value)}`);
+      if (typeof value !== 'number' || !Number.isInteger(value))
+        return fail(`must be an integer, not ${describe(value)}`);
       if (schema.minimum !== undefined && value < schema.minimum) fail(`must be at least ${schema.minimum}`);
       if (schema.maximum !== undefined && value > schema.maximum) fail(`must be at most ${schema.maximum}`);
       break;
@@ -113,7 +124,8 @@ export function validateAgainstSchema(value: Json, schema: SchemaNode, path: str
     for (const rule of schema['x-kubernetes-validations'] ?? []) {
       const twin = celTwins[rule.rule];
       if (!twin) throw new Error(`schema rule has no TypeScript twin: ${rule.rule}`);
-      if (isObject(value) && !twin(value)) errors.push({ path: path + (rule.fieldPath ?? ''), message: rule.message });
+      if (isObject(value) && !twin(value))
+        errors.push({ path: path + (rule.fieldPath ?? ''), message: rule.message });
     }
   }
 }
@@ -135,44 +147,71 @@ export function applyDefaults<T>(value: T, schema: SchemaNode): T {
 }
 
 export type PolicyParseResult =
-  | { ok: true; policy: ModelPolicyResource }
-  | { ok: false; errors: FieldError[] };
+  { ok: true; policy: ModelPolicyResource } | { ok: false; errors: FieldError[] };
 
 const NAME_RE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** Parses an untrusted object as a ClusterModelPolicy or ModelPolicy: typed value, or every field error. */
 export function parsePolicy(obj: Json): PolicyParseResult {
   const errors: FieldError[] = [];
-  if (!isObject(obj)) return { ok: false, errors: [{ path: '', message: `must be an object, not ${describe(obj)}` }] };
+  if (!isObject(obj))
+    return { ok: false, errors: [{ path: '', message: `must be an object, not ${describe(obj)}` }] };
   if (obj.apiVersion !== API_VERSION)
-    errors.push({ path: 'apiVersion', message: `must be ${API_VERSION}, not ${JSON.stringify(obj.apiVersion)}` });
+    errors.push({
+      path: 'apiVersion',
+      message: `must be ${API_VERSION}, not ${JSON.stringify(obj.apiVersion)}`,
+    });
   const kind = obj.kind;
   if (kind !== 'ClusterModelPolicy' && kind !== 'ModelPolicy')
-    errors.push({ path: 'kind', message: `must be ClusterModelPolicy or ModelPolicy, not ${JSON.stringify(kind)}` });
+    errors.push({
+      path: 'kind',
+      message: `must be ClusterModelPolicy or ModelPolicy, not ${JSON.stringify(kind)}`,
+    });
   const meta = obj.metadata;
-  if (!isObject(meta) || typeof meta.name !== 'string' || !NAME_RE.test(meta.name) || meta.name.length > 253) {
+  if (
+    !isObject(meta) ||
+    typeof meta.name !== 'string' ||
+    !NAME_RE.test(meta.name) ||
+    meta.name.length > 253
+  ) {
     errors.push({ path: 'metadata.name', message: 'must be a lowercase DNS name (a-z, 0-9, "-", ".")' });
   }
-  if (kind === 'ModelPolicy' && (!isObject(meta) || typeof meta.namespace !== 'string' || meta.namespace === '')) {
-    errors.push({ path: 'metadata.namespace', message: 'a ModelPolicy is namespaced: set metadata.namespace' });
+  if (
+    kind === 'ModelPolicy' &&
+    (!isObject(meta) || typeof meta.namespace !== 'string' || meta.namespace === '')
+  ) {
+    errors.push({
+      path: 'metadata.namespace',
+      message: 'a ModelPolicy is namespaced: set metadata.namespace',
+    });
   }
   const spec = obj.spec ?? {};
   validateAgainstSchema(spec, specSchema, 'spec', errors);
   if (errors.length === 0) {
-    for (const [i, a] of ((isObject(spec) && Array.isArray(spec.authorities) ? spec.authorities : []) as Json[]).entries()) {
-      const ns = isObject(a) && isObject(a.key) && isObject(a.key.secretRef) ? a.key.secretRef.namespace : undefined;
-      const ns2 = isObject(a) && isObject(a.keyless) && isObject(a.keyless.trustedRootRef) ? a.keyless.trustedRootRef.namespace : undefined;
+    for (const [i, a] of (
+      (isObject(spec) && Array.isArray(spec.authorities) ? spec.authorities : []) as Json[]
+    ).entries()) {
+      const ns =
+        isObject(a) && isObject(a.key) && isObject(a.key.secretRef) ? a.key.secretRef.namespace : undefined;
+      const ns2 =
+        isObject(a) && isObject(a.keyless) && isObject(a.keyless.trustedRootRef)
+          ? a.keyless.trustedRootRef.namespace
+          : undefined;
       if (kind === 'ModelPolicy' && (ns !== undefined || ns2 !== undefined)) {
         errors.push({
           path: `spec.authorities[${i}]`,
-          message: 'a ModelPolicy may only reference objects in its own namespace: remove the namespace field',
+          message:
+            'a ModelPolicy may only reference objects in its own namespace: remove the namespace field',
         });
       }
       if (isObject(a) && isObject(a.keyless) && typeof a.keyless.subjectRegExp === 'string') {
         try {
           new RegExp(a.keyless.subjectRegExp);
         } catch (err) {
-          errors.push({ path: `spec.authorities[${i}].keyless.subjectRegExp`, message: `is not a valid regular expression: ${(err as Error).message}` });
+          errors.push({
+            path: `spec.authorities[${i}].keyless.subjectRegExp`,
+            message: `is not a valid regular expression: ${(err as Error).message}`,
+          });
         }
       }
     }
@@ -190,5 +229,7 @@ export function formatFieldErrors(errors: FieldError[]): string {
 }
 
 export function policyKindOf(obj: Json): PolicyKind | undefined {
-  return isObject(obj) && (obj.kind === 'ClusterModelPolicy' || obj.kind === 'ModelPolicy') ? obj.kind : undefined;
+  return isObject(obj) && (obj.kind === 'ClusterModelPolicy' || obj.kind === 'ModelPolicy')
+    ? obj.kind
+    : undefined;
 }

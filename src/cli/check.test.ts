@@ -24,29 +24,76 @@ const tmp = () => mkdtempSync(join(tmpdir(), 'modelgate-check-'));
 
 describe('modelgate check', () => {
   it('evaluates the examples: exit 1 with the denied ones explained', async () => {
-    const r = await check('--policy', join(EX, 'policies'), '--cluster', join(EX, 'cluster.yaml'), join(EX, 'workloads'));
+    const r = await check(
+      '--policy',
+      join(EX, 'policies'),
+      '--cluster',
+      join(EX, 'cluster.yaml'),
+      join(EX, 'workloads'),
+    );
     expect(r.code).toBe(1);
     expect(r.out).toContain('Deployment ml-prod/sentiment-signed: admitted');
     expect(r.out).toContain('Deployment ml-prod/fraud-model-confidential: admitted');
     expect(r.out).toContain('Deployment ml-prod/chat-unpinned: DENIED');
-    expect(r.out).toMatch(/DENY ClusterModelPolicy\/production-models · source · hf:\/\/random-user\/llama-finetune:main\n\s+why: .*not from an allowed source/);
+    expect(r.out).toMatch(
+      /DENY ClusterModelPolicy\/production-models · source · hf:\/\/random-user\/llama-finetune:main\n\s+why: .*not from an allowed source/,
+    );
     expect(r.out).toContain('5 workload(s) checked against 1 policy: 2 admitted, 3 denied.');
   });
 
   it('--output json prints exactly one JSON object', async () => {
-    const r = await check('--output', 'json', '--policy', join(EX, 'policies'), '--cluster', join(EX, 'cluster.yaml'), join(EX, 'workloads', 'sensitive-ordinary.yaml'));
-    const parsed = JSON.parse(r.out) as { results: { kind: string; namespace: string; name: string; allowed: boolean; violations: { policy: string; check: string; message: string }[] }[] };
+    const r = await check(
+      '--output',
+      'json',
+      '--policy',
+      join(EX, 'policies'),
+      '--cluster',
+      join(EX, 'cluster.yaml'),
+      join(EX, 'workloads', 'sensitive-ordinary.yaml'),
+    );
+    const parsed = JSON.parse(r.out) as {
+      results: {
+        kind: string;
+        namespace: string;
+        name: string;
+        allowed: boolean;
+        violations: { policy: string; check: string; message: string }[];
+      }[];
+    };
     expect(parsed.results).toHaveLength(1);
     const [res] = parsed.results;
-    expect(res).toMatchObject({ kind: 'Deployment', namespace: 'ml-prod', name: 'fraud-model-ordinary', allowed: false, warnings: [] });
+    expect(res).toMatchObject({
+      kind: 'Deployment',
+      namespace: 'ml-prod',
+      name: 'fraud-model-ordinary',
+      allowed: false,
+      warnings: [],
+    });
     expect(res!.violations.map((v) => v.check)).toEqual(['confidential-computing', 'confidential-computing']);
     expect(r.code).toBe(1);
   });
 
   it('exit 0 when everything is admitted; reads kind: List', async () => {
     const d = tmp();
-    writeFileSync(join(d, 'list.yaml'), JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [{ apiVersion: 'v1', kind: 'Pod', metadata: { name: 'p', namespace: 'ml-prod' }, spec: { containers: [{ name: 'c', image: 'x', args: ['--model', 'example-org/m'] }] } }] }));
-    writeFileSync(join(d, 'policy.yaml'), 'apiVersion: modelgate.io/v1alpha1\nkind: ClusterModelPolicy\nmetadata: {name: src}\nspec: {sources: ["hf://example-org/*"]}\n');
+    writeFileSync(
+      join(d, 'list.yaml'),
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [
+          {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name: 'p', namespace: 'ml-prod' },
+            spec: { containers: [{ name: 'c', image: 'x', args: ['--model', 'example-org/m'] }] },
+          },
+        ],
+      }),
+    );
+    writeFileSync(
+      join(d, 'policy.yaml'),
+      'apiVersion: modelgate.io/v1alpha1\nkind: ClusterModelPolicy\nmetadata: {name: src}\nspec: {sources: ["hf://example-org/*"]}\n',
+    );
     const r = await check('--policy', join(d, 'policy.yaml'), join(d, 'list.yaml'));
     expect(r.out).toContain('Pod ml-prod/p: admitted');
     expect(r.code).toBe(0);
@@ -54,14 +101,21 @@ describe('modelgate check', () => {
 
   it('exit 2 on an invalid policy, naming the file and the field', async () => {
     const d = tmp();
-    writeFileSync(join(d, 'bad.yaml'), 'apiVersion: modelgate.io/v1alpha1\nkind: ClusterModelPolicy\nmetadata: {name: bad}\nspec: {enforcement: Block}\n');
+    writeFileSync(
+      join(d, 'bad.yaml'),
+      'apiVersion: modelgate.io/v1alpha1\nkind: ClusterModelPolicy\nmetadata: {name: bad}\nspec: {enforcement: Block}\n',
+    );
     const r = await check('--policy', join(d, 'bad.yaml'), join(EX, 'workloads'));
     expect(r.code).toBe(2);
-    expect(r.err).toContain(`invalid policy in ${join(d, 'bad.yaml')} (document 1): spec.enforcement: must be one of Enforce, Warn, Audit; got "Block"`);
+    expect(r.err).toContain(
+      `invalid policy in ${join(d, 'bad.yaml')} (document 1): spec.enforcement: must be one of Enforce, Warn, Audit; got "Block"`,
+    );
   });
 
   it('exit 2 on unreadable input and on bad flags', async () => {
-    expect((await check('--policy', '/nonexistent', join(EX, 'workloads'))).err).toContain('/nonexistent: no such file or directory');
+    expect((await check('--policy', '/nonexistent', join(EX, 'workloads'))).err).toContain(
+      '/nonexistent: no such file or directory',
+    );
     const d = tmp();
     writeFileSync(join(d, 'broken.yaml'), 'a: [unclosed');
     const r = await check('--policy', join(EX, 'policies'), join(d, 'broken.yaml'));

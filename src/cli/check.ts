@@ -36,13 +36,18 @@ export async function run(argv: string[]): Promise<number> {
   const output = outputFormat(values.output);
   const policyPaths = (values.policy as string[] | undefined) ?? [];
   if (policyPaths.length === 0) throw new UsageError(`--policy is required\n\n${USAGE}`);
-  if (positionals.length === 0) throw new UsageError(`give at least one manifest file or directory\n\n${USAGE}`);
+  if (positionals.length === 0)
+    throw new UsageError(`give at least one manifest file or directory\n\n${USAGE}`);
   const defaultNs = (values.namespace as string | undefined) ?? 'default';
 
   let snapshot;
   let manifests;
   try {
-    snapshot = buildSnapshot(loadManifests(policyPaths), loadManifests((values.cluster as string[] | undefined) ?? []), 'modelgate-system');
+    snapshot = buildSnapshot(
+      loadManifests(policyPaths),
+      loadManifests((values.cluster as string[] | undefined) ?? []),
+      'modelgate-system',
+    );
     manifests = loadManifests(positionals);
   } catch (err) {
     if (err instanceof ManifestError) {
@@ -52,7 +57,8 @@ export async function run(argv: string[]): Promise<number> {
     throw err;
   }
   if (snapshot.errors.length > 0) {
-    for (const e of snapshot.errors) process.stderr.write(`modelgate check: invalid policy in ${e.source}: ${e.message}\n`);
+    for (const e of snapshot.errors)
+      process.stderr.write(`modelgate check: invalid policy in ${e.source}: ${e.message}\n`);
     return 2;
   }
 
@@ -63,19 +69,32 @@ export async function run(argv: string[]): Promise<number> {
     if (!extractModelReferences(m.object)) continue;
     const meta = (m.object.metadata ?? {}) as { name?: string; namespace?: string; generateName?: string };
     const namespace = meta.namespace ?? defaultNs;
-    const decision = decide({ operation: 'CREATE', object: m.object, namespace }, snapshot.policies, snapshot.cluster, {
-      verifyBundle: (b, t) => verdicts.verify(b, t),
+    const decision = decide(
+      { operation: 'CREATE', object: m.object, namespace },
+      snapshot.policies,
+      snapshot.cluster,
+      {
+        verifyBundle: (b, t) => verdicts.verify(b, t),
+      },
+    );
+    results.push({
+      kind: String(m.object.kind),
+      namespace,
+      name: meta.name ?? meta.generateName ?? '(unnamed)',
+      decision,
     });
-    results.push({ kind: String(m.object.kind), namespace, name: meta.name ?? meta.generateName ?? '(unnamed)', decision });
   }
 
   if (output === 'json') {
     process.stdout.write(JSON.stringify({ results: results.map(toJsonResult) }) + '\n');
   } else {
-    if (results.length === 0) process.stdout.write('No model-serving workloads found in the given manifests.\n');
+    if (results.length === 0)
+      process.stdout.write('No model-serving workloads found in the given manifests.\n');
     for (const r of results) process.stdout.write(renderText(r) + '\n\n');
     const denied = results.filter((r) => !r.decision.allowed).length;
-    process.stdout.write(`${results.length} workload(s) checked against ${snapshot.policies.size} polic${snapshot.policies.size === 1 ? 'y' : 'ies'}: ${results.length - denied} admitted, ${denied} denied.\n`);
+    process.stdout.write(
+      `${results.length} workload(s) checked against ${snapshot.policies.size} polic${snapshot.policies.size === 1 ? 'y' : 'ies'}: ${results.length - denied} admitted, ${denied} denied.\n`,
+    );
   }
   return results.some((r) => !r.decision.allowed) ? 1 : 0;
 }

@@ -18,9 +18,14 @@ describe('modelgate controller flags', () => {
     });
   });
 
-  it('accepts the chart\'s forms of boolean flags and durations', () => {
-    expect(parseControllerFlags(['--leader-elect=false', '--cert-manager', '--audit-interval', '1h30m'])).toMatchObject({ leaderElect: false, certManager: true, auditIntervalMs: 5_400_000 });
-    expect(parseControllerFlags(['--leader-elect', '--cert-manager=false'])).toMatchObject({ leaderElect: true, certManager: false });
+  it("accepts the chart's forms of boolean flags and durations", () => {
+    expect(
+      parseControllerFlags(['--leader-elect=false', '--cert-manager', '--audit-interval', '1h30m']),
+    ).toMatchObject({ leaderElect: false, certManager: true, auditIntervalMs: 5_400_000 });
+    expect(parseControllerFlags(['--leader-elect', '--cert-manager=false'])).toMatchObject({
+      leaderElect: true,
+      certManager: false,
+    });
     expect(parseDuration('500ms', 'x')).toBe(500);
   });
 

@@ -64,7 +64,8 @@ export function parseDuration(v: string, name: string): number {
     total += Number(m[1]) * { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
     matched = re.lastIndex;
   }
-  if (!v || matched !== v.length || total <= 0) throw new UsageError(`--${name} must be a duration such as 30s, 10m or 1h, not "${v}"\n\n${USAGE}`);
+  if (!v || matched !== v.length || total <= 0)
+    throw new UsageError(`--${name} must be a duration such as 30s, 10m or 1h, not "${v}"\n\n${USAGE}`);
   return total;
 }
 
@@ -100,9 +101,11 @@ export function parseControllerFlags(argv: string[]): ControllerFlags | 'help' {
   if ((values as { help?: boolean }).help) return 'help';
   if (positionals.length) throw new UsageError(`unexpected argument "${positionals[0]}"\n\n${USAGE}`);
   const port = values['metrics-port'] === undefined ? 8081 : Number(values['metrics-port']);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--metrics-port must be a port number, not "${values['metrics-port']}"\n\n${USAGE}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65535)
+    throw new UsageError(`--metrics-port must be a port number, not "${values['metrics-port']}"\n\n${USAGE}`);
   const logLevel = values['log-level'] ?? 'info';
-  if (!isLogLevel(logLevel)) throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}\n\n${USAGE}`);
+  if (!isLogLevel(logLevel))
+    throw new UsageError(`--log-level must be one of ${LOG_LEVELS.join(', ')}\n\n${USAGE}`);
   return {
     ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
     namespace: values.namespace ?? process.env.POD_NAMESPACE ?? 'modelgate-system',
@@ -110,14 +113,21 @@ export function parseControllerFlags(argv: string[]): ControllerFlags | 'help' {
     bindAddress: values['bind-address'] ?? '0.0.0.0',
     leaderElect: boolFlag(values['leader-elect'], 'leader-elect', true),
     leaseName: values['lease-name'] ?? 'modelgate-controller',
-    leaseDurationMs: values['lease-duration'] ? parseDuration(values['lease-duration'], 'lease-duration') : 15_000,
+    leaseDurationMs: values['lease-duration']
+      ? parseDuration(values['lease-duration'], 'lease-duration')
+      : 15_000,
     webhookService: values['webhook-service'] ?? 'modelgate-webhook',
     webhookSecret: values['webhook-secret'] ?? 'modelgate-webhook-tls',
-    extraCertNames: (values['webhook-cert-extra-names'] ?? '').split(',').map((s) => s.trim()).filter(Boolean),
+    extraCertNames: (values['webhook-cert-extra-names'] ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     validatingWebhook: values['validating-webhook'] ?? 'modelgate',
     mutatingWebhook: values['mutating-webhook'] ?? 'modelgate',
     certManager: boolFlag(values['cert-manager'], 'cert-manager', false),
-    auditIntervalMs: values['audit-interval'] ? parseDuration(values['audit-interval'], 'audit-interval') : 600_000,
+    auditIntervalMs: values['audit-interval']
+      ? parseDuration(values['audit-interval'], 'audit-interval')
+      : 600_000,
     logLevel,
   };
 }
@@ -136,7 +146,10 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(USAGE + '\n');
     return 0;
   }
-  const logger = createLogger({ level: flags.logLevel as Parameters<typeof createLogger>[0]['level'], name: 'modelgate-controller' });
+  const logger = createLogger({
+    level: flags.logLevel as Parameters<typeof createLogger>[0]['level'],
+    name: 'modelgate-controller',
+  });
   const identity = `${process.env.POD_NAME ?? hostname()}_${randomBytes(4).toString('hex')}`;
   const metrics = new ControllerMetrics({ processMetrics: true });
   const client = new HttpKubeClient(loadKubeConfig(flags.kubeconfig));
@@ -156,8 +169,22 @@ export async function run(argv: string[]): Promise<number> {
     auditIntervalMs: flags.auditIntervalMs,
     ...(flags.extraCertNames.length ? { extraCertNames: flags.extraCertNames } : {}),
   });
-  const health = await startHealthServer({ port: flags.metricsPort, host: flags.bindAddress, registry: metrics.registry, ready: () => controller.ready() });
-  logger.info({ identity, namespace: flags.namespace, metricsPort: health.port, leaderElect: flags.leaderElect, certManager: flags.certManager }, 'controller starting');
+  const health = await startHealthServer({
+    port: flags.metricsPort,
+    host: flags.bindAddress,
+    registry: metrics.registry,
+    ready: () => controller.ready(),
+  });
+  logger.info(
+    {
+      identity,
+      namespace: flags.namespace,
+      metricsPort: health.port,
+      leaderElect: flags.leaderElect,
+      certManager: flags.certManager,
+    },
+    'controller starting',
+  );
   let stopping = false;
   const done = new Promise<number>((resolve) => {
     const shutdown = (signal: string) => {
@@ -167,7 +194,10 @@ export async function run(argv: string[]): Promise<number> {
       void controller
         .stop()
         .then(() => health.close())
-        .then(() => resolve(0), () => resolve(1));
+        .then(
+          () => resolve(0),
+          () => resolve(1),
+        );
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));

@@ -13,12 +13,22 @@ const verbs: Record<string, Verb> = {
   verify: { summary: 'verify a model against its signature bundle', load: () => import('./verify.ts') },
   scan: { summary: 'scan model files for embedded code', load: () => import('./scan.ts') },
   webhook: { summary: 'serve the admission webhook', load: () => import('./webhook.ts') },
-  controller: { summary: 'run the policy, audit and certificate controller', load: () => import('./controller.ts') },
+  controller: {
+    summary: 'run the policy, audit and certificate controller',
+    load: () => import('./controller.ts'),
+  },
 };
 
 function usage(): string {
   const lines = Object.entries(verbs).map(([name, v]) => `  ${name.padEnd(11)} ${v.summary}`);
-  return ['usage: modelgate <command> [flags]', '', 'commands:', ...lines, '', 'Run `modelgate <command> --help` for its flags.'].join('\n');
+  return [
+    'usage: modelgate <command> [flags]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'Run `modelgate <command> --help` for its flags.',
+  ].join('\n');
 }
 
 export async function main(argv: string[]): Promise<number> {

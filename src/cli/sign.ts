@@ -39,7 +39,9 @@ function readPem(path: string, what: string): string {
   try {
     return readFileSync(path, 'utf8');
   } catch (err) {
-    throw new UsageError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(
+      `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }
 
@@ -55,10 +57,12 @@ export async function run(argv: string[]): Promise<number> {
   const out = requireOne(values, 'signature', USAGE);
   const output = outputFormat(values.output);
   const hash: HashAlgorithm = (values.hash ?? 'sha256') as HashAlgorithm;
-  if (!isHashAlgorithm(hash)) throw new UsageError(`--hash must be sha256, blake2b or blake3, not "${values.hash ?? ''}"`);
+  if (!isHashAlgorithm(hash))
+    throw new UsageError(`--hash must be sha256, blake2b or blake3, not "${values.hash ?? ''}"`);
   let shardSize: number | undefined;
   if (values['shard-size'] !== undefined) {
-    if (!/^[1-9][0-9]*$/.test(values['shard-size']) || !Number.isSafeInteger(Number(values['shard-size']))) throw new UsageError('--shard-size must be a positive whole number of bytes');
+    if (!/^[1-9][0-9]*$/.test(values['shard-size']) || !Number.isSafeInteger(Number(values['shard-size'])))
+      throw new UsageError('--shard-size must be a positive whole number of bytes');
     shardSize = Number(values['shard-size']);
   }
   const workers = parseWorkers(values.workers);
@@ -66,13 +70,19 @@ export async function run(argv: string[]): Promise<number> {
   let signer;
   try {
     const chain = values['certificate-chain'];
-    signer = loadSigner(readPem(keyPath, 'private key'), chain === undefined ? undefined : readPem(chain, 'certificate chain'));
+    signer = loadSigner(
+      readPem(keyPath, 'private key'),
+      chain === undefined ? undefined : readPem(chain, 'certificate chain'),
+    );
   } catch (err) {
     if (err instanceof TrustMaterialError) throw new UsageError(err.message);
     throw err;
   }
 
-  const reporter = progressReporter(`hashing ${modelPath}`, { isTTY: process.stderr.isTTY === true, write: (t) => process.stderr.write(t) });
+  const reporter = progressReporter(`hashing ${modelPath}`, {
+    isTTY: process.stderr.isTTY === true,
+    write: (t) => process.stderr.write(t),
+  });
   const started = performance.now();
   let signed;
   try {
@@ -104,9 +114,13 @@ export async function run(argv: string[]): Promise<number> {
   const durationMs = Math.round(performance.now() - started);
   const { files, bytes } = signed.manifest;
   if (output === 'json') {
-    process.stdout.write(`${JSON.stringify({ model: modelPath, signature: out, digest: signed.digest, files, bytes, durationMs })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({ model: modelPath, signature: out, digest: signed.digest, files, bytes, durationMs })}\n`,
+    );
   } else {
-    process.stdout.write(`signed ${modelPath} -> ${out}: ${signed.digest} (${files} files, ${formatBytes(bytes)}, ${durationMs} ms)\n`);
+    process.stdout.write(
+      `signed ${modelPath} -> ${out}: ${signed.digest} (${files} files, ${formatBytes(bytes)}, ${durationMs} ms)\n`,
+    );
   }
   return 0;
 }

@@ -2,7 +2,13 @@
 // verifier (init container): `--verifier` writes a compact JSON result to the termination message path.
 import { existsSync, readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { DEFAULT_TERMINATION_LOG, runPodVerifier, runVerifier, type TrustSpec, type VerifierInput } from '../verifier/run.ts';
+import {
+  DEFAULT_TERMINATION_LOG,
+  runPodVerifier,
+  runVerifier,
+  type TrustSpec,
+  type VerifierInput,
+} from '../verifier/run.ts';
 import { formatBytes } from '../verifier/progress.ts';
 import { outputFormat, parseFlags, UsageError } from './args.ts';
 
@@ -60,7 +66,8 @@ function readConfig(path: string): Config {
   } catch (err) {
     throw new UsageError(`--config ${path}: ${(err as Error).message}`);
   }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw new UsageError(`--config ${path}: not a JSON object`);
+  if (typeof json !== 'object' || json === null || Array.isArray(json))
+    throw new UsageError(`--config ${path}: not a JSON object`);
   return json as Config;
 }
 
@@ -75,7 +82,8 @@ function list(config: Config, key: string): string[] | undefined {
   const v = config[key];
   if (v === undefined) return undefined;
   if (typeof v === 'string') return [v];
-  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) throw new UsageError(`config field "${key}" must be a string or a list of strings`);
+  if (!Array.isArray(v) || !v.every((x) => typeof x === 'string'))
+    throw new UsageError(`config field "${key}" must be a string or a list of strings`);
   return v as string[];
 }
 
@@ -100,21 +108,40 @@ export function resolveIgnorePath(modelPath: string, p: string): string {
   return existsSync(abs) && rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? abs : p;
 }
 
-function trustSpec(v: { key?: string; ca?: string[]; identity?: string[]; identityRegexp?: string; issuer?: string; trustedRoot?: string }): TrustSpec {
-  const methods = [v.key !== undefined, (v.ca?.length ?? 0) > 0, v.issuer !== undefined].filter(Boolean).length;
-  if (methods !== 1) throw new UsageError(`give exactly one of --key, --ca, or --issuer with --identity/--identity-regexp\n\n${USAGE}`);
+function trustSpec(v: {
+  key?: string;
+  ca?: string[];
+  identity?: string[];
+  identityRegexp?: string;
+  issuer?: string;
+  trustedRoot?: string;
+}): TrustSpec {
+  const methods = [v.key !== undefined, (v.ca?.length ?? 0) > 0, v.issuer !== undefined].filter(
+    Boolean,
+  ).length;
+  if (methods !== 1)
+    throw new UsageError(
+      `give exactly one of --key, --ca, or --issuer with --identity/--identity-regexp\n\n${USAGE}`,
+    );
   if (v.key !== undefined) {
-    if (v.identity?.length || v.identityRegexp !== undefined) throw new UsageError('--identity and --identity-regexp do not apply to --key');
+    if (v.identity?.length || v.identityRegexp !== undefined)
+      throw new UsageError('--identity and --identity-regexp do not apply to --key');
     return { method: 'key', keyPath: v.key };
   }
   if (v.ca?.length) {
-    if (v.identityRegexp !== undefined) throw new UsageError('--identity-regexp applies to Sigstore keyless (--issuer) only');
+    if (v.identityRegexp !== undefined)
+      throw new UsageError('--identity-regexp applies to Sigstore keyless (--issuer) only');
     return { method: 'certificate', caPaths: v.ca, identities: v.identity ?? [] };
   }
-  if ((v.identity?.length ?? 0) > 1) throw new UsageError('Sigstore keyless takes one --identity (use --identity-regexp for alternatives)');
+  if ((v.identity?.length ?? 0) > 1)
+    throw new UsageError('Sigstore keyless takes one --identity (use --identity-regexp for alternatives)');
   const identity = v.identity?.[0];
-  if (identity === undefined && v.identityRegexp === undefined) throw new UsageError('--issuer needs --identity or --identity-regexp');
-  if (v.trustedRoot === undefined) throw new UsageError('Sigstore keyless verification is offline: give the trusted root JSON with --trusted-root');
+  if (identity === undefined && v.identityRegexp === undefined)
+    throw new UsageError('--issuer needs --identity or --identity-regexp');
+  if (v.trustedRoot === undefined)
+    throw new UsageError(
+      'Sigstore keyless verification is offline: give the trusted root JSON with --trusted-root',
+    );
   const spec: TrustSpec = { method: 'keyless', issuer: v.issuer ?? '', trustedRootPath: v.trustedRoot };
   if (identity !== undefined) spec.identity = identity;
   if (v.identityRegexp !== undefined) spec.identityRegExp = v.identityRegexp;
@@ -125,7 +152,8 @@ export function verifierInput(argv: string[]): { input: VerifierInput; output: '
   const { values, positionals } = parseFlags(argv, OPTIONS, USAGE);
   if (values.help) throw new HelpRequested();
   const c = values.config !== undefined ? readConfig(values.config) : {};
-  if (positionals.length > 1) throw new UsageError(`expected one MODEL_PATH, got ${positionals.length}\n\n${USAGE}`);
+  if (positionals.length > 1)
+    throw new UsageError(`expected one MODEL_PATH, got ${positionals.length}\n\n${USAGE}`);
   const modelPath = positionals[0] ?? str(c, 'model');
   if (modelPath === undefined) throw new UsageError(`MODEL_PATH is required\n\n${USAGE}`);
   const signaturePath = values.signature ?? str(c, 'signature');
@@ -134,12 +162,22 @@ export function verifierInput(argv: string[]): { input: VerifierInput; output: '
   const trust = trustSpec({
     ...((values.key ?? str(c, 'key')) !== undefined ? { key: values.key ?? str(c, 'key') } : {}),
     ...(pick(values.ca, list(c, 'ca')) !== undefined ? { ca: pick(values.ca, list(c, 'ca')) } : {}),
-    ...(pick(values.identity, list(c, 'identity')) !== undefined ? { identity: pick(values.identity, list(c, 'identity')) } : {}),
-    ...(pick(values['identity-regexp'], str(c, 'identityRegexp')) !== undefined ? { identityRegexp: pick(values['identity-regexp'], str(c, 'identityRegexp')) } : {}),
-    ...(pick(values.issuer, str(c, 'issuer')) !== undefined ? { issuer: pick(values.issuer, str(c, 'issuer')) } : {}),
-    ...(pick(values['trusted-root'], str(c, 'trustedRoot')) !== undefined ? { trustedRoot: pick(values['trusted-root'], str(c, 'trustedRoot')) } : {}),
+    ...(pick(values.identity, list(c, 'identity')) !== undefined
+      ? { identity: pick(values.identity, list(c, 'identity')) }
+      : {}),
+    ...(pick(values['identity-regexp'], str(c, 'identityRegexp')) !== undefined
+      ? { identityRegexp: pick(values['identity-regexp'], str(c, 'identityRegexp')) }
+      : {}),
+    ...(pick(values.issuer, str(c, 'issuer')) !== undefined
+      ? { issuer: pick(values.issuer, str(c, 'issuer')) }
+      : {}),
+    ...(pick(values['trusted-root'], str(c, 'trustedRoot')) !== undefined
+      ? { trustedRoot: pick(values['trusted-root'], str(c, 'trustedRoot')) }
+      : {}),
   });
-  const ignore = [...(list(c, 'ignorePaths') ?? []), ...(values['ignore-path'] ?? [])].map((p) => resolveIgnorePath(modelPath, p));
+  const ignore = [...(list(c, 'ignorePaths') ?? []), ...(values['ignore-path'] ?? [])].map((p) =>
+    resolveIgnorePath(modelPath, p),
+  );
   const input: VerifierInput = {
     modelPath,
     signaturePath,
@@ -163,10 +201,18 @@ class HelpRequested extends Error {}
 async function runPodMode(argv: string[]): Promise<number> {
   const { values, positionals } = parseFlags(argv, OPTIONS, USAGE);
   const envName = values['pod-config-env'] ?? '';
-  const others = Object.keys(values).filter((k) => !['pod-config-env', 'termination-log', 'workers', 'verifier', 'output'].includes(k));
-  if (positionals.length > 0 || others.length > 0) throw new UsageError(`--pod-config-env takes the whole configuration from ${envName}; drop ${[...positionals, ...others.map((k) => `--${k}`)].join(' ')}`);
+  const others = Object.keys(values).filter(
+    (k) => !['pod-config-env', 'termination-log', 'workers', 'verifier', 'output'].includes(k),
+  );
+  if (positionals.length > 0 || others.length > 0)
+    throw new UsageError(
+      `--pod-config-env takes the whole configuration from ${envName}; drop ${[...positionals, ...others.map((k) => `--${k}`)].join(' ')}`,
+    );
   const workers = parseWorkers(values.workers);
-  const progress = { isTTY: process.stderr.isTTY === true, write: (t: string) => void process.stderr.write(t) };
+  const progress = {
+    isTTY: process.stderr.isTTY === true,
+    write: (t: string) => void process.stderr.write(t),
+  };
   const { exitCode, results } = await runPodVerifier(process.env[envName], {
     terminationLogPath: values['termination-log'] ?? DEFAULT_TERMINATION_LOG,
     ...(workers !== undefined ? { workers } : {}),
@@ -177,7 +223,8 @@ async function runPodMode(argv: string[]): Promise<number> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  if (argv.some((a) => a === '--pod-config-env' || a.startsWith('--pod-config-env='))) return runPodMode(argv);
+  if (argv.some((a) => a === '--pod-config-env' || a.startsWith('--pod-config-env=')))
+    return runPodMode(argv);
   let parsed;
   try {
     parsed = verifierInput(argv);
@@ -189,14 +236,21 @@ export async function run(argv: string[]): Promise<number> {
     throw err;
   }
   const { input, output } = parsed;
-  const { exitCode, result } = await runVerifier(input, { isTTY: process.stderr.isTTY === true, write: (t) => process.stderr.write(t) });
+  const { exitCode, result } = await runVerifier(input, {
+    isTTY: process.stderr.isTTY === true,
+    write: (t) => process.stderr.write(t),
+  });
   if (output === 'json') {
     process.stdout.write(`${JSON.stringify(result)}\n`);
   } else if (result.verdict === 'valid') {
     const size = result.bytes !== undefined ? `, ${formatBytes(result.bytes)}` : '';
-    process.stdout.write(`VALID ${result.model}: ${result.digest ?? ''} signed by ${result.signer ?? '?'} (${result.files ?? 0} files${size}, ${result.durationMs} ms)\n`);
+    process.stdout.write(
+      `VALID ${result.model}: ${result.digest ?? ''} signed by ${result.signer ?? '?'} (${result.files ?? 0} files${size}, ${result.durationMs} ms)\n`,
+    );
   } else {
-    process.stdout.write(`${result.verdict === 'invalid' ? 'INVALID' : 'ERROR'} ${result.model}: ${result.reason ?? ''}\n`);
+    process.stdout.write(
+      `${result.verdict === 'invalid' ? 'INVALID' : 'ERROR'} ${result.model}: ${result.reason ?? ''}\n`,
+    );
   }
   return exitCode;
 }

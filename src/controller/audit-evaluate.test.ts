@@ -2,7 +2,15 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { clusterView, deployment, namespace, podSpec, policy, policySet, withImageVolume } from '../../test/support/builders.ts';
+import {
+  clusterView,
+  deployment,
+  namespace,
+  podSpec,
+  policy,
+  policySet,
+  withImageVolume,
+} from '../../test/support/builders.ts';
 import { DEFAULT_EXEMPT_NAMESPACES } from '../policy/decide.ts';
 import { VerdictCache } from '../signing/index.ts';
 import type { KubeObject } from '../kube/types.ts';
@@ -21,7 +29,9 @@ describe('auditWorkload', () => {
   };
   const workload = deployment('d', podSpec(withImageVolume('m', 'registry.example.com/models/m:v1')), {
     annotations: {
-      'modelgate.io/models': JSON.stringify([{ name: 'm', volume: 'm', digest: SIGNED, signature: { inline: bundle.toString('base64') } }]),
+      'modelgate.io/models': JSON.stringify([
+        { name: 'm', volume: 'm', digest: SIGNED, signature: { inline: bundle.toString('base64') } },
+      ]),
     },
   }) as unknown as KubeObject;
 

@@ -28,7 +28,9 @@ export interface WorkloadAudit {
  * ReplicaSet, a Job of a CronJob): the owner is audited, so the object is not counted twice.
  */
 export function controlledBySupportedKind(o: KubeObject): boolean {
-  return (o.metadata.ownerReferences ?? []).some((r) => r.controller === true && isSupportedKind(groupOfApiVersion(r.apiVersion) ?? '', r.kind));
+  return (o.metadata.ownerReferences ?? []).some(
+    (r) => r.controller === true && isSupportedKind(groupOfApiVersion(r.apiVersion) ?? '', r.kind),
+  );
 }
 
 /**
@@ -49,7 +51,13 @@ export function auditWorkload(
   });
   if (d.policies.length === 0) return undefined;
   return {
-    ref: { apiVersion: o.apiVersion ?? '', kind: o.kind ?? '', name: o.metadata.name, namespace, ...(o.metadata.uid ? { uid: o.metadata.uid } : {}) },
+    ref: {
+      apiVersion: o.apiVersion ?? '',
+      kind: o.kind ?? '',
+      name: o.metadata.name,
+      namespace,
+      ...(o.metadata.uid ? { uid: o.metadata.uid } : {}),
+    },
     policies: d.policies,
     violations: d.violations,
   };
@@ -68,19 +76,37 @@ export function reportResults(a: WorkloadAudit, at: number): ReportResult[] {
     severity: SEVERITY[v.enforcement],
     category: 'Model supply chain',
     resources,
-    properties: { enforcement: v.enforcement, ...(v.model ? { model: v.model } : {}), remediation: v.remediation },
+    properties: {
+      enforcement: v.enforcement,
+      ...(v.model ? { model: v.model } : {}),
+      remediation: v.remediation,
+    },
     at,
   }));
   for (const p of a.policies) {
     if (a.violations.some((v) => v.policy === p)) continue;
-    out.push({ policy: p, rule: 'all-checks', result: 'pass', message: 'the workload meets the policy', category: 'Model supply chain', resources, at });
+    out.push({
+      policy: p,
+      rule: 'all-checks',
+      result: 'pass',
+      message: 'the workload meets the policy',
+      category: 'Model supply chain',
+      resources,
+      at,
+    });
   }
   return out;
 }
 
 /** Identity of one violation on one workload, for Event de-duplication. */
 export function violationKey(a: WorkloadAudit, v: Violation): string {
-  return [a.ref.uid ?? `${a.ref.kind}/${a.ref.namespace}/${a.ref.name}`, v.policy, v.check, v.model ?? '', v.message].join('\u0000');
+  return [
+    a.ref.uid ?? `${a.ref.kind}/${a.ref.namespace}/${a.ref.name}`,
+    v.policy,
+    v.check,
+    v.model ?? '',
+    v.message,
+  ].join('\u0000');
 }
 
 export interface PolicyCounts {

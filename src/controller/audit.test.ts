@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../kube/clock.ts';
 import { FakeKubeClient } from '../kube/fake-client.ts';
 import { InformerPolicyStore } from '../kube/policy-store.ts';
-import { CLUSTER_MODEL_POLICIES, EVENTS, NAMESPACES, POLICY_REPORTS, workloadResource } from '../kube/resources.ts';
+import {
+  CLUSTER_MODEL_POLICIES,
+  EVENTS,
+  NAMESPACES,
+  POLICY_REPORTS,
+  workloadResource,
+} from '../kube/resources.ts';
 import { clusterPolicy, modelDeployment, namespace, silentLogger } from '../kube/builders.test-support.ts';
 import { isObj } from '../kube/types.ts';
 import { AUDIT_REPORT_NAME, AuditReconciler } from './audit.ts';
@@ -16,7 +22,13 @@ async function setup(opts: { maxResults?: number } = {}) {
   const client = new FakeKubeClient();
   const clock = new FakeClock();
   const metrics = new ControllerMetrics();
-  const store = new InformerPolicyStore({ client, controllerNamespace: 'modelgate-system', logger: silentLogger, clock, debounceMs: 5 });
+  const store = new InformerPolicyStore({
+    client,
+    controllerNamespace: 'modelgate-system',
+    logger: silentLogger,
+    clock,
+    debounceMs: 5,
+  });
   await store.start();
   const events = new EventRecorder({ client, clock, logger: silentLogger, metrics, instance: 'test' });
   const audit = new AuditReconciler({
@@ -28,7 +40,8 @@ async function setup(opts: { maxResults?: number } = {}) {
     snapshot: () => store.snapshot(),
     policyAudit: (id) => {
       const s = store.compileStates().find((x) => x.id === id);
-      const st = s && isObj(s.object.status) && isObj(s.object.status.audit) ? s.object.status.audit : undefined;
+      const st =
+        s && isObj(s.object.status) && isObj(s.object.status.audit) ? s.object.status.audit : undefined;
       return st as { matched?: number; violating?: number; lastScan?: string } | undefined;
     },
     exemptNamespaces: new Set(['kube-system', 'modelgate-system']),
@@ -51,7 +64,10 @@ describe('AuditReconciler', () => {
     const { client, store, audit, settle, metrics } = await setup();
     client.seed(NAMESPACES, namespace('team-a'));
     client.seed(DEPLOYMENTS, modelDeployment('team-a', 'bad'));
-    client.seed(DEPLOYMENTS, modelDeployment('team-a', 'good', 'trusted.example.com/models/llama@sha256:' + 'a'.repeat(64)));
+    client.seed(
+      DEPLOYMENTS,
+      modelDeployment('team-a', 'good', 'trusted.example.com/models/llama@sha256:' + 'a'.repeat(64)),
+    );
     client.seed(DEPLOYMENTS, modelDeployment('kube-system', 'exempt'));
     audit.start();
     await settle();
@@ -64,16 +80,32 @@ describe('AuditReconciler', () => {
 
     const events = client.all(EVENTS);
     expect(events).toHaveLength(1);
-    expect(events[0]).toMatchObject({ type: 'Warning', reason: 'PolicyViolation', involvedObject: { kind: 'Deployment', name: 'bad', namespace: 'team-a' } });
+    expect(events[0]).toMatchObject({
+      type: 'Warning',
+      reason: 'PolicyViolation',
+      involvedObject: { kind: 'Deployment', name: 'bad', namespace: 'team-a' },
+    });
     expect(String(events[0]?.message)).toContain('ClusterModelPolicy/trusted');
 
     const report = client.peek(POLICY_REPORTS, AUDIT_REPORT_NAME, 'team-a');
     expect(report?.summary).toEqual({ pass: 1, fail: 1, warn: 0, error: 0, skip: 0 });
-    const results = report?.results as { result: string; resources: { name: string }[]; policy: string; rule: string }[];
-    expect(results[0]).toMatchObject({ result: 'fail', policy: 'ClusterModelPolicy/trusted', rule: 'source', resources: [{ name: 'bad' }] });
+    const results = report?.results as {
+      result: string;
+      resources: { name: string }[];
+      policy: string;
+      rule: string;
+    }[];
+    expect(results[0]).toMatchObject({
+      result: 'fail',
+      policy: 'ClusterModelPolicy/trusted',
+      rule: 'source',
+      resources: [{ name: 'bad' }],
+    });
     expect(client.peek(POLICY_REPORTS, AUDIT_REPORT_NAME, 'kube-system')).toBeUndefined();
 
-    expect(client.peek(CLUSTER_MODEL_POLICIES, 'trusted')?.status).toMatchObject({ audit: { matched: 2, violating: 1 } });
+    expect(client.peek(CLUSTER_MODEL_POLICIES, 'trusted')?.status).toMatchObject({
+      audit: { matched: 2, violating: 1 },
+    });
     const text = await metrics.registry.metrics();
     expect(text).toContain('modelgate_policy_violating_workloads{policy="ClusterModelPolicy/trusted"} 1');
     expect(text).toContain('modelgate_policy_matched_workloads{policy="ClusterModelPolicy/trusted"} 2');
@@ -108,7 +140,13 @@ describe('AuditReconciler', () => {
     const { client, store, audit, settle } = await setup();
     store.onNamespaceLabelsChanged((ns) => audit.requestNamespaceScan(ns));
     client.seed(NAMESPACES, namespace('team-e'));
-    client.seed(CLUSTER_MODEL_POLICIES, clusterPolicy('prod-only', { ...trustedOnly, match: { namespaceSelector: { matchLabels: { env: 'prod' } } } }));
+    client.seed(
+      CLUSTER_MODEL_POLICIES,
+      clusterPolicy('prod-only', {
+        ...trustedOnly,
+        match: { namespaceSelector: { matchLabels: { env: 'prod' } } },
+      }),
+    );
     client.seed(DEPLOYMENTS, modelDeployment('team-e', 'bad'));
     await settle();
     audit.start();
@@ -130,7 +168,13 @@ describe('AuditReconciler', () => {
     client.seed(PODS, {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: 'owned-pod', namespace: 'team-c', ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'd0-abc', uid: 'u', controller: true }] },
+      metadata: {
+        name: 'owned-pod',
+        namespace: 'team-c',
+        ownerReferences: [
+          { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'd0-abc', uid: 'u', controller: true },
+        ],
+      },
       spec: tmpl.spec,
     });
     await settle();

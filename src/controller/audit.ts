@@ -8,16 +8,34 @@ import type pino from 'pino';
 import type { AuditSummary } from '../api/types.ts';
 import type { Clock, TimerHandle } from '../kube/clock.ts';
 import { Informer } from '../kube/informer.ts';
-import { CLUSTER_MODEL_POLICIES, MODEL_POLICIES, POLICY_REPORTS, WORKLOAD_RESOURCES } from '../kube/resources.ts';
+import {
+  CLUSTER_MODEL_POLICIES,
+  MODEL_POLICIES,
+  POLICY_REPORTS,
+  WORKLOAD_RESOURCES,
+} from '../kube/resources.ts';
 import { isStatus, KubeApiError, type KubeClient, type KubeObject, type ResourceRef } from '../kube/types.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
 import { formatViolation } from '../policy/decide.ts';
 import type { PolicySnapshot } from '../policy/store.ts';
 import type { BundleVerifier } from '../policy/signature-seam.ts';
-import { auditWorkload, controlledBySupportedKind, countWorkload, reportResults, violationKey, type PolicyCounts, type WorkloadAudit } from './audit-evaluate.ts';
+import {
+  auditWorkload,
+  controlledBySupportedKind,
+  countWorkload,
+  reportResults,
+  violationKey,
+  type PolicyCounts,
+  type WorkloadAudit,
+} from './audit-evaluate.ts';
 import type { EventRecorder } from './events.ts';
 import type { ControllerMetrics } from './metrics.ts';
-import { buildPolicyReport, DEFAULT_MAX_RESULTS, ReportAccumulator, sameReportContent } from './policy-report.ts';
+import {
+  buildPolicyReport,
+  DEFAULT_MAX_RESULTS,
+  ReportAccumulator,
+  sameReportContent,
+} from './policy-report.ts';
 
 export const AUDIT_REPORT_NAME = 'modelgate-audit';
 const FULL = '*';
@@ -76,7 +94,14 @@ export class AuditReconciler {
 
   constructor(private readonly d: AuditReconcilerDeps) {
     this.queue = new WorkQueue(
-      { name: 'audit', clock: d.clock, logger: d.logger, concurrency: 1, maxRetries: 8, ...(d.metrics ? { onMetrics: d.metrics.queueHook } : {}) },
+      {
+        name: 'audit',
+        clock: d.clock,
+        logger: d.logger,
+        concurrency: 1,
+        maxRetries: 8,
+        ...(d.metrics ? { onMetrics: d.metrics.queueHook } : {}),
+      },
       (key) => (key === FULL ? this.scanCluster() : this.scanNamespace(key.slice(NS_PREFIX.length))),
     );
   }
@@ -95,12 +120,22 @@ export class AuditReconciler {
             stamp: `${o.metadata.generation ?? o.metadata.resourceVersion}|${JSON.stringify(o.metadata.labels ?? {})}|${JSON.stringify(o.metadata.annotations?.['modelgate.io/models'] ?? '')}`,
             controlled: controlledBySupportedKind(o),
           }),
-          ...(this.d.metrics ? { onEvent: (what, reason) => this.d.metrics?.informerEvents.inc({ resource: ref.resource, event: what, reason }) } : {}),
+          ...(this.d.metrics
+            ? {
+                onEvent: (what, reason) =>
+                  this.d.metrics?.informerEvents.inc({ resource: ref.resource, event: what, reason }),
+              }
+            : {}),
         });
         const touched = (w: WorkloadStamp) => {
-          if (inf.hasSynced() && !w.controlled) this.queue.addAfter(NS_PREFIX + w.namespace, this.d.namespaceDelayMs ?? 2000);
+          if (inf.hasSynced() && !w.controlled)
+            this.queue.addAfter(NS_PREFIX + w.namespace, this.d.namespaceDelayMs ?? 2000);
         };
-        inf.addHandlers({ onAdd: touched, onUpdate: (w, old) => w.stamp !== old.stamp && touched(w), onDelete: touched });
+        inf.addHandlers({
+          onAdd: touched,
+          onUpdate: (w, old) => w.stamp !== old.stamp && touched(w),
+          onDelete: touched,
+        });
         inf.start();
         this.informers.push(inf);
       }
@@ -141,11 +176,18 @@ export class AuditReconciler {
   }
 
   private newFindings(): NamespaceFindings {
-    return { report: new ReportAccumulator(this.d.maxResultsPerReport ?? DEFAULT_MAX_RESULTS), counts: new Map(), violations: new Map() };
+    return {
+      report: new ReportAccumulator(this.d.maxResultsPerReport ?? DEFAULT_MAX_RESULTS),
+      counts: new Map(),
+      violations: new Map(),
+    };
   }
 
   /** Lists every workload (in `namespace`, or everywhere), page by page, folding findings per namespace. */
-  private async evaluate(snapshot: PolicySnapshot, namespace?: string): Promise<{ byNs: Map<string, NamespaceFindings>; workloads: number; violations: number }> {
+  private async evaluate(
+    snapshot: PolicySnapshot,
+    namespace?: string,
+  ): Promise<{ byNs: Map<string, NamespaceFindings>; workloads: number; violations: number }> {
     const byNs = new Map<string, NamespaceFindings>();
     let workloads = 0;
     let violations = 0;
@@ -155,7 +197,11 @@ export class AuditReconciler {
       do {
         let page;
         try {
-          page = await this.d.client.list(ref, { limit: this.d.pageSize ?? 500, ...(namespace ? { namespace } : {}), ...(token ? { continue: token } : {}) });
+          page = await this.d.client.list(ref, {
+            limit: this.d.pageSize ?? 500,
+            ...(namespace ? { namespace } : {}),
+            ...(token ? { continue: token } : {}),
+          });
         } catch (err) {
           if (isStatus(err, 404)) break; // kind not installed (e.g. KServe)
           throw err;
@@ -185,8 +231,19 @@ export class AuditReconciler {
   }
 
   private recordViolation(a: WorkloadAudit, v: WorkloadAudit['violations'][number]): Promise<boolean> {
-    const reason = v.enforcement === 'Enforce' ? 'PolicyViolation' : v.enforcement === 'Warn' ? 'PolicyWarning' : 'PolicyAuditViolation';
-    return this.d.events.record(a.ref, 'Warning', reason, `modelgate audit: ${formatViolation(v)}`, violationKey(a, v));
+    const reason =
+      v.enforcement === 'Enforce'
+        ? 'PolicyViolation'
+        : v.enforcement === 'Warn'
+          ? 'PolicyWarning'
+          : 'PolicyAuditViolation';
+    return this.d.events.record(
+      a.ref,
+      'Warning',
+      reason,
+      `modelgate audit: ${formatViolation(v)}`,
+      violationKey(a, v),
+    );
   }
 
   private async scanCluster(): Promise<void> {
@@ -203,7 +260,10 @@ export class AuditReconciler {
     this.lastScan = { scope: 'cluster', workloads, violations, durationMs };
     this.d.metrics?.auditScans.inc({ scope: 'cluster' });
     this.d.metrics?.auditScanDuration.observe({ scope: 'cluster' }, durationMs / 1000);
-    this.d.logger.info({ workloads, violations, namespaces: byNs.size, durationMs: Math.round(durationMs) }, 'audit scan finished');
+    this.d.logger.info(
+      { workloads, violations, namespaces: byNs.size, durationMs: Math.round(durationMs) },
+      'audit scan finished',
+    );
   }
 
   private async scanNamespace(namespace: string): Promise<void> {
@@ -241,13 +301,17 @@ export class AuditReconciler {
           ...(only ? { namespace: only } : {}),
           ...(token ? { continue: token } : {}),
         });
-        for (const r of page.items) if (r.metadata.name === AUDIT_REPORT_NAME) existing.set(r.metadata.namespace ?? '', r);
+        for (const r of page.items)
+          if (r.metadata.name === AUDIT_REPORT_NAME) existing.set(r.metadata.namespace ?? '', r);
         token = page.continue;
       } while (token);
     } catch (err) {
       // A list answers 404 only when the resource is not served: the PolicyReport CRD is not installed.
       if (isStatus(err, 404)) {
-        if (this.reportsServed) this.d.logger.warn('PolicyReport CRD (wgpolicyk8s.io/v1alpha2) not installed; audit results go to Events, metrics and policy status only');
+        if (this.reportsServed)
+          this.d.logger.warn(
+            'PolicyReport CRD (wgpolicyk8s.io/v1alpha2) not installed; audit results go to Events, metrics and policy status only',
+          );
         this.reportsServed = false;
         return;
       }
@@ -255,16 +319,31 @@ export class AuditReconciler {
     }
     this.reportsServed = true;
     for (const [ns, f] of byNs) {
-      const want = buildPolicyReport({ name: AUDIT_REPORT_NAME, namespace: ns, results: f.report.results, summary: f.report.summary, truncated: f.report.truncated, component: AUDIT_REPORT_NAME });
+      const want = buildPolicyReport({
+        name: AUDIT_REPORT_NAME,
+        namespace: ns,
+        results: f.report.results,
+        summary: f.report.summary,
+        truncated: f.report.truncated,
+        component: AUDIT_REPORT_NAME,
+      });
       const cur = existing.get(ns);
       existing.delete(ns);
       if (sameReportContent(cur, want)) continue;
       try {
-        if (cur) await this.d.client.replace(POLICY_REPORTS, { ...want, metadata: { ...want.metadata, resourceVersion: cur.metadata.resourceVersion ?? '' } });
+        if (cur)
+          await this.d.client.replace(POLICY_REPORTS, {
+            ...want,
+            metadata: { ...want.metadata, resourceVersion: cur.metadata.resourceVersion ?? '' },
+          });
         else await this.d.client.create(POLICY_REPORTS, want);
       } catch (err) {
         // The namespace is being deleted (or was): its report goes with it.
-        if (isStatus(err, 404) || (err instanceof KubeApiError && err.status === 403 && /terminat/i.test(err.message))) continue;
+        if (
+          isStatus(err, 404) ||
+          (err instanceof KubeApiError && err.status === 403 && /terminat/i.test(err.message))
+        )
+          continue;
         throw err;
       }
     }
@@ -285,16 +364,31 @@ export class AuditReconciler {
   }
 
   /** status.audit of each compiled policy: after a full scan always (lastScan moves), otherwise only on change. */
-  private async writePolicySummaries(snapshot: PolicySnapshot, scannedAt: number, full: boolean): Promise<void> {
+  private async writePolicySummaries(
+    snapshot: PolicySnapshot,
+    scannedAt: number,
+    full: boolean,
+  ): Promise<void> {
     const totals = this.totals();
     const lastScan = new Date(scannedAt).toISOString().replace(/\.\d{3}Z$/, 'Z');
     for (const p of snapshot.policies.policies) {
       const t = totals.get(p.id) ?? { matched: 0, violating: 0 };
       const cur = this.d.policyAudit(p.id);
       if (!full && cur?.matched === t.matched && cur.violating === t.violating) continue;
-      const audit: AuditSummary = { matched: t.matched, violating: t.violating, lastScan: full || !cur?.lastScan ? lastScan : cur.lastScan };
+      const audit: AuditSummary = {
+        matched: t.matched,
+        violating: t.violating,
+        lastScan: full || !cur?.lastScan ? lastScan : cur.lastScan,
+      };
       try {
-        await this.d.client.patch(p.kind === 'ModelPolicy' ? MODEL_POLICIES : CLUSTER_MODEL_POLICIES, p.name, p.namespace, { status: { audit } }, 'merge', 'status');
+        await this.d.client.patch(
+          p.kind === 'ModelPolicy' ? MODEL_POLICIES : CLUSTER_MODEL_POLICIES,
+          p.name,
+          p.namespace,
+          { status: { audit } },
+          'merge',
+          'status',
+        );
       } catch (err) {
         if (!isStatus(err, 404)) throw err;
       }
@@ -313,7 +407,8 @@ export class AuditReconciler {
       m.policyViolating.set({ policy: p.id }, t.violating);
     }
     const byCheck = new Map<string, number>();
-    for (const v of this.nsViolations.values()) for (const [k, n] of v) byCheck.set(k, (byCheck.get(k) ?? 0) + n);
+    for (const v of this.nsViolations.values())
+      for (const [k, n] of v) byCheck.set(k, (byCheck.get(k) ?? 0) + n);
     m.violations.reset();
     for (const [k, n] of byCheck) {
       const [policy, check, enforcement] = k.split('\u0000') as [string, string, string];

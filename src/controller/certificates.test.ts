@@ -10,14 +10,23 @@ import { ControllerMetrics } from './metrics.ts';
 import { issuedBy, parseBundle } from './pki.ts';
 
 const DAY = 86_400_000;
-const lifetimes: CertLifetimes = { caValidityMs: 90 * DAY, servingValidityMs: 30 * DAY, renewFraction: 1 / 3 };
+const lifetimes: CertLifetimes = {
+  caValidityMs: 90 * DAY,
+  servingValidityMs: 30 * DAY,
+  renewFraction: 1 / 3,
+};
 
 function setup() {
   const client = new FakeKubeClient();
   const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
   const published: string[] = [];
   const metrics = new ControllerMetrics();
-  client.seed(SECRETS, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'modelgate-webhook-tls', namespace: 'modelgate-system' }, type: 'Opaque' });
+  client.seed(SECRETS, {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: 'modelgate-webhook-tls', namespace: 'modelgate-system' },
+    type: 'Opaque',
+  });
   const rec = new CertificateReconciler({
     client,
     clock,
@@ -59,7 +68,9 @@ describe('CertificateReconciler', () => {
     const writes = client.writes.length;
     await settle(DAY);
     expect(client.writes.length).toBe(writes);
-    expect(await metrics.registry.getSingleMetricAsString('modelgate_certificate_expiry_timestamp_seconds')).toContain('certificate="serving"');
+    expect(
+      await metrics.registry.getSingleMetricAsString('modelgate_certificate_expiry_timestamp_seconds'),
+    ).toContain('certificate="serving"');
     rec.stop();
   });
 

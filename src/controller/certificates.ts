@@ -13,7 +13,15 @@ import { SECRETS } from '../kube/resources.ts';
 import { isObj, isStatus, type KubeClient, type KubeObject } from '../kube/types.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
 import type { ControllerMetrics } from './metrics.ts';
-import { coversNames, issueCa, issuedBy, issueServingCert, keyMatches, parseBundle, type CertInfo } from './pki.ts';
+import {
+  coversNames,
+  issueCa,
+  issuedBy,
+  issueServingCert,
+  keyMatches,
+  parseBundle,
+  type CertInfo,
+} from './pki.ts';
 
 export interface CertLifetimes {
   caValidityMs: number;
@@ -22,7 +30,11 @@ export interface CertLifetimes {
   renewFraction: number;
 }
 
-export const DEFAULT_LIFETIMES: CertLifetimes = { caValidityMs: 5 * 365 * 86_400_000, servingValidityMs: 365 * 86_400_000, renewFraction: 1 / 3 };
+export const DEFAULT_LIFETIMES: CertLifetimes = {
+  caValidityMs: 5 * 365 * 86_400_000,
+  servingValidityMs: 365 * 86_400_000,
+  renewFraction: 1 / 3,
+};
 
 export interface TlsState {
   bundle: CertInfo[];
@@ -32,7 +44,8 @@ export interface TlsState {
   servingKeyPem?: string;
 }
 
-const decode = (v: unknown) => (typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : undefined);
+const decode = (v: unknown) =>
+  typeof v === 'string' ? Buffer.from(v, 'base64').toString('utf8') : undefined;
 
 export function readTlsSecret(secret: KubeObject | undefined): TlsState {
   const data = secret && isObj(secret.data) ? secret.data : {};
@@ -50,7 +63,8 @@ export function readTlsSecret(secret: KubeObject | undefined): TlsState {
   };
 }
 
-export const renewAt = (c: CertInfo, fraction: number): number => c.notAfter - fraction * (c.notAfter - c.notBefore);
+export const renewAt = (c: CertInfo, fraction: number): number =>
+  c.notAfter - fraction * (c.notAfter - c.notBefore);
 
 export interface TlsPlan {
   rotateCa: boolean;
@@ -88,8 +102,18 @@ export function planTls(s: TlsState, now: number, dnsNames: string[], l: CertLif
     reasons.push('serving certificate not issued by the current CA');
   }
   const expired = s.bundle.filter((c) => c.notAfter <= now);
-  const times = [...(s.currentCa ? [renewAt(s.currentCa, l.renewFraction)] : []), ...(s.serving ? [renewAt(s.serving, l.renewFraction)] : []), ...s.bundle.map((c) => c.notAfter)].filter((t) => t > now);
-  return { rotateCa, issueServing, expired, reasons, nextCheckAt: times.length ? Math.min(...times) : now + 3_600_000 };
+  const times = [
+    ...(s.currentCa ? [renewAt(s.currentCa, l.renewFraction)] : []),
+    ...(s.serving ? [renewAt(s.serving, l.renewFraction)] : []),
+    ...s.bundle.map((c) => c.notAfter),
+  ].filter((t) => t > now);
+  return {
+    rotateCa,
+    issueServing,
+    expired,
+    reasons,
+    nextCheckAt: times.length ? Math.min(...times) : now + 3_600_000,
+  };
 }
 
 export interface CertificateReconcilerDeps {
@@ -130,12 +154,32 @@ export class CertificateReconciler {
 
   constructor(private readonly d: CertificateReconcilerDeps) {
     this.queue = new WorkQueue(
-      { name: 'certificates', clock: d.clock, logger: d.logger, baseDelayMs: 1000, maxDelayMs: 60_000, maxRetries: 1000, ...(d.metrics ? { onMetrics: d.metrics.queueHook } : {}) },
+      {
+        name: 'certificates',
+        clock: d.clock,
+        logger: d.logger,
+        baseDelayMs: 1000,
+        maxDelayMs: 60_000,
+        maxRetries: 1000,
+        ...(d.metrics ? { onMetrics: d.metrics.queueHook } : {}),
+      },
       () => this.reconcile(),
     );
-    this.informer = new Informer({ client: d.client, ref: SECRETS, clock: d.clock, logger: d.logger, namespace: d.namespace, fieldSelector: `metadata.name=${d.secretName}`, ...(d.silenceTimeoutMs ? { silenceTimeoutMs: d.silenceTimeoutMs } : {}) });
+    this.informer = new Informer({
+      client: d.client,
+      ref: SECRETS,
+      clock: d.clock,
+      logger: d.logger,
+      namespace: d.namespace,
+      fieldSelector: `metadata.name=${d.secretName}`,
+      ...(d.silenceTimeoutMs ? { silenceTimeoutMs: d.silenceTimeoutMs } : {}),
+    });
     // Someone emptied or replaced the Secret: look again at once.
-    this.informer.addHandlers({ onAdd: () => this.queue.add(KEY), onUpdate: () => this.queue.add(KEY), onDelete: () => this.queue.add(KEY) });
+    this.informer.addHandlers({
+      onAdd: () => this.queue.add(KEY),
+      onUpdate: () => this.queue.add(KEY),
+      onDelete: () => this.queue.add(KEY),
+    });
   }
 
   get dnsNames(): string[] {
@@ -170,18 +214,28 @@ export class CertificateReconciler {
     const state = readTlsSecret(secret);
     const plan = planTls(state, now, this.dnsNames, lifetimes);
 
-    let ca = state.currentCa && state.caKeyPem ? { certPem: state.currentCa.pem, keyPem: state.caKeyPem } : undefined;
+    let ca =
+      state.currentCa && state.caKeyPem
+        ? { certPem: state.currentCa.pem, keyPem: state.caKeyPem }
+        : undefined;
     let bundle = state.bundle.filter((c) => !plan.expired.includes(c)).map((c) => c.pem);
     if (plan.rotateCa || !ca) {
       ca = await issueCa(now, lifetimes.caValidityMs);
       bundle = [ca.certPem, ...bundle];
       this.d.metrics?.certRotations.inc({ certificate: 'ca' });
-      this.d.logger.info({ reasons: plan.reasons, cas: bundle.length }, 'issued a new webhook CA (previous CAs stay trusted until they expire)');
+      this.d.logger.info(
+        { reasons: plan.reasons, cas: bundle.length },
+        'issued a new webhook CA (previous CAs stay trusted until they expire)',
+      );
     }
     const bundlePem = bundle.join('');
     const data = isObj(secret?.data) ? (secret.data as Record<string, string>) : {};
     if (decode(data['ca.crt']) !== bundlePem || decode(data['ca.key']) !== ca.keyPem) {
-      secret = await this.writeSecret(secret, { ...data, 'ca.crt': enc(bundlePem), 'ca.key': enc(ca.keyPem) });
+      secret = await this.writeSecret(secret, {
+        ...data,
+        'ca.crt': enc(bundlePem),
+        'ca.key': enc(ca.keyPem),
+      });
     }
     // Step 2: the API server must trust the (new) CA before a certificate from it is served.
     await this.d.publishBundle(bundlePem);
@@ -189,10 +243,18 @@ export class CertificateReconciler {
     if (!this.caPublishedAt.has(ca.certPem)) this.caPublishedAt.set(ca.certPem, now);
 
     // Step 3, once the API server has had time to see the bundle; at once if nothing usable is served.
-    const usable = state.serving !== undefined && keyMatches(state.serving.cert, state.servingKeyPem) && state.serving.notAfter > now && !plan.expired.some((c) => state.serving && issuedBy(state.serving.cert, c.cert));
-    const waitMs = (this.caPublishedAt.get(ca.certPem) ?? now) + (this.d.caPropagationDelayMs ?? 30_000) - now;
+    const usable =
+      state.serving !== undefined &&
+      keyMatches(state.serving.cert, state.servingKeyPem) &&
+      state.serving.notAfter > now &&
+      !plan.expired.some((c) => state.serving && issuedBy(state.serving.cert, c.cert));
+    const waitMs =
+      (this.caPublishedAt.get(ca.certPem) ?? now) + (this.d.caPropagationDelayMs ?? 30_000) - now;
     if (plan.issueServing && usable && waitMs > 0) {
-      this.d.logger.info({ reasons: plan.reasons, inMs: waitMs }, 'serving certificate renewal waits for the new CA to reach the API server');
+      this.d.logger.info(
+        { reasons: plan.reasons, inMs: waitMs },
+        'serving certificate renewal waits for the new CA to reach the API server',
+      );
       if (this.timer) this.d.clock.clearTimeout(this.timer);
       this.timer = this.d.clock.setTimeout(() => this.queue.add(KEY), waitMs);
       return;
@@ -200,24 +262,49 @@ export class CertificateReconciler {
     if (plan.issueServing) {
       const serving = await issueServingCert(ca, this.dnsNames, now, lifetimes.servingValidityMs);
       const cur = isObj(secret?.data) ? (secret.data as Record<string, string>) : {};
-      secret = await this.writeSecret(secret, { ...cur, 'tls.crt': enc(serving.certPem), 'tls.key': enc(serving.keyPem) });
+      secret = await this.writeSecret(secret, {
+        ...cur,
+        'tls.crt': enc(serving.certPem),
+        'tls.key': enc(serving.keyPem),
+      });
       this.d.metrics?.certRotations.inc({ certificate: 'serving' });
-      this.d.logger.info({ reasons: plan.reasons, names: this.dnsNames }, 'issued a new webhook serving certificate');
+      this.d.logger.info(
+        { reasons: plan.reasons, names: this.dnsNames },
+        'issued a new webhook serving certificate',
+      );
     }
 
     const after = readTlsSecret(secret);
-    if (after.currentCa) this.d.metrics?.certExpiry.set({ certificate: 'ca' }, after.currentCa.notAfter / 1000);
-    if (after.serving) this.d.metrics?.certExpiry.set({ certificate: 'serving' }, after.serving.notAfter / 1000);
+    if (after.currentCa)
+      this.d.metrics?.certExpiry.set({ certificate: 'ca' }, after.currentCa.notAfter / 1000);
+    if (after.serving)
+      this.d.metrics?.certExpiry.set({ certificate: 'serving' }, after.serving.notAfter / 1000);
     const next = planTls(after, now, this.dnsNames, lifetimes).nextCheckAt;
     // Look again at the next renewal point, and at least hourly (clock jumps, missed events).
     if (this.timer) this.d.clock.clearTimeout(this.timer);
-    this.timer = this.d.clock.setTimeout(() => this.queue.add(KEY), Math.max(1000, Math.min(next - now, this.d.maxCheckIntervalMs ?? 3_600_000)));
+    this.timer = this.d.clock.setTimeout(
+      () => this.queue.add(KEY),
+      Math.max(1000, Math.min(next - now, this.d.maxCheckIntervalMs ?? 3_600_000)),
+    );
   }
 
-  private async writeSecret(secret: KubeObject | undefined, data: Record<string, string>): Promise<KubeObject> {
+  private async writeSecret(
+    secret: KubeObject | undefined,
+    data: Record<string, string>,
+  ): Promise<KubeObject> {
     if (!secret) {
       try {
-        return await this.d.client.create(SECRETS, { apiVersion: 'v1', kind: 'Secret', metadata: { name: this.d.secretName, namespace: this.d.namespace, labels: { 'app.kubernetes.io/managed-by': 'modelgate' } }, type: 'Opaque', data });
+        return await this.d.client.create(SECRETS, {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: {
+            name: this.d.secretName,
+            namespace: this.d.namespace,
+            labels: { 'app.kubernetes.io/managed-by': 'modelgate' },
+          },
+          type: 'Opaque',
+          data,
+        });
       } catch (err) {
         if (isStatus(err, 409)) throw new Error('the Secret appeared meanwhile; retrying');
         throw err;

@@ -10,13 +10,20 @@ import { EVENT_KEY_LABEL, EventRecorder, eventKeyDigest } from './events.ts';
 const HOUR = 3_600_000;
 const target = { apiVersion: 'apps/v1', kind: 'Deployment', name: 'llm', namespace: 'ml', uid: 'u-1' };
 
-function recorder(client: FakeKubeClient, clock: FakeClock, extra: Partial<ConstructorParameters<typeof EventRecorder>[0]> = {}) {
+function recorder(
+  client: FakeKubeClient,
+  clock: FakeClock,
+  extra: Partial<ConstructorParameters<typeof EventRecorder>[0]> = {},
+) {
   return new EventRecorder({ client, clock, logger: silentLogger, instance: 'controller-0', ...extra });
 }
 
 function capture(): { logger: pino.Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
-  const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) });
+  const logger = pino(
+    { level: 'info' },
+    { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
+  );
   return { logger, lines };
 }
 
@@ -65,20 +72,46 @@ describe('EventRecorder', () => {
     const at = (ms: number) => new Date(ms).toISOString();
     const digest = eventKeyDigest('PolicyViolation', 'k');
     // Someone else's Event with no label, and two of ours for the same key: an old one and a recent one.
-    client.seed(EVENTS, { apiVersion: 'v1', kind: 'Event', metadata: { name: 'other', namespace: 'ml' }, reason: 'PolicyViolation', lastTimestamp: at(clock.now()) });
-    client.seed(EVENTS, { apiVersion: 'v1', kind: 'Event', metadata: { name: 'a', namespace: 'ml', labels: { [EVENT_KEY_LABEL]: digest } }, lastTimestamp: at(clock.now() - 2 * HOUR) });
-    client.seed(EVENTS, { apiVersion: 'v1', kind: 'Event', metadata: { name: 'b', namespace: 'ml', labels: { [EVENT_KEY_LABEL]: digest } }, eventTime: at(clock.now() - 10_000) });
+    client.seed(EVENTS, {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'other', namespace: 'ml' },
+      reason: 'PolicyViolation',
+      lastTimestamp: at(clock.now()),
+    });
+    client.seed(EVENTS, {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'a', namespace: 'ml', labels: { [EVENT_KEY_LABEL]: digest } },
+      lastTimestamp: at(clock.now() - 2 * HOUR),
+    });
+    client.seed(EVENTS, {
+      apiVersion: 'v1',
+      kind: 'Event',
+      metadata: { name: 'b', namespace: 'ml', labels: { [EVENT_KEY_LABEL]: digest } },
+      eventTime: at(clock.now() - 10_000),
+    });
     const { logger, lines } = capture();
     const events = recorder(client, clock, { logger });
     expect(await events.record(target, 'Warning', 'PolicyViolation', 'm', 'k')).toBe(false);
-    expect(lines.find((l) => l.msg === 'read back earlier Events for de-duplication')).toMatchObject({ events: 2, remembered: 1 });
+    expect(lines.find((l) => l.msg === 'read back earlier Events for de-duplication')).toMatchObject({
+      events: 2,
+      remembered: 1,
+    });
   });
 
   it('starts with no memory when it cannot read Events back, and says so once', async () => {
     const client = new FakeKubeClient();
     const clock = new FakeClock();
     await recorder(client, clock).record(target, 'Warning', 'PolicyViolation', 'm', 'k');
-    client.failNext('list', new KubeApiError(403, 'Forbidden', 'events is forbidden: User "system:serviceaccount:modelgate:modelgate-controller" cannot list resource "events"'));
+    client.failNext(
+      'list',
+      new KubeApiError(
+        403,
+        'Forbidden',
+        'events is forbidden: User "system:serviceaccount:modelgate:modelgate-controller" cannot list resource "events"',
+      ),
+    );
     const { logger, lines } = capture();
     const events = recorder(client, clock, { logger });
     expect(await events.record(target, 'Warning', 'PolicyViolation', 'm', 'k')).toBe(true);
@@ -100,7 +133,9 @@ describe('EventRecorder', () => {
       return list(...args);
     };
     const events = recorder(client, clock);
-    const results = await Promise.all([1, 2, 3, 4].map(() => events.record(target, 'Warning', 'PolicyViolation', 'm', 'k')));
+    const results = await Promise.all(
+      [1, 2, 3, 4].map(() => events.record(target, 'Warning', 'PolicyViolation', 'm', 'k')),
+    );
     expect(results).toEqual([false, false, false, false]);
     expect(listCalls).toBe(1);
   });

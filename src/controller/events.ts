@@ -82,7 +82,11 @@ export class EventRecorder {
     try {
       let token: string | undefined;
       do {
-        const page = await this.o.client.list(EVENTS, { labelSelector: EVENT_KEY_LABEL, limit: this.o.pageSize ?? 500, ...(token ? { continue: token } : {}) });
+        const page = await this.o.client.list(EVENTS, {
+          labelSelector: EVENT_KEY_LABEL,
+          limit: this.o.pageSize ?? 500,
+          ...(token ? { continue: token } : {}),
+        });
         for (const e of page.items) {
           events++;
           const digest = e.metadata.labels?.[EVENT_KEY_LABEL];
@@ -100,7 +104,8 @@ export class EventRecorder {
       return;
     }
     // Oldest first, as `record` keeps them, so the LRU bound drops the oldest.
-    for (const [digest, at] of [...found].sort((a, b) => a[1] - b[1])) if (!this.seen.has(digest)) this.remember(digest, at);
+    for (const [digest, at] of [...found].sort((a, b) => a[1] - b[1]))
+      if (!this.seen.has(digest)) this.remember(digest, at);
     this.o.logger.info({ events, remembered: found.size }, 'read back earlier Events for de-duplication');
   }
 
@@ -115,7 +120,13 @@ export class EventRecorder {
   }
 
   /** Returns true when an Event was written (false when de-duplicated). Errors are logged, not thrown. */
-  async record(target: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string, dedupeKey: string): Promise<boolean> {
+  async record(
+    target: EventTarget,
+    type: 'Normal' | 'Warning',
+    reason: string,
+    message: string,
+    dedupeKey: string,
+  ): Promise<boolean> {
     await this.restore();
     const now = this.o.clock.now();
     const digest = eventKeyDigest(reason, dedupeKey);
@@ -131,7 +142,13 @@ export class EventRecorder {
           namespace: target.namespace,
           labels: { [EVENT_KEY_LABEL]: digest },
         },
-        involvedObject: { apiVersion: target.apiVersion, kind: target.kind, name: target.name, namespace: target.namespace, ...(target.uid ? { uid: target.uid } : {}) },
+        involvedObject: {
+          apiVersion: target.apiVersion,
+          kind: target.kind,
+          name: target.name,
+          namespace: target.namespace,
+          ...(target.uid ? { uid: target.uid } : {}),
+        },
         type,
         reason,
         message: message.slice(0, 1024),
@@ -147,7 +164,10 @@ export class EventRecorder {
     } catch (err) {
       // Forget it so the next scan tries again.
       this.seen.delete(digest);
-      this.o.logger.warn({ reason, object: `${target.kind}/${target.namespace}/${target.name}`, err: (err as Error).message }, 'could not record event');
+      this.o.logger.warn(
+        { reason, object: `${target.kind}/${target.namespace}/${target.name}`, err: (err as Error).message },
+        'could not record event',
+      );
       return false;
     }
   }

@@ -8,7 +8,13 @@ export interface HealthServer {
   close(): Promise<void>;
 }
 
-export function startHealthServer(opts: { port: number; host?: string; registry: Registry; ready: () => boolean; healthy?: () => boolean }): Promise<HealthServer> {
+export function startHealthServer(opts: {
+  port: number;
+  host?: string;
+  registry: Registry;
+  ready: () => boolean;
+  healthy?: () => boolean;
+}): Promise<HealthServer> {
   const server = http.createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     const send = (code: number, body: string, type = 'text/plain; charset=utf-8') => {
@@ -16,8 +22,10 @@ export function startHealthServer(opts: { port: number; host?: string; registry:
       res.end(body);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'method not allowed\n');
-    if (path === '/healthz' || path === '/livez') return (opts.healthy?.() ?? true) ? send(200, 'ok\n') : send(500, 'unhealthy\n');
-    if (path === '/readyz') return opts.ready() ? send(200, 'ok\n') : send(503, 'initial sync not finished\n');
+    if (path === '/healthz' || path === '/livez')
+      return (opts.healthy?.() ?? true) ? send(200, 'ok\n') : send(500, 'unhealthy\n');
+    if (path === '/readyz')
+      return opts.ready() ? send(200, 'ok\n') : send(503, 'initial sync not finished\n');
     if (path === '/metrics') {
       opts.registry.metrics().then(
         (text) => send(200, text, opts.registry.contentType),

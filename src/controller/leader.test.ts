@@ -45,7 +45,9 @@ describe('LeaderElector', () => {
     await clock.advance(10_000);
     expect(a.isLeader()).toBe(true);
     expect(b.isLeader()).toBe(false);
-    expect(leaseRecord(client.peek(LEASES, 'modelgate-controller', 'modelgate-system'))?.holderIdentity).toBe('a');
+    expect(leaseRecord(client.peek(LEASES, 'modelgate-controller', 'modelgate-system'))?.holderIdentity).toBe(
+      'a',
+    );
 
     // Kill a (no release): its timers stop, the lease is no longer renewed.
     const killedAt = clock.now();

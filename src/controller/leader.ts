@@ -38,7 +38,12 @@ export type LeaseAction = 'create' | 'renew' | 'acquire' | 'wait';
  * What a candidate should do. `observedAt` is when this replica last saw the record change (its own
  * clock), which is what expiry is measured from. Pure.
  */
-export function leaseAction(rec: LeaseRecord | undefined, identity: string, now: number, observedAt: number): LeaseAction {
+export function leaseAction(
+  rec: LeaseRecord | undefined,
+  identity: string,
+  now: number,
+  observedAt: number,
+): LeaseAction {
   if (!rec) return 'create';
   if (rec.holderIdentity === identity) return 'renew';
   if (rec.holderIdentity === '') return 'acquire';
@@ -90,7 +95,15 @@ export class LeaderElector {
       const lease = await this.d.client.get(LEASES, this.d.name, this.d.namespace);
       const rec = leaseRecord(lease);
       if (lease && rec?.holderIdentity === this.d.identity) {
-        await this.d.client.replace(LEASES, { ...lease, spec: { ...(lease.spec as object), holderIdentity: '', leaseDurationSeconds: 1, renewTime: microTime(this.d.clock.now()) } });
+        await this.d.client.replace(LEASES, {
+          ...lease,
+          spec: {
+            ...(lease.spec as object),
+            holderIdentity: '',
+            leaseDurationSeconds: 1,
+            renewTime: microTime(this.d.clock.now()),
+          },
+        });
       }
     } catch (err) {
       this.d.logger.warn({ err: (err as Error).message }, 'could not release the leader lease');
@@ -107,10 +120,16 @@ export class LeaderElector {
     this.d.metrics?.leader.set(v ? 1 : 0);
     if (v) {
       this.d.metrics?.leaderTransitions.inc();
-      this.d.logger.info({ lease: `${this.d.namespace}/${this.d.name}`, identity: this.d.identity }, 'became leader');
+      this.d.logger.info(
+        { lease: `${this.d.namespace}/${this.d.name}`, identity: this.d.identity },
+        'became leader',
+      );
       this.d.onStartedLeading();
     } else {
-      this.d.logger.warn({ lease: `${this.d.namespace}/${this.d.name}`, identity: this.d.identity }, 'stopped leading');
+      this.d.logger.warn(
+        { lease: `${this.d.namespace}/${this.d.name}`, identity: this.d.identity },
+        'stopped leading',
+      );
       this.d.onStoppedLeading();
     }
   }
@@ -128,11 +147,13 @@ export class LeaderElector {
     try {
       const ok = await this.tryAcquireOrRenew();
       if (ok) this.lastRenew = this.d.clock.now();
-      if (this.leading && !ok && this.d.clock.now() - this.lastRenew > (this.d.renewDeadlineMs ?? 10_000)) this.setLeading(false);
+      if (this.leading && !ok && this.d.clock.now() - this.lastRenew > (this.d.renewDeadlineMs ?? 10_000))
+        this.setLeading(false);
       else if (ok && !this.stopped) this.setLeading(true);
     } catch (err) {
       this.d.logger.warn({ err: (err as Error).message }, 'leader election: lease request failed');
-      if (this.leading && this.d.clock.now() - this.lastRenew > (this.d.renewDeadlineMs ?? 10_000)) this.setLeading(false);
+      if (this.leading && this.d.clock.now() - this.lastRenew > (this.d.renewDeadlineMs ?? 10_000))
+        this.setLeading(false);
     }
     this.schedule();
   }
@@ -142,16 +163,20 @@ export class LeaderElector {
     const now = this.d.clock.now();
     const lease = await this.d.client.get(LEASES, this.d.name, this.d.namespace);
     const rec = leaseRecord(lease);
-    const key = rec ? `${rec.holderIdentity}|${rec.renewTime ?? ''}|${lease?.metadata.resourceVersion ?? ''}` : '';
+    const key = rec
+      ? `${rec.holderIdentity}|${rec.renewTime ?? ''}|${lease?.metadata.resourceVersion ?? ''}`
+      : '';
     if (!this.observed || this.observed.key !== key) {
       // Expiry counts from when this replica saw the renewal, or from the renewTime written if the two
       // clocks agree within a retry period (then a standby need not wait for its own next poll).
       const written = rec?.renewTime ? Date.parse(rec.renewTime) : NaN;
-      const plausible = Number.isFinite(written) && written <= now && now - written <= (this.d.retryPeriodMs ?? 2_000);
+      const plausible =
+        Number.isFinite(written) && written <= now && now - written <= (this.d.retryPeriodMs ?? 2_000);
       this.observed = { key, at: plausible ? written : now };
     }
     const action = leaseAction(rec, this.d.identity, now, this.observed.at);
-    this.expiresAt = action === 'wait' && rec ? this.observed.at + rec.leaseDurationSeconds * 1000 : undefined;
+    this.expiresAt =
+      action === 'wait' && rec ? this.observed.at + rec.leaseDurationSeconds * 1000 : undefined;
     const spec = (transitions: number, acquire: boolean) => ({
       holderIdentity: this.d.identity,
       leaseDurationSeconds: Math.ceil(this.durationMs / 1000),
@@ -162,14 +187,25 @@ export class LeaderElector {
     try {
       if (action === 'wait') return false;
       if (action === 'create') {
-        await this.d.client.create(LEASES, { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { name: this.d.name, namespace: this.d.namespace }, spec: spec(0, true) });
+        await this.d.client.create(LEASES, {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: this.d.name, namespace: this.d.namespace },
+          spec: spec(0, true),
+        });
         return true;
       }
       if (!lease || !rec) return false;
       const acquire = action === 'acquire';
-      const updated = await this.d.client.replace(LEASES, { ...lease, spec: spec(rec.leaseTransitions + (acquire ? 1 : 0), acquire) });
+      const updated = await this.d.client.replace(LEASES, {
+        ...lease,
+        spec: spec(rec.leaseTransitions + (acquire ? 1 : 0), acquire),
+      });
       const u = leaseRecord(updated);
-      this.observed = { key: `${u?.holderIdentity}|${u?.renewTime ?? ''}|${updated.metadata.resourceVersion ?? ''}`, at: now };
+      this.observed = {
+        key: `${u?.holderIdentity}|${u?.renewTime ?? ''}|${updated.metadata.resourceVersion ?? ''}`,
+        at: now,
+      };
       return true;
     } catch (err) {
       // Someone else wrote first (409) or created it first: not ours this round.

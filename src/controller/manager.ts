@@ -59,7 +59,10 @@ export class Controller {
     readonly metrics: ControllerMetrics,
     private readonly config: ControllerConfig,
   ) {
-    this.exempt = [...DEFAULT_EXEMPT_NAMESPACES, ...(DEFAULT_EXEMPT_NAMESPACES.has(config.namespace) ? [] : [config.namespace])];
+    this.exempt = [
+      ...DEFAULT_EXEMPT_NAMESPACES,
+      ...(DEFAULT_EXEMPT_NAMESPACES.has(config.namespace) ? [] : [config.namespace]),
+    ];
     this.store = new InformerPolicyStore({
       client,
       clock,
@@ -90,7 +93,10 @@ export class Controller {
   /** Loads policies (readiness), then campaigns for the lease (or leads at once without election). */
   async start(): Promise<void> {
     await this.store.start();
-    this.logger.info({ policies: this.store.snapshot().policies.size, errors: this.store.snapshot().errors.length }, 'initial sync done');
+    this.logger.info(
+      { policies: this.store.snapshot().policies.size, errors: this.store.snapshot().errors.length },
+      'initial sync done',
+    );
     if (this.elector) this.elector.start();
     else {
       this.metrics.leader.set(1);
@@ -127,7 +133,13 @@ export class Controller {
     if (this.reconcilers) return;
     const { client, clock, metrics, config } = this;
     const log = (reconciler: string) => this.logger.child({ reconciler });
-    const events = new EventRecorder({ client, clock, logger: log('events'), metrics, instance: config.identity });
+    const events = new EventRecorder({
+      client,
+      clock,
+      logger: log('events'),
+      metrics,
+      instance: config.identity,
+    });
     // Read back what the previous leader recorded while the informers sync (the audit awaits it too).
     void events.restore();
     const snapshot = () => this.store.snapshot();
@@ -154,7 +166,9 @@ export class Controller {
           serviceName: config.webhookService,
           ...(config.extraCertNames ? { extraNames: config.extraCertNames } : {}),
           ...(config.certLifetimes ? { lifetimes: config.certLifetimes } : {}),
-          ...(config.caPropagationDelayMs !== undefined ? { caPropagationDelayMs: config.caPropagationDelayMs } : {}),
+          ...(config.caPropagationDelayMs !== undefined
+            ? { caPropagationDelayMs: config.caPropagationDelayMs }
+            : {}),
           publishBundle: async () => {
             await webhookConfig.sync();
           },
@@ -162,7 +176,13 @@ export class Controller {
     // The webhook's verifier and cache: signature bundles at admission (inline, ConfigMap) verify once per TTL.
     const verdicts = new VerdictCache();
     const r: Reconcilers = {
-      status: new PolicyStatusReconciler({ client, clock, logger: log('policy-status'), metrics, states: () => this.store.compileStates() }),
+      status: new PolicyStatusReconciler({
+        client,
+        clock,
+        logger: log('policy-status'),
+        metrics,
+        states: () => this.store.compileStates(),
+      }),
       audit: new AuditReconciler({
         client,
         clock,
@@ -175,7 +195,13 @@ export class Controller {
         verifyBundle: (bundle, trust) => verdicts.verify(bundle, trust),
         intervalMs: config.auditIntervalMs,
       }),
-      verification: new VerificationReconciler({ client, clock, logger: log('verification'), metrics, events }),
+      verification: new VerificationReconciler({
+        client,
+        clock,
+        logger: log('verification'),
+        metrics,
+        events,
+      }),
       webhookConfig,
       ...(certificates ? { certificates } : {}),
     };
@@ -205,7 +231,13 @@ export class Controller {
   /** What, in the policies, changes audit results and webhook rules (not their status writes). */
   private fingerprint(): string {
     return JSON.stringify(
-      this.store.compileStates().map((s) => [s.id, s.object.metadata.generation, s.result.ok ? s.result.policy.authorities.map((a) => a.fingerprint) : s.result.message]),
+      this.store
+        .compileStates()
+        .map((s) => [
+          s.id,
+          s.object.metadata.generation,
+          s.result.ok ? s.result.policy.authorities.map((a) => a.fingerprint) : s.result.message,
+        ]),
     );
   }
 

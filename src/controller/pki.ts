@@ -14,7 +14,10 @@ export interface IssuedPair {
 }
 
 const toPem = (der: ArrayBuffer, label: string) =>
-  `-----BEGIN ${label}-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '')}\n-----END ${label}-----\n`;
+  `-----BEGIN ${label}-----\n${Buffer.from(der)
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '')}\n-----END ${label}-----\n`;
 
 const serial = () => {
   const b = randomBytes(16);
@@ -28,7 +31,11 @@ const serial = () => {
  */
 const skew = (validityMs: number) => Math.min(5 * 60_000, Math.floor(validityMs / 10));
 
-export async function issueCa(now: number, validityMs: number, commonName = 'modelgate-webhook-ca'): Promise<IssuedPair> {
+export async function issueCa(
+  now: number,
+  validityMs: number,
+  commonName = 'modelgate-webhook-ca',
+): Promise<IssuedPair> {
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
   const cert = await x509.X509CertificateGenerator.createSelfSigned({
     serialNumber: serial(),
@@ -43,12 +50,26 @@ export async function issueCa(now: number, validityMs: number, commonName = 'mod
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
-  return { certPem: cert.toString('pem') + '\n', keyPem: toPem(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY') };
+  return {
+    certPem: cert.toString('pem') + '\n',
+    keyPem: toPem(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY'),
+  };
 }
 
-export async function issueServingCert(ca: IssuedPair, dnsNames: string[], now: number, validityMs: number): Promise<IssuedPair> {
+export async function issueServingCert(
+  ca: IssuedPair,
+  dnsNames: string[],
+  now: number,
+  validityMs: number,
+): Promise<IssuedPair> {
   const caCert = new x509.X509Certificate(ca.certPem);
-  const caKey = await webcrypto.subtle.importKey('pkcs8', Buffer.from(ca.keyPem.replace(/-----[^-]+-----|\s/g, ''), 'base64'), ALG, false, ['sign']);
+  const caKey = await webcrypto.subtle.importKey(
+    'pkcs8',
+    Buffer.from(ca.keyPem.replace(/-----[^-]+-----|\s/g, ''), 'base64'),
+    ALG,
+    false,
+    ['sign'],
+  );
   const keys = (await webcrypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as KeyPair;
   const caNotAfter = caCert.notAfter.getTime();
   const cert = await x509.X509CertificateGenerator.create({
@@ -63,13 +84,24 @@ export async function issueServingCert(ca: IssuedPair, dnsNames: string[], now: 
     signingAlgorithm: ALG,
     extensions: [
       new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment, true),
+      new x509.KeyUsagesExtension(
+        x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment,
+        true,
+      ),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension(dnsNames.map((value) => ({ type: /^[\d.]+$|:/.test(value) ? ('ip' as const) : ('dns' as const), value }))),
+      new x509.SubjectAlternativeNameExtension(
+        dnsNames.map((value) => ({
+          type: /^[\d.]+$|:/.test(value) ? ('ip' as const) : ('dns' as const),
+          value,
+        })),
+      ),
       await x509.AuthorityKeyIdentifierExtension.create(caCert),
     ],
   });
-  return { certPem: cert.toString('pem') + '\n', keyPem: toPem(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY') };
+  return {
+    certPem: cert.toString('pem') + '\n',
+    keyPem: toPem(await webcrypto.subtle.exportKey('pkcs8', keys.privateKey), 'PRIVATE KEY'),
+  };
 }
 
 export interface CertInfo {
@@ -82,10 +114,16 @@ export interface CertInfo {
 /** Every certificate in a PEM bundle (unparseable blocks are skipped). */
 export function parseBundle(pem: string | undefined): CertInfo[] {
   const out: CertInfo[] = [];
-  for (const block of (pem ?? '').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []) {
+  for (const block of (pem ?? '').match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ??
+    []) {
     try {
       const cert = new X509Certificate(block);
-      out.push({ pem: block + '\n', cert, notBefore: Date.parse(cert.validFrom), notAfter: Date.parse(cert.validTo) });
+      out.push({
+        pem: block + '\n',
+        cert,
+        notBefore: Date.parse(cert.validFrom),
+        notAfter: Date.parse(cert.validTo),
+      });
     } catch {
       // ignore a damaged block; the reconciler issues a fresh certificate
     }

@@ -45,7 +45,8 @@ export class ReportAccumulator {
     // Full: a more important result replaces the least important one kept.
     const rank = (x: ReportResult) => ['fail', 'error', 'warn', 'skip', 'pass'].indexOf(x.result);
     let worst = 0;
-    for (let i = 1; i < this.kept.length; i++) if (rank(this.kept[i] as ReportResult) > rank(this.kept[worst] as ReportResult)) worst = i;
+    for (let i = 1; i < this.kept.length; i++)
+      if (rank(this.kept[i] as ReportResult) > rank(this.kept[worst] as ReportResult)) worst = i;
     if (rank(r) < rank(this.kept[worst] as ReportResult)) this.kept[worst] = r;
     this.dropped++;
   }
@@ -84,7 +85,9 @@ export function buildPolicyReport(opts: {
       name: opts.name,
       namespace: opts.namespace,
       labels: { [MANAGED_BY_LABEL]: MANAGED_BY, 'modelgate.io/report': opts.component },
-      ...(opts.truncated > 0 ? { annotations: { 'modelgate.io/results-truncated': String(opts.truncated) } } : {}),
+      ...(opts.truncated > 0
+        ? { annotations: { 'modelgate.io/results-truncated': String(opts.truncated) } }
+        : {}),
     },
     summary: { ...opts.summary },
     results: sorted.map((r) => ({
@@ -109,7 +112,9 @@ export function sameReportContent(a: KubeObject | undefined, b: KubeObject): boo
   const strip = (o: KubeObject) =>
     JSON.stringify({
       summary: o.summary,
-      results: Array.isArray(o.results) ? o.results.map((r) => ({ ...(r as Record<string, unknown>), timestamp: undefined })) : [],
+      results: Array.isArray(o.results)
+        ? o.results.map((r) => ({ ...(r as Record<string, unknown>), timestamp: undefined }))
+        : [],
       annotations: o.metadata.annotations?.['modelgate.io/results-truncated'],
     });
   return strip(a) === strip(b);

@@ -10,9 +10,21 @@ import { PolicyStatusReconciler } from './policy-status.ts';
 async function setup() {
   const client = new FakeKubeClient();
   const clock = new FakeClock();
-  const store = new InformerPolicyStore({ client, controllerNamespace: 'modelgate-system', logger: silentLogger, clock, debounceMs: 5 });
+  const store = new InformerPolicyStore({
+    client,
+    controllerNamespace: 'modelgate-system',
+    logger: silentLogger,
+    clock,
+    debounceMs: 5,
+  });
   const metrics = new ControllerMetrics();
-  const rec = new PolicyStatusReconciler({ client, clock, logger: silentLogger, metrics, states: () => store.compileStates() });
+  const rec = new PolicyStatusReconciler({
+    client,
+    clock,
+    logger: silentLogger,
+    metrics,
+    states: () => store.compileStates(),
+  });
   store.onChange(() => rec.resync());
   await store.start();
   rec.resync();
@@ -50,32 +62,63 @@ describe('PolicyStatusReconciler', () => {
     client.seed(MODEL_POLICIES, modelPolicy('team-a', 'p', { enforcement: 'Sometimes' }));
     await settle();
     let p = client.peek(MODEL_POLICIES, 'p', 'team-a');
-    const ready = (p?.status as { conditions: { type: string; status: string; reason: string; message: string; lastTransitionTime: string }[] }).conditions[0];
+    const ready = (
+      p?.status as {
+        conditions: {
+          type: string;
+          status: string;
+          reason: string;
+          message: string;
+          lastTransitionTime: string;
+        }[];
+      }
+    ).conditions[0];
     expect(ready).toMatchObject({ type: 'Ready', status: 'False', reason: 'InvalidSpec' });
     expect(ready?.message).toContain('spec.enforcement');
-    expect(await metrics.registry.getSingleMetricAsString('modelgate_policy_ready')).toContain('policy="ModelPolicy/team-a/p"} 0');
+    expect(await metrics.registry.getSingleMetricAsString('modelgate_policy_ready')).toContain(
+      'policy="ModelPolicy/team-a/p"} 0',
+    );
 
     await clock.advance(60_000);
     await client.patch(MODEL_POLICIES, 'p', 'team-a', { spec: { enforcement: 'Warn' } }, 'merge');
     await settle();
     p = client.peek(MODEL_POLICIES, 'p', 'team-a');
     expect(p?.metadata.generation).toBe(2);
-    expect(p?.status).toMatchObject({ observedGeneration: 2, conditions: [{ type: 'Ready', status: 'True', observedGeneration: 2 }, { type: 'KeysResolved' }] });
+    expect(p?.status).toMatchObject({
+      observedGeneration: 2,
+      conditions: [{ type: 'Ready', status: 'True', observedGeneration: 2 }, { type: 'KeysResolved' }],
+    });
     await store.stop();
   });
 
   it('reports unresolved keys and keeps lastTransitionTime while the status stays the same', async () => {
     const { client, settle, store, clock } = await setup();
-    client.seed(CLUSTER_MODEL_POLICIES, clusterPolicy('signed', { authorities: [{ name: 'a', key: { secretRef: { name: 'missing', key: 'k' } } }] }));
+    client.seed(
+      CLUSTER_MODEL_POLICIES,
+      clusterPolicy('signed', {
+        authorities: [{ name: 'a', key: { secretRef: { name: 'missing', key: 'k' } } }],
+      }),
+    );
     await settle();
-    const first = client.peek(CLUSTER_MODEL_POLICIES, 'signed')?.status as { conditions: { lastTransitionTime: string; reason: string; message: string }[] };
+    const first = client.peek(CLUSTER_MODEL_POLICIES, 'signed')?.status as {
+      conditions: { lastTransitionTime: string; reason: string; message: string }[];
+    };
     expect(first.conditions[0]?.reason).toBe('KeysUnresolved');
     expect(first.conditions[0]?.message).toContain('Secret modelgate-system/missing');
     await clock.advance(3_600_000);
     // A new generation with the same problem: observedGeneration moves, lastTransitionTime does not.
-    await client.patch(CLUSTER_MODEL_POLICIES, 'signed', undefined, { spec: { enforcement: 'Audit' } }, 'merge');
+    await client.patch(
+      CLUSTER_MODEL_POLICIES,
+      'signed',
+      undefined,
+      { spec: { enforcement: 'Audit' } },
+      'merge',
+    );
     await settle();
-    const second = client.peek(CLUSTER_MODEL_POLICIES, 'signed')?.status as { observedGeneration: number; conditions: { lastTransitionTime: string }[] };
+    const second = client.peek(CLUSTER_MODEL_POLICIES, 'signed')?.status as {
+      observedGeneration: number;
+      conditions: { lastTransitionTime: string }[];
+    };
     expect(second.observedGeneration).toBe(2);
     expect(second.conditions[0]?.lastTransitionTime).toBe(first.conditions[0]?.lastTransitionTime);
     await store.stop();

@@ -23,30 +23,62 @@ export function desiredConditions(state: PolicyCompileState): ConditionCore[] {
   const r = state.result;
   const enforcement = r.ok ? r.policy.enforcement : undefined;
   const ready: ConditionCore = r.ok
-    ? { type: 'Ready', status: 'True', reason: 'Compiled', message: `compiled; webhooks apply it (enforcement: ${enforcement})`, observedGeneration: gen }
+    ? {
+        type: 'Ready',
+        status: 'True',
+        reason: 'Compiled',
+        message: `compiled; webhooks apply it (enforcement: ${enforcement})`,
+        observedGeneration: gen,
+      }
     : { type: 'Ready', status: 'False', reason: r.reason, message: r.message, observedGeneration: gen };
   const keys: ConditionCore = r.ok
     ? {
         type: 'KeysResolved',
         status: 'True',
         reason: 'KeysResolved',
-        message: r.policy.authorities.length ? `${r.policy.authorities.length} authorit${r.policy.authorities.length === 1 ? 'y' : 'ies'} resolved` : 'no authorities to resolve',
+        message: r.policy.authorities.length
+          ? `${r.policy.authorities.length} authorit${r.policy.authorities.length === 1 ? 'y' : 'ies'} resolved`
+          : 'no authorities to resolve',
         observedGeneration: gen,
       }
     : r.reason === 'KeysUnresolved'
-      ? { type: 'KeysResolved', status: 'False', reason: 'KeysUnresolved', message: r.message, observedGeneration: gen }
-      : { type: 'KeysResolved', status: 'Unknown', reason: 'InvalidSpec', message: 'keys are resolved once the spec is valid', observedGeneration: gen };
+      ? {
+          type: 'KeysResolved',
+          status: 'False',
+          reason: 'KeysUnresolved',
+          message: r.message,
+          observedGeneration: gen,
+        }
+      : {
+          type: 'KeysResolved',
+          status: 'Unknown',
+          reason: 'InvalidSpec',
+          message: 'keys are resolved once the spec is valid',
+          observedGeneration: gen,
+        };
   return [ready, keys];
 }
 
-function currentStatus(obj: { [k: string]: unknown }): { observedGeneration?: number; conditions: Condition[] } {
+function currentStatus(obj: { [k: string]: unknown }): {
+  observedGeneration?: number;
+  conditions: Condition[];
+} {
   const s = isObj(obj.status) ? obj.status : {};
-  const conditions = Array.isArray(s.conditions) ? (s.conditions.filter(isObj) as unknown as Condition[]) : [];
-  return { ...(typeof s.observedGeneration === 'number' ? { observedGeneration: s.observedGeneration } : {}), conditions };
+  const conditions = Array.isArray(s.conditions)
+    ? (s.conditions.filter(isObj) as unknown as Condition[])
+    : [];
+  return {
+    ...(typeof s.observedGeneration === 'number' ? { observedGeneration: s.observedGeneration } : {}),
+    conditions,
+  };
 }
 
 const same = (a: ConditionCore, b: Condition) =>
-  a.type === b.type && a.status === b.status && a.reason === b.reason && a.message === b.message && a.observedGeneration === b.observedGeneration;
+  a.type === b.type &&
+  a.status === b.status &&
+  a.reason === b.reason &&
+  a.message === b.message &&
+  a.observedGeneration === b.observedGeneration;
 
 /**
  * The status to write, or undefined when the current one already says it. lastTransitionTime moves
@@ -56,11 +88,17 @@ export function statusUpdate(state: PolicyCompileState, now: Date): PolicyCondit
   const want = desiredConditions(state);
   const cur = currentStatus(state.object);
   const gen = state.object.metadata.generation ?? 0;
-  const unchanged = cur.observedGeneration === gen && want.length === cur.conditions.length && want.every((w) => cur.conditions.some((c) => same(w, c)));
+  const unchanged =
+    cur.observedGeneration === gen &&
+    want.length === cur.conditions.length &&
+    want.every((w) => cur.conditions.some((c) => same(w, c)));
   if (unchanged) return undefined;
   const conditions = want.map((w) => {
     const old = cur.conditions.find((c) => c.type === w.type);
-    const lastTransitionTime = old && old.status === w.status && old.lastTransitionTime ? old.lastTransitionTime : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
+    const lastTransitionTime =
+      old && old.status === w.status && old.lastTransitionTime
+        ? old.lastTransitionTime
+        : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
     return { ...w, lastTransitionTime } as Condition;
   });
   return { observedGeneration: gen, conditions };
@@ -80,7 +118,13 @@ export class PolicyStatusReconciler {
 
   constructor(private readonly d: PolicyStatusReconcilerDeps) {
     this.queue = new WorkQueue(
-      { name: 'policy-status', clock: d.clock, logger: d.logger, concurrency: 2, ...(d.metrics ? { onMetrics: d.metrics.queueHook } : {}) },
+      {
+        name: 'policy-status',
+        clock: d.clock,
+        logger: d.logger,
+        concurrency: 2,
+        ...(d.metrics ? { onMetrics: d.metrics.queueHook } : {}),
+      },
       (key) => this.reconcile(key),
     );
   }
@@ -111,8 +155,18 @@ export class PolicyStatusReconciler {
     const ref = state.object.kind === 'ModelPolicy' ? MODEL_POLICIES : CLUSTER_MODEL_POLICIES;
     try {
       // A merge patch of observedGeneration and conditions only: the audit summary is another writer's.
-      await this.d.client.patch(ref, state.object.metadata.name, state.object.metadata.namespace, { status: update }, 'merge', 'status');
-      this.d.logger.info({ policy: id, ready: update.conditions[0]?.status, reason: update.conditions[0]?.reason }, 'policy status updated');
+      await this.d.client.patch(
+        ref,
+        state.object.metadata.name,
+        state.object.metadata.namespace,
+        { status: update },
+        'merge',
+        'status',
+      );
+      this.d.logger.info(
+        { policy: id, ready: update.conditions[0]?.status, reason: update.conditions[0]?.reason },
+        'policy status updated',
+      );
     } catch (err) {
       if (isStatus(err, 404)) return;
       throw err;

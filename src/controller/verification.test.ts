@@ -14,21 +14,44 @@ function pod(name: string, message?: string, finishedAt = '2026-01-01T00:00:00Z'
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, namespace: 'ml', uid: `uid-${name}`, ownerReferences: [{ apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'llm-abc', uid: 'rs', controller: true }] },
+    metadata: {
+      name,
+      namespace: 'ml',
+      uid: `uid-${name}`,
+      ownerReferences: [
+        { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'llm-abc', uid: 'rs', controller: true },
+      ],
+    },
     spec: { nodeName: 'node-1', containers: [] },
     status:
       message === undefined
         ? { initContainerStatuses: [{ name: 'modelgate-verifier', state: { running: {} } }] }
-        : { initContainerStatuses: [{ name: 'modelgate-verifier', state: { terminated: { exitCode: 0, message, finishedAt } } }] },
+        : {
+            initContainerStatuses: [
+              { name: 'modelgate-verifier', state: { terminated: { exitCode: 0, message, finishedAt } } },
+            ],
+          },
   };
 }
 
-const valid = JSON.stringify({ model: '/models/llama', verdict: 'valid', digest: 'sha256:' + 'a'.repeat(64), signer: 'ml-release', durationMs: 1234 });
-const invalid = JSON.stringify([{ model: '/models/a', verdict: 'invalid', reason: 'file weights.bin changed', durationMs: 10 }]);
+const valid = JSON.stringify({
+  model: '/models/llama',
+  verdict: 'valid',
+  digest: 'sha256:' + 'a'.repeat(64),
+  signer: 'ml-release',
+  durationMs: 1234,
+});
+const invalid = JSON.stringify([
+  { model: '/models/a', verdict: 'invalid', reason: 'file weights.bin changed', durationMs: 10 },
+]);
 
 describe('readVerification', () => {
   it('reads one result or a list, and flags what is not a result', () => {
-    expect(readVerification(pod('p', valid))?.records[0]).toMatchObject({ model: '/models/llama', verdict: 'valid', signer: 'ml-release' });
+    expect(readVerification(pod('p', valid))?.records[0]).toMatchObject({
+      model: '/models/llama',
+      verdict: 'valid',
+      signer: 'ml-release',
+    });
     expect(readVerification(pod('p', invalid))?.records).toHaveLength(1);
     expect(readVerification(pod('p'))).toBeUndefined();
     expect(readVerification(pod('p', 'killed'))?.unreadable).toContain('not JSON');
@@ -60,7 +83,12 @@ describe('VerificationReconciler', () => {
     const report = client.peek(POLICY_REPORTS, VERIFICATION_REPORT_NAME, 'ml');
     expect(report?.summary).toMatchObject({ pass: 1, fail: 1 });
     const results = report?.results as { result: string; properties: Record<string, string> }[];
-    expect(results.find((r) => r.result === 'pass')?.properties).toMatchObject({ model: '/models/llama', signer: 'ml-release', owner: 'ReplicaSet/llm-abc', node: 'node-1' });
+    expect(results.find((r) => r.result === 'pass')?.properties).toMatchObject({
+      model: '/models/llama',
+      signer: 'ml-release',
+      owner: 'ReplicaSet/llm-abc',
+      node: 'node-1',
+    });
     const text = await metrics.registry.metrics();
     expect(text).toContain('modelgate_verifications_total{verdict="valid"} 1');
     expect(text).toContain('modelgate_verifications_total{verdict="invalid"} 1');

@@ -12,7 +12,13 @@ import { isObj, isStatus, type KubeClient, type KubeObject } from '../kube/types
 import { WorkQueue } from '../kube/workqueue.ts';
 import type { EventRecorder } from './events.ts';
 import type { ControllerMetrics } from './metrics.ts';
-import { buildPolicyReport, DEFAULT_MAX_RESULTS, ReportAccumulator, sameReportContent, type ReportResult } from './policy-report.ts';
+import {
+  buildPolicyReport,
+  DEFAULT_MAX_RESULTS,
+  ReportAccumulator,
+  sameReportContent,
+  type ReportResult,
+} from './policy-report.ts';
 
 export const VERIFIER_CONTAINER = 'modelgate-verifier';
 export const VERIFICATION_REPORT_NAME = 'modelgate-verification';
@@ -50,7 +56,9 @@ function toRecord(v: unknown): VerifierRecord | undefined {
     ...(str(v.digest) ? { digest: str(v.digest) as string } : {}),
     ...(str(v.signer) ? { signer: str(v.signer) as string } : {}),
     ...(str(v.reason) ? { reason: str(v.reason) as string } : {}),
-    ...(typeof v.durationMs === 'number' && Number.isFinite(v.durationMs) ? { durationMs: v.durationMs } : {}),
+    ...(typeof v.durationMs === 'number' && Number.isFinite(v.durationMs)
+      ? { durationMs: v.durationMs }
+      : {}),
   };
 }
 
@@ -58,10 +66,14 @@ function toRecord(v: unknown): VerifierRecord | undefined {
 export function readVerification(pod: KubeObject): PodVerification | undefined {
   const status = isObj(pod.status) ? pod.status : {};
   const spec = isObj(pod.spec) ? pod.spec : {};
-  const statuses = Array.isArray(status.initContainerStatuses) ? status.initContainerStatuses.filter(isObj) : [];
+  const statuses = Array.isArray(status.initContainerStatuses)
+    ? status.initContainerStatuses.filter(isObj)
+    : [];
   const c = statuses.find((s) => s.name === VERIFIER_CONTAINER);
   if (!c) return undefined;
-  const term = [c.state, c.lastState].map((s) => (isObj(s) && isObj(s.terminated) ? s.terminated : undefined)).find((t) => t !== undefined);
+  const term = [c.state, c.lastState]
+    .map((s) => (isObj(s) && isObj(s.terminated) ? s.terminated : undefined))
+    .find((t) => t !== undefined);
   if (!term) return undefined;
   const owner = (pod.metadata.ownerReferences ?? []).find((r) => r.controller);
   const base: PodVerification = {
@@ -82,21 +94,34 @@ export function readVerification(pod: KubeObject): PodVerification | undefined {
     return { ...base, unreadable: message ? 'termination message is not JSON' : 'no termination message' };
   }
   const records = (Array.isArray(parsed) ? parsed : [parsed]).map(toRecord);
-  if (records.length === 0 || records.some((r) => r === undefined)) return { ...base, unreadable: 'termination message is not a verifier result' };
+  if (records.length === 0 || records.some((r) => r === undefined))
+    return { ...base, unreadable: 'termination message is not a verifier result' };
   return { ...base, records: records as VerifierRecord[] };
 }
 
 export const verified = (r: VerifierRecord) => r.verdict === 'valid' || r.verdict === 'verified';
 
 function describe(r: VerifierRecord): string {
-  if (verified(r)) return `model ${r.model} verified${r.digest ? ` (${r.digest})` : ''}${r.signer ? `, signed by ${r.signer}` : ''}${r.durationMs !== undefined ? ` in ${r.durationMs} ms` : ''}`;
+  if (verified(r))
+    return `model ${r.model} verified${r.digest ? ` (${r.digest})` : ''}${r.signer ? `, signed by ${r.signer}` : ''}${r.durationMs !== undefined ? ` in ${r.durationMs} ms` : ''}`;
   return `model ${r.model} failed verification (${r.verdict})${r.reason ? `: ${r.reason}` : ''}`;
 }
 
 export function verificationResults(p: PodVerification, at: number): ReportResult[] {
   const resources = [{ apiVersion: 'v1', kind: 'Pod', name: p.name, namespace: p.namespace, uid: p.uid }];
   const props = { ...(p.owner ? { owner: p.owner } : {}), ...(p.node ? { node: p.node } : {}) };
-  if (p.unreadable) return [{ policy: 'modelgate-verifier', rule: 'verify', result: 'error', message: `${VERIFIER_CONTAINER}: ${p.unreadable}`, resources, properties: props, at }];
+  if (p.unreadable)
+    return [
+      {
+        policy: 'modelgate-verifier',
+        rule: 'verify',
+        result: 'error',
+        message: `${VERIFIER_CONTAINER}: ${p.unreadable}`,
+        resources,
+        properties: props,
+        at,
+      },
+    ];
   return p.records.map((r) => ({
     policy: 'modelgate-verifier',
     rule: 'verify',
@@ -137,11 +162,23 @@ export class VerificationReconciler {
 
   constructor(private readonly d: VerificationReconcilerDeps) {
     this.queue = new WorkQueue(
-      { name: 'verification', clock: d.clock, logger: d.logger, concurrency: 2, ...(d.metrics ? { onMetrics: d.metrics.queueHook } : {}) },
+      {
+        name: 'verification',
+        clock: d.clock,
+        logger: d.logger,
+        concurrency: 2,
+        ...(d.metrics ? { onMetrics: d.metrics.queueHook } : {}),
+      },
       (ns) => this.writeReport(ns),
     );
     // Only what the report needs is kept per Pod, so memory stays small on large clusters.
-    this.informer = new Informer<PodVerification | undefined>({ client: d.client, ref: PODS, clock: d.clock, logger: d.logger, transform: readVerification });
+    this.informer = new Informer<PodVerification | undefined>({
+      client: d.client,
+      ref: PODS,
+      clock: d.clock,
+      logger: d.logger,
+      transform: readVerification,
+    });
     this.informer.addHandlers({
       onAdd: (p, key) => this.observe(key, p),
       onUpdate: (p, _old, key) => this.observe(key, p),
@@ -189,14 +226,26 @@ export class VerificationReconciler {
     const target = { apiVersion: 'v1', kind: 'Pod', name: p.name, namespace: p.namespace, uid: p.uid };
     if (p.unreadable) {
       this.d.metrics?.verifications.inc({ verdict: 'unreadable' });
-      await this.d.events.record(target, 'Warning', 'ModelVerificationUnreadable', `${VERIFIER_CONTAINER}: ${p.unreadable}`, id);
+      await this.d.events.record(
+        target,
+        'Warning',
+        'ModelVerificationUnreadable',
+        `${VERIFIER_CONTAINER}: ${p.unreadable}`,
+        id,
+      );
       return;
     }
     for (const r of p.records) {
       this.d.metrics?.verifications.inc({ verdict: r.verdict });
       if (r.durationMs !== undefined) this.d.metrics?.verificationDuration.observe(r.durationMs / 1000);
       const ok = verified(r);
-      await this.d.events.record(target, ok ? 'Normal' : 'Warning', ok ? 'ModelVerified' : 'ModelVerificationFailed', describe(r), `${id}|${r.model}`);
+      await this.d.events.record(
+        target,
+        ok ? 'Normal' : 'Warning',
+        ok ? 'ModelVerified' : 'ModelVerificationFailed',
+        describe(r),
+        `${id}|${r.model}`,
+      );
     }
   }
 
@@ -204,16 +253,25 @@ export class VerificationReconciler {
     const pods = this.byNamespace.get(ns);
     const at = this.d.clock.now();
     const acc = new ReportAccumulator(this.d.maxResultsPerReport ?? DEFAULT_MAX_RESULTS);
-    for (const p of pods?.values() ?? []) for (const r of verificationResults(p, p.finishedAt ? Date.parse(p.finishedAt) : at)) acc.add(r);
+    for (const p of pods?.values() ?? [])
+      for (const r of verificationResults(p, p.finishedAt ? Date.parse(p.finishedAt) : at)) acc.add(r);
     if (!pods?.size) this.byNamespace.delete(ns);
     let cur: KubeObject | undefined;
     try {
       // A list, not a get: only a list tells "no such report" (empty) from "no such resource" (404).
-      cur = (await this.d.client.list(POLICY_REPORTS, { namespace: ns, fieldSelector: `metadata.name=${VERIFICATION_REPORT_NAME}` })).items[0];
+      cur = (
+        await this.d.client.list(POLICY_REPORTS, {
+          namespace: ns,
+          fieldSelector: `metadata.name=${VERIFICATION_REPORT_NAME}`,
+        })
+      ).items[0];
       this.reportsServed = true;
     } catch (err) {
       if (isStatus(err, 404)) {
-        if (this.reportsServed) this.d.logger.warn('PolicyReport CRD not installed; verification results go to Events and metrics only');
+        if (this.reportsServed)
+          this.d.logger.warn(
+            'PolicyReport CRD not installed; verification results go to Events and metrics only',
+          );
         this.reportsServed = false;
         return;
       }
@@ -223,9 +281,20 @@ export class VerificationReconciler {
       if (cur) await this.d.client.delete(POLICY_REPORTS, VERIFICATION_REPORT_NAME, ns);
       return;
     }
-    const want = buildPolicyReport({ name: VERIFICATION_REPORT_NAME, namespace: ns, results: acc.results, summary: acc.summary, truncated: acc.truncated, component: VERIFICATION_REPORT_NAME });
+    const want = buildPolicyReport({
+      name: VERIFICATION_REPORT_NAME,
+      namespace: ns,
+      results: acc.results,
+      summary: acc.summary,
+      truncated: acc.truncated,
+      component: VERIFICATION_REPORT_NAME,
+    });
     if (sameReportContent(cur, want)) return;
-    if (cur) await this.d.client.replace(POLICY_REPORTS, { ...want, metadata: { ...want.metadata, resourceVersion: cur.metadata.resourceVersion ?? '' } });
+    if (cur)
+      await this.d.client.replace(POLICY_REPORTS, {
+        ...want,
+        metadata: { ...want.metadata, resourceVersion: cur.metadata.resourceVersion ?? '' },
+      });
     else await this.d.client.create(POLICY_REPORTS, want);
   }
 }

@@ -15,9 +15,24 @@ const config = (kind: string, name: string) => ({
   webhooks: [
     {
       name,
-      clientConfig: { service: { name: 'modelgate-webhook', namespace: 'modelgate-system', path: '/validate' } },
-      namespaceSelector: { matchLabels: { team: 'x' }, matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'extra'] }] },
-      rules: [{ apiGroups: [''], apiVersions: ['v1'], resources: ['pods'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' }],
+      clientConfig: {
+        service: { name: 'modelgate-webhook', namespace: 'modelgate-system', path: '/validate' },
+      },
+      namespaceSelector: {
+        matchLabels: { team: 'x' },
+        matchExpressions: [
+          { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system', 'extra'] },
+        ],
+      },
+      rules: [
+        {
+          apiGroups: [''],
+          apiVersions: ['v1'],
+          resources: ['pods'],
+          operations: ['CREATE', 'UPDATE'],
+          scope: 'Namespaced',
+        },
+      ],
       failurePolicy: 'Fail',
     },
   ],
@@ -25,24 +40,72 @@ const config = (kind: string, name: string) => ({
 
 describe('webhook configuration, pure parts', () => {
   it('groups rules by API group', () => {
-    expect(rulesFor([{ group: 'apps', kind: 'Deployment' }, { group: 'serving.kserve.io', kind: 'InferenceService' }, { group: 'apps', kind: 'StatefulSet' }], ['CREATE'])).toEqual([
-      { apiGroups: ['apps'], apiVersions: ['v1'], resources: ['deployments', 'statefulsets'], operations: ['CREATE'], scope: 'Namespaced' },
-      { apiGroups: ['serving.kserve.io'], apiVersions: ['*'], resources: ['inferenceservices'], operations: ['CREATE'], scope: 'Namespaced' },
+    expect(
+      rulesFor(
+        [
+          { group: 'apps', kind: 'Deployment' },
+          { group: 'serving.kserve.io', kind: 'InferenceService' },
+          { group: 'apps', kind: 'StatefulSet' },
+        ],
+        ['CREATE'],
+      ),
+    ).toEqual([
+      {
+        apiGroups: ['apps'],
+        apiVersions: ['v1'],
+        resources: ['deployments', 'statefulsets'],
+        operations: ['CREATE'],
+        scope: 'Namespaced',
+      },
+      {
+        apiGroups: ['serving.kserve.io'],
+        apiVersions: ['*'],
+        resources: ['inferenceservices'],
+        operations: ['CREATE'],
+        scope: 'Namespaced',
+      },
     ]);
   });
 
   it('restores exemptions while keeping other selector terms', () => {
-    expect(withExemptions({ matchLabels: { a: 'b' }, matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['extra'] }] }, EXEMPT)).toEqual({
+    expect(
+      withExemptions(
+        {
+          matchLabels: { a: 'b' },
+          matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['extra'] }],
+        },
+        EXEMPT,
+      ),
+    ).toEqual({
       matchLabels: { a: 'b' },
-      matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['extra', ...EXEMPT] }],
+      matchExpressions: [
+        { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['extra', ...EXEMPT] },
+      ],
     });
-    expect(withExemptions(undefined, ['kube-system'])).toEqual({ matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] }] });
+    expect(withExemptions(undefined, ['kube-system'])).toEqual({
+      matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] }],
+    });
   });
 
   it('sets caBundle base64 and keeps the existing operations', () => {
-    const [w] = desiredWebhooks(config('ValidatingWebhookConfiguration', 'v').webhooks, { rules: rulesFor([{ group: 'apps', kind: 'Deployment' }], ['CREATE']), caBundle: 'PEM', exempt: EXEMPT });
-    expect(w?.clientConfig).toMatchObject({ caBundle: Buffer.from('PEM').toString('base64'), service: { name: 'modelgate-webhook' } });
-    expect(w?.rules).toEqual([{ apiGroups: ['apps'], apiVersions: ['v1'], resources: ['deployments'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' }]);
+    const [w] = desiredWebhooks(config('ValidatingWebhookConfiguration', 'v').webhooks, {
+      rules: rulesFor([{ group: 'apps', kind: 'Deployment' }], ['CREATE']),
+      caBundle: 'PEM',
+      exempt: EXEMPT,
+    });
+    expect(w?.clientConfig).toMatchObject({
+      caBundle: Buffer.from('PEM').toString('base64'),
+      service: { name: 'modelgate-webhook' },
+    });
+    expect(w?.rules).toEqual([
+      {
+        apiGroups: ['apps'],
+        apiVersions: ['v1'],
+        resources: ['deployments'],
+        operations: ['CREATE', 'UPDATE'],
+        scope: 'Namespaced',
+      },
+    ]);
     expect(w?.failurePolicy).toBe('Fail');
   });
 });
@@ -53,7 +116,13 @@ describe('WebhookConfigReconciler', () => {
     const clock = new FakeClock();
     client.seed(VALIDATING_WEBHOOKS, config('ValidatingWebhookConfiguration', 'validate.modelgate.io'));
     client.seed(MUTATING_WEBHOOKS, config('MutatingWebhookConfiguration', 'mutate.modelgate.io'));
-    const store = new InformerPolicyStore({ client, controllerNamespace: 'modelgate-system', logger: silentLogger, clock, debounceMs: 5 });
+    const store = new InformerPolicyStore({
+      client,
+      controllerNamespace: 'modelgate-system',
+      logger: silentLogger,
+      clock,
+      debounceMs: 5,
+    });
     await store.start();
     const rec = new WebhookConfigReconciler({
       client,
@@ -69,17 +138,41 @@ describe('WebhookConfigReconciler', () => {
     rec.start();
     await rec.sync();
     let v = client.peek(VALIDATING_WEBHOOKS, 'modelgate');
-    let hooks = v?.webhooks as { rules: unknown[]; namespaceSelector: { matchExpressions: { values: string[] }[] }; clientConfig: { caBundle: string } }[];
+    let hooks = v?.webhooks as {
+      rules: unknown[];
+      namespaceSelector: { matchExpressions: { values: string[] }[] };
+      clientConfig: { caBundle: string };
+    }[];
     expect(hooks[0]?.rules).toEqual([]); // no policy: the API server need not call the webhook
-    expect(hooks[0]?.namespaceSelector.matchExpressions[0]?.values).toEqual(['kube-system', 'extra', 'kube-node-lease', 'kube-public', 'modelgate-system']);
+    expect(hooks[0]?.namespaceSelector.matchExpressions[0]?.values).toEqual([
+      'kube-system',
+      'extra',
+      'kube-node-lease',
+      'kube-public',
+      'modelgate-system',
+    ]);
     expect(Buffer.from(hooks[0]?.clientConfig.caBundle ?? '', 'base64').toString()).toBe('CA-PEM');
 
-    client.seed(CLUSTER_MODEL_POLICIES, clusterPolicy('d', { match: { kinds: [{ group: 'apps', kind: 'Deployment' }] }, verifier: { inject: true } }));
+    client.seed(
+      CLUSTER_MODEL_POLICIES,
+      clusterPolicy('d', {
+        match: { kinds: [{ group: 'apps', kind: 'Deployment' }] },
+        verifier: { inject: true },
+      }),
+    );
     await clock.advance(10);
     await rec.sync();
     v = client.peek(VALIDATING_WEBHOOKS, 'modelgate');
     hooks = v?.webhooks as typeof hooks;
-    expect(hooks[0]?.rules).toEqual([{ apiGroups: ['apps'], apiVersions: ['v1'], resources: ['deployments'], operations: ['CREATE', 'UPDATE'], scope: 'Namespaced' }]);
+    expect(hooks[0]?.rules).toEqual([
+      {
+        apiGroups: ['apps'],
+        apiVersions: ['v1'],
+        resources: ['deployments'],
+        operations: ['CREATE', 'UPDATE'],
+        scope: 'Namespaced',
+      },
+    ]);
     const m = client.peek(MUTATING_WEBHOOKS, 'modelgate');
     expect((m?.webhooks as { rules: { resources: string[] }[] }[])[0]?.rules[0]?.resources).toEqual(['pods']);
 

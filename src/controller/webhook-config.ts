@@ -31,7 +31,9 @@ export function selectedKinds(snapshot: PolicySnapshot): GroupKindRef[] {
   const out = new Map<string, GroupKindRef>();
   for (const p of snapshot.policies.policies) {
     const kinds = p.kinds.length ? p.kinds : SUPPORTED_KINDS;
-    for (const k of kinds) if (SUPPORTED_KINDS.some((s) => s.group === k.group && s.kind === k.kind)) out.set(`${k.group}/${k.kind}`, { group: k.group, kind: k.kind });
+    for (const k of kinds)
+      if (SUPPORTED_KINDS.some((s) => s.group === k.group && s.kind === k.kind))
+        out.set(`${k.group}/${k.kind}`, { group: k.group, kind: k.kind });
   }
   return [...out.values()];
 }
@@ -63,10 +65,14 @@ export const NAME_LABEL = 'kubernetes.io/metadata.name';
 /** A namespaceSelector that keeps `exempt` namespaces out, preserving whatever else it says. Pure. */
 export function withExemptions(selector: unknown, exempt: readonly string[]): Obj {
   const sel: Obj = isObj(selector) ? { ...selector } : {};
-  const exprs = Array.isArray(sel.matchExpressions) ? sel.matchExpressions.filter(isObj).map((e) => ({ ...e })) : [];
+  const exprs = Array.isArray(sel.matchExpressions)
+    ? sel.matchExpressions.filter(isObj).map((e) => ({ ...e }))
+    : [];
   const notIn = exprs.find((e) => e.key === NAME_LABEL && e.operator === 'NotIn');
   if (notIn) {
-    const values = Array.isArray(notIn.values) ? notIn.values.filter((v): v is string => typeof v === 'string') : [];
+    const values = Array.isArray(notIn.values)
+      ? notIn.values.filter((v): v is string => typeof v === 'string')
+      : [];
     notIn.values = [...values, ...exempt.filter((n) => !values.includes(n))];
   } else exprs.unshift({ key: NAME_LABEL, operator: 'NotIn', values: [...exempt] });
   sel.matchExpressions = exprs;
@@ -89,7 +95,11 @@ export function desiredWebhooks(webhooks: unknown, want: WebhookDesired): Obj[] 
       const ops = existing.find((r) => Array.isArray(r.operations))?.operations as string[] | undefined;
       next.rules = want.rules.map((r) => ({ ...r, operations: ops ?? r.operations }));
     }
-    if (want.caBundle !== undefined) next.clientConfig = { ...(isObj(w.clientConfig) ? w.clientConfig : {}), caBundle: Buffer.from(want.caBundle).toString('base64') };
+    if (want.caBundle !== undefined)
+      next.clientConfig = {
+        ...(isObj(w.clientConfig) ? w.clientConfig : {}),
+        caBundle: Buffer.from(want.caBundle).toString('base64'),
+      };
     return next;
   });
 }
@@ -120,7 +130,13 @@ export class WebhookConfigReconciler {
       [MUTATING_WEBHOOKS, d.mutatingName],
     ] as const) {
       if (!name) continue;
-      const inf = new Informer({ client: d.client, ref, clock: d.clock, logger: d.logger, fieldSelector: `metadata.name=${name}` });
+      const inf = new Informer({
+        client: d.client,
+        ref,
+        clock: d.clock,
+        logger: d.logger,
+        fieldSelector: `metadata.name=${name}`,
+      });
       // A `helm upgrade` or a user may reset the object: put it back.
       inf.addHandlers({ onAdd: () => void this.sync(), onUpdate: () => void this.sync() });
       this.informers.push(inf);
@@ -150,7 +166,9 @@ export class WebhookConfigReconciler {
       },
     );
     this.chain = run;
-    run.catch((err: unknown) => this.d.logger.warn({ err: (err as Error).message }, 'webhook configuration update failed'));
+    run.catch((err: unknown) =>
+      this.d.logger.warn({ err: (err as Error).message }, 'webhook configuration update failed'),
+    );
     return run;
   }
 
@@ -189,6 +207,9 @@ export class WebhookConfigReconciler {
       throw err;
     }
     this.d.metrics?.webhookConfigUpdates.inc({ configuration: ref.kind });
-    this.d.logger.info({ configuration: `${ref.kind}/${name}`, rules: want.rules?.map((r) => r.resources.join(',')) }, 'webhook configuration updated');
+    this.d.logger.info(
+      { configuration: `${ref.kind}/${name}`, rules: want.rules?.map((r) => r.resources.join(',')) },
+      'webhook configuration updated',
+    );
   }
 }

@@ -19,7 +19,9 @@ export interface RangeTask {
 export class FileChangedError extends Error {}
 
 function changed(task: RangeTask, got: number): FileChangedError {
-  return new FileChangedError(`${task.path} changed while being hashed (read ${got} of ${task.end - task.start} bytes)`);
+  return new FileChangedError(
+    `${task.path} changed while being hashed (read ${got} of ${task.end - task.start} bytes)`,
+  );
 }
 
 /** Synchronous: the task's algorithm must be loaded (loadRangeHashes) first. */
@@ -42,7 +44,11 @@ export function hashRangeSync(task: RangeTask, buffer: Buffer, onBytes?: (n: num
   return h.hex();
 }
 
-export async function hashRange(task: RangeTask, buffer: Buffer, onBytes?: (n: number) => void): Promise<string> {
+export async function hashRange(
+  task: RangeTask,
+  buffer: Buffer,
+  onBytes?: (n: number) => void,
+): Promise<string> {
   await loadRangeHashes([task.algorithm]);
   const h = createRangeHash(task.algorithm);
   const fh = await open(task.path, 'r');
@@ -55,7 +61,8 @@ export async function hashRange(task: RangeTask, buffer: Buffer, onBytes?: (n: n
       pos += n;
       onBytes?.(n);
     }
-    if (task.wholeFile && (await fh.read(buffer, 0, 1, pos)).bytesRead !== 0) throw changed(task, pos - task.start + 1);
+    if (task.wholeFile && (await fh.read(buffer, 0, 1, pos)).bytesRead !== 0)
+      throw changed(task, pos - task.start + 1);
   } finally {
     await fh.close();
   }

@@ -16,7 +16,22 @@ function byCodePoints(a: string, b: string): number {
 
 // Code units around the places where UTF-16 order and code-point order part: ASCII, the last BMP
 // characters above the surrogates, high and low surrogates (paired and lone).
-const unit = fc.constantFrom(0x41, 0x61, 0x7a, 0xe4, 0xd7ff, 0xd800, 0xd83d, 0xdbff, 0xdc00, 0xde00, 0xdfff, 0xe000, 0xfffd, 0xffff);
+const unit = fc.constantFrom(
+  0x41,
+  0x61,
+  0x7a,
+  0xe4,
+  0xd7ff,
+  0xd800,
+  0xd83d,
+  0xdbff,
+  0xdc00,
+  0xde00,
+  0xdfff,
+  0xe000,
+  0xfffd,
+  0xffff,
+);
 const name = fc.array(unit, { maxLength: 6 }).map((units) => String.fromCharCode(...units));
 
 describe('manifest path order', () => {
@@ -46,7 +61,9 @@ describe('root digest', () => {
     const digest = fc.oneof(
       fc.uint8Array({ minLength: 32, maxLength: 32 }).map((b) => Buffer.from(b).toString('hex')),
       fc.uint8Array({ minLength: 64, maxLength: 64 }).map((b) => Buffer.from(b).toString('hex')),
-      fc.array(fc.constantFrom(...'0123456789abcdefABCDEFxz '.split('')), { maxLength: 9 }).map((c) => c.join('')),
+      fc
+        .array(fc.constantFrom(...'0123456789abcdefABCDEFxz '.split('')), { maxLength: 9 })
+        .map((c) => c.join('')),
     );
     fc.assert(
       fc.property(fc.array(digest, { maxLength: 8 }), (digests) => {

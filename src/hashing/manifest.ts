@@ -69,7 +69,11 @@ export function comparePosixPaths(a: string, b: string): number {
 }
 
 /** The digest label model_signing records: "sha256" for files, "sha256-sharded-8" for 8-byte shards. */
-export function resourceAlgorithm(method: SerializationMethod, hash: HashAlgorithm, shardSize?: number): string {
+export function resourceAlgorithm(
+  method: SerializationMethod,
+  hash: HashAlgorithm,
+  shardSize?: number,
+): string {
   return method === 'files' ? hash : `${hash}-sharded-${shardSize ?? 0}`;
 }
 
@@ -77,7 +81,8 @@ export function resourceAlgorithm(method: SerializationMethod, hash: HashAlgorit
 export function hashUnits(file: ModelFile, method: SerializationMethod, shardSize?: number): HashUnit[] {
   if (method === 'files') return [{ file: file.name, resource: file.name, start: 0, end: file.size }];
   const n = shardSize ?? 0;
-  if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`shard size must be a positive integer, not ${n}`);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new RangeError(`shard size must be a positive integer, not ${n}`);
   const units: HashUnit[] = [];
   for (let start = 0; start < file.size; start += n) {
     const end = Math.min(start + n, file.size);
@@ -97,7 +102,11 @@ export function unitOrder(units: readonly HashUnit[]): number[] {
     .sort((a, b) => {
       const ua = units[a] as HashUnit;
       const ub = units[b] as HashUnit;
-      return (ua.file === ub.file ? 0 : comparePathParts(parts[a] ?? [], parts[b] ?? [])) || ua.start - ub.start || ua.end - ub.end;
+      return (
+        (ua.file === ub.file ? 0 : comparePathParts(parts[a] ?? [], parts[b] ?? [])) ||
+        ua.start - ub.start ||
+        ua.end - ub.end
+      );
     });
 }
 
@@ -143,11 +152,18 @@ function fileOf(resource: string, method: SerializationMethod): string {
  * Compare the signed manifest with the one computed from the model, reporting file names (a shard's
  * difference is reported against its file). Equal manifests give three empty lists.
  */
-export function compareManifests(signed: readonly Resource[], local: readonly Resource[], method: SerializationMethod): ManifestDifference {
+export function compareManifests(
+  signed: readonly Resource[],
+  local: readonly Resource[],
+  method: SerializationMethod,
+): ManifestDifference {
   // The usual case, a model that matches: the same resources, names unique, in the same order.
   if (
     signed.length === local.length &&
-    signed.every((r, i) => r.name === local[i]?.name && r.digest === local[i]?.digest && r.algorithm === local[i]?.algorithm) &&
+    signed.every(
+      (r, i) =>
+        r.name === local[i]?.name && r.digest === local[i]?.digest && r.algorithm === local[i]?.algorithm,
+    ) &&
     new Set(signed.map((r) => r.name)).size === signed.length
   ) {
     return { missing: [], extra: [], changed: [] };
@@ -161,7 +177,8 @@ export function compareManifests(signed: readonly Resource[], local: readonly Re
   const changed = new Set<string>();
   for (const f of signedFiles) if (!localFiles.has(f)) missing.add(f);
   for (const f of localFiles) if (!signedFiles.has(f)) extra.add(f);
-  const differs = (r: Resource, o: Resource | undefined) => !o || o.digest !== r.digest || o.algorithm !== r.algorithm;
+  const differs = (r: Resource, o: Resource | undefined) =>
+    !o || o.digest !== r.digest || o.algorithm !== r.algorithm;
   for (const r of signed) {
     const f = fileOf(r.name, method);
     if (localFiles.has(f) && differs(r, localByName.get(r.name))) changed.add(f);
@@ -176,9 +193,14 @@ export function compareManifests(signed: readonly Resource[], local: readonly Re
 
 export function describeDifference(d: ManifestDifference): string {
   const parts: string[] = [];
-  const list = (xs: string[]) => xs.slice(0, 10).map((x) => JSON.stringify(x)).join(', ') + (xs.length > 10 ? `, and ${xs.length - 10} more` : '');
+  const list = (xs: string[]) =>
+    xs
+      .slice(0, 10)
+      .map((x) => JSON.stringify(x))
+      .join(', ') + (xs.length > 10 ? `, and ${xs.length - 10} more` : '');
   if (d.changed.length) parts.push(`digest mismatch: ${list(d.changed)}`);
   if (d.missing.length) parts.push(`missing file${d.missing.length > 1 ? 's' : ''}: ${list(d.missing)}`);
-  if (d.extra.length) parts.push(`extra file${d.extra.length > 1 ? 's' : ''} not covered by the signature: ${list(d.extra)}`);
+  if (d.extra.length)
+    parts.push(`extra file${d.extra.length > 1 ? 's' : ''} not covered by the signature: ${list(d.extra)}`);
   return parts.join('; ');
 }

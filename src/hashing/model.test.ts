@@ -17,10 +17,17 @@ describe('hashModel progress', () => {
     mkdirSync(join(root, 'd'), { recursive: true });
     for (let i = 0; i < 20; i++) writeFileSync(join(root, 'd', `f${i}`), Buffer.alloc(i * 1000, i));
     const seen: HashProgress[] = [];
-    const m = await hashModel(root, { ...base, method: 'shards', shardSize: 4096, workers, onProgress: (p) => seen.push(p) });
+    const m = await hashModel(root, {
+      ...base,
+      method: 'shards',
+      shardSize: 4096,
+      workers,
+      onProgress: (p) => seen.push(p),
+    });
     const last = seen.at(-1);
     expect(last).toEqual({ filesDone: 20, filesTotal: 20, bytesDone: m.bytes, bytesTotal: m.bytes });
-    for (let i = 1; i < seen.length; i++) expect(seen[i]?.filesDone).toBeGreaterThanOrEqual(seen[i - 1]?.filesDone ?? 0);
+    for (let i = 1; i < seen.length; i++)
+      expect(seen[i]?.filesDone).toBeGreaterThanOrEqual(seen[i - 1]?.filesDone ?? 0);
   });
 });
 
@@ -33,7 +40,11 @@ describe('walking a model', () => {
     expect(isIgnored('.git/HEAD', ['.git'])).toBe(true);
     expect(isIgnored('.gitx', ['.git'])).toBe(false);
     expect(isIgnored('sub/.git', ['.git'])).toBe(false);
-    expect(normalizeIgnorePaths('/m', ['./a/', '/m/b/c', '/elsewhere', '../x', 'd//e'])).toEqual(['a', 'b/c', 'd/e']);
+    expect(normalizeIgnorePaths('/m', ['./a/', '/m/b/c', '/elsewhere', '../x', 'd//e'])).toEqual([
+      'a',
+      'b/c',
+      'd/e',
+    ]);
   });
   it('yields to the event loop while it walks (the hash workers are fed from there)', async () => {
     const root = join(tmp, 'many');
@@ -59,13 +70,21 @@ describe('walking a model', () => {
     mkdirSync(join(root, 'd'), { recursive: true });
     writeFileSync(join(root, 'd', 'f'), 'x');
     symlinkSync('..', join(root, 'd', 'up'));
-    await expect(walkModel(root, { ignorePaths: [], allowSymlinks: true })).rejects.toThrow(/symbolic link loop at d\/up/);
-    await expect(walkModel(root, { ignorePaths: [], allowSymlinks: false })).rejects.toThrow(/symbolic link not allowed: d\/up/);
-    expect((await walkModel(root, { ignorePaths: ['d/up'], allowSymlinks: false })).files.map((f) => f.name)).toEqual(['d/f']);
+    await expect(walkModel(root, { ignorePaths: [], allowSymlinks: true })).rejects.toThrow(
+      /symbolic link loop at d\/up/,
+    );
+    await expect(walkModel(root, { ignorePaths: [], allowSymlinks: false })).rejects.toThrow(
+      /symbolic link not allowed: d\/up/,
+    );
+    expect(
+      (await walkModel(root, { ignorePaths: ['d/up'], allowSymlinks: false })).files.map((f) => f.name),
+    ).toEqual(['d/f']);
     const fifo = join(tmp, 'fifo-model');
     mkdirSync(fifo);
     execFileSync('mkfifo', [join(fifo, 'pipe')]);
-    await expect(walkModel(fifo, { ignorePaths: [], allowSymlinks: false })).rejects.toThrow(/not a regular file or directory/);
+    await expect(walkModel(fifo, { ignorePaths: [], allowSymlinks: false })).rejects.toThrow(
+      /not a regular file or directory/,
+    );
   });
   it('reports an unreadable model path', async () => {
     await expect(hashModel(join(tmp, 'missing'), base)).rejects.toThrow(/cannot read the model/);

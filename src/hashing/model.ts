@@ -4,7 +4,15 @@
 import { availableParallelism } from 'node:os';
 import type { HashAlgorithm } from './algorithms.ts';
 import { CHUNK_BYTES, hashRange, type RangeTask } from './hash-range.ts';
-import { hashUnits, resourceAlgorithm, rootDigest, unitOrder, type HashUnit, type Resource, type SerializationMethod } from './manifest.ts';
+import {
+  hashUnits,
+  resourceAlgorithm,
+  rootDigest,
+  unitOrder,
+  type HashUnit,
+  type Resource,
+  type SerializationMethod,
+} from './manifest.ts';
 import { BATCH_BYTES, BATCH_TASKS, HashPool } from './pool.ts';
 import { walkModel, type WalkedFile, type WalkResult } from './walk.ts';
 
@@ -105,11 +113,21 @@ class ModelHasher {
     for (const u of units) {
       const i = this.units.push(u) - 1;
       this.fileOfUnit.push(fileIndex);
-      this.tasks.push({ path: file.path, algorithm: this.options.hashType, start: u.start, end: u.end, wholeFile: this.options.method === 'files' });
+      this.tasks.push({
+        path: file.path,
+        algorithm: this.options.hashType,
+        start: u.start,
+        end: u.end,
+        wholeFile: this.options.method === 'files',
+      });
       if (this.pool) this.enqueue(i);
       else this.held.push(i);
     }
-    if (this.mode === 'auto' && !this.pool && (p.bytesTotal > SMALL_MODEL_BYTES || this.tasks.length > SMALL_MODEL_TASKS)) {
+    if (
+      this.mode === 'auto' &&
+      !this.pool &&
+      (p.bytesTotal > SMALL_MODEL_BYTES || this.tasks.length > SMALL_MODEL_TASKS)
+    ) {
       this.pool = new HashPool(availableParallelism());
       this.ownPool = true;
       const held = this.held;
@@ -201,8 +219,19 @@ class ModelHasher {
       p.bytesDone = p.bytesTotal;
       this.options.onProgress?.({ ...p });
       const algorithm = resourceAlgorithm(this.options.method, this.options.hashType, this.shardSize);
-      const resources: Resource[] = order.map((i) => ({ name: (this.units[i] as HashUnit).resource, algorithm, digest: this.digests[i] ?? '' }));
-      return { modelName: walked.modelName, singleFile: walked.singleFile, resources, rootDigest: rootDigest(resources), files: walked.files.length, bytes: p.bytesTotal };
+      const resources: Resource[] = order.map((i) => ({
+        name: (this.units[i] as HashUnit).resource,
+        algorithm,
+        digest: this.digests[i] ?? '',
+      }));
+      return {
+        modelName: walked.modelName,
+        singleFile: walked.singleFile,
+        resources,
+        rootDigest: rootDigest(resources),
+        files: walked.files.length,
+        bytes: p.bytesTotal,
+      };
     } finally {
       if (this.ownPool) await this.pool?.close();
     }
@@ -220,7 +249,11 @@ export async function hashModel(modelPath: string, options: HashModelOptions): P
   const hasher = new ModelHasher(options);
   let walked: WalkResult;
   try {
-    walked = await walkModel(modelPath, { ignorePaths: options.ignorePaths, allowSymlinks: options.allowSymlinks, onFile: (f) => hasher.add(f) });
+    walked = await walkModel(modelPath, {
+      ignorePaths: options.ignorePaths,
+      allowSymlinks: options.allowSymlinks,
+      onFile: (f) => hasher.add(f),
+    });
   } catch (err) {
     await hasher.abort();
     throw err;

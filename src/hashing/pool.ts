@@ -20,7 +20,11 @@ function tsxLoaderUrl(): string {
   try {
     return import.meta.resolve('tsx/esm/api');
   } catch {
-    return pathToFileURL(createRequire(import.meta.url).resolve('tsx/esm/api').replace(/\.cjs$/, '.mjs')).href;
+    return pathToFileURL(
+      createRequire(import.meta.url)
+        .resolve('tsx/esm/api')
+        .replace(/\.cjs$/, '.mjs'),
+    ).href;
   }
 }
 
@@ -77,7 +81,8 @@ export class HashPool {
 
   private takeLargest(): Job {
     let best = 0;
-    for (let i = 1; i < this.queue.length; i++) if ((this.queue[i] as Job).bytes > (this.queue[best] as Job).bytes) best = i;
+    for (let i = 1; i < this.queue.length; i++)
+      if ((this.queue[i] as Job).bytes > (this.queue[best] as Job).bytes) best = i;
     return this.queue.splice(best, 1)[0] as Job;
   }
 
@@ -87,7 +92,8 @@ export class HashPool {
       let slot = this.slots.find((s) => s.jobs.length === 0);
       if (!slot && this.slots.length < this.size) slot = this.spawn();
       if (!slot) {
-        for (const s of this.slots) if (s.jobs.length < IN_FLIGHT && (!slot || s.jobs.length < slot.jobs.length)) slot = s;
+        for (const s of this.slots)
+          if (s.jobs.length < IN_FLIGHT && (!slot || s.jobs.length < slot.jobs.length)) slot = s;
       }
       if (!slot) return;
       const job = this.takeLargest();

@@ -13,11 +13,25 @@ import { hashModel } from './model.ts';
 const tmp = mkdtempSync(join(tmpdir(), 'modelgate-sha256sum-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 /** GNU sha256sum of several files in one run. */
-const sha256sum = (...paths: string[]) => execFileSync('sha256sum', ['-b', ...paths], { encoding: 'utf8' }).split('\n').filter(Boolean).map((l) => l.slice(0, 64));
+const sha256sum = (...paths: string[]) =>
+  execFileSync('sha256sum', ['-b', ...paths], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => l.slice(0, 64));
 
 const SHARD = 4096;
 const size = fc.oneof(
-  fc.constantFrom(0, 1, SHARD - 1, SHARD, SHARD + 1, 2 * SHARD, CHUNK_BYTES - 1, CHUNK_BYTES, CHUNK_BYTES + 1),
+  fc.constantFrom(
+    0,
+    1,
+    SHARD - 1,
+    SHARD,
+    SHARD + 1,
+    2 * SHARD,
+    CHUNK_BYTES - 1,
+    CHUNK_BYTES,
+    CHUNK_BYTES + 1,
+  ),
   fc.integer({ min: 0, max: 3 * SHARD + 7 }),
 );
 
@@ -29,9 +43,22 @@ describe('hashing equals sha256sum', () => {
         const path = join(tmp, `f${i++}`);
         const bytes = randomBytes(n);
         writeFileSync(path, bytes);
-        const files = await hashModel(path, { method: 'files', hashType: 'sha256', ignorePaths: [], allowSymlinks: false, workers: 0 });
+        const files = await hashModel(path, {
+          method: 'files',
+          hashType: 'sha256',
+          ignorePaths: [],
+          allowSymlinks: false,
+          workers: 0,
+        });
         const slices = [path];
-        const shards = await hashModel(path, { method: 'shards', shardSize: SHARD, hashType: 'sha256', ignorePaths: [], allowSymlinks: false, workers: 0 });
+        const shards = await hashModel(path, {
+          method: 'shards',
+          shardSize: SHARD,
+          hashType: 'sha256',
+          ignorePaths: [],
+          allowSymlinks: false,
+          workers: 0,
+        });
         expect(shards.resources).toHaveLength(Math.ceil(n / SHARD));
         for (const r of shards.resources) {
           const [, start, end] = r.name.split(':').map(Number);
@@ -51,7 +78,13 @@ describe('hashing equals sha256sum', () => {
   it('a large file through the worker pool (several read chunks)', async () => {
     const path = join(tmp, 'large');
     writeFileSync(path, randomBytes(3 * CHUNK_BYTES + 123));
-    const m = await hashModel(path, { method: 'files', hashType: 'sha256', ignorePaths: [], allowSymlinks: false, workers: 2 });
+    const m = await hashModel(path, {
+      method: 'files',
+      hashType: 'sha256',
+      ignorePaths: [],
+      allowSymlinks: false,
+      workers: 2,
+    });
     expect(m.resources[0]?.digest).toBe(sha256sum(path)[0]);
   });
 });

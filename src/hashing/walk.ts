@@ -43,7 +43,8 @@ export function normalizeIgnorePaths(modelRoot: string, paths: readonly string[]
   for (const p of paths) {
     const rel = isAbsolute(p) ? relative(root, p) : p;
     const norm = posix.normalize(rel.split(sep).join('/')).replace(/\/+$/, '');
-    if (norm === '.' || norm === '' || norm === '..' || norm.startsWith('../') || posix.isAbsolute(norm)) continue;
+    if (norm === '.' || norm === '' || norm === '..' || norm.startsWith('../') || posix.isAbsolute(norm))
+      continue;
     out.add(norm);
   }
   return [...out];
@@ -83,7 +84,10 @@ export async function walkModel(modelPath: string, options: WalkOptions): Promis
     options.onFile?.(file);
     return { modelName: baseName(modelPath), singleFile: true, files: [file] };
   }
-  if (!top.isDirectory()) throw new ModelWalkError(`${modelPath} is neither a file nor a directory; give the path of the model directory or of its single file`);
+  if (!top.isDirectory())
+    throw new ModelWalkError(
+      `${modelPath} is neither a file nor a directory; give the path of the model directory or of its single file`,
+    );
 
   // The walk is synchronous (readdir and lstat), yielding every WALK_SLICE_MS: one awaited
   // thread-pool round trip per file or directory cost more than the calls themselves (4,096 files in
@@ -115,11 +119,14 @@ export async function walkModel(modelPath: string, options: WalkOptions): Promis
       const path = child(dir, entry.name);
       let info = lstatSync(path);
       if (info.isSymbolicLink()) {
-        if (!options.allowSymlinks) throw new ModelWalkError(`symbolic link not allowed: ${name} (pass --allow-symlinks to follow it)`);
+        if (!options.allowSymlinks)
+          throw new ModelWalkError(`symbolic link not allowed: ${name} (pass --allow-symlinks to follow it)`);
         try {
           info = await stat(path);
         } catch (err) {
-          throw new ModelWalkError(`broken symbolic link ${name}: ${describe(err)}; fix the link or remove it from the model`);
+          throw new ModelWalkError(
+            `broken symbolic link ${name}: ${describe(err)}; fix the link or remove it from the model`,
+          );
         }
       }
       if (info.isFile()) {
@@ -132,12 +139,17 @@ export async function walkModel(modelPath: string, options: WalkOptions): Promis
           continue;
         }
         const real = realpathSync(path);
-        if (visiting.has(real)) throw new ModelWalkError(`symbolic link loop at ${name}: it leads back to a directory it is in; remove the link from the model`);
+        if (visiting.has(real))
+          throw new ModelWalkError(
+            `symbolic link loop at ${name}: it leads back to a directory it is in; remove the link from the model`,
+          );
         visiting.add(real);
         await walk(path, name);
         visiting.delete(real);
       } else {
-        throw new ModelWalkError(`${name} is not a regular file or directory (a device, socket or FIFO); remove it from the model, or ignore it with --ignore-path`);
+        throw new ModelWalkError(
+          `${name} is not a regular file or directory (a device, socket or FIFO); remove it from the model, or ignore it with --ignore-path`,
+        );
       }
     }
   };

@@ -10,7 +10,10 @@ export interface WorkerRequest {
   tasks: RangeTask[];
 }
 
-export type WorkerReply = { type: 'progress'; bytes: number } | { type: 'done'; id: number; digests: string[] } | { type: 'error'; id: number; message: string };
+export type WorkerReply =
+  | { type: 'progress'; bytes: number }
+  | { type: 'done'; id: number; digests: string[] }
+  | { type: 'error'; id: number; message: string };
 
 const PROGRESS_EVERY = 16 << 20;
 const port = parentPort;
@@ -32,7 +35,11 @@ if (port) {
       port.postMessage({ type: 'done', id: req.id, digests } satisfies WorkerReply);
     } catch (err) {
       pending = 0;
-      port.postMessage({ type: 'error', id: req.id, message: err instanceof Error ? err.message : String(err) } satisfies WorkerReply);
+      port.postMessage({
+        type: 'error',
+        id: req.id,
+        message: err instanceof Error ? err.message : String(err),
+      } satisfies WorkerReply);
     }
   };
   // Requests are answered in order: while a hash function loads, later requests wait behind it.
@@ -48,7 +55,12 @@ if (port) {
       .then(() => load)
       .then(
         () => run(req),
-        (err: unknown) => port.postMessage({ type: 'error', id: req.id, message: err instanceof Error ? err.message : String(err) } satisfies WorkerReply),
+        (err: unknown) =>
+          port.postMessage({
+            type: 'error',
+            id: req.id,
+            message: err instanceof Error ? err.message : String(err),
+          } satisfies WorkerReply),
       )
       .finally(() => {
         if (waiting === chain) waiting = undefined;

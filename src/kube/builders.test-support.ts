@@ -18,7 +18,11 @@ export function namespace(name: string, labels: Record<string, string> = {}): Ku
 }
 
 /** A Deployment serving a model from an OCI image volume. */
-export function modelDeployment(ns: string, name: string, reference = 'registry.example.com/models/llama:v1'): KubeObject {
+export function modelDeployment(
+  ns: string,
+  name: string,
+  reference = 'registry.example.com/models/llama:v1',
+): KubeObject {
   return {
     apiVersion: 'apps/v1',
     kind: 'Deployment',
@@ -28,7 +32,14 @@ export function modelDeployment(ns: string, name: string, reference = 'registry.
       template: {
         metadata: { labels: { app: name } },
         spec: {
-          containers: [{ name: 'server', image: 'vllm/vllm-openai:v0.6.0', args: ['--model', '/models'], volumeMounts: [{ name: 'model', mountPath: '/models' }] }],
+          containers: [
+            {
+              name: 'server',
+              image: 'vllm/vllm-openai:v0.6.0',
+              args: ['--model', '/models'],
+              volumeMounts: [{ name: 'model', mountPath: '/models' }],
+            },
+          ],
           volumes: [{ name: 'model', image: { reference } }],
         },
       },

@@ -27,7 +27,12 @@ const CONTENT_TYPE: Record<PatchType, string> = {
   strategic: 'application/strategic-merge-patch+json',
 };
 
-export function resourcePath(ref: ResourceRef, namespace?: string, name?: string, subresource?: string): string {
+export function resourcePath(
+  ref: ResourceRef,
+  namespace?: string,
+  name?: string,
+  subresource?: string,
+): string {
   const base = ref.group ? `/apis/${ref.group}/${ref.version}` : `/api/${ref.version}`;
   const ns = ref.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : '';
   const n = name !== undefined ? `/${encodeURIComponent(name)}` : '';
@@ -77,12 +82,29 @@ export class HttpKubeClient implements KubeClient {
   }
 
   /** Request options with fresh credentials (tokens rotate) and one keep-alive agent. */
-  private async options(method: string, path: string, headers: Record<string, string>): Promise<https.RequestOptions> {
+  private async options(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+  ): Promise<https.RequestOptions> {
     const opts: https.RequestOptions = { method, headers: { Accept: 'application/json', ...headers } };
     await this.kc.applyToHTTPSOptions(opts);
     if (!this.agent) {
-      const tls = { ca: opts.ca, cert: opts.cert, key: opts.key, ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}) };
-      this.agent = this.server.protocol === 'https:' ? new https.Agent({ keepAlive: true, maxSockets: 32, ...tls, ...(opts.servername ? { servername: opts.servername } : {}) }) : new http.Agent({ keepAlive: true, maxSockets: 32 });
+      const tls = {
+        ca: opts.ca,
+        cert: opts.cert,
+        key: opts.key,
+        ...(opts.rejectUnauthorized !== undefined ? { rejectUnauthorized: opts.rejectUnauthorized } : {}),
+      };
+      this.agent =
+        this.server.protocol === 'https:'
+          ? new https.Agent({
+              keepAlive: true,
+              maxSockets: 32,
+              ...tls,
+              ...(opts.servername ? { servername: opts.servername } : {}),
+            })
+          : new http.Agent({ keepAlive: true, maxSockets: 32 });
     }
     const prefix = this.server.pathname.replace(/\/$/, '');
     return {
@@ -95,9 +117,18 @@ export class HttpKubeClient implements KubeClient {
     };
   }
 
-  private async request(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<unknown> {
+  private async request(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<unknown> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
-    const opts = await this.options(method, path, payload ? { 'Content-Type': contentType, 'Content-Length': String(payload.length) } : {});
+    const opts = await this.options(
+      method,
+      path,
+      payload ? { 'Content-Type': contentType, 'Content-Length': String(payload.length) } : {},
+    );
     const mod = this.server.protocol === 'https:' ? https : http;
     return new Promise((resolve, reject) => {
       const req = mod.request(opts, (res) => {
@@ -115,7 +146,9 @@ export class HttpKubeClient implements KubeClient {
           }
         });
       });
-      req.setTimeout(this.timeoutMs, () => req.destroy(new Error(`${method} ${path} timed out after ${this.timeoutMs} ms`)));
+      req.setTimeout(this.timeoutMs, () =>
+        req.destroy(new Error(`${method} ${path} timed out after ${this.timeoutMs} ms`)),
+      );
       req.on('error', reject);
       if (payload) req.write(payload);
       req.end();
@@ -131,7 +164,12 @@ export class HttpKubeClient implements KubeClient {
   async list(ref: ResourceRef, o: ListOptions = {}): Promise<ListPage> {
     const path =
       resourcePath(ref, o.namespace) +
-      query({ labelSelector: o.labelSelector, fieldSelector: o.fieldSelector, limit: o.limit, continue: o.continue });
+      query({
+        labelSelector: o.labelSelector,
+        fieldSelector: o.fieldSelector,
+        limit: o.limit,
+        continue: o.continue,
+      });
     const res = await this.request('GET', path);
     if (!isObj(res) || !Array.isArray(res.items)) throw new Error(`list ${ref.resource}: not a list`);
     const meta = isObj(res.metadata) ? res.metadata : {};
@@ -139,7 +177,8 @@ export class HttpKubeClient implements KubeClient {
     // Items of a list carry no kind/apiVersion; fill them in so every consumer sees whole objects.
     for (const it of res.items) {
       const obj = asKubeObject(it);
-      if (obj) items.push({ ...obj, apiVersion: obj.apiVersion ?? apiVersionOf(ref), kind: obj.kind ?? ref.kind });
+      if (obj)
+        items.push({ ...obj, apiVersion: obj.apiVersion ?? apiVersionOf(ref), kind: obj.kind ?? ref.kind });
     }
     return {
       items,
@@ -148,7 +187,12 @@ export class HttpKubeClient implements KubeClient {
     };
   }
 
-  watch(ref: ResourceRef, o: WatchOptions, onEvent: (e: WatchEvent) => void, onClose: (err?: Error) => void): WatchHandle {
+  watch(
+    ref: ResourceRef,
+    o: WatchOptions,
+    onEvent: (e: WatchEvent) => void,
+    onClose: (err?: Error) => void,
+  ): WatchHandle {
     let closed = false;
     let req: http.ClientRequest | undefined;
     const close = (err?: Error) => {
@@ -195,7 +239,13 @@ export class HttpKubeClient implements KubeClient {
               // A Status object in the stream, typically 410 Gone ("too old resource version").
               const s = isObj(parsed.object) ? parsed.object : {};
               const code = typeof s.code === 'number' ? s.code : 500;
-              return close(new KubeApiError(code, typeof s.reason === 'string' ? s.reason : 'Unknown', typeof s.message === 'string' ? s.message : 'watch error'));
+              return close(
+                new KubeApiError(
+                  code,
+                  typeof s.reason === 'string' ? s.reason : 'Unknown',
+                  typeof s.message === 'string' ? s.message : 'watch error',
+                ),
+              );
             }
             const obj = asKubeObject(parsed.object);
             if (obj) onEvent({ type: parsed.type as WatchEvent['type'], object: obj });
@@ -214,7 +264,10 @@ export class HttpKubeClient implements KubeClient {
 
   async get(ref: ResourceRef, name: string, namespace?: string): Promise<KubeObject | undefined> {
     try {
-      return this.object(await this.request('GET', resourcePath(ref, namespace, name)), `get ${ref.resource}/${name}`);
+      return this.object(
+        await this.request('GET', resourcePath(ref, namespace, name)),
+        `get ${ref.resource}/${name}`,
+      );
     } catch (err) {
       if (err instanceof KubeApiError && err.status === 404) return undefined;
       throw err;
@@ -222,7 +275,10 @@ export class HttpKubeClient implements KubeClient {
   }
 
   async create(ref: ResourceRef, obj: KubeObject): Promise<KubeObject> {
-    return this.object(await this.request('POST', resourcePath(ref, obj.metadata.namespace), obj), `create ${ref.resource}`);
+    return this.object(
+      await this.request('POST', resourcePath(ref, obj.metadata.namespace), obj),
+      `create ${ref.resource}`,
+    );
   }
 
   async replace(ref: ResourceRef, obj: KubeObject, subresource?: 'status'): Promise<KubeObject> {
@@ -230,9 +286,19 @@ export class HttpKubeClient implements KubeClient {
     return this.object(await this.request('PUT', path, obj), `replace ${ref.resource}/${obj.metadata.name}`);
   }
 
-  async patch(ref: ResourceRef, name: string, namespace: string | undefined, body: unknown, type: PatchType, subresource?: 'status'): Promise<KubeObject> {
+  async patch(
+    ref: ResourceRef,
+    name: string,
+    namespace: string | undefined,
+    body: unknown,
+    type: PatchType,
+    subresource?: 'status',
+  ): Promise<KubeObject> {
     const path = resourcePath(ref, namespace, name, subresource);
-    return this.object(await this.request('PATCH', path, body, CONTENT_TYPE[type]), `patch ${ref.resource}/${name}`);
+    return this.object(
+      await this.request('PATCH', path, body, CONTENT_TYPE[type]),
+      `patch ${ref.resource}/${name}`,
+    );
   }
 
   async delete(ref: ResourceRef, name: string, namespace?: string): Promise<void> {

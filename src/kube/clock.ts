@@ -17,10 +17,13 @@ export const realClock: Clock = (() => {
     now: () => Date.now(),
     setTimeout(fn, ms) {
       const id = nextId++;
-      const t = setTimeout(() => {
-        timers.delete(id);
-        fn();
-      }, Math.max(0, ms));
+      const t = setTimeout(
+        () => {
+          timers.delete(id);
+          fn();
+        },
+        Math.max(0, ms),
+      );
       t.unref?.();
       timers.set(id, t);
       return { id };

@@ -1,7 +1,18 @@
 // An in-memory KubeClient for unit tests and the file-backed audit benchmark: lists with pagination,
 // watches, merge/JSON patches, the status subresource, generation bumps on spec changes, and hooks to
 // inject failures (410 Gone, errors, silent watches).
-import { KubeApiError, type KubeClient, type KubeObject, type ListOptions, type ListPage, type PatchType, type ResourceRef, type WatchEvent, type WatchHandle, type WatchOptions } from './types.ts';
+import {
+  KubeApiError,
+  type KubeClient,
+  type KubeObject,
+  type ListOptions,
+  type ListPage,
+  type PatchType,
+  type ResourceRef,
+  type WatchEvent,
+  type WatchHandle,
+  type WatchOptions,
+} from './types.ts';
 import { apiVersionOf, isObj } from './types.ts';
 
 interface Watcher {
@@ -32,13 +43,17 @@ function jsonPatch(target: unknown, ops: unknown): unknown {
   if (!Array.isArray(ops)) throw new KubeApiError(400, 'BadRequest', 'json patch must be a list');
   for (const op of ops) {
     if (!isObj(op) || typeof op.path !== 'string') throw new KubeApiError(400, 'BadRequest', 'bad op');
-    const parts = op.path.split('/').slice(1).map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+    const parts = op.path
+      .split('/')
+      .slice(1)
+      .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
     const last = parts.pop() as string;
     let cur: unknown = doc;
     for (const p of parts) cur = Array.isArray(cur) ? cur[Number(p)] : isObj(cur) ? cur[p] : undefined;
     if (op.op === 'test') {
       const v = Array.isArray(cur) ? cur[Number(last)] : isObj(cur) ? cur[last] : undefined;
-      if (JSON.stringify(v) !== JSON.stringify(op.value)) throw new KubeApiError(422, 'Invalid', `test failed at ${op.path}`);
+      if (JSON.stringify(v) !== JSON.stringify(op.value))
+        throw new KubeApiError(422, 'Invalid', `test failed at ${op.path}`);
       continue;
     }
     if (Array.isArray(cur)) {
@@ -80,11 +95,23 @@ export class FakeKubeClient implements KubeClient {
   private uid = 1;
   private readonly failures: { op: FakeOp; resource?: string; err: Error }[] = [];
   /** Every write, for assertions. */
-  readonly writes: { op: FakeOp; resource: string; name: string; namespace?: string; subresource?: string; body?: unknown }[] = [];
+  readonly writes: {
+    op: FakeOp;
+    resource: string;
+    name: string;
+    namespace?: string;
+    subresource?: string;
+    body?: unknown;
+  }[] = [];
   /** Resources the fake answers 404 for (a CRD that is not installed). */
   readonly notServed = new Set<string>();
   /** Resources with a status subresource: plain writes keep status, status writes keep the rest. */
-  readonly statusSubresource = new Set<string>(['clustermodelpolicies', 'modelpolicies', 'pods', 'deployments']);
+  readonly statusSubresource = new Set<string>([
+    'clustermodelpolicies',
+    'modelpolicies',
+    'pods',
+    'deployments',
+  ]);
 
   /** Objects of a resource in list order, rebuilt after a write (pages are then slices, as in etcd). */
   private readonly sorted = new Map<string, KubeObject[]>();
@@ -93,7 +120,9 @@ export class FakeKubeClient implements KubeClient {
     let list = this.sorted.get(resource);
     if (!list) {
       const key = (o: KubeObject) => this.key(o.metadata.namespace, o.metadata.name);
-      list = [...this.bucket(resource).values()].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+      list = [...this.bucket(resource).values()].sort((a, b) =>
+        key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0,
+      );
       this.sorted.set(resource, list);
     }
     return list;
@@ -126,7 +155,12 @@ export class FakeKubeClient implements KubeClient {
       const [f] = this.failures.splice(i, 1);
       throw f?.err;
     }
-    if (this.notServed.has(resource)) throw new KubeApiError(404, 'NotFound', `the server could not find the requested resource (${resource})`);
+    if (this.notServed.has(resource))
+      throw new KubeApiError(
+        404,
+        'NotFound',
+        `the server could not find the requested resource (${resource})`,
+      );
   }
 
   /** Like the API server: an object that leaves a watch's selection is delivered as DELETED. */
@@ -134,9 +168,15 @@ export class FakeKubeClient implements KubeClient {
     for (const w of this.watchers) {
       if (w.closed || w.silent || w.resource !== resource) continue;
       if (w.opts.namespace && obj.metadata.namespace !== w.opts.namespace) continue;
-      const selected = (o: KubeObject) => matchesLabels(o, w.opts.labelSelector) && matchesFields(o, w.opts.fieldSelector);
-      if (selected(obj)) w.onEvent({ type: type === 'MODIFIED' && old && !selected(old) ? 'ADDED' : type, object: clone(obj) });
-      else if (type === 'MODIFIED' && old && selected(old)) w.onEvent({ type: 'DELETED', object: clone(obj) });
+      const selected = (o: KubeObject) =>
+        matchesLabels(o, w.opts.labelSelector) && matchesFields(o, w.opts.fieldSelector);
+      if (selected(obj))
+        w.onEvent({
+          type: type === 'MODIFIED' && old && !selected(old) ? 'ADDED' : type,
+          object: clone(obj),
+        });
+      else if (type === 'MODIFIED' && old && selected(old))
+        w.onEvent({ type: 'DELETED', object: clone(obj) });
     }
   }
 
@@ -149,7 +189,12 @@ export class FakeKubeClient implements KubeClient {
       apiVersion: apiVersionOf(ref),
       kind: ref.kind,
       ...obj,
-      metadata: { uid: existing?.metadata.uid ?? `uid-${this.uid++}`, generation: 1, ...obj.metadata, resourceVersion: String(++this.rv) },
+      metadata: {
+        uid: existing?.metadata.uid ?? `uid-${this.uid++}`,
+        generation: 1,
+        ...obj.metadata,
+        resourceVersion: String(++this.rv),
+      },
     });
     b.set(k, stored);
     this.notify(ref.resource, existing ? 'MODIFIED' : 'ADDED', stored, existing);
@@ -168,7 +213,8 @@ export class FakeKubeClient implements KubeClient {
 
   /** Ends every open watch with 410 Gone. */
   expireWatches(): void {
-    for (const w of [...this.watchers]) this.closeWatcher(w, new KubeApiError(410, 'Expired', 'too old resource version'));
+    for (const w of [...this.watchers])
+      this.closeWatcher(w, new KubeApiError(410, 'Expired', 'too old resource version'));
   }
 
   /** Ends every open watch normally. */
@@ -195,7 +241,15 @@ export class FakeKubeClient implements KubeClient {
   async list(ref: ResourceRef, o: ListOptions = {}): Promise<ListPage> {
     this.maybeFail('list', ref.resource);
     const ordered = this.ordered(ref.resource);
-    const all = o.namespace || o.labelSelector || o.fieldSelector ? ordered.filter((x) => (!o.namespace || x.metadata.namespace === o.namespace) && matchesLabels(x, o.labelSelector) && matchesFields(x, o.fieldSelector)) : ordered;
+    const all =
+      o.namespace || o.labelSelector || o.fieldSelector
+        ? ordered.filter(
+            (x) =>
+              (!o.namespace || x.metadata.namespace === o.namespace) &&
+              matchesLabels(x, o.labelSelector) &&
+              matchesFields(x, o.fieldSelector),
+          )
+        : ordered;
     const start = o.continue ? Number(o.continue) : 0;
     const end = o.limit ? start + o.limit : all.length;
     return {
@@ -205,7 +259,12 @@ export class FakeKubeClient implements KubeClient {
     };
   }
 
-  watch(ref: ResourceRef, opts: WatchOptions, onEvent: (e: WatchEvent) => void, onClose: (err?: Error) => void): WatchHandle {
+  watch(
+    ref: ResourceRef,
+    opts: WatchOptions,
+    onEvent: (e: WatchEvent) => void,
+    onClose: (err?: Error) => void,
+  ): WatchHandle {
     const w: Watcher = { resource: ref.resource, opts, onEvent, onClose, closed: false, silent: false };
     try {
       this.maybeFail('watch', ref.resource);
@@ -225,16 +284,29 @@ export class FakeKubeClient implements KubeClient {
   async create(ref: ResourceRef, obj: KubeObject): Promise<KubeObject> {
     this.maybeFail('create', ref.resource);
     const ns = ref.namespaced ? obj.metadata.namespace : undefined;
-    if (this.read(ref.resource).has(this.key(ns, obj.metadata.name))) throw new KubeApiError(409, 'AlreadyExists', `${ref.resource} "${obj.metadata.name}" already exists`);
-    this.writes.push({ op: 'create', resource: ref.resource, name: obj.metadata.name, ...(ns ? { namespace: ns } : {}), body: clone(obj) });
+    if (this.read(ref.resource).has(this.key(ns, obj.metadata.name)))
+      throw new KubeApiError(409, 'AlreadyExists', `${ref.resource} "${obj.metadata.name}" already exists`);
+    this.writes.push({
+      op: 'create',
+      resource: ref.resource,
+      name: obj.metadata.name,
+      ...(ns ? { namespace: ns } : {}),
+      body: clone(obj),
+    });
     return this.seed(ref, obj);
   }
 
-  private write(ref: ResourceRef, existing: KubeObject, next: KubeObject, subresource?: 'status'): KubeObject {
+  private write(
+    ref: ResourceRef,
+    existing: KubeObject,
+    next: KubeObject,
+    subresource?: 'status',
+  ): KubeObject {
     const hasStatus = this.statusSubresource.has(ref.resource);
     let merged: KubeObject = next;
     if (hasStatus && subresource === 'status') merged = { ...existing, status: next.status };
-    else if (hasStatus) merged = { ...next, ...(existing.status !== undefined ? { status: existing.status } : {}) };
+    else if (hasStatus)
+      merged = { ...next, ...(existing.status !== undefined ? { status: existing.status } : {}) };
     if (!('status' in merged) || merged.status === undefined) delete merged.status;
     const specChanged = JSON.stringify(existing.spec) !== JSON.stringify(merged.spec);
     merged.metadata = {
@@ -245,7 +317,10 @@ export class FakeKubeClient implements KubeClient {
       generation: (existing.metadata.generation ?? 1) + (specChanged && subresource !== 'status' ? 1 : 0),
       resourceVersion: String(++this.rv),
     };
-    this.bucket(ref.resource).set(this.key(existing.metadata.namespace, existing.metadata.name), clone(merged));
+    this.bucket(ref.resource).set(
+      this.key(existing.metadata.namespace, existing.metadata.name),
+      clone(merged),
+    );
     this.notify(ref.resource, 'MODIFIED', merged, existing);
     return clone(merged);
   }
@@ -254,19 +329,45 @@ export class FakeKubeClient implements KubeClient {
     this.maybeFail('replace', ref.resource);
     const ns = ref.namespaced ? obj.metadata.namespace : undefined;
     const existing = this.read(ref.resource).get(this.key(ns, obj.metadata.name));
-    if (!existing) throw new KubeApiError(404, 'NotFound', `${ref.resource} "${obj.metadata.name}" not found`);
+    if (!existing)
+      throw new KubeApiError(404, 'NotFound', `${ref.resource} "${obj.metadata.name}" not found`);
     if (obj.metadata.resourceVersion && obj.metadata.resourceVersion !== existing.metadata.resourceVersion)
-      throw new KubeApiError(409, 'Conflict', 'the object has been modified; please apply your changes to the latest version and try again');
-    this.writes.push({ op: 'replace', resource: ref.resource, name: obj.metadata.name, ...(ns ? { namespace: ns } : {}), ...(subresource ? { subresource } : {}), body: clone(obj) });
+      throw new KubeApiError(
+        409,
+        'Conflict',
+        'the object has been modified; please apply your changes to the latest version and try again',
+      );
+    this.writes.push({
+      op: 'replace',
+      resource: ref.resource,
+      name: obj.metadata.name,
+      ...(ns ? { namespace: ns } : {}),
+      ...(subresource ? { subresource } : {}),
+      body: clone(obj),
+    });
     return this.write(ref, existing, clone(obj), subresource);
   }
 
-  async patch(ref: ResourceRef, name: string, namespace: string | undefined, body: unknown, type: PatchType, subresource?: 'status'): Promise<KubeObject> {
+  async patch(
+    ref: ResourceRef,
+    name: string,
+    namespace: string | undefined,
+    body: unknown,
+    type: PatchType,
+    subresource?: 'status',
+  ): Promise<KubeObject> {
     this.maybeFail('patch', ref.resource);
     const ns = ref.namespaced ? namespace : undefined;
     const existing = this.read(ref.resource).get(this.key(ns, name));
     if (!existing) throw new KubeApiError(404, 'NotFound', `${ref.resource} "${name}" not found`);
-    this.writes.push({ op: 'patch', resource: ref.resource, name, ...(ns ? { namespace: ns } : {}), ...(subresource ? { subresource } : {}), body: clone(body) });
+    this.writes.push({
+      op: 'patch',
+      resource: ref.resource,
+      name,
+      ...(ns ? { namespace: ns } : {}),
+      ...(subresource ? { subresource } : {}),
+      body: clone(body),
+    });
     const next = (type === 'json' ? jsonPatch(existing, body) : mergePatch(existing, body)) as KubeObject;
     return this.write(ref, existing, next, subresource);
   }
@@ -279,6 +380,9 @@ export class FakeKubeClient implements KubeClient {
     if (!existing) return;
     b.delete(k);
     this.writes.push({ op: 'delete', resource: ref.resource, name, ...(namespace ? { namespace } : {}) });
-    this.notify(ref.resource, 'DELETED', { ...existing, metadata: { ...existing.metadata, resourceVersion: String(++this.rv) } });
+    this.notify(ref.resource, 'DELETED', {
+      ...existing,
+      metadata: { ...existing.metadata, resourceVersion: String(++this.rv) },
+    });
   }
 }

@@ -10,7 +10,14 @@ function setup(opts: { silenceTimeoutMs?: number; pageSize?: number } = {}) {
   const client = new FakeKubeClient();
   const clock = new FakeClock();
   const events: string[] = [];
-  const inf = new Informer({ client, ref: NAMESPACES, clock, logger: silentLogger, pageSize: opts.pageSize ?? 2, silenceTimeoutMs: opts.silenceTimeoutMs ?? 60_000 });
+  const inf = new Informer({
+    client,
+    ref: NAMESPACES,
+    clock,
+    logger: silentLogger,
+    pageSize: opts.pageSize ?? 2,
+    silenceTimeoutMs: opts.silenceTimeoutMs ?? 60_000,
+  });
   inf.addHandlers({
     onAdd: (o) => events.push(`add ${o.metadata.name}`),
     onUpdate: (o) => events.push(`update ${o.metadata.name}`),

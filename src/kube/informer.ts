@@ -8,7 +8,14 @@
 import type pino from 'pino';
 import { Backoff } from './backoff.ts';
 import type { Clock, TimerHandle } from './clock.ts';
-import { KubeApiError, objectKey, type KubeClient, type KubeObject, type ResourceRef, type WatchHandle } from './types.ts';
+import {
+  KubeApiError,
+  objectKey,
+  type KubeClient,
+  type KubeObject,
+  type ResourceRef,
+  type WatchHandle,
+} from './types.ts';
 
 export interface InformerHandlers<T> {
   onAdd?(obj: T, key: string): void;
@@ -169,7 +176,8 @@ export class Informer<T = KubeObject> {
         });
         if (gen !== this.generation || !this.running) return;
         if (!listRv) listRv = page.resourceVersion;
-        for (const obj of page.items) fresh.set(objectKey(obj), { rv: obj.metadata.resourceVersion ?? '', obj });
+        for (const obj of page.items)
+          fresh.set(objectKey(obj), { rv: obj.metadata.resourceVersion ?? '', obj });
         token = page.continue;
       } while (token);
     } catch (err) {
@@ -186,7 +194,10 @@ export class Informer<T = KubeObject> {
         return;
       }
       const delay = this.backoff.next();
-      this.o.logger.warn({ resource: this.o.ref.resource, err: (err as Error).message, retryInMs: delay }, 'list failed');
+      this.o.logger.warn(
+        { resource: this.o.ref.resource, err: (err as Error).message, retryInMs: delay },
+        'list failed',
+      );
       this.schedule(delay, () => void this.relist('list-retry'));
       return;
     }
@@ -218,12 +229,15 @@ export class Informer<T = KubeObject> {
   private armSilenceTimer(gen: number): void {
     if (this.silenceTimer) this.o.clock.clearTimeout(this.silenceTimer);
     const timeoutS = this.o.watchTimeoutSeconds ?? 300;
-    this.silenceTimer = this.o.clock.setTimeout(() => {
-      this.silenceTimer = undefined;
-      if (gen !== this.generation || !this.running) return;
-      this.o.logger.warn({ resource: this.o.ref.resource }, 'watch silent; restarting it');
-      this.restartWatch('silent');
-    }, this.o.silenceTimeoutMs ?? timeoutS * 1000 + 30_000);
+    this.silenceTimer = this.o.clock.setTimeout(
+      () => {
+        this.silenceTimer = undefined;
+        if (gen !== this.generation || !this.running) return;
+        this.o.logger.warn({ resource: this.o.ref.resource }, 'watch silent; restarting it');
+        this.restartWatch('silent');
+      },
+      this.o.silenceTimeoutMs ?? timeoutS * 1000 + 30_000,
+    );
   }
 
   private restartWatch(reason: string): void {
@@ -273,7 +287,10 @@ export class Informer<T = KubeObject> {
         if (gen !== this.generation || !this.running) return;
         this.generation++;
         if (this.silenceTimer) this.o.clock.clearTimeout(this.silenceTimer);
-        if (err instanceof KubeApiError && (err.status === 410 || err.reason === 'Expired' || err.reason === 'Gone')) {
+        if (
+          err instanceof KubeApiError &&
+          (err.status === 410 || err.reason === 'Expired' || err.reason === 'Gone')
+        ) {
           this.o.logger.info({ resource: this.o.ref.resource }, 'watch expired (410); re-listing');
           this.schedule(0, () => void this.relist('gone'));
           return;
@@ -288,7 +305,10 @@ export class Informer<T = KubeObject> {
         this.stats.errors++;
         this.o.onEvent?.('error', 'watch');
         const delay = this.backoff.next();
-        this.o.logger.warn({ resource: this.o.ref.resource, err: err.message, retryInMs: delay }, 'watch failed');
+        this.o.logger.warn(
+          { resource: this.o.ref.resource, err: err.message, retryInMs: delay },
+          'watch failed',
+        );
         this.schedule(delay, () => {
           this.stats.watchRestarts++;
           this.o.onEvent?.('watch-restart', 'error');

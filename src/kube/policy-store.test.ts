@@ -5,7 +5,9 @@ import { InformerPolicyStore, referencedSecrets } from './policy-store.ts';
 import { CLUSTER_MODEL_POLICIES, CONFIG_MAPS, MODEL_POLICIES, NAMESPACES, SECRETS } from './resources.ts';
 import { clusterPolicy, modelPolicy, namespace, silentLogger } from './builders.test-support.ts';
 
-const keyAuthority = { authorities: [{ name: 'release', key: { secretRef: { name: 'release-pub', key: 'cosign.pub' } } }] };
+const keyAuthority = {
+  authorities: [{ name: 'release', key: { secretRef: { name: 'release-pub', key: 'cosign.pub' } } }],
+};
 const secret = (ns: string, name: string, data: Record<string, string>) => ({
   apiVersion: 'v1',
   kind: 'Secret',
@@ -15,7 +17,13 @@ const secret = (ns: string, name: string, data: Record<string, string>) => ({
 
 async function started(client: FakeKubeClient) {
   const clock = new FakeClock();
-  const store = new InformerPolicyStore({ client, controllerNamespace: 'modelgate-system', logger: silentLogger, clock, debounceMs: 10 });
+  const store = new InformerPolicyStore({
+    client,
+    controllerNamespace: 'modelgate-system',
+    logger: silentLogger,
+    clock,
+    debounceMs: 10,
+  });
   await store.start();
   return { store, clock };
 }
@@ -23,7 +31,10 @@ async function started(client: FakeKubeClient) {
 describe('InformerPolicyStore', () => {
   it('is ready after the initial sync and compiles policies into the snapshot', async () => {
     const client = new FakeKubeClient();
-    client.seed(CLUSTER_MODEL_POLICIES, clusterPolicy('prod', { sources: ['oci://registry.example.com/**'] }));
+    client.seed(
+      CLUSTER_MODEL_POLICIES,
+      clusterPolicy('prod', { sources: ['oci://registry.example.com/**'] }),
+    );
     client.seed(NAMESPACES, namespace('team-a', { env: 'prod' }));
     const { store } = await started(client);
     expect(store.ready()).toBe(true);
@@ -60,7 +71,12 @@ describe('InformerPolicyStore', () => {
     expect(store.snapshot().errors[0]?.reason).toBe('KeysUnresolved');
     expect(store.snapshot().errors[0]?.message).toContain('spec.authorities[0]');
     expect(store.snapshot().cluster.secretData('modelgate-system', 'unrelated')).toBeUndefined();
-    client.seed(SECRETS, secret('modelgate-system', 'release-pub', { 'cosign.pub': '-----BEGIN PUBLIC KEY-----\nMFk=\n-----END PUBLIC KEY-----\n' }));
+    client.seed(
+      SECRETS,
+      secret('modelgate-system', 'release-pub', {
+        'cosign.pub': '-----BEGIN PUBLIC KEY-----\nMFk=\n-----END PUBLIC KEY-----\n',
+      }),
+    );
     await clock.advance(20);
     expect(store.snapshot().errors).toEqual([]);
     expect(store.snapshot().policies.size).toBe(1);
@@ -74,7 +90,12 @@ describe('InformerPolicyStore', () => {
 
   it('keeps only bundle-labelled ConfigMaps and drops one that loses the label', async () => {
     const client = new FakeKubeClient();
-    const cm = (labels: Record<string, string>) => ({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'root', namespace: 'modelgate-system', labels }, data: { 'root.json': '{}' } });
+    const cm = (labels: Record<string, string>) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'root', namespace: 'modelgate-system', labels },
+      data: { 'root.json': '{}' },
+    });
     client.seed(CONFIG_MAPS, cm({ 'modelgate.io/bundle': 'true' }));
     const { store, clock } = await started(client);
     expect(store.snapshot().cluster.configMapData('modelgate-system', 'root')).toEqual({ 'root.json': '{}' });
@@ -86,7 +107,11 @@ describe('InformerPolicyStore', () => {
   });
 
   it('a ModelPolicy reads Secrets only in its own namespace', () => {
-    expect(referencedSecrets(modelPolicy('team-a', 'p', keyAuthority), 'modelgate-system')).toEqual(['team-a/release-pub']);
-    expect(referencedSecrets(clusterPolicy('p', keyAuthority), 'modelgate-system')).toEqual(['modelgate-system/release-pub']);
+    expect(referencedSecrets(modelPolicy('team-a', 'p', keyAuthority), 'modelgate-system')).toEqual([
+      'team-a/release-pub',
+    ]);
+    expect(referencedSecrets(clusterPolicy('p', keyAuthority), 'modelgate-system')).toEqual([
+      'modelgate-system/release-pub',
+    ]);
   });
 });

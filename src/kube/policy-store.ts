@@ -13,7 +13,14 @@ import type { PolicyError, PolicySnapshot, PolicyStore } from '../policy/store.t
 import { HttpKubeClient } from './client.ts';
 import { realClock, type Clock, type TimerHandle } from './clock.ts';
 import { Informer } from './informer.ts';
-import { CLUSTER_MODEL_POLICIES, CONFIG_MAPS, MODEL_POLICIES, NAMESPACES, RUNTIME_CLASSES, SECRETS } from './resources.ts';
+import {
+  CLUSTER_MODEL_POLICIES,
+  CONFIG_MAPS,
+  MODEL_POLICIES,
+  NAMESPACES,
+  RUNTIME_CLASSES,
+  SECRETS,
+} from './resources.ts';
 import { isObj, type KubeClient, type KubeObject } from './types.ts';
 
 /** A policy object and what compiling it gave: what the policy-status reconciler reports. */
@@ -95,14 +102,25 @@ export class InformerPolicyStore implements ClusterPolicyStore {
         ...extra,
         ...(d.watchTimeoutSeconds ? { watchTimeoutSeconds: d.watchTimeoutSeconds } : {}),
         ...(d.silenceTimeoutMs ? { silenceTimeoutMs: d.silenceTimeoutMs } : {}),
-        ...(d.onInformerEvent ? { onEvent: (what, reason) => d.onInformerEvent?.(ref.resource, what, reason) } : {}),
+        ...(d.onInformerEvent
+          ? { onEvent: (what, reason) => d.onInformerEvent?.(ref.resource, what, reason) }
+          : {}),
       });
       return inf;
     };
     this.policyInformers = [informer(CLUSTER_MODEL_POLICIES), informer(MODEL_POLICIES)];
     const namespaces = informer(NAMESPACES);
-    const viewInformers = [namespaces, informer(RUNTIME_CLASSES), informer(CONFIG_MAPS, { labelSelector: `${BUNDLE_CONFIGMAP_LABEL}=true` })];
-    for (const inf of this.policyInformers) inf.addHandlers({ onAdd: () => this.changed(), onUpdate: () => this.changed(), onDelete: () => this.changed() });
+    const viewInformers = [
+      namespaces,
+      informer(RUNTIME_CLASSES),
+      informer(CONFIG_MAPS, { labelSelector: `${BUNDLE_CONFIGMAP_LABEL}=true` }),
+    ];
+    for (const inf of this.policyInformers)
+      inf.addHandlers({
+        onAdd: () => this.changed(),
+        onUpdate: () => this.changed(),
+        onDelete: () => this.changed(),
+      });
     for (const inf of viewInformers) this.feedView(inf);
     // Selectors match namespace labels: a relabelled namespace may gain or lose policies. Registered after
     // feedView, so listeners see the view with the new labels.
@@ -147,7 +165,10 @@ export class InformerPolicyStore implements ClusterPolicyStore {
 
   /** Base caches synced; each Secret watch synced or failed (a failure shows as KeysUnresolved, not a hang). */
   private syncedAll(): boolean {
-    return this.base.every((i) => i.hasSynced()) && [...this.secretInformers.values()].every((i) => i.hasSynced() || i.stats.errors > 0);
+    return (
+      this.base.every((i) => i.hasSynced()) &&
+      [...this.secretInformers.values()].every((i) => i.hasSynced() || i.stats.errors > 0)
+    );
   }
 
   /** Compiles every policy against the current view; publishes the snapshot once the caches are synced. */
@@ -169,7 +190,8 @@ export class InformerPolicyStore implements ClusterPolicyStore {
     states.sort((a, b) => a.id.localeCompare(b.id));
     this.states = states;
     this.current = { policies: new PolicySet(compiled), cluster: this.view, errors };
-    if (!this.compiledOnce) this.d.logger.info({ policies: compiled.length, errors: errors.length }, 'policies loaded');
+    if (!this.compiledOnce)
+      this.d.logger.info({ policies: compiled.length, errors: errors.length }, 'policies loaded');
     this.compiledOnce = true;
     for (const l of this.listeners) {
       try {

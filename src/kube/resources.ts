@@ -3,7 +3,13 @@ import { GROUP, VERSION } from '../api/types.ts';
 import { RESOURCE_OF, SUPPORTED_KINDS, type GroupKindRef } from '../workloads/kinds.ts';
 import type { ResourceRef } from './types.ts';
 
-const ref = (group: string, version: string, resource: string, kind: string, namespaced: boolean): ResourceRef => ({
+const ref = (
+  group: string,
+  version: string,
+  resource: string,
+  kind: string,
+  namespaced: boolean,
+): ResourceRef => ({
   group,
   version,
   resource,
@@ -11,7 +17,13 @@ const ref = (group: string, version: string, resource: string, kind: string, nam
   namespaced,
 });
 
-export const CLUSTER_MODEL_POLICIES = ref(GROUP, VERSION, 'clustermodelpolicies', 'ClusterModelPolicy', false);
+export const CLUSTER_MODEL_POLICIES = ref(
+  GROUP,
+  VERSION,
+  'clustermodelpolicies',
+  'ClusterModelPolicy',
+  false,
+);
 export const MODEL_POLICIES = ref(GROUP, VERSION, 'modelpolicies', 'ModelPolicy', true);
 export const NAMESPACES = ref('', 'v1', 'namespaces', 'Namespace', false);
 export const RUNTIME_CLASSES = ref('node.k8s.io', 'v1', 'runtimeclasses', 'RuntimeClass', false);
@@ -20,8 +32,20 @@ export const SECRETS = ref('', 'v1', 'secrets', 'Secret', true);
 export const PODS = ref('', 'v1', 'pods', 'Pod', true);
 export const EVENTS = ref('', 'v1', 'events', 'Event', true);
 export const LEASES = ref('coordination.k8s.io', 'v1', 'leases', 'Lease', true);
-export const VALIDATING_WEBHOOKS = ref('admissionregistration.k8s.io', 'v1', 'validatingwebhookconfigurations', 'ValidatingWebhookConfiguration', false);
-export const MUTATING_WEBHOOKS = ref('admissionregistration.k8s.io', 'v1', 'mutatingwebhookconfigurations', 'MutatingWebhookConfiguration', false);
+export const VALIDATING_WEBHOOKS = ref(
+  'admissionregistration.k8s.io',
+  'v1',
+  'validatingwebhookconfigurations',
+  'ValidatingWebhookConfiguration',
+  false,
+);
+export const MUTATING_WEBHOOKS = ref(
+  'admissionregistration.k8s.io',
+  'v1',
+  'mutatingwebhookconfigurations',
+  'MutatingWebhookConfiguration',
+  false,
+);
 export const POLICY_REPORTS = ref('wgpolicyk8s.io', 'v1alpha2', 'policyreports', 'PolicyReport', true);
 
 /** The served version modelgate lists for each supported workload group. */
@@ -35,7 +59,10 @@ const VERSION_OF_GROUP: Record<string, string> = {
 
 export function workloadResource(gk: GroupKindRef): ResourceRef {
   // KServe's TrainedModel and LLMInferenceService are served at v1alpha1.
-  const version = gk.kind === 'TrainedModel' || gk.kind === 'LLMInferenceService' ? 'v1alpha1' : (VERSION_OF_GROUP[gk.group] ?? 'v1');
+  const version =
+    gk.kind === 'TrainedModel' || gk.kind === 'LLMInferenceService'
+      ? 'v1alpha1'
+      : (VERSION_OF_GROUP[gk.group] ?? 'v1');
   return ref(gk.group, version, RESOURCE_OF[gk.kind] ?? `${gk.kind.toLowerCase()}s`, gk.kind, true);
 }
 

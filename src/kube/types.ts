@@ -77,13 +77,25 @@ export type PatchType = 'merge' | 'json' | 'strategic';
 export interface KubeClient {
   list(ref: ResourceRef, opts?: ListOptions): Promise<ListPage>;
   /** `onClose` is called exactly once: with an error (a KubeApiError for HTTP statuses), or without on a clean end. */
-  watch(ref: ResourceRef, opts: WatchOptions, onEvent: (e: WatchEvent) => void, onClose: (err?: Error) => void): WatchHandle;
+  watch(
+    ref: ResourceRef,
+    opts: WatchOptions,
+    onEvent: (e: WatchEvent) => void,
+    onClose: (err?: Error) => void,
+  ): WatchHandle;
   /** undefined when the object does not exist. */
   get(ref: ResourceRef, name: string, namespace?: string): Promise<KubeObject | undefined>;
   create(ref: ResourceRef, obj: KubeObject): Promise<KubeObject>;
   /** PUT; the object's resourceVersion makes it an optimistic update (409 Conflict when stale). */
   replace(ref: ResourceRef, obj: KubeObject, subresource?: 'status'): Promise<KubeObject>;
-  patch(ref: ResourceRef, name: string, namespace: string | undefined, body: unknown, type: PatchType, subresource?: 'status'): Promise<KubeObject>;
+  patch(
+    ref: ResourceRef,
+    name: string,
+    namespace: string | undefined,
+    body: unknown,
+    type: PatchType,
+    subresource?: 'status',
+  ): Promise<KubeObject>;
   delete(ref: ResourceRef, name: string, namespace?: string): Promise<void>;
 }
 
@@ -99,7 +111,8 @@ export class KubeApiError extends Error {
   }
 }
 
-export const isStatus = (err: unknown, status: number): boolean => err instanceof KubeApiError && err.status === status;
+export const isStatus = (err: unknown, status: number): boolean =>
+  err instanceof KubeApiError && err.status === status;
 
 export function apiVersionOf(ref: ResourceRef): string {
   return ref.group ? `${ref.group}/${ref.version}` : ref.version;

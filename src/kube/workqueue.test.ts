@@ -28,10 +28,13 @@ describe('WorkQueue', () => {
   it('retries failures with growing back-off, then gives up', async () => {
     const clock = new FakeClock();
     let calls = 0;
-    const q = new WorkQueue({ name: 't', clock, logger: silentLogger, baseDelayMs: 100, maxRetries: 3 }, async () => {
-      calls++;
-      throw new Error('nope');
-    });
+    const q = new WorkQueue(
+      { name: 't', clock, logger: silentLogger, baseDelayMs: 100, maxRetries: 3 },
+      async () => {
+        calls++;
+        throw new Error('nope');
+      },
+    );
     q.add('x');
     await flush();
     expect(calls).toBe(1);

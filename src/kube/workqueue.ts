@@ -13,7 +13,12 @@ export interface WorkQueueOptions {
   baseDelayMs?: number;
   maxDelayMs?: number;
   maxRetries?: number;
-  onMetrics?: (m: { name: string; depth: number; event: 'add' | 'done' | 'retry' | 'drop'; durationMs?: number }) => void;
+  onMetrics?: (m: {
+    name: string;
+    depth: number;
+    event: 'add' | 'done' | 'retry' | 'drop';
+    durationMs?: number;
+  }) => void;
 }
 
 export type Reconcile = (key: string) => Promise<void>;
@@ -104,18 +109,29 @@ export class WorkQueue {
     try {
       await this.reconcile(key);
       this.failures.delete(key);
-      this.o.onMetrics?.({ name: this.o.name, depth: this.queue.length, event: 'done', durationMs: this.o.clock.now() - started });
+      this.o.onMetrics?.({
+        name: this.o.name,
+        depth: this.queue.length,
+        event: 'done',
+        durationMs: this.o.clock.now() - started,
+      });
     } catch (err) {
       const n = (this.failures.get(key) ?? 0) + 1;
       const max = this.o.maxRetries ?? 15;
       if (n > max) {
         this.failures.delete(key);
-        this.o.logger.error({ queue: this.o.name, key, err: (err as Error).message }, 'giving up on key after retries');
+        this.o.logger.error(
+          { queue: this.o.name, key, err: (err as Error).message },
+          'giving up on key after retries',
+        );
         this.o.onMetrics?.({ name: this.o.name, depth: this.queue.length, event: 'drop' });
       } else {
         this.failures.set(key, n);
         const delay = Math.min(this.o.maxDelayMs ?? 300_000, (this.o.baseDelayMs ?? 200) * 2 ** (n - 1));
-        this.o.logger.warn({ queue: this.o.name, key, err: (err as Error).message, retryInMs: delay, attempt: n }, 'reconcile failed; retrying');
+        this.o.logger.warn(
+          { queue: this.o.name, key, err: (err as Error).message, retryInMs: delay, attempt: n },
+          'reconcile failed; retrying',
+        );
         this.o.onMetrics?.({ name: this.o.name, depth: this.queue.length, event: 'retry' });
         this.processing.delete(key);
         this.active--;

@@ -17,7 +17,6 @@ export interface ClusterView {
   secretData(namespace: string, name: string): Record<string, string> | undefined;
 }
 
-
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const strMap = (v: unknown): Record<string, string> => {
@@ -42,7 +41,10 @@ export class MemoryClusterView implements ClusterView {
       case 'Namespace':
         // Merged and frozen once here, not on every namespaceLabels() call (once per admission request):
         // callers get the same object until the namespace changes, so they can memoise on its identity.
-        this.namespaces.set(name, Object.freeze({ ...strMap(obj.metadata.labels), 'kubernetes.io/metadata.name': name }));
+        this.namespaces.set(
+          name,
+          Object.freeze({ ...strMap(obj.metadata.labels), 'kubernetes.io/metadata.name': name }),
+        );
         return true;
       case 'RuntimeClass': {
         const scheduling = isObj(obj.scheduling) ? obj.scheduling : {};
@@ -58,13 +60,15 @@ export class MemoryClusterView implements ClusterView {
         // the webhook's informer watches only those, and offline checks must see the same world.
         if (strMap(obj.metadata.labels)[BUNDLE_CONFIGMAP_LABEL] !== 'true') return false;
         const data = strMap(obj.data);
-        for (const [k, v] of Object.entries(strMap(obj.binaryData))) data[k] = Buffer.from(v, 'base64').toString('utf8');
+        for (const [k, v] of Object.entries(strMap(obj.binaryData)))
+          data[k] = Buffer.from(v, 'base64').toString('utf8');
         this.configMaps.set(`${ns}/${name}`, data);
         return true;
       }
       case 'Secret': {
         const data: Record<string, string> = {};
-        for (const [k, v] of Object.entries(strMap(obj.data))) data[k] = Buffer.from(v, 'base64').toString('utf8');
+        for (const [k, v] of Object.entries(strMap(obj.data)))
+          data[k] = Buffer.from(v, 'base64').toString('utf8');
         Object.assign(data, strMap(obj.stringData));
         this.secrets.set(`${ns}/${name}`, data);
         return true;

@@ -2,7 +2,13 @@
 // once (sigstore/policy-controller does the same), never per request. Keys come from Secrets through the
 // ClusterView; a ModelPolicy may only read objects in its own namespace.
 import { createHash } from 'node:crypto';
-import type { Enforcement, GroupKind, ModelPolicyResource, ResourceRequirements, Sensitivity } from '../api/types.ts';
+import type {
+  Enforcement,
+  GroupKind,
+  ModelPolicyResource,
+  ResourceRequirements,
+  Sensitivity,
+} from '../api/types.ts';
 import { parsePolicy, formatFieldErrors } from '../api/validate.ts';
 import type { ClusterView } from './cluster-view.ts';
 import { compileGlob } from './glob.ts';
@@ -69,7 +75,11 @@ export function compilePolicy(obj: unknown, cluster: ClusterView, opts: CompileO
   return compileParsed(parsed.policy, cluster, opts);
 }
 
-export function compileParsed(p: ModelPolicyResource, cluster: ClusterView, opts: CompileOptions): CompileResult {
+export function compileParsed(
+  p: ModelPolicyResource,
+  cluster: ClusterView,
+  opts: CompileOptions,
+): CompileResult {
   const spec = p.spec;
   const name = p.metadata.name ?? '';
   const ownNs = p.kind === 'ModelPolicy' ? p.metadata.namespace : undefined;
@@ -86,7 +96,8 @@ export function compileParsed(p: ModelPolicyResource, cluster: ClusterView, opts
       const ref = a.key.secretRef;
       const ns = refNs(ref.namespace);
       const pem = cluster.secretData(ns, ref.name)?.[ref.key];
-      if (pem === undefined) unresolved.push(`${at}: Secret ${ns}/${ref.name} with key "${ref.key}" not found`);
+      if (pem === undefined)
+        unresolved.push(`${at}: Secret ${ns}/${ref.name} with key "${ref.key}" not found`);
       else {
         trust = { method: 'key', publicKeyPem: pem };
         secret = { namespace: ns, name: ref.name };
@@ -101,7 +112,10 @@ export function compileParsed(p: ModelPolicyResource, cluster: ClusterView, opts
       const ref = a.keyless.trustedRootRef;
       const ns = refNs(ref.namespace);
       const json = cluster.configMapData(ns, ref.name)?.[ref.key];
-      if (json === undefined) unresolved.push(`${at}: ConfigMap ${ns}/${ref.name} with key "${ref.key}" (the Sigstore trusted root) not found`);
+      if (json === undefined)
+        unresolved.push(
+          `${at}: ConfigMap ${ns}/${ref.name} with key "${ref.key}" (the Sigstore trusted root) not found`,
+        );
       else
         trust = {
           method: 'keyless',
@@ -111,7 +125,13 @@ export function compileParsed(p: ModelPolicyResource, cluster: ClusterView, opts
           trustedRootJson: json,
         };
     }
-    if (trust) authorities.push({ name: a.name, trust, fingerprint: sha(JSON.stringify(trust)), ...(secret ? { secret } : {}) });
+    if (trust)
+      authorities.push({
+        name: a.name,
+        trust,
+        fingerprint: sha(JSON.stringify(trust)),
+        ...(secret ? { secret } : {}),
+      });
   }
   if (unresolved.length > 0) return { ok: false, reason: 'KeysUnresolved', message: unresolved.join('; ') };
 
@@ -144,7 +164,10 @@ export function compileParsed(p: ModelPolicyResource, cluster: ClusterView, opts
             sensitivities: new Set(cc.when?.sensitivity ?? []),
             runtimeClassNames: new Set(cc.runtimeClassNames),
             handlers: new Set(cc.handlers?.length ? cc.handlers : cc.runtimeClassNames),
-            requiredNodeLabels: (cc.requiredNodeLabels ?? []).map((r) => ({ key: r.key, values: new Set(r.values) })),
+            requiredNodeLabels: (cc.requiredNodeLabels ?? []).map((r) => ({
+              key: r.key,
+              values: new Set(r.values),
+            })),
           },
         }
       : {}),

@@ -32,11 +32,15 @@ const cluster = clusterView(
 );
 
 const create = (object: unknown, ns = 'ml') => ({ operation: 'CREATE' as const, object, namespace: ns });
-const run = (object: unknown, set: PolicySet, opts: DecideOptions = {}, view = cluster) => decide(create(object), set, view, opts);
+const run = (object: unknown, set: PolicySet, opts: DecideOptions = {}, view = cluster) =>
+  decide(create(object), set, view, opts);
 const checks = (d: ReturnType<typeof decide>) => d.violations.map((v) => v.check);
 
 describe('decide: matching', () => {
-  const p = policy('prod', { match: { namespaceSelector: { matchLabels: { env: 'prod' } } }, requirePinned: true });
+  const p = policy('prod', {
+    match: { namespaceSelector: { matchLabels: { env: 'prod' } } },
+    requirePinned: true,
+  });
   const unpinned = deployment('d', podSpec(withImageVolume('m', 'reg.example.com/models/llama:v1')));
 
   it('applies only in namespaces the selector matches', () => {
@@ -46,9 +50,14 @@ describe('decide: matching', () => {
 
   it('never blocks DELETE, CONNECT, subresources, exempt namespaces, non-model workloads and other kinds', () => {
     const set = policySet(policy('all', { requirePinned: true }));
-    expect(decide({ operation: 'DELETE', object: unpinned, namespace: 'ml' }, set, cluster).allowed).toBe(true);
+    expect(decide({ operation: 'DELETE', object: unpinned, namespace: 'ml' }, set, cluster).allowed).toBe(
+      true,
+    );
     expect(decide({ operation: 'CONNECT', namespace: 'ml' }, set, cluster).allowed).toBe(true);
-    expect(decide({ operation: 'UPDATE', object: unpinned, namespace: 'ml', subResource: 'scale' }, set, cluster).allowed).toBe(true);
+    expect(
+      decide({ operation: 'UPDATE', object: unpinned, namespace: 'ml', subResource: 'scale' }, set, cluster)
+        .allowed,
+    ).toBe(true);
     expect(decide(create(unpinned, 'kube-system'), set, cluster).allowed).toBe(true);
     expect(run(deployment('web', podSpec()), set).skipped).toBe('the workload references no model');
     expect(run({ apiVersion: 'v1', kind: 'Service', metadata: { name: 's' } }, set).allowed).toBe(true);
@@ -58,12 +67,21 @@ describe('decide: matching', () => {
     const set = policySet(policy('local', { requirePinned: true }, 'ModelPolicy', 'dev'));
     expect(run(unpinned, set).allowed).toBe(true);
     expect(decide(create(unpinned, 'dev'), set, cluster).allowed).toBe(false);
-    const onlyPods = policySet(policy('pods', { requirePinned: true, match: { kinds: [{ group: '', kind: 'Pod' }] } }));
+    const onlyPods = policySet(
+      policy('pods', { requirePinned: true, match: { kinds: [{ group: '', kind: 'Pod' }] } }),
+    );
     expect(run(unpinned, onlyPods).allowed).toBe(true);
-    expect(run(pod('p', podSpec(withImageVolume('m', 'reg.example.com/models/llama:v1'))), onlyPods).allowed).toBe(false);
-    const labelled = policySet(policy('team', { requirePinned: true, match: { objectSelector: { matchLabels: { team: 'ml' } } } }));
+    expect(
+      run(pod('p', podSpec(withImageVolume('m', 'reg.example.com/models/llama:v1'))), onlyPods).allowed,
+    ).toBe(false);
+    const labelled = policySet(
+      policy('team', { requirePinned: true, match: { objectSelector: { matchLabels: { team: 'ml' } } } }),
+    );
     expect(run(unpinned, labelled).allowed).toBe(true);
-    expect(run(deployment('d', podSpec(withImageVolume('m', 'r.io/m:v1')), { labels: { team: 'ml' } }), labelled).allowed).toBe(false);
+    expect(
+      run(deployment('d', podSpec(withImageVolume('m', 'r.io/m:v1')), { labels: { team: 'ml' } }), labelled)
+        .allowed,
+    ).toBe(false);
   });
 
   it('every matching policy applies; Warn admits with a warning; Audit admits silently', () => {
@@ -79,42 +97,57 @@ describe('decide: matching', () => {
       ['ClusterModelPolicy/warn', 'pinned', 'Warn'],
     ]);
     expect(d.warnings).toHaveLength(1);
-    expect(d.warnings[0]).toMatch(/^\[ClusterModelPolicy\/warn\] pinned \(oci:\/\/reg.example.com\/models\/llama:v1\): .*Fix: pin/);
+    expect(d.warnings[0]).toMatch(
+      /^\[ClusterModelPolicy\/warn\] pinned \(oci:\/\/reg.example.com\/models\/llama:v1\): .*Fix: pin/,
+    );
   });
 });
 
 describe('decide: sources and pinning', () => {
   it('refuses a model from a source the policy does not list, naming the allowed ones', () => {
-    const set = policySet(policy('src', { sources: ['oci://reg.example.com/models/**', 'hf://example-org/*'] }));
+    const set = policySet(
+      policy('src', { sources: ['oci://reg.example.com/models/**', 'hf://example-org/*'] }),
+    );
     expect(run(deployment('ok', podSpec(withImageVolume('m', PINNED))), set).allowed).toBe(true);
     const d = run(deployment('bad', podSpec(withArgs('--model', 'evil-org/llama'))), set);
     expect(d.allowed).toBe(false);
     expect(d.violations[0]!.message).toContain('hf://evil-org/llama');
-    expect(d.violations[0]!.message).toContain('allowed: oci://reg.example.com/models/**, hf://example-org/*');
+    expect(d.violations[0]!.message).toContain(
+      'allowed: oci://reg.example.com/models/**, hf://example-org/*',
+    );
     expect(run(deployment('hf', podSpec(withArgs('--model', 'example-org/llama'))), set).allowed).toBe(true);
   });
 
   it('requirePinned accepts digests and commits, refuses tags and branches', () => {
     const set = policySet(policy('pin', { requirePinned: true }));
     expect(run(deployment('a', podSpec(withImageVolume('m', PINNED))), set).allowed).toBe(true);
-    expect(run(deployment('b', podSpec(withArgs('--model', 'org/m', '--revision', 'f'.repeat(40)))), set).allowed).toBe(true);
+    expect(
+      run(deployment('b', podSpec(withArgs('--model', 'org/m', '--revision', 'f'.repeat(40)))), set).allowed,
+    ).toBe(true);
     const d = run(deployment('c', podSpec(withArgs('--model', 'org/m', '--revision', 'main'))), set);
     expect(d.violations[0]!.message).toContain('revision "main" is a branch or tag that can move');
   });
 
   it('a digest declared in the annotation pins only when the runtime verifier enforces it', () => {
     const ann = { 'modelgate.io/models': JSON.stringify([{ name: 'llama', volume: 'm', digest: DIGEST }]) };
-    const w = deployment('d', podSpec(withImageVolume('m', 'reg.example.com/models/llama:v1')), { annotations: ann });
+    const w = deployment('d', podSpec(withImageVolume('m', 'reg.example.com/models/llama:v1')), {
+      annotations: ann,
+    });
     const noVerifier = run(w, policySet(policy('pin', { requirePinned: true })));
     expect(noVerifier.violations[0]!.message).toContain('does not inject the runtime verifier');
-    expect(run(w, policySet(policy('pin', { requirePinned: true, verifier: { inject: true } }))).allowed).toBe(true);
+    expect(
+      run(w, policySet(policy('pin', { requirePinned: true, verifier: { inject: true } }))).allowed,
+    ).toBe(true);
   });
 
   it('unclassified references and malformed annotations are violations, not ignored', () => {
     const set = policySet(policy('any', {}));
     const spec = podSpec(withArgs('--model', '/data/m'));
     (spec.volumes as unknown[]).push({ name: 'data', hostPath: { path: '/srv' } });
-    ((spec.containers as Record<string, unknown>[])[0]!.volumeMounts as unknown[]).push({ name: 'data', mountPath: '/data' });
+    ((spec.containers as Record<string, unknown>[])[0]!.volumeMounts as unknown[]).push({
+      name: 'data',
+      mountPath: '/data',
+    });
     const d = run(deployment('d', spec), set);
     expect(checks(d)).toEqual(['model-reference']);
     expect(d.violations[0]!.message).toContain('(hostPath)');
@@ -129,18 +162,26 @@ describe('decide: signatures', () => {
   const fakeVerify: BundleVerifier = (bundle, trust) => {
     const { digest } = JSON.parse(Buffer.from(bundle).toString('utf8')) as { digest: string };
     if (trust.method === 'key' && trust.publicKeyPem === 'good')
-      return { valid: true, signer: 'key good', statement: { subjectName: 'm', subjectDigest: { algorithm: 'sha256', hex: digest.slice(7) } } };
+      return {
+        valid: true,
+        signer: 'key good',
+        statement: { subjectName: 'm', subjectDigest: { algorithm: 'sha256', hex: digest.slice(7) } },
+      };
     return { valid: false, reason: 'signature does not verify with this key' };
   };
   const authorities = [{ name: 'release', key: { pem: 'good' } }];
   const withBundle = (sig: object, digest = DIGEST) =>
     deployment('d', podSpec(withImageVolume('m', 'reg.example.com/models/llama:v1')), {
-      annotations: { 'modelgate.io/models': JSON.stringify([{ name: 'llama', volume: 'm', digest, signature: sig }]) },
+      annotations: {
+        'modelgate.io/models': JSON.stringify([{ name: 'llama', volume: 'm', digest, signature: sig }]),
+      },
     });
 
   it('verifies an inline bundle at admission and checks the signed digest is the pinned one', () => {
     const set = policySet(policy('sig', { authorities }));
-    expect(run(withBundle({ inline: bundleFor(DIGEST) }), set, { verifyBundle: fakeVerify }).allowed).toBe(true);
+    expect(run(withBundle({ inline: bundleFor(DIGEST) }), set, { verifyBundle: fakeVerify }).allowed).toBe(
+      true,
+    );
     const other = 'sha256:' + '9'.repeat(64);
     const d = run(withBundle({ inline: bundleFor(other) }), set, { verifyBundle: fakeVerify });
     expect(d.allowed).toBe(false);
@@ -155,7 +196,9 @@ describe('decide: signatures', () => {
     };
     const two = [...authorities, { name: 'backup', key: { pem: 'good' } }];
     const set = policySet(policy('a', { authorities: two }), policy('b', { authorities: two }));
-    expect(run(withBundle({ inline: bundleFor(DIGEST) }), set, { verifyBundle: recording }).allowed).toBe(true);
+    expect(run(withBundle({ inline: bundleFor(DIGEST) }), set, { verifyBundle: recording }).allowed).toBe(
+      true,
+    );
     expect(seen).toHaveLength(4);
     expect(new Set(seen).size).toBe(1);
     run(withBundle({ inline: bundleFor(DIGEST) }), set, { verifyBundle: recording });
@@ -164,28 +207,56 @@ describe('decide: signatures', () => {
 
   it('reads bundles from labelled ConfigMaps in the workload namespace', () => {
     const set = policySet(policy('sig', { authorities }));
-    const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'llama-sig', namespace: 'ml', labels: { 'modelgate.io/bundle': 'true' } }, data: { 'model.sig': JSON.stringify({ digest: DIGEST }) } };
+    const cm = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'llama-sig', namespace: 'ml', labels: { 'modelgate.io/bundle': 'true' } },
+      data: { 'model.sig': JSON.stringify({ digest: DIGEST }) },
+    };
     const view = clusterView(namespace('ml'), cm);
-    expect(decide(create(withBundle({ configMapRef: { name: 'llama-sig', key: 'model.sig' } })), set, view, { verifyBundle: fakeVerify }).allowed).toBe(true);
-    const missing = decide(create(withBundle({ configMapRef: { name: 'nope', key: 'model.sig' } })), set, view, { verifyBundle: fakeVerify });
-    expect(missing.violations[0]!.message).toContain('ConfigMap ml/nope (labelled modelgate.io/bundle: "true") was not found');
+    expect(
+      decide(create(withBundle({ configMapRef: { name: 'llama-sig', key: 'model.sig' } })), set, view, {
+        verifyBundle: fakeVerify,
+      }).allowed,
+    ).toBe(true);
+    const missing = decide(
+      create(withBundle({ configMapRef: { name: 'nope', key: 'model.sig' } })),
+      set,
+      view,
+      { verifyBundle: fakeVerify },
+    );
+    expect(missing.violations[0]!.message).toContain(
+      'ConfigMap ml/nope (labelled modelgate.io/bundle: "true") was not found',
+    );
   });
 
   it('counts distinct authorities against the threshold', () => {
-    const two = policySet(policy('two', { authorities: [...authorities, { name: 'other', key: { pem: 'bad' } }], threshold: 2 }));
+    const two = policySet(
+      policy('two', { authorities: [...authorities, { name: 'other', key: { pem: 'bad' } }], threshold: 2 }),
+    );
     const d = run(withBundle({ inline: bundleFor(DIGEST) }), two, { verifyBundle: fakeVerify });
     expect(d.allowed).toBe(false);
-    expect(d.violations[0]!.message).toContain('not signed by 2 of 2 trusted authorities (release, other): other: signature does not verify');
+    expect(d.violations[0]!.message).toContain(
+      'not signed by 2 of 2 trusted authorities (release, other): other: signature does not verify',
+    );
   });
 
   it('defers bundles inside the volume to the runtime verifier, and refuses when it is off', () => {
-    expect(run(withBundle({ path: 'model.sig' }), policySet(policy('s', { authorities, verifier: { inject: true } }))).allowed).toBe(true);
+    expect(
+      run(
+        withBundle({ path: 'model.sig' }),
+        policySet(policy('s', { authorities, verifier: { inject: true } })),
+      ).allowed,
+    ).toBe(true);
     const d = run(withBundle({ path: 'model.sig' }), policySet(policy('s', { authorities })));
     expect(d.violations[0]!.message).toContain('does not inject the runtime verifier');
   });
 
   it('refuses models the server downloads itself: no verifier can check them', () => {
-    const d = run(deployment('d', podSpec(withArgs('--model', 'org/m'))), policySet(policy('s', { authorities, verifier: { inject: true } })));
+    const d = run(
+      deployment('d', podSpec(withArgs('--model', 'org/m'))),
+      policySet(policy('s', { authorities, verifier: { inject: true } })),
+    );
     expect(d.violations[0]!.message).toContain('downloaded by the model server itself at run time');
   });
 
@@ -212,40 +283,110 @@ describe('decide: confidential computing', () => {
 
   it('does not apply to low-sensitivity workloads; the namespace label is the default', () => {
     expect(run(deployment('d', podSpec(model)), set).allowed).toBe(true);
-    const view = clusterView(namespace('ml', { 'modelgate.io/sensitivity': 'high' }), runtimeClass('kata-qemu-snp'));
+    const view = clusterView(
+      namespace('ml', { 'modelgate.io/sensitivity': 'high' }),
+      runtimeClass('kata-qemu-snp'),
+    );
     expect(decide(create(deployment('d', podSpec(model))), set, view).allowed).toBe(false);
-    expect(decide(create(deployment('d', podSpec(model), { labels: { 'modelgate.io/sensitivity': 'low' } })), set, view).allowed).toBe(true);
+    expect(
+      decide(
+        create(deployment('d', podSpec(model), { labels: { 'modelgate.io/sensitivity': 'low' } })),
+        set,
+        view,
+      ).allowed,
+    ).toBe(true);
   });
 
   it('refuses an ordinary runtime, a missing class, and a TEE-named class whose handler is runc', () => {
-    expect(run(deployment('d', podSpec(model, withNodeSelector({ [SNP_LABEL]: 'true' })), high), set).violations[0]!.message).toContain('runtimeClassName is not set');
-    const runc = policySet(policy('cc', { confidentialComputing: { ...cc, runtimeClassNames: ['kata-fake-snp'] } }));
-    const d = run(deployment('d', podSpec(model, withRuntimeClass('kata-fake-snp'), withNodeSelector({ [SNP_LABEL]: 'true' })), high), runc);
+    expect(
+      run(deployment('d', podSpec(model, withNodeSelector({ [SNP_LABEL]: 'true' })), high), set)
+        .violations[0]!.message,
+    ).toContain('runtimeClassName is not set');
+    const runc = policySet(
+      policy('cc', { confidentialComputing: { ...cc, runtimeClassNames: ['kata-fake-snp'] } }),
+    );
+    const d = run(
+      deployment(
+        'd',
+        podSpec(model, withRuntimeClass('kata-fake-snp'), withNodeSelector({ [SNP_LABEL]: 'true' })),
+        high,
+      ),
+      runc,
+    );
     expect(d.violations[0]!.message).toContain('uses handler "runc"');
-    const gone = run(deployment('d', podSpec(model, withRuntimeClass('kata-qemu-tdx'), withNodeSelector({ [SNP_LABEL]: 'true' })), high), set, {}, clusterView(namespace('ml')));
+    const gone = run(
+      deployment(
+        'd',
+        podSpec(model, withRuntimeClass('kata-qemu-tdx'), withNodeSelector({ [SNP_LABEL]: 'true' })),
+        high,
+      ),
+      set,
+      {},
+      clusterView(namespace('ml')),
+    );
     expect(gone.violations[0]!.message).toContain('RuntimeClass "kata-qemu-tdx" does not exist');
   });
 
   it('dev/debug runtimes never pass unless listed', () => {
-    const d = run(deployment('d', podSpec(model, withRuntimeClass('kata-qemu-coco-dev'), withNodeSelector({ [SNP_LABEL]: 'true' })), high), set);
-    expect(d.violations[0]!.message).toContain('"kata-qemu-coco-dev" is not a confidential-computing runtime allowed');
+    const d = run(
+      deployment(
+        'd',
+        podSpec(model, withRuntimeClass('kata-qemu-coco-dev'), withNodeSelector({ [SNP_LABEL]: 'true' })),
+        high,
+      ),
+      set,
+    );
+    expect(d.violations[0]!.message).toContain(
+      '"kata-qemu-coco-dev" is not a confidential-computing runtime allowed',
+    );
   });
 
   it('node labels must be in nodeSelector or in EVERY required affinity term', () => {
     const term = (key: string) => ({ matchExpressions: [{ key, operator: 'In', values: ['true'] }] });
-    const withTerms = (...terms: object[]) => (s: Record<string, unknown>) => {
-      s.affinity = { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms } } };
-    };
-    expect(run(deployment('d', podSpec(model, withRuntimeClass('kata-qemu-snp'), withTerms(term(SNP_LABEL))), high), set).allowed).toBe(true);
-    const escape = run(deployment('d', podSpec(model, withRuntimeClass('kata-qemu-snp'), withTerms(term(SNP_LABEL), term('zone'))), high), set);
-    expect(escape.violations[0]!.message).toContain(`does not require the confidential-computing node labels ${SNP_LABEL} in (true)`);
-    const wrongValue = run(deployment('d', podSpec(model, withRuntimeClass('kata-qemu-snp'), withNodeSelector({ [SNP_LABEL]: 'false' })), high), set);
+    const withTerms =
+      (...terms: object[]) =>
+      (s: Record<string, unknown>) => {
+        s.affinity = {
+          nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms } },
+        };
+      };
+    expect(
+      run(
+        deployment('d', podSpec(model, withRuntimeClass('kata-qemu-snp'), withTerms(term(SNP_LABEL))), high),
+        set,
+      ).allowed,
+    ).toBe(true);
+    const escape = run(
+      deployment(
+        'd',
+        podSpec(model, withRuntimeClass('kata-qemu-snp'), withTerms(term(SNP_LABEL), term('zone'))),
+        high,
+      ),
+      set,
+    );
+    expect(escape.violations[0]!.message).toContain(
+      `does not require the confidential-computing node labels ${SNP_LABEL} in (true)`,
+    );
+    const wrongValue = run(
+      deployment(
+        'd',
+        podSpec(model, withRuntimeClass('kata-qemu-snp'), withNodeSelector({ [SNP_LABEL]: 'false' })),
+        high,
+      ),
+      set,
+    );
     expect(wrongValue.allowed).toBe(false);
   });
 
   it("a RuntimeClass's own scheduling.nodeSelector counts (it is merged into the pod)", () => {
-    const view = clusterView(namespace('ml'), runtimeClass('kata-qemu-snp', 'kata-qemu-snp', { [SNP_LABEL]: 'true' }));
-    expect(decide(create(deployment('d', podSpec(model, withRuntimeClass('kata-qemu-snp')), high)), set, view).allowed).toBe(true);
+    const view = clusterView(
+      namespace('ml'),
+      runtimeClass('kata-qemu-snp', 'kata-qemu-snp', { [SNP_LABEL]: 'true' }),
+    );
+    expect(
+      decide(create(deployment('d', podSpec(model, withRuntimeClass('kata-qemu-snp')), high)), set, view)
+        .allowed,
+    ).toBe(true);
   });
 
   it('nodeName bypasses the scheduler and is refused', () => {
@@ -260,7 +401,12 @@ describe('decide: confidential computing', () => {
   });
 
   it('kinds without a pod spec cannot prove placement and are refused', () => {
-    const tm = { apiVersion: 'serving.kserve.io/v1alpha1', kind: 'TrainedModel', metadata: { name: 't', labels: high.labels }, spec: { model: { storageUri: 'gs://b/m' } } };
+    const tm = {
+      apiVersion: 'serving.kserve.io/v1alpha1',
+      kind: 'TrainedModel',
+      metadata: { name: 't', labels: high.labels },
+      spec: { model: { storageUri: 'gs://b/m' } },
+    };
     expect(run(tm, set).violations[0]!.message).toContain('carries no pod spec');
   });
 });
@@ -279,16 +425,27 @@ describe('decide: updates', () => {
 
   it('an update that changes a model is enforced; so is any update when the policy says so', () => {
     const changed = deployment('d', podSpec(withImageVolume('m', 'reg.example.com/models/llama:v2')));
-    expect(decide({ operation: 'UPDATE', object: changed, oldObject: old, namespace: 'ml' }, set, cluster).allowed).toBe(false);
+    expect(
+      decide({ operation: 'UPDATE', object: changed, oldObject: old, namespace: 'ml' }, set, cluster).allowed,
+    ).toBe(false);
     const strict = policySet(policy('pin', { requirePinned: true, enforceUnchangedUpdates: true }));
-    expect(decide({ operation: 'UPDATE', object: old, oldObject: old, namespace: 'ml' }, strict, cluster).allowed).toBe(false);
+    expect(
+      decide({ operation: 'UPDATE', object: old, oldObject: old, namespace: 'ml' }, strict, cluster).allowed,
+    ).toBe(false);
   });
 });
 
 describe('decide: robustness', () => {
   it('a check that throws fails closed with the reason', () => {
     const d = run(deployment('d', podSpec(withImageVolume('m', PINNED))), policySet(policy('p', {})), {
-      extraChecks: [{ name: 'verifier', run: () => { throw new Error('boom'); } }],
+      extraChecks: [
+        {
+          name: 'verifier',
+          run: () => {
+            throw new Error('boom');
+          },
+        },
+      ],
     });
     expect(d.allowed).toBe(false);
     expect(d.violations[0]!.message).toContain('check "verifier" could not be evaluated: boom');
@@ -296,10 +453,25 @@ describe('decide: robustness', () => {
 
   it('never throws on arbitrary objects, operations and policies', () => {
     const set = new PolicySet([
-      compiled(policy('a', { requirePinned: true, sources: ['oci://**'], confidentialComputing: { always: true, runtimeClassNames: ['kata-qemu-snp'], requiredNodeLabels: [{ key: 'k', values: ['v'] }] } })),
+      compiled(
+        policy('a', {
+          requirePinned: true,
+          sources: ['oci://**'],
+          confidentialComputing: {
+            always: true,
+            runtimeClassNames: ['kata-qemu-snp'],
+            requiredNodeLabels: [{ key: 'k', values: ['v'] }],
+          },
+        }),
+      ),
       compiled(policy('b', { authorities: [{ name: 'k', key: { pem: 'good' } }], enforcement: 'Warn' })),
     ]);
-    const kinds = [['v1', 'Pod'], ['apps/v1', 'Deployment'], ['serving.kserve.io/v1beta1', 'InferenceService'], ['batch/v1', 'Job']];
+    const kinds = [
+      ['v1', 'Pod'],
+      ['apps/v1', 'Deployment'],
+      ['serving.kserve.io/v1beta1', 'InferenceService'],
+      ['batch/v1', 'Job'],
+    ];
     fc.assert(
       fc.property(
         fc.constantFrom('CREATE', 'UPDATE', 'DELETE', 'CONNECT'),
@@ -309,7 +481,12 @@ describe('decide: robustness', () => {
         fc.option(fc.jsonValue()),
         (operation, [apiVersion, kind], metadata, spec, oldObject) => {
           const d = decide(
-            { operation: operation as 'CREATE', object: { apiVersion, kind, metadata, spec }, oldObject, namespace: 'ml' },
+            {
+              operation: operation as 'CREATE',
+              object: { apiVersion, kind, metadata, spec },
+              oldObject,
+              namespace: 'ml',
+            },
             set,
             cluster,
             { verifyBundle: () => ({ valid: false, reason: 'no' }) },

@@ -37,7 +37,11 @@ export interface NamedCheck {
   run: Check;
 }
 
-export const DEFAULT_EXEMPT_NAMESPACES: ReadonlySet<string> = new Set(['kube-system', 'kube-public', 'kube-node-lease']);
+export const DEFAULT_EXEMPT_NAMESPACES: ReadonlySet<string> = new Set([
+  'kube-system',
+  'kube-public',
+  'kube-node-lease',
+]);
 
 /** Ordered: what a deployer should fix first comes first. */
 export const BUILTIN_CHECKS: readonly NamedCheck[] = [
@@ -49,9 +53,18 @@ export const BUILTIN_CHECKS: readonly NamedCheck[] = [
   { name: 'confidential-computing', run: confidentialPlacement },
 ];
 
-const allow = (skipped: string): Decision => ({ allowed: true, warnings: [], violations: [], policies: [], skipped });
+const allow = (skipped: string): Decision => ({
+  allowed: true,
+  warnings: [],
+  violations: [],
+  policies: [],
+  skipped,
+});
 
-function sensitivityOf(w: WorkloadModels, nsLabels: Record<string, string>): { value: Sensitivity; warning?: string } {
+function sensitivityOf(
+  w: WorkloadModels,
+  nsLabels: Record<string, string>,
+): { value: Sensitivity; warning?: string } {
   const raw = w.sensitivityLabel ?? nsLabels[SENSITIVITY_LABEL];
   if (raw === undefined) return { value: 'low' };
   if ((SENSITIVITIES as readonly string[]).includes(raw)) return { value: raw as Sensitivity };
@@ -64,22 +77,41 @@ function sensitivityOf(w: WorkloadModels, nsLabels: Record<string, string>): { v
 /** What an update must change for a tightened policy to apply to an already-running workload. */
 function fingerprint(w: WorkloadModels): string {
   // Init containers too: swapping the injected verifier's image on a running pod must not pass as unchanged.
-  const placement = w.podSpecs.map(({ spec }) => [spec.runtimeClassName, spec.nodeName, spec.nodeSelector, spec.affinity, spec.initContainers]);
-  return JSON.stringify([w.models.map((m) => [m.uri, m.digest, m.modelDigest, m.volume, m.declared]), w.unclassified, placement, w.sensitivityLabel]);
+  const placement = w.podSpecs.map(({ spec }) => [
+    spec.runtimeClassName,
+    spec.nodeName,
+    spec.nodeSelector,
+    spec.affinity,
+    spec.initContainers,
+  ]);
+  return JSON.stringify([
+    w.models.map((m) => [m.uri, m.digest, m.modelDigest, m.volume, m.declared]),
+    w.unclassified,
+    placement,
+    w.sensitivityLabel,
+  ]);
 }
 
 export function formatViolation(v: Violation): string {
   return `[${v.policy}] ${v.check}${v.model ? ` (${v.model})` : ''}: ${v.message}. Fix: ${v.remediation}.`;
 }
 
-export function decide(input: AdmissionInput, policies: PolicySet, cluster: ClusterView, options: DecideOptions = {}): Decision {
-  if (input.operation === 'DELETE' || input.operation === 'CONNECT') return allow(`${input.operation} is never blocked`);
-  if (input.subResource) return allow(`the ${input.subResource} subresource does not change models or placement`);
+export function decide(
+  input: AdmissionInput,
+  policies: PolicySet,
+  cluster: ClusterView,
+  options: DecideOptions = {},
+): Decision {
+  if (input.operation === 'DELETE' || input.operation === 'CONNECT')
+    return allow(`${input.operation} is never blocked`);
+  if (input.subResource)
+    return allow(`the ${input.subResource} subresource does not change models or placement`);
   const workload = extractModelReferences(input.object);
   if (!workload) return allow('not a model-serving kind modelgate checks');
   if (!workload.servesModels) return allow('the workload references no model');
   const namespace = input.namespace || workload.namespace || 'default';
-  if ((options.exemptNamespaces ?? DEFAULT_EXEMPT_NAMESPACES).has(namespace)) return allow(`namespace ${namespace} is exempt`);
+  if ((options.exemptNamespaces ?? DEFAULT_EXEMPT_NAMESPACES).has(namespace))
+    return allow(`namespace ${namespace} is exempt`);
 
   const nsLabels = cluster.namespaceLabels(namespace) ?? { 'kubernetes.io/metadata.name': namespace };
   const matching = policies

@@ -15,7 +15,11 @@ export interface FileStoreOptions {
 }
 
 /** Compiles every policy object; other objects in policy files are an error (they belong in --cluster). */
-export function buildSnapshot(policyObjects: LoadedObject[], clusterObjects: LoadedObject[], controllerNamespace: string): PolicySnapshot {
+export function buildSnapshot(
+  policyObjects: LoadedObject[],
+  clusterObjects: LoadedObject[],
+  controllerNamespace: string,
+): PolicySnapshot {
   const cluster = new MemoryClusterView();
   for (const o of clusterObjects) cluster.upsert(o.object);
   const compiled: CompiledPolicy[] = [];
@@ -24,7 +28,11 @@ export function buildSnapshot(policyObjects: LoadedObject[], clusterObjects: Loa
   for (const o of policyObjects) {
     const where = `${o.file} (document ${o.doc})`;
     if (!policyKindOf(o.object)) {
-      errors.push({ source: where, reason: 'InvalidSpec', message: `kind ${JSON.stringify(o.object.kind)} is not ClusterModelPolicy or ModelPolicy` });
+      errors.push({
+        source: where,
+        reason: 'InvalidSpec',
+        message: `kind ${JSON.stringify(o.object.kind)} is not ClusterModelPolicy or ModelPolicy`,
+      });
       continue;
     }
     const r = compilePolicy(o.object, cluster, { controllerNamespace });

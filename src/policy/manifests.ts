@@ -14,7 +14,8 @@ export interface LoadedObject {
 export class ManifestError extends Error {}
 
 const YAML_EXT = new Set(['.yaml', '.yml', '.json']);
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Expands files and directories (recursively, sorted) into the manifest files they hold. */
 export function manifestFiles(paths: string[]): string[] {
@@ -44,7 +45,10 @@ export function parseManifestText(text: string, file: string): LoadedObject[] {
   const out: LoadedObject[] = [];
   docs.forEach((d, i) => {
     if (d === null || d === undefined) return;
-    if (!isObj(d)) throw new ManifestError(`${file}: document ${i + 1} is not a Kubernetes object (got ${Array.isArray(d) ? 'a list' : typeof d})`);
+    if (!isObj(d))
+      throw new ManifestError(
+        `${file}: document ${i + 1} is not a Kubernetes object (got ${Array.isArray(d) ? 'a list' : typeof d})`,
+      );
     if (typeof d.kind === 'string' && d.kind.endsWith('List') && Array.isArray(d.items)) {
       d.items.forEach((item, j) => {
         if (!isObj(item)) throw new ManifestError(`${file}: document ${i + 1}, items[${j}] is not an object`);

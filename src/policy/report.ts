@@ -15,7 +15,14 @@ export interface CheckResultJson {
   name: string;
   allowed: boolean;
   warnings: string[];
-  violations: { policy: string; check: string; model?: string; message: string; remediation: string; enforcement: string }[];
+  violations: {
+    policy: string;
+    check: string;
+    model?: string;
+    message: string;
+    remediation: string;
+    enforcement: string;
+  }[];
 }
 
 export function toJsonResult(o: CheckedObject): CheckResultJson {
@@ -50,6 +57,7 @@ export function renderText(o: CheckedObject): string {
     lines.push(`    why: ${v.message}`);
     lines.push(`    fix: ${v.remediation}`);
   }
-  for (const w of d.warnings.filter((w) => !d.violations.some((v) => w.includes(v.message)))) lines.push(`  warning: ${w}`);
+  for (const w of d.warnings.filter((w) => !d.violations.some((v) => w.includes(v.message))))
+    lines.push(`  warning: ${w}`);
   return lines.join('\n');
 }

@@ -13,7 +13,6 @@ export interface SignedStatementView {
 }
 
 export type SignatureVerdictView =
-  | { valid: true; signer: string; statement: SignedStatementView }
-  | { valid: false; reason: string };
+  { valid: true; signer: string; statement: SignedStatementView } | { valid: false; reason: string };
 
 export type BundleVerifier = (bundle: Uint8Array, trust: TrustMaterial) => SignatureVerdictView;

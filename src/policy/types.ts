@@ -43,7 +43,6 @@ export interface Decision {
   skipped?: string;
 }
 
-
 export interface CheckContext {
   policy: CompiledPolicy;
   workload: WorkloadModels;

@@ -37,18 +37,24 @@ describe('decodeBase64', () => {
   it('accepts a string only when it is the canonical encoding of what it decodes to', () => {
     const alphabet = fc.constantFrom(...'AQgw+/-_=*. \nZz09'.split(''));
     fc.assert(
-      fc.property(fc.array(alphabet, { maxLength: 12 }).map((a) => a.join('')), (s) => {
-        let bytes: Uint8Array;
-        try {
-          bytes = decodeBase64(s, 'field');
-        } catch (err) {
-          expect(err).toBeInstanceOf(BundleFormatError);
-          return;
-        }
-        const bare = s.replace(/=+$/, '');
-        const again = [Buffer.from(bytes).toString('base64').replace(/=+$/, ''), Buffer.from(bytes).toString('base64url')];
-        expect(again).toContain(bare);
-      }),
+      fc.property(
+        fc.array(alphabet, { maxLength: 12 }).map((a) => a.join('')),
+        (s) => {
+          let bytes: Uint8Array;
+          try {
+            bytes = decodeBase64(s, 'field');
+          } catch (err) {
+            expect(err).toBeInstanceOf(BundleFormatError);
+            return;
+          }
+          const bare = s.replace(/=+$/, '');
+          const again = [
+            Buffer.from(bytes).toString('base64').replace(/=+$/, ''),
+            Buffer.from(bytes).toString('base64url'),
+          ];
+          expect(again).toContain(bare);
+        },
+      ),
       { numRuns: 3000 },
     );
   });

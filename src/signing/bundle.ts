@@ -76,17 +76,29 @@ export function decodeBase64(value: string, where: string): Uint8Array {
   // The decoder skips what it does not understand, so re-encoding gives the input back only when the
   // input was valid, canonical base64 (no stray characters, no mixed alphabets, zero trailing bits).
   // Only a failure pays for telling the two apart.
-  if (value.length - bare.length > 2 || bare.length % 4 === 1 || stripPadding(bytes.toString(url ? 'base64url' : 'base64')) !== bare) {
-    throw new BundleFormatError(BASE64.test(value) && bare.length % 4 !== 1 ? `${where} is not canonical base64` : `${where} is not valid base64`);
+  if (
+    value.length - bare.length > 2 ||
+    bare.length % 4 === 1 ||
+    stripPadding(bytes.toString(url ? 'base64url' : 'base64')) !== bare
+  ) {
+    throw new BundleFormatError(
+      BASE64.test(value) && bare.length % 4 !== 1
+        ? `${where} is not canonical base64`
+        : `${where} is not valid base64`,
+    );
   }
   return new Uint8Array(bytes);
 }
 
 function parseMaterial(vm: Json): VerificationMaterial {
   const where = 'verificationMaterial';
-  const present = ['publicKey', 'x509CertificateChain', 'certificate'].filter((k) => vm[k] !== undefined && vm[k] !== null);
+  const present = ['publicKey', 'x509CertificateChain', 'certificate'].filter(
+    (k) => vm[k] !== undefined && vm[k] !== null,
+  );
   if (present.length !== 1) {
-    throw new BundleFormatError(`${where} must hold exactly one of publicKey, x509CertificateChain, certificate (found ${present.length})`);
+    throw new BundleFormatError(
+      `${where} must hold exactly one of publicKey, x509CertificateChain, certificate (found ${present.length})`,
+    );
   }
   if (present[0] === 'publicKey') {
     const pk = field(vm, 'publicKey', where);
@@ -96,7 +108,8 @@ function parseMaterial(vm: Json): VerificationMaterial {
       if (pk.hint !== '') material.hint = pk.hint;
     }
     if (pk.rawBytes !== undefined) {
-      if (typeof pk.rawBytes !== 'string') throw new BundleFormatError(`${where}.publicKey.rawBytes is not a string`);
+      if (typeof pk.rawBytes !== 'string')
+        throw new BundleFormatError(`${where}.publicKey.rawBytes is not a string`);
       material.rawBytes = decodeBase64(pk.rawBytes, `${where}.publicKey.rawBytes`);
     }
     return material;
@@ -115,7 +128,13 @@ function parseMaterial(vm: Json): VerificationMaterial {
     return { kind: 'certificateChain', certificates };
   }
   const cert = field(vm, 'certificate', where);
-  return { kind: 'certificate', certificate: decodeBase64(stringField(cert, 'rawBytes', `${where}.certificate`), `${where}.certificate.rawBytes`) };
+  return {
+    kind: 'certificate',
+    certificate: decodeBase64(
+      stringField(cert, 'rawBytes', `${where}.certificate`),
+      `${where}.certificate.rawBytes`,
+    ),
+  };
 }
 
 function parseEnvelope(env: Json): DsseEnvelope {
@@ -123,7 +142,8 @@ function parseEnvelope(env: Json): DsseEnvelope {
   const payload = decodeBase64(stringField(env, 'payload', where), `${where}.payload`);
   const payloadType = stringField(env, 'payloadType', where);
   const sigs = env.signatures;
-  if (!Array.isArray(sigs) || sigs.length === 0) throw new BundleFormatError(`${where}.signatures is missing or empty`);
+  if (!Array.isArray(sigs) || sigs.length === 0)
+    throw new BundleFormatError(`${where}.signatures is missing or empty`);
   const signatures = sigs.map((s: unknown, i) => {
     const w = `${where}.signatures[${i}]`;
     if (!isObject(s)) throw new BundleFormatError(`${w} is not an object`);
@@ -147,12 +167,17 @@ export function parseBundle(bytes: Uint8Array): ParsedBundle {
   }
   if (!isObject(json)) throw new BundleFormatError('bundle is not a JSON object');
   const mediaType = stringField(json, 'mediaType', 'bundle');
-  if (!BUNDLE_MEDIA_TYPES.includes(mediaType)) throw new BundleFormatError(`bundle.mediaType "${mediaType}" is not a supported Sigstore bundle media type`);
-  if (json.messageSignature !== undefined) throw new BundleFormatError('bundle holds a messageSignature; model signatures use a dsseEnvelope');
+  if (!BUNDLE_MEDIA_TYPES.includes(mediaType))
+    throw new BundleFormatError(
+      `bundle.mediaType "${mediaType}" is not a supported Sigstore bundle media type`,
+    );
+  if (json.messageSignature !== undefined)
+    throw new BundleFormatError('bundle holds a messageSignature; model signatures use a dsseEnvelope');
   const vm = field(json, 'verificationMaterial', 'bundle');
   const material = parseMaterial(vm);
   const tlog = vm.tlogEntries;
-  if (tlog !== undefined && tlog !== null && !Array.isArray(tlog)) throw new BundleFormatError('verificationMaterial.tlogEntries is not an array');
+  if (tlog !== undefined && tlog !== null && !Array.isArray(tlog))
+    throw new BundleFormatError('verificationMaterial.tlogEntries is not an array');
   const envelope = parseEnvelope(field(json, 'dsseEnvelope', 'bundle'));
   return { mediaType, material, tlogEntryCount: Array.isArray(tlog) ? tlog.length : 0, envelope, json };
 }

@@ -10,13 +10,21 @@ describe('VerdictCache', () => {
     const cache = new VerdictCache();
     const first = cache.verify(bundle, keyTrust);
     expect(first.valid).toBe(true);
-    expect(cache.verify(Buffer.from(bundle), { method: 'key', publicKeyPem: readText(`${KEYS}signing-key-pub.pem`) })).toBe(first);
+    expect(
+      cache.verify(Buffer.from(bundle), {
+        method: 'key',
+        publicKeyPem: readText(`${KEYS}signing-key-pub.pem`),
+      }),
+    ).toBe(first);
     expect(cache.size).toBe(1);
   });
   it('keys on the authority set: other trust, other verdict', () => {
     const cache = new VerdictCache();
     expect(cache.verify(bundle, keyTrust).valid).toBe(true);
-    expect(cache.verify(bundle, { method: 'certificate', caCertificatesPem: readText(`${KEYS}ca-cert.pem`) }).valid).toBe(false);
+    expect(
+      cache.verify(bundle, { method: 'certificate', caCertificatesPem: readText(`${KEYS}ca-cert.pem`) })
+        .valid,
+    ).toBe(false);
     expect(cache.size).toBe(2);
   });
   it('expires entries and checks certificates at the current time', () => {

@@ -52,7 +52,8 @@ export class VerdictCache {
     let key: string;
     try {
       let digest = this.digests.get(bundle);
-      if (digest === undefined) this.digests.set(bundle, (digest = createHash('sha256').update(bundle).digest('hex')));
+      if (digest === undefined)
+        this.digests.set(bundle, (digest = createHash('sha256').update(bundle).digest('hex')));
       key = `${digest}:${this.trustFingerprint(trust)}`;
     } catch {
       return verifyBundleSignature(bundle, trust);

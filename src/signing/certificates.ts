@@ -56,12 +56,20 @@ function describe(cert: X509Certificate): string {
  * Verify `chain` (leaf first, then intermediates, as in the bundle) up to one of `anchors` (self-signed
  * CA certificates; others are ignored, as OpenSSL does without partial-chain mode). Returns the leaf.
  */
-export function verifyCertificateChain(chain: X509Certificate[], anchors: X509Certificate[], at: Date): X509Certificate {
+export function verifyCertificateChain(
+  chain: X509Certificate[],
+  anchors: X509Certificate[],
+  at: Date,
+): X509Certificate {
   const leaf = chain[0];
   if (!leaf) throw new ChainError('the bundle holds no certificate');
-  if (!validAt(leaf, at)) throw new ChainError(`signing certificate (${describe(leaf)}) is not valid at ${at.toISOString()} (valid ${leaf.validFrom} to ${leaf.validTo})`);
+  if (!validAt(leaf, at))
+    throw new ChainError(
+      `signing certificate (${describe(leaf)}) is not valid at ${at.toISOString()} (valid ${leaf.validFrom} to ${leaf.validTo})`,
+    );
   const eku = leaf.keyUsage;
-  if (!Array.isArray(eku) || !eku.includes(CODE_SIGNING_EKU)) throw new ChainError(`signing certificate (${describe(leaf)}) lacks the codeSigning extended key usage`);
+  if (!Array.isArray(eku) || !eku.includes(CODE_SIGNING_EKU))
+    throw new ChainError(`signing certificate (${describe(leaf)}) lacks the codeSigning extended key usage`);
   const roots = anchors.filter((a) => a.ca && isSelfSigned(a));
   if (roots.length === 0) throw new ChainError('no self-signed CA certificate among the trust anchors');
   const intermediates = chain.slice(1);
@@ -78,7 +86,9 @@ export function verifyCertificateChain(chain: X509Certificate[], anchors: X509Ce
     return false;
   };
   if (!search(leaf, new Set([leaf]), 0)) {
-    throw new ChainError(`no trusted root: the certificate chain of ${describe(leaf)} does not lead to a given CA certificate valid at ${at.toISOString()}`);
+    throw new ChainError(
+      `no trusted root: the certificate chain of ${describe(leaf)} does not lead to a given CA certificate valid at ${at.toISOString()}`,
+    );
   }
   return leaf;
 }

@@ -20,7 +20,9 @@ export function preAuthEncoding(payloadType: string, payload: Uint8Array): Uint8
  * `https://model_signing/Digests/v0.1`) are checked against it.
  */
 export function legacyV02PreAuthEncoding(payloadType: string, payload: Uint8Array): Uint8Array {
-  return encoder.encode(`DSSEV1 ${payloadType.length} ${payloadType} ${payload.length} ${pythonBytesRepr(payload)}`);
+  return encoder.encode(
+    `DSSEV1 ${payloadType.length} ${payloadType} ${payload.length} ${pythonBytesRepr(payload)}`,
+  );
 }
 
 /** Python's repr() of a bytes object, e.g. b'a\n\'' (CPython Objects/bytesobject.c). */

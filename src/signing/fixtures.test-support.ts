@@ -11,12 +11,23 @@ export const KEYS = `${CLI_TESTS}keys/certificate/`;
 export const read = (path: string): Buffer => readFileSync(path);
 export const readText = (path: string): string => readFileSync(path, 'utf8');
 
-export const keyTrust: TrustMaterial = { method: 'key', publicKeyPem: readText(`${KEYS}signing-key-pub.pem`) };
-export const certTrust: TrustMaterial = { method: 'certificate', caCertificatesPem: readText(`${KEYS}ca-cert.pem`) };
+export const keyTrust: TrustMaterial = {
+  method: 'key',
+  publicKeyPem: readText(`${KEYS}signing-key-pub.pem`),
+};
+export const certTrust: TrustMaterial = {
+  method: 'certificate',
+  caCertificatesPem: readText(`${KEYS}ca-cert.pem`),
+};
 export const TRUSTED_ROOT = readText(`${FIXTURES}sigstore-trusted-root/trusted_root.json`);
 export const ID = 'stefanb@us.ibm.com';
 export const ISSUER = 'https://sigstore.verify.ibm.com/oauth2';
-export const keylessTrust: TrustMaterial = { method: 'keyless', issuer: ISSUER, subject: ID, trustedRootJson: TRUSTED_ROOT };
+export const keylessTrust: TrustMaterial = {
+  method: 'keyless',
+  issuer: ISSUER,
+  subject: ID,
+  trustedRootJson: TRUSTED_ROOT,
+};
 
 export const VERSIONS = ['v0.2.0', 'v0.3.1', 'v1.0.0', 'v1.0.1', 'v1.1.0'] as const;
 export const KINDS = { certificate: certTrust, 'elliptic-key': keyTrust, sigstore: keylessTrust } as const;

@@ -7,10 +7,16 @@ import { verifyBundleSignature } from './verify-signature.ts';
 
 describe('loading the Sigstore libraries', () => {
   it('waits for the first keyless bundle', () => {
-    expect(verifyBundleSignature(read(`${CLI_TESTS}v1.1.0-elliptic-key/model.sig`), keyTrust).valid).toBe(true);
-    expect(verifyBundleSignature(read(`${CLI_TESTS}v1.1.0-certificate/model.sig`), certTrust).valid).toBe(true);
+    expect(verifyBundleSignature(read(`${CLI_TESTS}v1.1.0-elliptic-key/model.sig`), keyTrust).valid).toBe(
+      true,
+    );
+    expect(verifyBundleSignature(read(`${CLI_TESTS}v1.1.0-certificate/model.sig`), certTrust).valid).toBe(
+      true,
+    );
     expect(sigstoreLoaded()).toBe(false);
-    expect(verifyBundleSignature(read(`${CLI_TESTS}v1.1.0-sigstore/model.sig`), keylessTrust).valid).toBe(true);
+    expect(verifyBundleSignature(read(`${CLI_TESTS}v1.1.0-sigstore/model.sig`), keylessTrust).valid).toBe(
+      true,
+    );
     expect(sigstoreLoaded()).toBe(true);
   });
 });

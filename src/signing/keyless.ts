@@ -54,9 +54,12 @@ export function keylessVerifier(trustedRootJson: string): Verifier {
   try {
     material = verify.toTrustMaterial(specs.TrustedRoot.fromJSON(JSON.parse(trustedRootJson)));
   } catch (err) {
-    throw new TrustMaterialError(`trusted root is not a valid Sigstore trusted root JSON: ${(err as Error).message}`);
+    throw new TrustMaterialError(
+      `trusted root is not a valid Sigstore trusted root JSON: ${(err as Error).message}`,
+    );
   }
-  if (material.certificateAuthorities.length === 0) throw new TrustMaterialError('trusted root holds no certificate authority');
+  if (material.certificateAuthorities.length === 0)
+    throw new TrustMaterialError('trusted root holds no certificate authority');
   const verifier = new verify.Verifier(material);
   if (verifiers.size >= 16) verifiers.delete(verifiers.keys().next().value ?? '');
   verifiers.set(id, verifier);
@@ -91,13 +94,19 @@ export function verifyKeyless(bundleJson: Record<string, unknown>, policy: Keyle
   }
   const san = identity?.subjectAlternativeName;
   const issuer = identity?.extensions?.issuer;
-  if (san === undefined || issuer === undefined) throw new KeylessError('the signing certificate carries no identity or issuer');
-  if (issuer !== policy.issuer) throw new KeylessError(`issuer mismatch: certificate issued for "${issuer}", expected "${policy.issuer}"`);
+  if (san === undefined || issuer === undefined)
+    throw new KeylessError('the signing certificate carries no identity or issuer');
+  if (issuer !== policy.issuer)
+    throw new KeylessError(
+      `issuer mismatch: certificate issued for "${issuer}", expected "${policy.issuer}"`,
+    );
   if (policy.subject !== undefined && san !== policy.subject) {
     throw new KeylessError(`identity mismatch: signed by "${san}", expected "${policy.subject}"`);
   }
   if (policy.subjectRegExp !== undefined && !policy.subjectRegExp.test(san)) {
-    throw new KeylessError(`identity mismatch: signed by "${san}", which does not match ${policy.subjectRegExp.source}`);
+    throw new KeylessError(
+      `identity mismatch: signed by "${san}", which does not match ${policy.subjectRegExp.source}`,
+    );
   }
   return `${san} (issuer ${issuer})`;
 }

@@ -12,8 +12,11 @@ const CURVE_HASH: Record<string, string> = { prime256v1: 'sha256', secp384r1: 's
 export function signatureDigestFor(key: KeyObject): string | null {
   if (key.asymmetricKeyType === 'ed25519') return null;
   const curve = key.asymmetricKeyDetails?.namedCurve;
-  if (key.asymmetricKeyType === 'ec' && curve !== undefined && CURVE_HASH[curve]) return CURVE_HASH[curve] ?? null;
-  throw new TrustMaterialError(`unsupported key type ${key.asymmetricKeyType ?? 'unknown'}${curve ? ` (${curve})` : ''}: expected ECDSA P-256/P-384/P-521 or Ed25519`);
+  if (key.asymmetricKeyType === 'ec' && curve !== undefined && CURVE_HASH[curve])
+    return CURVE_HASH[curve] ?? null;
+  throw new TrustMaterialError(
+    `unsupported key type ${key.asymmetricKeyType ?? 'unknown'}${curve ? ` (${curve})` : ''}: expected ECDSA P-256/P-384/P-521 or Ed25519`,
+  );
 }
 
 /**
@@ -27,7 +30,7 @@ export function parsePublicKeyPem(pem: string): KeyObject {
       ? ': this is a private key; verify with the public key that belongs to it (openssl pkey -in <key> -pubout)'
       : /-----BEGIN CERTIFICATE-----/.test(pem)
         ? ': this is a certificate; certificate-chain signatures are verified against their CA (--ca, or a policy authority of kind certificate), not with a key'
-        : ': give the signer\'s public key in PEM (SubjectPublicKeyInfo)';
+        : ": give the signer's public key in PEM (SubjectPublicKeyInfo)";
     throw new TrustMaterialError(`no "-----BEGIN PUBLIC KEY-----" block in the public key${hint}`);
   }
   let key: KeyObject;
@@ -42,7 +45,9 @@ export function parsePublicKeyPem(pem: string): KeyObject {
 
 /** model_signing's `publicKey.hint`: SHA-256 hex of the key's SubjectPublicKeyInfo PEM. */
 export function publicKeyHint(key: KeyObject): string {
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'pem' })).digest('hex');
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'pem' }))
+    .digest('hex');
 }
 
 /**
@@ -51,10 +56,19 @@ export function publicKeyHint(key: KeyObject): string {
  * with SHA-256 whatever the curve.
  */
 export function verifyEnvelopeSignature(envelope: DsseEnvelope, key: KeyObject, legacyV02: boolean): boolean {
-  const standard = { digest: signatureDigestFor(key), data: preAuthEncoding(envelope.payloadType, envelope.payload) };
+  const standard = {
+    digest: signatureDigestFor(key),
+    data: preAuthEncoding(envelope.payloadType, envelope.payload),
+  };
   // A v0.2 statement signed by another tool may use the standard encoding: both are tried for it.
   const candidates = legacyV02
-    ? [{ digest: key.asymmetricKeyType === 'ec' ? 'sha256' : standard.digest, data: legacyV02PreAuthEncoding(envelope.payloadType, envelope.payload) }, standard]
+    ? [
+        {
+          digest: key.asymmetricKeyType === 'ec' ? 'sha256' : standard.digest,
+          data: legacyV02PreAuthEncoding(envelope.payloadType, envelope.payload),
+        },
+        standard,
+      ]
     : [standard];
   return envelope.signatures.some(({ sig }) =>
     candidates.some(({ digest, data }) => {

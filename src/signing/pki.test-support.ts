@@ -21,7 +21,9 @@ async function keyPair(): Promise<webcrypto.CryptoKeyPair> {
   return (await webcrypto.subtle.generateKey(EC, true, ['sign', 'verify'])) as webcrypto.CryptoKeyPair;
 }
 
-export async function makePki(options: { leafEku?: string[]; notAfter?: Date; leafSubject?: string; leafEmail?: string } = {}): Promise<TestPki> {
+export async function makePki(
+  options: { leafEku?: string[]; notAfter?: Date; leafSubject?: string; leafEmail?: string } = {},
+): Promise<TestPki> {
   const notBefore = new Date(Date.now() - 3600_000);
   const notAfter = options.notAfter ?? new Date(Date.now() + 365 * 86400_000);
   const rootKeys = await keyPair();
@@ -32,7 +34,10 @@ export async function makePki(options: { leafEku?: string[]; notAfter?: Date; le
     notAfter: new Date(Date.now() + 3650 * 86400_000),
     keys: rootKeys,
     signingAlgorithm: SIGN,
-    extensions: [new x509.BasicConstraintsExtension(true, 2, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 2, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    ],
   });
   const intKeys = await keyPair();
   const intermediate = await x509.X509CertificateGenerator.create({
@@ -44,7 +49,10 @@ export async function makePki(options: { leafEku?: string[]; notAfter?: Date; le
     publicKey: intKeys.publicKey,
     signingKey: rootKeys.privateKey,
     signingAlgorithm: SIGN,
-    extensions: [new x509.BasicConstraintsExtension(true, 1, true), new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true)],
+    extensions: [
+      new x509.BasicConstraintsExtension(true, 1, true),
+      new x509.KeyUsagesExtension(x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign, true),
+    ],
   });
   const leafKeys = await keyPair();
   const leaf = await x509.X509CertificateGenerator.create({
@@ -60,10 +68,20 @@ export async function makePki(options: { leafEku?: string[]; notAfter?: Date; le
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension(options.leafEku ?? [x509.ExtendedKeyUsage.codeSigning], false),
-      new x509.SubjectAlternativeNameExtension([{ type: 'email', value: options.leafEmail ?? 'signer@example.com' }]),
+      new x509.SubjectAlternativeNameExtension([
+        { type: 'email', value: options.leafEmail ?? 'signer@example.com' },
+      ]),
     ],
   });
   const leafKeyPem = KeyObject.from(leafKeys.privateKey).export({ type: 'pkcs8', format: 'pem' }).toString();
-  const leafPublicKeyPem = KeyObject.from(leafKeys.publicKey).export({ type: 'spki', format: 'pem' }).toString();
-  return { rootPem: root.toString('pem'), intermediatePem: intermediate.toString('pem'), leafPem: leaf.toString('pem'), leafKeyPem, leafPublicKeyPem };
+  const leafPublicKeyPem = KeyObject.from(leafKeys.publicKey)
+    .export({ type: 'spki', format: 'pem' })
+    .toString();
+  return {
+    rootPem: root.toString('pem'),
+    intermediatePem: intermediate.toString('pem'),
+    leafPem: leaf.toString('pem'),
+    leafKeyPem,
+    leafPublicKeyPem,
+  };
 }

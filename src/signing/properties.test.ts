@@ -13,17 +13,35 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 
 const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
 const signer = loadSigner(privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
-const trust: TrustMaterial = { method: 'key', publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+const trust: TrustMaterial = {
+  method: 'key',
+  publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+};
 
 const segment = fc.stringMatching(/^[a-z0-9_][a-z0-9_.-]{0,7}$/).filter((s) => !s.startsWith('.'));
-const tree = fc.uniqueArray(fc.tuple(fc.array(segment, { minLength: 1, maxLength: 3 }).map((p) => p.join('/')), fc.uint8Array({ maxLength: 64 })), {
-  minLength: 1,
-  maxLength: 6,
-  selector: ([p]) => p,
-});
-type Mutation = { kind: 'flip'; file: number; at: number; xor: number } | { kind: 'add' } | { kind: 'remove'; file: number } | { kind: 'rename'; file: number };
+const tree = fc.uniqueArray(
+  fc.tuple(
+    fc.array(segment, { minLength: 1, maxLength: 3 }).map((p) => p.join('/')),
+    fc.uint8Array({ maxLength: 64 }),
+  ),
+  {
+    minLength: 1,
+    maxLength: 6,
+    selector: ([p]) => p,
+  },
+);
+type Mutation =
+  | { kind: 'flip'; file: number; at: number; xor: number }
+  | { kind: 'add' }
+  | { kind: 'remove'; file: number }
+  | { kind: 'rename'; file: number };
 const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  fc.record({ kind: fc.constant('flip' as const), file: fc.nat(), at: fc.nat(), xor: fc.integer({ min: 1, max: 255 }) }),
+  fc.record({
+    kind: fc.constant('flip' as const),
+    file: fc.nat(),
+    at: fc.nat(),
+    xor: fc.integer({ min: 1, max: 255 }),
+  }),
   fc.record({ kind: fc.constant('add' as const) }),
   fc.record({ kind: fc.constant('remove' as const), file: fc.nat() }),
   fc.record({ kind: fc.constant('rename' as const), file: fc.nat() }),

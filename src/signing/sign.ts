@@ -1,6 +1,12 @@
 // Write model_signing-compatible bundles (what model_signing 1.1 writes for its "key" and
 // "certificate" methods): a Sigstore v0.3 bundle, DSSE envelope, in-toto statement, no transparency log.
-import { createPrivateKey, createPublicKey, sign as cryptoSign, X509Certificate, type KeyObject } from 'node:crypto';
+import {
+  createPrivateKey,
+  createPublicKey,
+  sign as cryptoSign,
+  X509Certificate,
+  type KeyObject,
+} from 'node:crypto';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { HashAlgorithm } from '../hashing/algorithms.ts';
 import type { SerializationMethod } from '../hashing/manifest.ts';
@@ -31,15 +37,25 @@ export function loadSigner(privateKeyPem: string, certificateChainPem?: string):
   const chain = parseCertificatesPem(certificateChainPem);
   const leafKey = chain[0]?.publicKey.export({ type: 'spki', format: 'der' });
   const ownKey = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
-  if (!leafKey || !ownKey.equals(leafKey)) throw new TrustMaterialError('the first certificate of the chain is not for this private key');
+  if (!leafKey || !ownKey.equals(leafKey))
+    throw new TrustMaterialError('the first certificate of the chain is not for this private key');
   return { privateKey, certificateChain: chain };
 }
 
 /** Sign exact payload bytes into a bundle (JSON bytes, compact like model_signing writes it). */
 export function signPayload(payload: Uint8Array, signer: Signer): Uint8Array {
-  const sig = cryptoSign(signatureDigestFor(signer.privateKey), preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, payload), signer.privateKey);
+  const sig = cryptoSign(
+    signatureDigestFor(signer.privateKey),
+    preAuthEncoding(IN_TOTO_PAYLOAD_TYPE, payload),
+    signer.privateKey,
+  );
   const verificationMaterial = signer.certificateChain
-    ? { x509CertificateChain: { certificates: signer.certificateChain.map((c) => ({ rawBytes: c.raw.toString('base64') })) }, tlogEntries: [] }
+    ? {
+        x509CertificateChain: {
+          certificates: signer.certificateChain.map((c) => ({ rawBytes: c.raw.toString('base64') })),
+        },
+        tlogEntries: [],
+      }
     : { publicKey: { hint: publicKeyHint(createPublicKey(signer.privateKey)) }, tlogEntries: [] };
   const bundle = {
     mediaType: BUNDLE_V03_MEDIA_TYPE,
@@ -74,18 +90,27 @@ export interface SignedModel {
   digest: string;
 }
 
-export async function signModel(modelPath: string, signer: Signer, options: SignModelOptions = {}): Promise<SignedModel> {
+export async function signModel(
+  modelPath: string,
+  signer: Signer,
+  options: SignModelOptions = {},
+): Promise<SignedModel> {
   const root = resolve(modelPath);
   const ignore = [...DEFAULT_IGNORE_PATHS, ...normalizeIgnorePaths(root, options.ignorePaths ?? [])];
   if (options.bundlePath !== undefined) {
     const rel = relative(root, resolve(options.bundlePath));
-    if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) ignore.push(...normalizeIgnorePaths(root, [rel]));
+    if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel))
+      ignore.push(...normalizeIgnorePaths(root, [rel]));
   }
   const ignorePaths = [...new Set(ignore)];
   // model_signing never shards BLAKE3 (it is parallel already): it signs whole files instead, and its
   // verifier would hash a BLAKE3 "shards" manifest as files. Do the same so both tools agree.
   const method = options.hashType === 'blake3' ? 'files' : (options.method ?? 'files');
-  const serialization: Serialization = { method, hashType: options.hashType ?? 'sha256', allowSymlinks: options.allowSymlinks ?? false };
+  const serialization: Serialization = {
+    method,
+    hashType: options.hashType ?? 'sha256',
+    allowSymlinks: options.allowSymlinks ?? false,
+  };
   if (method === 'shards') serialization.shardSize = options.shardSize ?? DEFAULT_SHARD_SIZE;
   const manifest = await hashModel(modelPath, {
     method,
@@ -97,6 +122,8 @@ export async function signModel(modelPath: string, signer: Signer, options: Sign
     ...(options.pool ? { pool: options.pool } : {}),
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
-  const payload = new TextEncoder().encode(JSON.stringify(buildStatement(manifest, serialization, ignorePaths), null, 2));
+  const payload = new TextEncoder().encode(
+    JSON.stringify(buildStatement(manifest, serialization, ignorePaths), null, 2),
+  );
   return { bundle: signPayload(payload, signer), manifest, digest: `sha256:${manifest.rootDigest}` };
 }

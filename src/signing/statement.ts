@@ -2,7 +2,14 @@
 // Predicates: `https://model_signing/signature/v1.0` (model_signing >= 0.3) and the legacy
 // `https://model_signing/Digests/v0.1` (model_signing 0.2: every file is a subject).
 import { DIGEST_BYTES, isHashAlgorithm, type HashAlgorithm } from '../hashing/algorithms.ts';
-import { comparePosixPaths, parseShardName, resourceAlgorithm, rootDigest, type Resource, type SerializationMethod } from '../hashing/manifest.ts';
+import {
+  comparePosixPaths,
+  parseShardName,
+  resourceAlgorithm,
+  rootDigest,
+  type Resource,
+  type SerializationMethod,
+} from '../hashing/manifest.ts';
 
 export const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
 export const PREDICATE_V1 = 'https://model_signing/signature/v1.0';
@@ -39,12 +46,13 @@ const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null 
 export function validName(name: string): boolean {
   if (name === '.') return true;
   if (name === '' || name.includes('\0')) return false;
-  for (let start = 0; ; ) {
+  for (let start = 0; ;) {
     const slash = name.indexOf('/', start);
     const end = slash === -1 ? name.length : slash;
     const len = end - start;
     if (len === 0) return false; // leading, doubled or trailing "/"
-    if (len <= 2 && name.charCodeAt(start) === 0x2e && (len === 1 || name.charCodeAt(start + 1) === 0x2e)) return false;
+    if (len <= 2 && name.charCodeAt(start) === 0x2e && (len === 1 || name.charCodeAt(start + 1) === 0x2e))
+      return false;
     if (slash === -1) return true;
     start = slash + 1;
   }
@@ -69,15 +77,28 @@ function hexOf(value: unknown, bytes: number, where: string): string {
 
 function parseSerialization(raw: unknown): Serialization & { ignorePaths: string[] } {
   if (!isObject(raw)) throw new StatementError('predicate.serialization is missing or not an object');
-  const { method, hash_type: hashType, allow_symlinks: allowSymlinks, shard_size: shardSize, ignore_paths: ignorePaths } = raw;
-  if (method !== 'files' && method !== 'shards') throw new StatementError(`predicate.serialization.method "${String(method)}" is not "files" or "shards"`);
-  if (!isHashAlgorithm(hashType)) throw new StatementError(`predicate.serialization.hash_type "${String(hashType)}" is not sha256, blake2b or blake3`);
-  if (typeof allowSymlinks !== 'boolean') throw new StatementError('predicate.serialization.allow_symlinks is missing or not a boolean');
+  const {
+    method,
+    hash_type: hashType,
+    allow_symlinks: allowSymlinks,
+    shard_size: shardSize,
+    ignore_paths: ignorePaths,
+  } = raw;
+  if (method !== 'files' && method !== 'shards')
+    throw new StatementError(`predicate.serialization.method "${String(method)}" is not "files" or "shards"`);
+  if (!isHashAlgorithm(hashType))
+    throw new StatementError(
+      `predicate.serialization.hash_type "${String(hashType)}" is not sha256, blake2b or blake3`,
+    );
+  if (typeof allowSymlinks !== 'boolean')
+    throw new StatementError('predicate.serialization.allow_symlinks is missing or not a boolean');
   const out: Serialization & { ignorePaths: string[] } = { method, hashType, allowSymlinks, ignorePaths: [] };
   if (method === 'shards') {
     // Python writes the shard size as a float ("1000000000.0"); JSON.parse gives the same number.
     if (typeof shardSize !== 'number' || !Number.isSafeInteger(shardSize) || shardSize <= 0) {
-      throw new StatementError('predicate.serialization.shard_size must be a positive integer for method "shards"');
+      throw new StatementError(
+        'predicate.serialization.shard_size must be a positive integer for method "shards"',
+      );
     }
     out.shardSize = shardSize;
   }
@@ -100,8 +121,14 @@ function parseResources(raw: unknown, ser: Serialization): Resource[] {
     const { name, algorithm } = r;
     if (typeof name !== 'string') throw new StatementError(`${where}.name is missing or not a string`);
     const fileName = ser.method === 'shards' ? parseShardName(name)?.file : name;
-    if (fileName === undefined || !validName(fileName)) throw new StatementError(`${where}.name ${JSON.stringify(name)} is not a valid ${ser.method === 'shards' ? 'shard' : 'file'} name`);
-    if (algorithm !== label) throw new StatementError(`${where}.algorithm "${String(algorithm)}" does not match serialization (expected "${label}")`);
+    if (fileName === undefined || !validName(fileName))
+      throw new StatementError(
+        `${where}.name ${JSON.stringify(name)} is not a valid ${ser.method === 'shards' ? 'shard' : 'file'} name`,
+      );
+    if (algorithm !== label)
+      throw new StatementError(
+        `${where}.algorithm "${String(algorithm)}" does not match serialization (expected "${label}")`,
+      );
     if (seen.has(name)) throw new StatementError(`${where}.name ${JSON.stringify(name)} appears twice`);
     seen.add(name);
     return { name, algorithm: label, digest: hexOf(r.digest, DIGEST_BYTES[ser.hashType], `${where}.digest`) };
@@ -118,7 +145,8 @@ function subjectsOf(statement: Json): Json[] {
 
 function parseV1(statement: Json): SignedStatement {
   const subjects = subjectsOf(statement);
-  if (subjects.length !== 1) throw new StatementError(`statement.subject must hold exactly one subject (found ${subjects.length})`);
+  if (subjects.length !== 1)
+    throw new StatementError(`statement.subject must hold exactly one subject (found ${subjects.length})`);
   const subject = subjects[0] as Json;
   const subjectName = typeof subject.name === 'string' ? subject.name : '';
   if (!isObject(subject.digest)) throw new StatementError('statement.subject[0].digest is missing');
@@ -130,22 +158,39 @@ function parseV1(statement: Json): SignedStatement {
   // model_signing rejects a statement whose resources do not hash to its subject digest.
   const computed = rootDigest(resources);
   if (computed !== subjectHex) {
-    throw new StatementError(`statement is inconsistent: subject digest ${subjectHex} but the resources hash to ${computed}`);
+    throw new StatementError(
+      `statement is inconsistent: subject digest ${subjectHex} but the resources hash to ${computed}`,
+    );
   }
-  return { subjectName, subjectDigest: { algorithm: 'sha256', hex: subjectHex }, resources, ignorePaths, predicateType: PREDICATE_V1, serialization };
+  return {
+    subjectName,
+    subjectDigest: { algorithm: 'sha256', hex: subjectHex },
+    resources,
+    ignorePaths,
+    predicateType: PREDICATE_V1,
+    serialization,
+  };
 }
 
 function parseV02(statement: Json): SignedStatement {
   const seen = new Set<string>();
   const resources = subjectsOf(statement).map((s, i) => {
     const where = `statement.subject[${i}]`;
-    if (typeof s.name !== 'string' || !validName(s.name)) throw new StatementError(`${where}.name is missing or not a valid file name`);
+    if (typeof s.name !== 'string' || !validName(s.name))
+      throw new StatementError(`${where}.name is missing or not a valid file name`);
     const algo = isObject(s.annotations) ? s.annotations.actual_hash_algorithm : undefined;
-    if (algo !== 'file-sha256') throw new StatementError(`${where}: legacy hash algorithm "${String(algo)}" is not supported (only file-sha256)`);
+    if (algo !== 'file-sha256')
+      throw new StatementError(
+        `${where}: legacy hash algorithm "${String(algo)}" is not supported (only file-sha256)`,
+      );
     if (!isObject(s.digest)) throw new StatementError(`${where}.digest is missing`);
     if (seen.has(s.name)) throw new StatementError(`${where}.name ${JSON.stringify(s.name)} appears twice`);
     seen.add(s.name);
-    return { name: s.name, algorithm: 'sha256', digest: hexOf(s.digest.sha256, 32, `${where}.digest.sha256`) };
+    return {
+      name: s.name,
+      algorithm: 'sha256',
+      digest: hexOf(s.digest.sha256, 32, `${where}.digest.sha256`),
+    };
   });
   resources.sort((a, b) => comparePosixPaths(a.name, b.name));
   // v0.2 has no root digest; the one v1.0 would record for the same files stands in for it, so a
@@ -177,7 +222,8 @@ export function predicateTypeOfJson(json: unknown): string | undefined {
 /** Interpret decoded payload JSON (decodeStatementJson) as a statement. Throws StatementError naming the field. */
 export function parseStatementJson(json: unknown): SignedStatement {
   if (!isObject(json)) throw new StatementError('payload is not a JSON object');
-  if (json._type !== IN_TOTO_STATEMENT_V1) throw new StatementError(`statement._type "${String(json._type)}" is not ${IN_TOTO_STATEMENT_V1}`);
+  if (json._type !== IN_TOTO_STATEMENT_V1)
+    throw new StatementError(`statement._type "${String(json._type)}" is not ${IN_TOTO_STATEMENT_V1}`);
   if (json.predicateType === PREDICATE_V1) return parseV1(json);
   if (json.predicateType === PREDICATE_V02_DIGESTS) return parseV02(json);
   throw new StatementError(`predicateType "${String(json.predicateType)}" is not a model_signing predicate`);
@@ -197,13 +243,20 @@ export function buildStatement(
   serialization: Serialization,
   ignorePaths?: readonly string[],
 ): Record<string, unknown> {
-  const ser: Record<string, unknown> = { method: serialization.method, hash_type: serialization.hashType, allow_symlinks: serialization.allowSymlinks };
+  const ser: Record<string, unknown> = {
+    method: serialization.method,
+    hash_type: serialization.hashType,
+    allow_symlinks: serialization.allowSymlinks,
+  };
   if (serialization.method === 'shards') ser.shard_size = serialization.shardSize;
   if (ignorePaths !== undefined) ser.ignore_paths = [...ignorePaths];
   return {
     _type: IN_TOTO_STATEMENT_V1,
     subject: [{ name: manifest.modelName, digest: { sha256: manifest.rootDigest } }],
     predicateType: PREDICATE_V1,
-    predicate: { serialization: ser, resources: manifest.resources.map((r) => ({ name: r.name, algorithm: r.algorithm, digest: r.digest })) },
+    predicate: {
+      serialization: ser,
+      resources: manifest.resources.map((r) => ({ name: r.name, algorithm: r.algorithm, digest: r.digest })),
+    },
   };
 }

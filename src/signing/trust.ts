@@ -36,23 +36,36 @@ function compileUncached(trust: TrustMaterial): CompiledTrust {
       return { method: 'key', key, hint: publicKeyHint(key) };
     }
     case 'certificate': {
-      if (typeof trust.caCertificatesPem !== 'string') throw new TrustMaterialError('caCertificatesPem is missing');
+      if (typeof trust.caCertificatesPem !== 'string')
+        throw new TrustMaterialError('caCertificatesPem is missing');
       const identities = trust.identities ?? [];
-      if (!Array.isArray(identities) || !identities.every((i) => typeof i === 'string')) throw new TrustMaterialError('identities must be a list of strings');
+      if (!Array.isArray(identities) || !identities.every((i) => typeof i === 'string'))
+        throw new TrustMaterialError('identities must be a list of strings');
       return { method: 'certificate', anchors: parseCertificatesPem(trust.caCertificatesPem), identities };
     }
     case 'keyless': {
-      if (typeof trust.issuer !== 'string' || trust.issuer === '') throw new TrustMaterialError('keyless trust needs an issuer');
-      if (typeof trust.trustedRootJson !== 'string') throw new TrustMaterialError('keyless trust needs a trusted root JSON');
-      if ((trust.subject === undefined || trust.subject === '') && (trust.subjectRegExp === undefined || trust.subjectRegExp === '')) {
+      if (typeof trust.issuer !== 'string' || trust.issuer === '')
+        throw new TrustMaterialError('keyless trust needs an issuer');
+      if (typeof trust.trustedRootJson !== 'string')
+        throw new TrustMaterialError('keyless trust needs a trusted root JSON');
+      if (
+        (trust.subject === undefined || trust.subject === '') &&
+        (trust.subjectRegExp === undefined || trust.subjectRegExp === '')
+      ) {
         throw new TrustMaterialError('keyless trust needs a subject or a subject regular expression');
       }
-      const policy: CompiledTrust = { method: 'keyless', issuer: trust.issuer, verifier: keylessVerifier(trust.trustedRootJson) };
+      const policy: CompiledTrust = {
+        method: 'keyless',
+        issuer: trust.issuer,
+        verifier: keylessVerifier(trust.trustedRootJson),
+      };
       if (trust.subject) policy.subject = trust.subject;
       if (trust.subjectRegExp) policy.subjectRegExp = anchoredRegExp(trust.subjectRegExp);
       return policy;
     }
     default:
-      throw new TrustMaterialError(`unknown trust method "${String((trust as { method?: unknown }).method)}"`);
+      throw new TrustMaterialError(
+        `unknown trust method "${String((trust as { method?: unknown }).method)}"`,
+      );
   }
 }

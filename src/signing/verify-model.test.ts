@@ -1,10 +1,29 @@
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, renameSync, rmSync, symlinkSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  cpSync,
+  mkdirSync,
+  mkdtempSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyModel, type VerifyModelOptions } from './index.ts';
 import type { TrustMaterial } from './trust.ts';
-import { certTrust, CLI_TESTS, KINDS, keylessTrust, keyTrust, OMS, read, VERSIONS } from './fixtures.test-support.ts';
+import {
+  certTrust,
+  CLI_TESTS,
+  KINDS,
+  keylessTrust,
+  keyTrust,
+  OMS,
+  read,
+  VERSIONS,
+} from './fixtures.test-support.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'modelgate-verify-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -30,12 +49,18 @@ async function check(dir: string, trust: TrustMaterial, options: VerifyModelOpti
   const bundlePath = join(bundleDir.startsWith('/') ? bundleDir : join(CLI_TESTS, bundleDir), 'model.sig');
   // Single-file fixtures: the model is signme-1, the bundle sits beside it.
   const single = /elliptic-key$/.test(dir) && /v0\.3\.1|v1\.0\.0/.test(dir);
-  return verifyModel(single ? join(model, 'signme-1') : model, read(bundlePath), trust, { ...inline, bundlePath, ...options });
+  return verifyModel(single ? join(model, 'signme-1') : model, read(bundlePath), trust, {
+    ...inline,
+    bundlePath,
+    ...options,
+  });
 }
 
 describe('verifyModel on every model_signing release (SOURCES.md §1)', () => {
   const extraIgnore = new Set(['v1.0.1-certificate', 'v1.0.1-elliptic-key', 'v1.0.1-sigstore']);
-  const cases = VERSIONS.flatMap((v) => Object.entries(KINDS).map(([kind, trust]) => ({ dir: `${v}-${kind}`, trust }))).filter((c) => c.dir !== 'v0.2.0-elliptic-key' && c.dir !== 'v0.2.0-sigstore');
+  const cases = VERSIONS.flatMap((v) =>
+    Object.entries(KINDS).map(([kind, trust]) => ({ dir: `${v}-${kind}`, trust })),
+  ).filter((c) => c.dir !== 'v0.2.0-elliptic-key' && c.dir !== 'v0.2.0-sigstore');
   it.each(cases)('$dir is valid', async ({ dir, trust }) => {
     const r = await check(dir, trust, extraIgnore.has(dir) ? { ignorePaths: ['ignore-me'] } : {});
     expect(r.reason).toBe('');
@@ -53,12 +78,16 @@ describe('verifyModel on every model_signing release (SOURCES.md §1)', () => {
     expect((await check('v1.1.0-certificate', certTrust)).valid).toBe(true);
   });
   it('reports the pinned digest and checks it', async () => {
-    const r = await check('v1.1.0-elliptic-key', keyTrust, { expectDigest: 'sha256:92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b2c6dec4' });
+    const r = await check('v1.1.0-elliptic-key', keyTrust, {
+      expectDigest: 'sha256:92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b2c6dec4',
+    });
     expect(r.valid).toBe(true);
     expect(r.digest).toBe('sha256:92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b2c6dec4');
     const bad = await check('v1.1.0-elliptic-key', keyTrust, { expectDigest: `sha256:${'0'.repeat(64)}` });
     expect(bad.reason).toMatch(/does not match the pinned digest/);
-    expect((await check('v1.1.0-elliptic-key', keyTrust, { expectDigest: 'md5:abc' })).verdict).toBe('unusable');
+    expect((await check('v1.1.0-elliptic-key', keyTrust, { expectDigest: 'md5:abc' })).verdict).toBe(
+      'unusable',
+    );
   });
 });
 
@@ -72,15 +101,30 @@ describe('OMS vectors paired with models (SOURCES.md §3)', () => {
     expect(r.reason).toBe('');
   });
   it('valid/sigstore.bundle.json verifies the v1.1.0-sigstore model', async () => {
-    const r = await verifyModel(join(CLI_TESTS, 'v1.1.0-sigstore'), read(`${OMS}valid/sigstore.bundle.json`), keylessTrust, { ...inline, ignorePaths: ['model.sig'] });
+    const r = await verifyModel(
+      join(CLI_TESTS, 'v1.1.0-sigstore'),
+      read(`${OMS}valid/sigstore.bundle.json`),
+      keylessTrust,
+      { ...inline, ignorePaths: ['model.sig'] },
+    );
     expect(r.reason).toBe('');
   });
   it('valid/certificate.bundle.json against the v1.1.0-certificate model: signme-1 mismatch', async () => {
-    const r = await verifyModel(join(CLI_TESTS, 'v1.1.0-certificate'), read(`${OMS}valid/certificate.bundle.json`), certTrust, { ...inline, ignorePaths: ['model.sig'] });
+    const r = await verifyModel(
+      join(CLI_TESTS, 'v1.1.0-certificate'),
+      read(`${OMS}valid/certificate.bundle.json`),
+      certTrust,
+      { ...inline, ignorePaths: ['model.sig'] },
+    );
     expect(r.changed).toEqual(['signme-1']);
   });
   it('wrong-predicate is rejected', async () => {
-    const r = await verifyModel(model, read(`${OMS}invalid-payload/wrong-predicate.bundle.json`), keyTrust, inline);
+    const r = await verifyModel(
+      model,
+      read(`${OMS}invalid-payload/wrong-predicate.bundle.json`),
+      keyTrust,
+      inline,
+    );
     expect(r.verdict).toBe('invalid');
   });
 });
@@ -139,7 +183,12 @@ describe('tampered models (SOURCES.md §1 negative cases)', () => {
     expect(r.changed).toEqual(['signme-1']);
   });
   it('a missing model is unusable input, not a crash', async () => {
-    const r = await verifyModel(join(tmp, 'nope'), read(join(CLI_TESTS, 'v1.1.0-elliptic-key', 'model.sig')), keyTrust, inline);
+    const r = await verifyModel(
+      join(tmp, 'nope'),
+      read(join(CLI_TESTS, 'v1.1.0-elliptic-key', 'model.sig')),
+      keyTrust,
+      inline,
+    );
     expect(r.verdict).toBe('unusable');
   });
 });

@@ -58,7 +58,12 @@ export interface Authority {
   trust: TrustMaterial;
 }
 
-export async function verifyModel(modelPath: string, bundle: Uint8Array, trust: TrustMaterial, options: VerifyModelOptions = {}): Promise<ModelVerification> {
+export async function verifyModel(
+  modelPath: string,
+  bundle: Uint8Array,
+  trust: TrustMaterial,
+  options: VerifyModelOptions = {},
+): Promise<ModelVerification> {
   return verifyModelWithAuthorities(modelPath, bundle, [{ name: '', trust }], 1, options);
 }
 
@@ -75,7 +80,11 @@ export async function verifyModelWithAuthorities(
   options: VerifyModelOptions = {},
 ): Promise<ModelVerification> {
   const started = performance.now();
-  const result = (verdict: Verdict, reason: string, extra: Partial<ModelVerification> = {}): ModelVerification => ({
+  const result = (
+    verdict: Verdict,
+    reason: string,
+    extra: Partial<ModelVerification> = {},
+  ): ModelVerification => ({
     verdict,
     valid: verdict === 'valid',
     reason,
@@ -102,23 +111,40 @@ export async function verifyModelWithAuthorities(
     try {
       compileTrust(bad.trust);
     } catch (err) {
-      return result('unusable', `unusable trust material${bad.name ? ` (authority ${bad.name})` : ''}: ${(err as Error).message}`);
+      return result(
+        'unusable',
+        `unusable trust material${bad.name ? ` (authority ${bad.name})` : ''}: ${(err as Error).message}`,
+      );
     }
   }
   let expected: string | undefined;
   if (options.expectDigest !== undefined) {
     expected = parseDigestPin(options.expectDigest);
-    if (!expected) return result('unusable', `expected digest "${options.expectDigest}" is not of the form sha256:<64 hex>`);
+    if (!expected)
+      return result(
+        'unusable',
+        `expected digest "${options.expectDigest}" is not of the form sha256:<64 hex>`,
+      );
   }
 
   // Start a hash worker now, so that it boots (~50 ms) while the signature is checked instead of after
   // the walk; the others start with the first batches. Not for a tiny model left to the default: a
   // bundle this small lists too few files to be worth a thread.
-  const workers = options.workers ?? (bundle.byteLength >= PRESTART_BUNDLE_BYTES ? availableParallelism() : 0);
+  const workers =
+    options.workers ?? (bundle.byteLength >= PRESTART_BUNDLE_BYTES ? availableParallelism() : 0);
   const ownPool = !options.pool && workers > 0 ? new HashPool(workers) : undefined;
   ownPool?.start(1);
   try {
-    return await checkModel(modelPath, bundle, usable, threshold, expected, options, ownPool ?? options.pool, result);
+    return await checkModel(
+      modelPath,
+      bundle,
+      usable,
+      threshold,
+      expected,
+      options,
+      ownPool ?? options.pool,
+      result,
+    );
   } finally {
     await ownPool?.close();
   }
@@ -136,27 +162,45 @@ async function checkModel(
 ): Promise<ModelVerification> {
   const now = options.now ? { now: options.now } : {};
   const verdicts = usable.map((a) => ({ a, v: verifyBundleSignature(bundle, a.trust, now) }));
-  const passed = verdicts.filter((x): x is { a: Authority; v: Extract<SignatureVerdict, { valid: true }> } => x.v.valid);
+  const passed = verdicts.filter(
+    (x): x is { a: Authority; v: Extract<SignatureVerdict, { valid: true }> } => x.v.valid,
+  );
   const needed = Math.max(1, threshold);
   if (passed.length < needed) {
-    const reasons = verdicts.filter((x) => !x.v.valid).map((x) => (x.a.name ? `${x.a.name}: ` : '') + (x.v.valid ? '' : x.v.reason));
-    const head = needed > 1 || verdicts.length > 1 ? `signed by ${passed.length} of the required ${needed} authorities; ` : '';
+    const reasons = verdicts
+      .filter((x) => !x.v.valid)
+      .map((x) => (x.a.name ? `${x.a.name}: ` : '') + (x.v.valid ? '' : x.v.reason));
+    const head =
+      needed > 1 || verdicts.length > 1
+        ? `signed by ${passed.length} of the required ${needed} authorities; `
+        : '';
     return result('invalid', head + reasons.join('; '));
   }
   const first = passed[0] as { a: Authority; v: Extract<SignatureVerdict, { valid: true }> };
   const statement = first.v.statement;
-  const signer = passed.map((x) => (x.a.name && passed.length > 1 ? `${x.a.name}: ${x.v.signer}` : x.v.signer)).join(', ');
+  const signer = passed
+    .map((x) => (x.a.name && passed.length > 1 ? `${x.a.name}: ${x.v.signer}` : x.v.signer))
+    .join(', ');
   const digest = `sha256:${statement.subjectDigest.hex}`;
   const known = { signer, statement, digest };
   if (expected !== undefined && expected !== statement.subjectDigest.hex) {
-    return result('invalid', `signed digest ${digest} does not match the pinned digest sha256:${expected}`, known);
+    return result(
+      'invalid',
+      `signed digest ${digest} does not match the pinned digest sha256:${expected}`,
+      known,
+    );
   }
 
   const root = resolve(modelPath);
-  const ignore = [...DEFAULT_IGNORE_PATHS, ...statement.ignorePaths, ...normalizeIgnorePaths(root, options.ignorePaths ?? [])];
+  const ignore = [
+    ...DEFAULT_IGNORE_PATHS,
+    ...statement.ignorePaths,
+    ...normalizeIgnorePaths(root, options.ignorePaths ?? []),
+  ];
   if (options.bundlePath !== undefined) {
     const rel = relative(root, resolve(options.bundlePath));
-    if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel)) ignore.push(...normalizeIgnorePaths(root, [rel]));
+    if (rel !== '' && !rel.startsWith('..') && !isAbsolute(rel))
+      ignore.push(...normalizeIgnorePaths(root, [rel]));
   }
   const ser = statement.serialization;
   let manifest;
@@ -176,18 +220,28 @@ async function checkModel(
       const unreadable = err.message.startsWith('cannot read the model');
       return result(unreadable ? 'unusable' : 'invalid', err.message, known);
     }
-    return result('invalid', `cannot hash the model: ${err instanceof Error ? err.message : String(err)}`, known);
+    return result(
+      'invalid',
+      `cannot hash the model: ${err instanceof Error ? err.message : String(err)}`,
+      known,
+    );
   }
 
   let local = manifest.resources;
   if (options.ignoreUnsignedFiles) {
     const signedFiles = new Set(compareManifests(statement.resources, [], ser.method).missing);
-    local = local.filter((r) => !compareManifests([], [r], ser.method).extra.some((f) => !signedFiles.has(f)));
+    local = local.filter(
+      (r) => !compareManifests([], [r], ser.method).extra.some((f) => !signedFiles.has(f)),
+    );
   }
   const diff = compareManifests(statement.resources, local, ser.method);
   const sizes = { files: manifest.files, bytes: manifest.bytes };
   if (diff.missing.length || diff.extra.length || diff.changed.length) {
-    return result('invalid', `model does not match its signature: ${describeDifference(diff)}`, { ...known, ...diff, ...sizes });
+    return result('invalid', `model does not match its signature: ${describeDifference(diff)}`, {
+      ...known,
+      ...diff,
+      ...sizes,
+    });
   }
   return result('valid', '', { ...known, ...sizes });
 }

@@ -1,13 +1,32 @@
 // The admission seam: is this bundle a valid model_signing signature under this trust material, and
 // what does it sign? Synchronous, no I/O, never throws on bad input.
-import { BUNDLE_V03_MEDIA_TYPE, BundleFormatError, IN_TOTO_PAYLOAD_TYPE, parseBundle, type ParsedBundle } from './bundle.ts';
-import { certificateIdentities, ChainError, parseCertificateDer, verifyCertificateChain } from './certificates.ts';
+import {
+  BUNDLE_V03_MEDIA_TYPE,
+  BundleFormatError,
+  IN_TOTO_PAYLOAD_TYPE,
+  parseBundle,
+  type ParsedBundle,
+} from './bundle.ts';
+import {
+  certificateIdentities,
+  ChainError,
+  parseCertificateDer,
+  verifyCertificateChain,
+} from './certificates.ts';
 import { TrustMaterialError, verifyEnvelopeSignature } from './keys.ts';
 import { KeylessError, verifyKeyless } from './keyless.ts';
-import { decodeStatementJson, parseStatementJson, predicateTypeOfJson, PREDICATE_V02_DIGESTS, StatementError, type SignedStatement } from './statement.ts';
+import {
+  decodeStatementJson,
+  parseStatementJson,
+  predicateTypeOfJson,
+  PREDICATE_V02_DIGESTS,
+  StatementError,
+  type SignedStatement,
+} from './statement.ts';
 import { compileTrust, type CompiledTrust, type TrustMaterial } from './trust.ts';
 
-export type SignatureVerdict = { valid: true; signer: string; statement: SignedStatement } | { valid: false; reason: string };
+export type SignatureVerdict =
+  { valid: true; signer: string; statement: SignedStatement } | { valid: false; reason: string };
 
 export interface VerifySignatureOptions {
   /** Time at which certificates must be valid (certificate method). Default: now. */
@@ -16,10 +35,16 @@ export interface VerifySignatureOptions {
 
 class VerdictError extends Error {}
 
-const MATERIAL_NAMES = { publicKey: 'a public key', certificateChain: 'a certificate chain', certificate: 'a Sigstore (Fulcio) certificate' } as const;
+const MATERIAL_NAMES = {
+  publicKey: 'a public key',
+  certificateChain: 'a certificate chain',
+  certificate: 'a Sigstore (Fulcio) certificate',
+} as const;
 
 function mismatch(bundle: ParsedBundle, method: string): never {
-  throw new VerdictError(`verification material mismatch: the bundle is signed with ${MATERIAL_NAMES[bundle.material.kind]}, but the trust material is for the "${method}" method`);
+  throw new VerdictError(
+    `verification material mismatch: the bundle is signed with ${MATERIAL_NAMES[bundle.material.kind]}, but the trust material is for the "${method}" method`,
+  );
 }
 
 function checkSignature(bundle: ParsedBundle, trust: CompiledTrust, now: Date, legacy: boolean): string {
@@ -28,8 +53,12 @@ function checkSignature(bundle: ParsedBundle, trust: CompiledTrust, now: Date, l
       const m = bundle.material;
       if (m.kind !== 'publicKey') mismatch(bundle, 'key');
       // The key in the bundle is never trusted; a hint only tells which key to use.
-      if (m.hint !== undefined && m.hint !== trust.hint) throw new VerdictError(`public key mismatch: the bundle names key ${m.hint}, the trusted key is ${trust.hint}`);
-      if (!verifyEnvelopeSignature(bundle.envelope, trust.key, legacy)) throw new VerdictError('signature does not verify with the trusted public key');
+      if (m.hint !== undefined && m.hint !== trust.hint)
+        throw new VerdictError(
+          `public key mismatch: the bundle names key ${m.hint}, the trusted key is ${trust.hint}`,
+        );
+      if (!verifyEnvelopeSignature(bundle.envelope, trust.key, legacy))
+        throw new VerdictError('signature does not verify with the trusted public key');
       return `key sha256:${trust.hint}`;
     }
     case 'certificate': {
@@ -39,14 +68,20 @@ function checkSignature(bundle: ParsedBundle, trust: CompiledTrust, now: Date, l
       const leaf = verifyCertificateChain(chain, trust.anchors, now);
       const ids = certificateIdentities(leaf);
       if (trust.identities.length > 0 && !ids.some((id) => trust.identities.includes(id))) {
-        throw new VerdictError(`identity mismatch: the signing certificate names ${ids.map((i) => `"${i}"`).join(', ') || 'no identity'}, expected one of ${trust.identities.map((i) => `"${i}"`).join(', ')}`);
+        throw new VerdictError(
+          `identity mismatch: the signing certificate names ${ids.map((i) => `"${i}"`).join(', ') || 'no identity'}, expected one of ${trust.identities.map((i) => `"${i}"`).join(', ')}`,
+        );
       }
-      if (!verifyEnvelopeSignature(bundle.envelope, leaf.publicKey, legacy)) throw new VerdictError('signature does not verify with the signing certificate key');
+      if (!verifyEnvelopeSignature(bundle.envelope, leaf.publicKey, legacy))
+        throw new VerdictError('signature does not verify with the signing certificate key');
       return ids[0] ?? leaf.subject;
     }
     case 'keyless': {
       // Sigstore bundles v0.1/v0.2 carry the Fulcio certificate as a one-element chain.
-      const legacyChain = bundle.material.kind === 'certificateChain' && bundle.mediaType !== BUNDLE_V03_MEDIA_TYPE && !bundle.mediaType.endsWith('version=0.3');
+      const legacyChain =
+        bundle.material.kind === 'certificateChain' &&
+        bundle.mediaType !== BUNDLE_V03_MEDIA_TYPE &&
+        !bundle.mediaType.endsWith('version=0.3');
       if (bundle.material.kind !== 'certificate' && !legacyChain) mismatch(bundle, 'keyless');
       if (bundle.tlogEntryCount === 0) throw new VerdictError('keyless bundle has no transparency log entry');
       return verifyKeyless(bundle.json, trust);
@@ -54,12 +89,19 @@ function checkSignature(bundle: ParsedBundle, trust: CompiledTrust, now: Date, l
   }
 }
 
-export function verifyBundleSignature(bundle: Uint8Array, trust: TrustMaterial, options: VerifySignatureOptions = {}): SignatureVerdict {
+export function verifyBundleSignature(
+  bundle: Uint8Array,
+  trust: TrustMaterial,
+  options: VerifySignatureOptions = {},
+): SignatureVerdict {
   try {
     const compiled = compileTrust(trust);
     const parsed = parseBundle(bundle);
     if (parsed.envelope.payloadType !== IN_TOTO_PAYLOAD_TYPE) {
-      return { valid: false, reason: `DSSE payloadType "${parsed.envelope.payloadType}" is not ${IN_TOTO_PAYLOAD_TYPE}` };
+      return {
+        valid: false,
+        reason: `DSSE payloadType "${parsed.envelope.payloadType}" is not ${IN_TOTO_PAYLOAD_TYPE}`,
+      };
     }
     // The payload is decoded once, before the signature check: its predicate type picks the DSSE
     // encoding (v0.2 signers used a legacy one). What it says is believed only once the signature over
@@ -72,15 +114,25 @@ export function verifyBundleSignature(bundle: Uint8Array, trust: TrustMaterial, 
       if (!(err instanceof StatementError)) throw err;
       undecodable = err;
     }
-    const signer = checkSignature(parsed, compiled, options.now ?? new Date(), predicateTypeOfJson(json) === PREDICATE_V02_DIGESTS);
+    const signer = checkSignature(
+      parsed,
+      compiled,
+      options.now ?? new Date(),
+      predicateTypeOfJson(json) === PREDICATE_V02_DIGESTS,
+    );
     if (undecodable) throw undecodable;
     const statement = parseStatementJson(json);
     return { valid: true, signer, statement };
   } catch (err) {
     if (err instanceof BundleFormatError) return { valid: false, reason: `malformed bundle: ${err.message}` };
     if (err instanceof StatementError) return { valid: false, reason: `malformed statement: ${err.message}` };
-    if (err instanceof TrustMaterialError) return { valid: false, reason: `unusable trust material: ${err.message}` };
-    if (err instanceof ChainError || err instanceof VerdictError || err instanceof KeylessError) return { valid: false, reason: err.message };
-    return { valid: false, reason: `verification error: ${err instanceof Error ? err.message : String(err)}` };
+    if (err instanceof TrustMaterialError)
+      return { valid: false, reason: `unusable trust material: ${err.message}` };
+    if (err instanceof ChainError || err instanceof VerdictError || err instanceof KeylessError)
+      return { valid: false, reason: err.message };
+    return {
+      valid: false,
+      reason: `verification error: ${err instanceof Error ? err.message : String(err)}`,
+    };
   }
 }

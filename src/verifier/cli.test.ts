@@ -14,7 +14,9 @@ afterAll(() => rmSync(tmp, { recursive: true, force: true }));
 let out = '';
 beforeEach(() => {
   out = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => ((out += String(s)), true));
+  vi.spyOn(process.stdout, 'write').mockImplementation(
+    (s: string | Uint8Array) => ((out += String(s)), true),
+  );
   vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
 });
 afterEach(() => vi.restoreAllMocks());
@@ -24,37 +26,102 @@ const dir = (d: string) => join(CLI_TESTS, d);
 
 describe('modelgate verify', () => {
   it('exit 0 for a valid model, with the digest and signer', async () => {
-    expect(await verify([dir('v1.1.0-elliptic-key'), '--signature', join(dir('v1.1.0-elliptic-key'), 'model.sig'), '--key', PUB, '--workers', '0'])).toBe(0);
-    expect(out).toMatch(/^VALID .*sha256:92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b2c6dec4 signed by key sha256:e8450dec/);
+    expect(
+      await verify([
+        dir('v1.1.0-elliptic-key'),
+        '--signature',
+        join(dir('v1.1.0-elliptic-key'), 'model.sig'),
+        '--key',
+        PUB,
+        '--workers',
+        '0',
+      ]),
+    ).toBe(0);
+    expect(out).toMatch(
+      /^VALID .*sha256:92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b2c6dec4 signed by key sha256:e8450dec/,
+    );
   });
   it('exit 1 with the reason, as JSON', async () => {
-    expect(await verify([dir('v1.0.1-elliptic-key'), '--signature', join(dir('v1.0.1-elliptic-key'), 'model.sig'), '--key', PUB, '--output', 'json'])).toBe(1);
+    expect(
+      await verify([
+        dir('v1.0.1-elliptic-key'),
+        '--signature',
+        join(dir('v1.0.1-elliptic-key'), 'model.sig'),
+        '--key',
+        PUB,
+        '--output',
+        'json',
+      ]),
+    ).toBe(1);
     expect(JSON.parse(out)).toMatchObject({ verdict: 'invalid', extra: ['ignore-me'] });
   });
   it('keyless with the offline trusted root, and an identity regexp', async () => {
-    const args = [dir('v1.1.0-sigstore'), '--signature', join(dir('v1.1.0-sigstore'), 'model.sig'), '--issuer', ISSUER, '--trusted-root', `${FIXTURES}sigstore-trusted-root/trusted_root.json`];
+    const args = [
+      dir('v1.1.0-sigstore'),
+      '--signature',
+      join(dir('v1.1.0-sigstore'), 'model.sig'),
+      '--issuer',
+      ISSUER,
+      '--trusted-root',
+      `${FIXTURES}sigstore-trusted-root/trusted_root.json`,
+    ];
     expect(await verify([...args, '--identity', ID])).toBe(0);
     expect(await verify([...args, '--identity-regexp', 'stefanb@us\\.ibm\\.co'])).toBe(1);
   });
   it('certificate method with --ca', async () => {
-    expect(await verify([dir('v1.1.0-certificate'), '--signature', join(dir('v1.1.0-certificate'), 'model.sig'), '--ca', `${KEYS}ca-cert.pem`])).toBe(0);
+    expect(
+      await verify([
+        dir('v1.1.0-certificate'),
+        '--signature',
+        join(dir('v1.1.0-certificate'), 'model.sig'),
+        '--ca',
+        `${KEYS}ca-cert.pem`,
+      ]),
+    ).toBe(0);
   });
   it('exit 2 for unusable input', async () => {
     expect(await verify([join(tmp, 'nope'), '--signature', join(tmp, 'nope.sig'), '--key', PUB])).toBe(2);
     expect(() => verifierInput(['m', '--signature', 's'])).toThrow(UsageError);
     expect(() => verifierInput(['m', '--signature', 's', '--key', 'k', '--ca', 'c'])).toThrow(/exactly one/);
-    expect(() => verifierInput(['m', '--signature', 's', '--issuer', 'i', '--identity', 'x'])).toThrow(/--trusted-root/);
+    expect(() => verifierInput(['m', '--signature', 's', '--issuer', 'i', '--identity', 'x'])).toThrow(
+      /--trusted-root/,
+    );
   });
   it('verifier mode: inputs from a config file, result in the termination log, pinned digest', async () => {
     const config = join(tmp, 'config.json');
     const log = join(tmp, 'termination-log');
-    writeFileSync(config, JSON.stringify({ model: dir('v1.1.0-elliptic-key'), signature: join(dir('v1.1.0-elliptic-key'), 'model.sig'), key: PUB, expectDigest: `sha256:${'0'.repeat(64)}` }));
+    writeFileSync(
+      config,
+      JSON.stringify({
+        model: dir('v1.1.0-elliptic-key'),
+        signature: join(dir('v1.1.0-elliptic-key'), 'model.sig'),
+        key: PUB,
+        expectDigest: `sha256:${'0'.repeat(64)}`,
+      }),
+    );
     expect(await verify(['--config', config, '--verifier', '--termination-log', log])).toBe(1);
     const result = JSON.parse(readFileSync(log, 'utf8'));
-    expect(result).toMatchObject({ verdict: 'invalid', digest: 'sha256:92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b2c6dec4' });
+    expect(result).toMatchObject({
+      verdict: 'invalid',
+      digest: 'sha256:92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b2c6dec4',
+    });
     expect(result.reason).toMatch(/pinned digest/);
-    expect(await verify(['--config', config, '--verifier', '--termination-log', log, '--expect-digest', 'sha256:92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b2c6dec4'])).toBe(0);
-    expect(JSON.parse(readFileSync(log, 'utf8'))).toMatchObject({ verdict: 'valid', signer: expect.stringMatching(/^key sha256:/), durationMs: expect.any(Number) });
+    expect(
+      await verify([
+        '--config',
+        config,
+        '--verifier',
+        '--termination-log',
+        log,
+        '--expect-digest',
+        'sha256:92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b2c6dec4',
+      ]),
+    ).toBe(0);
+    expect(JSON.parse(readFileSync(log, 'utf8'))).toMatchObject({
+      verdict: 'valid',
+      signer: expect.stringMatching(/^key sha256:/),
+      durationMs: expect.any(Number),
+    });
   });
 });
 
@@ -67,9 +134,29 @@ describe('modelgate sign', () => {
     writeFileSync(join(tmp, 'k.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
     writeFileSync(join(tmp, 'k.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
     const sig = join(model, 'model.sig');
-    expect(await sign([model, '--key', join(tmp, 'k.pem'), '--signature', sig, '--hash', 'blake3', '--shard-size', '3', '--output', 'json'])).toBe(0);
-    expect(JSON.parse(out)).toMatchObject({ files: 1, bytes: 7, digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+    expect(
+      await sign([
+        model,
+        '--key',
+        join(tmp, 'k.pem'),
+        '--signature',
+        sig,
+        '--hash',
+        'blake3',
+        '--shard-size',
+        '3',
+        '--output',
+        'json',
+      ]),
+    ).toBe(0);
+    expect(JSON.parse(out)).toMatchObject({
+      files: 1,
+      bytes: 7,
+      digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+    });
     expect(await verify([model, '--signature', sig, '--key', join(tmp, 'k.pub')])).toBe(0);
-    await expect(sign([model, '--key', join(tmp, 'k.pem'), '--signature', sig, '--hash', 'md5'])).rejects.toThrow(UsageError);
+    await expect(
+      sign([model, '--key', join(tmp, 'k.pem'), '--signature', sig, '--hash', 'md5']),
+    ).rejects.toThrow(UsageError);
   });
 });

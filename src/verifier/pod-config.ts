@@ -35,12 +35,22 @@ function trustOf(v: unknown, where: string): TrustMaterial {
     case 'certificate': {
       if (!s('caCertificatesPem')) throw new PodConfigError(`${where}.caCertificatesPem is missing`);
       const ids = v.identities;
-      if (ids !== undefined && !(Array.isArray(ids) && ids.every((i) => typeof i === 'string'))) throw new PodConfigError(`${where}.identities is not a list of strings`);
-      return { method: 'certificate', caCertificatesPem: s('caCertificatesPem') as string, ...(ids ? { identities: ids as string[] } : {}) };
+      if (ids !== undefined && !(Array.isArray(ids) && ids.every((i) => typeof i === 'string')))
+        throw new PodConfigError(`${where}.identities is not a list of strings`);
+      return {
+        method: 'certificate',
+        caCertificatesPem: s('caCertificatesPem') as string,
+        ...(ids ? { identities: ids as string[] } : {}),
+      };
     }
     case 'keyless': {
-      if (!s('issuer') || !s('trustedRootJson')) throw new PodConfigError(`${where} needs issuer and trustedRootJson`);
-      const t: TrustMaterial = { method: 'keyless', issuer: s('issuer') as string, trustedRootJson: s('trustedRootJson') as string };
+      if (!s('issuer') || !s('trustedRootJson'))
+        throw new PodConfigError(`${where} needs issuer and trustedRootJson`);
+      const t: TrustMaterial = {
+        method: 'keyless',
+        issuer: s('issuer') as string,
+        trustedRootJson: s('trustedRootJson') as string,
+      };
       if (s('subject')) t.subject = s('subject');
       if (s('subjectRegExp')) t.subjectRegExp = s('subjectRegExp');
       return t;
@@ -58,22 +68,37 @@ export function parsePodConfig(text: string): PodConfig {
     throw new PodConfigError(`verifier configuration is not JSON: ${(err as Error).message}`);
   }
   if (!isObject(json)) throw new PodConfigError('verifier configuration is not a JSON object');
-  if (json.version !== 1) throw new PodConfigError(`verifier configuration version ${String(json.version)} is not supported (expected 1)`);
+  if (json.version !== 1)
+    throw new PodConfigError(
+      `verifier configuration version ${String(json.version)} is not supported (expected 1)`,
+    );
   const threshold = json.threshold;
-  if (typeof threshold !== 'number' || !Number.isInteger(threshold) || threshold < 0) throw new PodConfigError('threshold must be a whole number >= 0');
+  if (typeof threshold !== 'number' || !Number.isInteger(threshold) || threshold < 0)
+    throw new PodConfigError('threshold must be a whole number >= 0');
   if (!Array.isArray(json.authorities)) throw new PodConfigError('authorities must be a list');
   const authorities = json.authorities.map((a: unknown, i) => {
-    if (!isObject(a) || typeof a.name !== 'string') throw new PodConfigError(`authorities[${i}] needs a name`);
+    if (!isObject(a) || typeof a.name !== 'string')
+      throw new PodConfigError(`authorities[${i}] needs a name`);
     return { name: a.name, trust: trustOf(a.trust, `authorities[${i}].trust`) };
   });
-  if (threshold > authorities.length) throw new PodConfigError(`threshold ${threshold} is larger than the ${authorities.length} authorities given`);
-  if (!Array.isArray(json.models) || json.models.length === 0) throw new PodConfigError('models must be a non-empty list');
+  if (threshold > authorities.length)
+    throw new PodConfigError(
+      `threshold ${threshold} is larger than the ${authorities.length} authorities given`,
+    );
+  if (!Array.isArray(json.models) || json.models.length === 0)
+    throw new PodConfigError('models must be a non-empty list');
   const models = json.models.map((m: unknown, i): PodModel => {
     const where = `models[${i}]`;
-    if (!isObject(m) || typeof m.name !== 'string' || typeof m.path !== 'string' || m.path === '') throw new PodConfigError(`${where} needs a name and a path`);
-    const out: PodModel = { name: m.name, path: m.path, signature: typeof m.signature === 'string' && m.signature !== '' ? m.signature : 'model.sig' };
+    if (!isObject(m) || typeof m.name !== 'string' || typeof m.path !== 'string' || m.path === '')
+      throw new PodConfigError(`${where} needs a name and a path`);
+    const out: PodModel = {
+      name: m.name,
+      path: m.path,
+      signature: typeof m.signature === 'string' && m.signature !== '' ? m.signature : 'model.sig',
+    };
     if (m.inlineBundle !== undefined) {
-      if (typeof m.inlineBundle !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(m.inlineBundle)) throw new PodConfigError(`${where}.inlineBundle is not base64`);
+      if (typeof m.inlineBundle !== 'string' || !/^[A-Za-z0-9+/]*={0,2}$/.test(m.inlineBundle))
+        throw new PodConfigError(`${where}.inlineBundle is not base64`);
       out.inlineBundle = new Uint8Array(Buffer.from(m.inlineBundle, 'base64'));
     }
     if (m.digest !== undefined) {

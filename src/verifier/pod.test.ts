@@ -32,7 +32,12 @@ const config = (over: Record<string, unknown> = {}) =>
     ],
     models: [
       { name: 'key-model', volume: 'a', path: join(CLI_TESTS, 'v1.1.0-elliptic-key'), digest: KEY_DIGEST },
-      { name: 'cert-model', volume: 'b', path: join(CLI_TESTS, 'v1.1.0-certificate'), inlineBundle: read(join(CLI_TESTS, 'v1.1.0-certificate', 'model.sig')).toString('base64') },
+      {
+        name: 'cert-model',
+        volume: 'b',
+        path: join(CLI_TESTS, 'v1.1.0-certificate'),
+        inlineBundle: read(join(CLI_TESTS, 'v1.1.0-certificate', 'model.sig')).toString('base64'),
+      },
     ],
     ...over,
   });
@@ -44,7 +49,12 @@ describe('pod verifier', () => {
     expect(await verify(['--pod-config-env=MODELGATE_VERIFIER_CONFIG', '--termination-log', log])).toBe(0);
     const results = JSON.parse(readFileSync(log, 'utf8'));
     expect(results).toMatchObject([
-      { model: 'key-model', verdict: 'valid', digest: KEY_DIGEST, signer: expect.stringMatching(/^key sha256:/) },
+      {
+        model: 'key-model',
+        verdict: 'valid',
+        digest: KEY_DIGEST,
+        signer: expect.stringMatching(/^key sha256:/),
+      },
       { model: 'cert-model', verdict: 'valid', signer: 'intermediate-ca' },
     ]);
   });
@@ -59,17 +69,28 @@ describe('pod verifier', () => {
   it('counts authorities against the threshold', async () => {
     const run = await runPodVerifier(config({ threshold: 2 }));
     expect(run.exitCode).toBe(1);
-    expect(run.results[0]?.reason).toMatch(/signed by 1 of the required 2 authorities; corp-pki: verification material mismatch/);
+    expect(run.results[0]?.reason).toMatch(
+      /signed by 1 of the required 2 authorities; corp-pki: verification material mismatch/,
+    );
   });
   it('exit 2 for a missing or broken configuration, or a missing bundle', async () => {
     expect((await runPodVerifier(undefined)).exitCode).toBe(2);
     expect((await runPodVerifier('{"version":2}')).results[0]?.reason).toMatch(/version 2/);
     const c = JSON.parse(config());
     c.models[0].signature = 'nope.sig';
-    expect((await runPodVerifier(JSON.stringify(c))).results[0]).toMatchObject({ verdict: 'unusable', reason: expect.stringMatching(/cannot read signature bundle/) });
+    expect((await runPodVerifier(JSON.stringify(c))).results[0]).toMatchObject({
+      verdict: 'unusable',
+      reason: expect.stringMatching(/cannot read signature bundle/),
+    });
   });
   it('keeps the list under 4 KiB for many models, failures first', () => {
-    const results = Array.from({ length: 300 }, (_, i) => ({ model: `/models/m${i}`, verdict: i === 250 ? ('invalid' as const) : ('valid' as const), digest: `sha256:${'a'.repeat(64)}`, signer: 'ci@example.com', durationMs: 3 }));
+    const results = Array.from({ length: 300 }, (_, i) => ({
+      model: `/models/m${i}`,
+      verdict: i === 250 ? ('invalid' as const) : ('valid' as const),
+      digest: `sha256:${'a'.repeat(64)}`,
+      signer: 'ci@example.com',
+      durationMs: 3,
+    }));
     const msg = terminationMessageList(results);
     expect(Buffer.byteLength(msg)).toBeLessThanOrEqual(TERMINATION_MESSAGE_LIMIT);
     const parsed = JSON.parse(msg);

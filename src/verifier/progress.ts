@@ -39,7 +39,12 @@ export interface ProgressReporter {
   done(): void;
 }
 
-export function progressReporter(label: string, sink: ProgressSink, now: () => number = Date.now, logEveryMs = 5000): ProgressReporter {
+export function progressReporter(
+  label: string,
+  sink: ProgressSink,
+  now: () => number = Date.now,
+  logEveryMs = 5000,
+): ProgressReporter {
   const start = now();
   let last = start;
   let drawn = false;

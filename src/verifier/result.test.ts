@@ -5,17 +5,36 @@ import { formatProgress, progressReporter } from './progress.ts';
 
 describe('terminationMessage', () => {
   it('keeps a normal result whole', () => {
-    const r: VerifierResult = { model: '/models/llama', verdict: 'valid', digest: `sha256:${'a'.repeat(64)}`, signer: 'ci@example.com', durationMs: 12 };
+    const r: VerifierResult = {
+      model: '/models/llama',
+      verdict: 'valid',
+      digest: `sha256:${'a'.repeat(64)}`,
+      signer: 'ci@example.com',
+      durationMs: 12,
+    };
     expect(JSON.parse(terminationMessage(r))).toEqual(r);
   });
   it('always fits in 4 KiB and stays JSON, with the verdict intact', () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 5000, unit: 'binary' }), fc.array(fc.string({ maxLength: 300, unit: 'binary' }), { maxLength: 200 }), fc.string({ maxLength: 3000, unit: 'binary' }), (reason, files, model) => {
-        const r: VerifierResult = { model, verdict: 'invalid', reason, changed: files, extra: files, missing: files, durationMs: 5 };
-        const msg = terminationMessage(r);
-        expect(Buffer.byteLength(msg)).toBeLessThanOrEqual(TERMINATION_MESSAGE_LIMIT);
-        expect(JSON.parse(msg).verdict).toBe('invalid');
-      }),
+      fc.property(
+        fc.string({ maxLength: 5000, unit: 'binary' }),
+        fc.array(fc.string({ maxLength: 300, unit: 'binary' }), { maxLength: 200 }),
+        fc.string({ maxLength: 3000, unit: 'binary' }),
+        (reason, files, model) => {
+          const r: VerifierResult = {
+            model,
+            verdict: 'invalid',
+            reason,
+            changed: files,
+            extra: files,
+            missing: files,
+            durationMs: 5,
+          };
+          const msg = terminationMessage(r);
+          expect(Buffer.byteLength(msg)).toBeLessThanOrEqual(TERMINATION_MESSAGE_LIMIT);
+          expect(JSON.parse(msg).verdict).toBe('invalid');
+        },
+      ),
       { numRuns: 100 },
     );
   });

@@ -59,7 +59,10 @@ export function terminationMessage(result: VerifierResult, limit = TERMINATION_M
 }
 
 /** Several results as one JSON list within the limit: each result gets an equal share when needed. */
-export function terminationMessageList(results: readonly VerifierResult[], limit = TERMINATION_MESSAGE_LIMIT): string {
+export function terminationMessageList(
+  results: readonly VerifierResult[],
+  limit = TERMINATION_MESSAGE_LIMIT,
+): string {
   const whole = JSON.stringify(results);
   if (byteLength(whole) <= limit || results.length === 0) return whole;
   const share = Math.floor((limit - 2) / results.length) - 1;
@@ -70,12 +73,23 @@ export function terminationMessageList(results: readonly VerifierResult[], limit
   const kept: string[] = [];
   let size = 2;
   for (const r of order) {
-    const item = JSON.stringify({ model: Array.from(r.model).slice(0, 64).join(''), verdict: r.verdict, durationMs: r.durationMs });
+    const item = JSON.stringify({
+      model: Array.from(r.model).slice(0, 64).join(''),
+      verdict: r.verdict,
+      durationMs: r.durationMs,
+    });
     if (size + byteLength(item) + 1 + 80 > limit) break;
     kept.push(item);
     size += byteLength(item) + 1;
   }
   const rest = order.length - kept.length;
-  if (rest > 0) kept.push(JSON.stringify({ model: `(${rest} more)`, verdict: order.slice(kept.length).some((r) => r.verdict !== 'valid') ? 'invalid' : 'valid', durationMs: 0 }));
+  if (rest > 0)
+    kept.push(
+      JSON.stringify({
+        model: `(${rest} more)`,
+        verdict: order.slice(kept.length).some((r) => r.verdict !== 'valid') ? 'invalid' : 'valid',
+        durationMs: 0,
+      }),
+    );
   return `[${kept.join(',')}]`;
 }

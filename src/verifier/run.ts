@@ -6,7 +6,12 @@ import { verifyModel, verifyModelWithAuthorities, type ModelVerification } from 
 import type { TrustMaterial } from '../signing/trust.ts';
 import { progressReporter, type ProgressSink } from './progress.ts';
 import { parsePodConfig, PodConfigError, type PodModel } from './pod-config.ts';
-import { terminationMessage, terminationMessageList, toVerifierResult, type VerifierResult } from './result.ts';
+import {
+  terminationMessage,
+  terminationMessageList,
+  toVerifierResult,
+  type VerifierResult,
+} from './result.ts';
 import { scanModel } from './scan-step.ts';
 
 export const DEFAULT_TERMINATION_LOG = '/dev/termination-log';
@@ -15,7 +20,13 @@ export const DEFAULT_TERMINATION_LOG = '/dev/termination-log';
 export type TrustSpec =
   | { method: 'key'; keyPath: string }
   | { method: 'certificate'; caPaths: string[]; identities: string[] }
-  | { method: 'keyless'; issuer: string; identity?: string; identityRegExp?: string; trustedRootPath: string };
+  | {
+      method: 'keyless';
+      issuer: string;
+      identity?: string;
+      identityRegExp?: string;
+      trustedRootPath: string;
+    };
 
 export interface VerifierInput {
   modelPath: string;
@@ -37,7 +48,9 @@ async function readInput(path: string, what: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (err) {
-    throw new InputError(`cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new InputError(
+      `cannot read ${what} ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }
 
@@ -47,10 +60,18 @@ export async function loadTrust(spec: TrustSpec): Promise<TrustMaterial> {
       return { method: 'key', publicKeyPem: (await readInput(spec.keyPath, 'public key')).toString('utf8') };
     case 'certificate': {
       const pems = await Promise.all(spec.caPaths.map((p) => readInput(p, 'CA certificate')));
-      return { method: 'certificate', caCertificatesPem: pems.map((b) => b.toString('utf8')).join('\n'), identities: spec.identities };
+      return {
+        method: 'certificate',
+        caCertificatesPem: pems.map((b) => b.toString('utf8')).join('\n'),
+        identities: spec.identities,
+      };
     }
     case 'keyless': {
-      const trust: TrustMaterial = { method: 'keyless', issuer: spec.issuer, trustedRootJson: (await readInput(spec.trustedRootPath, 'trusted root')).toString('utf8') };
+      const trust: TrustMaterial = {
+        method: 'keyless',
+        issuer: spec.issuer,
+        trustedRootJson: (await readInput(spec.trustedRootPath, 'trusted root')).toString('utf8'),
+      };
       if (spec.identity !== undefined) trust.subject = spec.identity;
       if (spec.identityRegExp !== undefined) trust.subjectRegExp = spec.identityRegExp;
       return trust;
@@ -84,17 +105,34 @@ export async function runVerifier(input: VerifierInput, progress?: ProgressSink)
       ...(reporter ? { onProgress: (p) => reporter.update(p) } : {}),
     });
     reporter?.done();
-    run = { exitCode: EXIT[verification.verdict], result: toVerifierResult(input.modelPath, verification), verification };
+    run = {
+      exitCode: EXIT[verification.verdict],
+      result: toVerifierResult(input.modelPath, verification),
+      verification,
+    };
   } catch (err) {
-    const reason = err instanceof InputError ? err.message : `verifier error: ${err instanceof Error ? err.message : String(err)}`;
-    run = { exitCode: 2, result: { model: input.modelPath, verdict: 'unusable', reason, durationMs: Math.round(performance.now() - started) } };
+    const reason =
+      err instanceof InputError
+        ? err.message
+        : `verifier error: ${err instanceof Error ? err.message : String(err)}`;
+    run = {
+      exitCode: 2,
+      result: {
+        model: input.modelPath,
+        verdict: 'unusable',
+        reason,
+        durationMs: Math.round(performance.now() - started),
+      },
+    };
   }
   if (input.terminationLogPath !== undefined) {
     try {
       await writeFile(input.terminationLogPath, terminationMessage(run.result));
     } catch (err) {
       // The verdict still decides the exit code; losing the message must not turn a failure into success.
-      progress?.write(`modelgate verify: cannot write the termination message to ${input.terminationLogPath}: ${(err as Error).message}\n`);
+      progress?.write(
+        `modelgate verify: cannot write the termination message to ${input.terminationLogPath}: ${(err as Error).message}\n`,
+      );
       if (run.exitCode === 0) run.exitCode = 2;
     }
   }
@@ -112,11 +150,15 @@ const worst = (codes: number[]) => (codes.includes(2) ? 2 : codes.includes(1) ? 
  * The injected init container: verify every model of the pod configuration (see pod-config.ts), write
  * the list of results to the termination message, exit non-zero if any model fails.
  */
-export async function runPodVerifier(configJson: string | undefined, options: { terminationLogPath?: string; workers?: number; progress?: ProgressSink } = {}): Promise<PodVerifierRun> {
+export async function runPodVerifier(
+  configJson: string | undefined,
+  options: { terminationLogPath?: string; workers?: number; progress?: ProgressSink } = {},
+): Promise<PodVerifierRun> {
   const results: VerifierResult[] = [];
   const codes: number[] = [];
   try {
-    if (configJson === undefined || configJson === '') throw new PodConfigError('no verifier configuration in the environment');
+    if (configJson === undefined || configJson === '')
+      throw new PodConfigError('no verifier configuration in the environment');
     const config = parsePodConfig(configJson);
     for (const model of config.models) {
       const r = await verifyPodModel(model, config.threshold, config.authorities, options);
@@ -125,7 +167,10 @@ export async function runPodVerifier(configJson: string | undefined, options: { 
       codes.push(r.exitCode);
     }
   } catch (err) {
-    const reason = err instanceof PodConfigError ? err.message : `verifier error: ${err instanceof Error ? err.message : String(err)}`;
+    const reason =
+      err instanceof PodConfigError
+        ? err.message
+        : `verifier error: ${err instanceof Error ? err.message : String(err)}`;
     results.push({ model: '(configuration)', verdict: 'unusable', reason, durationMs: 0 });
     codes.push(2);
   }
@@ -134,7 +179,9 @@ export async function runPodVerifier(configJson: string | undefined, options: { 
     try {
       await writeFile(options.terminationLogPath, terminationMessageList(results));
     } catch (err) {
-      options.progress?.write(`modelgate verify: cannot write the termination message to ${options.terminationLogPath}: ${(err as Error).message}\n`);
+      options.progress?.write(
+        `modelgate verify: cannot write the termination message to ${options.terminationLogPath}: ${(err as Error).message}\n`,
+      );
       if (exitCode === 0) exitCode = 2;
     }
   }
@@ -144,7 +191,9 @@ export async function runPodVerifier(configJson: string | undefined, options: { 
 /** Runs the format scan on a model whose signature passed, and folds a failure into its result. */
 async function scanPodModel(model: PodModel, denyFormats: string[], run: VerifierRun): Promise<void> {
   const started = performance.now();
-  const skip = model.inlineBundle ? [] : [isAbsolute(model.signature) ? model.signature : join(model.path, model.signature)];
+  const skip = model.inlineBundle
+    ? []
+    : [isAbsolute(model.signature) ? model.signature : join(model.path, model.signature)];
   let scan;
   try {
     scan = await scanModel(model.path, { denyFormats, skip });
@@ -159,20 +208,43 @@ async function scanPodModel(model: PodModel, denyFormats: string[], run: Verifie
   run.result.scan = scan.problems.map((p) => `${p.file}: ${p.verdict} ${p.rule}`);
 }
 
-async function verifyPodModel(model: PodModel, threshold: number, authorities: Parameters<typeof verifyModelWithAuthorities>[2], options: { workers?: number; progress?: ProgressSink }): Promise<VerifierRun> {
+async function verifyPodModel(
+  model: PodModel,
+  threshold: number,
+  authorities: Parameters<typeof verifyModelWithAuthorities>[2],
+  options: { workers?: number; progress?: ProgressSink },
+): Promise<VerifierRun> {
   const started = performance.now();
   if (threshold === 0) {
     // No policy asks for a signature: only the format scan (next step) applies.
-    return { exitCode: 0, result: { model: model.name, verdict: 'valid', reason: 'no signature required by the policies', durationMs: 0 } };
+    return {
+      exitCode: 0,
+      result: {
+        model: model.name,
+        verdict: 'valid',
+        reason: 'no signature required by the policies',
+        durationMs: 0,
+      },
+    };
   }
   const signaturePath = isAbsolute(model.signature) ? model.signature : join(model.path, model.signature);
   let bundle: Uint8Array;
   try {
     bundle = model.inlineBundle ?? (await readInput(signaturePath, 'signature bundle'));
   } catch (err) {
-    return { exitCode: 2, result: { model: model.name, verdict: 'unusable', reason: (err as Error).message, durationMs: Math.round(performance.now() - started) } };
+    return {
+      exitCode: 2,
+      result: {
+        model: model.name,
+        verdict: 'unusable',
+        reason: (err as Error).message,
+        durationMs: Math.round(performance.now() - started),
+      },
+    };
   }
-  const reporter = options.progress ? progressReporter(`verifying ${model.name}`, options.progress) : undefined;
+  const reporter = options.progress
+    ? progressReporter(`verifying ${model.name}`, options.progress)
+    : undefined;
   const verification = await verifyModelWithAuthorities(model.path, bundle, authorities, threshold, {
     ...(model.inlineBundle ? {} : { bundlePath: signaturePath }),
     ...(model.digest !== undefined ? { expectDigest: model.digest } : {}),
@@ -180,5 +252,9 @@ async function verifyPodModel(model: PodModel, threshold: number, authorities: P
     ...(reporter ? { onProgress: (p) => reporter.update(p) } : {}),
   });
   reporter?.done();
-  return { exitCode: EXIT[verification.verdict], result: toVerifierResult(model.name, verification), verification };
+  return {
+    exitCode: EXIT[verification.verdict],
+    result: toVerifierResult(model.name, verification),
+    verification,
+  };
 }

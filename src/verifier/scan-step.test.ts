@@ -18,11 +18,21 @@ function modelDir(name: string, files: [from: string, to: string][]): string {
 }
 
 const podConfig = (path: string, denyFormats: string[] = []) =>
-  JSON.stringify({ version: 1, policies: ['ClusterModelPolicy/p'], threshold: 0, denyFormats, authorities: [], models: [{ name: 'm', volume: 'v', path }] });
+  JSON.stringify({
+    version: 1,
+    policies: ['ClusterModelPolicy/p'],
+    threshold: 0,
+    denyFormats,
+    authorities: [],
+    models: [{ name: 'm', volume: 'v', path }],
+  });
 
 describe('verifier format scan', () => {
   it('refuses a model holding a pickle that runs code, naming the file', async () => {
-    const dir = modelDir('evil', [['picklescan/data/benign0_v3.pkl', 'ok.pkl'], ['picklescan/data/malicious0.pkl', 'weights.pkl']]);
+    const dir = modelDir('evil', [
+      ['picklescan/data/benign0_v3.pkl', 'ok.pkl'],
+      ['picklescan/data/malicious0.pkl', 'weights.pkl'],
+    ]);
     const log = join(tmp, 'evil.log');
     const run = await runPodVerifier(podConfig(dir), { terminationLogPath: log });
     expect(run.exitCode).toBe(1);

@@ -23,9 +23,14 @@ export interface ScanStepResult {
  * Scans every file under `modelPath` except the signature bundle. `clean` passes; `suspicious`,
  * `dangerous` and `rejected` (unparsable, over a limit: fail closed) each refuse the model.
  */
-export async function scanModel(modelPath: string, options: { denyFormats: string[]; skip?: string[] }): Promise<ScanStepResult> {
+export async function scanModel(
+  modelPath: string,
+  options: { denyFormats: string[]; skip?: string[] },
+): Promise<ScanStepResult> {
   const skip = new Set((options.skip ?? []).map((p) => resolve(p)));
-  const reports = (await scanPaths([modelPath], { denyFormats: options.denyFormats })).filter((r) => !skip.has(resolve(r.path)));
+  const reports = (await scanPaths([modelPath], { denyFormats: options.denyFormats })).filter(
+    (r) => !skip.has(resolve(r.path)),
+  );
   const problems: ScanProblem[] = reports
     .filter((r) => r.verdict !== 'clean')
     .map((r) => {
@@ -34,7 +39,9 @@ export async function scanModel(modelPath: string, options: { denyFormats: strin
     });
   if (problems.length === 0) return { ok: true, files: reports.length, problems };
   const first = problems[0]!;
-  const rel = first.file.startsWith(resolve(modelPath)) ? first.file.slice(resolve(modelPath).length + 1) || first.file : first.file;
+  const rel = first.file.startsWith(resolve(modelPath))
+    ? first.file.slice(resolve(modelPath).length + 1) || first.file
+    : first.file;
   return {
     ok: false,
     files: reports.length,

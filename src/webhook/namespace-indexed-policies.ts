@@ -11,7 +11,10 @@ import { PolicySet } from '../policy/policy-set.ts';
 const MAX_ENTRIES = 10_000;
 
 export class NamespaceIndexedPolicySet extends PolicySet {
-  private readonly memo = new Map<string, { labels: Readonly<Record<string, string>> | undefined; hit: CompiledPolicy[] }>();
+  private readonly memo = new Map<
+    string,
+    { labels: Readonly<Record<string, string>> | undefined; hit: CompiledPolicy[] }
+  >();
 
   constructor(
     base: PolicySet,

@@ -4,9 +4,7 @@
 import { MODELS_ANNOTATION } from '../api/types.ts';
 
 export type SignatureSource =
-  | { path: string }
-  | { configMapRef: { name: string; key: string } }
-  | { inline: string };
+  { path: string } | { configMapRef: { name: string; key: string } } | { inline: string };
 
 export interface DeclaredModel {
   name: string;
@@ -19,7 +17,8 @@ export interface DeclaredModel {
 
 export type AnnotationParse = { models: DeclaredModel[]; errors: string[] };
 
-const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 const NAME = /^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$/i;
 const KNOWN = new Set(['name', 'volume', 'subPath', 'uri', 'digest', 'signature']);
@@ -33,13 +32,17 @@ function parseSignature(v: unknown, at: string, errors: string[]): SignatureSour
   }
   const keys = Object.keys(v);
   if (keys.length !== 1) {
-    errors.push(`${at}.signature must have exactly one of path, configMapRef or inline; it has ${keys.join(', ') || 'none'}`);
+    errors.push(
+      `${at}.signature must have exactly one of path, configMapRef or inline; it has ${keys.join(', ') || 'none'}`,
+    );
     return undefined;
   }
   if (typeof v.path === 'string') {
     const p = v.path;
     if (p === '' || p.startsWith('/') || p.split('/').includes('..')) {
-      errors.push(`${at}.signature.path "${p}" must be a relative path inside the model volume, without ".."`);
+      errors.push(
+        `${at}.signature.path "${p}" must be a relative path inside the model volume, without ".."`,
+      );
       return undefined;
     }
     return { path: p };
@@ -59,7 +62,9 @@ function parseSignature(v: unknown, at: string, errors: string[]): SignatureSour
     }
     return { inline: v.inline };
   }
-  errors.push(`${at}.signature has an unknown or malformed field "${keys[0]}"; use path, configMapRef or inline`);
+  errors.push(
+    `${at}.signature has an unknown or malformed field "${keys[0]}"; use path, configMapRef or inline`,
+  );
   return undefined;
 }
 
@@ -73,11 +78,16 @@ export function parseModelsAnnotation(text: string | undefined): AnnotationParse
     const snippet = text.length > 80 ? `${text.slice(0, 80)}…` : text;
     return {
       models: [],
-      errors: [`annotation ${MODELS_ANNOTATION} is not valid JSON (${(err as Error).message}): ${JSON.stringify(snippet)}; expected e.g. ${EXAMPLE}`],
+      errors: [
+        `annotation ${MODELS_ANNOTATION} is not valid JSON (${(err as Error).message}): ${JSON.stringify(snippet)}; expected e.g. ${EXAMPLE}`,
+      ],
     };
   }
   if (!Array.isArray(data)) {
-    return { models: [], errors: [`annotation ${MODELS_ANNOTATION} must be a JSON array of models, e.g. ${EXAMPLE}`] };
+    return {
+      models: [],
+      errors: [`annotation ${MODELS_ANNOTATION} must be a JSON array of models, e.g. ${EXAMPLE}`],
+    };
   }
   const models: DeclaredModel[] = [];
   const names = new Set<string>();
@@ -88,16 +98,25 @@ export function parseModelsAnnotation(text: string | undefined): AnnotationParse
       return;
     }
     const before = errors.length;
-    for (const k of Object.keys(entry)) if (!KNOWN.has(k)) errors.push(`${at} has unknown field "${k}" (known: ${[...KNOWN].join(', ')})`);
+    for (const k of Object.keys(entry))
+      if (!KNOWN.has(k)) errors.push(`${at} has unknown field "${k}" (known: ${[...KNOWN].join(', ')})`);
     const { name, volume, subPath, uri, digest } = entry;
-    if (typeof name !== 'string' || !NAME.test(name)) errors.push(`${at}.name must be a short name such as "llama-3-8b"`);
+    if (typeof name !== 'string' || !NAME.test(name))
+      errors.push(`${at}.name must be a short name such as "llama-3-8b"`);
     else if (names.has(name)) errors.push(`${at}.name "${name}" is declared twice`);
-    if (typeof volume !== 'string' || volume === '') errors.push(`${at}.volume must name the pod volume that holds the model`);
-    if (subPath !== undefined && (typeof subPath !== 'string' || subPath.startsWith('/') || subPath.split('/').includes('..')))
+    if (typeof volume !== 'string' || volume === '')
+      errors.push(`${at}.volume must name the pod volume that holds the model`);
+    if (
+      subPath !== undefined &&
+      (typeof subPath !== 'string' || subPath.startsWith('/') || subPath.split('/').includes('..'))
+    )
       errors.push(`${at}.subPath must be a relative path without ".."`);
-    if (uri !== undefined && (typeof uri !== 'string' || uri === '')) errors.push(`${at}.uri must be a string`);
+    if (uri !== undefined && (typeof uri !== 'string' || uri === ''))
+      errors.push(`${at}.uri must be a string`);
     if (typeof digest !== 'string' || !DIGEST.test(digest))
-      errors.push(`${at}.digest must be "sha256:" followed by 64 lowercase hex digits (the signed model digest), got ${JSON.stringify(digest)}`);
+      errors.push(
+        `${at}.digest must be "sha256:" followed by 64 lowercase hex digits (the signed model digest), got ${JSON.stringify(digest)}`,
+      );
     const signature = entry.signature === undefined ? undefined : parseSignature(entry.signature, at, errors);
     if (errors.length > before) return;
     names.add(name as string);

@@ -7,17 +7,33 @@ import { deployment, DIGEST, pod, podSpec, withArgs, withImageVolume } from '../
 import { extractModelReferences } from './extract.ts';
 
 const FIXTURES = join(import.meta.dirname, '..', '..', 'test', 'fixtures', 'workloads');
-const load = (file: string) => (yaml.loadAll(readFileSync(join(FIXTURES, file), 'utf8')) as Record<string, unknown>[]).filter(Boolean);
+const load = (file: string) =>
+  (yaml.loadAll(readFileSync(join(FIXTURES, file), 'utf8')) as Record<string, unknown>[]).filter(Boolean);
 
-type Expect = { kind: string; models?: [uri: string, pinned: boolean][]; unclassified?: RegExp[]; unsupported?: true };
+type Expect = {
+  kind: string;
+  models?: [uri: string, pinned: boolean][];
+  unclassified?: RegExp[];
+  unsupported?: true;
+};
 
 /** What modelgate must find in every real manifest from ../shared/fixtures/workloads (copied to test/fixtures). */
 const EXPECTED: Record<string, Expect[]> = {
-  'kserve/isvc-sklearn-gcs.yaml': [{ kind: 'InferenceService', models: [['gs://kfserving-examples/models/sklearn/1.0/model', false]] }],
-  'kserve/isvc-tensorflow-s3.yaml': [{ kind: 'InferenceService', models: [['s3://kfserving-examples/mnist', false]] }],
-  'kserve/isvc-huggingface-hf.yaml': [{ kind: 'InferenceService', models: [['hf://meta-llama/Llama-2-7b-chat-hf', false]] }],
-  'kserve/isvc-oci-native-imagevolume.yaml': [{ kind: 'InferenceService', models: [['oci://ghcr.io/my-org/my-sklearn-model:v1', false]] }],
-  'kserve/isvc-oci-fetch.yaml': [{ kind: 'InferenceService', models: [['oci://ghcr.io/kliukovkin/kserve-oci-test-fixture:v1', false]] }],
+  'kserve/isvc-sklearn-gcs.yaml': [
+    { kind: 'InferenceService', models: [['gs://kfserving-examples/models/sklearn/1.0/model', false]] },
+  ],
+  'kserve/isvc-tensorflow-s3.yaml': [
+    { kind: 'InferenceService', models: [['s3://kfserving-examples/mnist', false]] },
+  ],
+  'kserve/isvc-huggingface-hf.yaml': [
+    { kind: 'InferenceService', models: [['hf://meta-llama/Llama-2-7b-chat-hf', false]] },
+  ],
+  'kserve/isvc-oci-native-imagevolume.yaml': [
+    { kind: 'InferenceService', models: [['oci://ghcr.io/my-org/my-sklearn-model:v1', false]] },
+  ],
+  'kserve/isvc-oci-fetch.yaml': [
+    { kind: 'InferenceService', models: [['oci://ghcr.io/kliukovkin/kserve-oci-test-fixture:v1', false]] },
+  ],
   'kserve/llmisvc-pvc.yaml': [{ kind: 'LLMInferenceService', models: [['pvc://gpt-oss-20b-pvc', false]] }],
   'kserve/trainedmodels.yaml': [
     { kind: 'TrainedModel', models: [['gs://kfserving-examples/models/sklearn/1.0/model', false]] },
@@ -29,12 +45,22 @@ const EXPECTED: Record<string, Expect[]> = {
     { kind: 'Deployment', models: [['hf://google/gemma-3-1b-it', false]] },
     { kind: 'Service', unsupported: true },
   ],
-  'gke-samples/deployment-tgi-model-id-env.yaml': [{ kind: 'Deployment', models: [['hf://meta-llama/Meta-Llama-3-70B-Instruct', false]] }],
-  'gke-samples/deployment-triton-gcsfuse-csi.yaml': [
-    { kind: 'Deployment', models: [], unclassified: [/volume "gcs-fuse-csi-vol" \(csi\), whose content modelgate cannot see/] },
+  'gke-samples/deployment-tgi-model-id-env.yaml': [
+    { kind: 'Deployment', models: [['hf://meta-llama/Meta-Llama-3-70B-Instruct', false]] },
   ],
-  'seldon-core-v2/model-sklearn-gcs.yaml': [{ kind: 'Model', models: [['gs://seldon-models/scv2/samples/mlserver_1.3.5/iris-sklearn', false]] }],
-  'seldon-core-v2/model-hf-text-gen.yaml': [{ kind: 'Model', models: [['gs://seldon-models/mlserver/huggingface/text-generation', false]] }],
+  'gke-samples/deployment-triton-gcsfuse-csi.yaml': [
+    {
+      kind: 'Deployment',
+      models: [],
+      unclassified: [/volume "gcs-fuse-csi-vol" \(csi\), whose content modelgate cannot see/],
+    },
+  ],
+  'seldon-core-v2/model-sklearn-gcs.yaml': [
+    { kind: 'Model', models: [['gs://seldon-models/scv2/samples/mlserver_1.3.5/iris-sklearn', false]] },
+  ],
+  'seldon-core-v2/model-hf-text-gen.yaml': [
+    { kind: 'Model', models: [['gs://seldon-models/mlserver/huggingface/text-generation', false]] },
+  ],
 };
 
 describe('extractModelReferences on real manifests', () => {
@@ -95,12 +121,16 @@ describe('extractModelReferences on pod specs', () => {
     const spec = podSpec(withArgs('--model=$(MODEL)', '--revision', 'a'.repeat(40)));
     (spec.containers as Record<string, unknown>[])[0]!.env = [{ name: 'MODEL', value: 'org/model' }];
     const r = extractModelReferences(deployment('d', spec))!;
-    expect(r.models.map((m) => [m.uri, m.pinned, m.delivery])).toEqual([[`hf://org/model:${'a'.repeat(40)}`, true, 'server']]);
+    expect(r.models.map((m) => [m.uri, m.pinned, m.delivery])).toEqual([
+      [`hf://org/model:${'a'.repeat(40)}`, true, 'server'],
+    ]);
   });
 
   it('reports an env var it cannot resolve instead of ignoring it', () => {
     const spec = podSpec(withArgs('--model=$(MODEL)'));
-    (spec.containers as Record<string, unknown>[])[0]!.env = [{ name: 'MODEL', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }];
+    (spec.containers as Record<string, unknown>[])[0]!.env = [
+      { name: 'MODEL', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } },
+    ];
     const r = extractModelReferences(pod('p', spec))!;
     expect(r.unclassified[0]!.reason).toContain('$(MODEL) is not a literal env value');
   });
@@ -109,7 +139,10 @@ describe('extractModelReferences on pod specs', () => {
     const spec = podSpec(withArgs('serve', '/models/llama'));
     (spec.containers as Record<string, unknown>[])[0]!.command = ['vllm'];
     (spec.volumes as unknown[]).push({ name: 'm', persistentVolumeClaim: { claimName: 'llama-pvc' } });
-    ((spec.containers as Record<string, unknown>[])[0]!.volumeMounts as unknown[]).push({ name: 'm', mountPath: '/models' });
+    ((spec.containers as Record<string, unknown>[])[0]!.volumeMounts as unknown[]).push({
+      name: 'm',
+      mountPath: '/models',
+    });
     const r = extractModelReferences(pod('p', spec))!;
     expect(r.models.map((m) => [m.uri, m.volume, m.delivery])).toEqual([['pvc://llama-pvc', 'm', 'volume']]);
   });
@@ -124,14 +157,23 @@ describe('extractModelReferences on pod specs', () => {
     const plain = extractModelReferences(pod('p', podSpec(withImageVolume('model', 'reg.io/m:v1'))))!;
     expect(plain.models.map((m) => [m.uri, m.pinned])).toEqual([['oci://reg.io/m:v1', false]]);
     const ann = { 'modelgate.io/models': JSON.stringify([{ name: 'm', volume: 'model', digest: DIGEST }]) };
-    const declared = extractModelReferences(pod('p', podSpec(withImageVolume('model', 'reg.io/m:v1')), { annotations: ann }))!;
-    expect(declared.models.map((m) => [m.uri, m.pinned, m.modelDigest, m.declared?.name])).toEqual([['oci://reg.io/m:v1', true, DIGEST, 'm']]);
+    const declared = extractModelReferences(
+      pod('p', podSpec(withImageVolume('model', 'reg.io/m:v1')), { annotations: ann }),
+    )!;
+    expect(declared.models.map((m) => [m.uri, m.pinned, m.modelDigest, m.declared?.name])).toEqual([
+      ['oci://reg.io/m:v1', true, DIGEST, 'm'],
+    ]);
   });
 
   it('a declared model on a PVC gets a pvc:// uri; one naming an unknown volume is an error', () => {
     const spec = podSpec();
     (spec.volumes as unknown[]).push({ name: 'data', persistentVolumeClaim: { claimName: 'weights' } });
-    const ann = { 'modelgate.io/models': JSON.stringify([{ name: 'm', volume: 'data', subPath: 'llama', digest: DIGEST }, { name: 'n', volume: 'nope', digest: DIGEST }]) };
+    const ann = {
+      'modelgate.io/models': JSON.stringify([
+        { name: 'm', volume: 'data', subPath: 'llama', digest: DIGEST },
+        { name: 'n', volume: 'nope', digest: DIGEST },
+      ]),
+    };
     const r = extractModelReferences(deployment('d', spec, { annotations: ann }))!;
     expect(r.models.map((m) => m.uri)).toEqual(['pvc://weights/llama']);
     expect(r.annotationErrors.join()).toContain('names volume "nope", which the pod spec does not define');
@@ -141,7 +183,12 @@ describe('extractModelReferences on pod specs', () => {
     const spec = podSpec();
     (spec.volumes as unknown[]).push({ name: 'kserve-provision-location', emptyDir: {} });
     spec.initContainers = [
-      { name: 'storage-initializer', image: 'kserve/storage-initializer', args: ['s3://bucket/model', '/mnt/models'], volumeMounts: [{ name: 'kserve-provision-location', mountPath: '/mnt/models' }] },
+      {
+        name: 'storage-initializer',
+        image: 'kserve/storage-initializer',
+        args: ['s3://bucket/model', '/mnt/models'],
+        volumeMounts: [{ name: 'kserve-provision-location', mountPath: '/mnt/models' }],
+      },
     ];
     (spec.containers as unknown[]).push({ name: 'modelcar', image: `reg.io/model@sha256:${'e'.repeat(64)}` });
     const r = extractModelReferences(pod('p', spec))!;
@@ -157,16 +204,32 @@ describe('extractModelReferences on pod specs', () => {
   });
 
   it('CronJob pod templates are found', () => {
-    const cj = { apiVersion: 'batch/v1', kind: 'CronJob', metadata: { name: 'c' }, spec: { jobTemplate: { spec: { template: { spec: podSpec(withImageVolume('m', 'reg.io/m:1')) } } } } };
+    const cj = {
+      apiVersion: 'batch/v1',
+      kind: 'CronJob',
+      metadata: { name: 'c' },
+      spec: { jobTemplate: { spec: { template: { spec: podSpec(withImageVolume('m', 'reg.io/m:1')) } } } },
+    };
     expect(extractModelReferences(cj)!.podSpecs[0]!.path).toBe('spec.jobTemplate.spec.template.spec');
   });
 
   it('never throws on arbitrary objects of supported kinds', () => {
-    const kinds = [['v1', 'Pod'], ['apps/v1', 'Deployment'], ['batch/v1', 'CronJob'], ['serving.kserve.io/v1beta1', 'InferenceService'], ['serving.kserve.io/v1alpha1', 'LLMInferenceService']];
+    const kinds = [
+      ['v1', 'Pod'],
+      ['apps/v1', 'Deployment'],
+      ['batch/v1', 'CronJob'],
+      ['serving.kserve.io/v1beta1', 'InferenceService'],
+      ['serving.kserve.io/v1alpha1', 'LLMInferenceService'],
+    ];
     fc.assert(
-      fc.property(fc.constantFrom(...kinds), fc.jsonValue(), fc.jsonValue(), ([apiVersion, kind], metadata, spec) => {
-        extractModelReferences({ apiVersion, kind, metadata, spec });
-      }),
+      fc.property(
+        fc.constantFrom(...kinds),
+        fc.jsonValue(),
+        fc.jsonValue(),
+        ([apiVersion, kind], metadata, spec) => {
+          extractModelReferences({ apiVersion, kind, metadata, spec });
+        },
+      ),
       { numRuns: 1000 },
     );
   });

@@ -92,7 +92,9 @@ function podTemplates(kind: string, obj: Obj): Template[] {
   const spec = isObj(obj.spec) ? obj.spec : {};
   const meta = isObj(obj.metadata) ? obj.metadata : {};
   const tpl = (t: unknown, path: string): Template[] =>
-    isObj(t) && isObj(t.spec) ? [{ meta: isObj(t.metadata) ? t.metadata : {}, spec: t.spec, path: `${path}.spec` }] : [];
+    isObj(t) && isObj(t.spec)
+      ? [{ meta: isObj(t.metadata) ? t.metadata : {}, spec: t.spec, path: `${path}.spec` }]
+      : [];
   switch (kind) {
     case 'Pod':
       return [{ meta, spec, path: 'spec' }];
@@ -116,8 +118,10 @@ function podTemplates(kind: string, obj: Obj): Template[] {
       if (isObj(spec.template)) out.push({ meta: {}, spec: spec.template, path: 'spec.template' });
       if (isObj(spec.worker)) out.push({ meta: {}, spec: spec.worker, path: 'spec.worker' });
       if (isObj(spec.prefill)) {
-        if (isObj(spec.prefill.template)) out.push({ meta: {}, spec: spec.prefill.template, path: 'spec.prefill.template' });
-        if (isObj(spec.prefill.worker)) out.push({ meta: {}, spec: spec.prefill.worker, path: 'spec.prefill.worker' });
+        if (isObj(spec.prefill.template))
+          out.push({ meta: {}, spec: spec.prefill.template, path: 'spec.prefill.template' });
+        if (isObj(spec.prefill.worker))
+          out.push({ meta: {}, spec: spec.prefill.worker, path: 'spec.prefill.worker' });
       }
       return out;
     }
@@ -132,9 +136,28 @@ interface Flag {
   prefix: string;
 }
 const flagList = (flags: string[]): readonly Flag[] => flags.map((flag) => ({ flag, prefix: `${flag}=` }));
-const MODEL_FLAGS = flagList(['--model', '--model-path', '--model-id', '--model-repository', '--model-store', '--model_dir', '--model-dir']);
+const MODEL_FLAGS = flagList([
+  '--model',
+  '--model-path',
+  '--model-id',
+  '--model-repository',
+  '--model-store',
+  '--model_dir',
+  '--model-dir',
+]);
 const REVISION_FLAGS = flagList(['--revision', '--model-revision']);
-const KSERVE_FRAMEWORKS = ['sklearn', 'xgboost', 'tensorflow', 'pytorch', 'triton', 'onnx', 'pmml', 'lightgbm', 'paddle', 'huggingface'];
+const KSERVE_FRAMEWORKS = [
+  'sklearn',
+  'xgboost',
+  'tensorflow',
+  'pytorch',
+  'triton',
+  'onnx',
+  'pmml',
+  'lightgbm',
+  'paddle',
+  'huggingface',
+];
 
 class Collector {
   readonly models: ModelReference[] = [];
@@ -146,12 +169,24 @@ class Collector {
     return this.declared.has(name);
   }
 
-  addUri(raw: string, name: string, location: string, delivery: Delivery, volume?: string, revision?: string): void {
+  addUri(
+    raw: string,
+    name: string,
+    location: string,
+    delivery: Delivery,
+    volume?: string,
+    revision?: string,
+  ): void {
     let parsed: UriParse = parseModelUri(raw);
     if (!parsed.ok && !/^[a-z][a-z0-9+.-]*:\/\//i.test(raw)) {
       const hf = hfIdToUri(raw, revision);
       if (hf) parsed = parseModelUri(hf);
-    } else if (parsed.ok && revision && parsed.value.scheme === 'hf' && !parsed.value.uri.slice(5).includes(':')) {
+    } else if (
+      parsed.ok &&
+      revision &&
+      parsed.value.scheme === 'hf' &&
+      !parsed.value.uri.slice(5).includes(':')
+    ) {
       parsed = parseModelUri(`${parsed.value.uri}:${revision}`);
     }
     if (!parsed.ok) {
@@ -176,7 +211,10 @@ class Collector {
   }
 }
 
-function expandEnv(value: string, env: Map<string, string | undefined>): { value: string; unresolved?: string } {
+function expandEnv(
+  value: string,
+  env: Map<string, string | undefined>,
+): { value: string; unresolved?: string } {
   let unresolved: string | undefined;
   const out = value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (whole, name: string) => {
     const v = env.get(name);
@@ -190,7 +228,10 @@ function expandEnv(value: string, env: Map<string, string | undefined>): { value
 }
 
 /** `--flag value` and `--flag=value`; the `--flag=` prefixes are built once per flag list, not per argument. */
-function flagValues(args: string[], flags: readonly Flag[]): { flag: string; value: string; index: number }[] {
+function flagValues(
+  args: string[],
+  flags: readonly Flag[],
+): { flag: string; value: string; index: number }[] {
   const out: { flag: string; value: string; index: number }[] = [];
   for (let i = 0; i < args.length; i++) {
     const a = args[i]!;
@@ -228,7 +269,8 @@ function classifyLocalPath(
     const mp = str(m.mountPath);
     if (!mp) continue;
     const norm = mp.endsWith('/') ? mp : `${mp}/`;
-    if ((path === mp || path.startsWith(norm)) && (!best || mp.length > (str(best.mountPath)?.length ?? 0))) best = m;
+    if ((path === mp || path.startsWith(norm)) && (!best || mp.length > (str(best.mountPath)?.length ?? 0)))
+      best = m;
   }
   if (!best) {
     const image = str(container.image);
@@ -236,21 +278,36 @@ function classifyLocalPath(
       // No volume: the model is baked into the server image, so the image reference is the model's.
       const parsed = parseOciReference(image);
       if (parsed.ok) {
-        c.push({ name: `model inside image of container "${str(container.name) ?? '?'}"`, location: `${location} → image`, ...parsed.value, delivery: 'image' });
+        c.push({
+          name: `model inside image of container "${str(container.name) ?? '?'}"`,
+          location: `${location} → image`,
+          ...parsed.value,
+          delivery: 'image',
+        });
         return;
       }
     }
-    c.unclassified.push({ location, value: path, reason: `model path ${path} is not on any mounted volume and the container image is not a valid reference` });
+    c.unclassified.push({
+      location,
+      value: path,
+      reason: `model path ${path} is not on any mounted volume and the container image is not a valid reference`,
+    });
     return;
   }
   const volName = str(best.name) ?? '';
   if (c.coveredVolumes.has(volName) || storageDestinations.has(volName)) return;
   const vol = volumes.get(volName);
   if (!vol) {
-    c.unclassified.push({ location, value: path, reason: `model path ${path} is mounted from volume "${volName}", which the pod does not define` });
+    c.unclassified.push({
+      location,
+      value: path,
+      reason: `model path ${path} is mounted from volume "${volName}", which the pod does not define`,
+    });
     return;
   }
-  const claim = isObj(vol.spec.persistentVolumeClaim) ? str(vol.spec.persistentVolumeClaim.claimName) : undefined;
+  const claim = isObj(vol.spec.persistentVolumeClaim)
+    ? str(vol.spec.persistentVolumeClaim.claimName)
+    : undefined;
   if (claim) {
     const sub = str(best.subPath);
     c.addUri(`pvc://${claim}${sub ? `/${sub}` : ''}`, `volume "${volName}"`, location, 'volume', volName);
@@ -273,10 +330,18 @@ function scanContainers(spec: Obj, path: string, c: Collector): void {
     if (isObj(v.image)) {
       const ref = str(v.image.reference);
       const loc = `${path}.volumes[${i}].image.reference`;
-      if (ref === undefined) c.unclassified.push({ location: loc, value: '', reason: 'image volume without a reference' });
+      if (ref === undefined)
+        c.unclassified.push({ location: loc, value: '', reason: 'image volume without a reference' });
       else {
         const parsed = parseOciReference(ref);
-        if (parsed.ok) c.push({ name: `volume "${name}"`, location: loc, ...parsed.value, delivery: 'volume', volume: name });
+        if (parsed.ok)
+          c.push({
+            name: `volume "${name}"`,
+            location: loc,
+            ...parsed.value,
+            delivery: 'volume',
+            volume: name,
+          });
         else c.unclassified.push({ location: loc, value: ref, reason: parsed.reason });
       }
     }
@@ -296,14 +361,17 @@ function scanContainers(spec: Obj, path: string, c: Collector): void {
       const args = arr(ct.args).filter((a): a is string => typeof a === 'string');
       if (name === 'storage-initializer' && args.length >= 1) {
         const dest = args[1];
-        const mount = arr(ct.volumeMounts).filter(isObj).find((m) => dest !== undefined && str(m.mountPath) === dest);
+        const mount = arr(ct.volumeMounts)
+          .filter(isObj)
+          .find((m) => dest !== undefined && str(m.mountPath) === dest);
         const vol = mount ? str(mount.name) : undefined;
         if (vol) storageDestinations.add(vol);
         c.addUri(args[0]!, 'storage initializer', `${loc}.args[0]`, 'storage-initializer', vol);
       }
       if ((name === 'modelcar' || name === 'modelcar-init') && str(ct.image)) {
         const parsed = parseOciReference(str(ct.image)!);
-        if (parsed.ok) c.push({ name: 'KServe modelcar', location: `${loc}.image`, ...parsed.value, delivery: 'image' });
+        if (parsed.ok)
+          c.push({ name: 'KServe modelcar', location: `${loc}.image`, ...parsed.value, delivery: 'image' });
         else c.unclassified.push({ location: `${loc}.image`, value: str(ct.image)!, reason: parsed.reason });
       }
     });
@@ -318,14 +386,22 @@ function scanContainers(spec: Obj, path: string, c: Collector): void {
       const argv = [...arr(ct.command), ...arr(ct.args)].filter((a): a is string => typeof a === 'string');
       const found: { value: string; where: string; revision?: string }[] = [];
       const revision = flagValues(argv, REVISION_FLAGS)[0]?.value ?? env.get('REVISION');
-      for (const f of flagValues(argv, MODEL_FLAGS)) found.push({ value: f.value, where: `${loc} ${f.flag}` });
+      for (const f of flagValues(argv, MODEL_FLAGS))
+        found.push({ value: f.value, where: `${loc} ${f.flag}` });
       // `vllm serve <model>`: the model is the positional argument after "serve".
       const serve = argv.findIndex((a, j) => a === 'serve' && j > 0 && /(^|\/)vllm$/.test(argv[j - 1]!));
-      if (serve >= 0 && argv[serve + 1] && !argv[serve + 1]!.startsWith('-')) found.push({ value: argv[serve + 1]!, where: `${loc} vllm serve` });
+      if (serve >= 0 && argv[serve + 1] && !argv[serve + 1]!.startsWith('-'))
+        found.push({ value: argv[serve + 1]!, where: `${loc} vllm serve` });
       // TGI reads MODEL_ID; KServe custom containers read STORAGE_URI.
       if (env.has('MODEL_ID') && !argv.some((a) => a.includes('$(MODEL_ID)'))) {
         const v = env.get('MODEL_ID');
-        if (v === undefined) c.unclassified.push({ location: `${loc}.env MODEL_ID`, value: '(valueFrom)', reason: 'MODEL_ID comes from a Secret or ConfigMap, which modelgate does not read at admission; set it literally or declare the model in the annotation' });
+        if (v === undefined)
+          c.unclassified.push({
+            location: `${loc}.env MODEL_ID`,
+            value: '(valueFrom)',
+            reason:
+              'MODEL_ID comes from a Secret or ConfigMap, which modelgate does not read at admission; set it literally or declare the model in the annotation',
+          });
         else found.push({ value: v, where: `${loc}.env MODEL_ID` });
       }
       const storageUri = env.get('STORAGE_URI');
@@ -333,7 +409,11 @@ function scanContainers(spec: Obj, path: string, c: Collector): void {
       for (const f of found) {
         const { value, unresolved } = expandEnv(f.value, env);
         if (unresolved) {
-          c.unclassified.push({ location: f.where, value: f.value, reason: `$(${unresolved}) is not a literal env value of the container, so the model cannot be known at admission` });
+          c.unclassified.push({
+            location: f.where,
+            value: f.value,
+            reason: `$(${unresolved}) is not a literal env value of the container, so the model cannot be known at admission`,
+          });
           continue;
         }
         if (value.startsWith('/')) classifyLocalPath(value, ct, volumes, c, f.where, storageDestinations);
@@ -353,14 +433,21 @@ function scanKServeComponent(kind: string, spec: Obj, c: Collector): void {
         const m = s[f];
         if (!isObj(m)) continue;
         const uri = str(m.storageUri);
-        if (uri) c.addUri(uri, `${comp} ${f === 'model' ? 'model' : f}`, `spec.${comp}.${f}.storageUri`, 'storage-initializer');
+        if (uri)
+          c.addUri(
+            uri,
+            `${comp} ${f === 'model' ? 'model' : f}`,
+            `spec.${comp}.${f}.storageUri`,
+            'storage-initializer',
+          );
         if (isObj(m.storage)) {
           const key = str(m.storage.key);
           const path = str(m.storage.path);
           c.unclassified.push({
             location: `spec.${comp}.${f}.storage`,
             value: `${key ?? ''}:${path ?? ''}`,
-            reason: 'the model location comes from a storage Secret, which modelgate does not read; use storageUri or declare the model in the annotation',
+            reason:
+              'the model location comes from a storage Secret, which modelgate does not read; use storageUri or declare the model in the annotation',
           });
         }
       }
@@ -373,7 +460,13 @@ function scanKServeComponent(kind: string, spec: Obj, c: Collector): void {
     if (uri) c.addUri(uri, 'model', 'spec.model.uri', 'storage-initializer');
     const lora = isObj(model.lora) ? model.lora : {};
     arr(lora.adapters).forEach((a, i) => {
-      if (isObj(a) && str(a.uri)) c.addUri(str(a.uri)!, `LoRA adapter ${str(a.name) ?? i}`, `spec.model.lora.adapters[${i}].uri`, 'storage-initializer');
+      if (isObj(a) && str(a.uri))
+        c.addUri(
+          str(a.uri)!,
+          `LoRA adapter ${str(a.name) ?? i}`,
+          `spec.model.lora.adapters[${i}].uri`,
+          'storage-initializer',
+        );
     });
   } else if (kind === 'TrainedModel') {
     const model = isObj(spec.model) ? spec.model : {};
@@ -388,7 +481,8 @@ function scanKServeComponent(kind: string, spec: Obj, c: Collector): void {
 function pvcClaimOf(templates: Template[], volume: string): string | undefined {
   for (const t of templates) {
     for (const v of arr(t.spec.volumes)) {
-      if (isObj(v) && v.name === volume && isObj(v.persistentVolumeClaim)) return str(v.persistentVolumeClaim.claimName);
+      if (isObj(v) && v.name === volume && isObj(v.persistentVolumeClaim))
+        return str(v.persistentVolumeClaim.claimName);
     }
   }
   return undefined;
@@ -419,21 +513,28 @@ export function extractModelReferences(object: unknown): WorkloadModels | undefi
 
   // Declared models not tied to a discovered reference are references of their own.
   const podVolumes = new Set<string>();
-  for (const t of templates) for (const v of arr(t.spec.volumes)) if (isObj(v) && str(v.name)) podVolumes.add(str(v.name)!);
+  for (const t of templates)
+    for (const v of arr(t.spec.volumes)) if (isObj(v) && str(v.name)) podVolumes.add(str(v.name)!);
   for (const d of ann.models) {
     if (templates.length > 0 && !podVolumes.has(d.volume)) {
-      ann.errors.push(`${MODELS_ANNOTATION}: model "${d.name}" names volume "${d.volume}", which the pod spec does not define (volumes: ${[...podVolumes].join(', ') || 'none'})`);
+      ann.errors.push(
+        `${MODELS_ANNOTATION}: model "${d.name}" names volume "${d.volume}", which the pod spec does not define (volumes: ${[...podVolumes].join(', ') || 'none'})`,
+      );
       continue;
     }
     if (c.models.some((m) => m.declared === d)) continue;
     let scheme: ModelScheme | undefined;
     let uri: string | undefined;
     const claim = pvcClaimOf(templates, d.volume);
-    if (!d.uri && claim) ({ scheme, uri } = { scheme: 'pvc', uri: `pvc://${claim}${d.subPath ? `/${d.subPath}` : ''}` });
+    if (!d.uri && claim)
+      ({ scheme, uri } = { scheme: 'pvc', uri: `pvc://${claim}${d.subPath ? `/${d.subPath}` : ''}` });
     if (d.uri) {
       const p = parseModelUri(d.uri);
       if (p.ok) ({ scheme, uri } = p.value);
-      else ann.errors.push(`${MODELS_ANNOTATION}: model "${d.name}" has uri ${JSON.stringify(d.uri)}: ${p.reason}`);
+      else
+        ann.errors.push(
+          `${MODELS_ANNOTATION}: model "${d.name}" has uri ${JSON.stringify(d.uri)}: ${p.reason}`,
+        );
     }
     c.models.push({
       name: d.name,
@@ -463,6 +564,9 @@ export function extractModelReferences(object: unknown): WorkloadModels | undefi
     unclassified: c.unclassified,
     annotationErrors: ann.errors,
     servesModels:
-      c.models.length > 0 || c.unclassified.length > 0 || annotations[MODELS_ANNOTATION] !== undefined || sensitivityLabel !== undefined,
+      c.models.length > 0 ||
+      c.unclassified.length > 0 ||
+      annotations[MODELS_ANNOTATION] !== undefined ||
+      sensitivityLabel !== undefined,
   };
 }

@@ -18,9 +18,12 @@ describe('parseOciReference', () => {
     expect(r.ok && r.value.pinned).toBe(pinned);
   });
 
-  it.each(['', 'Has/Upper', 'reg.io/m@sha256:abc', 'reg.io/m:bad tag', 'reg.io/m@md5:' + 'a'.repeat(32)])('rejects %j', (ref) => {
-    expect(parseOciReference(ref).ok).toBe(false);
-  });
+  it.each(['', 'Has/Upper', 'reg.io/m@sha256:abc', 'reg.io/m:bad tag', 'reg.io/m@md5:' + 'a'.repeat(32)])(
+    'rejects %j',
+    (ref) => {
+      expect(parseOciReference(ref).ok).toBe(false);
+    },
+  );
 
   it('says how to pin a tag', () => {
     const r = parseOciReference('reg.io/m:v1');
@@ -59,7 +62,12 @@ describe('parseModelUri', () => {
   it('never throws and a pinned OCI reference always carries its digest', () => {
     fc.assert(
       fc.property(fc.string(), (s) => {
-        for (const r of [parseModelUri(s), parseOciReference(s), parseModelUri(`oci://${s}`), parseModelUri(`hf://${s}`)]) {
+        for (const r of [
+          parseModelUri(s),
+          parseOciReference(s),
+          parseModelUri(`oci://${s}`),
+          parseModelUri(`hf://${s}`),
+        ]) {
           if (r.ok && r.value.pinned) expect(r.value.digest).toBeTruthy();
         }
       }),

@@ -25,7 +25,8 @@ const OCI_REPO = new RegExp(`^${OCI_COMPONENT}(?:/${OCI_COMPONENT})*$`);
 /** Splits an OCI reference into registry/repository, tag and digest, defaulting like the container runtime. */
 export function parseOciReference(ref: string): UriParse {
   const trimmed = ref.trim();
-  if (trimmed === '' || /\s/.test(trimmed)) return { ok: false, reason: `"${ref}" is not a valid OCI reference` };
+  if (trimmed === '' || /\s/.test(trimmed))
+    return { ok: false, reason: `"${ref}" is not a valid OCI reference` };
   let rest = trimmed;
   let digest: string | undefined;
   const at = rest.indexOf('@');
@@ -33,7 +34,10 @@ export function parseOciReference(ref: string): UriParse {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
     if (!SHA256.test(digest)) {
-      return { ok: false, reason: `"${ref}" has digest "${digest}", expected sha256 followed by 64 lowercase hex digits` };
+      return {
+        ok: false,
+        reason: `"${ref}" has digest "${digest}", expected sha256 followed by 64 lowercase hex digits`,
+      };
     }
   }
   let tag: string | undefined;
@@ -42,17 +46,22 @@ export function parseOciReference(ref: string): UriParse {
   if (colon > lastSlash) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!/^[\w][\w.-]{0,127}$/.test(tag)) return { ok: false, reason: `"${ref}" has an invalid tag "${tag}"` };
+    if (!/^[\w][\w.-]{0,127}$/.test(tag))
+      return { ok: false, reason: `"${ref}" has an invalid tag "${tag}"` };
   }
   const parts = rest.split('/');
   const first = parts[0] ?? '';
-  const hasRegistry = parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost');
+  const hasRegistry =
+    parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost');
   let registry = hasRegistry ? first : 'docker.io';
   let repo = hasRegistry ? parts.slice(1).join('/') : rest;
   if (registry === 'index.docker.io') registry = 'docker.io';
   if (registry === 'docker.io' && !repo.includes('/')) repo = `library/${repo}`;
   if (repo === '' || !OCI_REPO.test(repo)) {
-    return { ok: false, reason: `"${ref}" has an invalid repository name "${repo}" (lowercase letters, digits, ., _, -, /)` };
+    return {
+      ok: false,
+      reason: `"${ref}" has an invalid repository name "${repo}" (lowercase letters, digits, ., _, -, /)`,
+    };
   }
   const name = `${registry}/${repo}`;
   const uri = `oci://${name}${digest ? '' : `:${tag ?? 'latest'}`}${tag && digest ? `:${tag}` : ''}${digest ? `@${digest}` : ''}`;
@@ -72,10 +81,15 @@ export function parseOciReference(ref: string): UriParse {
 function parseHf(rest: string, original: string): UriParse {
   // hf://owner/name, hf://owner/name:revision (KServe), or hf://owner/name@revision.
   const m = /^([A-Za-z0-9][\w.-]*)\/([\w.-]+)(?:[:@]([\w./-]+))?$/.exec(rest);
-  if (!m) return { ok: false, reason: `"${original}" is not a Hugging Face reference of the form hf://owner/name[:revision]` };
+  if (!m)
+    return {
+      ok: false,
+      reason: `"${original}" is not a Hugging Face reference of the form hf://owner/name[:revision]`,
+    };
   const [, owner, name, revision] = m;
   const uri = `hf://${owner}/${name}${revision ? `:${revision}` : ''}`;
-  if (revision && HF_COMMIT.test(revision)) return { ok: true, value: { scheme: 'hf', uri, digest: revision, pinned: true } };
+  if (revision && HF_COMMIT.test(revision))
+    return { ok: true, value: { scheme: 'hf', uri, digest: revision, pinned: true } };
   return {
     ok: true,
     value: {
@@ -96,7 +110,11 @@ const MUTABLE_STORE = (scheme: string) =>
 export function parseModelUri(raw: string): UriParse {
   const s = raw.trim();
   const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(s);
-  if (!m) return { ok: false, reason: `"${raw}" has no scheme (expected oci://, hf://, s3://, gs://, pvc://, https://)` };
+  if (!m)
+    return {
+      ok: false,
+      reason: `"${raw}" has no scheme (expected oci://, hf://, s3://, gs://, pvc://, https://)`,
+    };
   const scheme = m[1]!.toLowerCase();
   const rest = m[2]!;
   switch (scheme) {
@@ -110,10 +128,19 @@ export function parseModelUri(raw: string): UriParse {
     case 's3':
     case 'gs':
     case 'pvc': {
-      if (!/^[^/\s]+(\/[^\s]*)?$/.test(rest)) return { ok: false, reason: `"${raw}" is not a valid ${scheme}:// URI` };
+      if (!/^[^/\s]+(\/[^\s]*)?$/.test(rest))
+        return { ok: false, reason: `"${raw}" is not a valid ${scheme}:// URI` };
       return {
         ok: true,
-        value: { scheme, uri: `${scheme}://${rest}`, pinned: false, unpinnedReason: scheme === 'pvc' ? 'a volume\'s content can change; declare the signed digest in the modelgate.io/models annotation' : MUTABLE_STORE(scheme) },
+        value: {
+          scheme,
+          uri: `${scheme}://${rest}`,
+          pinned: false,
+          unpinnedReason:
+            scheme === 'pvc'
+              ? "a volume's content can change; declare the signed digest in the modelgate.io/models annotation"
+              : MUTABLE_STORE(scheme),
+        },
       };
     }
     case 'https':
@@ -131,14 +158,21 @@ export function parseModelUri(raw: string): UriParse {
           scheme: azure ? 'azure' : (scheme as 'http' | 'https'),
           uri: url.href,
           pinned: false,
-          unpinnedReason: 'content served from a URL can change; declare the signed digest in the modelgate.io/models annotation',
+          unpinnedReason:
+            'content served from a URL can change; declare the signed digest in the modelgate.io/models annotation',
         },
       };
     }
     case 'model-registry':
       return {
         ok: true,
-        value: { scheme: 'model-registry', uri: s, pinned: false, unpinnedReason: 'a registry entry resolves at pull time; declare the signed digest in the modelgate.io/models annotation' },
+        value: {
+          scheme: 'model-registry',
+          uri: s,
+          pinned: false,
+          unpinnedReason:
+            'a registry entry resolves at pull time; declare the signed digest in the modelgate.io/models annotation',
+        },
       };
     default:
       return { ok: false, reason: `scheme "${scheme}://" in "${raw}" is not one modelgate understands` };

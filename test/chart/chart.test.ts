@@ -24,8 +24,13 @@ import {
   type WebhookConfiguration,
 } from './render.ts';
 
-const chart = yaml.load(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as { version: string; appVersion: string };
-const pkg = JSON.parse(readFileSync(join(chartDir, '..', '..', 'package.json'), 'utf8')) as { version: string };
+const chart = yaml.load(readFileSync(join(chartDir, 'Chart.yaml'), 'utf8')) as {
+  version: string;
+  appVersion: string;
+};
+const pkg = JSON.parse(readFileSync(join(chartDir, '..', '..', 'package.json'), 'utf8')) as {
+  version: string;
+};
 
 const webhookName = `${release.name}-modelgate-webhook`;
 const controllerName = `${release.name}-modelgate-controller`;
@@ -50,7 +55,13 @@ beforeAll(() => {
 
 describe('chart metadata', () => {
   it('passes helm lint --strict with default values and with every option on', () => {
-    for (const extra of [[], ['--set', 'certManager.enabled=true,metrics.serviceMonitor.enabled=true,metrics.prometheusRule.enabled=true']]) {
+    for (const extra of [
+      [],
+      [
+        '--set',
+        'certManager.enabled=true,metrics.serviceMonitor.enabled=true,metrics.prometheusRule.enabled=true',
+      ],
+    ]) {
       const result = runHelm(['lint', '--strict', chartDir, '--namespace', release.namespace, ...extra]);
       expect(result.stderr + result.stdout).toMatch(/1 chart\(s\) linted, 0 chart\(s\) failed/);
       expect(result.code).toBe(0);
@@ -65,7 +76,8 @@ describe('chart metadata', () => {
     const walk = (o: Record<string, unknown>, prefix: string) => {
       for (const [k, v] of Object.entries(o)) {
         const key = prefix ? `${prefix}.${k}` : k;
-        if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0 && !opaque.has(k)) walk(v as Record<string, unknown>, key);
+        if (v && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0 && !opaque.has(k))
+          walk(v as Record<string, unknown>, key);
         else keys.push(key);
       }
     };
@@ -79,7 +91,14 @@ describe('chart metadata', () => {
     const pack = runHelm(['package', chartDir, '--destination', out]);
     expect(pack.code, pack.stderr).toBe(0);
     const archive = join(out, `modelgate-${chart.version}.tgz`);
-    const args = (src: string) => ['template', release.name, src, '--namespace', release.namespace, '--include-crds'];
+    const args = (src: string) => [
+      'template',
+      release.name,
+      src,
+      '--namespace',
+      release.namespace,
+      '--include-crds',
+    ];
     const fromArchive = runHelm(args(archive));
     expect(fromArchive.code, fromArchive.stderr).toBe(0);
     expect(fromArchive.stdout).toBe(runHelm(args(chartDir)).stdout);
@@ -90,9 +109,25 @@ describe('chart metadata', () => {
     expect(examples.length).toBeGreaterThanOrEqual(3);
     for (const file of examples) {
       const values = join(chartDir, 'ci', file);
-      const lint = runHelm(['lint', '--strict', chartDir, '--namespace', release.namespace, '--values', values]);
+      const lint = runHelm([
+        'lint',
+        '--strict',
+        chartDir,
+        '--namespace',
+        release.namespace,
+        '--values',
+        values,
+      ]);
       expect(lint.code, `${file}: ${lint.stdout}${lint.stderr}`).toBe(0);
-      const rendered = runHelm(['template', release.name, chartDir, '--namespace', release.namespace, '--values', values]);
+      const rendered = runHelm([
+        'template',
+        release.name,
+        chartDir,
+        '--namespace',
+        release.namespace,
+        '--values',
+        values,
+      ]);
       expect(rendered.code, `${file}: ${rendered.stderr}`).toBe(0);
     }
   });
@@ -102,10 +137,18 @@ describe('chart metadata', () => {
   });
 
   it('gives every object the standard labels and every namespaced object the release namespace', () => {
-    const clusterScoped = new Set(['CustomResourceDefinition', 'ClusterRole', 'ClusterRoleBinding', 'ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']);
+    const clusterScoped = new Set([
+      'CustomResourceDefinition',
+      'ClusterRole',
+      'ClusterRoleBinding',
+      'ValidatingWebhookConfiguration',
+      'MutatingWebhookConfiguration',
+    ]);
     for (const o of defaults.objects) {
       if (o.kind === 'CustomResourceDefinition') continue;
-      expect(o.metadata.labels?.['app.kubernetes.io/instance'], `${o.kind}/${o.metadata.name}`).toBe(release.name);
+      expect(o.metadata.labels?.['app.kubernetes.io/instance'], `${o.kind}/${o.metadata.name}`).toBe(
+        release.name,
+      );
       expect(o.metadata.labels?.['app.kubernetes.io/managed-by']).toBe('Helm');
       expect(o.metadata.name.length).toBeLessThanOrEqual(63);
       if (clusterScoped.has(o.kind)) expect(o.metadata.namespace).toBeUndefined();
@@ -147,7 +190,10 @@ describe('pod security', () => {
   it('runs every container non-root, read-only, without capabilities, with RuntimeDefault seccomp', () => {
     for (const d of defaults.all('Deployment') as Deployment[]) {
       const pod = d.spec.template.spec;
-      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(pod.securityContext).toMatchObject({
+        runAsNonRoot: true,
+        seccompProfile: { type: 'RuntimeDefault' },
+      });
       expect(pod.securityContext?.runAsUser).toBeGreaterThan(0);
       for (const c of containersOf(d)) {
         expect(c.securityContext, `${d.metadata.name}/${c.name}`).toMatchObject({
@@ -175,7 +221,11 @@ describe('pod security', () => {
     const d = defaults.get<Deployment>('Deployment', webhookName);
     expect(d.spec.replicas).toBe(2);
     expect(d.spec).toMatchObject({ strategy: { rollingUpdate: { maxUnavailable: 0 } } });
-    const anti = d.spec.template.spec.affinity?.podAntiAffinity as { preferredDuringSchedulingIgnoredDuringExecution: { podAffinityTerm: { topologyKey: string; labelSelector: { matchLabels: Record<string, string> } } }[] };
+    const anti = d.spec.template.spec.affinity?.podAntiAffinity as {
+      preferredDuringSchedulingIgnoredDuringExecution: {
+        podAffinityTerm: { topologyKey: string; labelSelector: { matchLabels: Record<string, string> } };
+      }[];
+    };
     const term = anti.preferredDuringSchedulingIgnoredDuringExecution[0]?.podAffinityTerm;
     expect(term?.topologyKey).toBe('kubernetes.io/hostname');
     expect(term?.labelSelector.matchLabels).toEqual(d.spec.selector.matchLabels);
@@ -195,8 +245,15 @@ describe('pod security', () => {
   it('refuses a PDB that would block every drain (minAvailable >= replicas)', () => {
     const result = template({ webhook: { replicas: 2, podDisruptionBudget: { minAvailable: 2 } } });
     expect(result.code).not.toBe(0);
-    expect(result.stderr).toContain('webhook.podDisruptionBudget.minAvailable (2) must be below webhook.replicas (2)');
-    expect(render({ webhook: { replicas: 3, podDisruptionBudget: { minAvailable: 2 } } }).get<K8sPdb>('PodDisruptionBudget', webhookName).spec).toMatchObject({ minAvailable: 2 });
+    expect(result.stderr).toContain(
+      'webhook.podDisruptionBudget.minAvailable (2) must be below webhook.replicas (2)',
+    );
+    expect(
+      render({ webhook: { replicas: 3, podDisruptionBudget: { minAvailable: 2 } } }).get<K8sPdb>(
+        'PodDisruptionBudget',
+        webhookName,
+      ).spec,
+    ).toMatchObject({ minAvailable: 2 });
   });
 
   it('applies priorityClassName, hard anti-affinity, hostNetwork and a controller PDB when asked', () => {
@@ -230,7 +287,9 @@ describe('webhook configurations', () => {
       matchPolicy: 'Equivalent',
       failurePolicy: 'Fail',
       timeoutSeconds: 10,
-      clientConfig: { service: { name: webhookName, namespace: release.namespace, path: '/validate', port: 443 } },
+      clientConfig: {
+        service: { name: webhookName, namespace: release.namespace, path: '/validate', port: 443 },
+      },
       namespaceSelector: expect.any(Object),
       // No rules and no caBundle: the controller sets the rules to the kinds policies select and the
       // caBundle to its CA in one write, so nothing reaches (or fails closed on) the webhook before it
@@ -249,7 +308,9 @@ describe('webhook configurations', () => {
       failurePolicy: 'Fail',
       timeoutSeconds: 10,
       reinvocationPolicy: 'IfNeeded',
-      clientConfig: { service: { name: webhookName, namespace: release.namespace, path: '/mutate', port: 443 } },
+      clientConfig: {
+        service: { name: webhookName, namespace: release.namespace, path: '/mutate', port: 443 },
+      },
       namespaceSelector: expect.any(Object),
     });
   });
@@ -268,7 +329,10 @@ describe('webhook configurations', () => {
     const r = render({
       webhook: {
         excludedNamespaces: ['gpu-operator', 'kube-system'],
-        namespaceSelector: { matchLabels: { 'modelgate.io/enforce': 'true' }, matchExpressions: [{ key: 'team', operator: 'Exists' }] },
+        namespaceSelector: {
+          matchLabels: { 'modelgate.io/enforce': 'true' },
+          matchExpressions: [{ key: 'team', operator: 'Exists' }],
+        },
         objectSelector: { matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['legacy'] }] },
       },
     });
@@ -280,7 +344,9 @@ describe('webhook configurations', () => {
         { key: 'team', operator: 'Exists' },
       ],
     });
-    expect(hook.objectSelector).toEqual({ matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['legacy'] }] });
+    expect(hook.objectSelector).toEqual({
+      matchExpressions: [{ key: 'app', operator: 'NotIn', values: ['legacy'] }],
+    });
   });
 
   it('exempts whatever namespace the release is installed in', () => {
@@ -291,9 +357,22 @@ describe('webhook configurations', () => {
   });
 
   it('makes failurePolicy and timeoutSeconds explicit values (fail open on request)', () => {
-    const r = render({ webhook: { failurePolicy: 'Ignore', timeoutSeconds: 5, mutating: { failurePolicy: 'Ignore', timeoutSeconds: 3, reinvocationPolicy: 'Never' } } });
-    expect(r.get<WebhookConfiguration>('ValidatingWebhookConfiguration').webhooks[0]).toMatchObject({ failurePolicy: 'Ignore', timeoutSeconds: 5 });
-    expect(r.get<WebhookConfiguration>('MutatingWebhookConfiguration').webhooks[0]).toMatchObject({ failurePolicy: 'Ignore', timeoutSeconds: 3, reinvocationPolicy: 'Never' });
+    const r = render({
+      webhook: {
+        failurePolicy: 'Ignore',
+        timeoutSeconds: 5,
+        mutating: { failurePolicy: 'Ignore', timeoutSeconds: 3, reinvocationPolicy: 'Never' },
+      },
+    });
+    expect(r.get<WebhookConfiguration>('ValidatingWebhookConfiguration').webhooks[0]).toMatchObject({
+      failurePolicy: 'Ignore',
+      timeoutSeconds: 5,
+    });
+    expect(r.get<WebhookConfiguration>('MutatingWebhookConfiguration').webhooks[0]).toMatchObject({
+      failurePolicy: 'Ignore',
+      timeoutSeconds: 3,
+      reinvocationPolicy: 'Never',
+    });
     expect(r.notes).toMatch(/fail open/);
     expect(defaults.notes).toMatch(/fail closed/);
     expect(defaults.notes).toContain(`kubectl delete validatingwebhookconfiguration ${configName}`);
@@ -316,8 +395,14 @@ describe('webhook configurations', () => {
       { name: 'https', containerPort: 9443, protocol: 'TCP' },
       { name: 'metrics', containerPort: 8080, protocol: 'TCP' },
     ]);
-    expect(defaults.get<Service>('Service', `${webhookName}-metrics`).spec.ports[0]).toMatchObject({ port: 8080, targetPort: 'metrics' });
-    expect(defaults.get<Service>('Service', `${controllerName}-metrics`).spec.ports[0]).toMatchObject({ port: 8081, targetPort: 'metrics' });
+    expect(defaults.get<Service>('Service', `${webhookName}-metrics`).spec.ports[0]).toMatchObject({
+      port: 8080,
+      targetPort: 'metrics',
+    });
+    expect(defaults.get<Service>('Service', `${controllerName}-metrics`).spec.ports[0]).toMatchObject({
+      port: 8081,
+      targetPort: 'metrics',
+    });
   });
 });
 
@@ -340,7 +425,13 @@ describe('containers', () => {
     // The serving pair only: never the CA key the controller keeps in the same Secret.
     expect(d.spec.template.spec.volumes).toContainEqual({
       name: 'tls',
-      secret: { secretName: tlsSecret, items: [{ key: 'tls.crt', path: 'tls.crt' }, { key: 'tls.key', path: 'tls.key' }] },
+      secret: {
+        secretName: tlsSecret,
+        items: [
+          { key: 'tls.crt', path: 'tls.crt' },
+          { key: 'tls.key', path: 'tls.key' },
+        ],
+      },
     });
     expect(d.spec.template.spec.serviceAccountName).toBe(webhookName);
   });
@@ -362,7 +453,10 @@ describe('containers', () => {
       '--log-level=info',
     ]);
     expect(d.spec.template.spec.serviceAccountName).toBe(controllerName);
-    const off = render({ controller: { leaderElection: { enabled: false } } }).get<Deployment>('Deployment', controllerName);
+    const off = render({ controller: { leaderElection: { enabled: false } } }).get<Deployment>(
+      'Deployment',
+      controllerName,
+    );
     expect(off.spec.template.spec.containers[0]?.args).toContain('--leader-elect=false');
   });
 
@@ -376,7 +470,10 @@ describe('containers', () => {
     });
     for (const name of [webhookName, controllerName]) {
       const d = r.get<Deployment>('Deployment', name);
-      expect(d.spec.template.spec.containers[0]).toMatchObject({ image: `registry.example.com/mg@${digest}`, imagePullPolicy: 'Always' });
+      expect(d.spec.template.spec.containers[0]).toMatchObject({
+        image: `registry.example.com/mg@${digest}`,
+        imagePullPolicy: 'Always',
+      });
       expect(d.spec.template.spec).toMatchObject({ imagePullSecrets: [{ name: 'regcred' }] });
       expect(argValue(d.spec.template.spec.containers[0]!, 'log-level')).toBe('debug');
     }
@@ -389,8 +486,12 @@ describe('containers', () => {
   });
 
   it('sizes the V8 heap from the memory limit, and leaves it alone without one', () => {
-    const r = render({ webhook: { resources: { limits: { memory: '1Gi' } } }, controller: { resources: { limits: null, requests: { cpu: '10m' } } } });
-    const env = (name: string) => r.get<Deployment>('Deployment', name).spec.template.spec.containers[0]!.env ?? [];
+    const r = render({
+      webhook: { resources: { limits: { memory: '1Gi' } } },
+      controller: { resources: { limits: null, requests: { cpu: '10m' } } },
+    });
+    const env = (name: string) =>
+      r.get<Deployment>('Deployment', name).spec.template.spec.containers[0]!.env ?? [];
     expect(env(webhookName)).toContainEqual({ name: 'NODE_OPTIONS', value: '--max-old-space-size=768' });
     expect(env(controllerName).find((e) => e.name === 'NODE_OPTIONS')).toBeUndefined();
   });
@@ -417,27 +518,46 @@ describe('TLS', () => {
     const cert = r.get<K8sObject & { spec: Record<string, unknown> }>('Certificate', webhookName);
     expect(cert.spec).toMatchObject({
       secretName: tlsSecret,
-      dnsNames: [`${webhookName}.${release.namespace}.svc`, `${webhookName}.${release.namespace}.svc.cluster.local`],
+      dnsNames: [
+        `${webhookName}.${release.namespace}.svc`,
+        `${webhookName}.${release.namespace}.svc.cluster.local`,
+      ],
       issuerRef: { name: `${configName}-ca`, kind: 'Issuer', group: 'cert-manager.io' },
     });
-    expect(r.get<K8sObject & { spec: unknown }>('Certificate', `${configName}-root-ca`).spec).toMatchObject({ isCA: true, issuerRef: { name: `${configName}-selfsigned` } });
-    expect(r.all('Issuer').map((i) => i.metadata.name).sort()).toEqual([`${configName}-ca`, `${configName}-selfsigned`]);
+    expect(r.get<K8sObject & { spec: unknown }>('Certificate', `${configName}-root-ca`).spec).toMatchObject({
+      isCA: true,
+      issuerRef: { name: `${configName}-selfsigned` },
+    });
+    expect(
+      r
+        .all('Issuer')
+        .map((i) => i.metadata.name)
+        .sort(),
+    ).toEqual([`${configName}-ca`, `${configName}-selfsigned`]);
     for (const kind of ['ValidatingWebhookConfiguration', 'MutatingWebhookConfiguration']) {
-      expect(r.get(kind).metadata.annotations).toEqual({ 'cert-manager.io/inject-ca-from': `${release.namespace}/${webhookName}` });
+      expect(r.get(kind).metadata.annotations).toEqual({
+        'cert-manager.io/inject-ca-from': `${release.namespace}/${webhookName}`,
+      });
     }
     const controller = r.get<Deployment>('Deployment', controllerName).spec.template.spec.containers[0]!;
     expect(controller.args).toContain('--cert-manager');
     // cert-manager owns the Secret: the controller gets no write access to it.
     const role = r.get<Role>('Role', controllerName);
     expect(role.rules.filter((rule) => rule.resources?.includes('secrets'))).toEqual([]);
-    expect(defaults.get<Deployment>('Deployment', controllerName).spec.template.spec.containers[0]?.args).not.toContain('--cert-manager');
+    expect(
+      defaults.get<Deployment>('Deployment', controllerName).spec.template.spec.containers[0]?.args,
+    ).not.toContain('--cert-manager');
   });
 
   it('cert-manager with an existing issuer creates no CA of its own', () => {
-    const r = render({ certManager: { enabled: true, issuerRef: { name: 'corp-ca', kind: 'ClusterIssuer' } } });
+    const r = render({
+      certManager: { enabled: true, issuerRef: { name: 'corp-ca', kind: 'ClusterIssuer' } },
+    });
     expect(r.all('Issuer')).toEqual([]);
     expect(r.all('Certificate')).toHaveLength(1);
-    expect(r.get<K8sObject & { spec: unknown }>('Certificate').spec).toMatchObject({ issuerRef: { name: 'corp-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' } });
+    expect(r.get<K8sObject & { spec: unknown }>('Certificate').spec).toMatchObject({
+      issuerRef: { name: 'corp-ca', kind: 'ClusterIssuer', group: 'cert-manager.io' },
+    });
   });
 });
 
@@ -453,7 +573,8 @@ describe('RBAC', () => {
         expect(rule.apiGroups ?? [], where).not.toContain('*');
         expect(rule.nonResourceURLs, where).toBeUndefined();
         for (const verb of ['escalate', 'bind', 'impersonate']) expect(rule.verbs, where).not.toContain(verb);
-        for (const sub of ['pods/exec', 'pods/attach', 'serviceaccounts/token', 'nodes/proxy']) expect(rule.resources ?? [], where).not.toContain(sub);
+        for (const sub of ['pods/exec', 'pods/attach', 'serviceaccounts/token', 'nodes/proxy'])
+          expect(rule.resources ?? [], where).not.toContain(sub);
       }
     }
   });
@@ -462,18 +583,31 @@ describe('RBAC', () => {
     const role = defaults.get<Role>('ClusterRole', `${configName}-webhook`);
     for (const rule of role.rules) expect(rule.verbs).toEqual(['get', 'list', 'watch']);
     const readable = role.rules.flatMap((r) => r.resources ?? []);
-    for (const res of ['clustermodelpolicies', 'modelpolicies', 'namespaces', 'configmaps', 'secrets', 'runtimeclasses']) expect(readable).toContain(res);
-    expect(defaults.get<Binding>('ClusterRoleBinding', `${configName}-webhook`).subjects).toEqual([{ kind: 'ServiceAccount', name: webhookName, namespace: release.namespace }]);
+    for (const res of [
+      'clustermodelpolicies',
+      'modelpolicies',
+      'namespaces',
+      'configmaps',
+      'secrets',
+      'runtimeclasses',
+    ])
+      expect(readable).toContain(res);
+    expect(defaults.get<Binding>('ClusterRoleBinding', `${configName}-webhook`).subjects).toEqual([
+      { kind: 'ServiceAccount', name: webhookName, namespace: release.namespace },
+    ]);
   });
 
   const writeVerbs = ['create', 'update', 'patch', 'delete', 'deletecollection'];
-  const writes = (rules: PolicyRule[], resource: string) => rules.filter((r) => r.resources?.includes(resource) && r.verbs.some((v) => writeVerbs.includes(v)));
+  const writes = (rules: PolicyRule[], resource: string) =>
+    rules.filter((r) => r.resources?.includes(resource) && r.verbs.some((v) => writeVerbs.includes(v)));
 
   it('lets the controller write Secrets only to its own TLS Secret, in its namespace', () => {
     const cluster = defaults.get<Role>('ClusterRole', `${configName}-controller`);
     expect(writes(cluster.rules, 'secrets')).toEqual([]);
     const ns = defaults.get<Role>('Role', controllerName);
-    expect(writes(ns.rules, 'secrets')).toEqual([{ apiGroups: [''], resources: ['secrets'], resourceNames: [tlsSecret], verbs: ['get', 'update'] }]);
+    expect(writes(ns.rules, 'secrets')).toEqual([
+      { apiGroups: [''], resources: ['secrets'], resourceNames: [tlsSecret], verbs: ['get', 'update'] },
+    ]);
     for (const role of roles()) {
       if (role.metadata.name === controllerName && role.kind === 'Role') continue;
       expect(writes(role.rules, 'secrets'), role.metadata.name).toEqual([]);
@@ -482,7 +616,10 @@ describe('RBAC', () => {
 
   it('lets the controller write only status, events, reports, its lease and its own webhook configurations', () => {
     const cluster = defaults.get<Role>('ClusterRole', `${configName}-controller`);
-    const written = cluster.rules.filter((r) => r.verbs.some((v) => writeVerbs.includes(v))).flatMap((r) => r.resources ?? []).sort();
+    const written = cluster.rules
+      .filter((r) => r.verbs.some((v) => writeVerbs.includes(v)))
+      .flatMap((r) => r.resources ?? [])
+      .sort();
     expect(written).toEqual(
       [
         'clustermodelpolicies/status',
@@ -495,13 +632,34 @@ describe('RBAC', () => {
     );
     for (const res of ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations']) {
       const w = writes(cluster.rules, res);
-      expect(w).toEqual([{ apiGroups: ['admissionregistration.k8s.io'], resources: ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations'], resourceNames: [configName], verbs: ['update'] }]);
+      expect(w).toEqual([
+        {
+          apiGroups: ['admissionregistration.k8s.io'],
+          resources: ['validatingwebhookconfigurations', 'mutatingwebhookconfigurations'],
+          resourceNames: [configName],
+          verbs: ['update'],
+        },
+      ]);
     }
-    for (const r of cluster.rules.filter((r) => r.resources?.some((x) => x.endsWith('/status')))) expect(r.verbs).not.toContain('create');
+    for (const r of cluster.rules.filter((r) => r.resources?.some((x) => x.endsWith('/status'))))
+      expect(r.verbs).not.toContain('create');
     const ns = defaults.get<Role>('Role', controllerName);
-    expect(ns.rules).toContainEqual({ apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: [controllerName], verbs: ['get', 'update'] });
-    expect(cluster.rules).toContainEqual({ apiGroups: [''], resources: ['events'], verbs: ['create', 'list'] });
-    expect(ns.rules).toContainEqual({ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] });
+    expect(ns.rules).toContainEqual({
+      apiGroups: ['coordination.k8s.io'],
+      resources: ['leases'],
+      resourceNames: [controllerName],
+      verbs: ['get', 'update'],
+    });
+    expect(cluster.rules).toContainEqual({
+      apiGroups: [''],
+      resources: ['events'],
+      verbs: ['create', 'list'],
+    });
+    expect(ns.rules).toContainEqual({
+      apiGroups: ['coordination.k8s.io'],
+      resources: ['leases'],
+      verbs: ['create'],
+    });
   });
 
   it('lets the controller read every audited kind', () => {
@@ -517,9 +675,13 @@ describe('RBAC', () => {
     const view = defaults.get<Role>('ClusterRole', `${configName}-view`);
     const edit = defaults.get<Role>('ClusterRole', `${configName}-edit`);
     expect(view.metadata.labels).toMatchObject({ 'rbac.authorization.k8s.io/aggregate-to-view': 'true' });
-    expect(edit.metadata.labels).toMatchObject({ 'rbac.authorization.k8s.io/aggregate-to-edit': 'true', 'rbac.authorization.k8s.io/aggregate-to-admin': 'true' });
+    expect(edit.metadata.labels).toMatchObject({
+      'rbac.authorization.k8s.io/aggregate-to-edit': 'true',
+      'rbac.authorization.k8s.io/aggregate-to-admin': 'true',
+    });
     expect(edit.metadata.labels?.['rbac.authorization.k8s.io/aggregate-to-view']).toBeUndefined();
-    for (const r of [...view.rules, ...edit.rules]) expect(r.resources?.some((x) => x.startsWith('clustermodelpolicies'))).toBe(false);
+    for (const r of [...view.rules, ...edit.rules])
+      expect(r.resources?.some((x) => x.startsWith('clustermodelpolicies'))).toBe(false);
     const off = render({ rbac: { aggregateToDefaultRoles: false } });
     expect(off.find('ClusterRole', `${configName}-view`)).toBeUndefined();
   });
@@ -527,21 +689,41 @@ describe('RBAC', () => {
 
 describe('monitoring', () => {
   it('ServiceMonitor selects both metrics Services and nothing else', () => {
-    const r = render({ metrics: { serviceMonitor: { enabled: true, labels: { release: 'prom' }, interval: '15s' } } });
-    const sm = r.get<K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: { port: string; interval: string }[] } }>('ServiceMonitor');
+    const r = render({
+      metrics: { serviceMonitor: { enabled: true, labels: { release: 'prom' }, interval: '15s' } },
+    });
+    const sm = r.get<
+      K8sObject & {
+        spec: {
+          selector: { matchLabels: Record<string, string> };
+          endpoints: { port: string; interval: string }[];
+        };
+      }
+    >('ServiceMonitor');
     expect(sm.metadata.labels?.release).toBe('prom');
-    expect(sm.spec.endpoints).toEqual([{ port: 'metrics', path: '/metrics', interval: '15s', scrapeTimeout: '10s' }]);
-    const selected = (r.all('Service') as Service[]).filter((s) => Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels?.[k] === v));
-    expect(selected.map((s) => s.metadata.name).sort()).toEqual([`${controllerName}-metrics`, `${webhookName}-metrics`]);
+    expect(sm.spec.endpoints).toEqual([
+      { port: 'metrics', path: '/metrics', interval: '15s', scrapeTimeout: '10s' },
+    ]);
+    const selected = (r.all('Service') as Service[]).filter((s) =>
+      Object.entries(sm.spec.selector.matchLabels).every(([k, v]) => s.metadata.labels?.[k] === v),
+    );
+    expect(selected.map((s) => s.metadata.name).sort()).toEqual([
+      `${controllerName}-metrics`,
+      `${webhookName}-metrics`,
+    ]);
     expect(defaults.all('ServiceMonitor')).toEqual([]);
   });
 
   it('PrometheusRule alerts on webhook failures as the API server sees them', () => {
     const r = render({ metrics: { prometheusRule: { enabled: true } } });
-    const rule = r.get<K8sObject & { spec: { groups: { rules: { alert: string; expr: string }[] }[] } }>('PrometheusRule');
+    const rule = r.get<K8sObject & { spec: { groups: { rules: { alert: string; expr: string }[] }[] } }>(
+      'PrometheusRule',
+    );
     const alerts = rule.spec.groups.flatMap((g) => g.rules);
     expect(alerts.map((a) => a.alert)).toContain('ModelgateWebhookCallsFailing');
-    expect(alerts.find((a) => a.alert === 'ModelgateWebhookCallsFailing')?.expr).toContain('apiserver_admission_webhook_rejection_count');
+    expect(alerts.find((a) => a.alert === 'ModelgateWebhookCallsFailing')?.expr).toContain(
+      'apiserver_admission_webhook_rejection_count',
+    );
     expect(defaults.all('PrometheusRule')).toEqual([]);
   });
 });
@@ -549,17 +731,25 @@ describe('monitoring', () => {
 describe('network policy', () => {
   it('is off by default; when on, admits the API server to the webhook and scrapers to metrics only', () => {
     expect(defaults.all('NetworkPolicy')).toEqual([]);
-    const monitoring = { namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } };
+    const monitoring = {
+      namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } },
+    };
     const r = render({ networkPolicy: { enabled: true, metricsFrom: [monitoring] } });
-    const webhook = r.get<K8sObject & { spec: { podSelector: unknown; policyTypes: string[]; ingress: unknown[] } }>('NetworkPolicy', webhookName);
-    expect(webhook.spec.podSelector).toEqual({ matchLabels: r.get<Deployment>('Deployment', webhookName).spec.selector.matchLabels });
+    const webhook = r.get<
+      K8sObject & { spec: { podSelector: unknown; policyTypes: string[]; ingress: unknown[] } }
+    >('NetworkPolicy', webhookName);
+    expect(webhook.spec.podSelector).toEqual({
+      matchLabels: r.get<Deployment>('Deployment', webhookName).spec.selector.matchLabels,
+    });
     expect(webhook.spec.policyTypes).toEqual(['Ingress']);
     expect(webhook.spec.ingress).toEqual([
       { ports: [{ port: 'https', protocol: 'TCP' }] },
       { ports: [{ port: 'metrics', protocol: 'TCP' }], from: [monitoring] },
     ]);
     const controller = r.get<K8sObject & { spec: { ingress: unknown[] } }>('NetworkPolicy', controllerName);
-    expect(controller.spec.ingress).toEqual([{ ports: [{ port: 'metrics', protocol: 'TCP' }], from: [monitoring] }]);
+    expect(controller.spec.ingress).toEqual([
+      { ports: [{ port: 'metrics', protocol: 'TCP' }], from: [monitoring] },
+    ]);
   });
 });
 
@@ -580,8 +770,14 @@ describe('values.schema.json', () => {
     ['a bad audit interval', { controller: { auditInterval: 'ten minutes' } }],
     ['an unknown issuer kind', { certManager: { enabled: true, issuerRef: { name: 'x', kind: 'Vault' } } }],
     ['a malformed memory quantity', { webhook: { resources: { limits: { memory: 'lots' } } } }],
-    ['a bad selector operator', { webhook: { namespaceSelector: { matchExpressions: [{ key: 'a', operator: 'Equals' }] } } }],
-    ['a misspelt network policy peer', { networkPolicy: { enabled: true, metricsFrom: [{ namespaceSelecter: {} }] } }],
+    [
+      'a bad selector operator',
+      { webhook: { namespaceSelector: { matchExpressions: [{ key: 'a', operator: 'Equals' }] } } },
+    ],
+    [
+      'a misspelt network policy peer',
+      { networkPolicy: { enabled: true, metricsFrom: [{ namespaceSelecter: {} }] } },
+    ],
   ];
   it.each(rejected)('rejects %s', (_what, values) => {
     const result = template(values);
@@ -594,7 +790,13 @@ describe('values.schema.json', () => {
       render({
         global: {},
         commonLabels: { team: 'platform' },
-        webhook: { replicas: 3, failurePolicy: 'Ignore', excludedNamespaces: ['gpu-operator'], podDisruptionBudget: { minAvailable: '50%' }, resources: { requests: { cpu: 0.5, memory: '256Mi' } } },
+        webhook: {
+          replicas: 3,
+          failurePolicy: 'Ignore',
+          excludedNamespaces: ['gpu-operator'],
+          podDisruptionBudget: { minAvailable: '50%' },
+          resources: { requests: { cpu: 0.5, memory: '256Mi' } },
+        },
         controller: { replicas: 2, auditInterval: '1h30m' },
         certManager: { enabled: true, duration: '720h', renewBefore: '240h' },
         metrics: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } },
@@ -602,4 +804,3 @@ describe('values.schema.json', () => {
     ).not.toThrow();
   });
 });
-

@@ -7,7 +7,10 @@ import yaml from 'js-yaml';
 
 const repo = join(import.meta.dirname, '..', '..');
 const dockerfile = readFileSync(join(repo, 'Dockerfile'), 'utf8');
-const dockerignore = readFileSync(join(repo, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+const dockerignore = readFileSync(join(repo, '.dockerignore'), 'utf8')
+  .split('\n')
+  .map((l) => l.trim())
+  .filter((l) => l && !l.startsWith('#'));
 const values = yaml.load(readFileSync(join(repo, 'charts', 'modelgate', 'values.yaml'), 'utf8')) as {
   podSecurityContext: { runAsUser: number; runAsGroup: number };
 };
@@ -21,9 +24,10 @@ function instructions(): string[] {
     const line = lines[i]!;
     out.push(line);
     const heredoc = /<<-?'?([A-Z_]+)'?/.exec(line);
-    if (heredoc) while (i + 1 < lines.length && lines[++i]!.trim() !== heredoc[1]) {
-      /* skip the body */
-    }
+    if (heredoc)
+      while (i + 1 < lines.length && lines[++i]!.trim() !== heredoc[1]) {
+        /* skip the body */
+      }
   }
   return out.filter((l) => /^[A-Z]+\s/.test(l));
 }
@@ -34,7 +38,9 @@ describe('Dockerfile', () => {
   it('runs as the non-root UID/GID the chart sets', () => {
     const users = ins.filter((l) => l.startsWith('USER '));
     expect(users).toHaveLength(1);
-    expect(users[0]).toBe(`USER ${values.podSecurityContext.runAsUser}:${values.podSecurityContext.runAsGroup}`);
+    expect(users[0]).toBe(
+      `USER ${values.podSecurityContext.runAsUser}:${values.podSecurityContext.runAsGroup}`,
+    );
     expect(values.podSecurityContext.runAsUser).not.toBe(0);
   });
 
@@ -43,7 +49,9 @@ describe('Dockerfile', () => {
     expect(froms.length).toBeGreaterThanOrEqual(2);
     expect(dockerfile).toMatch(/ARG NODE_VERSION=20\.\d+/);
     expect(pkg.engines.node).toMatch(/^>=20\./);
-    expect(dockerfile).toMatch(/ARG RUNTIME_IMAGE=(gcr\.io\/distroless\/nodejs20-debian12:nonroot|node:20[\w.-]*-slim)/);
+    expect(dockerfile).toMatch(
+      /ARG RUNTIME_IMAGE=(gcr\.io\/distroless\/nodejs20-debian12:nonroot|node:20[\w.-]*-slim)/,
+    );
     for (const f of froms) expect(f).not.toMatch(/:latest\b/);
   });
 
@@ -60,19 +68,30 @@ describe('Dockerfile', () => {
     // The webhook injects the verifier with command ["modelgate"] (src/mutation/verifier-container.ts).
     const injector = readFileSync(join(repo, 'src', 'mutation', 'verifier-container.ts'), 'utf8');
     expect(injector).toContain("command: ['modelgate']");
-    expect(dockerfile).toMatch(/COPY [^\n]*<<'LAUNCHER' \/usr\/local\/bin\/modelgate\n#!\/nodejs\/bin\/node\nimport\('\/app\/bin\/modelgate\.js'\)/);
+    expect(dockerfile).toMatch(
+      /COPY [^\n]*<<'LAUNCHER' \/usr\/local\/bin\/modelgate\n#!\/nodejs\/bin\/node\nimport\('\/app\/bin\/modelgate\.js'\)/,
+    );
     expect(ins.find((l) => l.startsWith('ENV PATH='))).toMatch(/(^|[=:])\/usr\/local\/bin(:|$)/);
   });
 
   it('sends the build everything it copies from the context (.dockerignore)', () => {
     const fromContext = ins
       .filter((l) => l.startsWith('COPY ') && !l.includes('--from=') && !l.includes('<<'))
-      .flatMap((l) => l.replace(/^COPY\s+/, '').split(/\s+/).filter((t) => !t.startsWith('--')).slice(0, -1));
+      .flatMap((l) =>
+        l
+          .replace(/^COPY\s+/, '')
+          .split(/\s+/)
+          .filter((t) => !t.startsWith('--'))
+          .slice(0, -1),
+      );
     expect(fromContext.length).toBeGreaterThan(0);
     expect(dockerignore[0]).toBe('*');
     for (const src of fromContext) {
       const name = src.replace(/\/$/, '');
-      expect(dockerignore.includes(`!${name}`) || dockerignore.includes(`!${name}/`), `${src} is excluded by .dockerignore`).toBe(true);
+      expect(
+        dockerignore.includes(`!${name}`) || dockerignore.includes(`!${name}/`),
+        `${src} is excluded by .dockerignore`,
+      ).toBe(true);
     }
   });
 });

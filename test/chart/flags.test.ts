@@ -23,7 +23,12 @@ function runCli(args: string[], timeoutMs = 8_000): Promise<Outcome> {
     const child = spawn(process.execPath, [join(repo, 'bin', 'modelgate.js'), ...args], {
       cwd: repo,
       // No in-cluster config, no kubeconfig: the process must not reach any real cluster.
-      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: emptyHome, KUBECONFIG: join(emptyHome, 'none'), POD_NAMESPACE: 'mg-system' },
+      env: {
+        PATH: process.env.PATH ?? '/usr/bin:/bin',
+        HOME: emptyHome,
+        KUBECONFIG: join(emptyHome, 'none'),
+        POD_NAMESPACE: 'mg-system',
+      },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
@@ -38,7 +43,15 @@ function runCli(args: string[], timeoutMs = 8_000): Promise<Outcome> {
 
 const variants: [string, unknown][] = [
   ['default values', {}],
-  ['cert-manager, no mutating webhook, no leader election', { certManager: { enabled: true }, webhook: { mutating: { enabled: false } }, controller: { leaderElection: { enabled: false } }, logLevel: 'debug' }],
+  [
+    'cert-manager, no mutating webhook, no leader election',
+    {
+      certManager: { enabled: true },
+      webhook: { mutating: { enabled: false } },
+      controller: { leaderElection: { enabled: false } },
+      logLevel: 'debug',
+    },
+  ],
 ];
 
 describe.each(variants)('rendered container args with %s', (_name, values) => {

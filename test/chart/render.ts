@@ -13,7 +13,12 @@ export const release = { name: 'mg', namespace: 'mg-system' } as const;
 export interface K8sObject {
   apiVersion: string;
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   [field: string]: unknown;
 }
 
@@ -69,15 +74,26 @@ export function renderNotes(values: unknown = {}, extraArgs: string[] = []): str
     cpSync(chartDir, notesChart, { recursive: true });
     const notes = readFileSync(join(notesChart, 'templates', 'NOTES.txt'), 'utf8');
     rmSync(join(notesChart, 'templates', 'NOTES.txt'));
-    writeFileSync(join(notesChart, 'templates', '_notes_for_tests.tpl'), `{{- define "test.notes" -}}\n${notes}{{- end -}}\n`);
+    writeFileSync(
+      join(notesChart, 'templates', '_notes_for_tests.tpl'),
+      `{{- define "test.notes" -}}\n${notes}{{- end -}}\n`,
+    );
     writeFileSync(
       join(notesChart, 'templates', 'notes-for-tests.yaml'),
       'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: notes\ndata:\n  notes: {{ include "test.notes" . | toJson }}\n',
     );
   }
   const result = runHelm([
-    'template', release.name, notesChart, '--namespace', release.namespace, '--values', valuesFile(values),
-    '--show-only', 'templates/notes-for-tests.yaml', ...extraArgs,
+    'template',
+    release.name,
+    notesChart,
+    '--namespace',
+    release.namespace,
+    '--values',
+    valuesFile(values),
+    '--show-only',
+    'templates/notes-for-tests.yaml',
+    ...extraArgs,
   ]);
   if (result.code !== 0) throw new Error(`rendering NOTES.txt failed:\n${result.stderr}`);
   return parse(result.stdout).get<{ data: { notes: string } }>('ConfigMap', 'notes').data.notes;
@@ -96,7 +112,8 @@ export function parse(stream: string, notes = ''): Rendered {
     find: (kind, name) => matching(kind, name)[0],
     get<T>(kind: string, name?: string): T {
       const found = matching(kind, name);
-      if (found.length !== 1) throw new Error(`expected one ${kind}${name ? ` ${name}` : ''}, found ${found.length}`);
+      if (found.length !== 1)
+        throw new Error(`expected one ${kind}${name ? ` ${name}` : ''}, found ${found.length}`);
       return found[0] as T;
     },
   };
@@ -148,10 +165,19 @@ export interface Webhook {
   failurePolicy: string;
   timeoutSeconds: number;
   reinvocationPolicy?: string;
-  clientConfig: { service: { name: string; namespace: string; path: string; port: number }; caBundle?: string };
+  clientConfig: {
+    service: { name: string; namespace: string; path: string; port: number };
+    caBundle?: string;
+  };
   namespaceSelector: LabelSelector;
   objectSelector?: LabelSelector;
-  rules?: { apiGroups: string[]; apiVersions: string[]; resources: string[]; operations: string[]; scope?: string }[];
+  rules?: {
+    apiGroups: string[];
+    apiVersions: string[];
+    resources: string[];
+    operations: string[];
+    scope?: string;
+  }[];
 }
 
 export interface WebhookConfiguration extends K8sObject {
@@ -176,5 +202,8 @@ export interface Binding extends K8sObject {
 }
 
 export interface Service extends K8sObject {
-  spec: { selector: Record<string, string>; ports: { name: string; port: number; targetPort: string | number }[] };
+  spec: {
+    selector: Record<string, string>;
+    ports: { name: string; port: number; targetPort: string | number }[];
+  };
 }

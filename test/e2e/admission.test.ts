@@ -3,7 +3,11 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeNamespace, startLocalModelgate, type LocalModelgate } from '../../scripts/demo/local-modelgate.ts';
+import {
+  removeNamespace,
+  startLocalModelgate,
+  type LocalModelgate,
+} from '../../scripts/demo/local-modelgate.ts';
 import { repoRoot } from '../../scripts/cluster/control-plane.ts';
 import { startCluster, type Cluster } from './cluster.ts';
 
@@ -14,7 +18,8 @@ let cluster: Cluster;
 let mg: LocalModelgate;
 
 const example = (file: string) => readFileSync(join(EX, file), 'utf8');
-const apply = (manifest: string, ...flags: string[]) => cluster.kubectl(['apply', ...flags, '-f', '-'], { input: manifest });
+const apply = (manifest: string, ...flags: string[]) =>
+  cluster.kubectl(['apply', ...flags, '-f', '-'], { input: manifest });
 
 async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -34,7 +39,11 @@ async function podsOf(app: string): Promise<Record<string, unknown>[]> {
 beforeAll(async () => {
   cluster = await startCluster();
   await removeNamespace(cluster, NS);
-  mg = await startLocalModelgate(cluster, { name: 'modelgate-e2e', failurePolicy: 'Fail', timeoutSeconds: 5 });
+  mg = await startLocalModelgate(cluster, {
+    name: 'modelgate-e2e',
+    failurePolicy: 'Fail',
+    timeoutSeconds: 5,
+  });
   expect((await apply(example('cluster.yaml'))).code).toBe(0);
   expect((await apply(example('policies/production-models.yaml'))).code).toBe(0);
   // The webhook learns the policy through its informers: wait until it enforces it.
@@ -51,7 +60,7 @@ afterAll(async () => {
 });
 
 describe('admission through the real API server', () => {
-  it('rejects an unpinned model from an unvetted source with modelgate\'s message', async () => {
+  it("rejects an unpinned model from an unvetted source with modelgate's message", async () => {
     const r = await apply(example('workloads/unpinned-model.yaml'));
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain('admission webhook "validate.modelgate.io" denied the request');
@@ -76,13 +85,19 @@ describe('admission through the real API server', () => {
       const pods = await podsOf('sentiment-signed');
       return pods.length > 0 ? pods : undefined;
     });
-    const spec = pod!.spec as { initContainers?: { name: string; args?: string[]; env?: { name: string; value?: string }[] }[] };
+    const spec = pod!.spec as {
+      initContainers?: { name: string; args?: string[]; env?: { name: string; value?: string }[] }[];
+    };
     expect(spec.initContainers?.[0]?.name).toBe('modelgate-verifier');
-    const config = JSON.parse(spec.initContainers![0]!.env!.find((e) => e.name === 'MODELGATE_VERIFIER_CONFIG')!.value!) as {
+    const config = JSON.parse(
+      spec.initContainers![0]!.env!.find((e) => e.name === 'MODELGATE_VERIFIER_CONFIG')!.value!,
+    ) as {
       models: { name: string; digest?: string }[];
       authorities: { name: string }[];
     };
-    expect(config.models.map((m) => [m.name, m.digest])).toEqual([['sentiment', 'sha256:92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b2c6dec4']]);
+    expect(config.models.map((m) => [m.name, m.digest])).toEqual([
+      ['sentiment', 'sha256:92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b2c6dec4'],
+    ]);
     expect(config.authorities.map((a) => a.name)).toEqual(['ml-release']);
   });
 
@@ -95,29 +110,46 @@ describe('admission through the real API server', () => {
       const [pod] = await podsOf('fraud-model-confidential');
       return (pod?.spec as { nodeName?: string } | undefined)?.nodeName;
     });
-    const labels = JSON.parse((await cluster.kubectl(['get', 'node', node, '-o', 'jsonpath={.metadata.labels}'])).stdout) as Record<string, string>;
+    const labels = JSON.parse(
+      (await cluster.kubectl(['get', 'node', node, '-o', 'jsonpath={.metadata.labels}'])).stdout,
+    ) as Record<string, string>;
     expect(labels[SNP]).toBe('true');
   });
 
   it('Warn mode admits and kubectl prints the warnings', async () => {
-    const warn = yaml.load(example('policies/production-models.yaml')) as { metadata: { name: string }; spec: Record<string, unknown> };
+    const warn = yaml.load(example('policies/production-models.yaml')) as {
+      metadata: { name: string };
+      spec: Record<string, unknown>;
+    };
     warn.metadata.name = 'warn-only';
-    warn.spec = { enforcement: 'Warn', match: { namespaceSelector: { matchLabels: { env: 'staging' } } }, requirePinned: true };
+    warn.spec = {
+      enforcement: 'Warn',
+      match: { namespaceSelector: { matchLabels: { env: 'staging' } } },
+      requirePinned: true,
+    };
     expect((await apply(yaml.dump(warn))).code).toBe(0);
     await cluster.kubectl(['create', 'namespace', 'ml-staging']);
     await cluster.kubectl(['label', 'namespace', 'ml-staging', 'env=staging', '--overwrite']);
-    const manifest = example('workloads/unpinned-model.yaml').replace(/namespace: ml-prod/g, 'namespace: ml-staging');
+    const manifest = example('workloads/unpinned-model.yaml').replace(
+      /namespace: ml-prod/g,
+      'namespace: ml-staging',
+    );
     const r = await eventually('a warning', async () => {
       const res = await apply(manifest, '--dry-run=server');
       return res.stderr.includes('Warning:') ? res : undefined;
     });
     expect(r.code).toBe(0);
-    expect(r.stderr).toMatch(/Warning: \[ClusterModelPolicy\/warn-only\] pinned \(hf:\/\/random-user\/llama-finetune:main\)/);
+    expect(r.stderr).toMatch(
+      /Warning: \[ClusterModelPolicy\/warn-only\] pinned \(hf:\/\/random-user\/llama-finetune:main\)/,
+    );
     await removeNamespace(cluster, 'ml-staging');
   });
 
   it('system namespaces are never blocked', async () => {
-    const manifest = example('workloads/unpinned-model.yaml').replace(/namespace: ml-prod/g, 'namespace: kube-system');
+    const manifest = example('workloads/unpinned-model.yaml').replace(
+      /namespace: ml-prod/g,
+      'namespace: kube-system',
+    );
     const r = await apply(manifest, '--dry-run=server');
     expect(r.code, r.stderr).toBe(0);
   });
@@ -125,10 +157,16 @@ describe('admission through the real API server', () => {
   it('with the webhook down, failurePolicy Fail refuses matched workloads (fail closed) and spares exempt namespaces', async () => {
     await mg.stopWebhook();
     try {
-      const r = await apply(example('workloads/signed-model.yaml').replace('sentiment-signed', 'sentiment-while-down'), '--dry-run=server');
+      const r = await apply(
+        example('workloads/signed-model.yaml').replace('sentiment-signed', 'sentiment-while-down'),
+        '--dry-run=server',
+      );
       expect(r.code).not.toBe(0);
       expect(r.stderr).toContain('failed calling webhook "validate.modelgate.io"');
-      const sys = await apply(example('workloads/unpinned-model.yaml').replace(/namespace: ml-prod/g, 'namespace: kube-system'), '--dry-run=server');
+      const sys = await apply(
+        example('workloads/unpinned-model.yaml').replace(/namespace: ml-prod/g, 'namespace: kube-system'),
+        '--dry-run=server',
+      );
       expect(sys.code, sys.stderr).toBe(0);
     } finally {
       await mg.startWebhook();
@@ -137,13 +175,30 @@ describe('admission through the real API server', () => {
 
   it('the API server enforces the CRD schema and CEL rules', async () => {
     const bad = (spec: object) =>
-      apply(yaml.dump({ apiVersion: 'modelgate.io/v1alpha1', kind: 'ClusterModelPolicy', metadata: { name: 'invalid' }, spec }), '--dry-run=server');
+      apply(
+        yaml.dump({
+          apiVersion: 'modelgate.io/v1alpha1',
+          kind: 'ClusterModelPolicy',
+          metadata: { name: 'invalid' },
+          spec,
+        }),
+        '--dry-run=server',
+      );
     const cases: [object, string][] = [
       [{ enforcement: 'Block' }, 'Unsupported value: "Block"'],
       [{ authorities: [{ name: 'a' }] }, 'an authority needs exactly one of key, certificate or keyless'],
-      [{ authorities: [{ name: 'a', key: { pem: 'x' } }], threshold: 2 }, 'threshold cannot exceed the number of authorities'],
-      [{ confidentialComputing: { runtimeClassNames: ['kata-qemu-snp'] } }, 'exactly one of when or always: true'],
-      [{ authorities: [{ name: 'a', keyless: { issuer: 'i', trustedRootRef: { name: 'r', key: 'k' } } }] }, 'keyless needs exactly one of subject or subjectRegExp'],
+      [
+        { authorities: [{ name: 'a', key: { pem: 'x' } }], threshold: 2 },
+        'threshold cannot exceed the number of authorities',
+      ],
+      [
+        { confidentialComputing: { runtimeClassNames: ['kata-qemu-snp'] } },
+        'exactly one of when or always: true',
+      ],
+      [
+        { authorities: [{ name: 'a', keyless: { issuer: 'i', trustedRootRef: { name: 'r', key: 'k' } } }] },
+        'keyless needs exactly one of subject or subjectRegExp',
+      ],
     ];
     for (const [spec, message] of cases) {
       const r = await bad(spec);

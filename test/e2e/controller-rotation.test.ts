@@ -43,7 +43,11 @@ async function kubectl(args: string[], input?: string): Promise<string> {
   return r.stdout;
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await probe().catch(() => undefined);
@@ -65,28 +69,43 @@ beforeAll(async () => {
   await kubectl(['create', 'namespace', trafficNs]);
   await kubectl(['label', 'namespace', trafficNs, `modelgate-rotation=${suffix}`]);
   // A policy that selects Pods (elsewhere), so the controller routes Pods to the webhook.
-  await kubectl(['apply', '-f', '-'], yaml.dump({
-    apiVersion: 'modelgate.io/v1alpha1',
-    kind: 'ClusterModelPolicy',
-    metadata: { name: policyName },
-    spec: { enforcement: 'Audit', match: { kinds: [{ group: '', kind: 'Pod' }], namespaceSelector: { matchLabels: { 'modelgate-rotation': 'nobody' } } } },
-  }));
+  await kubectl(
+    ['apply', '-f', '-'],
+    yaml.dump({
+      apiVersion: 'modelgate.io/v1alpha1',
+      kind: 'ClusterModelPolicy',
+      metadata: { name: policyName },
+      spec: {
+        enforcement: 'Audit',
+        match: {
+          kinds: [{ group: '', kind: 'Pod' }],
+          namespaceSelector: { matchLabels: { 'modelgate-rotation': 'nobody' } },
+        },
+      },
+    }),
+  );
 
-  controller = new Controller(client, realClock, pino({ level: process.env.MODELGATE_E2E_LOG ?? 'warn' }), controllerMetrics, {
-    namespace: controllerNs,
-    identity: `rot-${suffix}`,
-    leaderElect: false,
-    leaseName: 'modelgate-controller',
-    webhookService: 'modelgate-webhook',
-    webhookSecret: 'modelgate-webhook-tls',
-    validatingWebhook: webhookName,
-    mutatingWebhook: '',
-    certManager: false,
-    auditIntervalMs: 3_600_000,
-    extraCertNames: ['127.0.0.1'],
-    certLifetimes: { caValidityMs: 40_000, servingValidityMs: 20_000, renewFraction: 1 / 3 },
-    caPropagationDelayMs: 2_000,
-  });
+  controller = new Controller(
+    client,
+    realClock,
+    pino({ level: process.env.MODELGATE_E2E_LOG ?? 'warn' }),
+    controllerMetrics,
+    {
+      namespace: controllerNs,
+      identity: `rot-${suffix}`,
+      leaderElect: false,
+      leaseName: 'modelgate-controller',
+      webhookService: 'modelgate-webhook',
+      webhookSecret: 'modelgate-webhook-tls',
+      validatingWebhook: webhookName,
+      mutatingWebhook: '',
+      certManager: false,
+      auditIntervalMs: 3_600_000,
+      extraCertNames: ['127.0.0.1'],
+      certLifetimes: { caValidityMs: 40_000, servingValidityMs: 20_000, renewFraction: 1 / 3 },
+      caPropagationDelayMs: 2_000,
+    },
+  );
   await controller.start();
 
   // The kubelet: copies the Secret's pair to the mounted files, a second or so after it changes.
@@ -121,26 +140,34 @@ beforeAll(async () => {
     metricsHost: '127.0.0.1',
     metricsPort: 0,
   });
-  await kubectl(['apply', '-f', '-'], yaml.dump({
-    apiVersion: 'admissionregistration.k8s.io/v1',
-    kind: 'ValidatingWebhookConfiguration',
-    metadata: { name: webhookName },
-    webhooks: [
-      {
-        name: 'validate.modelgate.io',
-        admissionReviewVersions: ['v1'],
-        sideEffects: 'None',
-        failurePolicy: 'Fail',
-        timeoutSeconds: 5,
-        clientConfig: { url: `https://127.0.0.1:${webhook.port}/validate` },
-        namespaceSelector: { matchLabels: { 'modelgate-rotation': suffix } },
-        rules: [],
-      },
-    ],
-  }));
+  await kubectl(
+    ['apply', '-f', '-'],
+    yaml.dump({
+      apiVersion: 'admissionregistration.k8s.io/v1',
+      kind: 'ValidatingWebhookConfiguration',
+      metadata: { name: webhookName },
+      webhooks: [
+        {
+          name: 'validate.modelgate.io',
+          admissionReviewVersions: ['v1'],
+          sideEffects: 'None',
+          failurePolicy: 'Fail',
+          timeoutSeconds: 5,
+          clientConfig: { url: `https://127.0.0.1:${webhook.port}/validate` },
+          namespaceSelector: { matchLabels: { 'modelgate-rotation': suffix } },
+          rules: [],
+        },
+      ],
+    }),
+  );
   await eventually('rules and caBundle', async () => {
-    const out = JSON.parse(await kubectl(['get', 'validatingwebhookconfiguration', webhookName, '-o', 'json'])) as { webhooks: { rules?: { resources: string[] }[]; clientConfig: { caBundle?: string } }[] };
-    return out.webhooks[0]?.clientConfig.caBundle && out.webhooks[0].rules?.some((r) => r.resources.includes('pods'));
+    const out = JSON.parse(
+      await kubectl(['get', 'validatingwebhookconfiguration', webhookName, '-o', 'json']),
+    ) as { webhooks: { rules?: { resources: string[] }[]; clientConfig: { caBundle?: string } }[] };
+    return (
+      out.webhooks[0]?.clientConfig.caBundle &&
+      out.webhooks[0].rules?.some((r) => r.resources.includes('pods'))
+    );
   });
 }, 600_000);
 
@@ -167,7 +194,12 @@ describe('webhook certificate rotation under traffic', () => {
       while (Date.now() < until) {
         const name = `p-${n++}`;
         try {
-          await client.create(PODS, { apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: trafficNs }, spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] } });
+          await client.create(PODS, {
+            apiVersion: 'v1',
+            kind: 'Pod',
+            metadata: { name, namespace: trafficNs },
+            spec: { containers: [{ name: 'c', image: 'registry.k8s.io/pause:3.10' }] },
+          });
           ok++;
         } catch (err) {
           failures.push(`${name}: ${(err as Error).message}`);
@@ -179,7 +211,9 @@ describe('webhook certificate rotation under traffic', () => {
     const rotations = await controllerMetrics.certRotations.get();
     const count = (c: string) => rotations.values.find((v) => v.labels.certificate === c)?.value ?? 0;
     const answered = (await admissionMetrics.requests.get()).values.reduce((a, v) => a + v.value, 0);
-    console.error(`[rotation] ${ok} pods admitted, ${failures.length} failed; webhook answered ${answered}; CAs issued ${count('ca')}, serving certificates issued ${count('serving')}`);
+    console.error(
+      `[rotation] ${ok} pods admitted, ${failures.length} failed; webhook answered ${answered}; CAs issued ${count('ca')}, serving certificates issued ${count('serving')}`,
+    );
     expect(failures).toEqual([]);
     expect(ok).toBeGreaterThan(50);
     expect(answered).toBeGreaterThanOrEqual(ok);

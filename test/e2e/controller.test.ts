@@ -35,7 +35,11 @@ async function getJson<T>(args: string[]): Promise<T | undefined> {
   return r.code === 0 ? (JSON.parse(r.stdout) as T) : undefined;
 }
 
-async function eventually<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -45,7 +49,8 @@ async function eventually<T>(what: string, probe: () => Promise<T | undefined | 
     } catch (err) {
       last = err;
     }
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
+    if (Date.now() > deadline)
+      throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
     await new Promise((r) => setTimeout(r, 300));
   }
 }
@@ -61,7 +66,11 @@ interface Condition {
 }
 interface PolicyObj {
   metadata: { generation: number };
-  status?: { observedGeneration?: number; conditions?: Condition[]; audit?: { matched?: number; violating?: number; lastScan?: string } };
+  status?: {
+    observedGeneration?: number;
+    conditions?: Condition[];
+    audit?: { matched?: number; violating?: number; lastScan?: string };
+  };
 }
 
 beforeAll(async () => {
@@ -86,7 +95,11 @@ beforeAll(async () => {
         timeoutSeconds: 1,
         clientConfig: { url: 'https://127.0.0.1:1/validate' },
         objectSelector: { matchLabels: { 'modelgate-e2e-never': 'true' } },
-        namespaceSelector: { matchExpressions: [{ key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] }] },
+        namespaceSelector: {
+          matchExpressions: [
+            { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: ['kube-system'] },
+          ],
+        },
       },
     ],
   });
@@ -101,7 +114,14 @@ beforeAll(async () => {
       template: {
         metadata: { labels: { app: 'llm' } },
         spec: {
-          containers: [{ name: 'server', image: 'vllm/vllm-openai:v0.6.0', args: ['--model', '/models'], volumeMounts: [{ name: 'model', mountPath: '/models' }] }],
+          containers: [
+            {
+              name: 'server',
+              image: 'vllm/vllm-openai:v0.6.0',
+              args: ['--model', '/models'],
+              volumeMounts: [{ name: 'model', mountPath: '/models' }],
+            },
+          ],
           volumes: [{ name: 'model', image: { reference: 'untrusted.example.com/models/llama:v1' } }],
         },
       },
@@ -109,22 +129,28 @@ beforeAll(async () => {
   });
 
   metrics = new ControllerMetrics();
-  controller = new Controller(new HttpKubeClient(cluster.kubeConfig()), realClock, pino({ level: process.env.MODELGATE_E2E_LOG ?? 'warn' }), metrics, {
-    namespace: controllerNs,
-    identity: `e2e-${suffix}`,
-    leaderElect: true,
-    leaseName: 'modelgate-controller',
-    leaseDurationMs: 6000,
-    renewDeadlineMs: 4000,
-    retryPeriodMs: 1000,
-    webhookService: 'modelgate-webhook',
-    webhookSecret: 'modelgate-webhook-tls',
-    validatingWebhook: webhookName,
-    mutatingWebhook: '',
-    certManager: false,
-    auditIntervalMs: 600_000,
-    extraCertNames: ['127.0.0.1'],
-  });
+  controller = new Controller(
+    new HttpKubeClient(cluster.kubeConfig()),
+    realClock,
+    pino({ level: process.env.MODELGATE_E2E_LOG ?? 'warn' }),
+    metrics,
+    {
+      namespace: controllerNs,
+      identity: `e2e-${suffix}`,
+      leaderElect: true,
+      leaseName: 'modelgate-controller',
+      leaseDurationMs: 6000,
+      renewDeadlineMs: 4000,
+      retryPeriodMs: 1000,
+      webhookService: 'modelgate-webhook',
+      webhookSecret: 'modelgate-webhook-tls',
+      validatingWebhook: webhookName,
+      mutatingWebhook: '',
+      certManager: false,
+      auditIntervalMs: 600_000,
+      extraCertNames: ['127.0.0.1'],
+    },
+  );
   await controller.start();
   await eventually('leadership', async () => controller.isLeader());
 }, 600_000);
@@ -141,14 +167,31 @@ afterAll(async () => {
 describe('modelgate controller on a real API server', () => {
   it('is ready after the initial sync and serves certificates with the caBundle published', async () => {
     expect(controller.ready()).toBe(true);
-    const secret = await eventually('TLS secret', () => getJson<{ data?: Record<string, string> }>(['-n', controllerNs, 'get', 'secret', 'modelgate-webhook-tls']).then((s) => (s?.data?.['tls.crt'] ? s : undefined)));
+    const secret = await eventually('TLS secret', () =>
+      getJson<{ data?: Record<string, string> }>([
+        '-n',
+        controllerNs,
+        'get',
+        'secret',
+        'modelgate-webhook-tls',
+      ]).then((s) => (s?.data?.['tls.crt'] ? s : undefined)),
+    );
     const hook = await eventually('caBundle', () =>
-      getJson<{ webhooks: { clientConfig: { caBundle?: string }; namespaceSelector: { matchExpressions: { values: string[] }[] } }[] }>(['get', 'validatingwebhookconfiguration', webhookName]).then((w) =>
+      getJson<{
+        webhooks: {
+          clientConfig: { caBundle?: string };
+          namespaceSelector: { matchExpressions: { values: string[] }[] };
+        }[];
+      }>(['get', 'validatingwebhookconfiguration', webhookName]).then((w) =>
         w?.webhooks[0]?.clientConfig.caBundle ? w : undefined,
       ),
     );
-    expect(Buffer.from(hook.webhooks[0]?.clientConfig.caBundle ?? '', 'base64').toString()).toBe(Buffer.from(secret.data?.['ca.crt'] ?? '', 'base64').toString());
-    expect(hook.webhooks[0]?.namespaceSelector.matchExpressions[0]?.values).toEqual(expect.arrayContaining(['kube-system', 'kube-node-lease', 'kube-public', controllerNs]));
+    expect(Buffer.from(hook.webhooks[0]?.clientConfig.caBundle ?? '', 'base64').toString()).toBe(
+      Buffer.from(secret.data?.['ca.crt'] ?? '', 'base64').toString(),
+    );
+    expect(hook.webhooks[0]?.namespaceSelector.matchExpressions[0]?.values).toEqual(
+      expect.arrayContaining(['kube-system', 'kube-node-lease', 'kube-public', controllerNs]),
+    );
   });
 
   it('writes Ready with the observed generation, and follows a new generation', async () => {
@@ -156,14 +199,36 @@ describe('modelgate controller on a real API server', () => {
       apiVersion: 'modelgate.io/v1alpha1',
       kind: 'ClusterModelPolicy',
       metadata: { name: policyName },
-      spec: { enforcement: 'Audit', match: { namespaceSelector: { matchLabels: { 'modelgate-e2e': suffix } } }, sources: ['oci://trusted.example.com/**'] },
+      spec: {
+        enforcement: 'Audit',
+        match: { namespaceSelector: { matchLabels: { 'modelgate-e2e': suffix } } },
+        sources: ['oci://trusted.example.com/**'],
+      },
     });
     const ready = (p: PolicyObj | undefined, gen: number) =>
-      p?.status?.observedGeneration === gen && p.status.conditions?.some((c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === gen) ? p : undefined;
-    const p1 = await eventually('Ready at generation 1', () => getJson<PolicyObj>(['get', 'clustermodelpolicy', policyName]).then((p) => ready(p, p?.metadata.generation ?? -1)));
+      p?.status?.observedGeneration === gen &&
+      p.status.conditions?.some(
+        (c) => c.type === 'Ready' && c.status === 'True' && c.observedGeneration === gen,
+      )
+        ? p
+        : undefined;
+    const p1 = await eventually('Ready at generation 1', () =>
+      getJson<PolicyObj>(['get', 'clustermodelpolicy', policyName]).then((p) =>
+        ready(p, p?.metadata.generation ?? -1),
+      ),
+    );
     const gen = p1.metadata.generation;
-    await kubectl(['patch', 'clustermodelpolicy', policyName, '--type=merge', '-p', JSON.stringify({ spec: { enforcement: 'Warn' } })]);
-    const p2 = await eventually('Ready at the next generation', () => getJson<PolicyObj>(['get', 'clustermodelpolicy', policyName]).then((p) => ready(p, gen + 1)));
+    await kubectl([
+      'patch',
+      'clustermodelpolicy',
+      policyName,
+      '--type=merge',
+      '-p',
+      JSON.stringify({ spec: { enforcement: 'Warn' } }),
+    ]);
+    const p2 = await eventually('Ready at the next generation', () =>
+      getJson<PolicyObj>(['get', 'clustermodelpolicy', policyName]).then((p) => ready(p, gen + 1)),
+    );
     expect(p2.metadata.generation).toBe(gen + 1);
   });
 
@@ -180,24 +245,43 @@ describe('modelgate controller on a real API server', () => {
       },
     });
     const failed = await eventually('KeysUnresolved', () =>
-      getJson<PolicyObj>(['get', 'clustermodelpolicy', name]).then((p) => p?.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'False')),
+      getJson<PolicyObj>(['get', 'clustermodelpolicy', name]).then((p) =>
+        p?.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'False'),
+      ),
     );
     expect(failed.reason).toBe('KeysUnresolved');
     expect(failed.message).toContain('spec.authorities[0]');
     expect(failed.message).toContain(`Secret ${controllerNs}/release-pub`);
-    expect(await metrics.registry.getSingleMetricAsString('modelgate_policy_ready')).toContain(`policy="ClusterModelPolicy/${name}"} 0`);
+    expect(await metrics.registry.getSingleMetricAsString('modelgate_policy_ready')).toContain(
+      `policy="ClusterModelPolicy/${name}"} 0`,
+    );
 
-    const pem = '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEd1ZrVLP0OQ0hPqfoPQQ3Xh7Tr4z0\nzYdxmwi9Zp6XGO8kKpSRyx8oNGTT0W0dIgHNLoNc7axYzxZ8rEvEVCgSDw==\n-----END PUBLIC KEY-----\n';
-    await kubectl(['-n', controllerNs, 'create', 'secret', 'generic', 'release-pub', `--from-literal=cosign.pub=${pem}`]);
+    const pem =
+      '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEd1ZrVLP0OQ0hPqfoPQQ3Xh7Tr4z0\nzYdxmwi9Zp6XGO8kKpSRyx8oNGTT0W0dIgHNLoNc7axYzxZ8rEvEVCgSDw==\n-----END PUBLIC KEY-----\n';
+    await kubectl([
+      '-n',
+      controllerNs,
+      'create',
+      'secret',
+      'generic',
+      'release-pub',
+      `--from-literal=cosign.pub=${pem}`,
+    ]);
     await eventually('Ready once the Secret exists', () =>
-      getJson<PolicyObj>(['get', 'clustermodelpolicy', name]).then((p) => p?.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True')),
+      getJson<PolicyObj>(['get', 'clustermodelpolicy', name]).then((p) =>
+        p?.status?.conditions?.find((c) => c.type === 'Ready' && c.status === 'True'),
+      ),
     );
   });
 
   it('reports an existing violating Deployment in Events, a PolicyReport, status.audit and metrics', async () => {
     const events = await eventually('a PolicyViolation Event', () =>
-      getJson<{ items: { reason: string; message: string; involvedObject: { kind: string; name: string } }[] }>(['-n', workloadNs, 'get', 'events', '--field-selector', 'involvedObject.name=llm']).then((l) => {
-        const items = l?.items.filter((e) => e.involvedObject.kind === 'Deployment' && e.reason.startsWith('Policy')) ?? [];
+      getJson<{
+        items: { reason: string; message: string; involvedObject: { kind: string; name: string } }[];
+      }>(['-n', workloadNs, 'get', 'events', '--field-selector', 'involvedObject.name=llm']).then((l) => {
+        const items =
+          l?.items.filter((e) => e.involvedObject.kind === 'Deployment' && e.reason.startsWith('Policy')) ??
+          [];
         return items.length ? items : undefined;
       }),
     );
@@ -205,20 +289,35 @@ describe('modelgate controller on a real API server', () => {
     expect(events[0]?.message).toContain('untrusted.example.com');
 
     const report = await eventually('PolicyReport', () =>
-      getJson<{ summary: Record<string, number>; results: { policy: string; result: string; rule: string; resources: { name: string }[] }[] }>(['-n', workloadNs, 'get', 'policyreport', 'modelgate-audit']),
+      getJson<{
+        summary: Record<string, number>;
+        results: { policy: string; result: string; rule: string; resources: { name: string }[] }[];
+      }>(['-n', workloadNs, 'get', 'policyreport', 'modelgate-audit']),
     );
-    const fail = report.results.find((r) => r.policy === `ClusterModelPolicy/${policyName}` && r.rule === 'source');
+    const fail = report.results.find(
+      (r) => r.policy === `ClusterModelPolicy/${policyName}` && r.rule === 'source',
+    );
     expect(fail).toMatchObject({ resources: [{ name: 'llm' }] });
     expect(['fail', 'warn']).toContain(fail?.result);
 
-    const p = await eventually('status.audit', () => getJson<PolicyObj>(['get', 'clustermodelpolicy', policyName]).then((x) => (x?.status?.audit?.violating === 1 ? x : undefined)));
+    const p = await eventually('status.audit', () =>
+      getJson<PolicyObj>(['get', 'clustermodelpolicy', policyName]).then((x) =>
+        x?.status?.audit?.violating === 1 ? x : undefined,
+      ),
+    );
     expect(p.status?.audit).toMatchObject({ matched: 1, violating: 1 });
     expect(p.status?.audit?.lastScan).toMatch(/^\d{4}-\d\d-\d\dT/);
     const text = await metrics.registry.metrics();
-    expect(text).toContain(`modelgate_policy_violating_workloads{policy="ClusterModelPolicy/${policyName}"} 1`);
+    expect(text).toContain(
+      `modelgate_policy_violating_workloads{policy="ClusterModelPolicy/${policyName}"} 1`,
+    );
 
     // The webhook now receives Deployments (the kinds the policies select, here all of them).
-    const hook = await getJson<{ webhooks: { rules: { resources: string[] }[] }[] }>(['get', 'validatingwebhookconfiguration', webhookName]);
+    const hook = await getJson<{ webhooks: { rules: { resources: string[] }[] }[] }>([
+      'get',
+      'validatingwebhookconfiguration',
+      webhookName,
+    ]);
     expect(hook?.webhooks[0]?.rules.flatMap((r) => r.resources)).toContain('deployments');
   });
 
@@ -233,7 +332,13 @@ describe('modelgate controller on a real API server', () => {
         containers: [{ name: 'server', image: 'registry.k8s.io/pause:3.10' }],
       },
     });
-    const message = JSON.stringify({ model: '/models/llama', verdict: 'valid', digest: 'sha256:' + 'ab'.repeat(32), signer: 'ml-release', durationMs: 1234 });
+    const message = JSON.stringify({
+      model: '/models/llama',
+      verdict: 'valid',
+      digest: 'sha256:' + 'ab'.repeat(32),
+      signer: 'ml-release',
+      durationMs: 1234,
+    });
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     // What the kubelet does: PATCH pods/<name>/status.
     await kubectl([
@@ -255,20 +360,38 @@ describe('modelgate controller on a real API server', () => {
               imageID: '',
               ready: true,
               restartCount: 0,
-              state: { terminated: { exitCode: 0, reason: 'Completed', message, startedAt: now, finishedAt: now } },
+              state: {
+                terminated: { exitCode: 0, reason: 'Completed', message, startedAt: now, finishedAt: now },
+              },
             },
           ],
         },
       }),
     ]);
     const ev = await eventually('ModelVerified Event', () =>
-      getJson<{ items: { reason: string; message: string }[] }>(['-n', workloadNs, 'get', 'events', '--field-selector', 'involvedObject.name=verified']).then((l) => l?.items.find((e) => e.reason === 'ModelVerified')),
+      getJson<{ items: { reason: string; message: string }[] }>([
+        '-n',
+        workloadNs,
+        'get',
+        'events',
+        '--field-selector',
+        'involvedObject.name=verified',
+      ]).then((l) => l?.items.find((e) => e.reason === 'ModelVerified')),
     );
     expect(ev.message).toContain('signed by ml-release');
     const report = await eventually('verification PolicyReport', () =>
-      getJson<{ results: { result: string; properties: Record<string, string> }[] }>(['-n', workloadNs, 'get', 'policyreport', 'modelgate-verification']),
+      getJson<{ results: { result: string; properties: Record<string, string> }[] }>([
+        '-n',
+        workloadNs,
+        'get',
+        'policyreport',
+        'modelgate-verification',
+      ]),
     );
-    expect(report.results[0]).toMatchObject({ result: 'pass', properties: { model: '/models/llama', verdict: 'valid', signer: 'ml-release' } });
+    expect(report.results[0]).toMatchObject({
+      result: 'pass',
+      properties: { model: '/models/llama', verdict: 'valid', signer: 'ml-release' },
+    });
     expect(await metrics.registry.metrics()).toContain('modelgate_verifications_total{verdict="valid"} 1');
   });
 
@@ -277,16 +400,42 @@ describe('modelgate controller on a real API server', () => {
     await kubectl(['create', 'namespace', ns]);
     // The llm Deployment's violation Events, recorded by the controller of the tests above.
     const violationEvents = async () =>
-      ((await getJson<{ items: { reason: string; involvedObject: { kind: string } }[] }>(['-n', workloadNs, 'get', 'events', '--field-selector', 'involvedObject.name=llm']))?.items ?? []).filter(
-        (e) => e.involvedObject.kind === 'Deployment' && e.reason.startsWith('Policy'),
-      ).length;
+      (
+        (
+          await getJson<{ items: { reason: string; involvedObject: { kind: string } }[] }>([
+            '-n',
+            workloadNs,
+            'get',
+            'events',
+            '--field-selector',
+            'involvedObject.name=llm',
+          ])
+        )?.items ?? []
+      ).filter((e) => e.involvedObject.kind === 'Deployment' && e.reason.startsWith('Policy')).length;
     const before = await violationEvents();
     expect(before).toBeGreaterThan(0);
     const logs = ['', ''];
     const start = (i: number) => {
       const child = spawn(
         process.execPath,
-        [join(ROOT, 'bin', 'modelgate.js'), 'controller', '--kubeconfig', cluster.kubeconfigPath, '--namespace', ns, '--metrics-port', '0', '--lease-duration', '6s', '--validating-webhook', '', '--mutating-webhook', '', '--log-level', 'info'],
+        [
+          join(ROOT, 'bin', 'modelgate.js'),
+          'controller',
+          '--kubeconfig',
+          cluster.kubeconfigPath,
+          '--namespace',
+          ns,
+          '--metrics-port',
+          '0',
+          '--lease-duration',
+          '6s',
+          '--validating-webhook',
+          '',
+          '--mutating-webhook',
+          '',
+          '--log-level',
+          'info',
+        ],
         { env: { ...process.env, POD_NAME: `replica-${i}` }, stdio: ['ignore', 'pipe', 'inherit'] },
       );
       child.stdout?.on('data', (d: Buffer) => (logs[i] += d.toString()));
@@ -295,20 +444,40 @@ describe('modelgate controller on a real API server', () => {
     };
     const scanned = (i: number) => logs[i]?.includes('"msg":"audit scan finished"') || undefined;
     const replicas = [start(0), start(1)];
-    const holder = () => getJson<{ spec: { holderIdentity?: string; leaseTransitions?: number; acquireTime?: string } }>(['-n', ns, 'get', 'lease', 'modelgate-controller']).then((l) => l?.spec);
-    const first = await eventually('a leader', () => holder().then((s) => (s?.holderIdentity ? s : undefined)), 120_000);
+    const holder = () =>
+      getJson<{ spec: { holderIdentity?: string; leaseTransitions?: number; acquireTime?: string } }>([
+        '-n',
+        ns,
+        'get',
+        'lease',
+        'modelgate-controller',
+      ]).then((l) => l?.spec);
+    const first = await eventually(
+      'a leader',
+      () => holder().then((s) => (s?.holderIdentity ? s : undefined)),
+      120_000,
+    );
     const leaderIndex = first.holderIdentity?.startsWith('replica-0_') ? 0 : 1;
     // Let the standby finish starting, so it is campaigning when the leader dies.
     await new Promise((r) => setTimeout(r, 15_000));
     await eventually("the first leader's audit scan", async () => scanned(leaderIndex));
     const killedAt = Date.now();
     replicas[leaderIndex]?.kill('SIGKILL');
-    const next = await eventually('a new leader', () => holder().then((s) => (s?.holderIdentity && s.holderIdentity !== first.holderIdentity ? s : undefined)), 60_000);
+    const next = await eventually(
+      'a new leader',
+      () =>
+        holder().then((s) =>
+          s?.holderIdentity && s.holderIdentity !== first.holderIdentity ? s : undefined,
+        ),
+      60_000,
+    );
     const seenMs = Date.now() - killedAt;
     // The new holder's acquireTime (its clock is this machine's) says when it took over, free of this
     // test's polling and kubectl's start-up, which a busy machine can stretch by seconds.
     const tookMs = Date.parse(next.acquireTime ?? '') - killedAt;
-    console.error(`[lease] ${first.holderIdentity} killed; ${next.holderIdentity} took the lease ${tookMs} ms later, seen here after ${seenMs} ms (lease duration 6000 ms)`);
+    console.error(
+      `[lease] ${first.holderIdentity} killed; ${next.holderIdentity} took the lease ${tookMs} ms later, seen here after ${seenMs} ms (lease duration 6000 ms)`,
+    );
     expect(next.holderIdentity?.startsWith(`replica-${1 - leaderIndex}_`)).toBe(true);
     expect(next.leaseTransitions).toBe((first.leaseTransitions ?? 0) + 1);
     // The old leader renewed at most just before it died, and the standby wakes when that renewal

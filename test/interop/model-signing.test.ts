@@ -8,11 +8,22 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes, generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSigner, signModel, verifyBundleSignature, verifyModel, type TrustMaterial } from '../../src/signing/index.ts';
+import {
+  loadSigner,
+  signModel,
+  verifyBundleSignature,
+  verifyModel,
+  type TrustMaterial,
+} from '../../src/signing/index.ts';
 import { makePki, type TestPki } from '../../src/signing/pki.test-support.ts';
 
 const VERSION = process.env.MODEL_SIGNING_VERSION ?? '1.1.1';
-const VENV_BIN = join(process.env.MODELGATE_CACHE ?? join(homedir(), '.cache', 'modelgate'), 'venv', `model-signing-${VERSION}`, 'bin');
+const VENV_BIN = join(
+  process.env.MODELGATE_CACHE ?? join(homedir(), '.cache', 'modelgate'),
+  'venv',
+  `model-signing-${VERSION}`,
+  'bin',
+);
 const API = fileURLToPath(new URL('./model_signing_api.py', import.meta.url));
 const tmp = mkdtempSync(join(tmpdir(), 'modelgate-interop-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -36,7 +47,18 @@ const rand = (n: number) => {
 let models = 0;
 function randomModel(shardSize = 4096): string {
   const root = join(tmp, `model-${models++}`);
-  const names = ['a-b', 'a.b', 'a/b', 'a/c/d.bin', 'a b.bin', 'Z', '_x', 'ä.bin', 'deep/1/2/3/w.safetensors', 'empty'];
+  const names = [
+    'a-b',
+    'a.b',
+    'a/b',
+    'a/c/d.bin',
+    'a b.bin',
+    'Z',
+    '_x',
+    'ä.bin',
+    'deep/1/2/3/w.safetensors',
+    'empty',
+  ];
   for (let i = 0; i < 3 + rand(6); i++) names.push(`dir${rand(3)}/f${i}.bin`);
   const sizes = [0, 1, shardSize - 1, shardSize, shardSize + 1, 3 * shardSize];
   for (const name of new Set(names)) {
@@ -61,15 +83,26 @@ const trustKey = (): TrustMaterial => ({ method: 'key', publicKeyPem: readFileSy
 const trustCa = (): TrustMaterial => ({ method: 'certificate', caCertificatesPem: pki.rootPem });
 
 beforeAll(async () => {
-  if (!existsSync(join(VENV_BIN, 'model_signing'))) throw new Error(`model_signing ${VERSION} not found in ${VENV_BIN}: run scripts/venv-model-signing.sh first`);
+  if (!existsSync(join(VENV_BIN, 'model_signing')))
+    throw new Error(
+      `model_signing ${VERSION} not found in ${VENV_BIN}: run scripts/venv-model-signing.sh first`,
+    );
   const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
   keys.priv = join(tmp, 'key.pem');
   keys.pub = join(tmp, 'key.pub');
   writeFileSync(keys.priv, privateKey.export({ type: 'pkcs8', format: 'pem' }));
   writeFileSync(keys.pub, publicKey.export({ type: 'spki', format: 'pem' }));
   pki = await makePki();
-  for (const [name, pem] of Object.entries({ 'root.pem': pki.rootPem, 'int.pem': pki.intermediatePem, 'leaf.pem': pki.leafPem, 'leaf-key.pem': pki.leafKeyPem })) writeFileSync(join(tmp, name), pem);
-  console.log(`interop seed ${seed}, model_signing ${execFileSync(join(VENV_BIN, 'python'), ['-c', 'import importlib.metadata as m; print(m.version("model-signing"))'], { encoding: 'utf8' }).trim()}`);
+  for (const [name, pem] of Object.entries({
+    'root.pem': pki.rootPem,
+    'int.pem': pki.intermediatePem,
+    'leaf.pem': pki.leafPem,
+    'leaf-key.pem': pki.leafKeyPem,
+  }))
+    writeFileSync(join(tmp, name), pem);
+  console.log(
+    `interop seed ${seed}, model_signing ${execFileSync(join(VENV_BIN, 'python'), ['-c', 'import importlib.metadata as m; print(m.version("model-signing"))'], { encoding: 'utf8' }).trim()}`,
+  );
 });
 
 describe('model_signing signs, modelgate verifies', () => {
@@ -81,13 +114,27 @@ describe('model_signing signs, modelgate verifies', () => {
     const v = await verifyModel(model, readFileSync(sig), trustKey(), { bundlePath: sig });
     expect(v.reason).toBe('');
     flipByte(join(model, 'a/b'));
-    expect((await verifyModel(model, readFileSync(sig), trustKey(), { bundlePath: sig })).changed).toEqual(['a/b']);
+    expect((await verifyModel(model, readFileSync(sig), trustKey(), { bundlePath: sig })).changed).toEqual([
+      'a/b',
+    ]);
   });
 
   it('CLI, certificate method, files', async () => {
     const model = randomModel();
     const sig = join(tmp, `cert-${models}.sig`);
-    const r = modelSigningCli(['sign', 'certificate', model, '--private_key', join(tmp, 'leaf-key.pem'), '--signing_certificate', join(tmp, 'leaf.pem'), '--certificate_chain', join(tmp, 'int.pem'), '--signature', sig]);
+    const r = modelSigningCli([
+      'sign',
+      'certificate',
+      model,
+      '--private_key',
+      join(tmp, 'leaf-key.pem'),
+      '--signing_certificate',
+      join(tmp, 'leaf.pem'),
+      '--certificate_chain',
+      join(tmp, 'int.pem'),
+      '--signature',
+      sig,
+    ]);
     expect(r.output).toMatch(/Signing succeeded/);
     const v = await verifyModel(model, readFileSync(sig), trustCa(), { bundlePath: sig });
     expect(v.reason).toBe('');
@@ -105,7 +152,15 @@ describe('model_signing signs, modelgate verifies', () => {
     const shardSize = 1024 + rand(8192);
     const model = randomModel(shardSize);
     const sig = join(tmp, `api-${models}.sig`);
-    const r = modelSigningApi({ action: 'sign', model, signature: sig, method, hash, shard_size: shardSize, private_key: keys.priv });
+    const r = modelSigningApi({
+      action: 'sign',
+      model,
+      signature: sig,
+      method,
+      hash,
+      shard_size: shardSize,
+      private_key: keys.priv,
+    });
     expect(r.output).toBe('');
     const v = await verifyModel(model, readFileSync(sig), trustKey());
     expect(v.reason).toBe('');
@@ -117,7 +172,16 @@ describe('model_signing signs, modelgate verifies', () => {
   it('API, certificate method, shards', async () => {
     const model = randomModel(2048);
     const sig = join(tmp, `api-cert-${models}.sig`);
-    const r = modelSigningApi({ action: 'sign', model, signature: sig, method: 'shards', shard_size: 2048, private_key: join(tmp, 'leaf-key.pem'), signing_certificate: join(tmp, 'leaf.pem'), certificate_chain: [join(tmp, 'int.pem')] });
+    const r = modelSigningApi({
+      action: 'sign',
+      model,
+      signature: sig,
+      method: 'shards',
+      shard_size: 2048,
+      private_key: join(tmp, 'leaf-key.pem'),
+      signing_certificate: join(tmp, 'leaf.pem'),
+      certificate_chain: [join(tmp, 'int.pem')],
+    });
     expect(r.output).toBe('');
     expect((await verifyModel(model, readFileSync(sig), trustCa())).reason).toBe('');
   });
@@ -126,10 +190,22 @@ describe('model_signing signs, modelgate verifies', () => {
     for (const method of ['files', 'shards'] as const) {
       const model = randomModel(1000);
       const sig = join(tmp, `same-${models}.sig`);
-      expect(modelSigningApi({ action: 'sign', model, signature: sig, method, shard_size: 1000, private_key: keys.priv }).output).toBe('');
+      expect(
+        modelSigningApi({
+          action: 'sign',
+          model,
+          signature: sig,
+          method,
+          shard_size: 1000,
+          private_key: keys.priv,
+        }).output,
+      ).toBe('');
       const theirs = verifyBundleSignature(readFileSync(sig), trustKey());
       if (!theirs.valid) throw new Error(theirs.reason);
-      const ours = await signModel(model, loadSigner(readFileSync(keys.priv, 'utf8')), { method, shardSize: 1000 });
+      const ours = await signModel(model, loadSigner(readFileSync(keys.priv, 'utf8')), {
+        method,
+        shardSize: 1000,
+      });
       const mine = verifyBundleSignature(ours.bundle, trustKey());
       if (!mine.valid) throw new Error(mine.reason);
       expect(mine.statement.resources).toEqual(theirs.statement.resources);
@@ -142,21 +218,37 @@ describe('modelgate signs, model_signing verifies', () => {
   it('key method, files: model_signing verify key (CLI) accepts, and rejects a tampered copy', async () => {
     const model = randomModel();
     const sig = join(model, 'model.sig');
-    const { bundle } = await signModel(model, loadSigner(readFileSync(keys.priv, 'utf8')), { bundlePath: sig });
+    const { bundle } = await signModel(model, loadSigner(readFileSync(keys.priv, 'utf8')), {
+      bundlePath: sig,
+    });
     writeFileSync(sig, bundle);
     const ok = modelSigningCli(['verify', 'key', model, '--signature', sig, '--public_key', keys.pub]);
     expect(ok.output).toMatch(/Verification succeeded/);
     expect(ok.status).toBe(0);
     flipByte(join(model, 'a-b'));
-    expect(modelSigningCli(['verify', 'key', model, '--signature', sig, '--public_key', keys.pub]).status).toBe(1);
+    expect(
+      modelSigningCli(['verify', 'key', model, '--signature', sig, '--public_key', keys.pub]).status,
+    ).toBe(1);
   });
 
   it('certificate method, files: model_signing verify certificate (CLI) accepts', async () => {
     const model = randomModel();
     const sig = join(tmp, `mg-cert-${models}.sig`);
-    const { bundle } = await signModel(model, loadSigner(pki.leafKeyPem, pki.leafPem + pki.intermediatePem), {});
+    const { bundle } = await signModel(
+      model,
+      loadSigner(pki.leafKeyPem, pki.leafPem + pki.intermediatePem),
+      {},
+    );
     writeFileSync(sig, bundle);
-    const r = modelSigningCli(['verify', 'certificate', model, '--signature', sig, '--certificate_chain', join(tmp, 'root.pem')]);
+    const r = modelSigningCli([
+      'verify',
+      'certificate',
+      model,
+      '--signature',
+      sig,
+      '--certificate_chain',
+      join(tmp, 'root.pem'),
+    ]);
     expect(r.output).toMatch(/Verification succeeded/);
   });
 
@@ -167,9 +259,15 @@ describe('modelgate signs, model_signing verifies', () => {
   ] as const)('key method, %s %s: model_signing (API) accepts', async (hashType, method) => {
     const model = randomModel(4096);
     const sig = join(tmp, `mg-api-${models}.sig`);
-    const { bundle } = await signModel(model, loadSigner(readFileSync(keys.priv, 'utf8')), { method, hashType, shardSize: 4096 });
+    const { bundle } = await signModel(model, loadSigner(readFileSync(keys.priv, 'utf8')), {
+      method,
+      hashType,
+      shardSize: 4096,
+    });
     writeFileSync(sig, bundle);
-    expect(modelSigningApi({ action: 'verify', model, signature: sig, public_key: keys.pub }).output).toBe('');
+    expect(modelSigningApi({ action: 'verify', model, signature: sig, public_key: keys.pub }).output).toBe(
+      '',
+    );
     flipByte(join(model, 'a.b'));
     expect(modelSigningApi({ action: 'verify', model, signature: sig, public_key: keys.pub }).status).toBe(1);
   });
@@ -179,8 +277,27 @@ describe('modelgate signs, model_signing verifies', () => {
     const model = randomModel(4096);
     const theirs = join(tmp, `ms-blake2-${models}.sig`);
     const ours = join(tmp, `mg-blake2-${models}.sig`);
-    expect(modelSigningApi({ action: 'sign', model, signature: theirs, method: 'shards', hash: 'blake2', shard_size: 4096, private_key: keys.priv }).output).toBe('');
-    writeFileSync(ours, (await signModel(model, loadSigner(readFileSync(keys.priv, 'utf8')), { method: 'shards', hashType: 'blake2b', shardSize: 4096 })).bundle);
+    expect(
+      modelSigningApi({
+        action: 'sign',
+        model,
+        signature: theirs,
+        method: 'shards',
+        hash: 'blake2',
+        shard_size: 4096,
+        private_key: keys.priv,
+      }).output,
+    ).toBe('');
+    writeFileSync(
+      ours,
+      (
+        await signModel(model, loadSigner(readFileSync(keys.priv, 'utf8')), {
+          method: 'shards',
+          hashType: 'blake2b',
+          shardSize: 4096,
+        })
+      ).bundle,
+    );
     const a = modelSigningApi({ action: 'verify', model, signature: theirs, public_key: keys.pub });
     const b = modelSigningApi({ action: 'verify', model, signature: ours, public_key: keys.pub });
     expect(b).toEqual(a);
@@ -192,8 +309,13 @@ describe('modelgate signs, model_signing verifies', () => {
   it('certificate method, shards: model_signing (API) accepts', async () => {
     const model = randomModel(2048);
     const sig = join(tmp, `mg-api-cert-${models}.sig`);
-    const { bundle } = await signModel(model, loadSigner(pki.leafKeyPem, pki.leafPem + pki.intermediatePem), { method: 'shards', shardSize: 2048 });
+    const { bundle } = await signModel(model, loadSigner(pki.leafKeyPem, pki.leafPem + pki.intermediatePem), {
+      method: 'shards',
+      shardSize: 2048,
+    });
     writeFileSync(sig, bundle);
-    expect(modelSigningApi({ action: 'verify', model, signature: sig, ca: [join(tmp, 'root.pem')] }).output).toBe('');
+    expect(
+      modelSigningApi({ action: 'verify', model, signature: sig, ca: [join(tmp, 'root.pem')] }).output,
+    ).toBe('');
   });
 });

@@ -7,7 +7,12 @@ import { PolicySet } from '../../src/policy/policy-set.ts';
 
 type Obj = Record<string, unknown>;
 
-export function policy(name: string, spec: ModelPolicySpec, kind: PolicyKind = 'ClusterModelPolicy', namespace?: string): Obj {
+export function policy(
+  name: string,
+  spec: ModelPolicySpec,
+  kind: PolicyKind = 'ClusterModelPolicy',
+  namespace?: string,
+): Obj {
   return {
     apiVersion: 'modelgate.io/v1alpha1',
     kind,
@@ -54,7 +59,16 @@ export const withArgs =
   };
 
 export function podSpec(...opts: PodSpecOption[]): Obj {
-  const spec: Obj = { containers: [{ name: 'server', image: 'registry.example.com/servers/vllm@sha256:' + 'a'.repeat(64), volumeMounts: [] }], volumes: [] };
+  const spec: Obj = {
+    containers: [
+      {
+        name: 'server',
+        image: 'registry.example.com/servers/vllm@sha256:' + 'a'.repeat(64),
+        volumeMounts: [],
+      },
+    ],
+    volumes: [],
+  };
   for (const o of opts) o(spec);
   return spec;
 }
@@ -73,7 +87,10 @@ export function deployment(name: string, spec: Obj, meta: WorkloadMeta = {}): Ob
     spec: {
       replicas: 1,
       selector: { matchLabels: { app: name } },
-      template: { metadata: { labels: { app: name, ...meta.labels }, annotations: meta.annotations ?? {} }, spec },
+      template: {
+        metadata: { labels: { app: name, ...meta.labels }, annotations: meta.annotations ?? {} },
+        spec,
+      },
     },
   };
 }
@@ -82,7 +99,12 @@ export function pod(name: string, spec: Obj, meta: WorkloadMeta = {}): Obj {
   return {
     apiVersion: 'v1',
     kind: 'Pod',
-    metadata: { name, namespace: meta.namespace ?? 'ml', labels: meta.labels ?? {}, annotations: meta.annotations ?? {} },
+    metadata: {
+      name,
+      namespace: meta.namespace ?? 'ml',
+      labels: meta.labels ?? {},
+      annotations: meta.annotations ?? {},
+    },
     spec,
   };
 }

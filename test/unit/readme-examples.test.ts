@@ -22,19 +22,39 @@ async function cli(...argv: string[]): Promise<{ code: number; out: string }> {
 
 describe('README offline examples', () => {
   it('verify: the example model verifies with the release key', async () => {
-    const r = await cli('verify', 'examples/model', '--signature', 'examples/model/model.sig', '--key', 'examples/keys/ml-release.pub');
-    expect(r.out).toContain('VALID examples/model: sha256:92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b2c6dec4');
+    const r = await cli(
+      'verify',
+      'examples/model',
+      '--signature',
+      'examples/model/model.sig',
+      '--key',
+      'examples/keys/ml-release.pub',
+    );
+    expect(r.out).toContain(
+      'VALID examples/model: sha256:92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b2c6dec4',
+    );
     expect(r.code).toBe(0);
   });
 
   it('check: two example workloads admitted, three denied', async () => {
-    const r = await cli('check', '--policy', 'examples/policies', '--cluster', 'examples/cluster.yaml', 'examples/workloads');
+    const r = await cli(
+      'check',
+      '--policy',
+      'examples/policies',
+      '--cluster',
+      'examples/cluster.yaml',
+      'examples/workloads',
+    );
     expect(r.out).toContain('2 admitted, 3 denied');
     expect(r.code).toBe(1);
   });
 
   it('scan: the fixture corpus has dangerous files (exit 1)', async () => {
-    const r = await cli('scan', 'test/fixtures/model-scanning/picklescan/data/malicious0.pkl', 'test/fixtures/model-scanning/picklescan/data/benign0_v4.pkl');
+    const r = await cli(
+      'scan',
+      'test/fixtures/model-scanning/picklescan/data/malicious0.pkl',
+      'test/fixtures/model-scanning/picklescan/data/benign0_v4.pkl',
+    );
     expect(r.out).toMatch(/malicious0\.pkl[\s\S]*dangerous/i);
     expect(r.code).toBe(1);
   });

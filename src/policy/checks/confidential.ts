@@ -10,14 +10,21 @@ type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
-export function appliesTo(cc: CompiledConfidentialComputing, ctx: Pick<CheckContext, 'sensitivity'>): boolean {
+export function appliesTo(
+  cc: CompiledConfidentialComputing,
+  ctx: Pick<CheckContext, 'sensitivity'>,
+): boolean {
   return cc.always || cc.sensitivities.has(ctx.sensitivity);
 }
 
 /** Required node-affinity terms; undefined when the pod has none. */
 function requiredTerms(spec: Obj): Obj[] | undefined {
-  const na = isObj(spec.affinity) && isObj(spec.affinity.nodeAffinity) ? spec.affinity.nodeAffinity : undefined;
-  const req = na && isObj(na.requiredDuringSchedulingIgnoredDuringExecution) ? na.requiredDuringSchedulingIgnoredDuringExecution : undefined;
+  const na =
+    isObj(spec.affinity) && isObj(spec.affinity.nodeAffinity) ? spec.affinity.nodeAffinity : undefined;
+  const req =
+    na && isObj(na.requiredDuringSchedulingIgnoredDuringExecution)
+      ? na.requiredDuringSchedulingIgnoredDuringExecution
+      : undefined;
   const terms = req ? arr(req.nodeSelectorTerms).filter(isObj) : [];
   return terms.length > 0 ? terms : undefined;
 }
@@ -36,7 +43,10 @@ export function requiredNodeLabelsMissing(
   required: CompiledConfidentialComputing['requiredNodeLabels'],
   runtimeClassNodeSelector: Record<string, string>,
 ): string[] {
-  const nodeSelector: Record<string, unknown> = { ...(isObj(spec.nodeSelector) ? spec.nodeSelector : {}), ...runtimeClassNodeSelector };
+  const nodeSelector: Record<string, unknown> = {
+    ...(isObj(spec.nodeSelector) ? spec.nodeSelector : {}),
+    ...runtimeClassNodeSelector,
+  };
   const terms = requiredTerms(spec);
   const missing: string[] = [];
   for (const r of required) {
@@ -77,13 +87,22 @@ export const confidentialPlacement: Check = (ctx) => {
     const rcName = typeof spec.runtimeClassName === 'string' ? spec.runtimeClassName : undefined;
     let rcNodeSelector: Record<string, string> = {};
     if (!rcName) {
-      add(`${path}.runtimeClassName is not set, so the pod would run in an ordinary container`, `set runtimeClassName to one of: ${allowed}`);
+      add(
+        `${path}.runtimeClassName is not set, so the pod would run in an ordinary container`,
+        `set runtimeClassName to one of: ${allowed}`,
+      );
     } else if (!cc.runtimeClassNames.has(rcName)) {
-      add(`${path}.runtimeClassName "${rcName}" is not a confidential-computing runtime allowed by policy ${policy.name}`, `use one of: ${allowed}`);
+      add(
+        `${path}.runtimeClassName "${rcName}" is not a confidential-computing runtime allowed by policy ${policy.name}`,
+        `use one of: ${allowed}`,
+      );
     } else {
       const rc = ctx.cluster.runtimeClass(rcName);
       if (!rc) {
-        add(`RuntimeClass "${rcName}" does not exist in the cluster, so its handler cannot be checked`, 'install the confidential-computing runtime (e.g. Kata Containers with CoCo) or ask the cluster admin');
+        add(
+          `RuntimeClass "${rcName}" does not exist in the cluster, so its handler cannot be checked`,
+          'install the confidential-computing runtime (e.g. Kata Containers with CoCo) or ask the cluster admin',
+        );
       } else if (!cc.handlers.has(rc.handler)) {
         add(
           `RuntimeClass "${rcName}" uses handler "${rc.handler}", which is not a confidential-computing handler allowed by policy ${policy.name} (${[...cc.handlers].join(', ')})`,

@@ -20,14 +20,16 @@ export const referencesPinned: Check = ({ policy, workload }) => {
         },
       ];
     }
-    const pinnedOnlyByDeclaration = m.declared !== undefined && !(m.scheme === 'oci' && m.uri?.includes('@sha256:'));
+    const pinnedOnlyByDeclaration =
+      m.declared !== undefined && !(m.scheme === 'oci' && m.uri?.includes('@sha256:'));
     if (pinnedOnlyByDeclaration && !(policy.verifier.inject && runtimeVerifiable(m))) {
       return [
         {
           check: 'pinned' as const,
           model: modelLabel(m),
           message: `model ${modelLabel(m)} is pinned only by the digest declared in the modelgate.io/models annotation, and nothing checks the files against it because policy ${policy.name} does not inject the runtime verifier`,
-          remediation: 'set spec.verifier.inject: true in the policy, or pin the reference itself (OCI @sha256 digest)',
+          remediation:
+            'set spec.verifier.inject: true in the policy, or pin the reference itself (OCI @sha256 digest)',
         },
       ];
     }

@@ -29,7 +29,8 @@ function readBundle(m: ModelReference, ctx: CheckContext): Uint8Array | string {
   if ('configMapRef' in sig) {
     const { name, key } = sig.configMapRef;
     const data = ctx.cluster.configMapData(ctx.namespace, name);
-    if (!data) return `ConfigMap ${ctx.namespace}/${name} (labelled modelgate.io/bundle: "true") was not found`;
+    if (!data)
+      return `ConfigMap ${ctx.namespace}/${name} (labelled modelgate.io/bundle: "true") was not found`;
     const text = data[key];
     if (text === undefined) return `ConfigMap ${ctx.namespace}/${name} has no key "${key}"`;
     return Buffer.from(text, 'utf8');
@@ -38,7 +39,11 @@ function readBundle(m: ModelReference, ctx: CheckContext): Uint8Array | string {
 }
 
 /** The caller's verifier (the webhook, the audit and `modelgate check` pass one that caches verdicts per bundle and trust material). */
-function verdictFor(bundle: Uint8Array, a: CompiledAuthority, verify: NonNullable<CheckContext['verifyBundle']>): SignatureVerdictView {
+function verdictFor(
+  bundle: Uint8Array,
+  a: CompiledAuthority,
+  verify: NonNullable<CheckContext['verifyBundle']>,
+): SignatureVerdictView {
   try {
     return verify(bundle, a.trust);
   } catch (err) {
@@ -91,7 +96,9 @@ export const signatureVerified: Check = (ctx) => {
       }
       const signed = `${v.statement.subjectDigest.algorithm}:${v.statement.subjectDigest.hex}`;
       if (m.modelDigest && signed !== m.modelDigest) {
-        reasons.push(`${a.name}: the bundle (signed by ${v.signer}) is for model digest ${signed}, not the declared ${m.modelDigest}`);
+        reasons.push(
+          `${a.name}: the bundle (signed by ${v.signer}) is for model digest ${signed}, not the declared ${m.modelDigest}`,
+        );
         continue;
       }
       passed++;
@@ -101,7 +108,8 @@ export const signatureVerified: Check = (ctx) => {
         check: 'signature',
         model: label,
         message: `model ${label} is not signed by ${need}: ${reasons.join('; ')}`,
-        remediation: 'sign the exact model with a trusted key (`modelgate sign` or `model_signing sign`) and update the bundle and digest in the annotation',
+        remediation:
+          'sign the exact model with a trusted key (`modelgate sign` or `model_signing sign`) and update the bundle and digest in the annotation',
       });
     }
   }
