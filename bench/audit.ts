@@ -1,7 +1,7 @@
 // npm run bench:audit — the controller's audit over 1,000 and 10,000 workloads (issue 9): time and peak
 // RSS, and how they grow. Each size runs in a fresh child process, so its peak RSS is its own.
 //
-// Default mode is file-backed: the workloads live in an in-memory API (src/kube/fake-client.ts: paged
+// Default mode is file-backed: the workloads live in an in-memory API (src/kube/fake-client.test-support.ts: paged
 // lists, deep copies of every object, as a JSON decode would make) and the audit reconciler runs
 // unchanged, with 10 ClusterModelPolicies, Events and PolicyReports. `--cluster` runs it on the local
 // control plane instead (test/e2e/cluster.ts), creating the Deployments through the real API server.
@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { HttpKubeClient } from '../src/kube/client.ts';
 import { realClock } from '../src/kube/clock.ts';
-import { FakeKubeClient } from '../src/kube/fake-client.ts';
+import { FakeKubeClient } from '../src/kube/fake-client.test-support.ts';
 import { InformerPolicyStore } from '../src/kube/policy-store.ts';
 import {
   CLUSTER_MODEL_POLICIES,

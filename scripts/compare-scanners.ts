@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { parseCorpusTable, type CorpusRow } from '../src/scanning/corpus.ts';
+import { parseCorpusTable, type CorpusRow } from '../src/scanning/corpus.test-support.ts';
 import { scanPaths, type Verdict } from '../src/scanning/index.ts';
 
 const run = promisify(execFile);

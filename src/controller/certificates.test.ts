@@ -1,7 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../kube/clock.ts';
-import { FakeKubeClient } from '../kube/fake-client.ts';
+import { FakeKubeClient } from '../kube/fake-client.test-support.ts';
 import { SECRETS } from '../kube/resources.ts';
 import { silentLogger } from '../kube/builders.test-support.ts';
 import { isObj } from '../kube/types.ts';

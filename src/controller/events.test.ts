@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../kube/clock.ts';
-import { FakeKubeClient } from '../kube/fake-client.ts';
+import { FakeKubeClient } from '../kube/fake-client.test-support.ts';
 import { EVENTS } from '../kube/resources.ts';
 import { silentLogger } from '../kube/builders.test-support.ts';
 import { KubeApiError } from '../kube/types.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock, flush } from '../kube/clock.ts';
-import { FakeKubeClient } from '../kube/fake-client.ts';
+import { FakeKubeClient } from '../kube/fake-client.test-support.ts';
 import { LEASES } from '../kube/resources.ts';
 import { silentLogger } from '../kube/builders.test-support.ts';
 import { LeaderElector, leaseAction, leaseRecord } from './leader.ts';

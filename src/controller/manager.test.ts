@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../kube/clock.ts';
-import { FakeKubeClient } from '../kube/fake-client.ts';
+import { FakeKubeClient } from '../kube/fake-client.test-support.ts';
 import {
   CLUSTER_MODEL_POLICIES,
   EVENTS,

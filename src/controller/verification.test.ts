@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../kube/clock.ts';
-import { FakeKubeClient } from '../kube/fake-client.ts';
+import { FakeKubeClient } from '../kube/fake-client.test-support.ts';
 import { EVENTS, PODS, POLICY_REPORTS } from '../kube/resources.ts';
 import { silentLogger } from '../kube/builders.test-support.ts';
 import type { KubeObject } from '../kube/types.ts';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock, flush } from './clock.ts';
-import { FakeKubeClient } from './fake-client.ts';
+import { FakeKubeClient } from './fake-client.test-support.ts';
 import { Informer } from './informer.ts';
 import { NAMESPACES } from './resources.ts';
 import { namespace, silentLogger } from './builders.test-support.ts';

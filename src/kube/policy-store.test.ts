@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock, flush } from './clock.ts';
-import { FakeKubeClient } from './fake-client.ts';
+import { FakeKubeClient } from './fake-client.test-support.ts';
 import { InformerPolicyStore, referencedSecrets } from './policy-store.ts';
 import { CLUSTER_MODEL_POLICIES, CONFIG_MAPS, MODEL_POLICIES, NAMESPACES, SECRETS } from './resources.ts';
 import { clusterPolicy, modelPolicy, namespace, silentLogger } from './builders.test-support.ts';

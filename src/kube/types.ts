@@ -1,5 +1,5 @@
 // The small slice of the Kubernetes REST API modelgate uses, as an interface: the HTTP client in
-// client.ts implements it against a real API server, fake-client.ts in memory for unit tests.
+// client.ts implements it against a real API server, fake-client.test-support.ts in memory for unit tests.
 
 export interface OwnerReference {
   apiVersion: string;

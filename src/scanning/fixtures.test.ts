@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseCorpusTable, type CorpusRow } from './corpus.ts';
+import { parseCorpusTable, type CorpusRow } from './corpus.test-support.ts';
 import { scanPaths } from './index.ts';
 
 const root = fileURLToPath(new URL('../../test/fixtures/model-scanning/', import.meta.url));

@@ -18,7 +18,7 @@ import {
   u16,
   u32,
   u64,
-} from './testing.ts';
+} from './testing.test-support.ts';
 import { DEFAULT_LIMITS } from './types.ts';
 
 const fixture = (p: string): Uint8Array =>

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { classifyGlobal, resolveGlobalName } from './globals.ts';
 import { scanBuffer } from './index.ts';
 import { parseIntBase0, runPickle } from './pickle.ts';
-import { buildZip, concat, reducePickle, stackGlobalPickle, u32 } from './testing.ts';
+import { buildZip, concat, reducePickle, stackGlobalPickle, u32 } from './testing.test-support.ts';
 import { DEFAULT_LIMITS } from './types.ts';
 
 const fixture = (p: string): Uint8Array =>

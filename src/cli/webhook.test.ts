@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../cli/args.ts';
 import { run } from '../cli/webhook.ts';
 import { freePort } from '../../scripts/cluster/ports.ts';
-import { admissionReview, NAMESPACES_YAML } from './server.test-support.ts';
-import { createTestCa } from './tls.test-support.ts';
+import { admissionReview, NAMESPACES_YAML } from '../webhook/server.test-support.ts';
+import { createTestCa } from '../webhook/tls.test-support.ts';
 
 const policy = (requirePinned: boolean) => `apiVersion: modelgate.io/v1alpha1
 kind: ClusterModelPolicy

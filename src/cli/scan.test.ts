@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FORMAT_NAMES } from '../api/schema.ts';
 import { UsageError } from '../cli/args.ts';
-import { DENY_FORMAT_NAMES } from './index.ts';
+import { DENY_FORMAT_NAMES } from '../scanning/index.ts';
 import { run } from '../cli/scan.ts';
 
 const fx = (p: string): string =>
