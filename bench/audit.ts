@@ -13,7 +13,7 @@ import { pino } from 'pino';
 import { HttpKubeClient } from '../src/kube/client.ts';
 import { realClock } from '../src/kube/clock.ts';
 import { FakeKubeClient } from '../src/kube/fake-client.test-support.ts';
-import { InformerPolicyStore } from '../src/kube/policy-store.ts';
+import { InformerPolicyStore } from '../src/policy-store/informer-store.ts';
 import {
   CLUSTER_MODEL_POLICIES,
   NAMESPACES,

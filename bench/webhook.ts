@@ -22,7 +22,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import Fastify from 'fastify';
 import { pino } from 'pino';
-import type * as FileStoreModule from '../src/policy/file-store.ts';
+import type * as FileStoreModule from '../src/policy-store/file-store.ts';
 import type * as LoggerModule from '../src/telemetry/logger.ts';
 import type * as MetricsModule from '../src/telemetry/metrics.ts';
 import type * as AdmissionModule from '../src/webhook/admission.ts';

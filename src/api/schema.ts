@@ -1,7 +1,7 @@
 // The OpenAPI v3 schema of ModelPolicy/ClusterModelPolicy: the single source of truth for crds/*.yaml
 // (scripts/generate-crds.ts writes them; crds.test.ts fails when they drift) and for offline validation
 // (validate.ts interprets it, so `modelgate check` and the controller reject what the API server rejects).
-import { DENY_FORMAT_NAMES } from '../scanning/detect.ts';
+import { DENY_FORMAT_NAMES } from './formats.ts';
 import { ENFORCEMENTS, SENSITIVITIES } from './types.ts';
 
 export interface CelRule {

@@ -2,9 +2,9 @@
 // Exit 0: every object admitted; 1: any denied; 2: unusable input (names the file, field and problem).
 import { VerdictCache } from '../signing/index.ts';
 import { decide } from '../policy/decide.ts';
-import { buildSnapshot } from '../policy/file-store.ts';
-import { loadManifests, ManifestError } from '../policy/manifests.ts';
-import { renderText, toJsonResult, type CheckedObject } from '../policy/report.ts';
+import { buildSnapshot } from '../policy-store/file-store.ts';
+import { loadManifests, ManifestError } from '../policy-store/manifests.ts';
+import { renderText, toJsonResult, type CheckedObject } from './check-report.ts';
 import { extractModelReferences } from '../workloads/extract.ts';
 import { outputFormat, parseFlags, UsageError } from './args.ts';
 

@@ -2,9 +2,9 @@
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { FORMAT_NAMES } from '../api/schema.ts';
-import { UsageError } from '../cli/args.ts';
+import { UsageError } from './args.ts';
 import { DENY_FORMAT_NAMES } from '../scanning/index.ts';
-import { run } from '../cli/scan.ts';
+import { run } from './scan.ts';
 
 const fx = (p: string): string =>
   fileURLToPath(new URL(`../../test/fixtures/model-scanning/${p}`, import.meta.url));

@@ -4,9 +4,9 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { run as sign } from '../cli/sign.ts';
-import { run as verify, verifierInput } from '../cli/verify.ts';
-import { UsageError } from '../cli/args.ts';
+import { run as sign } from './sign.ts';
+import { run as verify, verifierInput } from './verify.ts';
+import { UsageError } from './args.ts';
 import { CLI_TESTS, FIXTURES, ID, ISSUER, KEYS } from '../signing/fixtures.test-support.ts';
 
 const tmp = mkdtempSync(join(tmpdir(), 'modelgate-cli-'));

@@ -1,6 +1,6 @@
 // `modelgate webhook`: serve the admission webhook. Thin: parse flags, build the policy store, the
 // telemetry and the server, then wait for SIGTERM/SIGINT (graceful) or SIGHUP (reload policy files).
-import { FilePolicyStore } from '../policy/file-store.ts';
+import { FilePolicyStore } from '../policy-store/file-store.ts';
 import type { PolicyStore } from '../policy/store.ts';
 import type { BundleVerifier } from '../policy/signature-seam.ts';
 import { VerdictCache } from '../signing/index.ts';
@@ -70,7 +70,7 @@ async function clusterStore(
   const kubeConfig = new KubeConfig();
   if (kubeconfig) kubeConfig.loadFromFile(kubeconfig);
   else kubeConfig.loadFromCluster();
-  const mod = (await import('../kube/policy-store.ts')) as {
+  const mod = (await import('../policy-store/informer-store.ts')) as {
     createClusterPolicyStore?: (o: {
       kubeConfig: typeof kubeConfig;
       controllerNamespace: string;
@@ -78,7 +78,9 @@ async function clusterStore(
     }) => PolicyStore;
   };
   if (typeof mod.createClusterPolicyStore !== 'function')
-    throw new Error('this build has no cluster policy store (src/kube/policy-store.ts); use --policy-dir');
+    throw new Error(
+      'this build has no cluster policy store (src/policy-store/informer-store.ts); use --policy-dir',
+    );
   return mod.createClusterPolicyStore({
     kubeConfig,
     controllerNamespace,

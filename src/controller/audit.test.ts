@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../kube/clock.ts';
 import { FakeKubeClient } from '../kube/fake-client.test-support.ts';
-import { InformerPolicyStore } from '../kube/policy-store.ts';
+import { InformerPolicyStore } from '../policy-store/informer-store.ts';
 import {
   CLUSTER_MODEL_POLICIES,
   EVENTS,

@@ -3,7 +3,7 @@
 // time leadership is won, so a replica that loses and regains the lease starts clean.
 import type pino from 'pino';
 import type { Clock } from '../kube/clock.ts';
-import { InformerPolicyStore } from '../kube/policy-store.ts';
+import { InformerPolicyStore } from '../policy-store/informer-store.ts';
 import { isObj, type KubeClient } from '../kube/types.ts';
 import type { AuditSummary } from '../api/types.ts';
 import { DEFAULT_EXEMPT_NAMESPACES } from '../policy/decide.ts';

@@ -4,7 +4,7 @@
 import type pino from 'pino';
 import type { Condition } from '../api/types.ts';
 import type { Clock } from '../kube/clock.ts';
-import type { PolicyCompileState } from '../kube/policy-store.ts';
+import type { PolicyCompileState } from '../policy-store/informer-store.ts';
 import { CLUSTER_MODEL_POLICIES, MODEL_POLICIES } from '../kube/resources.ts';
 import { isObj, isStatus, type KubeClient } from '../kube/types.ts';
 import { WorkQueue } from '../kube/workqueue.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../kube/clock.ts';
 import { FakeKubeClient } from '../kube/fake-client.test-support.ts';
-import { InformerPolicyStore } from '../kube/policy-store.ts';
+import { InformerPolicyStore } from '../policy-store/informer-store.ts';
 import { CLUSTER_MODEL_POLICIES, MUTATING_WEBHOOKS, VALIDATING_WEBHOOKS } from '../kube/resources.ts';
 import { clusterPolicy, silentLogger } from '../kube/builders.test-support.ts';
 import { desiredWebhooks, rulesFor, WebhookConfigReconciler, withExemptions } from './webhook-config.ts';

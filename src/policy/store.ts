@@ -1,5 +1,5 @@
 // Where the webhook and the controller get their policies and cluster view from. Two implementations:
-// files (`--policy-dir`/`--cluster-file`, no cluster at all) in file-store.ts, and informers in src/kube/.
+// files (`--policy-dir`/`--cluster-file`, no cluster at all) and informers, both in src/policy-store/.
 import type { ClusterView } from './cluster-view.ts';
 import type { PolicySet } from './policy-set.ts';
 

@@ -1,52 +1,6 @@
 // Format detection by content (magic bytes), with the file name used only to pick among formats
 // that have no magic (ONNX, TensorFlow protobufs) and to report files that claim to be something else.
 
-/** Formats a scan reports; also the names `--deny-format` accepts (see docs/scanning.md). */
-export const FORMATS = [
-  'pickle',
-  'pytorch-legacy',
-  'pytorch-zip',
-  'torchscript',
-  'joblib',
-  'numpy',
-  'npz',
-  'zip',
-  'tar',
-  'gzip',
-  'zlib',
-  'safetensors',
-  'gguf',
-  'onnx',
-  'keras',
-  'hdf5',
-  'tf-savedmodel',
-  '7z',
-  'compressed',
-  'image',
-  'unknown',
-] as const;
-export type Format = (typeof FORMATS)[number];
-
-/**
- * Group names accepted by `--deny-format` and the policy's `formats.deny` (src/api FORMAT_NAMES):
- * each denies all the formats listed.
- */
-export const FORMAT_GROUPS: Readonly<Record<string, readonly string[]>> = {
-  pytorch: ['pytorch-zip', 'pytorch-legacy', 'torchscript'],
-  tensorflow: ['tf-savedmodel'],
-  numpy: ['numpy', 'npz'],
-};
-
-/** Every name a deny list may use. */
-export const DENY_FORMAT_NAMES: readonly string[] = [...new Set([...FORMATS, ...Object.keys(FORMAT_GROUPS)])];
-
-/** Expand group names into the formats they cover. */
-export function expandDeniedFormats(names: Iterable<string>): Set<string> {
-  const out = new Set<string>();
-  for (const n of names) for (const f of FORMAT_GROUPS[n] ?? [n]) out.add(f);
-  return out;
-}
-
 /** Sniffed from the first bytes; zip sub-kinds (pytorch-zip, npz, keras) are decided from members. */
 export type SniffedFormat =
   | 'pickle'

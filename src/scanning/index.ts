@@ -16,8 +16,8 @@ import {
 
 export type { Finding, ScanLimits, Severity, Verdict } from './types.ts';
 export { DEFAULT_LIMITS } from './types.ts';
-export { DENY_FORMAT_NAMES, FORMAT_GROUPS, FORMATS } from './detect.ts';
-import { expandDeniedFormats } from './detect.ts';
+export { DENY_FORMAT_NAMES, FORMAT_GROUPS, FORMATS } from '../api/formats.ts';
+import { expandDeniedFormats } from '../api/formats.ts';
 
 export interface FileReport {
   path: string;

@@ -8,7 +8,7 @@ import type { BundleVerifier } from '../policy/signature-seam.ts';
 import type { PolicySet } from '../policy/policy-set.ts';
 import type { Decision, Violation } from '../policy/types.ts';
 import { createVerifierCheck, verifierInjection, type VerifierDefaults } from '../mutation/index.ts';
-import { NamespaceIndexedPolicySet } from './namespace-indexed-policies.ts';
+import { NamespaceIndexedPolicySet } from '../policy/namespace-index.ts';
 import { auditAnnotations, denialMessage, objectLabel, trimWarnings } from './messages.ts';
 import type { AdmissionRequest, AdmissionResponse } from './review.ts';
 

@@ -3,7 +3,7 @@
 // are recorded in __snapshots__; a change in any verdict or message shows up in review.
 import { relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { manifestFiles, parseManifestText } from '../policy/manifests.ts';
+import { manifestFiles, parseManifestText } from '../policy-store/manifests.ts';
 import { readFileSync } from 'node:fs';
 import { groupOfApiVersion, isSupportedKind, SUPPORTED_KINDS } from '../workloads/kinds.ts';
 import { admissionReview, startTestWebhook, type TestWebhook } from './server.test-support.ts';

@@ -6,7 +6,7 @@ import { request as httpRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { FilePolicyStore } from '../policy/file-store.ts';
+import { FilePolicyStore } from '../policy-store/file-store.ts';
 import type { BundleVerifier } from '../policy/signature-seam.ts';
 import type { PolicyStore } from '../policy/store.ts';
 import { createLogger } from '../telemetry/logger.ts';

@@ -15,7 +15,7 @@ import { realClock } from '../../src/kube/clock.ts';
 import { PODS, SECRETS } from '../../src/kube/resources.ts';
 import { Controller } from '../../src/controller/manager.ts';
 import { ControllerMetrics } from '../../src/controller/metrics.ts';
-import { FilePolicyStore } from '../../src/policy/file-store.ts';
+import { FilePolicyStore } from '../../src/policy-store/file-store.ts';
 import { AdmissionMetrics } from '../../src/telemetry/metrics.ts';
 import { createAdmission } from '../../src/webhook/admission.ts';
 import { startWebhookServer, type WebhookServer } from '../../src/webhook/server.ts';

@@ -1,9 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { FakeClock, flush } from './clock.ts';
-import { FakeKubeClient } from './fake-client.test-support.ts';
-import { InformerPolicyStore, referencedSecrets } from './policy-store.ts';
-import { CLUSTER_MODEL_POLICIES, CONFIG_MAPS, MODEL_POLICIES, NAMESPACES, SECRETS } from './resources.ts';
-import { clusterPolicy, modelPolicy, namespace, silentLogger } from './builders.test-support.ts';
+import { FakeClock, flush } from '../kube/clock.ts';
+import { FakeKubeClient } from '../kube/fake-client.test-support.ts';
+import { InformerPolicyStore, referencedSecrets } from './informer-store.ts';
+import {
+  CLUSTER_MODEL_POLICIES,
+  CONFIG_MAPS,
+  MODEL_POLICIES,
+  NAMESPACES,
+  SECRETS,
+} from '../kube/resources.ts';
+import { clusterPolicy, modelPolicy, namespace, silentLogger } from '../kube/builders.test-support.ts';
 
 const keyAuthority = {
   authorities: [{ name: 'release', key: { secretRef: { name: 'release-pub', key: 'cosign.pub' } } }],

@@ -1,6 +1,6 @@
 // Renders `modelgate check` results for people (text) and machines (JSON). The words of each violation
 // are the decision core's, so a deployer reads the same reasons offline and from kubectl.
-import type { Decision, Violation } from './types.ts';
+import type { Decision, Violation } from '../policy/types.ts';
 
 export interface CheckedObject {
   kind: string;

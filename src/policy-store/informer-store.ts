@@ -10,9 +10,9 @@ import { MemoryClusterView } from '../policy/cluster-view.ts';
 import { compilePolicy, policyId, type CompiledPolicy, type CompileResult } from '../policy/compile.ts';
 import { PolicySet } from '../policy/policy-set.ts';
 import type { PolicyError, PolicySnapshot, PolicyStore } from '../policy/store.ts';
-import { HttpKubeClient } from './client.ts';
-import { realClock, type Clock, type TimerHandle } from './clock.ts';
-import { Informer } from './informer.ts';
+import { HttpKubeClient } from '../kube/client.ts';
+import { realClock, type Clock, type TimerHandle } from '../kube/clock.ts';
+import { Informer } from '../kube/informer.ts';
 import {
   CLUSTER_MODEL_POLICIES,
   CONFIG_MAPS,
@@ -20,8 +20,8 @@ import {
   NAMESPACES,
   RUNTIME_CLASSES,
   SECRETS,
-} from './resources.ts';
-import { isObj, type KubeClient, type KubeObject } from './types.ts';
+} from '../kube/resources.ts';
+import { isObj, type KubeClient, type KubeObject } from '../kube/types.ts';
 
 /** A policy object and what compiling it gave: what the policy-status reconciler reports. */
 export interface PolicyCompileState {

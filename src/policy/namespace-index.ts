@@ -4,9 +4,9 @@
 // namespace instead of evaluating every selector (issue 9: cost sub-linear in the policy count).
 // decide() still applies every selector itself; this only drops policies it would drop, so verdicts
 // cannot change.
-import type { ClusterView } from '../policy/cluster-view.ts';
-import type { CompiledPolicy } from '../policy/compile.ts';
-import { PolicySet } from '../policy/policy-set.ts';
+import type { ClusterView } from './cluster-view.ts';
+import type { CompiledPolicy } from './compile.ts';
+import { PolicySet } from './policy-set.ts';
 
 const MAX_ENTRIES = 10_000;
 

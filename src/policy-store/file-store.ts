@@ -1,11 +1,11 @@
 // A PolicyStore backed by files: policies from --policy-dir (or files), cluster objects (Namespaces,
 // RuntimeClasses, ConfigMaps, Secrets) from --cluster-file. Used by `modelgate check`, by the webhook
 // without a cluster, and by tests. Files are read at start and on reload(), never on the request path.
-import { MemoryClusterView } from './cluster-view.ts';
-import { compilePolicy, type CompiledPolicy } from './compile.ts';
+import { MemoryClusterView } from '../policy/cluster-view.ts';
+import { compilePolicy, type CompiledPolicy } from '../policy/compile.ts';
 import { loadManifests, type LoadedObject } from './manifests.ts';
-import { PolicySet } from './policy-set.ts';
-import type { PolicyError, PolicySnapshot, PolicyStore } from './store.ts';
+import { PolicySet } from '../policy/policy-set.ts';
+import type { PolicyError, PolicySnapshot, PolicyStore } from '../policy/store.ts';
 import { policyKindOf } from '../api/validate.ts';
 
 export interface FileStoreOptions {
