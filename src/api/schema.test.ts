@@ -208,7 +208,7 @@ describe('parsePolicy', () => {
           },
         ],
       },
-      'subjectRegExp: is not a valid regular expression',
+      'subjectRegExp: is not valid RE2 syntax',
     ],
   ])('rejects %j with a message naming the field', (spec, expected) => {
     expect(errorsOf(spec).join('\n')).toContain(expected);

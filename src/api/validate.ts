@@ -3,6 +3,7 @@
 // controller reach the same verdict), and applies the schema defaults. Errors name the field.
 import { specSchema, type SchemaNode } from './schema.ts';
 import { API_VERSION, type ModelPolicyResource, type PolicyKind } from './types.ts';
+import { compileIdentityPattern } from './identity-pattern.ts';
 
 export interface FieldError {
   path: string;
@@ -206,11 +207,11 @@ export function parsePolicy(obj: Json): PolicyParseResult {
       }
       if (isObject(a) && isObject(a.keyless) && typeof a.keyless.subjectRegExp === 'string') {
         try {
-          new RegExp(a.keyless.subjectRegExp);
+          compileIdentityPattern(a.keyless.subjectRegExp);
         } catch (err) {
           errors.push({
             path: `spec.authorities[${i}].keyless.subjectRegExp`,
-            message: `is not a valid regular expression: ${(err as Error).message}`,
+            message: (err as Error).message,
           });
         }
       }

@@ -11,7 +11,7 @@ import type {
 } from '../api/types.ts';
 import { parsePolicy, formatFieldErrors } from '../api/validate.ts';
 import type { ClusterView } from './cluster-view.ts';
-import { compileGlob } from './glob.ts';
+import { compileGlob, type Glob } from '../api/glob.ts';
 import { compileSelector, type LabelPredicate } from './selector.ts';
 import type { TrustMaterial } from './signature-seam.ts';
 
@@ -43,7 +43,7 @@ export interface CompiledPolicy {
   matchesNamespace: LabelPredicate;
   matchesObject: LabelPredicate;
   kinds: GroupKind[];
-  sources: { glob: string; re: RegExp }[];
+  sources: Glob[];
   requirePinned: boolean;
   allowedDigests: Set<string>;
   authorities: CompiledAuthority[];
@@ -146,7 +146,7 @@ export function compileParsed(
     matchesNamespace: p.kind === 'ModelPolicy' ? () => true : compileSelector(spec.match?.namespaceSelector),
     matchesObject: compileSelector(spec.match?.objectSelector),
     kinds: spec.match?.kinds ?? [],
-    sources: (spec.sources ?? []).map((glob) => ({ glob, re: compileGlob(glob) })),
+    sources: (spec.sources ?? []).map(compileGlob),
     requirePinned: spec.requirePinned ?? false,
     allowedDigests: new Set(spec.allowedDigests ?? []),
     authorities,
