@@ -2,6 +2,7 @@
 // crd.test.ts fails when the files drift from this.
 import yaml from 'js-yaml';
 import { specSchema, statusSchema, type SchemaNode } from './schema.ts';
+import { CLUSTER_ONLY_FIELDS } from './tenancy.ts';
 import { GROUP, VERSION, type PolicyKind } from './types.ts';
 
 interface Names {
@@ -42,7 +43,19 @@ export function buildCrd(names: Names): Record<string, unknown> {
       apiVersion: { type: 'string', description: 'APIVersion of this object: modelgate.io/v1alpha1.' },
       kind: { type: 'string', description: `Kind of this object: ${names.kind}.` },
       metadata: { type: 'object' },
-      spec: { ...specSchema, default: {} },
+      spec: {
+        ...specSchema,
+        default: {},
+        // A namespaced policy can only add restrictions (src/api/tenancy.ts).
+        ...(names.kind === 'ModelPolicy'
+          ? {
+              'x-kubernetes-validations': [
+                ...(specSchema['x-kubernetes-validations'] ?? []),
+                ...CLUSTER_ONLY_FIELDS.map((f) => f.rule),
+              ],
+            }
+          : {}),
+      },
       status: statusSchema,
     },
     required: ['spec'],

@@ -28,6 +28,7 @@ export const celTwins: Record<string, (self: Record<string, Json>) => boolean> =
   '[has(self.key), has(self.certificate), has(self.keyless)].filter(x, x).size() == 1': (s) =>
     [has(s, 'key'), has(s, 'certificate'), has(s, 'keyless')].filter(Boolean).length === 1,
   'has(self.pem) != has(self.secretRef)': (s) => has(s, 'pem') !== has(s, 'secretRef'),
+  'has(self.repository) != has(self.digest)': (s) => has(s, 'repository') !== has(s, 'digest'),
   'has(self.subject) != has(self.subjectRegExp)': (s) => has(s, 'subject') !== has(s, 'subjectRegExp'),
   'has(self.when) != (has(self.always) && self.always)': (s) => has(s, 'when') !== (s.always === true),
   '!has(self.threshold) || (has(self.authorities) && self.threshold <= size(self.authorities))': (s) =>

@@ -1,5 +1,6 @@
 // `modelgate webhook`: serve the admission webhook. Thin: parse flags, build the policy store, the
 // telemetry and the server, then wait for SIGTERM/SIGINT (graceful) or SIGHUP (reload policy files).
+import { DEFAULT_VERIFIER_IMAGE } from '../mutation/index.ts';
 import { FilePolicyStore } from '../policy-store/file-store.ts';
 import type { PolicyStore } from '../policy/store.ts';
 import type { BundleVerifier } from '../policy/signature-seam.ts';
@@ -10,8 +11,6 @@ import { createAdmission } from '../webhook/admission.ts';
 import { watchPolicyFiles } from '../webhook/policy-files-watcher.ts';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, startWebhookServer } from '../webhook/server.ts';
 import { parseFlags, requireOne, UsageError } from './args.ts';
-
-export const DEFAULT_VERIFIER_IMAGE = 'ghcr.io/modelgate/modelgate:0.1.0';
 
 const USAGE = `usage: modelgate webhook --tls-cert-file <PEM> --tls-private-key-file <PEM> [flags]
 

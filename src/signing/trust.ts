@@ -69,3 +69,16 @@ function compileUncached(trust: TrustMaterial): CompiledTrust {
       );
   }
 }
+
+/**
+ * What is wrong with trust material, in words, or undefined when it compiles: the policy compiler's
+ * check (src/policy TrustValidator), so a policy with a key that is not a key is not Ready.
+ */
+export function trustProblem(trust: TrustMaterial): string | undefined {
+  try {
+    compileTrust(trust);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}

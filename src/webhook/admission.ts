@@ -7,7 +7,7 @@ import type { PolicySnapshot, PolicyStore } from '../policy/store.ts';
 import type { BundleVerifier } from '../policy/signature-seam.ts';
 import type { PolicySet } from '../policy/policy-set.ts';
 import type { Decision, Violation } from '../policy/types.ts';
-import { createVerifierCheck, verifierInjection, type VerifierDefaults } from '../mutation/index.ts';
+import { verifierDecideOptions, verifierInjection, type VerifierDefaults } from '../mutation/index.ts';
 import { NamespaceIndexedPolicySet } from '../policy/namespace-index.ts';
 import { auditAnnotations, denialMessage, objectLabel, trimWarnings } from './messages.ts';
 import type { AdmissionRequest, AdmissionResponse } from './review.ts';
@@ -45,6 +45,7 @@ interface SnapshotExtras {
 function inputOf(req: AdmissionRequest): AdmissionInput {
   return {
     operation: req.operation,
+    kind: { group: req.kind.group, kind: req.kind.kind },
     ...(req.object !== undefined ? { object: req.object } : {}),
     ...(req.oldObject !== undefined ? { oldObject: req.oldObject } : {}),
     ...(req.namespace ? { namespace: req.namespace } : {}),
@@ -68,6 +69,7 @@ const policyResults = (d: Decision) =>
 
 export function createAdmission(opts: AdmissionOptions): Admission {
   const base: DecideOptions = {
+    verifierImage: opts.verifier.image,
     ...(opts.verifyBundle ? { verifyBundle: opts.verifyBundle } : {}),
     ...(opts.exemptNamespaces ? { exemptNamespaces: opts.exemptNamespaces } : {}),
   };
@@ -80,10 +82,7 @@ export function createAdmission(opts: AdmissionOptions): Admission {
       e = {
         byId,
         policies: new NamespaceIndexedPolicySet(snap.policies, snap.cluster),
-        validateOptions: {
-          ...base,
-          extraChecks: [createVerifierCheck({ defaults: opts.verifier, policyById: (id) => byId.get(id) })],
-        },
+        validateOptions: { ...base, ...verifierDecideOptions(opts.verifier) },
       };
       extras.set(snap, e);
     }
