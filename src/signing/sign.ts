@@ -1,12 +1,6 @@
 // Write model_signing-compatible bundles (what model_signing 1.1 writes for its "key" and
 // "certificate" methods): a Sigstore v0.3 bundle, DSSE envelope, in-toto statement, no transparency log.
-import {
-  createPrivateKey,
-  createPublicKey,
-  sign as cryptoSign,
-  X509Certificate,
-  type KeyObject,
-} from 'node:crypto';
+import { createPrivateKey, createPublicKey, sign as cryptoSign, type KeyObject } from 'node:crypto';
 import { isAbsolute, relative, resolve } from 'node:path';
 import type { HashAlgorithm } from '../hashing/algorithms.ts';
 import type { SerializationMethod } from '../hashing/manifest.ts';
@@ -14,7 +8,7 @@ import { DEFAULT_SHARD_SIZE, hashModel, type HashProgress, type ModelManifest } 
 import type { HashPool } from '../hashing/pool.ts';
 import { DEFAULT_IGNORE_PATHS, normalizeIgnorePaths } from '../hashing/walk.ts';
 import { BUNDLE_V03_MEDIA_TYPE, IN_TOTO_PAYLOAD_TYPE } from './bundle.ts';
-import { parseCertificatesPem } from './certificates.ts';
+import { parseCertificatesPem, type ParsedCertificate } from './certificates.ts';
 import { preAuthEncoding } from './dsse.ts';
 import { publicKeyHint, signatureDigestFor, TrustMaterialError } from './keys.ts';
 import { buildStatement, type Serialization } from './statement.ts';
@@ -22,7 +16,7 @@ import { buildStatement, type Serialization } from './statement.ts';
 export interface Signer {
   privateKey: KeyObject;
   /** Leaf first, then intermediates: written as x509CertificateChain (certificate method). */
-  certificateChain?: X509Certificate[];
+  certificateChain?: ParsedCertificate[];
 }
 
 export function loadSigner(privateKeyPem: string, certificateChainPem?: string): Signer {
@@ -35,7 +29,7 @@ export function loadSigner(privateKeyPem: string, certificateChainPem?: string):
   signatureDigestFor(privateKey);
   if (certificateChainPem === undefined) return { privateKey };
   const chain = parseCertificatesPem(certificateChainPem);
-  const leafKey = chain[0]?.publicKey.export({ type: 'spki', format: 'der' });
+  const leafKey = chain[0]?.x509.publicKey.export({ type: 'spki', format: 'der' });
   const ownKey = createPublicKey(privateKey).export({ type: 'spki', format: 'der' });
   if (!leafKey || !ownKey.equals(leafKey))
     throw new TrustMaterialError('the first certificate of the chain is not for this private key');
@@ -52,7 +46,7 @@ export function signPayload(payload: Uint8Array, signer: Signer): Uint8Array {
   const verificationMaterial = signer.certificateChain
     ? {
         x509CertificateChain: {
-          certificates: signer.certificateChain.map((c) => ({ rawBytes: c.raw.toString('base64') })),
+          certificates: signer.certificateChain.map((c) => ({ rawBytes: c.der.toString('base64') })),
         },
         tlogEntries: [],
       }

@@ -10,7 +10,7 @@ import {
 import {
   certificateIdentities,
   ChainError,
-  parseCertificateDer,
+  parseBundleCertificates,
   verifyCertificateChain,
 } from './certificates.ts';
 import { TrustMaterialError, verifyEnvelopeSignature } from './keys.ts';
@@ -64,17 +64,20 @@ function checkSignature(bundle: ParsedBundle, trust: CompiledTrust, now: Date, l
     case 'certificate': {
       const m = bundle.material;
       if (m.kind !== 'certificateChain') mismatch(bundle, 'certificate');
-      const chain = m.certificates.map((der, i) => parseCertificateDer(der, `certificate ${i}`));
-      const leaf = verifyCertificateChain(chain, trust.anchors, now);
-      const ids = certificateIdentities(leaf);
+      const validated = verifyCertificateChain(parseBundleCertificates(m.certificates), trust.anchors, now);
+      const { identities: ids, refused } = certificateIdentities(validated);
       if (trust.identities.length > 0 && !ids.some((id) => trust.identities.includes(id))) {
+        const outside = refused.filter((r) => trust.identities.includes(r.identity));
         throw new VerdictError(
-          `identity mismatch: the signing certificate names ${ids.map((i) => `"${i}"`).join(', ') || 'no identity'}, expected one of ${trust.identities.map((i) => `"${i}"`).join(', ')}`,
+          outside.length > 0
+            ? `identity mismatch: the signing certificate's subject CN "${outside[0]?.identity}" is outside the name constraints of its CA (${outside[0]?.why}), so it is not trusted as that identity`
+            : `identity mismatch: the signing certificate names ${ids.map((i) => `"${i}"`).join(', ') || 'no identity'}, expected one of ${trust.identities.map((i) => `"${i}"`).join(', ')}`,
         );
       }
-      if (!verifyEnvelopeSignature(bundle.envelope, leaf.publicKey, legacy))
+      const leaf = validated.leaf;
+      if (!verifyEnvelopeSignature(bundle.envelope, leaf.x509.publicKey, legacy))
         throw new VerdictError('signature does not verify with the signing certificate key');
-      return ids[0] ?? leaf.subject;
+      return ids[0] ?? leaf.description;
     }
     case 'keyless': {
       // Sigstore bundles v0.1/v0.2 carry the Fulcio certificate as a one-element chain.
