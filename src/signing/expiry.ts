@@ -36,7 +36,7 @@ export interface ExpiryScan {
 const PEM = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g;
 
 function describe(cert: X509Certificate): string {
-  return cert.subject.replace(/\n/g, ', ') || cert.fingerprint256;
+  return (cert.subject ?? '').replace(/\n/g, ', ') || cert.fingerprint256;
 }
 
 /** Every certificate of every source with its notAfter. Keyless bundles are left out: their short-lived Fulcio certificate is checked at signing time, proven by the transparency log. */

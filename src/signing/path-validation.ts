@@ -132,6 +132,20 @@ function checkPath(path: ParsedCertificate[], anchor: ParsedCertificate, at: Dat
     }
   }
 
+  checkSigningUsage(leaf);
+  return { leaf, path, anchor, constraints: sets };
+}
+
+/**
+ * What a signing certificate itself must allow, whoever validated its path (the keyless method's
+ * Fulcio chain is validated by @sigstore/verify): no unprocessed critical extension, digitalSignature
+ * when key usage is present, the codeSigning extended key usage. Throws ChainError.
+ */
+export function checkSigningUsage(leaf: ParsedCertificate): void {
+  if (leaf.unhandledCritical.length > 0)
+    throw new ChainError(
+      `signing certificate (${leaf.description}) has a critical extension modelgate does not process: ${leaf.unhandledCritical.map(extensionName).join(', ')} (RFC 5280 §4.2: such a certificate must be refused)`,
+    );
   if (leaf.keyUsage !== undefined && (leaf.keyUsage & KU_DIGITAL_SIGNATURE) === 0)
     throw new ChainError(
       `signing certificate (${leaf.description}) has a key usage without digitalSignature, so it may not sign`,
@@ -140,7 +154,6 @@ function checkPath(path: ParsedCertificate[], anchor: ParsedCertificate, at: Dat
     throw new ChainError(
       `signing certificate (${leaf.description}) lacks the codeSigning extended key usage`,
     );
-  return { leaf, path, anchor, constraints: sets };
 }
 
 /**

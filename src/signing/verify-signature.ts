@@ -12,7 +12,9 @@ import {
   ChainError,
   parseBundleCertificates,
   verifyCertificateChain,
+  type ParsedCertificate,
 } from './certificates.ts';
+import { checkSigningUsage } from './path-validation.ts';
 import { TrustMaterialError, verifyEnvelopeSignature } from './keys.ts';
 import { KeylessError, verifyKeyless } from './keyless.ts';
 import {
@@ -87,7 +89,17 @@ function checkSignature(bundle: ParsedBundle, trust: CompiledTrust, now: Date, l
         !bundle.mediaType.endsWith('version=0.3');
       if (bundle.material.kind !== 'certificate' && !legacyChain) mismatch(bundle, 'keyless');
       if (bundle.tlogEntryCount === 0) throw new VerdictError('keyless bundle has no transparency log entry');
-      return verifyKeyless(bundle.json, trust);
+      const signer = verifyKeyless(bundle.json, trust);
+      // @sigstore/verify validates the Fulcio chain; the leaf's own extensions are checked here too.
+      const m = bundle.material;
+      const der =
+        m.kind === 'certificate'
+          ? m.certificate
+          : m.kind === 'certificateChain'
+            ? m.certificates[0]
+            : undefined;
+      if (der) checkSigningUsage(parseBundleCertificates([der])[0] as ParsedCertificate);
+      return signer;
     }
   }
 }

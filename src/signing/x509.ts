@@ -267,7 +267,7 @@ export function parseCertificate(der: Uint8Array, where: string): ParsedCertific
     subjectCommonNames: attributeValues(tbs.subject, OID_CN),
     subjectEmails: attributeValues(tbs.subject, OID_EMAIL_ADDRESS),
     unhandledCritical: [],
-    description: x509.subject.replace(/\n/g, ', ') || x509.fingerprint256,
+    description: (x509.subject ?? '').replace(/\n/g, ', ') || x509.fingerprint256,
   };
   cert.selfIssued = namesEqual(cert.subject, cert.issuer);
 
