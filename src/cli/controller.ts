@@ -32,6 +32,7 @@ flags:
   --mutating-webhook <NAME>      MutatingWebhookConfiguration to keep in line ("" for none; default modelgate)
   --cert-manager[=true|false]    cert-manager issues the certificate and injects caBundle: leave both alone
   --audit-interval <DURATION>    full audit period, e.g. 10m, 1h (default 10m)
+  --certificate-expiry-warning <DURATION>  warn this long before a signing or CA certificate expires (default 720h)
   --log-level <LEVEL>            ${LOG_LEVELS.join(', ')} (default info)`;
 
 const FLAGS = {
@@ -49,6 +50,7 @@ const FLAGS = {
   'mutating-webhook': { type: 'string' },
   'cert-manager': { type: 'string' },
   'audit-interval': { type: 'string' },
+  'certificate-expiry-warning': { type: 'string' },
   'log-level': { type: 'string' },
 } as const;
 
@@ -91,6 +93,7 @@ export interface ControllerFlags {
   mutatingWebhook: string;
   certManager: boolean;
   auditIntervalMs: number;
+  certificateExpiryWarningMs: number;
   logLevel: string;
 }
 
@@ -128,6 +131,9 @@ export function parseControllerFlags(argv: string[]): ControllerFlags | 'help' {
     auditIntervalMs: values['audit-interval']
       ? parseDuration(values['audit-interval'], 'audit-interval')
       : 600_000,
+    certificateExpiryWarningMs: values['certificate-expiry-warning']
+      ? parseDuration(values['certificate-expiry-warning'], 'certificate-expiry-warning')
+      : 30 * 86_400_000,
     logLevel,
   };
 }
@@ -167,6 +173,7 @@ export async function run(argv: string[]): Promise<number> {
     mutatingWebhook: flags.mutatingWebhook,
     certManager: flags.certManager,
     auditIntervalMs: flags.auditIntervalMs,
+    certificateExpiryWarningMs: flags.certificateExpiryWarningMs,
     ...(flags.extraCertNames.length ? { extraCertNames: flags.extraCertNames } : {}),
   });
   const health = await startHealthServer({

@@ -10,6 +10,7 @@ import { DEFAULT_EXEMPT_NAMESPACES } from '../policy/decide.ts';
 import { VerdictCache } from '../signing/index.ts';
 import { AuditReconciler } from './audit.ts';
 import { CertificateReconciler, type CertLifetimes } from './certificates.ts';
+import { CertificateExpiryReconciler } from './certificate-expiry.ts';
 import { EventRecorder } from './events.ts';
 import { LeaderElector } from './leader.ts';
 import type { ControllerMetrics } from './metrics.ts';
@@ -35,6 +36,8 @@ export interface ControllerConfig {
   extraCertNames?: string[];
   certLifetimes?: CertLifetimes;
   caPropagationDelayMs?: number;
+  /** Warn this long before a certificate modelgate validates at pod start expires (default 30 days). */
+  certificateExpiryWarningMs?: number;
 }
 
 interface Reconcilers {
@@ -43,6 +46,7 @@ interface Reconcilers {
   verification: VerificationReconciler;
   webhookConfig: WebhookConfigReconciler;
   certificates?: CertificateReconciler;
+  expiry: CertificateExpiryReconciler;
 }
 
 export class Controller {
@@ -204,6 +208,16 @@ export class Controller {
       }),
       webhookConfig,
       ...(certificates ? { certificates } : {}),
+      expiry: new CertificateExpiryReconciler({
+        client,
+        clock,
+        logger: log('certificate-expiry'),
+        metrics,
+        events,
+        snapshot,
+        states: () => this.store.compileStates(),
+        ...(config.certificateExpiryWarningMs ? { thresholdMs: config.certificateExpiryWarningMs } : {}),
+      }),
     };
     this.reconcilers = r;
     this.policyFingerprint = this.fingerprint();
@@ -212,6 +226,7 @@ export class Controller {
     r.status.resync();
     r.audit.start();
     r.verification.start();
+    r.expiry.start();
     void r.webhookConfig.sync().catch(() => undefined);
     this.logger.info({ certificates: !config.certManager }, 'reconcilers started');
   }
@@ -225,6 +240,7 @@ export class Controller {
     r.verification.stop();
     r.webhookConfig.stop();
     r.certificates?.stop();
+    r.expiry.stop();
     this.logger.info('reconcilers stopped');
   }
 

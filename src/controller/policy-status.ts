@@ -88,12 +88,14 @@ export function statusUpdate(state: PolicyCompileState, now: Date): PolicyCondit
   const want = desiredConditions(state);
   const cur = currentStatus(state.object);
   const gen = state.object.metadata.generation ?? 0;
+  // Conditions of other types belong to other reconcilers (CertificatesExpiring): kept as they are.
+  const others = cur.conditions.filter((c) => !want.some((w) => w.type === c.type));
   const unchanged =
     cur.observedGeneration === gen &&
-    want.length === cur.conditions.length &&
+    want.length + others.length === cur.conditions.length &&
     want.every((w) => cur.conditions.some((c) => same(w, c)));
   if (unchanged) return undefined;
-  const conditions = want.map((w) => {
+  const own = want.map((w) => {
     const old = cur.conditions.find((c) => c.type === w.type);
     const lastTransitionTime =
       old && old.status === w.status && old.lastTransitionTime
@@ -101,7 +103,7 @@ export function statusUpdate(state: PolicyCompileState, now: Date): PolicyCondit
         : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
     return { ...w, lastTransitionTime } as Condition;
   });
-  return { observedGeneration: gen, conditions };
+  return { observedGeneration: gen, conditions: [...own, ...others] };
 }
 
 export interface PolicyStatusReconcilerDeps {
