@@ -5,13 +5,12 @@ import type { PolicyStore } from '../policy/store.ts';
 import type { BundleVerifier } from '../policy/signature-seam.ts';
 import { VerdictCache } from '../signing/index.ts';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger } from '../telemetry/logger.ts';
+import { DEFAULT_VERIFIER_IMAGE } from '../mutation/verifier-container.ts';
 import { AdmissionMetrics } from '../telemetry/metrics.ts';
 import { createAdmission } from '../webhook/admission.ts';
 import { watchPolicyFiles } from '../webhook/policy-files-watcher.ts';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, startWebhookServer } from '../webhook/server.ts';
 import { parseFlags, requireOne, UsageError } from './args.ts';
-
-export const DEFAULT_VERIFIER_IMAGE = 'ghcr.io/modelgate/modelgate:0.1.0';
 
 const USAGE = `usage: modelgate webhook --tls-cert-file <PEM> --tls-private-key-file <PEM> [flags]
 

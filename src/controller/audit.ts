@@ -144,10 +144,11 @@ export class AuditReconciler {
     this.schedulePeriodic();
   }
 
-  stop(): void {
-    this.queue.stop();
-    for (const i of this.informers) i.stop();
+  /** Stops the informers and the queue; resolves when a scan in progress has returned. */
+  async stop(): Promise<void> {
     if (this.timer) this.d.clock.clearTimeout(this.timer);
+    for (const i of this.informers) i.stop();
+    await this.queue.stop();
   }
 
   /** A namespace's labels changed: its workloads are evaluated again (selectors may now match or not). */
@@ -206,7 +207,6 @@ export class AuditReconciler {
           if (isStatus(err, 404)) break; // kind not installed (e.g. KServe)
           throw err;
         }
-        const events: Promise<boolean>[] = [];
         for (const o of page.items) {
           workloads++;
           const a = auditWorkload(o, snapshot, this.d.exemptNamespaces, this.d.verifyBundle);
@@ -219,10 +219,9 @@ export class AuditReconciler {
             violations++;
             const k = `${v.policy}\u0000${v.check}\u0000${v.enforcement}`;
             f.violations.set(k, (f.violations.get(k) ?? 0) + 1);
-            events.push(this.recordViolation(a, v));
+            this.recordViolation(a, v);
           }
         }
-        await Promise.all(events);
         token = page.continue;
       } while (token);
     }
@@ -230,7 +229,7 @@ export class AuditReconciler {
     return { byNs, workloads, violations };
   }
 
-  private recordViolation(a: WorkloadAudit, v: WorkloadAudit['violations'][number]): Promise<boolean> {
+  private recordViolation(a: WorkloadAudit, v: WorkloadAudit['violations'][number]): boolean {
     const reason =
       v.enforcement === 'Enforce'
         ? 'PolicyViolation'

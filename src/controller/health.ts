@@ -3,6 +3,23 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 
+/** A failed listen, in one line that says what to do. */
+export function listenError(err: NodeJS.ErrnoException, port: number, host = '0.0.0.0'): Error {
+  if (err.code === 'EADDRINUSE')
+    return new Error(
+      `port ${port} on ${host} (health and metrics) is already in use by another process: stop it, or choose another port with --metrics-port`,
+    );
+  if (err.code === 'EACCES')
+    return new Error(
+      `not allowed to listen on port ${port} on ${host} (health and metrics): ports below 1024 need privileges; choose another with --metrics-port`,
+    );
+  if (err.code === 'EADDRNOTAVAIL')
+    return new Error(
+      `cannot listen on ${host}:${port} (health and metrics): ${host} is not an address of this machine; fix --bind-address`,
+    );
+  return new Error(`cannot listen on ${host}:${port} (health and metrics): ${err.message}`);
+}
+
 export interface HealthServer {
   port: number;
   close(): Promise<void>;
@@ -36,7 +53,7 @@ export function startHealthServer(opts: {
     send(404, 'not found\n');
   });
   return new Promise((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) => reject(listenError(err, opts.port, opts.host)));
     server.listen(opts.port, opts.host ?? '0.0.0.0', () => {
       resolve({
         port: (server.address() as AddressInfo).port,

@@ -1,6 +1,7 @@
 // The controller's Prometheus metrics, in a registry of their own (tests run several controllers in one
 // process). Labels stay low-cardinality: policies and checks, never workloads.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { QueueEvent } from '../kube/workqueue.ts';
 
 export class ControllerMetrics {
   readonly registry = new Registry();
@@ -12,6 +13,7 @@ export class ControllerMetrics {
   readonly auditScanDuration: Histogram<'scope'>;
   readonly auditWorkloads: Counter;
   readonly events: Counter<'reason'>;
+  readonly eventsDropped: Counter<'cause'>;
   readonly verifications: Counter<'verdict'>;
   readonly verificationDuration: Histogram;
   readonly certExpiry: Gauge<'certificate'>;
@@ -23,6 +25,7 @@ export class ControllerMetrics {
   readonly queueDepth: Gauge<'queue'>;
   readonly reconciles: Counter<'queue' | 'result'>;
   readonly reconcileDuration: Histogram<'queue'>;
+  readonly queueOverflows: Counter<'queue'>;
 
   constructor(opts: { processMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -72,6 +75,12 @@ export class ControllerMetrics {
       name: 'modelgate_events_total',
       help: 'Kubernetes Events recorded, by reason.',
       labelNames: ['reason'],
+      registers,
+    });
+    this.eventsDropped = new Counter({
+      name: 'modelgate_events_dropped_total',
+      help: 'Events not written (queue-full: over the rate limit for too long; write-failed: after retries); a later scan records them.',
+      labelNames: ['cause'],
       registers,
     });
     this.verifications = new Counter({
@@ -139,19 +148,21 @@ export class ControllerMetrics {
       buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 30, 120],
       registers,
     });
+    this.queueOverflows = new Counter({
+      name: 'modelgate_workqueue_overflows_total',
+      help: 'Keys a full work queue refused (bounded queues; the next change or resync brings them back).',
+      labelNames: ['queue'],
+      registers,
+    });
     if (opts.processMetrics)
       collectDefaultMetrics({ register: this.registry, prefix: 'modelgate_controller_' });
   }
 
   /** A WorkQueue `onMetrics` hook. */
-  queueHook = (m: {
-    name: string;
-    depth: number;
-    event: 'add' | 'done' | 'retry' | 'drop';
-    durationMs?: number;
-  }): void => {
+  queueHook = (m: { name: string; depth: number; event: QueueEvent; durationMs?: number }): void => {
     this.queueDepth.set({ queue: m.name }, m.depth);
-    if (m.event === 'done') {
+    if (m.event === 'overflow') this.queueOverflows.inc({ queue: m.name });
+    else if (m.event === 'done') {
       this.reconciles.inc({ queue: m.name, result: 'success' });
       if (m.durationMs !== undefined) this.reconcileDuration.observe({ queue: m.name }, m.durationMs / 1000);
     } else if (m.event !== 'add') this.reconciles.inc({ queue: m.name, result: m.event });

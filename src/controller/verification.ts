@@ -4,8 +4,11 @@
 // from there and records it: an Event on the Pod (ModelVerified, or ModelVerificationFailed as a
 // Warning), Prometheus metrics, and a PolicyReport per namespace ("modelgate-verification") listing
 // which model runs in which Pod and whether it was verified.
+//
+// Only the verifier modelgate injected counts (verifier-origin.ts): a result written by any other
+// container that merely carries the name is reported as untrusted, never as verified.
 import type pino from 'pino';
-import type { Clock } from '../kube/clock.ts';
+import type { Clock, TimerHandle } from '../kube/clock.ts';
 import { Informer } from '../kube/informer.ts';
 import { PODS, POLICY_REPORTS } from '../kube/resources.ts';
 import { isObj, isStatus, type KubeClient, type KubeObject } from '../kube/types.ts';
@@ -44,6 +47,8 @@ export interface PodVerification {
   records: VerifierRecord[];
   /** Set when the termination message is not a verifier result. */
   unreadable?: string;
+  /** Set when the container is not the verifier modelgate injects: why its result is not evidence. */
+  untrusted?: string;
 }
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
@@ -107,9 +112,28 @@ function describe(r: VerifierRecord): string {
   return `model ${r.model} failed verification (${r.verdict})${r.reason ? `: ${r.reason}` : ''}`;
 }
 
+/** The Event and report message of a result that is not evidence. */
+export function untrustedMessage(p: PodVerification): string {
+  return `the result of init container ${VERIFIER_CONTAINER} is not counted as verification: it is not the verifier modelgate injects (${p.untrusted ?? 'unknown'}). Fix: let modelgate's mutating webhook inject the verifier, and give no other container the name ${VERIFIER_CONTAINER}`;
+}
+
 export function verificationResults(p: PodVerification, at: number): ReportResult[] {
   const resources = [{ apiVersion: 'v1', kind: 'Pod', name: p.name, namespace: p.namespace, uid: p.uid }];
   const props = { ...(p.owner ? { owner: p.owner } : {}), ...(p.node ? { node: p.node } : {}) };
+  if (p.untrusted !== undefined)
+    return [
+      {
+        policy: 'modelgate-verifier',
+        rule: 'provenance',
+        result: 'fail',
+        message: untrustedMessage(p),
+        severity: 'high',
+        category: 'Model integrity',
+        resources,
+        properties: props,
+        at,
+      },
+    ];
   if (p.unreadable)
     return [
       {
@@ -148,9 +172,16 @@ export interface VerificationReconcilerDeps {
   logger: pino.Logger;
   metrics?: ControllerMetrics;
   events: EventRecorder;
+  /**
+   * Undefined when the pod's verifier container is the one modelgate injects; otherwise why its result
+   * is not evidence (verifier-origin.ts). Asked when a result appears.
+   */
+  untrustedVerifier: (pod: KubeObject) => string | undefined;
   maxResultsPerReport?: number;
   /** Results older than this at start-up are reported but get no Event and do not count in metrics. */
   freshForMs?: number;
+  /** Rewrite every namespace's report this often, even without a change (default 10 minutes). */
+  resyncMs?: number;
 }
 
 export class VerificationReconciler {
@@ -159,6 +190,7 @@ export class VerificationReconciler {
   private readonly byNamespace = new Map<string, Map<string, PodVerification>>();
   private readonly recorded = new Set<string>();
   private reportsServed = true;
+  private resyncTimer: TimerHandle | undefined;
 
   constructor(private readonly d: VerificationReconcilerDeps) {
     this.queue = new WorkQueue(
@@ -177,7 +209,12 @@ export class VerificationReconciler {
       ref: PODS,
       clock: d.clock,
       logger: d.logger,
-      transform: readVerification,
+      transform: (pod) => {
+        const v = readVerification(pod);
+        if (!v) return undefined;
+        const untrusted = this.d.untrustedVerifier(pod);
+        return untrusted === undefined ? v : { ...v, untrusted };
+      },
     });
     this.informer.addHandlers({
       onAdd: (p, key) => this.observe(key, p),
@@ -192,11 +229,21 @@ export class VerificationReconciler {
 
   start(): void {
     this.informer.start();
+    this.scheduleResync();
   }
 
-  stop(): void {
+  /** Resolves when a report write in progress has returned. */
+  async stop(): Promise<void> {
+    if (this.resyncTimer) this.d.clock.clearTimeout(this.resyncTimer);
     this.informer.stop();
-    this.queue.stop();
+    await this.queue.stop();
+  }
+
+  private scheduleResync(): void {
+    this.resyncTimer = this.d.clock.setTimeout(() => {
+      for (const ns of this.byNamespace.keys()) this.queue.add(ns);
+      this.scheduleResync();
+    }, this.d.resyncMs ?? 600_000);
   }
 
   hasSynced(): boolean {
@@ -214,19 +261,29 @@ export class VerificationReconciler {
     const prev = bucket.get(key);
     bucket.set(key, p);
     if (JSON.stringify(prev) !== JSON.stringify(p)) this.queue.addAfter(p.namespace, 1000);
-    void this.record(p);
+    this.record(p);
   }
 
-  private async record(p: PodVerification): Promise<void> {
+  /** Events and metrics, once per Pod and termination (the recorder queues, rate-limits and retries). */
+  private record(p: PodVerification): void {
     const id = `${p.uid}|${p.finishedAt ?? ''}|${p.exitCode ?? ''}`;
     if (this.recorded.has(id)) return;
     this.recorded.add(id);
     const finished = p.finishedAt ? Date.parse(p.finishedAt) : this.d.clock.now();
     if (this.d.clock.now() - finished > (this.d.freshForMs ?? 3_600_000)) return;
     const target = { apiVersion: 'v1', kind: 'Pod', name: p.name, namespace: p.namespace, uid: p.uid };
+    if (p.untrusted !== undefined) {
+      this.d.metrics?.verifications.inc({ verdict: 'untrusted' });
+      this.d.logger.warn(
+        { pod: `${p.namespace}/${p.name}`, why: p.untrusted },
+        'verifier result not counted: the container is not the verifier modelgate injects',
+      );
+      this.d.events.record(target, 'Warning', 'ModelVerificationUntrusted', untrustedMessage(p), id);
+      return;
+    }
     if (p.unreadable) {
       this.d.metrics?.verifications.inc({ verdict: 'unreadable' });
-      await this.d.events.record(
+      this.d.events.record(
         target,
         'Warning',
         'ModelVerificationUnreadable',
@@ -239,7 +296,7 @@ export class VerificationReconciler {
       this.d.metrics?.verifications.inc({ verdict: r.verdict });
       if (r.durationMs !== undefined) this.d.metrics?.verificationDuration.observe(r.durationMs / 1000);
       const ok = verified(r);
-      await this.d.events.record(
+      this.d.events.record(
         target,
         ok ? 'Normal' : 'Warning',
         ok ? 'ModelVerified' : 'ModelVerificationFailed',

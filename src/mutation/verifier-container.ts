@@ -8,6 +8,8 @@ import { runtimeVerifiable, type ModelReference, type WorkloadModels } from '../
 import { VERIFIER_CONFIG_ENV, type VerifierConfig, type VerifierModelConfig } from './verifier-config.ts';
 
 export const VERIFIER_CONTAINER_NAME = 'modelgate-verifier';
+/** The installation's verifier image when neither the chart nor a flag names one (webhook and controller). */
+export const DEFAULT_VERIFIER_IMAGE = 'ghcr.io/modelgate/modelgate:0.1.0';
 export const MODEL_MOUNT_ROOT = '/models';
 /** KServe's init container that downloads the model into a volume: the verifier must run after it. */
 export const STORAGE_INITIALIZER = 'storage-initializer';
