@@ -6,9 +6,9 @@ import { randomBytes } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import { HttpKubeClient } from '../kube/client.ts';
 import { realClock } from '../kube/clock.ts';
-import { startHealthServer, type HealthServer } from '../controller/health.ts';
+import { startHealthServer, type HealthServer } from '../telemetry/health-server.ts';
 import { Controller } from '../controller/manager.ts';
-import { ControllerMetrics } from '../controller/metrics.ts';
+import { ControllerMetrics } from '../telemetry/metrics.ts';
 import { preflight } from '../controller/preflight.ts';
 import { DEFAULT_VERIFIER_IMAGE } from '../mutation/verifier-container.ts';
 import { createLogger, isLogLevel, LOG_LEVELS } from '../telemetry/logger.ts';
@@ -200,7 +200,7 @@ export async function run(argv: string[]): Promise<number> {
       port: flags.metricsPort,
       host: flags.bindAddress,
       registry: metrics.registry,
-      ready: () => controller.ready(),
+      notReadyReason: () => (controller.ready() ? undefined : 'initial sync not finished'),
     });
   } catch (err) {
     return fail((err as Error).message);

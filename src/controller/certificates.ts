@@ -12,7 +12,7 @@ import type { Clock, TimerHandle } from '../kube/clock.ts';
 import { SECRETS } from '../kube/resources.ts';
 import { isObj, isStatus, type KubeClient, type KubeObject } from '../kube/types.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
-import type { ControllerMetrics } from './metrics.ts';
+import type { ControllerMetrics } from '../telemetry/metrics.ts';
 import {
   coversNames,
   issueCa,

@@ -6,7 +6,7 @@ import { EVENTS } from '../kube/resources.ts';
 import { silentLogger } from '../kube/builders.test-support.ts';
 import { KubeApiError } from '../kube/types.ts';
 import { EVENT_KEY_LABEL, EventRecorder, eventKeyDigest } from './events.ts';
-import { ControllerMetrics } from './metrics.ts';
+import { ControllerMetrics } from '../telemetry/metrics.ts';
 
 const HOUR = 3_600_000;
 const target = { apiVersion: 'apps/v1', kind: 'Deployment', name: 'llm', namespace: 'ml', uid: 'u-1' };

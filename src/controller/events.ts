@@ -16,7 +16,7 @@ import type { Clock } from '../kube/clock.ts';
 import { EVENTS } from '../kube/resources.ts';
 import { isStatus, KubeApiError, type KubeClient, type KubeObject } from '../kube/types.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
-import type { ControllerMetrics } from './metrics.ts';
+import type { ControllerMetrics } from '../telemetry/metrics.ts';
 
 /** The label that carries an Event's de-duplication key digest (its presence selects modelgate's Events). */
 export const EVENT_KEY_LABEL = 'modelgate.io/event-key';

@@ -14,7 +14,7 @@ import type { Clock, TimerHandle } from '../kube/clock.ts';
 import type { WriteFence } from '../kube/fenced-client.ts';
 import { LEASES } from '../kube/resources.ts';
 import { isObj, isStatus, type KubeClient, type KubeObject } from '../kube/types.ts';
-import type { ControllerMetrics } from './metrics.ts';
+import type { ControllerMetrics } from '../telemetry/metrics.ts';
 
 export interface LeaseRecord {
   holderIdentity: string;

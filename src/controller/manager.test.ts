@@ -12,7 +12,7 @@ import {
 import { clusterPolicy, modelDeployment, silentLogger } from '../kube/builders.test-support.ts';
 import type { KubeClient, ResourceRef } from '../kube/types.ts';
 import { Controller, type ControllerConfig } from './manager.ts';
-import { ControllerMetrics } from './metrics.ts';
+import { ControllerMetrics } from '../telemetry/metrics.ts';
 
 const config = (identity: string): ControllerConfig => ({
   namespace: 'modelgate-system',
@@ -44,6 +44,12 @@ describe('Controller', () => {
       ],
     });
     client.seed(workloadResource({ group: 'apps', kind: 'Deployment' }), modelDeployment('team-a', 'llm'));
+    const watches = new Map<string, number>();
+    const watch = client.watch.bind(client);
+    client.watch = (ref, ...rest) => {
+      watches.set(ref.resource, (watches.get(ref.resource) ?? 0) + 1);
+      return watch(ref, ...rest);
+    };
     const a = new Controller(client, clock, silentLogger, new ControllerMetrics(), config('a'));
     const b = new Controller(client, clock, silentLogger, new ControllerMetrics(), config('b'));
     await a.start();
@@ -54,6 +60,8 @@ describe('Controller', () => {
     await a.running?.certificates?.idle();
     expect(a.isLeader()).toBe(true);
     expect(b.isLeader()).toBe(false);
+    // One Pod watch, shared by the audit and the verification results (only the leader has it).
+    expect(watches.get('pods')).toBe(1);
 
     // Certificates issued and the caBundle published.
     expect(client.peek(SECRETS, 'modelgate-webhook-tls', 'modelgate-system')?.data).toHaveProperty('tls.crt');

@@ -18,9 +18,11 @@ import { AuditReconciler } from './audit.ts';
 import { CertificateReconciler, type CertLifetimes } from './certificates.ts';
 import { EventRecorder } from './events.ts';
 import { LeaderElector, LeadershipTerm } from './leader.ts';
-import type { ControllerMetrics } from './metrics.ts';
+import type { ControllerMetrics } from '../telemetry/metrics.ts';
 import { PolicyStatusReconciler } from './policy-status.ts';
-import { VerificationReconciler } from './verification.ts';
+import { ReportWriter } from './report-writer.ts';
+import { podVerification, VerificationReconciler } from './verification.ts';
+import { WorkloadInformers } from './workload-informers.ts';
 import { untrustedVerifier } from './verifier-origin.ts';
 import { DEFAULT_VERIFIER_IMAGE, type VerifierDefaults } from '../mutation/verifier-container.ts';
 import { WebhookConfigReconciler } from './webhook-config.ts';
@@ -56,6 +58,7 @@ interface Reconcilers {
   term: LeadershipTerm;
   client: FencedClient;
   events: EventRecorder;
+  workloads: WorkloadInformers;
   status: PolicyStatusReconciler;
   audit: AuditReconciler;
   verification: VerificationReconciler;
@@ -211,10 +214,24 @@ export class Controller {
     const verdicts = new VerdictCache();
     const exempt = new Set(this.exempt);
     const verifier = config.verifier ?? { image: DEFAULT_VERIFIER_IMAGE };
+    const reports = new ReportWriter({ client, clock, logger: log('reports') });
+    // One informer per workload resource (one Pod watch), shared by the audit and verification results.
+    const workloads = new WorkloadInformers({
+      client,
+      clock,
+      logger: log('informers'),
+      metrics,
+      podVerification: podVerification((pod) =>
+        untrustedVerifier(pod, snapshot(), { defaults: verifier, exemptNamespaces: exempt }),
+      ),
+    });
+    const pods = workloads.pods;
+    if (!pods) throw new Error('the workload informers have no Pod informer');
     const r: Reconcilers = {
       term,
       client,
       events,
+      workloads,
       status: new PolicyStatusReconciler({
         client,
         clock,
@@ -234,6 +251,8 @@ export class Controller {
         exemptNamespaces: exempt,
         verifyBundle: (bundle, trust) => verdicts.verify(bundle, trust),
         intervalMs: config.auditIntervalMs,
+        reports,
+        workloads,
       }),
       verification: new VerificationReconciler({
         client,
@@ -241,8 +260,8 @@ export class Controller {
         logger: log('verification'),
         metrics,
         events,
-        untrustedVerifier: (pod) =>
-          untrustedVerifier(pod, snapshot(), { defaults: verifier, exemptNamespaces: exempt }),
+        reports,
+        pods,
         ...resync,
       }),
       webhookConfig,
@@ -255,6 +274,7 @@ export class Controller {
     r.status.start();
     r.audit.start();
     r.verification.start();
+    r.workloads.start();
     this.logger.info({ certificates: !config.certManager }, 'reconcilers started');
   }
 
@@ -267,6 +287,7 @@ export class Controller {
     if (!r) return this.draining;
     this.reconcilers = undefined;
     r.term.end();
+    r.workloads.stop();
     const t0 = this.clock.now();
     this.drainPending = true;
     this.draining = Promise.all([

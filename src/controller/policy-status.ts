@@ -8,7 +8,7 @@ import type { PolicyCompileState } from '../policy-store/informer-store.ts';
 import { CLUSTER_MODEL_POLICIES, MODEL_POLICIES } from '../kube/resources.ts';
 import { isObj, isStatus, type KubeClient } from '../kube/types.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
-import type { ControllerMetrics } from './metrics.ts';
+import type { ControllerMetrics } from '../telemetry/metrics.ts';
 
 export interface PolicyConditions {
   observedGeneration: number;

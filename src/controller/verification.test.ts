@@ -5,8 +5,15 @@ import { EVENTS, PODS, POLICY_REPORTS } from '../kube/resources.ts';
 import { silentLogger } from '../kube/builders.test-support.ts';
 import type { KubeObject } from '../kube/types.ts';
 import { EventRecorder } from './events.ts';
-import { ControllerMetrics } from './metrics.ts';
-import { readVerification, VERIFICATION_REPORT_NAME, VerificationReconciler } from './verification.ts';
+import { ControllerMetrics } from '../telemetry/metrics.ts';
+import { ReportWriter } from './report-writer.ts';
+import {
+  podVerification,
+  readVerification,
+  VERIFICATION_REPORT_NAME,
+  VerificationReconciler,
+} from './verification.ts';
+import { WorkloadInformers } from './workload-informers.ts';
 import { untrustedVerifier } from './verifier-origin.ts';
 import {
   EXPECTATION,
@@ -31,26 +38,42 @@ const invalid = JSON.stringify([
   { model: '/models/a', verdict: 'invalid', reason: 'file weights.bin changed', durationMs: 10 },
 ]);
 
-function setup(start = NOW + 60_000) {
+function setup(startAt = NOW + 60_000) {
   const client = new FakeKubeClient();
-  const clock = new FakeClock(start);
+  const clock = new FakeClock(startAt);
   const metrics = new ControllerMetrics();
   const events = new EventRecorder({ client, clock, logger: silentLogger, metrics, instance: 't' });
   const snapshot = injectingSnapshot();
+  const workloads = new WorkloadInformers({
+    client,
+    clock,
+    logger: silentLogger,
+    resources: [PODS],
+    podVerification: podVerification((pod) => untrustedVerifier(pod, snapshot, EXPECTATION)),
+  });
   const rec = new VerificationReconciler({
     client,
     clock,
     logger: silentLogger,
     metrics,
     events,
-    untrustedVerifier: (pod) => untrustedVerifier(pod, snapshot, EXPECTATION),
+    reports: new ReportWriter({ client, clock, logger: silentLogger }),
+    pods: workloads.pods!,
   });
+  const start = () => {
+    rec.start();
+    workloads.start();
+  };
+  const stop = async () => {
+    workloads.stop();
+    await rec.stop();
+  };
   const settle = async () => {
     await clock.advance(1500);
     await rec.idle();
     await events.idle();
   };
-  return { client, clock, metrics, events, rec, settle };
+  return { client, clock, metrics, events, rec, settle, start, stop };
 }
 
 describe('readVerification', () => {
@@ -127,9 +150,9 @@ describe('untrustedVerifier', () => {
 
 describe('VerificationReconciler', () => {
   it('records Events, metrics and a PolicyReport entry for a verifier result written to pod status', async () => {
-    const { client, clock, metrics, rec, settle } = setup();
+    const { client, clock, metrics, settle, start, stop } = setup();
     client.seed(PODS, terminated(injectedPod('starting'), undefined));
-    rec.start();
+    start();
     await clock.advance(10);
     // The kubelet writes the result through the status subresource.
     await client.patch(
@@ -171,13 +194,13 @@ describe('VerificationReconciler', () => {
     await client.delete(PODS, 'bad', 'ml');
     await settle();
     expect(client.peek(POLICY_REPORTS, VERIFICATION_REPORT_NAME, 'ml')).toBeUndefined();
-    await rec.stop();
+    await stop();
   });
 
   it("does not count a forged verifier container's termination message as evidence", async () => {
-    const { client, clock, metrics, rec, settle } = setup();
+    const { client, clock, metrics, settle, start, stop } = setup();
     client.seed(PODS, terminated(forgedPod('forged'), valid));
-    rec.start();
+    start();
     await clock.advance(10);
     await settle();
 
@@ -191,17 +214,17 @@ describe('VerificationReconciler', () => {
     const text = await metrics.registry.metrics();
     expect(text).toContain('modelgate_verifications_total{verdict="untrusted"} 1');
     expect(text).not.toContain('verdict="valid"');
-    await rec.stop();
+    await stop();
   });
 
   it('gives no Event for results that finished long before it started', async () => {
-    const { client, clock, rec, settle } = setup(NOW + 5 * 3_600_000);
+    const { client, clock, settle, start, stop } = setup(NOW + 5 * 3_600_000);
     client.seed(PODS, terminated(injectedPod('old'), valid));
-    rec.start();
+    start();
     await clock.advance(10);
     await settle();
     expect(client.all(EVENTS)).toHaveLength(0);
     expect(client.peek(POLICY_REPORTS, VERIFICATION_REPORT_NAME, 'ml')?.summary).toMatchObject({ pass: 1 });
-    await rec.stop();
+    await stop();
   });
 });

@@ -9,19 +9,14 @@
 // container that merely carries the name is reported as untrusted, never as verified.
 import type pino from 'pino';
 import type { Clock, TimerHandle } from '../kube/clock.ts';
-import { Informer } from '../kube/informer.ts';
-import { PODS, POLICY_REPORTS } from '../kube/resources.ts';
-import { isObj, isStatus, type KubeClient, type KubeObject } from '../kube/types.ts';
+import type { Informer } from '../kube/informer.ts';
+import { isObj, type KubeClient, type KubeObject } from '../kube/types.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
 import type { EventRecorder } from './events.ts';
-import type { ControllerMetrics } from './metrics.ts';
-import {
-  buildPolicyReport,
-  DEFAULT_MAX_RESULTS,
-  ReportAccumulator,
-  sameReportContent,
-  type ReportResult,
-} from './policy-report.ts';
+import type { ControllerMetrics } from '../telemetry/metrics.ts';
+import type { ReportWriter } from './report-writer.ts';
+import type { WorkloadFacts } from './workload-informers.ts';
+import { DEFAULT_MAX_RESULTS, ReportAccumulator, type ReportResult } from './reports.ts';
 
 export const VERIFIER_CONTAINER = 'modelgate-verifier';
 export const VERIFICATION_REPORT_NAME = 'modelgate-verification';
@@ -166,17 +161,30 @@ export function verificationResults(p: PodVerification, at: number): ReportResul
   }));
 }
 
+/**
+ * What the shared Pod informer keeps of a pod for this reconciler: its verifier result, marked untrusted
+ * when `untrusted` (verifier-origin.ts) says the container is not the verifier modelgate injects.
+ */
+export function podVerification(
+  untrusted: (pod: KubeObject) => string | undefined,
+): (pod: KubeObject) => PodVerification | undefined {
+  return (pod) => {
+    const v = readVerification(pod);
+    if (!v) return undefined;
+    const why = untrusted(pod);
+    return why === undefined ? v : { ...v, untrusted: why };
+  };
+}
+
 export interface VerificationReconcilerDeps {
   client: KubeClient;
   clock: Clock;
   logger: pino.Logger;
   metrics?: ControllerMetrics;
   events: EventRecorder;
-  /**
-   * Undefined when the pod's verifier container is the one modelgate injects; otherwise why its result
-   * is not evidence (verifier-origin.ts). Asked when a result appears.
-   */
-  untrustedVerifier: (pod: KubeObject) => string | undefined;
+  reports: ReportWriter;
+  /** The shared Pod informer; its transform keeps `podVerification(…)` of each pod. */
+  pods: Informer<WorkloadFacts>;
   maxResultsPerReport?: number;
   /** Results older than this at start-up are reported but get no Event and do not count in metrics. */
   freshForMs?: number;
@@ -185,12 +193,12 @@ export interface VerificationReconcilerDeps {
 }
 
 export class VerificationReconciler {
-  private readonly informer: Informer<PodVerification | undefined>;
   private readonly queue: WorkQueue;
   private readonly byNamespace = new Map<string, Map<string, PodVerification>>();
-  private readonly recorded = new Set<string>();
-  private reportsServed = true;
+  /** Pod uid → the termination already recorded (Events and metrics once per Pod and termination). */
+  private readonly recorded = new Map<string, string>();
   private resyncTimer: TimerHandle | undefined;
+  private stopped = false;
 
   constructor(private readonly d: VerificationReconcilerDeps) {
     this.queue = new WorkQueue(
@@ -203,39 +211,27 @@ export class VerificationReconciler {
       },
       (ns) => this.writeReport(ns),
     );
-    // Only what the report needs is kept per Pod, so memory stays small on large clusters.
-    this.informer = new Informer<PodVerification | undefined>({
-      client: d.client,
-      ref: PODS,
-      clock: d.clock,
-      logger: d.logger,
-      transform: (pod) => {
-        const v = readVerification(pod);
-        if (!v) return undefined;
-        const untrusted = this.d.untrustedVerifier(pod);
-        return untrusted === undefined ? v : { ...v, untrusted };
-      },
-    });
-    this.informer.addHandlers({
-      onAdd: (p, key) => this.observe(key, p),
-      onUpdate: (p, _old, key) => this.observe(key, p),
-      onDelete: (p, key) => {
+    d.pods.addHandlers({
+      onAdd: (f, key) => this.observe(key, f.verification),
+      onUpdate: (f, _old, key) => this.observe(key, f.verification),
+      onDelete: (f, key) => {
+        if (this.stopped) return;
         const ns = key.split('/')[0] ?? '';
         if (this.byNamespace.get(ns)?.delete(key)) this.queue.addAfter(ns, 1000);
-        if (p) for (const k of [...this.recorded]) if (k.startsWith(`${p.uid}|`)) this.recorded.delete(k);
+        if (f.verification) this.recorded.delete(f.verification.uid);
       },
     });
   }
 
+  /** The Pod informer is started by its owner (the manager), after every reconciler subscribed. */
   start(): void {
-    this.informer.start();
     this.scheduleResync();
   }
 
   /** Resolves when a report write in progress has returned. */
   async stop(): Promise<void> {
+    this.stopped = true;
     if (this.resyncTimer) this.d.clock.clearTimeout(this.resyncTimer);
-    this.informer.stop();
     await this.queue.stop();
   }
 
@@ -247,7 +243,7 @@ export class VerificationReconciler {
   }
 
   hasSynced(): boolean {
-    return this.informer.hasSynced();
+    return this.d.pods.hasSynced();
   }
 
   idle(): Promise<void> {
@@ -255,7 +251,7 @@ export class VerificationReconciler {
   }
 
   private observe(key: string, p: PodVerification | undefined): void {
-    if (!p) return;
+    if (!p || this.stopped) return;
     const bucket = this.byNamespace.get(p.namespace) ?? new Map<string, PodVerification>();
     this.byNamespace.set(p.namespace, bucket);
     const prev = bucket.get(key);
@@ -267,8 +263,8 @@ export class VerificationReconciler {
   /** Events and metrics, once per Pod and termination (the recorder queues, rate-limits and retries). */
   private record(p: PodVerification): void {
     const id = `${p.uid}|${p.finishedAt ?? ''}|${p.exitCode ?? ''}`;
-    if (this.recorded.has(id)) return;
-    this.recorded.add(id);
+    if (this.recorded.get(p.uid) === id) return;
+    this.recorded.set(p.uid, id);
     const finished = p.finishedAt ? Date.parse(p.finishedAt) : this.d.clock.now();
     if (this.d.clock.now() - finished > (this.d.freshForMs ?? 3_600_000)) return;
     const target = { apiVersion: 'v1', kind: 'Pod', name: p.name, namespace: p.namespace, uid: p.uid };
@@ -308,50 +304,22 @@ export class VerificationReconciler {
 
   private async writeReport(ns: string): Promise<void> {
     const pods = this.byNamespace.get(ns);
-    const at = this.d.clock.now();
-    const acc = new ReportAccumulator(this.d.maxResultsPerReport ?? DEFAULT_MAX_RESULTS);
-    for (const p of pods?.values() ?? [])
-      for (const r of verificationResults(p, p.finishedAt ? Date.parse(p.finishedAt) : at)) acc.add(r);
     if (!pods?.size) this.byNamespace.delete(ns);
-    let cur: KubeObject | undefined;
-    try {
-      // A list, not a get: only a list tells "no such report" (empty) from "no such resource" (404).
-      cur = (
-        await this.d.client.list(POLICY_REPORTS, {
-          namespace: ns,
-          fieldSelector: `metadata.name=${VERIFICATION_REPORT_NAME}`,
-        })
-      ).items[0];
-      this.reportsServed = true;
-    } catch (err) {
-      if (isStatus(err, 404)) {
-        if (this.reportsServed)
-          this.d.logger.warn(
-            'PolicyReport CRD not installed; verification results go to Events and metrics only',
-          );
-        this.reportsServed = false;
-        return;
-      }
-      throw err;
-    }
-    if (!pods?.size) {
-      if (cur) await this.d.client.delete(POLICY_REPORTS, VERIFICATION_REPORT_NAME, ns);
-      return;
-    }
-    const want = buildPolicyReport({
-      name: VERIFICATION_REPORT_NAME,
-      namespace: ns,
-      results: acc.results,
-      summary: acc.summary,
-      truncated: acc.truncated,
-      component: VERIFICATION_REPORT_NAME,
-    });
-    if (sameReportContent(cur, want)) return;
-    if (cur)
-      await this.d.client.replace(POLICY_REPORTS, {
-        ...want,
-        metadata: { ...want.metadata, resourceVersion: cur.metadata.resourceVersion ?? '' },
+    const batch = await this.d.reports.begin(VERIFICATION_REPORT_NAME, ns);
+    if (!batch) return; // no report CRD: Events and metrics still say everything
+    if (pods?.size) {
+      const at = this.d.clock.now();
+      const acc = new ReportAccumulator(this.d.maxResultsPerReport ?? DEFAULT_MAX_RESULTS);
+      for (const p of pods.values())
+        for (const r of verificationResults(p, p.finishedAt ? Date.parse(p.finishedAt) : at)) acc.add(r);
+      await batch.put({
+        name: VERIFICATION_REPORT_NAME,
+        namespace: ns,
+        results: acc.results,
+        summary: acc.summary,
+        truncated: acc.truncated,
       });
-    else await this.d.client.create(POLICY_REPORTS, want);
+    }
+    await batch.finish();
   }
 }

@@ -15,7 +15,7 @@ import { isObj, isStatus, type KubeClient, type KubeObject, type ResourceRef } f
 import { WorkQueue } from '../kube/workqueue.ts';
 import type { PolicySnapshot } from '../policy/store.ts';
 import { RESOURCE_OF, SUPPORTED_KINDS, type GroupKindRef } from '../workloads/kinds.ts';
-import type { ControllerMetrics } from './metrics.ts';
+import type { ControllerMetrics } from '../telemetry/metrics.ts';
 
 type Obj = Record<string, unknown>;
 

@@ -9,7 +9,7 @@ import pino from 'pino';
 import { HttpKubeClient } from '../../src/kube/client.ts';
 import { realClock } from '../../src/kube/clock.ts';
 import { Controller } from '../../src/controller/manager.ts';
-import { ControllerMetrics } from '../../src/controller/metrics.ts';
+import { ControllerMetrics } from '../../src/telemetry/metrics.ts';
 import { verifierInjection } from '../../src/mutation/inject.ts';
 import { applyJsonPatch } from '../../src/mutation/json-patch.test-support.ts';
 import { DEFAULT_VERIFIER_IMAGE } from '../../src/mutation/verifier-container.ts';
