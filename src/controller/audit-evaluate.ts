@@ -6,7 +6,7 @@ import type { BundleVerifier } from '../policy/signature-seam.ts';
 import type { Violation } from '../policy/types.ts';
 import { groupOfApiVersion, isSupportedKind } from '../workloads/kinds.ts';
 import type { KubeObject } from '../kube/types.ts';
-import type { ReportResult } from './policy-report.ts';
+import type { ReportResult } from './reports.ts';
 
 export interface WorkloadRef {
   apiVersion: string;

@@ -8,7 +8,7 @@ import { loadSigner, signPayload } from '../signing/sign.ts';
 import { makePki } from '../signing/pki.test-support.ts';
 import { CertificateExpiryReconciler, EXPIRY_CONDITION } from './certificate-expiry.ts';
 import { EventRecorder } from './events.ts';
-import { ControllerMetrics } from './metrics.ts';
+import { ControllerMetrics } from '../telemetry/metrics.ts';
 import { PolicyStatusReconciler } from './policy-status.ts';
 
 const DAY = 86_400_000;

@@ -22,7 +22,7 @@ import {
 } from '../signing/expiry.ts';
 import { extractModelReferences } from '../workloads/extract.ts';
 import type { EventRecorder, EventTarget } from './events.ts';
-import type { ControllerMetrics } from './metrics.ts';
+import type { ControllerMetrics } from '../telemetry/metrics.ts';
 
 export const DEFAULT_EXPIRY_THRESHOLD_MS = 30 * 86_400_000;
 const DEFAULT_INTERVAL_MS = 3_600_000;

@@ -4,7 +4,7 @@ import { FakeKubeClient } from '../kube/fake-client.test-support.ts';
 import { InformerPolicyStore } from '../policy-store/informer-store.ts';
 import { CLUSTER_MODEL_POLICIES, MODEL_POLICIES } from '../kube/resources.ts';
 import { clusterPolicy, modelPolicy, silentLogger } from '../kube/builders.test-support.ts';
-import { ControllerMetrics } from './metrics.ts';
+import { ControllerMetrics } from '../telemetry/metrics.ts';
 import { PolicyStatusReconciler } from './policy-status.ts';
 
 async function setup() {

@@ -3,12 +3,12 @@
 // when something changed, through the status subresource.
 import type pino from 'pino';
 import type { Condition } from '../api/types.ts';
-import type { Clock } from '../kube/clock.ts';
+import type { Clock, TimerHandle } from '../kube/clock.ts';
 import type { PolicyCompileState } from '../policy-store/informer-store.ts';
 import { CLUSTER_MODEL_POLICIES, MODEL_POLICIES } from '../kube/resources.ts';
 import { isObj, isStatus, type KubeClient } from '../kube/types.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
-import type { ControllerMetrics } from './metrics.ts';
+import type { ControllerMetrics } from '../telemetry/metrics.ts';
 
 export interface PolicyConditions {
   observedGeneration: number;
@@ -113,10 +113,13 @@ export interface PolicyStatusReconcilerDeps {
   metrics?: ControllerMetrics;
   /** The store's current compile states (one per policy object). */
   states: () => readonly PolicyCompileState[];
+  /** Look at every policy again this often, even without a change (default 10 minutes). */
+  resyncMs?: number;
 }
 
 export class PolicyStatusReconciler {
   private readonly queue: WorkQueue;
+  private resyncTimer: TimerHandle | undefined;
 
   constructor(private readonly d: PolicyStatusReconcilerDeps) {
     this.queue = new WorkQueue(
@@ -141,12 +144,20 @@ export class PolicyStatusReconciler {
     for (const s of states) if (statusUpdate(s, new Date(this.d.clock.now()))) this.queue.add(s.id);
   }
 
+  /** Queues what is out of date now and, periodically, again (a write given up after retries comes back). */
+  start(): void {
+    this.resync();
+    this.resyncTimer = this.d.clock.setTimeout(() => this.start(), this.d.resyncMs ?? 600_000);
+  }
+
   idle(): Promise<void> {
     return this.queue.idle();
   }
 
-  stop(): void {
-    this.queue.stop();
+  /** Resolves when a status write in progress has returned. */
+  async stop(): Promise<void> {
+    if (this.resyncTimer) this.d.clock.clearTimeout(this.resyncTimer);
+    await this.queue.stop();
   }
 
   private async reconcile(id: string): Promise<void> {

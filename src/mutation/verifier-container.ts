@@ -8,7 +8,7 @@ import { runtimeVerifiable, type ModelReference, type WorkloadModels } from '../
 import { VERIFIER_CONFIG_ENV, type VerifierConfig, type VerifierModelConfig } from './verifier-config.ts';
 
 export { VERIFIER_CONTAINER_NAME };
-/** The verifier image when the installation names none (the chart always does). */
+/** The installation's verifier image when neither the chart nor a flag names one (webhook and controller). */
 export const DEFAULT_VERIFIER_IMAGE = 'ghcr.io/modelgate/modelgate:0.1.0';
 export const MODEL_MOUNT_ROOT = '/models';
 export const DEFAULT_VERIFIER_RESOURCES: ResourceRequirements = {

@@ -450,6 +450,7 @@ describe('containers', () => {
       `--validating-webhook=${configName}`,
       `--mutating-webhook=${configName}`,
       '--audit-interval=10m',
+      `--verifier-image=ghcr.io/modelgate/modelgate:${chart.appVersion}`,
       '--log-level=info',
     ]);
     expect(d.spec.template.spec.serviceAccountName).toBe(controllerName);
@@ -479,6 +480,9 @@ describe('containers', () => {
     }
     const webhook = r.get<Deployment>('Deployment', webhookName).spec.template.spec.containers[0]!;
     expect(argValue(webhook, 'verifier-image')).toBe('registry.example.com/mg-verifier:1.2.3');
+    // The controller counts only results of the verifier the webhook injects.
+    const ctl = r.get<Deployment>('Deployment', controllerName).spec.template.spec.containers[0]!;
+    expect(argValue(ctl, 'verifier-image')).toBe('registry.example.com/mg-verifier:1.2.3');
     const tagOnly = render({ image: { tag: '0.2.0' }, verifier: { image: { digest } } });
     const w2 = tagOnly.get<Deployment>('Deployment', webhookName).spec.template.spec.containers[0]!;
     expect(w2.image).toBe('ghcr.io/modelgate/modelgate:0.2.0');
