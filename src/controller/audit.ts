@@ -10,7 +10,7 @@ import type { Clock, TimerHandle } from '../kube/clock.ts';
 import { CLUSTER_MODEL_POLICIES, MODEL_POLICIES, WORKLOAD_RESOURCES } from '../kube/resources.ts';
 import { isStatus, type KubeClient, type ResourceRef } from '../kube/types.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
-import { formatViolation } from '../policy/decide.ts';
+import { formatViolation, type DecideOptions } from '../policy/decide.ts';
 import type { PolicySnapshot } from '../policy/store.ts';
 import type { BundleVerifier } from '../policy/signature-seam.ts';
 import {
@@ -44,6 +44,8 @@ export interface AuditReconcilerDeps {
   exemptNamespaces: ReadonlySet<string>;
   /** Signature verification for bundles available at admission (the webhook's verifier, with its cache). */
   verifyBundle?: BundleVerifier;
+  /** The webhook's verifier options (verifierDecideOptions): the audit judges verifier containers as it does. */
+  admission?: Pick<DecideOptions, 'verifierImage' | 'extraChecks'>;
   intervalMs?: number;
   pageSize?: number;
   maxResultsPerReport?: number;
@@ -170,7 +172,7 @@ export class AuditReconciler {
         }
         for (const o of page.items) {
           workloads++;
-          const a = auditWorkload(o, snapshot, this.d.exemptNamespaces, this.d.verifyBundle);
+          const a = auditWorkload(o, snapshot, this.d.exemptNamespaces, this.d.verifyBundle, this.d.admission);
           if (!a) continue;
           const f = byNs.get(a.ref.namespace) ?? this.newFindings();
           byNs.set(a.ref.namespace, f);

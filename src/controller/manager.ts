@@ -26,6 +26,7 @@ import { podVerification, VerificationReconciler } from './verification.ts';
 import { WorkloadInformers } from './workload-informers.ts';
 import { untrustedVerifier } from './verifier-origin.ts';
 import { DEFAULT_VERIFIER_IMAGE, type VerifierDefaults } from '../mutation/verifier-container.ts';
+import { verifierDecideOptions } from '../mutation/verifier-check.ts';
 import { WebhookConfigReconciler } from './webhook-config.ts';
 
 export interface ControllerConfig {
@@ -254,6 +255,7 @@ export class Controller {
         policyAudit: (id) => this.policyAudit(id),
         exemptNamespaces: exempt,
         verifyBundle: (bundle, trust) => verdicts.verify(bundle, trust),
+        admission: verifierDecideOptions(verifier),
         intervalMs: config.auditIntervalMs,
         reports,
         workloads,
