@@ -2,7 +2,9 @@
 // Exit 0: every object admitted; 1: any denied; 2: unusable input (names the file, field and problem).
 import { VerdictCache } from '../signing/index.ts';
 import { DEFAULT_VERIFIER_IMAGE, verifierDecideOptions } from '../mutation/index.ts';
-import { decide } from '../policy/decide.ts';
+import { decide, type DecideOptions } from '../policy/decide.ts';
+import type { PolicySnapshot } from '../policy/store.ts';
+import type { Decision } from '../policy/types.ts';
 import { buildSnapshot } from '../policy-store/file-store.ts';
 import { loadManifests, ManifestError } from '../policy-store/manifests.ts';
 import { renderText, toJsonResult, type CheckedObject } from './check-report.ts';
@@ -77,15 +79,10 @@ export async function run(argv: string[]): Promise<number> {
     if (!extractModelReferences(m.object)) continue;
     const meta = (m.object.metadata ?? {}) as { name?: string; namespace?: string; generateName?: string };
     const namespace = meta.namespace ?? defaultNs;
-    const decision = decide(
-      { operation: 'CREATE', object: m.object, namespace },
-      snapshot.policies,
-      snapshot.cluster,
-      {
-        verifyBundle: (b, t) => verdicts.verify(b, t),
-        ...admission,
-      },
-    );
+    const decision = checkDecision(m.object, namespace, snapshot, {
+      verifyBundle: (b, t) => verdicts.verify(b, t),
+      ...admission,
+    });
     results.push({
       kind: String(m.object.kind),
       namespace,
@@ -106,4 +103,17 @@ export async function run(argv: string[]): Promise<number> {
     );
   }
   return results.some((r) => !r.decision.allowed) ? 1 : 0;
+}
+
+/**
+ * The decision `modelgate check` reaches for one manifest: the webhook's, for an object being created
+ * (offline, no mutation: a pod must already carry the verifier its policies require).
+ */
+export function checkDecision(
+  object: unknown,
+  namespace: string,
+  snapshot: PolicySnapshot,
+  options: DecideOptions,
+): Decision {
+  return decide({ operation: 'CREATE', object, namespace }, snapshot.policies, snapshot.cluster, options);
 }

@@ -11,6 +11,7 @@ import { createAdmission } from '../webhook/admission.ts';
 import { watchPolicyFiles } from '../webhook/policy-files-watcher.ts';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, startWebhookServer } from '../webhook/server.ts';
 import { parseFlags, requireOne, UsageError } from './args.ts';
+import { trustProblem } from '../signing/trust.ts';
 
 const USAGE = `usage: modelgate webhook --tls-cert-file <PEM> --tls-private-key-file <PEM> [flags]
 
@@ -162,6 +163,8 @@ export async function run(argv: string[]): Promise<number> {
     store,
     verifier: { image: values['verifier-image'] ?? DEFAULT_VERIFIER_IMAGE },
     verifyBundle,
+    validateTrust: trustProblem,
+    controllerNamespace,
   });
   const server = await startWebhookServer({
     admission,

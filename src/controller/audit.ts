@@ -172,7 +172,13 @@ export class AuditReconciler {
         }
         for (const o of page.items) {
           workloads++;
-          const a = auditWorkload(o, snapshot, this.d.exemptNamespaces, this.d.verifyBundle, this.d.admission);
+          const a = auditWorkload(
+            o,
+            snapshot,
+            this.d.exemptNamespaces,
+            this.d.verifyBundle,
+            this.d.admission,
+          );
           if (!a) continue;
           const f = byNs.get(a.ref.namespace) ?? this.newFindings();
           byNs.set(a.ref.namespace, f);

@@ -17,11 +17,14 @@ export interface PolicyConditions {
 
 type ConditionCore = Omit<Condition, 'lastTransitionTime'>;
 
-/** The conditions a compile result calls for: `Ready` and `KeysResolved`. Pure. */
+/**
+ * The conditions a compile result calls for: `Ready`, `KeysResolved`, and for a ModelPolicy
+ * `ClusterOnlyFieldsIgnored` (fields only cluster-scoped policy may set, ignored). Pure.
+ */
 export function desiredConditions(state: PolicyCompileState): ConditionCore[] {
   const gen = state.object.metadata.generation ?? 0;
   const r = state.result;
-  const enforcement = r.ok ? r.policy.enforcement : undefined;
+  const enforcement = r.policy.enforcement;
   const ready: ConditionCore = r.ok
     ? {
         type: 'Ready',
@@ -30,7 +33,19 @@ export function desiredConditions(state: PolicyCompileState): ConditionCore[] {
         message: `compiled; webhooks apply it (enforcement: ${enforcement})`,
         observedGeneration: gen,
       }
-    : { type: 'Ready', status: 'False', reason: r.reason, message: r.message, observedGeneration: gen };
+    : {
+        type: 'Ready',
+        status: 'False',
+        reason: r.reason,
+        message: `${r.message}. The policy still applies, failing closed: ${
+          enforcement === 'Enforce'
+            ? 'every workload it selects is refused'
+            : enforcement === 'Warn'
+              ? 'every workload it selects is admitted with a warning'
+              : 'every workload it selects is reported'
+        } until it is fixed`,
+        observedGeneration: gen,
+      };
   const keys: ConditionCore = r.ok
     ? {
         type: 'KeysResolved',
@@ -41,11 +56,11 @@ export function desiredConditions(state: PolicyCompileState): ConditionCore[] {
           : 'no authorities to resolve',
         observedGeneration: gen,
       }
-    : r.reason === 'KeysUnresolved'
+    : r.reason === 'KeysUnresolved' || r.reason === 'TrustMaterialInvalid'
       ? {
           type: 'KeysResolved',
           status: 'False',
-          reason: 'KeysUnresolved',
+          reason: r.reason,
           message: r.message,
           observedGeneration: gen,
         }
@@ -56,7 +71,25 @@ export function desiredConditions(state: PolicyCompileState): ConditionCore[] {
           message: 'keys are resolved once the spec is valid',
           observedGeneration: gen,
         };
-  return [ready, keys];
+  if (state.object.kind !== 'ModelPolicy') return [ready, keys];
+  const ignored = r.policy.ignoredFields;
+  const tenancy: ConditionCore =
+    ignored.length > 0
+      ? {
+          type: 'ClusterOnlyFieldsIgnored',
+          status: 'True',
+          reason: 'ClusterOnlyFields',
+          message: `${ignored.join(', ')} ${ignored.length === 1 ? 'is' : 'are'} ignored: only a ClusterModelPolicy (or the installation) may decide what runs in a pod on modelgate's behalf or what is exempt; remove ${ignored.length === 1 ? 'it' : 'them'} from this ModelPolicy`,
+          observedGeneration: gen,
+        }
+      : {
+          type: 'ClusterOnlyFieldsIgnored',
+          status: 'False',
+          reason: 'NoneSet',
+          message: 'this ModelPolicy sets no field reserved for cluster-scoped policy',
+          observedGeneration: gen,
+        };
+  return [ready, keys, tenancy];
 }
 
 function currentStatus(obj: { [k: string]: unknown }): {
