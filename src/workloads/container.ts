@@ -82,6 +82,8 @@ const IMAGE_WORKDIRS: [RegExp, string][] = [
 ];
 
 const HUB_ID = /^[A-Za-z0-9][\w.-]*(\/[\w.-]+)?$/;
+/** More models than this in one container is not a real server's command line: refused, not read on. */
+export const MAX_CANDIDATES_PER_CONTAINER = 256;
 /** A probe or hook calling a model server's load API. */
 const LOAD_API = /load|adapter|pull|register|\/repository\/|unload|create/i;
 /** Programs that exec probes and hooks commonly run and that cannot load a model. */
@@ -118,6 +120,8 @@ export interface ContainerContext {
    * LLMInferenceService (its runtime is vLLM serving the component's model); `runtime` otherwise.
    */
   kservePatch?: 'vllm' | 'runtime';
+  /** Model candidates the whole object may still yield (shared by its containers): bounded work per request. */
+  budget: { candidates: number };
 }
 
 const describeProgram = (p: ProgramView, image: string | undefined): string =>
@@ -398,7 +402,29 @@ function readWithGrammar(
     });
   const workingDir = normalisePath(str(raw.workingDir) ?? '') ?? workdirOf(view.repository);
   // An argument holding $(VAR) of unknown value is already reported as unreadable: its text is not the value.
-  const unknownRef = (v: string) => [...unknownVars].some((u) => v.includes(`$(${u})`));
+  const unknownRef = (v: string) =>
+    unknownVars.size > 0 && [...unknownVars].some((u) => v.includes(`$(${u})`));
+  if (candidates.length > MAX_CANDIDATES_PER_CONTAINER) {
+    view.unreadable.push({
+      where: 'arguments',
+      value: `${candidates.length} models`,
+      reason: `the container names ${candidates.length} models; modelgate reads at most ${MAX_CANDIDATES_PER_CONTAINER} per container`,
+      remediation: 'split the models over several workloads',
+      relevance: 'always',
+    });
+    candidates.length = MAX_CANDIDATES_PER_CONTAINER;
+  }
+  if (candidates.length > ctx.budget.candidates) {
+    view.unreadable.push({
+      where: 'arguments',
+      value: `${candidates.length} models`,
+      reason: 'the object names more models than modelgate reads in one request',
+      remediation: 'split the models over several workloads',
+      relevance: 'always',
+    });
+    candidates.length = Math.max(0, ctx.budget.candidates);
+  }
+  ctx.budget.candidates -= candidates.length;
   for (const c of candidates) if (!unknownRef(c.value)) addCandidate(view, c, g, ctx, workingDir, revisions);
   if (g.imageCarriesModel && view.image) {
     const p = parseOciReference(view.image);

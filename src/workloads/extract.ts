@@ -380,6 +380,7 @@ export function extractModelReferences(object: unknown): WorkloadModels | undefi
     volumes: volumesOf(t.spec),
   }));
   const containers: WorkloadContainer[] = [];
+  const budget = { candidates: MAX_REFERENCES * 2 };
   podSpecs.forEach((pod, p) => {
     scanImageVolumes(pod, c);
     for (const field of FIELDS) {
@@ -396,6 +397,7 @@ export function extractModelReferences(object: unknown): WorkloadModels | undefi
             podPath: pod.path,
             podMeta: pod.meta,
             volumes: pod.volumes,
+            budget,
             ...(kservePatch ? { kservePatch } : {}),
           }),
           pod: p,
