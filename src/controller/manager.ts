@@ -21,6 +21,7 @@ import { EventRecorder } from './events.ts';
 import { LeaderElector, LeadershipTerm } from './leader.ts';
 import type { ControllerMetrics } from '../telemetry/metrics.ts';
 import { PolicyStatusReconciler } from './policy-status.ts';
+import { CrdSchemaChecker } from './crd-schema.ts';
 import { ReportWriter } from './report-writer.ts';
 import { podVerification, VerificationReconciler } from './verification.ts';
 import { WorkloadInformers } from './workload-informers.ts';
@@ -63,6 +64,7 @@ interface Reconcilers {
   client: FencedClient;
   events: EventRecorder;
   workloads: WorkloadInformers;
+  crdSchema: CrdSchemaChecker;
   status: PolicyStatusReconciler;
   audit: AuditReconciler;
   verification: VerificationReconciler;
@@ -232,19 +234,29 @@ export class Controller {
     });
     const pods = workloads.pods;
     if (!pods) throw new Error('the workload informers have no Pod informer');
+    // Helm never upgrades CRDs: every policy's status says whether the installed schema is this build's.
+    const crdSchema: CrdSchemaChecker = new CrdSchemaChecker({
+      client,
+      clock,
+      logger: log('crd-schema'),
+      onChange: () => status.resync(),
+    });
+    const status = new PolicyStatusReconciler({
+      client,
+      clock,
+      logger: log('policy-status'),
+      metrics,
+      states: () => this.store.compileStates(),
+      schema: () => crdSchema.current(),
+      ...resync,
+    });
     const r: Reconcilers = {
       term,
       client,
       events,
       workloads,
-      status: new PolicyStatusReconciler({
-        client,
-        clock,
-        logger: log('policy-status'),
-        metrics,
-        states: () => this.store.compileStates(),
-        ...resync,
-      }),
+      crdSchema,
+      status,
       audit: new AuditReconciler({
         client,
         clock,
@@ -288,6 +300,7 @@ export class Controller {
     r.webhookConfig.start();
     r.certificates?.start();
     r.status.start();
+    r.crdSchema.start();
     r.audit.start();
     r.verification.start();
     r.expiry.start();
@@ -305,6 +318,7 @@ export class Controller {
     this.reconcilers = undefined;
     r.term.end();
     r.workloads.stop();
+    r.crdSchema.stop();
     const t0 = this.clock.now();
     this.drainPending = true;
     this.draining = Promise.all([

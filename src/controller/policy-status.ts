@@ -9,6 +9,7 @@ import { CLUSTER_MODEL_POLICIES, MODEL_POLICIES } from '../kube/resources.ts';
 import { isObj, isStatus, type KubeClient } from '../kube/types.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
 import type { ControllerMetrics } from '../telemetry/metrics.ts';
+import type { SchemaState } from './crd-schema.ts';
 
 export interface PolicyConditions {
   observedGeneration: number;
@@ -21,8 +22,19 @@ type ConditionCore = Omit<Condition, 'lastTransitionTime'>;
  * The conditions a compile result calls for: `Ready`, `KeysResolved`, and for a ModelPolicy
  * `ClusterOnlyFieldsIgnored` (fields only cluster-scoped policy may set, ignored). Pure.
  */
-export function desiredConditions(state: PolicyCompileState): ConditionCore[] {
+export function desiredConditions(state: PolicyCompileState, schema?: SchemaState): ConditionCore[] {
   const gen = state.object.metadata.generation ?? 0;
+  const crd: ConditionCore[] = schema
+    ? [
+        {
+          type: 'CRDSchemaCurrent',
+          status: schema.current ? 'True' : 'False',
+          reason: schema.current ? 'SchemaCurrent' : 'SchemaOutdated',
+          message: schema.message,
+          observedGeneration: gen,
+        },
+      ]
+    : [];
   const r = state.result;
   const enforcement = r.policy.enforcement;
   const ready: ConditionCore = r.ok
@@ -71,7 +83,7 @@ export function desiredConditions(state: PolicyCompileState): ConditionCore[] {
           message: 'keys are resolved once the spec is valid',
           observedGeneration: gen,
         };
-  if (state.object.kind !== 'ModelPolicy') return [ready, keys];
+  if (state.object.kind !== 'ModelPolicy') return [ready, keys, ...crd];
   const ignored = r.policy.ignoredFields;
   const tenancy: ConditionCore =
     ignored.length > 0
@@ -89,7 +101,7 @@ export function desiredConditions(state: PolicyCompileState): ConditionCore[] {
           message: 'this ModelPolicy sets no field reserved for cluster-scoped policy',
           observedGeneration: gen,
         };
-  return [ready, keys, tenancy];
+  return [ready, keys, tenancy, ...crd];
 }
 
 function currentStatus(obj: { [k: string]: unknown }): {
@@ -117,8 +129,12 @@ const same = (a: ConditionCore, b: Condition) =>
  * The status to write, or undefined when the current one already says it. lastTransitionTime moves
  * only when a condition's status changes (the Kubernetes API conventions). Pure.
  */
-export function statusUpdate(state: PolicyCompileState, now: Date): PolicyConditions | undefined {
-  const want = desiredConditions(state);
+export function statusUpdate(
+  state: PolicyCompileState,
+  now: Date,
+  schema?: SchemaState,
+): PolicyConditions | undefined {
+  const want = desiredConditions(state, schema);
   const cur = currentStatus(state.object);
   const gen = state.object.metadata.generation ?? 0;
   // Conditions of other types belong to other reconcilers (CertificatesExpiring): kept as they are.
@@ -148,6 +164,8 @@ export interface PolicyStatusReconcilerDeps {
   states: () => readonly PolicyCompileState[];
   /** Look at every policy again this often, even without a change (default 10 minutes). */
   resyncMs?: number;
+  /** Whether the installed CRDs carry this controller's schema (undefined until known). */
+  schema?: () => SchemaState | undefined;
 }
 
 export class PolicyStatusReconciler {
@@ -174,7 +192,8 @@ export class PolicyStatusReconciler {
       this.d.metrics.policyReady.reset();
       for (const s of states) this.d.metrics.policyReady.set({ policy: s.id }, s.result.ok ? 1 : 0);
     }
-    for (const s of states) if (statusUpdate(s, new Date(this.d.clock.now()))) this.queue.add(s.id);
+    const schema = this.d.schema?.();
+    for (const s of states) if (statusUpdate(s, new Date(this.d.clock.now()), schema)) this.queue.add(s.id);
   }
 
   /** Queues what is out of date now and, periodically, again (a write given up after retries comes back). */
@@ -196,7 +215,7 @@ export class PolicyStatusReconciler {
   private async reconcile(id: string): Promise<void> {
     const state = this.d.states().find((s) => s.id === id);
     if (!state) return; // deleted meanwhile
-    const update = statusUpdate(state, new Date(this.d.clock.now()));
+    const update = statusUpdate(state, new Date(this.d.clock.now()), this.d.schema?.());
     if (!update) return;
     const ref = state.object.kind === 'ModelPolicy' ? MODEL_POLICIES : CLUSTER_MODEL_POLICIES;
     try {
