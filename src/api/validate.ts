@@ -4,6 +4,7 @@
 import { specSchema, type SchemaNode } from './schema.ts';
 import { API_VERSION, type ModelPolicyResource, type PolicyKind } from './types.ts';
 import { compileIdentityPattern } from './identity-pattern.ts';
+import { isObj as isObject } from '../json/shape.ts';
 
 export interface FieldError {
   path: string;
@@ -11,8 +12,6 @@ export interface FieldError {
 }
 
 type Json = unknown;
-const isObject = (v: Json): v is Record<string, Json> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 const has = (o: Record<string, Json>, k: string) => o[k] !== undefined && o[k] !== null;
 
 /**

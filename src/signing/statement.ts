@@ -10,6 +10,7 @@ import {
   type Resource,
   type SerializationMethod,
 } from '../hashing/manifest.ts';
+import { isObj as isObject } from '../json/shape.ts';
 
 export const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
 export const PREDICATE_V1 = 'https://model_signing/signature/v1.0';
@@ -37,7 +38,6 @@ export interface SignedStatement {
 }
 
 type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * A manifest name: "." (a single-file model) or a relative POSIX path with no empty, "." or ".."
