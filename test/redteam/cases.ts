@@ -1234,6 +1234,56 @@ export const CASES: Case[] = [
     /AWS_ENDPOINT_URL redirects/,
   ),
 
+  deny(
+    'redirect',
+    'a downloader whose output nothing verifies',
+    pod('web', {
+      initContainers: [
+        {
+          name: 'fetch',
+          image: img('amazon/aws-cli'),
+          command: ['aws', 's3', 'cp', 's3://models-prod/m', '/mnt/models/m'],
+          volumeMounts: [{ name: 'k', mountPath: '/mnt/models' }],
+        },
+      ],
+      containers: [
+        { name: 'web', image: WEB, volumeMounts: [{ name: 'k', mountPath: '/mnt/models', readOnly: true }] },
+      ],
+      volumes: [{ name: 'k', emptyDir: {} }],
+    }),
+    /downloads a model .* neither does policy web approve its image nor does the runtime verifier check what it wrote/,
+  ),
+  deny(
+    'redirect',
+    'a program named like a downloader writing where nothing verifies',
+    pod(
+      'dual',
+      withModel([server()], {
+        initContainers: [
+          {
+            name: 'dl',
+            image: img('registry.example.com/evil/tools'),
+            command: [
+              'huggingface-cli',
+              'download',
+              'example-org/llama',
+              '--revision',
+              COMMIT,
+              '--local-dir',
+              '/x',
+            ],
+            volumeMounts: [{ name: 'x', mountPath: '/x' }],
+          },
+        ],
+        volumes: [
+          { name: 'm', image: { reference: MODEL_IMG } },
+          { name: 'x', emptyDir: {} },
+        ],
+      }),
+    ),
+    /neither does policy (prod|second) approve its image nor does the runtime verifier check what it wrote/,
+  ),
+
   // ── Loading at run time, and hooks or probes that call load APIs ─────────────────────────────────
   deny(
     'runtime',

@@ -6,7 +6,7 @@
 // only redirect a download (an endpoint, a cache) when the container's models are not bound by evidence.
 import { MODELS_ANNOTATION, VERIFIER_CONTAINER_NAME } from '../../api/types.ts';
 import type { WorkloadContainer } from '../../workloads/extract.ts';
-import { containerBound } from '../binding.ts';
+import { containerBound, verifiedVolumes } from '../binding.ts';
 import { approvalFor } from '../image-approval.ts';
 import type { Check, CheckContext, Finding } from '../types.ts';
 
@@ -53,6 +53,25 @@ export const containersAccounted: Check = (ctx) => {
         remediation: approveRemediation(ctx, ct),
       });
       continue;
+    }
+    // A downloader writes what a server then loads: its image must be approved, or what it wrote must be
+    // checked by the runtime verifier after it (recognising its program proves nothing about what it writes).
+    if (ct.recognition.grammar.role === 'downloader') {
+      const verified = verifiedVolumes(workload, policy);
+      const unverified = ct.destinations.filter((v) => !verified.has(v));
+      if (ct.destinations.length === 0 || unverified.length > 0)
+        findings.push({
+          check: 'container',
+          message: `${describe(ct)} downloads a model (${ct.recognition.grammar.name}) into ${
+            unverified.length > 0
+              ? unverified.map((v) => `volume "${v}"`).join(', ')
+              : 'no volume the verifier could check'
+          }, and neither does policy ${policy.name} approve its image nor does the runtime verifier check what it wrote`,
+          remediation:
+            policy.kind === 'ClusterModelPolicy'
+              ? `set spec.verifier.inject: true in policy ${policy.name} and declare the downloaded model in ${MODELS_ANNOTATION} so the verifier checks it after the download, or approve the downloader's image in spec.nonModelImages`
+              : `set spec.verifier.inject: true in ModelPolicy ${policy.name} and declare the downloaded model in ${MODELS_ANNOTATION}`,
+        });
     }
     const isBound = ct.unreadable.some((u) => u.relevance === 'unbound')
       ? containerBound(workload, ct, policy)
