@@ -2,7 +2,7 @@
 // conservatively where modelgate cannot be sure: a repeated flag yields every value, an abbreviation
 // yields every flag it could stand for, and a token after an unknown flag is both that flag's value and
 // (while the model slot is open) the positional model. Every candidate must pass the policy.
-import type { FlagKind, FlagSpec, Grammar } from './servers.ts';
+import type { FlagSpec, Grammar } from './servers.ts';
 
 /** A value the server may load as a model. */
 export interface Candidate {
@@ -58,28 +58,10 @@ function lookup(g: Grammar, name: string): { flags: string[]; specs: FlagSpec[] 
 
 const isFlag = (a: string): boolean => a.length > 1 && a.startsWith('-') && !/^-\d/.test(a);
 
-/** The strongest meaning among the flags an abbreviation could stand for. */
-function strongest(specs: FlagSpec[]): FlagSpec {
-  const order: FlagKind[] = [
-    'config',
-    'model',
-    'model-list',
-    'adapter',
-    'json-model',
-    'runtime-load',
-    'cache',
-    'destination',
-    'revision',
-    'value',
-  ];
-  const sorted = [...specs].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
-  // An abbreviation whose flags disagree on arity may take a value: assume it does (the value is then read).
-  const arity = specs.some((s) => s.arity === 'many')
-    ? 'many'
-    : specs.some((s) => s.arity === 'one')
-      ? 'one'
-      : 'bool';
-  return { kind: sorted[0]!.kind, arity };
+/** The arity to read an abbreviation with: one whose flags disagree may take a value, so the value is read. */
+function strongest(specs: FlagSpec[]): { arity: FlagSpec['arity'] } {
+  if (specs.some((s) => s.arity === 'many')) return { arity: 'many' };
+  return { arity: specs.some((s) => s.arity === 'one') ? 'one' : 'bool' };
 }
 
 export function readCommandLine(g: Grammar, args: readonly string[]): CommandLineReading {
@@ -203,25 +185,30 @@ export function readCommandLine(g: Grammar, args: readonly string[]): CommandLin
       }
       continue;
     }
-    const spec = specs.length === 1 ? specs[0]! : strongest(specs);
+    // An abbreviation that could stand for several flags counts as each of them (every meaning applies).
+    const arity = specs.length === 1 ? specs[0]!.arity : strongest(specs).arity;
+    const kinds = [...new Map(specs.map((x) => [x.kind, x])).values()];
     const shown = flags.length === 1 && flags[0] === name ? name : `${name} (read as ${flags.join(' or ')})`;
-    if (spec.arity === 'bool') {
-      if (inline !== undefined && spec.kind !== 'value') take(spec, shown, inline);
+    const takeAll = (v: string) => {
+      for (const k of kinds) take(k, shown, v);
+    };
+    if (arity === 'bool') {
+      if (inline !== undefined) for (const k of kinds) if (k.kind !== 'value') take(k, shown, inline);
       continue;
     }
     if (inline !== undefined) {
-      take(spec, shown, inline);
+      takeAll(inline);
       continue;
     }
-    if (spec.arity === 'one') {
+    if (arity === 'one') {
       const v = args[i + 1];
       if (v === undefined) continue;
-      take(spec, shown, v);
+      takeAll(v);
       i++;
       continue;
     }
     // nargs='+': values until the next flag.
-    while (args[i + 1] !== undefined && !isFlag(args[i + 1]!)) take(spec, shown, args[++i]!);
+    while (args[i + 1] !== undefined && !isFlag(args[i + 1]!)) takeAll(args[++i]!);
   }
   if (g.positional === 'source-destination') {
     // The last positional is the destination, not a source.

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { readCommandLine } from './command-line.ts';
+import { GRAMMARS } from './servers.ts';
+
+const models = (args: string[], g = GRAMMARS.VLLM) =>
+  readCommandLine(g, args)
+    .candidates.filter((c) => c.kind === 'model')
+    .map((c) => c.value);
+
+describe('reading a server command line as the server would, conservatively', () => {
+  it('takes every value of a repeated flag and both forms of a flag', () => {
+    expect(models(['--model', 'a', '--model=b'])).toEqual(['a', 'b']);
+  });
+
+  it('reads an abbreviation as every flag it could stand for (argparse)', () => {
+    expect(models(['--mod', 'x'])).toEqual(['x']);
+    expect(models(['--tok', 't', '--model', 'm'])).toEqual(['t', 'm']);
+    expect(readCommandLine(GRAMMARS.TGI, ['--mod', 'x']).unknownFlags).toEqual(['--mod']); // clap has none
+  });
+
+  it('takes the token after an unknown flag as a possible model while the positional model is open', () => {
+    expect(models(['--new-flag', 'x', 'org/m'])).toEqual(['x', 'org/m']);
+    expect(models(['org/m', '--new-flag', '8'])).toEqual(['org/m']);
+  });
+
+  it('reads nargs+ values until the next flag', () => {
+    expect(models(['--model', '/m', '--lora-modules', 'a=/x', 'b={"path":"y"}', '--port', '1'])).toEqual([
+      '/m',
+      '/x',
+      '{"path":"y"}',
+    ]);
+    expect(models(['--lora-modules', '{"name":"a","path":"org/adapter"}'])).toEqual(['org/adapter']);
+  });
+
+  it('refuses what it cannot read: config files, model-ish unknown flags, bad JSON, too many arguments', () => {
+    expect(readCommandLine(GRAMMARS.VLLM, ['--config', 'c.yaml']).unreadable[0]?.reason).toContain(
+      'reads options from the file',
+    );
+    expect(readCommandLine(GRAMMARS.VLLM, ['--weights-dir', '/x']).unreadable[0]?.reason).toContain(
+      'not known to modelgate',
+    );
+    expect(readCommandLine(GRAMMARS.VLLM, ['--speculative-config', '{x']).unreadable[0]?.reason).toContain(
+      'not JSON',
+    );
+    expect(
+      readCommandLine(
+        GRAMMARS.VLLM,
+        Array.from({ length: 5000 }, () => '-q'),
+      ).unreadable[0]?.reason,
+    ).toContain('at most 4096');
+  });
+
+  it('downloaders: the last positional is the destination', () => {
+    const r = readCommandLine(GRAMMARS.OBJECT_COPY, ['--recursive', 's3://b/m', '/mnt/m']);
+    expect(r.candidates.map((c) => [c.value, c.kind])).toEqual([
+      ['s3://b/m', 'source'],
+      ['/mnt/m', 'destination'],
+    ]);
+  });
+
+  it('runtime loading is reported with the value that enables it', () => {
+    expect(readCommandLine(GRAMMARS.TRITON, ['--model-control-mode=explicit']).runtimeLoading).toEqual([
+      { where: '--model-control-mode', value: 'explicit' },
+    ]);
+    expect(readCommandLine(GRAMMARS.TRITON, ['--model-control-mode', 'none']).runtimeLoading).toEqual([]);
+  });
+});

@@ -1,0 +1,131 @@
+// Where models come from when they are downloaded: the endpoints and caches download clients read from
+// the environment (a redirect or a persistent cache changes whose bytes are loaded), and downloaders —
+// init containers that fetch sources into a volume a server then reads.
+import type { Candidate, CommandLineReading } from './command-line.ts';
+import type { ContainerContext, ContainerView } from './container.ts';
+import { envValue, isCredentialName, type ContainerEnv } from './env.ts';
+import { HUB_ID, addRemote } from './model-values.ts';
+import { mountFor, normalisePath } from './pod.ts';
+import { DEFAULT_ENDPOINTS, DOWNLOAD_ENV, GRAMMARS, type Grammar } from './servers.ts';
+import { parseModelUri } from './uri.ts';
+
+/** Download endpoints and caches from the environment (Hugging Face, S3, GCS, ModelScope clients). */
+export function readDownloadEnv(view: ContainerView, env: ContainerEnv, ctx: ContainerContext): void {
+  for (const [n, kind] of DOWNLOAD_ENV) {
+    const v = envValue(env, n);
+    if (!v) continue;
+    if (kind === 'redirect') {
+      if (
+        v.kind === 'literal' &&
+        (v.value === '' || DEFAULT_ENDPOINTS.get(n) === v.value.replace(/\/+$/, ''))
+      )
+        continue;
+      view.unreadable.push({
+        where: `env ${n}`,
+        value: v.kind === 'literal' ? v.value : `(from ${v.from})`,
+        reason: `${n} redirects where models are downloaded from, so a reference's name no longer says whose bytes are fetched`,
+        remediation: `remove ${n}, or deliver the model in a volume the runtime verifier checks (or a digest-pinned image)`,
+        relevance: 'unbound',
+      });
+    } else if (kind === 'cache') {
+      if (v.kind === 'unknown')
+        view.unreadable.push({
+          where: `env ${n}`,
+          value: `(from ${v.from})`,
+          reason: `${n} sets the download cache from ${v.from}, which modelgate does not read; a cache on shared storage can hold other weights under a model's name`,
+          remediation: `set ${n} literally to a path on an emptyDir volume`,
+          relevance: 'unbound',
+        });
+      else if (v.value !== '') cacheLocation(view, `env ${n}`, v.value, ctx.volumes);
+    }
+  }
+  for (const f of env.envFrom)
+    if (
+      !isCredentialName(f.prefix) &&
+      [...DOWNLOAD_ENV.keys()].some((n) => n.startsWith(f.prefix)) &&
+      !f.source.secret
+    )
+      view.unreadable.push({
+        where: f.location,
+        value: f.source.from,
+        reason: `${f.source.from} may set variables that redirect downloads or caches (${[
+          ...DOWNLOAD_ENV.keys(),
+        ]
+          .filter((n) => n.startsWith(f.prefix))
+          .slice(0, 4)
+          .join(', ')}, ...), and modelgate does not read it at admission`,
+        remediation: 'set the variables the server needs literally in env, or give envFrom a prefix',
+        relevance: 'unbound',
+      });
+}
+
+/** A download cache on storage that outlives the pod can hold other weights under a model's name. */
+export function cacheLocation(
+  view: ContainerView,
+  where: string,
+  value: string,
+  volumes: ContainerContext['volumes'],
+): void {
+  const path = normalisePath(value);
+  if (path === undefined) return;
+  const hit = mountFor(path, view.mounts);
+  const vol = hit ? volumes.get(hit.mount.volume) : undefined;
+  if (vol && !vol.podLocal)
+    view.unreadable.push({
+      where,
+      value,
+      reason: `the download cache ${value} is on volume "${vol.name}" (${vol.type}), which outlives the pod: files already there are loaded under a model's name without being downloaded or checked`,
+      remediation:
+        'put the cache on an emptyDir volume, or deliver the model in a volume the runtime verifier checks',
+      relevance: 'unbound',
+    });
+}
+
+export function readDownloader(
+  view: ContainerView,
+  reading: CommandLineReading,
+  ctx: ContainerContext,
+  g: Grammar,
+): void {
+  const positionals = reading.candidates;
+  const pairs: { source: Candidate; dest?: string }[] = [];
+  if (g === GRAMMARS.STORAGE_INITIALIZER) {
+    // KServe: [src, dst] or several pairs.
+    for (let i = 0; i < positionals.length; i += 2)
+      pairs.push({
+        source: positionals[i]!,
+        ...(positionals[i + 1] ? { dest: positionals[i + 1]!.value } : {}),
+      });
+  } else {
+    const dest = reading.destinations[0]?.value ?? positionals.find((c) => c.kind === 'destination')?.value;
+    for (const c of positionals)
+      if (c.kind !== 'destination') pairs.push({ source: c, ...(dest !== undefined ? { dest } : {}) });
+  }
+  for (const { source, dest } of pairs) {
+    let destinationVolume: string | undefined;
+    if (dest !== undefined) {
+      const p = normalisePath(dest);
+      const hit = p !== undefined ? mountFor(p, view.mounts) : undefined;
+      if (hit) {
+        destinationVolume = hit.mount.volume;
+        if (!view.destinations.includes(destinationVolume)) view.destinations.push(destinationVolume);
+      }
+    }
+    const value = source.value;
+    if (g === GRAMMARS.HF_DOWNLOAD && HUB_ID.test(value)) {
+      const revs = reading.revisions.map((r) => r.value);
+      for (const rev of revs.length > 0 ? revs : [undefined]) {
+        const p = parseModelUri(`hf://${value}${rev ? `:${rev}` : ''}`);
+        view.models.push({
+          value,
+          where: source.where,
+          kind: 'remote',
+          ...(p.ok ? { parsed: p.value } : { unclassified: p.reason }),
+          ...(destinationVolume ? { destinationVolume } : {}),
+        });
+      }
+      continue;
+    }
+    addRemote(view, value, source.where, ctx, destinationVolume);
+  }
+}
