@@ -1087,6 +1087,80 @@ export const HOLES: ReviewCase[] = [
     "src/workloads/extract.ts:172-174,276 (forVolume matches by volume name across all pod specs); also the annotation's declared volumes (extract.ts:424-425)",
   ),
 
+  hole(
+    'H61',
+    'object-level',
+    'high-sensitivity InferenceService: predictor on SEV-SNP, its multi-node workers anywhere',
+    {
+      apiVersion: 'serving.kserve.io/v1beta1',
+      kind: 'InferenceService',
+      metadata: { name: 'i', namespace: 'secure' },
+      spec: {
+        predictor: {
+          runtimeClassName: 'kata-qemu-snp',
+          nodeSelector: { 'feature.node.kubernetes.io/cpu-security.sev.snp.enabled': 'true' },
+          containers: [
+            {
+              name: 'kserve-container',
+              image: VLLM,
+              args: ['--model', '/models/m', '--tensor-parallel-size', '8'],
+              volumeMounts: ro,
+            },
+          ],
+          volumes: [modelVol],
+          workerSpec: {
+            containers: [
+              {
+                name: 'worker-container',
+                image: VLLM,
+                command: ['ray', 'start', '--block'],
+                volumeMounts: ro,
+              },
+            ],
+            volumes: [modelVol],
+          },
+        },
+      },
+    },
+    'the worker pods hold shards of a high-sensitivity model on ordinary nodes (no runtime class, no TEE node labels)',
+    'as H56 (src/workloads/pod.ts:30-38): confidential placement is checked per pod spec found, and workerSpec is not found',
+  ),
+
+  hole(
+    'H62',
+    'object-level',
+    "a pod template's fieldRef metadata.name is resolved to the controller's own name",
+    {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'llm', namespace: 'prod' },
+      spec: {
+        serviceName: 'llm',
+        selector: { matchLabels: { app: 'llm' } },
+        template: {
+          metadata: { labels: { app: 'llm' } },
+          spec: {
+            containers: [
+              {
+                name: 'server',
+                image: VLLM,
+                args: ['--model', '/models/$(POD_NAME)'],
+                env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+                volumeMounts: [
+                  { name: 'm', mountPath: '/models/llm', readOnly: true },
+                  { name: 'w', mountPath: '/models', readOnly: true },
+                ],
+              },
+            ],
+            volumes: [modelVol, scratch],
+          },
+        },
+      },
+    },
+    'modelgate reads /models/llm (the image volume); the pods are llm-0, llm-1, ...: /models/llm-0 is on the PVC',
+    "src/workloads/env.ts:47-49 with src/workloads/extract.ts:379 (a template's pod meta inherits the object's name; labels and annotations of the object are merged in too, although pods get only the template's)",
+  ),
+
   // ── cross-pod-integrity ────────────────────────────────────────────────────────────────────────────
   hole(
     'H59',
