@@ -250,6 +250,24 @@ export function readContainer(
     readHooksAndProbes(view, raw);
     return view;
   }
+  // The program must be the image's: not a file on a volume, not found through a PATH the pod chose.
+  if (program.kind === 'program') {
+    for (const [k, v] of program.env) env.vars.set(k, { kind: 'literal', value: v });
+    const origin = programOrigin(program, mounts, env, str(raw.workingDir), repository);
+    if (origin) {
+      unreadable.push({
+        where: 'command',
+        value: program.path,
+        reason: origin,
+        remediation:
+          "run the program the image ships (an absolute path in the image, or a name found in the image's PATH), with the working directory in the image",
+        relevance: 'always',
+      });
+      view.runs = `${program.path} (${origin})`;
+      readHooksAndProbes(view, raw);
+      return view;
+    }
+  }
   const recognition: Recognition | undefined =
     program.kind === 'script' ? undefined : recognise(program, repository);
   if (recognition) {
@@ -267,6 +285,59 @@ export function readContainer(
   }
   readHooksAndProbes(view, raw);
   return view;
+}
+
+/**
+ * Where a program comes from, when it is not the image's own: a path on a mounted volume, a relative path
+ * whose working directory is unknown or on a volume, a PATH the pod set that reaches a volume, or (for
+ * `python -m`) a working directory on a volume that shadows the module. Undefined when it is the image's.
+ */
+function programOrigin(
+  program: Extract<ProgramView, { kind: 'program' }>,
+  mounts: readonly MountView[],
+  env: ContainerEnv,
+  workingDirRaw: string | undefined,
+  repository: string | undefined,
+): string | undefined {
+  const onVolume = (p: string) => mountFor(p, mounts)?.mount.volume;
+  const cwdRaw = program.chdir ?? workingDirRaw;
+  if (cwdRaw !== undefined && normalisePath(cwdRaw) === undefined)
+    return `its working directory ${JSON.stringify(cwdRaw)} is not a normal absolute path`;
+  const cwd = cwdRaw !== undefined ? normalisePath(cwdRaw) : workdirOf(repository);
+  const path = program.path;
+  if (path.startsWith('/')) {
+    const n = normalisePath(path);
+    if (n === undefined) return `the program path ${path} uses ".."`;
+    const v = onVolume(n);
+    return v !== undefined
+      ? `the program ${path} is a file on volume "${v}", not part of the image`
+      : undefined;
+  }
+  if (path.includes('/')) {
+    if (cwd === undefined)
+      return `the relative program path ${path} depends on a working directory modelgate does not know`;
+    const n = normalisePath(`${cwd}/${path}`);
+    const v = n !== undefined ? onVolume(n) : 'unknown';
+    return v !== undefined ? `the program ${path} resolves to a file on volume "${v}"` : undefined;
+  }
+  const PATH = envValue(env, 'PATH');
+  if (PATH?.kind === 'unknown') return `PATH comes from ${PATH.from}, so which "${path}" runs is unknown`;
+  if (PATH?.kind === 'literal')
+    for (const dir of PATH.value.split(':')) {
+      const n = normalisePath(dir || '.');
+      if (n === undefined)
+        return `PATH holds ${JSON.stringify(dir)}, a relative directory, so which "${path}" runs depends on the working directory`;
+      const v = onVolume(n);
+      if (v !== undefined)
+        return `PATH holds ${dir}, on volume "${v}", so "${path}" may be a file the pod supplies`;
+    }
+  if (program.module !== undefined && cwd !== undefined) {
+    // python -m puts the working directory first on sys.path.
+    const v = onVolume(cwd);
+    if (v !== undefined)
+      return `python -m runs with the working directory ${cwd} on volume "${v}", where a module of that name shadows the installed one`;
+  }
+  return undefined;
 }
 
 function describeUnknown(v: (EnvValue & { via?: string }) | undefined): string {
