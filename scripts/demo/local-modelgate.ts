@@ -78,11 +78,29 @@ function webhookConfigurations(o: {
           rules: [...byGroup].map(([group, resources]) => ({
             apiGroups: [group],
             apiVersions: ['*'],
-            resources,
+            // Debug containers added to running pods are checked too.
+            resources: group === '' ? [...resources, 'pods/ephemeralcontainers'] : resources,
             operations: ['CREATE', 'UPDATE'],
             scope: 'Namespaced',
           })),
           ...common,
+        },
+        {
+          // The policies themselves (as the chart registers them): refused when they cannot be enforced.
+          name: 'policies.modelgate.io',
+          clientConfig: { url: `${o.url}/validate`, caBundle },
+          rules: [
+            {
+              apiGroups: ['modelgate.io'],
+              apiVersions: ['v1alpha1'],
+              resources: ['clustermodelpolicies', 'modelpolicies'],
+              operations: ['CREATE', 'UPDATE'],
+              scope: '*',
+            },
+          ],
+          ...common,
+          failurePolicy: 'Ignore',
+          namespaceSelector: {},
         },
       ],
     },

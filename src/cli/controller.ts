@@ -34,6 +34,7 @@ flags:
   --mutating-webhook <NAME>      MutatingWebhookConfiguration to keep in line ("" for none; default modelgate)
   --cert-manager[=true|false]    cert-manager issues the certificate and injects caBundle: leave both alone
   --audit-interval <DURATION>    full audit period, e.g. 10m, 1h (default 10m)
+  --certificate-expiry-warning <DURATION>  warn this long before a signing or CA certificate expires (default 720h)
   --verifier-image <IMG>         the verifier image the webhook injects (the same value as its --verifier-image;
                                  default ${DEFAULT_VERIFIER_IMAGE}): only results of that verifier count
   --log-level <LEVEL>            ${LOG_LEVELS.join(', ')} (default info)`;
@@ -53,6 +54,7 @@ const FLAGS = {
   'mutating-webhook': { type: 'string' },
   'cert-manager': { type: 'string' },
   'audit-interval': { type: 'string' },
+  'certificate-expiry-warning': { type: 'string' },
   'verifier-image': { type: 'string' },
   'log-level': { type: 'string' },
 } as const;
@@ -98,6 +100,7 @@ export interface ControllerFlags {
   mutatingWebhook: string;
   certManager: boolean;
   auditIntervalMs: number;
+  certificateExpiryWarningMs: number;
   verifierImage: string;
   logLevel: string;
 }
@@ -136,6 +139,9 @@ export function parseControllerFlags(argv: string[]): ControllerFlags | 'help' {
     auditIntervalMs: values['audit-interval']
       ? parseDuration(values['audit-interval'], 'audit-interval')
       : 600_000,
+    certificateExpiryWarningMs: values['certificate-expiry-warning']
+      ? parseDuration(values['certificate-expiry-warning'], 'certificate-expiry-warning')
+      : 30 * 86_400_000,
     verifierImage: values['verifier-image'] || DEFAULT_VERIFIER_IMAGE,
     logLevel,
   };
@@ -183,6 +189,7 @@ export async function run(argv: string[]): Promise<number> {
     mutatingWebhook: flags.mutatingWebhook,
     certManager: flags.certManager,
     auditIntervalMs: flags.auditIntervalMs,
+    certificateExpiryWarningMs: flags.certificateExpiryWarningMs,
     verifier: { image: flags.verifierImage },
     ...(flags.extraCertNames.length ? { extraCertNames: flags.extraCertNames } : {}),
   });

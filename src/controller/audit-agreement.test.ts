@@ -24,6 +24,7 @@ import { buildSnapshot } from '../policy-store/file-store.ts';
 import { InformerPolicyStore } from '../policy-store/informer-store.ts';
 import { loadManifests } from '../policy-store/manifests.ts';
 import { VerdictCache } from '../signing/index.ts';
+import { trustProblem } from '../signing/trust.ts';
 import { ControllerMetrics } from '../telemetry/metrics.ts';
 import { createAdmission } from '../webhook/admission.ts';
 import type { AdmissionRequest } from '../webhook/review.ts';
@@ -112,6 +113,7 @@ describe('one verdict per workload: audit = webhook = modelgate check', () => {
         stop: async () => undefined,
       },
       verifier: { image: 'registry.example.com/modelgate:test' },
+      validateTrust: trustProblem,
       verifyBundle: (b, t) => verdicts.verify(b, t),
     });
     const workloads = loadManifests(workloadFiles).map((m) => m.object as KubeObject);

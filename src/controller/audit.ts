@@ -15,7 +15,7 @@ import type { Clock, TimerHandle } from '../kube/clock.ts';
 import { CLUSTER_MODEL_POLICIES, MODEL_POLICIES } from '../kube/resources.ts';
 import { isStatus, type KubeClient } from '../kube/types.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
-import { formatViolation } from '../policy/decide.ts';
+import { formatViolation, type DecideOptions } from '../policy/decide.ts';
 import type { PolicySnapshot } from '../policy/store.ts';
 import type { BundleVerifier } from '../policy/signature-seam.ts';
 import {
@@ -49,6 +49,8 @@ export interface AuditReconcilerDeps {
   exemptNamespaces: ReadonlySet<string>;
   /** Signature verification for bundles available at admission (the webhook's verifier, with its cache). */
   verifyBundle?: BundleVerifier;
+  /** The webhook's verifier options (verifierDecideOptions): the audit judges verifier containers as it does. */
+  admission?: Pick<DecideOptions, 'verifierImage' | 'extraChecks'>;
   intervalMs?: number;
   pageSize?: number;
   /** Namespaces evaluated at once in a full scan (default 4). */
@@ -209,7 +211,13 @@ export class AuditReconciler {
         }
         for (const o of page.items) {
           f.workloads++;
-          const a = auditWorkload(o, snapshot, this.d.exemptNamespaces, this.d.verifyBundle);
+          const a = auditWorkload(
+            o,
+            snapshot,
+            this.d.exemptNamespaces,
+            this.d.verifyBundle,
+            this.d.admission,
+          );
           if (!a) continue;
           f.matched = true;
           for (const r of reportResults(a, at)) f.report.add(r);

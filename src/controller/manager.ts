@@ -16,15 +16,18 @@ import { DEFAULT_EXEMPT_NAMESPACES } from '../policy/decide.ts';
 import { VerdictCache } from '../signing/index.ts';
 import { AuditReconciler } from './audit.ts';
 import { CertificateReconciler, type CertLifetimes } from './certificates.ts';
+import { CertificateExpiryReconciler } from './certificate-expiry.ts';
 import { EventRecorder } from './events.ts';
 import { LeaderElector, LeadershipTerm } from './leader.ts';
 import type { ControllerMetrics } from '../telemetry/metrics.ts';
 import { PolicyStatusReconciler } from './policy-status.ts';
+import { CrdSchemaChecker } from './crd-schema.ts';
 import { ReportWriter } from './report-writer.ts';
 import { podVerification, VerificationReconciler } from './verification.ts';
 import { WorkloadInformers } from './workload-informers.ts';
 import { untrustedVerifier } from './verifier-origin.ts';
 import { DEFAULT_VERIFIER_IMAGE, type VerifierDefaults } from '../mutation/verifier-container.ts';
+import { verifierDecideOptions } from '../mutation/verifier-check.ts';
 import { WebhookConfigReconciler } from './webhook-config.ts';
 
 export interface ControllerConfig {
@@ -45,6 +48,8 @@ export interface ControllerConfig {
   extraCertNames?: string[];
   certLifetimes?: CertLifetimes;
   caPropagationDelayMs?: number;
+  /** Warn this long before a certificate modelgate validates at pod start expires (default 30 days). */
+  certificateExpiryWarningMs?: number;
   /** The verifier the installation injects (`--verifier-image`; the webhook's setting). */
   verifier?: VerifierDefaults;
   /** Periodic resync of policy status, webhook configurations and verification reports. */
@@ -59,11 +64,13 @@ interface Reconcilers {
   client: FencedClient;
   events: EventRecorder;
   workloads: WorkloadInformers;
+  crdSchema: CrdSchemaChecker;
   status: PolicyStatusReconciler;
   audit: AuditReconciler;
   verification: VerificationReconciler;
   webhookConfig: WebhookConfigReconciler;
   certificates?: CertificateReconciler;
+  expiry: CertificateExpiryReconciler;
 }
 
 export class Controller {
@@ -227,19 +234,29 @@ export class Controller {
     });
     const pods = workloads.pods;
     if (!pods) throw new Error('the workload informers have no Pod informer');
+    // Helm never upgrades CRDs: every policy's status says whether the installed schema is this build's.
+    const crdSchema: CrdSchemaChecker = new CrdSchemaChecker({
+      client,
+      clock,
+      logger: log('crd-schema'),
+      onChange: () => status.resync(),
+    });
+    const status = new PolicyStatusReconciler({
+      client,
+      clock,
+      logger: log('policy-status'),
+      metrics,
+      states: () => this.store.compileStates(),
+      schema: () => crdSchema.current(),
+      ...resync,
+    });
     const r: Reconcilers = {
       term,
       client,
       events,
       workloads,
-      status: new PolicyStatusReconciler({
-        client,
-        clock,
-        logger: log('policy-status'),
-        metrics,
-        states: () => this.store.compileStates(),
-        ...resync,
-      }),
+      crdSchema,
+      status,
       audit: new AuditReconciler({
         client,
         clock,
@@ -250,6 +267,7 @@ export class Controller {
         policyAudit: (id) => this.policyAudit(id),
         exemptNamespaces: exempt,
         verifyBundle: (bundle, trust) => verdicts.verify(bundle, trust),
+        admission: verifierDecideOptions(verifier),
         intervalMs: config.auditIntervalMs,
         reports,
         workloads,
@@ -266,14 +284,26 @@ export class Controller {
       }),
       webhookConfig,
       ...(certificates ? { certificates } : {}),
+      expiry: new CertificateExpiryReconciler({
+        client,
+        clock,
+        logger: log('certificate-expiry'),
+        metrics,
+        events,
+        snapshot,
+        states: () => this.store.compileStates(),
+        ...(config.certificateExpiryWarningMs ? { thresholdMs: config.certificateExpiryWarningMs } : {}),
+      }),
     };
     this.reconcilers = r;
     this.policyFingerprint = this.fingerprint();
     r.webhookConfig.start();
     r.certificates?.start();
     r.status.start();
+    r.crdSchema.start();
     r.audit.start();
     r.verification.start();
+    r.expiry.start();
     r.workloads.start();
     this.logger.info({ certificates: !config.certManager }, 'reconcilers started');
   }
@@ -288,6 +318,7 @@ export class Controller {
     this.reconcilers = undefined;
     r.term.end();
     r.workloads.stop();
+    r.crdSchema.stop();
     const t0 = this.clock.now();
     this.drainPending = true;
     this.draining = Promise.all([
@@ -296,6 +327,7 @@ export class Controller {
       r.verification.stop(),
       r.webhookConfig.stop(),
       r.certificates?.stop(),
+      Promise.resolve(r.expiry.stop()),
       r.events.stop(),
     ])
       // Calls aborted by the end of the term may still be on the wire: wait for their answers, briefly

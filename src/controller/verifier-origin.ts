@@ -18,7 +18,8 @@ import { decide } from '../policy/decide.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
 import type { PolicySnapshot } from '../policy/store.ts';
 import { extractModelReferences } from '../workloads/extract.ts';
-import { isObj, type KubeObject } from '../kube/types.ts';
+import { isObj } from '../json/shape.ts';
+import type { KubeObject } from '../kube/types.ts';
 
 /** What the installation injects, and where it does not (the webhook configuration's exemptions). */
 export interface VerifierExpectation {
@@ -88,7 +89,7 @@ export function untrustedVerifier(
     const diff = plan?.kind === 'inject' ? verifierDifferences(actual, plan.container) : [];
     return diff.length > 0
       ? `its ${diff.join(', ')} differ from the verifier modelgate injects for this pod`
-      : `it runs at position ${index + 1} of initContainers, not where modelgate puts the verifier (${expectedVerifierIndex(list) + 1})`;
+      : `it runs at position ${index + 1} of initContainers, not where modelgate puts the verifier (${expectedVerifierIndex(list, new Set(injection.config.models.map((m) => m.volume))) + 1})`;
   }
   // Bind the result to bytes: with an image pinned by digest, the kubelet must have run that digest.
   const pinned = typeof actual.image === 'string' ? DIGEST.exec(actual.image)?.[1] : undefined;

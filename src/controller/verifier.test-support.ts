@@ -29,7 +29,7 @@ export function injectingSnapshot(): PolicySnapshot {
       spec: { match: { namespaceSelector: { matchLabels: { env: 'ml' } } }, verifier: { inject: true } },
     },
     cluster,
-    { controllerNamespace: 'modelgate-system' },
+    { controllerNamespace: 'modelgate-system', validateTrust: () => undefined },
   );
   if (!r.ok) throw new Error(r.message);
   return { policies: new PolicySet([r.policy]), cluster, errors: [] };

@@ -5,7 +5,13 @@ import { InformerPolicyStore } from '../policy-store/informer-store.ts';
 import { CLUSTER_MODEL_POLICIES, MUTATING_WEBHOOKS, VALIDATING_WEBHOOKS } from '../kube/resources.ts';
 import { clusterPolicy, silentLogger } from '../kube/builders.test-support.ts';
 import { KubeApiError } from '../kube/types.ts';
-import { desiredWebhooks, rulesFor, WebhookConfigReconciler, withExemptions } from './webhook-config.ts';
+import {
+  desiredWebhooks,
+  POLICY_WEBHOOK_NAME,
+  rulesFor,
+  WebhookConfigReconciler,
+  withExemptions,
+} from './webhook-config.ts';
 
 const EXEMPT = ['kube-system', 'kube-node-lease', 'kube-public', 'modelgate-system'];
 
@@ -66,6 +72,33 @@ describe('webhook configuration, pure parts', () => {
         scope: 'Namespaced',
       },
     ]);
+  });
+
+  it('checks debug containers added to running pods (pods/ephemeralcontainers) on the validating side', () => {
+    expect(rulesFor([{ group: '', kind: 'Pod' }], ['CREATE', 'UPDATE'], true)).toEqual([
+      {
+        apiGroups: [''],
+        apiVersions: ['v1'],
+        resources: ['pods', 'pods/ephemeralcontainers'],
+        operations: ['CREATE', 'UPDATE'],
+        scope: 'Namespaced',
+      },
+    ]);
+  });
+
+  it('never narrows the rules of the policy webhook (policies.modelgate.io)', () => {
+    const policyRules = [
+      { apiGroups: ['modelgate.io'], resources: ['clustermodelpolicies', 'modelpolicies'] },
+    ];
+    const [workloads, policies] = desiredWebhooks(
+      [
+        { name: 'validate.modelgate.io', rules: [] },
+        { name: POLICY_WEBHOOK_NAME, rules: policyRules },
+      ],
+      { rules: rulesFor([{ group: 'apps', kind: 'Deployment' }], ['CREATE']), exempt: ['kube-system'] },
+    );
+    expect((workloads!.rules as { resources: string[] }[])[0]!.resources).toEqual(['deployments']);
+    expect(policies!.rules).toEqual(policyRules);
   });
 
   it('restores exemptions while keeping other selector terms', () => {

@@ -41,14 +41,28 @@ export function selectedKinds(snapshot: PolicySnapshot): GroupKindRef[] {
   return [...out.values()];
 }
 
-/** Rules for `kinds`, one per API group, in a stable order. Pure. */
-export function rulesFor(kinds: GroupKindRef[], operations: string[]): WebhookRule[] {
+/**
+ * The webhook of the validating configuration that checks the policies themselves (static rules on the
+ * modelgate.io kinds, failurePolicy Ignore): its rules are the chart's, never narrowed to workload kinds.
+ */
+export const POLICY_WEBHOOK_NAME = 'policies.modelgate.io';
+
+/**
+ * Rules for `kinds`, one per API group, in a stable order. With `ephemeralContainers`, Pods also bring
+ * their `ephemeralcontainers` subresource: a debug container added to a running pod is checked too. Pure.
+ */
+export function rulesFor(
+  kinds: GroupKindRef[],
+  operations: string[],
+  ephemeralContainers = false,
+): WebhookRule[] {
   const byGroup = new Map<string, Set<string>>();
   for (const k of kinds) {
     const r = RESOURCE_OF[k.kind];
     if (!r) continue;
     const set = byGroup.get(k.group) ?? new Set<string>();
     set.add(r);
+    if (ephemeralContainers && k.group === '' && k.kind === 'Pod') set.add('pods/ephemeralcontainers');
     byGroup.set(k.group, set);
   }
   const order = (g: string) => SUPPORTED_KINDS.findIndex((s) => s.group === g);
@@ -93,7 +107,7 @@ export interface WebhookDesired {
 export function desiredWebhooks(webhooks: unknown, want: WebhookDesired): Obj[] {
   return (Array.isArray(webhooks) ? webhooks.filter(isObj) : []).map((w) => {
     const next: Obj = { ...w, namespaceSelector: withExemptions(w.namespaceSelector, want.exempt) };
-    if (want.rules) {
+    if (want.rules && w.name !== POLICY_WEBHOOK_NAME) {
       const existing = Array.isArray(w.rules) ? w.rules.filter(isObj) : [];
       const ops = existing.find((r) => Array.isArray(r.operations))?.operations as string[] | undefined;
       next.rules = want.rules.map((r) => ({ ...r, operations: ops ?? r.operations }));
@@ -209,7 +223,7 @@ export class WebhookConfigReconciler {
     const caBundle = this.d.caBundle?.();
     const manage = this.d.manageRules !== false;
     await this.apply(VALIDATING_WEBHOOKS, this.d.validatingName, {
-      ...(manage ? { rules: rulesFor(kinds, ['CREATE', 'UPDATE']) } : {}),
+      ...(manage ? { rules: rulesFor(kinds, ['CREATE', 'UPDATE'], true) } : {}),
       ...(caBundle !== undefined ? { caBundle } : {}),
       exempt: this.d.exemptNamespaces,
     });

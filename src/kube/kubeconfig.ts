@@ -15,7 +15,7 @@ import type https from 'node:https';
 import { homedir } from 'node:os';
 import { delimiter, dirname, isAbsolute, join } from 'node:path';
 import yaml from 'js-yaml';
-import { isObj } from './types.ts';
+import { isObj } from '../json/shape.ts';
 
 /** What HttpKubeClient needs; @kubernetes/client-node's KubeConfig has the same two methods. */
 export interface KubeAccess {

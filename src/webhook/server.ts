@@ -13,7 +13,8 @@ import { CertificateReloader } from './certificate-reloader.ts';
 import { startHealthServer } from '../telemetry/health-server.ts';
 import { parseAdmissionReview, reviewResponse, type AdmissionRequest } from './review.ts';
 
-export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
+/** An UPDATE review carries object and oldObject, each up to the API server's 3 MiB request limit as JSON. */
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 export interface WebhookServerOptions {

@@ -284,7 +284,7 @@ describe('webhook configurations', () => {
 
   it('validates through the webhook Service, with rules left to the controller (none on a fresh install)', () => {
     const v = defaults.get<WebhookConfiguration>('ValidatingWebhookConfiguration', configName);
-    expect(v.webhooks).toHaveLength(1);
+    expect(v.webhooks).toHaveLength(2);
     expect(v.webhooks[0]).toEqual({
       name: 'validate.modelgate.io',
       admissionReviewVersions: ['v1'],
@@ -299,6 +299,27 @@ describe('webhook configurations', () => {
       // No rules and no caBundle: the controller sets the rules to the kinds policies select and the
       // caBundle to its CA in one write, so nothing reaches (or fails closed on) the webhook before it
       // can answer, and no re-apply of the manifest can reset what it wrote.
+    });
+    // The policies themselves: static rules, and Ignore on failure so a webhook outage never blocks a fix.
+    expect(v.webhooks[1]).toEqual({
+      name: 'policies.modelgate.io',
+      admissionReviewVersions: ['v1'],
+      sideEffects: 'None',
+      matchPolicy: 'Equivalent',
+      failurePolicy: 'Ignore',
+      timeoutSeconds: 10,
+      clientConfig: {
+        service: { name: webhookName, namespace: release.namespace, path: '/validate', port: 443 },
+      },
+      rules: [
+        {
+          apiGroups: ['modelgate.io'],
+          apiVersions: ['v1alpha1'],
+          resources: ['clustermodelpolicies', 'modelpolicies'],
+          operations: ['CREATE', 'UPDATE'],
+          scope: '*',
+        },
+      ],
     });
   });
 

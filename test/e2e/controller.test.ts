@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 // The controller against the real local control plane: the API server's CRD schema, status
 // subresource, watches, Leases and Events, with no fake in between.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -266,8 +267,10 @@ describe('modelgate controller on a real API server', () => {
       `policy="ClusterModelPolicy/${name}"} 0`,
     );
 
-    const pem =
-      '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEd1ZrVLP0OQ0hPqfoPQQ3Xh7Tr4z0\nzYdxmwi9Zp6XGO8kKpSRyx8oNGTT0W0dIgHNLoNc7axYzxZ8rEvEVCgSDw==\n-----END PUBLIC KEY-----\n';
+    // A real key: trust material is parsed when the policy compiles (a key that is not a key is not Ready).
+    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString();
     await kubectl([
       '-n',
       controllerNs,
