@@ -116,7 +116,7 @@ describe('modelgate controller start-up errors: one line, exit 1', () => {
     const r = await runController(['--kubeconfig', '/nonexistent/kubeconfig', '--metrics-port', '0']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /^modelgate controller: cannot load the kubeconfig \/nonexistent\/kubeconfig: .*ENOENT.*pass --kubeconfig/,
+      /^modelgate controller: cannot load the kubeconfig: cannot read \/nonexistent\/kubeconfig: ENOENT.*pass --kubeconfig/,
     );
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });

@@ -3,8 +3,8 @@
 // SIGTERM/SIGINT (then release the lease so a standby takes over at once).
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { KubeConfig } from '@kubernetes/client-node';
 import { HttpKubeClient } from '../kube/client.ts';
+import { Kubeconfig } from '../kube/kubeconfig.ts';
 import { realClock } from '../kube/clock.ts';
 import { startHealthServer, type HealthServer } from '../telemetry/health-server.ts';
 import { Controller } from '../controller/manager.ts';
@@ -147,14 +147,6 @@ export function parseControllerFlags(argv: string[]): ControllerFlags | 'help' {
   };
 }
 
-function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  return kc;
-}
-
 export async function run(argv: string[]): Promise<number> {
   const flags = parseControllerFlags(argv);
   if (flags === 'help') {
@@ -171,17 +163,17 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`modelgate controller: ${message}\n`);
     return 1;
   };
-  let kubeConfig: KubeConfig;
+  let kubeConfig: Kubeconfig;
   let client: HttpKubeClient;
   try {
-    kubeConfig = loadKubeConfig(flags.kubeconfig);
+    kubeConfig = Kubeconfig.load(flags.kubeconfig);
     client = new HttpKubeClient(kubeConfig);
   } catch (err) {
     return fail(
-      `cannot load the kubeconfig${flags.kubeconfig ? ` ${flags.kubeconfig}` : ''}: ${(err as Error).message}; pass --kubeconfig, set $KUBECONFIG, or run in a pod with a service account`,
+      `cannot load the kubeconfig: ${(err as Error).message}; pass --kubeconfig, set $KUBECONFIG, or run in a pod with a service account`,
     );
   }
-  const server = kubeConfig.getCurrentCluster()?.server ?? 'the configured server';
+  const server = kubeConfig.getCurrentCluster().server;
   const metrics = new ControllerMetrics({ processMetrics: true });
   const controller = new Controller(client, realClock, logger, metrics, {
     namespace: flags.namespace,

@@ -1,14 +1,19 @@
 // Audit reconciler: evaluates the workloads that already exist against the policies, with the webhook's
 // decision core. A full scan runs when the policies change and every `intervalMs`; a namespace scan
-// when a workload in it changes. Lists are paginated and only bounded report results are kept, so memory
-// does not grow with the number of workloads. Findings go to Events on the workload (violations only,
-// de-duplicated), a PolicyReport per namespace ("modelgate-audit"), each policy's status.audit, and
-// Prometheus metrics.
+// when a workload in it changes. Findings go to Events on the workload (violations only, de-duplicated,
+// rate-limited), a report per namespace ("modelgate-audit"), each policy's status.audit, and Prometheus
+// metrics.
+//
+// Memory does not grow with the number of workloads: a scan goes namespace by namespace (the shared
+// workload informers know which namespaces hold which kinds, keeping a few facts per object), lists
+// only the kinds present there, page by page, and writes that namespace's report before the next one.
+// What outlives a namespace is its per-policy counts. Exempt namespaces and kinds that only hold
+// objects controlled by another audited kind (a Deployment's ReplicaSets and Pods) are not listed.
 import type pino from 'pino';
 import type { AuditSummary } from '../api/types.ts';
 import type { Clock, TimerHandle } from '../kube/clock.ts';
-import { CLUSTER_MODEL_POLICIES, MODEL_POLICIES, WORKLOAD_RESOURCES } from '../kube/resources.ts';
-import { isStatus, type KubeClient, type ResourceRef } from '../kube/types.ts';
+import { CLUSTER_MODEL_POLICIES, MODEL_POLICIES } from '../kube/resources.ts';
+import { isStatus, type KubeClient } from '../kube/types.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
 import { formatViolation, type DecideOptions } from '../policy/decide.ts';
 import type { PolicySnapshot } from '../policy/store.ts';
@@ -25,7 +30,7 @@ import type { EventRecorder } from './events.ts';
 import type { ControllerMetrics } from '../telemetry/metrics.ts';
 import type { ReportWriter } from './report-writer.ts';
 import type { WorkloadFacts, WorkloadInformers } from './workload-informers.ts';
-import { DEFAULT_MAX_RESULTS, ReportAccumulator } from './reports.ts';
+import { DEFAULT_MAX_RESULTS, ReportAccumulator, type ReportContent } from './reports.ts';
 
 export const AUDIT_REPORT_NAME = 'modelgate-audit';
 const FULL = '*';
@@ -48,18 +53,27 @@ export interface AuditReconcilerDeps {
   admission?: Pick<DecideOptions, 'verifierImage' | 'extraChecks'>;
   intervalMs?: number;
   pageSize?: number;
+  /** Namespaces evaluated at once in a full scan (default 4). */
+  scanConcurrency?: number;
   maxResultsPerReport?: number;
   /** Coalesces workload changes in a namespace into one scan. */
   namespaceDelayMs?: number;
-  workloadResources?: readonly ResourceRef[];
-  /** The shared workload informers, to scan a namespace again when a workload in it changes. */
-  workloads?: WorkloadInformers;
+  /**
+   * The shared workload informers: which namespaces hold which audited kinds, and a scan of a namespace
+   * again when a workload in it changes.
+   */
+  workloads: WorkloadInformers;
 }
 
 interface NamespaceFindings {
   report: ReportAccumulator;
   counts: Map<string, PolicyCounts>;
+  /** policy, check, enforcement → violations (metrics). */
   violations: Map<string, number>;
+  /** Some workload matched a policy: the namespace has a report. */
+  matched: boolean;
+  workloads: number;
+  violationCount: number;
 }
 
 export interface ScanStats {
@@ -67,6 +81,32 @@ export interface ScanStats {
   workloads: number;
   violations: number;
   durationMs: number;
+}
+
+/**
+ * Runs `work` on every item, `concurrency` at a time; settles only when every started item has (so a
+ * drain that waits for the scan waits for all of it), rejecting with the first error, after which no
+ * new item starts.
+ */
+async function inParallel<T>(
+  items: readonly T[],
+  concurrency: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (failure === undefined && next < items.length) {
+      const item = items[next++] as T;
+      try {
+        await work(item);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  if (failure !== undefined) throw failure instanceof Error ? failure : new Error(String(failure));
 }
 
 export class AuditReconciler {
@@ -90,7 +130,7 @@ export class AuditReconciler {
       (key) => (key === FULL ? this.scanCluster() : this.scanNamespace(key.slice(NS_PREFIX.length))),
     );
     // A workload created, deleted, or changed in what decides its verdict: its namespace is scanned again.
-    for (const inf of d.workloads?.all() ?? []) {
+    for (const inf of d.workloads.all()) {
       const touched = (w: WorkloadFacts) => {
         if (inf.hasSynced() && !w.controlled)
           this.queue.addAfter(NS_PREFIX + w.namespace, this.d.namespaceDelayMs ?? 2000);
@@ -129,7 +169,7 @@ export class AuditReconciler {
   }
 
   hasSynced(): boolean {
-    return this.d.workloads?.hasSynced() ?? true;
+    return this.d.workloads.hasSynced();
   }
 
   private schedulePeriodic(): void {
@@ -144,34 +184,33 @@ export class AuditReconciler {
       report: new ReportAccumulator(this.d.maxResultsPerReport ?? DEFAULT_MAX_RESULTS),
       counts: new Map(),
       violations: new Map(),
+      matched: false,
+      workloads: 0,
+      violationCount: 0,
     };
   }
 
-  /** Lists every workload (in `namespace`, or everywhere), page by page, folding findings per namespace. */
-  private async evaluate(
-    snapshot: PolicySnapshot,
-    namespace?: string,
-  ): Promise<{ byNs: Map<string, NamespaceFindings>; workloads: number; violations: number }> {
-    const byNs = new Map<string, NamespaceFindings>();
-    let workloads = 0;
-    let violations = 0;
+  /** Lists the audited kinds of one namespace, page by page, and folds what `decide` finds. */
+  private async evaluateNamespace(snapshot: PolicySnapshot, namespace: string): Promise<NamespaceFindings> {
+    const f = this.newFindings();
+    if (this.d.exemptNamespaces.has(namespace)) return f;
     const at = this.d.clock.now();
-    for (const ref of this.d.workloadResources ?? WORKLOAD_RESOURCES) {
+    for (const ref of this.d.workloads.auditedKinds(namespace)) {
       let token: string | undefined;
       do {
         let page;
         try {
           page = await this.d.client.list(ref, {
+            namespace,
             limit: this.d.pageSize ?? 500,
-            ...(namespace ? { namespace } : {}),
             ...(token ? { continue: token } : {}),
           });
         } catch (err) {
-          if (isStatus(err, 404)) break; // kind not installed (e.g. KServe)
+          if (isStatus(err, 404)) break; // the kind went away (a CRD uninstalled)
           throw err;
         }
         for (const o of page.items) {
-          workloads++;
+          f.workloads++;
           const a = auditWorkload(
             o,
             snapshot,
@@ -180,12 +219,11 @@ export class AuditReconciler {
             this.d.admission,
           );
           if (!a) continue;
-          const f = byNs.get(a.ref.namespace) ?? this.newFindings();
-          byNs.set(a.ref.namespace, f);
+          f.matched = true;
           for (const r of reportResults(a, at)) f.report.add(r);
           countWorkload(f.counts, a);
           for (const v of a.violations) {
-            violations++;
+            f.violationCount++;
             const k = `${v.policy}\u0000${v.check}\u0000${v.enforcement}`;
             f.violations.set(k, (f.violations.get(k) ?? 0) + 1);
             this.recordViolation(a, v);
@@ -194,8 +232,29 @@ export class AuditReconciler {
         token = page.continue;
       } while (token);
     }
-    this.d.metrics?.auditWorkloads.inc(workloads);
-    return { byNs, workloads, violations };
+    this.d.metrics?.auditWorkloads.inc(f.workloads);
+    return f;
+  }
+
+  /** Keeps a namespace's counts (its findings are written and dropped). */
+  private remember(namespace: string, f: NamespaceFindings): void {
+    if (f.matched) {
+      this.nsCounts.set(namespace, f.counts);
+      this.nsViolations.set(namespace, f.violations);
+    } else {
+      this.nsCounts.delete(namespace);
+      this.nsViolations.delete(namespace);
+    }
+  }
+
+  private content(namespace: string, f: NamespaceFindings): ReportContent {
+    return {
+      name: AUDIT_REPORT_NAME,
+      namespace,
+      results: f.report.results,
+      summary: f.report.summary,
+      truncated: f.report.truncated,
+    };
   }
 
   private recordViolation(a: WorkloadAudit, v: WorkloadAudit['violations'][number]): boolean {
@@ -215,13 +274,36 @@ export class AuditReconciler {
   }
 
   private async scanCluster(): Promise<void> {
+    // Which namespaces hold which kinds comes from the informers: they must have listed everything.
+    await this.d.workloads.synced();
     const started = this.d.clock.now();
     const t0 = performance.now();
     const snapshot = this.d.snapshot();
-    const { byNs, workloads, violations } = await this.evaluate(snapshot);
-    this.nsCounts = new Map([...byNs].map(([ns, f]) => [ns, f.counts]));
-    this.nsViolations = new Map([...byNs].map(([ns, f]) => [ns, f.violations]));
-    await this.writeReports(byNs, undefined);
+    const batch = await this.d.reports.begin(AUDIT_REPORT_NAME);
+    const seen = new Set<string>();
+    let workloads = 0;
+    let violations = 0;
+    let reported = 0;
+    // A few namespaces at a time: one's lists and report write overlap another's evaluation, and memory
+    // stays a few namespaces' findings.
+    await inParallel(
+      [...this.d.workloads.auditedNamespaces()].sort(),
+      this.d.scanConcurrency ?? 4,
+      async (ns) => {
+        const f = await this.evaluateNamespace(snapshot, ns);
+        seen.add(ns);
+        workloads += f.workloads;
+        violations += f.violationCount;
+        this.remember(ns, f);
+        if (f.matched) {
+          reported++;
+          await batch?.put(this.content(ns, f));
+        }
+      },
+    );
+    // Namespaces that no longer hold any audited workload.
+    for (const ns of [...this.nsCounts.keys()]) if (!seen.has(ns)) this.remember(ns, this.newFindings());
+    await batch?.finish();
     await this.writePolicySummaries(snapshot, started, true);
     this.publishMetrics(snapshot);
     const durationMs = performance.now() - t0;
@@ -229,46 +311,27 @@ export class AuditReconciler {
     this.d.metrics?.auditScans.inc({ scope: 'cluster' });
     this.d.metrics?.auditScanDuration.observe({ scope: 'cluster' }, durationMs / 1000);
     this.d.logger.info(
-      { workloads, violations, namespaces: byNs.size, durationMs: Math.round(durationMs) },
+      { workloads, violations, namespaces: reported, durationMs: Math.round(durationMs) },
       'audit scan finished',
     );
   }
 
   private async scanNamespace(namespace: string): Promise<void> {
+    await this.d.workloads.synced();
     const started = this.d.clock.now();
     const t0 = performance.now();
     const snapshot = this.d.snapshot();
-    const { byNs, workloads, violations } = await this.evaluate(snapshot, namespace);
-    const f = byNs.get(namespace);
-    if (f) {
-      this.nsCounts.set(namespace, f.counts);
-      this.nsViolations.set(namespace, f.violations);
-    } else {
-      this.nsCounts.delete(namespace);
-      this.nsViolations.delete(namespace);
-    }
-    await this.writeReports(byNs, namespace);
+    const f = await this.evaluateNamespace(snapshot, namespace);
+    this.remember(namespace, f);
+    const batch = await this.d.reports.begin(AUDIT_REPORT_NAME, namespace);
+    if (f.matched) await batch?.put(this.content(namespace, f));
+    await batch?.finish();
     await this.writePolicySummaries(snapshot, started, false);
     this.publishMetrics(snapshot);
     const durationMs = performance.now() - t0;
-    this.lastScan = { scope: 'namespace', workloads, violations, durationMs };
+    this.lastScan = { scope: 'namespace', workloads: f.workloads, violations: f.violationCount, durationMs };
     this.d.metrics?.auditScans.inc({ scope: 'namespace' });
     this.d.metrics?.auditScanDuration.observe({ scope: 'namespace' }, durationMs / 1000);
-  }
-
-  /** Creates/updates the report of each namespace with findings; deletes stale ones (in `only`, or everywhere). */
-  private async writeReports(byNs: Map<string, NamespaceFindings>, only: string | undefined): Promise<void> {
-    const batch = await this.d.reports.begin(AUDIT_REPORT_NAME, only);
-    if (!batch) return; // no report CRD: Events, status and metrics still say everything
-    for (const [ns, f] of byNs)
-      await batch.put({
-        name: AUDIT_REPORT_NAME,
-        namespace: ns,
-        results: f.report.results,
-        summary: f.report.summary,
-        truncated: f.report.truncated,
-      });
-    await batch.finish();
   }
 
   private totals(): Map<string, PolicyCounts> {

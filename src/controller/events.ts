@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import type pino from 'pino';
 import type { Clock } from '../kube/clock.ts';
+import { FencedWriteError } from '../kube/fenced-client.ts';
 import { EVENTS } from '../kube/resources.ts';
 import { isStatus, KubeApiError, type KubeClient, type KubeObject } from '../kube/types.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
@@ -140,6 +141,7 @@ export class EventRecorder {
         token = page.continue;
       } while (token);
     } catch (err) {
+      if (err instanceof FencedWriteError) return; // leadership ended meanwhile: nothing will be written
       this.o.logger.warn(
         { err: (err as Error).message },
         'could not read back the Events recorded before this leader (does the controller role allow "list" on events?): standing violations will be recorded again once',

@@ -15,8 +15,8 @@ import { WorkQueue } from '../kube/workqueue.ts';
 import type { EventRecorder } from './events.ts';
 import type { ControllerMetrics } from '../telemetry/metrics.ts';
 import type { ReportWriter } from './report-writer.ts';
-import type { WorkloadFacts } from './workload-informers.ts';
-import { DEFAULT_MAX_RESULTS, ReportAccumulator, type ReportResult } from './reports.ts';
+import { VERIFIED, type WorkloadFacts } from './workload-informers.ts';
+import { DEFAULT_MAX_RESULTS, ReportAccumulator, type ReportContent, type ReportResult } from './reports.ts';
 
 export const VERIFIER_CONTAINER = 'modelgate-verifier';
 export const VERIFICATION_REPORT_NAME = 'modelgate-verification';
@@ -192,9 +192,11 @@ export interface VerificationReconcilerDeps {
   resyncMs?: number;
 }
 
+const ALL = '*';
+const NS_PREFIX = 'ns/';
+
 export class VerificationReconciler {
   private readonly queue: WorkQueue;
-  private readonly byNamespace = new Map<string, Map<string, PodVerification>>();
   /** Pod uid → the termination already recorded (Events and metrics once per Pod and termination). */
   private readonly recorded = new Map<string, string>();
   private resyncTimer: TimerHandle | undefined;
@@ -209,22 +211,38 @@ export class VerificationReconciler {
         concurrency: 2,
         ...(d.metrics ? { onMetrics: d.metrics.queueHook } : {}),
       },
-      (ns) => this.writeReport(ns),
+      (key) => (key === ALL ? this.syncAll() : this.syncNamespace(key.slice(NS_PREFIX.length))),
     );
+    // The results themselves stay in the shared Pod informer (indexed by namespace): nothing is copied.
+    const changed = (ns: string) => this.queue.addAfter(NS_PREFIX + ns, 1000);
     d.pods.addHandlers({
-      onAdd: (f, key) => this.observe(key, f.verification),
-      onUpdate: (f, _old, key) => this.observe(key, f.verification),
-      onDelete: (f, key) => {
+      onAdd: (f) => {
+        if (!f.verification || this.stopped) return;
+        changed(f.namespace);
+        this.record(f.verification);
+      },
+      onUpdate: (f, old) => {
         if (this.stopped) return;
-        const ns = key.split('/')[0] ?? '';
-        if (this.byNamespace.get(ns)?.delete(key)) this.queue.addAfter(ns, 1000);
-        if (f.verification) this.recorded.delete(f.verification.uid);
+        if (JSON.stringify(f.verification) !== JSON.stringify(old.verification)) changed(f.namespace);
+        if (f.verification) this.record(f.verification);
+      },
+      onDelete: (f) => {
+        if (!f.verification || this.stopped) return;
+        changed(f.namespace);
+        this.recorded.delete(f.verification.uid);
       },
     });
   }
 
-  /** The Pod informer is started by its owner (the manager), after every reconciler subscribed. */
+  /**
+   * The Pod informer is started by its owner (the manager), after every reconciler subscribed. Once it
+   * has listed, every report is brought in line (stale ones deleted), and again every `resyncMs`.
+   */
   start(): void {
+    void this.d.pods.waitForSync().then(
+      () => this.queue.add(ALL),
+      () => undefined, // stopped first
+    );
     this.scheduleResync();
   }
 
@@ -237,7 +255,7 @@ export class VerificationReconciler {
 
   private scheduleResync(): void {
     this.resyncTimer = this.d.clock.setTimeout(() => {
-      for (const ns of this.byNamespace.keys()) this.queue.add(ns);
+      this.queue.add(ALL);
       this.scheduleResync();
     }, this.d.resyncMs ?? 600_000);
   }
@@ -250,14 +268,43 @@ export class VerificationReconciler {
     return this.queue.idle();
   }
 
-  private observe(key: string, p: PodVerification | undefined): void {
-    if (!p || this.stopped) return;
-    const bucket = this.byNamespace.get(p.namespace) ?? new Map<string, PodVerification>();
-    this.byNamespace.set(p.namespace, bucket);
-    const prev = bucket.get(key);
-    bucket.set(key, p);
-    if (JSON.stringify(prev) !== JSON.stringify(p)) this.queue.addAfter(p.namespace, 1000);
-    this.record(p);
+  /** The report of one namespace, from the Pod cache. */
+  private content(ns: string): ReportContent | undefined {
+    const keys = this.d.pods.byIndex(VERIFIED, ns);
+    if (keys.size === 0) return undefined;
+    const at = this.d.clock.now();
+    const acc = new ReportAccumulator(this.d.maxResultsPerReport ?? DEFAULT_MAX_RESULTS);
+    for (const key of keys) {
+      const p = this.d.pods.get(key)?.verification;
+      if (!p) continue;
+      for (const r of verificationResults(p, p.finishedAt ? Date.parse(p.finishedAt) : at)) acc.add(r);
+    }
+    return {
+      name: VERIFICATION_REPORT_NAME,
+      namespace: ns,
+      results: acc.results,
+      summary: acc.summary,
+      truncated: acc.truncated,
+    };
+  }
+
+  private async syncNamespace(ns: string): Promise<void> {
+    const batch = await this.d.reports.begin(VERIFICATION_REPORT_NAME, ns);
+    if (!batch) return; // no report CRD: Events and metrics still say everything
+    const content = this.content(ns);
+    if (content) await batch.put(content);
+    await batch.finish();
+  }
+
+  /** Every namespace's report; reports of namespaces without results any more are deleted. */
+  private async syncAll(): Promise<void> {
+    const batch = await this.d.reports.begin(VERIFICATION_REPORT_NAME);
+    if (!batch) return;
+    for (const ns of this.d.pods.indexKeys(VERIFIED).sort()) {
+      const content = this.content(ns);
+      if (content) await batch.put(content);
+    }
+    await batch.finish();
   }
 
   /** Events and metrics, once per Pod and termination (the recorder queues, rate-limits and retries). */
@@ -300,26 +347,5 @@ export class VerificationReconciler {
         `${id}|${r.model}`,
       );
     }
-  }
-
-  private async writeReport(ns: string): Promise<void> {
-    const pods = this.byNamespace.get(ns);
-    if (!pods?.size) this.byNamespace.delete(ns);
-    const batch = await this.d.reports.begin(VERIFICATION_REPORT_NAME, ns);
-    if (!batch) return; // no report CRD: Events and metrics still say everything
-    if (pods?.size) {
-      const at = this.d.clock.now();
-      const acc = new ReportAccumulator(this.d.maxResultsPerReport ?? DEFAULT_MAX_RESULTS);
-      for (const p of pods.values())
-        for (const r of verificationResults(p, p.finishedAt ? Date.parse(p.finishedAt) : at)) acc.add(r);
-      await batch.put({
-        name: VERIFICATION_REPORT_NAME,
-        namespace: ns,
-        results: acc.results,
-        summary: acc.summary,
-        truncated: acc.truncated,
-      });
-    }
-    await batch.finish();
   }
 }

@@ -18,7 +18,8 @@ import { decide } from '../policy/decide.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
 import type { PolicySnapshot } from '../policy/store.ts';
 import { extractModelReferences } from '../workloads/extract.ts';
-import { isObj, type KubeObject } from '../kube/types.ts';
+import { isObj } from '../json/shape.ts';
+import type { KubeObject } from '../kube/types.ts';
 
 /** What the installation injects, and where it does not (the webhook configuration's exemptions). */
 export interface VerifierExpectation {

@@ -1,10 +1,11 @@
-// KubeClient over node:https with the credentials of a @kubernetes/client-node KubeConfig. Plain REST
+// KubeClient over node:https with the credentials of a kubeconfig (src/kube/kubeconfig.ts, or a
+// @kubernetes/client-node KubeConfig: both are a `KubeAccess`). Plain REST
 // rather than the generated clients: one code path for core kinds, CRDs and PolicyReports, and a watch
 // whose stream we own (the library's watch is known to die silently; informer.ts restarts ours).
 import http from 'node:http';
 import https from 'node:https';
 import { createInterface } from 'node:readline';
-import type { KubeConfig } from '@kubernetes/client-node';
+import type { KubeAccess } from './kubeconfig.ts';
 import {
   apiVersionOf,
   asKubeObject,
@@ -72,7 +73,7 @@ export class HttpKubeClient implements KubeClient {
   private readonly timeoutMs: number;
 
   constructor(
-    private readonly kc: KubeConfig,
+    private readonly kc: KubeAccess,
     options: HttpKubeClientOptions = {},
   ) {
     const cluster = kc.getCurrentCluster();

@@ -128,6 +128,23 @@ export class FakeKubeClient implements KubeClient {
     return list;
   }
 
+  private namespaceRun(resource: string, namespace: string): KubeObject[] {
+    const list = this.ordered(resource);
+    const keyOf = (x: KubeObject) => this.key(x.metadata.namespace, x.metadata.name);
+    const lowerBound = (k: string) => {
+      let lo = 0;
+      let hi = list.length;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if (keyOf(list[mid] as KubeObject) < k) lo = mid + 1;
+        else hi = mid;
+      }
+      return lo;
+    };
+    // "<ns>/" up to "<ns>0" ('0' follows '/'): exactly the keys of that namespace.
+    return list.slice(lowerBound(`${namespace}/`), lowerBound(`${namespace}0`));
+  }
+
   /** The mutable bucket of a resource: callers write to it, so the list order is rebuilt. */
   private bucket(resource: string): Map<string, KubeObject> {
     this.sorted.delete(resource);
@@ -240,15 +257,11 @@ export class FakeKubeClient implements KubeClient {
 
   async list(ref: ResourceRef, o: ListOptions = {}): Promise<ListPage> {
     this.maybeFail('list', ref.resource);
-    const ordered = this.ordered(ref.resource);
+    // A namespace's objects are one contiguous run of the key order ("<ns>/<name>"): find it by bisection.
+    const ordered = o.namespace ? this.namespaceRun(ref.resource, o.namespace) : this.ordered(ref.resource);
     const all =
-      o.namespace || o.labelSelector || o.fieldSelector
-        ? ordered.filter(
-            (x) =>
-              (!o.namespace || x.metadata.namespace === o.namespace) &&
-              matchesLabels(x, o.labelSelector) &&
-              matchesFields(x, o.fieldSelector),
-          )
+      o.labelSelector || o.fieldSelector
+        ? ordered.filter((x) => matchesLabels(x, o.labelSelector) && matchesFields(x, o.fieldSelector))
         : ordered;
     const start = o.continue ? Number(o.continue) : 0;
     const end = o.limit ? start + o.limit : all.length;

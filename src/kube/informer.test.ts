@@ -116,4 +116,67 @@ describe('Informer', () => {
     expect(client.openWatches).toBe(1);
     inf.stop();
   });
+
+  it('keeps whole objects without managedFields and the last-applied annotation', async () => {
+    const client = new FakeKubeClient();
+    const clock = new FakeClock();
+    client.seed(NAMESPACES, {
+      ...namespace('a', { env: 'prod' }),
+      metadata: {
+        name: 'a',
+        labels: { env: 'prod' },
+        annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{"big":true}', keep: 'me' },
+        managedFields: [{ manager: 'kubectl', operation: 'Apply', fieldsV1: { 'f:metadata': {} } }],
+      } as never,
+    });
+    const inf = new Informer({ client, ref: NAMESPACES, clock, logger: silentLogger });
+    inf.start();
+    await inf.waitForSync();
+    const a = inf.get('a');
+    expect(a?.metadata).not.toHaveProperty('managedFields');
+    expect(a?.metadata.annotations).toEqual({ keep: 'me' });
+    expect(a?.metadata.labels).toEqual({ env: 'prod' });
+    inf.stop();
+  });
+
+  it('keeps named indexes in step with adds, updates, deletes and re-lists', async () => {
+    const client = new FakeKubeClient();
+    const clock = new FakeClock();
+    const inf = new Informer({
+      client,
+      ref: NAMESPACES,
+      clock,
+      logger: silentLogger,
+      pageSize: 1,
+      transform: (o) => ({ env: o.metadata.labels?.env }),
+      indexes: { env: (v) => v.env },
+    });
+    client.seed(NAMESPACES, namespace('a', { env: 'prod' }));
+    client.seed(NAMESPACES, namespace('b', { env: 'dev' }));
+    client.seed(NAMESPACES, namespace('c'));
+    inf.start();
+    await inf.waitForSync();
+    const envs = () =>
+      Object.fromEntries(
+        inf
+          .indexKeys('env')
+          .sort()
+          .map((e) => [e, [...inf.byIndex('env', e)].sort()]),
+      );
+    expect(envs()).toEqual({ dev: ['b'], prod: ['a'] });
+    await flush();
+    client.seed(NAMESPACES, namespace('c', { env: 'prod' }));
+    client.seed(NAMESPACES, namespace('b', { env: 'prod' }));
+    expect(envs()).toEqual({ prod: ['a', 'b', 'c'] });
+    await client.delete(NAMESPACES, 'a');
+    expect(envs()).toEqual({ prod: ['b', 'c'] });
+    client.silenceWatches();
+    await client.delete(NAMESPACES, 'b');
+    client.seed(NAMESPACES, namespace('d', { env: 'dev' }));
+    client.expireWatches();
+    await clock.advance(10);
+    expect(envs()).toEqual({ dev: ['d'], prod: ['c'] });
+    expect([...inf.byIndex('env', 'none')]).toEqual([]);
+    inf.stop();
+  });
 });

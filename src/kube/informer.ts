@@ -5,6 +5,12 @@
 // - errors: exponential back-off with jitter; 404 on list (a CRD not installed): retried slowly and
 //   treated as an empty, synced resource so readiness does not hang on optional kinds.
 // Re-lists diff against the cache, so a delete missed during a broken watch is still delivered.
+//
+// Memory stays proportional to what the cache keeps, not to the objects: each page of the initial list
+// is transformed as it arrives (the full objects of a 100,000-item list are never held at once), and a
+// cache of whole objects drops `managedFields` and the last-applied annotation (often most of an
+// object's bytes; nothing modelgate reads). Named indexes (client-go's Indexer) answer "which keys in
+// namespace X" without scanning the cache.
 import type pino from 'pino';
 import { Backoff } from './backoff.ts';
 import type { Clock, TimerHandle } from './clock.ts';
@@ -16,6 +22,8 @@ import {
   type ResourceRef,
   type WatchHandle,
 } from './types.ts';
+
+const EMPTY: ReadonlySet<string> = new Set();
 
 export interface InformerHandlers<T> {
   onAdd?(obj: T, key: string): void;
@@ -37,8 +45,13 @@ export interface InformerOptions<T> {
   namespace?: string;
   labelSelector?: string;
   fieldSelector?: string;
-  /** What the cache keeps of each object (default: the whole object). Keep it small for workloads. */
+  /**
+   * What the cache keeps of each object (default: the object without managedFields and the
+   * last-applied annotation). Keep it small for workloads.
+   */
   transform?: (o: KubeObject) => T;
+  /** Named indexes: each maps a cached value to its index key (e.g. its namespace), or undefined. */
+  indexes?: Record<string, (value: T) => string | undefined>;
   pageSize?: number;
   /** Asked of the API server; the server then closes the watch normally. */
   watchTimeoutSeconds?: number;
@@ -55,10 +68,26 @@ interface Entry<T> {
   value: T;
 }
 
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/** The object without what the API server keeps for field ownership and `kubectl apply`. */
+export function withoutBookkeeping(o: KubeObject): KubeObject {
+  const meta = o.metadata as KubeObject['metadata'] & { managedFields?: unknown };
+  if (meta.managedFields === undefined && meta.annotations?.[LAST_APPLIED] === undefined) return o;
+  const { managedFields: _dropped, ...metadata } = meta;
+  if (metadata.annotations?.[LAST_APPLIED] !== undefined) {
+    const { [LAST_APPLIED]: _applied, ...annotations } = metadata.annotations;
+    metadata.annotations = annotations;
+  }
+  return { ...o, metadata };
+}
+
 export class Informer<T = KubeObject> {
   private readonly cache = new Map<string, Entry<T>>();
+  /** index name → index key → cache keys. */
+  private readonly indexed = new Map<string, Map<string, Set<string>>>();
   private readonly handlers: InformerHandlers<T>[] = [];
-  private readonly syncWaiters: (() => void)[] = [];
+  private readonly syncWaiters: { resolve: () => void; reject: (err: Error) => void }[] = [];
   private readonly settleWaiters: (() => void)[] = [];
   private readonly backoff: Backoff;
   private rv = '';
@@ -90,10 +119,10 @@ export class Informer<T = KubeObject> {
     return this.synced;
   }
 
-  /** Resolves after the first complete list. */
+  /** Resolves after the first complete list; rejects if the informer is stopped before that. */
   waitForSync(): Promise<void> {
     if (this.synced) return Promise.resolve();
-    return new Promise((r) => this.syncWaiters.push(r));
+    return new Promise((resolve, reject) => this.syncWaiters.push({ resolve, reject }));
   }
 
   /** Resolves after the first complete list or the first failure, whichever comes first. */
@@ -104,6 +133,44 @@ export class Informer<T = KubeObject> {
 
   get(key: string): T | undefined {
     return this.cache.get(key)?.value;
+  }
+
+  /** The cache keys whose value `index` maps to `indexKey`. */
+  byIndex(index: string, indexKey: string): ReadonlySet<string> {
+    return this.indexed.get(index)?.get(indexKey) ?? EMPTY;
+  }
+
+  /** The index keys `index` currently has (e.g. the namespaces with at least one such object). */
+  indexKeys(index: string): string[] {
+    return [...(this.indexed.get(index)?.keys() ?? [])];
+  }
+
+  private index(key: string, value: T | undefined, old: T | undefined): void {
+    for (const [name, fn] of Object.entries(this.o.indexes ?? {})) {
+      const from = old === undefined ? undefined : fn(old);
+      const to = value === undefined ? undefined : fn(value);
+      if (from === to) continue;
+      let idx = this.indexed.get(name);
+      if (!idx) this.indexed.set(name, (idx = new Map()));
+      if (from !== undefined) {
+        const set = idx.get(from);
+        set?.delete(key);
+        if (set?.size === 0) idx.delete(from);
+      }
+      if (to !== undefined) {
+        const set = idx.get(to) ?? new Set<string>();
+        set.add(key);
+        idx.set(to, set);
+      }
+    }
+  }
+
+  /** Puts a value in the cache (and its indexes); undefined removes it. */
+  private put(key: string, entry: Entry<T> | undefined): void {
+    const old = this.cache.get(key)?.value;
+    if (entry) this.cache.set(key, entry);
+    else this.cache.delete(key);
+    if (this.o.indexes) this.index(key, entry?.value, old);
   }
 
   list(): T[] {
@@ -126,6 +193,8 @@ export class Informer<T = KubeObject> {
 
   stop(): void {
     this.running = false;
+    for (const w of this.syncWaiters.splice(0))
+      w.reject(new Error(`the ${this.o.ref.resource} informer stopped before its first list completed`));
     this.generation++;
     this.clearTimers();
     this.watchHandle?.stop();
@@ -150,19 +219,20 @@ export class Informer<T = KubeObject> {
   private markSynced(): void {
     if (this.synced) return;
     this.synced = true;
-    for (const w of this.syncWaiters.splice(0)) w();
+    for (const w of this.syncWaiters.splice(0)) w.resolve();
     for (const w of this.settleWaiters.splice(0)) w();
   }
 
   private keep(o: KubeObject): T {
-    return this.o.transform ? this.o.transform(o) : (o as unknown as T);
+    return this.o.transform ? this.o.transform(o) : (withoutBookkeeping(o) as unknown as T);
   }
 
   private async relist(reason: string): Promise<void> {
     const gen = ++this.generation;
     this.stats.relists++;
     this.o.onEvent?.('relist', reason);
-    const fresh = new Map<string, { rv: string; obj: KubeObject }>();
+    // Transformed page by page: only what the cache keeps is held until the list completes.
+    const fresh = new Map<string, Entry<T>>();
     let listRv = '';
     try {
       let token: string | undefined;
@@ -176,8 +246,13 @@ export class Informer<T = KubeObject> {
         });
         if (gen !== this.generation || !this.running) return;
         if (!listRv) listRv = page.resourceVersion;
-        for (const obj of page.items)
-          fresh.set(objectKey(obj), { rv: obj.metadata.resourceVersion ?? '', obj });
+        for (const obj of page.items) {
+          const key = objectKey(obj);
+          const rv = obj.metadata.resourceVersion ?? '';
+          const old = this.cache.get(key);
+          // Unchanged since the cache had it: keep that value (no transform, no event).
+          fresh.set(key, old && old.rv === rv ? old : { rv, value: this.keep(obj) });
+        }
         token = page.continue;
       } while (token);
     } catch (err) {
@@ -207,21 +282,20 @@ export class Informer<T = KubeObject> {
     this.startWatch();
   }
 
-  private applyList(fresh: Map<string, { rv: string; obj: KubeObject }>): void {
+  private applyList(fresh: Map<string, Entry<T>>): void {
     for (const [key, old] of [...this.cache]) {
       if (!fresh.has(key)) {
-        this.cache.delete(key);
+        this.put(key, undefined);
         for (const h of this.handlers) h.onDelete?.(old.value, key);
       }
     }
     for (const [key, f] of fresh) {
       const old = this.cache.get(key);
-      if (old && old.rv === f.rv) continue;
-      const value = this.keep(f.obj);
-      this.cache.set(key, { rv: f.rv, value });
+      if (old === f) continue;
+      this.put(key, f);
       for (const h of this.handlers) {
-        if (old) h.onUpdate?.(value, old.value, key);
-        else h.onAdd?.(value, key);
+        if (old) h.onUpdate?.(f.value, old.value, key);
+        else h.onAdd?.(f.value, key);
       }
     }
   }
@@ -270,14 +344,14 @@ export class Informer<T = KubeObject> {
         const key = objectKey(e.object);
         const old = this.cache.get(key);
         if (e.type === 'DELETED') {
-          this.cache.delete(key);
+          this.put(key, undefined);
           const value = old?.value ?? this.keep(e.object);
           for (const h of this.handlers) h.onDelete?.(value, key);
           return;
         }
         if (old && old.rv === rv) return;
         const value = this.keep(e.object);
-        this.cache.set(key, { rv, value });
+        this.put(key, { rv, value });
         for (const h of this.handlers) {
           if (old) h.onUpdate?.(value, old.value, key);
           else h.onAdd?.(value, key);

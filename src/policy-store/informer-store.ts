@@ -3,7 +3,6 @@
 // modelgate.io/bundle=true, and exactly the Secrets that policies reference (one name-scoped watch each,
 // so no replica caches every Secret of the cluster). Any change recompiles every policy into a fresh
 // PolicySnapshot (compile once, read fast: the request path only reads the snapshot).
-import type { KubeConfig } from '@kubernetes/client-node';
 import type pino from 'pino';
 import { BUNDLE_CONFIGMAP_LABEL } from '../api/types.ts';
 import { MemoryClusterView } from '../policy/cluster-view.ts';
@@ -12,6 +11,7 @@ import { PolicySet } from '../policy/policy-set.ts';
 import { trustProblem } from '../signing/trust.ts';
 import type { PolicyError, PolicySnapshot, PolicyStore } from '../policy/store.ts';
 import { HttpKubeClient } from '../kube/client.ts';
+import type { KubeAccess } from '../kube/kubeconfig.ts';
 import { realClock, type Clock, type TimerHandle } from '../kube/clock.ts';
 import { Informer } from '../kube/informer.ts';
 import {
@@ -39,7 +39,7 @@ export interface ClusterPolicyStore extends PolicyStore {
 }
 
 export interface ClusterPolicyStoreOptions {
-  kubeConfig: KubeConfig;
+  kubeConfig: KubeAccess;
   controllerNamespace: string;
   logger: pino.Logger;
 }
@@ -263,7 +263,12 @@ export class InformerPolicyStore implements ClusterPolicyStore {
     if (this.started) return;
     this.started = true;
     for (const inf of this.base) inf.start();
-    await Promise.all(this.base.map((i) => i.waitForSync()));
+    try {
+      await Promise.all(this.base.map((i) => i.waitForSync()));
+    } catch (err) {
+      if (!this.started) return; // stopped during the initial sync
+      throw err;
+    }
     // Compile now (and again whenever referenced Secret watches finish their first list).
     while (!this.compiledOnce && this.started) {
       this.recompile();
