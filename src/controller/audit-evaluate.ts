@@ -43,7 +43,7 @@ export function auditWorkload(
   exemptNamespaces: ReadonlySet<string>,
   verifyBundle?: BundleVerifier,
   /** The webhook's verifier options (verifierDecideOptions), so the audit and the webhook agree. */
-  admission: Pick<DecideOptions, 'verifierImage' | 'extraChecks'> = {},
+  admission: Pick<DecideOptions, 'extraChecks' | 'expectedVerifier'> = {},
 ): WorkloadAudit | undefined {
   if (controlledBySupportedKind(o)) return undefined;
   const namespace = o.metadata.namespace ?? 'default';

@@ -50,7 +50,7 @@ export interface AuditReconcilerDeps {
   /** Signature verification for bundles available at admission (the webhook's verifier, with its cache). */
   verifyBundle?: BundleVerifier;
   /** The webhook's verifier options (verifierDecideOptions): the audit judges verifier containers as it does. */
-  admission?: Pick<DecideOptions, 'verifierImage' | 'extraChecks'>;
+  admission?: Pick<DecideOptions, 'extraChecks' | 'expectedVerifier'>;
   intervalMs?: number;
   pageSize?: number;
   /** Namespaces evaluated at once in a full scan (default 4). */

@@ -9,7 +9,7 @@ import type { CheckContext } from '../policy/types.ts';
 import { extractModelReferences } from '../workloads/extract.ts';
 import { verifierInjection } from './inject.ts';
 import { applyJsonPatch } from './json-patch.test-support.ts';
-import { createVerifierCheck } from './verifier-check.ts';
+import { createVerifierCheck, verifierDecideOptions } from './verifier-check.ts';
 import type { VerifierConfig } from './verifier-config.ts';
 import { VERIFIER_CONTAINER_NAME } from './verifier-container.ts';
 
@@ -92,7 +92,6 @@ function check(p: Obj, policy: CompiledPolicy, all: CompiledPolicy[] = [policy],
     namespace: 'ml',
     sensitivity: 'low',
     cluster: c,
-    verifierImages: new Set([IMAGE]),
     policies: all,
   };
   return named.run(ctx);
@@ -417,17 +416,14 @@ describe('the verifier check (validating side)', () => {
 
   it('runs through decide() as an extra check', () => {
     const set = new PolicySet([policy]);
-    const extraChecks = [createVerifierCheck({ defaults: { image: IMAGE } })];
     expect(
       decide({ operation: 'CREATE', object: pod(), namespace: 'ml' }, set, cluster(), {
-        extraChecks,
-        verifierImage: IMAGE,
+        ...verifierDecideOptions({ image: IMAGE }),
       }).allowed,
     ).toBe(false);
     expect(
       decide({ operation: 'CREATE', object: injected(), namespace: 'ml' }, set, cluster(), {
-        extraChecks,
-        verifierImage: IMAGE,
+        ...verifierDecideOptions({ image: IMAGE }),
       }).violations,
     ).toEqual([]);
   });

@@ -1,7 +1,8 @@
 // The validating side of injection: a pod under a policy with verifier.inject must carry exactly the
 // verifier that policy requires. The mutating webhook puts it there, but anyone who can create pods could
 // strip or edit it afterwards (or skip the mutating webhook), so validation refuses such a pod.
-import type { NamedCheck } from '../policy/decide.ts';
+import type { DecideOptions, NamedCheck } from '../policy/decide.ts';
+import type { WorkloadContainer } from '../workloads/extract.ts';
 import type { CheckContext, Finding } from '../policy/types.ts';
 import {
   planVerifier,
@@ -84,9 +85,32 @@ export function createVerifierCheck(opts: VerifierCheckOptions): NamedCheck {
  * What every caller of decide() passes so that the webhook, the audit and `modelgate check` agree on pods
  * that carry (or need) the verifier: the installation's verifier image and the verifier check.
  */
-export function verifierDecideOptions(defaults: VerifierDefaults): {
-  verifierImage: string;
-  extraChecks: NamedCheck[];
-} {
-  return { verifierImage: defaults.image, extraChecks: [createVerifierCheck({ defaults })] };
+export function verifierDecideOptions(
+  defaults: VerifierDefaults,
+): Required<Pick<DecideOptions, 'extraChecks' | 'expectedVerifier'>> {
+  return {
+    extraChecks: [createVerifierCheck({ defaults })],
+    expectedVerifier: (ct, ctx) => isExpectedVerifier(ct, ctx, defaults),
+  };
+}
+
+/**
+ * A container counts as modelgate's verifier only when it is exactly the one the policies matching the
+ * pod require (image, command, environment, mounts, security context) — in a Pod; templates never carry
+ * it (the mutating webhook adds it to the pods they create).
+ */
+export function isExpectedVerifier(
+  ct: WorkloadContainer,
+  ctx: CheckContext,
+  defaults: VerifierDefaults,
+): boolean {
+  if (ctx.workload.kind !== 'Pod' || ct.field !== 'initContainers' || ct.sidecar) return false;
+  const plan = planVerifier({
+    workload: ctx.workload,
+    namespace: ctx.namespace,
+    cluster: ctx.cluster,
+    defaults,
+    policies: ctx.policies,
+  });
+  return plan.kind === 'inject' && verifierDifferences(ct.raw, plan.container).length === 0;
 }

@@ -7,7 +7,7 @@
 // every container must be accounted for (checks/containers.ts).
 import { SENSITIVITIES, SENSITIVITY_LABEL, type Sensitivity } from '../api/types.ts';
 import { canonicalJson } from '../json/shape.ts';
-import { extractModelReferences, type WorkloadModels } from '../workloads/extract.ts';
+import { extractModelReferences, type WorkloadContainer, type WorkloadModels } from '../workloads/extract.ts';
 import { confidentialPlacement } from './checks/confidential.ts';
 import { containersAccounted } from './checks/containers.ts';
 import { noWriterAfterVerification } from './checks/integrity.ts';
@@ -19,7 +19,7 @@ import type { ClusterView } from './cluster-view.ts';
 import type { CompiledPolicy } from './compile.ts';
 import type { PolicySet } from './policy-set.ts';
 import type { BundleVerifier } from './signature-seam.ts';
-import type { Check, CheckName, Decision, Finding, Violation } from './types.ts';
+import type { Check, CheckContext, CheckName, Decision, Finding, Violation } from './types.ts';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
 
@@ -40,8 +40,11 @@ export interface DecideOptions {
   exemptNamespaces?: ReadonlySet<string>;
   /** Extra checks run after the built-in ones (e.g. the webhook's verifier-injection check). */
   extraChecks?: readonly NamedCheck[];
-  /** The verifier image the installation injects (`--verifier-image`, the chart's image). */
-  verifierImage?: string;
+  /**
+   * Whether a container is exactly the verifier the policies matching this pod require (the mutation
+   * layer knows what that is). Without it, no container counts as the verifier.
+   */
+  expectedVerifier?: (ct: WorkloadContainer, ctx: CheckContext) => boolean;
 }
 
 export interface NamedCheck {
@@ -191,11 +194,6 @@ export function decide(
       return old !== undefined && fingerprint(old) === fingerprint(workload);
     })();
 
-  const verifierImages = new Set<string>();
-  if (options.verifierImage) verifierImages.add(options.verifierImage);
-  for (const p of matching)
-    if (p.kind === 'ClusterModelPolicy' && p.verifier.image) verifierImages.add(p.verifier.image);
-
   const violations: Violation[] = [];
   const warnings: string[] = [...sensitivity.warnings];
   let denied = false;
@@ -207,9 +205,9 @@ export function decide(
       namespace,
       sensitivity: sensitivity.value,
       cluster,
-      verifierImages,
       policies: matching,
       ...(options.verifyBundle ? { verifyBundle: options.verifyBundle } : {}),
+      ...(options.expectedVerifier ? { expectedVerifier: options.expectedVerifier } : {}),
     };
     const findings: Finding[] = [];
     if (policy.broken) findings.push(brokenPolicyFinding(policy));

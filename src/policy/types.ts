@@ -1,7 +1,7 @@
 // Values the decision core produces. Every violation names the policy, the check, the model, what is
 // wrong and how to fix it, so a deployer can act on a rejection at once.
 import type { Enforcement, Sensitivity } from '../api/types.ts';
-import type { WorkloadModels } from '../workloads/extract.ts';
+import type { WorkloadContainer, WorkloadModels } from '../workloads/extract.ts';
 import type { ClusterView } from './cluster-view.ts';
 import type { CompiledPolicy } from './compile.ts';
 import type { BundleVerifier } from './signature-seam.ts';
@@ -54,10 +54,10 @@ export interface CheckContext {
   sensitivity: Sensitivity;
   cluster: ClusterView;
   verifyBundle?: BundleVerifier;
-  /** Images the injected verifier may run: the installation's and those of matching ClusterModelPolicies. */
-  verifierImages: ReadonlySet<string>;
   /** Every policy matching the workload (the verifier a pod needs is derived from all of them). */
   policies: readonly CompiledPolicy[];
+  /** Whether a container is exactly the verifier these policies require (DecideOptions.expectedVerifier). */
+  expectedVerifier?: (ct: WorkloadContainer, ctx: CheckContext) => boolean;
 }
 
 export type Check = (ctx: CheckContext) => Finding[];

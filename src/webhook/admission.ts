@@ -76,7 +76,6 @@ const policyResults = (d: Decision) =>
 
 export function createAdmission(opts: AdmissionOptions): Admission {
   const base: DecideOptions = {
-    verifierImage: opts.verifier.image,
     ...(opts.verifyBundle ? { verifyBundle: opts.verifyBundle } : {}),
     ...(opts.exemptNamespaces ? { exemptNamespaces: opts.exemptNamespaces } : {}),
   };

@@ -40,7 +40,7 @@ export const MAX_ARGS = 4096;
 
 /** Flag names that suggest a file or model even when the grammar does not know them. */
 const MODEL_ISH =
-  /model|adapter|lora|path|dir|repo|checkpoint|ckpt|weight|tokenizer|config|file|url|uri|hub|store|load|draft|peft/i;
+  /model|adapter|lora|path|dir|repo|checkpoint|ckpt|weight|tokenizer|config|file|url|uri|hub|store|load|draft|peft|plugin|cls|class|middleware|processor|module|script|extension|hook|callback|import|entrypoint|handler|code/i;
 
 function lookup(g: Grammar, name: string): { flags: string[]; specs: FlagSpec[] } {
   const norm = (n: string) => (g.underscoresAreDashes && n.startsWith('--') ? n.replace(/_/g, '-') : n);
@@ -123,6 +123,14 @@ export function readCommandLine(g: Grammar, args: readonly string[]): CommandLin
         break;
       case 'revision':
         out.revisions.push({ value, where: flag });
+        break;
+      case 'code':
+        out.unreadable.push({
+          where: flag,
+          value,
+          reason: `${g.name} imports or runs code named by ${flag} (${JSON.stringify(value)}), which is not a model modelgate can check and can load one`,
+          remediation: `remove ${flag}, or build the plugin into the server image and have the platform team review it`,
+        });
         break;
       case 'config':
         out.unreadable.push({

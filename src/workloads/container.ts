@@ -17,6 +17,7 @@ import {
 import { parseOciReference, type ParsedModelUri } from './uri.ts';
 import { cacheLocation, readDownloadEnv, readDownloader } from './downloads.ts';
 import { readHooksAndProbes } from './hooks.ts';
+import { codeEnvInputs } from './code-env.ts';
 import { addCandidate, addRemote, workdirOf } from './model-values.ts';
 
 export type ContainerField = 'initContainers' | 'containers' | 'ephemeralContainers';
@@ -365,6 +366,8 @@ function readWithGrammar(
   defaultApplies = true,
 ): void {
   const g = r.grammar;
+  const cwdForCode = normalisePath(str(raw.workingDir) ?? '') ?? workdirOf(view.repository);
+  view.unreadable.push(...codeEnvInputs(env, view.mounts, cwdForCode));
   const reading = readCommandLine(g, r.args);
   view.unreadable.push(...reading.unreadable.map((u) => ({ ...u, relevance: 'always' as const })));
   const lookup = (n: string) => envValue(env, n);

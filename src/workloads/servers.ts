@@ -19,6 +19,8 @@ export type FlagKind =
   | 'revision'
   /** a file of options that modelgate cannot read at admission */
   | 'config'
+  /** code the server imports or runs (plugins, middleware, worker classes): unreadable */
+  | 'code'
   /** where downloads are cached (a persistent cache can hold other weights) */
   | 'cache'
   /** where a downloader writes what it fetched */
@@ -137,6 +139,16 @@ const VLLM: Grammar = {
     'json-model': ['--speculative-config'],
     revision: ['--revision'],
     config: ['--config', '--model-loader-extra-config'],
+    code: [
+      '--tool-parser-plugin',
+      '--reasoning-parser-plugin',
+      '--middleware',
+      '--logits-processors',
+      '--worker-cls',
+      '--worker-extension-cls',
+      '--scheduler-cls',
+      '--io-processor-plugin',
+    ],
     cache: ['--download-dir'],
     value: [
       '--host',
@@ -175,10 +187,10 @@ const VLLM: Grammar = {
       '--root-path',
       '--cpu-offload-gb',
       '--max-log-len',
-      '--disable-log-requests',
     ],
     'value+': ['--served-model-name'],
     bool: [
+      '--disable-log-requests',
       '--trust-remote-code',
       '--enforce-eager',
       '--enable-lora',

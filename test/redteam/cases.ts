@@ -81,6 +81,7 @@ const allow = (name: string, object: Obj): Case => ({ name, class: 'control', ob
 
 const UNKNOWN = /container ".*" .*runs .*so what it loads is unknown/;
 const NOT_ALLOWED = /not from an allowed source/;
+const NOT_THE_VERIFIER = /named like modelgate's verifier but is not the verifier/;
 
 export const CASES: Case[] = [
   // ── Controls: what a real platform runs, admitted under the same policies ─────────────────────────
@@ -398,7 +399,7 @@ export const CASES: Case[] = [
           ],
         }),
       ),
-      UNKNOWN,
+      NOT_THE_VERIFIER,
     ),
     bypassMutation: true,
   },
@@ -418,7 +419,7 @@ export const CASES: Case[] = [
           ],
         }),
       ),
-      UNKNOWN,
+      NOT_THE_VERIFIER,
     ),
     bypassMutation: true,
   },
@@ -1150,7 +1151,7 @@ export const CASES: Case[] = [
         { ...vllmCmd('example-org/llama', '--revision', COMMIT), envFrom: [{ configMapRef: { name: 'c' } }] },
       ],
     }),
-    /may set variables that redirect downloads|HF_ENDPOINT redirects/,
+    /may set variables that redirect downloads|HF_ENDPOINT redirects|PATH comes from envFrom/,
   ),
   deny(
     'redirect',
@@ -2046,7 +2047,7 @@ export const CASES: Case[] = [
           ],
         }),
       ),
-      UNKNOWN,
+      NOT_THE_VERIFIER,
     ),
     bypassMutation: true,
   },

@@ -19,13 +19,13 @@ const outcomeOf = (v: Verdicts): Outcome => (v.webhook.verdict === 'denied' ? 'r
 function assertNow(c: ReviewCase): void {
   const v = decide(c);
   const reasons = `${v.webhook.reasons.join('\n')}\n${v.webhook.response.status?.message ?? ''}`;
-  expect(outcomeOf(v), `${c.id}: ${c.achieves}\ncause: ${c.cause}\nwebhook said: ${reasons}`).toBe(c.now);
-  if (c.now === 'refused') expect(v.webhook.response.status?.message ?? '').toMatch(/Fix: \S/);
+  expect(outcomeOf(v), `${c.id}: ${c.achieves}\ncause: ${c.cause}\nwebhook said: ${reasons}`).toBe(c.want);
+  if (c.want === 'refused') expect(v.webhook.response.status?.message ?? '').toMatch(/Fix: \S/);
   if (!c.request) {
     // `modelgate check` and the audit reach the webhook's verdict on the object as stored.
-    expect(v.check.allowed, `check disagrees: ${v.check.reasons.join('; ')}`).toBe(c.now === 'admitted');
+    expect(v.check.allowed, `check disagrees: ${v.check.reasons.join('; ')}`).toBe(c.want === 'admitted');
     expect(v.audit?.enforced ?? false, `audit disagrees: ${v.audit?.violations.join('; ')}`).toBe(
-      c.now === 'refused',
+      c.want === 'refused',
     );
   }
 }

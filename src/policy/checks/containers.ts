@@ -10,23 +10,6 @@ import { containerBound, verifiedVolumes } from '../binding.ts';
 import { approvalFor } from '../image-approval.ts';
 import type { Check, CheckContext, Finding } from '../types.ts';
 
-/** The verifier modelgate injects: its name, `modelgate verify`, and an image the installation or a cluster policy names. */
-export function isInjectedVerifier(ct: WorkloadContainer, verifierImages: ReadonlySet<string>): boolean {
-  const raw = ct.raw;
-  const command = Array.isArray(raw.command) ? raw.command : [];
-  const args = Array.isArray(raw.args) ? raw.args : [];
-  return (
-    ct.field === 'initContainers' &&
-    !ct.sidecar &&
-    ct.name === VERIFIER_CONTAINER_NAME &&
-    ct.image !== undefined &&
-    verifierImages.has(ct.image) &&
-    command.length === 1 &&
-    command[0] === 'modelgate' &&
-    args[0] === 'verify'
-  );
-}
-
 const describe = (ct: WorkloadContainer) =>
   `${ct.field === 'initContainers' ? (ct.sidecar ? 'sidecar' : 'init container') : ct.field === 'ephemeralContainers' ? 'ephemeral container' : 'container'} "${ct.name}" (${ct.location}, image ${ct.image ?? 'none'})`;
 
@@ -43,7 +26,16 @@ export const containersAccounted: Check = (ctx) => {
   const { workload, policy } = ctx;
   const findings: Finding[] = [];
   for (const ct of workload.containers) {
-    if (isInjectedVerifier(ct, ctx.verifierImages)) continue;
+    // The name proves nothing: only a container equal to the verifier the policies require counts as it.
+    if (ct.name === VERIFIER_CONTAINER_NAME) {
+      if (ctx.expectedVerifier?.(ct, ctx)) continue;
+      findings.push({
+        check: 'container',
+        message: `${describe(ct)} is named like modelgate's verifier but is not the verifier the policies matching this ${workload.kind} require (${workload.kind === 'Pod' ? 'its image, command, environment or mounts differ' : 'the verifier is added to pods, never to templates'})`,
+        remediation: `remove the container: modelgate's mutating webhook adds the verifier to pods that need it`,
+      });
+      continue;
+    }
     if (approvalFor(policy, ct)) continue;
     if (!ct.recognition) {
       const script = ct.unreadable.some((u) => u.where === 'command');
