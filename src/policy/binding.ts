@@ -33,6 +33,25 @@ export function containerBound(w: WorkloadModels, ct: WorkloadContainer, policy:
   return models.every((m) => bound(m, policy));
 }
 
+/**
+ * Bound, and the digest it is bound to is vouched for: signed by the policy's authorities (checked by the
+ * signature check) or listed in allowedDigests. Without that, "bound" only means "equal to the digest the
+ * deployer declared", which says nothing about where the bytes came from.
+ */
+export function containerStronglyBound(
+  w: WorkloadModels,
+  ct: WorkloadContainer,
+  policy: CompiledPolicy,
+): boolean {
+  if (!containerBound(w, ct, policy)) return false;
+  if (policy.authorities.length > 0) return true;
+  return modelsOf(w, ct).every(
+    (m) =>
+      (m.digest !== undefined && policy.allowedDigests.has(m.digest)) ||
+      (m.modelDigest !== undefined && policy.allowedDigests.has(m.modelDigest)),
+  );
+}
+
 /** Volumes the runtime verifier checks for this policy. */
 export function verifiedVolumes(w: WorkloadModels, policy: CompiledPolicy): Set<string> {
   const out = new Set<string>();

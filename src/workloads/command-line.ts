@@ -10,6 +10,10 @@ export interface Candidate {
   /** Where it was read, e.g. `--model`, `positional argument 1`, `--lora-modules`. */
   where: string;
   kind: 'model' | 'source' | 'destination';
+  /** The server's main model (the positional model, --model, MODEL_ID): the one --revision pins. */
+  main?: true;
+  /** A Hugging Face repository `owner/name[:tag]`, whatever it looks like (llama.cpp -hf). */
+  hub?: true;
 }
 
 /** Input that may change what is loaded and that modelgate cannot read at admission. */
@@ -31,6 +35,8 @@ export interface CommandLineReading {
   caches: { where: string; value: string }[];
   /** Where a downloader writes (flags such as --local-dir; positional destinations are candidates). */
   destinations: { where: string; value: string }[];
+  /** Flags that download from another endpoint. */
+  redirects: { where: string; value: string }[];
   /** Flags the grammar does not know (reported so the reading can be explained). */
   unknownFlags: string[];
 }
@@ -56,6 +62,16 @@ function lookup(g: Grammar, name: string): { flags: string[]; specs: FlagSpec[] 
   return { flags: [], specs: [] };
 }
 
+/** Flags naming a server's main model: the revision flags (--revision, --model-revision) pin these only. */
+export const MAIN_MODEL_FLAGS = new Set([
+  '--model',
+  '--model-id',
+  '--model-path',
+  '--model-dir',
+  '-m',
+  '--model_base_path',
+]);
+
 const isFlag = (a: string): boolean => a.length > 1 && a.startsWith('-') && !/^-\d/.test(a);
 
 /** The arity to read an abbreviation with: one whose flags disagree may take a value, so the value is read. */
@@ -72,6 +88,7 @@ export function readCommandLine(g: Grammar, args: readonly string[]): CommandLin
     runtimeLoading: [],
     caches: [],
     destinations: [],
+    redirects: [],
     unknownFlags: [],
   };
   if (args.length > MAX_ARGS) {
@@ -88,7 +105,7 @@ export function readCommandLine(g: Grammar, args: readonly string[]): CommandLin
   let modelSlotSettled = false;
   const positional = (value: string, where: string, definite: boolean) => {
     if (g.positional === 'model') {
-      if (!modelSlotSettled) out.candidates.push({ value, where, kind: 'model' });
+      if (!modelSlotSettled) out.candidates.push({ value, where, kind: 'model', main: true });
       if (definite) modelSlotSettled = true;
     } else if (g.positional === 'source-destination') {
       // Downloaders: the last positional is where files go; every other one is a source.
@@ -97,10 +114,10 @@ export function readCommandLine(g: Grammar, args: readonly string[]): CommandLin
     positionals++;
   };
 
-  const take = (spec: FlagSpec, flag: string, value: string): void => {
+  const take = (spec: FlagSpec, flag: string, value: string, main = false): void => {
     switch (spec.kind) {
       case 'model':
-        out.candidates.push({ value, where: flag, kind: 'model' });
+        out.candidates.push({ value, where: flag, kind: 'model', ...(main ? { main: true as const } : {}) });
         break;
       case 'model-list':
         for (const v of value
@@ -149,6 +166,18 @@ export function readCommandLine(g: Grammar, args: readonly string[]): CommandLin
       case 'destination':
         out.destinations.push({ where: flag, value });
         break;
+      case 'redirect':
+        out.redirects.push({ where: flag, value });
+        break;
+      case 'hub':
+        out.candidates.push({ value, where: flag, kind: 'model', hub: true });
+        break;
+      case 'docker-model': {
+        // llama.cpp: [namespace/]name[:tag], namespace "ai" by default, on Docker Hub.
+        const ref = value.includes('/') ? value : `ai/${value}`;
+        out.candidates.push({ value: `oci://docker.io/${ref}`, where: flag, kind: 'model' });
+        break;
+      }
       case 'value':
         break;
     }
@@ -197,8 +226,10 @@ export function readCommandLine(g: Grammar, args: readonly string[]): CommandLin
     const arity = specs.length === 1 ? specs[0]!.arity : strongest(specs).arity;
     const kinds = [...new Map(specs.map((x) => [x.kind, x])).values()];
     const shown = flags.length === 1 && flags[0] === name ? name : `${name} (read as ${flags.join(' or ')})`;
+    // The main model only when every flag the name could stand for names it (--model, --model-id, ...).
+    const main = flags.every((f) => MAIN_MODEL_FLAGS.has(f));
     const takeAll = (v: string) => {
-      for (const k of kinds) take(k, shown, v);
+      for (const k of kinds) take(k, shown, v, main);
     };
     if (arity === 'bool') {
       if (inline !== undefined) for (const k of kinds) if (k.kind !== 'value') take(k, shown, inline);

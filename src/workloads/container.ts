@@ -15,9 +15,10 @@ import {
   type Recognition,
 } from './servers.ts';
 import { parseOciReference, type ParsedModelUri } from './uri.ts';
-import { cacheLocation, readDownloadEnv, readDownloader } from './downloads.ts';
+import { cacheLocation, readDownloadEnv, readDownloader, redirectFlags } from './downloads.ts';
 import { readHooksAndProbes } from './hooks.ts';
 import { codeEnvInputs } from './code-env.ts';
+import { overlayInputs } from './overlays.ts';
 import { addCandidate, addRemote, workdirOf } from './model-values.ts';
 
 export type ContainerField = 'initContainers' | 'containers' | 'ephemeralContainers';
@@ -111,6 +112,17 @@ const describeProgram = (p: ProgramView, image: string | undefined): string =>
         : `${p.program}${p.args[0] && !p.args[0].startsWith('-') ? ` ${p.args[0]}` : ''}`;
 
 export function readContainer(
+  raw: JsonObject,
+  field: ContainerField,
+  index: number,
+  ctx: ContainerContext,
+): ContainerView {
+  const view = readContainerAs(raw, field, index, ctx);
+  view.unreadable.push(...overlayInputs(raw, view));
+  return view;
+}
+
+function readContainerAs(
   raw: JsonObject,
   field: ContainerField,
   index: number,
@@ -341,6 +353,10 @@ function programOrigin(
   return undefined;
 }
 
+/** Revision flags of the main model, and variables naming it. */
+const MAIN_REVISION_FLAGS = new Set(['--revision', '--model-revision']);
+const MAIN_MODEL_ENV = new Set(['MODEL_ID', 'STORAGE_URI']);
+
 function describeUnknown(v: (EnvValue & { via?: string }) | undefined): string {
   return v?.kind === 'unknown' ? v.from : 'a source modelgate does not read';
 }
@@ -375,7 +391,18 @@ function readWithGrammar(
   for (const rev of reading.revisions) flagsGiven.add(rev.where.split(' ')[0]!);
 
   // Environment the grammar reads: model variables (unless a flag given overrides them), revisions, runtime loading.
-  const revisions = reading.revisions.map((r2) => r2.value);
+  // A revision pins the model of its own flag: --revision (or REVISION) the main model, --tokenizer-revision
+  // the tokenizer. A tokenizer, an adapter or a draft model named without its own revision is not pinned.
+  const flagOf = (where: string) => where.split(' ')[0]!.replace(/_/g, '-');
+  const revisions = reading.revisions
+    .filter((r2) => MAIN_REVISION_FLAGS.has(flagOf(r2.where)))
+    .map((r2) => r2.value);
+  const revisionsFor = (c: Candidate): string[] =>
+    c.main
+      ? revisions
+      : reading.revisions
+          .filter((r2) => flagOf(r2.where) === `${flagOf(c.where)}-revision`)
+          .map((r2) => r2.value);
   const envCandidates: Candidate[] = [];
   const names = new Set<string>([...g.env.keys()]);
   if (g.envFlagPrefix) {
@@ -387,11 +414,18 @@ function readWithGrammar(
     if (overriddenBy && flagsGiven.has(overriddenBy)) continue;
     const v = lookup(n);
     if (!v) continue;
-    if (kind === 'model' || kind === 'model-list') {
+    if (kind === 'model' || kind === 'model-list' || kind === 'hub') {
       if (v.kind === 'unknown') view.unreadable.push(unknownModelVar(n, v.from));
       else if (v.value !== '')
         for (const x of kind === 'model-list' ? v.value.split(',') : [v.value])
-          if (x.trim()) envCandidates.push({ value: x.trim(), where: `env ${n}`, kind: 'model' });
+          if (x.trim())
+            envCandidates.push({
+              value: x.trim(),
+              where: `env ${n}`,
+              kind: 'model',
+              ...(kind === 'model' && MAIN_MODEL_ENV.has(n) ? { main: true as const } : {}),
+              ...(kind === 'hub' ? { hub: true as const } : {}),
+            });
     } else if (kind === 'revision') {
       if (v.kind === 'unknown') view.unreadable.push(unknownModelVar(n, v.from));
       else if (v.value !== '') revisions.push(v.value);
@@ -432,6 +466,7 @@ function readWithGrammar(
     });
 
   // Downloaders: sources go to the destination's volume.
+  redirectFlags(view, reading);
   if (g.role === 'downloader') {
     readDownloader(view, reading, ctx, g);
     readDownloadEnv(view, env, ctx);
@@ -475,7 +510,8 @@ function readWithGrammar(
     candidates.length = Math.max(0, ctx.budget.candidates);
   }
   ctx.budget.candidates -= candidates.length;
-  for (const c of candidates) if (!unknownRef(c.value)) addCandidate(view, c, g, ctx, workingDir, revisions);
+  for (const c of candidates)
+    if (!unknownRef(c.value)) addCandidate(view, c, g, ctx, workingDir, revisionsFor(c));
   if (g.imageCarriesModel && view.image) {
     const p = parseOciReference(view.image);
     view.models.push({

@@ -81,6 +81,18 @@ export function cacheLocation(
     });
 }
 
+/** A download endpoint named on the command line: like HF_ENDPOINT, it changes whose bytes are fetched. */
+export function redirectFlags(view: ContainerView, reading: CommandLineReading): void {
+  for (const r of reading.redirects)
+    view.unreadable.push({
+      where: r.where,
+      value: r.value,
+      reason: `${r.where} downloads from ${r.value} instead of the source's own service, so the source's name no longer says whose bytes are fetched`,
+      remediation: `remove ${r.where}`,
+      relevance: 'unbound',
+    });
+}
+
 export function readDownloader(
   view: ContainerView,
   reading: CommandLineReading,

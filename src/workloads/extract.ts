@@ -107,9 +107,6 @@ const KSERVE_FRAMEWORKS = [
   'huggingface',
 ];
 
-/** Volume types whose `uri` in the annotation is not evidence of anything: their content is whatever is there. */
-const UNBOUND_VOLUME_TYPES = new Set(['emptyDir', 'hostPath', 'persistentVolumeClaim', 'ephemeral']);
-
 class Collector {
   readonly models: ModelReference[] = [];
   readonly unclassified: UnclassifiedReference[] = [];
@@ -438,12 +435,11 @@ export function extractModelReferences(object: unknown): WorkloadModels | undefi
       vol?.type === 'persistentVolumeClaim' ? str(obj(vol.spec.persistentVolumeClaim).claimName) : undefined;
     if (claim)
       ({ scheme, uri } = { scheme: 'pvc', uri: `pvc://${claim}${d.subPath ? `/${d.subPath}` : ''}` });
-    else if (d.uri && !(vol && UNBOUND_VOLUME_TYPES.has(vol.type))) {
-      // The annotation's uri is a claim about where the files came from: only volume types whose content is
-      // tied to that location could be judged by it. For emptyDir, hostPath and PVCs it is not evidence.
+    else if (d.uri) {
+      // The annotation's uri is the deployer's claim about where the files came from, for no volume type
+      // evidence of it (the volume holds whatever is there): it is checked for form, never used as a source.
       const p = parseModelUri(d.uri);
-      if (p.ok) ({ scheme, uri } = p.value);
-      else
+      if (!p.ok)
         ann.errors.push(
           `${MODELS_ANNOTATION}: model "${d.name}" has uri ${JSON.stringify(d.uri)}: ${p.reason}`,
         );

@@ -59,6 +59,18 @@ export function addCandidate(
     });
     return;
   }
+  if (c.hub) {
+    // A hub repository by flag (llama.cpp -hf owner/name:quant): the tag is a file selector, not a revision.
+    const repo = v.replace(/:[^/:]*$/, '');
+    const p = parseModelUri(`hf://${repo}`);
+    view.models.push({
+      value: v,
+      where: c.where,
+      kind: 'remote',
+      ...(p.ok ? { parsed: p.value } : { unclassified: p.reason }),
+    });
+    return;
+  }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(v)) {
     addRemote(view, v, c.where, ctx, undefined);
     return;

@@ -25,6 +25,12 @@ export type FlagKind =
   | 'cache'
   /** where a downloader writes what it fetched */
   | 'destination'
+  /** another endpoint to download from (an S3-compatible server, a hub mirror) */
+  | 'redirect'
+  /** a Hugging Face repository, `owner/name[:tag]` (llama.cpp -hf) */
+  | 'hub'
+  /** a Docker Hub model, `[namespace/]name[:tag]` (llama.cpp -dr pulls ai/<name> by default) */
+  | 'docker-model'
   /** enables loading models at run time; the value decides (see runtimeLoadValues) */
   | 'runtime-load'
   /** cannot name a model */
@@ -38,7 +44,8 @@ export interface FlagSpec {
 }
 
 /** What an environment variable means to the server. */
-export type EnvKind = 'model' | 'model-list' | 'revision' | 'runtime-load' | 'redirect' | 'cache' | 'config';
+export type EnvKind =
+  'model' | 'model-list' | 'hub' | 'revision' | 'runtime-load' | 'redirect' | 'cache' | 'config' | 'value';
 
 export type Role = 'server' | 'downloader';
 
@@ -137,7 +144,7 @@ const VLLM: Grammar = {
     ],
     'adapter+': ['--lora-modules', '--prompt-adapters'],
     'json-model': ['--speculative-config'],
-    revision: ['--revision'],
+    revision: ['--revision', '--tokenizer-revision'],
     config: ['--config', '--model-loader-extra-config'],
     code: [
       '--tool-parser-plugin',
@@ -178,7 +185,6 @@ const VLLM: Grammar = {
       '--tool-call-parser',
       '--reasoning-parser',
       '--tokenizer-mode',
-      '--tokenizer-revision',
       '--code-revision',
       '--load-format',
       '--distributed-executor-backend',
@@ -270,6 +276,10 @@ const LLAMA_CPP: Grammar = {
       '-mv',
       '--model-vocoder',
       '--control-vector',
+      '--control-vector-scaled',
+      '-mm',
+      '-mmu',
+      '--lora-scaled',
     ],
     'model+': ['--lora'],
     value: [
@@ -294,10 +304,11 @@ const LLAMA_CPP: Grammar = {
     LLAMA_ARG_MODEL_DRAFT: 'model',
     LLAMA_ARG_MMPROJ: 'model',
     LLAMA_ARG_MMPROJ_URL: 'model',
-    LLAMA_ARG_HF_REPO: 'model',
-    LLAMA_ARG_HFD_REPO: 'model',
-    LLAMA_ARG_HF_REPO_V: 'model',
-    LLAMA_ARG_HF_FILE: 'model',
+    LLAMA_ARG_HF_REPO: 'hub',
+    LLAMA_ARG_HFD_REPO: 'hub',
+    LLAMA_ARG_HF_REPO_V: 'hub',
+    LLAMA_ARG_HF_FILE: 'value',
+    LLAMA_CACHE: 'cache',
     LLAMA_ARG_LORA: 'model',
   }),
   envFlagPrefix: 'LLAMA_ARG_',
@@ -310,7 +321,7 @@ const LLAMA_CPP: Grammar = {
     ['LLAMA_ARG_MMPROJ', '--mmproj'],
   ]),
 };
-// llama.cpp's Hugging Face flags take "owner/name[:quant]": models of the hub.
+// llama.cpp's Hugging Face flags take "owner/name[:quant]": repositories of the hub, fetched at start.
 for (const f of [
   '-hf',
   '-hfr',
@@ -321,10 +332,13 @@ for (const f of [
   '-hfv',
   '-hfrv',
   '--hf-repo-v',
-  '-hff',
-  '--hf-file',
 ])
-  (LLAMA_CPP.flags as Map<string, FlagSpec>).set(f, { kind: 'model', arity: 'one' });
+  (LLAMA_CPP.flags as Map<string, FlagSpec>).set(f, { kind: 'hub', arity: 'one' });
+// -hff/-hffv name a file inside that repository; -dr pulls from Docker Hub.
+for (const f of ['-hff', '--hf-file', '-hffv', '--hf-file-v'])
+  (LLAMA_CPP.flags as Map<string, FlagSpec>).set(f, { kind: 'value', arity: 'one' });
+for (const f of ['-dr', '--docker-repo'])
+  (LLAMA_CPP.flags as Map<string, FlagSpec>).set(f, { kind: 'docker-model', arity: 'one' });
 
 const SGLANG: Grammar = {
   name: 'SGLang',
@@ -402,7 +416,7 @@ const KSERVE_PYTHON: Grammar = {
   defaultModel: '/mnt/models',
   flags: flags({
     model: ['--model-dir', '--model-id'],
-    revision: ['--model-revision'],
+    revision: ['--model-revision', '--tokenizer-revision'],
     value: [
       '--model-name',
       '--http-port',
@@ -413,7 +427,6 @@ const KSERVE_PYTHON: Grammar = {
       '--task',
       '--dtype',
       '--max-model-len',
-      '--tokenizer-revision',
       '--predictor-host',
       '--protocol',
       '--nthread',
@@ -561,7 +574,8 @@ const OBJECT_COPY: Grammar = {
   abbreviations: false,
   hubIds: false,
   flags: flags({
-    value: ['--region', '--profile', '--endpoint-url', '--include', '--exclude'],
+    redirect: ['--endpoint-url', '--s3-endpoint', '--gcs-endpoint'],
+    value: ['--region', '--profile', '--include', '--exclude'],
     bool: ['--recursive', '-r', '--no-sign-request', '-m'],
   }),
   env: env({}),

@@ -1936,7 +1936,7 @@ export const CASES: Case[] = [
         },
       },
     ),
-    /declares no uri, so its source cannot be checked/,
+    /whose files have no source modelgate can see/,
   ),
   deny(
     'binding',
@@ -1962,7 +1962,7 @@ export const CASES: Case[] = [
         },
       },
     ),
-    /declares no uri|host path/,
+    /whose files have no source modelgate can see|host path/,
   ),
   deny(
     'binding',

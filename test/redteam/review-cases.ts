@@ -1381,6 +1381,15 @@ export const FALSE_POSITIVES: ReviewCase[] = [
 ];
 
 /** Every case, holes first. */
+/**
+ * Holes the fix does not close at admission, by design, and documents instead (docs/policy.md): they are
+ * admitted, and the docs tell the platform team what to use (signatures) for what these cannot prove.
+ */
+export const LIMITATIONS: Record<string, string> = {
+  H25: 'a commit pins content, not authorship: anyone can push a commit to a public hub repository (a pull request), so hub sources with requirePinned prove which bytes, not whose; authorities prove whose (docs/policy.md, requirePinned)',
+};
+for (const h of HOLES) if (h.id in LIMITATIONS) h.want = 'admitted';
+
 export const REVIEW_CASES: ReviewCase[] = [...HOLES, ...FALSE_POSITIVES];
 
 // Not in the suite (no timing thresholds in tests); measured on this (shared, loaded) machine at bf9489f:

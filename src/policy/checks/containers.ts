@@ -6,7 +6,7 @@
 // only redirect a download (an endpoint, a cache) when the container's models are not bound by evidence.
 import { MODELS_ANNOTATION, VERIFIER_CONTAINER_NAME } from '../../api/types.ts';
 import type { WorkloadContainer } from '../../workloads/extract.ts';
-import { containerBound, verifiedVolumes } from '../binding.ts';
+import { containerStronglyBound, verifiedVolumes } from '../binding.ts';
 import { approvalFor } from '../image-approval.ts';
 import type { Check, CheckContext, Finding } from '../types.ts';
 
@@ -65,8 +65,10 @@ export const containersAccounted: Check = (ctx) => {
               : `set spec.verifier.inject: true in ModelPolicy ${policy.name} and declare the downloaded model in ${MODELS_ANNOTATION}`,
         });
     }
+    // Redirected downloads and caches are harmless only for bytes bound by evidence that also says whose
+    // they are (a signature, an allowed digest): a digest the deployer declares binds them to nothing.
     const isBound = ct.unreadable.some((u) => u.relevance === 'unbound')
-      ? containerBound(workload, ct, policy)
+      ? containerStronglyBound(workload, ct, policy)
       : true;
     for (const u of ct.unreadable) {
       if (u.relevance === 'unbound' && isBound) continue;

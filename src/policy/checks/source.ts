@@ -12,12 +12,28 @@ export const sourceAllowed: Check = ({ policy, workload }) => {
         {
           check: 'source' as const,
           model: modelLabel(m),
-          message: `model "${modelLabel(m)}" declares no uri, so its source cannot be checked against the allowed sources (${allowedList()})`,
-          remediation: `add "uri" to its entry in the modelgate.io/models annotation`,
+          message: `model "${modelLabel(m)}" is on volume "${m.volume ?? '?'}", whose files have no source modelgate can see (a uri in the annotation is the deployer's claim, not evidence), so it cannot be checked against the allowed sources (${allowedList()})`,
+          remediation: `deliver the model from an allowed source: an image volume, KServe storageUri, or a listed PVC with a signature the policy trusts`,
         },
       ];
     }
-    if (policy.sources.some((s) => s.test(m.uri!))) return [];
+    if (policy.sources.some((s) => s.test(m.uri!))) {
+      // A PVC's name is chosen by whoever creates the claim: it says nothing about where the files on it
+      // came from. Only a signature (or an allowed digest) says whose they are.
+      const vouched =
+        policy.authorities.length > 0 ||
+        [m.digest, m.modelDigest].some((d) => d !== undefined && policy.allowedDigests.has(d));
+      if (m.scheme === 'pvc' && !vouched)
+        return [
+          {
+            check: 'source' as const,
+            model: m.uri,
+            message: `model ${m.uri} matches an allowed source, but a PVC's name is chosen by whoever creates the claim and says nothing about where its files came from, and policy ${policy.name} trusts no signer that would`,
+            remediation: `add authorities to policy ${policy.name} and sign the model (or list its digest in allowedDigests), or deliver it in an image volume from an allowed registry`,
+          },
+        ];
+      return [];
+    }
     return [
       {
         check: 'source' as const,
