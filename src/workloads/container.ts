@@ -138,10 +138,8 @@ function readContainerAs(
         .replace(/(@sha256:[0-9a-f]{64})?$/, '')
         .replace(/:[^/:]+$/, '')
     : undefined;
-  const env: ContainerEnv = readEnv(
-    raw,
-    ctx.podMeta,
-    (v, vars) => expandVariables(v, (n) => vars.get(n)).value,
+  const env: ContainerEnv = readEnv(raw, ctx.podMeta, (v, sofar) =>
+    expandVariables(v, (n) => envValue(sofar, n)),
   );
   const lookup = (n: string): EnvValue | undefined => envValue(env, n);
   const expand = (v: string) => expandVariables(v, lookup);
@@ -523,20 +521,58 @@ function readWithGrammar(
   }
   for (const c of reading.caches) cacheLocation(view, c.where, c.value, ctx.volumes);
   readDownloadEnv(view, env, ctx);
-  // The Hugging Face client's default cache (~/.cache/huggingface) on a volume that outlives the pod.
-  if (
-    !['HF_HOME', 'HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'TRANSFORMERS_CACHE', 'XDG_CACHE_HOME'].some((n) =>
-      envValue(env, n),
-    )
-  )
-    for (const m of view.mounts)
-      if (/\/\.cache(\/huggingface(\/hub)?)?$/.test(m.mountPath))
-        cacheLocation(
-          view,
-          `volume mount ${m.mountPath} (the default Hugging Face cache)`,
-          m.mountPath,
-          ctx.volumes,
-        );
+  hubCache(view, env, ctx);
+}
+
+/**
+ * Where the Hugging Face client caches downloads, as it decides: HF_HUB_CACHE, else HF_HOME/hub, else
+ * $XDG_CACHE_HOME/huggingface/hub, else $HOME/.cache/huggingface/hub (HOME is /root when unset, as for
+ * root). A cache on storage that outlives the pod (at it, above it or inside it) can hold other weights.
+ */
+function hubCache(view: ContainerView, env: ContainerEnv, ctx: ContainerContext): void {
+  const value = (n: string) => envValue(env, n);
+  for (const n of [
+    'HF_HUB_CACHE',
+    'HUGGINGFACE_HUB_CACHE',
+    'TRANSFORMERS_CACHE',
+    'HF_HOME',
+    'XDG_CACHE_HOME',
+    'HOME',
+  ]) {
+    const v = value(n);
+    if (v?.kind === 'unknown') {
+      view.unreadable.push({
+        where: `env ${n}`,
+        value: `(from ${v.from})`,
+        reason: `${n} decides where downloads are cached and comes from ${v.from}, which modelgate does not read; a cache on shared storage can hold other weights under a model's name`,
+        remediation: `set ${n} literally to a path on an emptyDir volume`,
+        relevance: 'unbound',
+      });
+      return;
+    }
+  }
+  const lit = (n: string) => {
+    const v = value(n);
+    return v?.kind === 'literal' && v.value !== '' ? v.value : undefined;
+  };
+  const home = lit('HOME') ?? '/root';
+  const cache =
+    lit('HF_HUB_CACHE') ??
+    lit('HUGGINGFACE_HUB_CACHE') ??
+    lit('TRANSFORMERS_CACHE') ??
+    (lit('HF_HOME')
+      ? `${lit('HF_HOME')}/hub`
+      : `${lit('XDG_CACHE_HOME') ?? `${home}/.cache`}/huggingface/hub`);
+  cacheLocation(view, 'the Hugging Face cache', cache, ctx.volumes);
+  // Also any mount named like a cache under a home this container may have (the image's user is unknown).
+  for (const m of view.mounts)
+    if (/\/\.cache(\/huggingface(\/hub)?)?$/.test(m.mountPath))
+      cacheLocation(
+        view,
+        `volume mount ${m.mountPath} (a Hugging Face cache)`,
+        `${m.mountPath}`,
+        ctx.volumes,
+      );
 }
 
 function runtimeLoading(g: Grammar, where: string, value: string): UnreadableInput {

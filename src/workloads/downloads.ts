@@ -68,17 +68,25 @@ export function cacheLocation(
 ): void {
   const path = normalisePath(value);
   if (path === undefined) return;
-  const hit = mountFor(path, view.mounts);
-  const vol = hit ? volumes.get(hit.mount.volume) : undefined;
-  if (vol && !vol.podLocal)
+  // The volume holding the cache directory, and any volume mounted inside it.
+  const holders = [
+    mountFor(path, view.mounts)?.mount,
+    ...view.mounts.filter((m) => m.mountPath.startsWith(`${path}/`)),
+  ];
+  for (const mount of holders) {
+    const vol = mount ? volumes.get(mount.volume) : undefined;
+    if (!vol || vol.podLocal) continue;
+    if (view.unreadable.some((u) => u.where === where && u.value === value)) return;
     view.unreadable.push({
       where,
       value,
-      reason: `the download cache ${value} is on volume "${vol.name}" (${vol.type}), which outlives the pod: files already there are loaded under a model's name without being downloaded or checked`,
+      reason: `the download cache ${value} is on volume "${vol.name}" (${vol.type}, mounted at ${mount!.mountPath}), which outlives the pod: files already there are loaded under a model's name without being downloaded or checked`,
       remediation:
         'put the cache on an emptyDir volume, or deliver the model in a volume the runtime verifier checks',
       relevance: 'unbound',
     });
+    return;
+  }
 }
 
 /** A download endpoint named on the command line: like HF_ENDPOINT, it changes whose bytes are fetched. */

@@ -56,7 +56,7 @@ function fieldRefValue(path: string, meta: JsonObject): EnvValue {
 export function readEnv(
   container: JsonObject,
   podMeta: JsonObject,
-  expand: (v: string, vars: ContainerEnv['vars']) => string,
+  expand: (v: string, sofar: ContainerEnv) => { value: string; unknown: string[] },
 ): ContainerEnv {
   const vars: ContainerEnv['vars'] = new Map();
   const envFrom: ContainerEnv['envFrom'] = [];
@@ -80,7 +80,15 @@ export function readEnv(
     if (!name) continue;
     const value = str(e.value);
     if (value !== undefined || !isObj(e.valueFrom)) {
-      vars.set(name, { kind: 'literal', value: expand(value ?? '', vars) });
+      // $(X) of a variable whose value is unknown leaves this one unknown too (not the text "$(X)").
+      const e = expand(value ?? '', { vars, envFrom });
+      if (e.unknown.length > 0) {
+        const from = e.unknown.map((u) => envValue({ vars, envFrom }, u)).find((x) => x?.kind === 'unknown');
+        vars.set(name, {
+          kind: 'unknown',
+          from: `$(${e.unknown.join('), $(')}) ${from?.kind === 'unknown' ? `from ${from.from}` : 'whose value is not known'}`,
+        });
+      } else vars.set(name, { kind: 'literal', value: e.value });
       continue;
     }
     const vf = e.valueFrom;

@@ -206,7 +206,7 @@ const VLLM: Grammar = {
       '--disable-custom-all-reduce',
     ],
   }),
-  env: env({ VLLM_ALLOW_RUNTIME_LORA_UPDATING: 'runtime-load' }),
+  env: env({ VLLM_ALLOW_RUNTIME_LORA_UPDATING: 'runtime-load', VLLM_SERVER_DEV_MODE: 'runtime-load' }),
   runtimeLoadValues: /^(1|true|yes|on)$/i,
 };
 
@@ -375,6 +375,8 @@ const SGLANG: Grammar = {
     bool: ['--trust-remote-code', '--enable-torch-compile', '--disable-radix-cache'],
   }),
   env: env({}),
+  loadsAtRunTime:
+    'SGLang serves /update_weights_from_disk and /load_lora_adapter whenever it runs: anyone who reaches its port can make it load other weights at run time, where no admission check or verifier sees them',
 };
 
 const TRITON: Grammar = {

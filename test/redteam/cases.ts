@@ -1179,7 +1179,7 @@ export const CASES: Case[] = [
       ],
       volumes: [{ name: 'c', persistentVolumeClaim: { claimName: 'hf-cache' } }],
     }),
-    /download cache \/cache is on volume "c" \(persistentVolumeClaim\)/,
+    /download cache \/cache\/hub is on volume "c" \(persistentVolumeClaim/,
   ),
   deny(
     'redirect',
@@ -1193,7 +1193,7 @@ export const CASES: Case[] = [
       ],
       volumes: [{ name: 'c', persistentVolumeClaim: { claimName: 'hf-cache' } }],
     }),
-    /default Hugging Face cache/,
+    /the download cache \/root\/\.cache\/huggingface\/hub is on volume "c"/,
   ),
   deny(
     'redirect',
