@@ -1,7 +1,7 @@
 // One container, read as what it runs and what it may load: the program (through launchers and simple
 // shell lines), the grammar that reads it (never chosen by the container's name), every model its
 // arguments and environment may name, and every input modelgate cannot read. Pure.
-import { arr, obj, str, type JsonObject } from '../json/shape.ts';
+import { arr, canonicalJson, obj, str, type JsonObject } from '../json/shape.ts';
 import { expandVariables, programOf, type EnvValue, type ProgramView } from './argv.ts';
 import { readCommandLine, type Candidate, type Unreadable } from './command-line.ts';
 import { envValue, readEnv, type ContainerEnv } from './env.ts';
@@ -73,6 +73,11 @@ export interface ContainerView {
   privileged: boolean;
   /** Ephemeral containers: the container whose namespaces it joins. */
   targetContainerName?: string;
+  /**
+   * The environment as resolved at admission (downward-API values of the object's own labels and
+   * annotations included): an UPDATE that changes it is not an unchanged update.
+   */
+  envSnapshot: string;
   raw: JsonObject;
 }
 
@@ -189,6 +194,7 @@ function readContainerAs(
     privileged:
       sc.privileged === true || caps.some((c) => DANGEROUS_CAPS.has(c.toUpperCase().replace(/^CAP_/, ''))),
     ...(str(raw.targetContainerName) ? { targetContainerName: str(raw.targetContainerName)! } : {}),
+    envSnapshot: canonicalJson([[...env.vars.entries()], env.envFrom]),
     raw,
   };
 
@@ -470,6 +476,8 @@ function readWithGrammar(
     readDownloadEnv(view, env, ctx);
     return;
   }
+  if (g === GRAMMARS.TF_SERVING && !flagsGiven.has('--model_base_path'))
+    tfServingModel(view, env, envCandidates);
   const candidates = [...reading.candidates, ...envCandidates].filter((c) => c.kind === 'model');
   if (
     defaultApplies &&
@@ -573,6 +581,42 @@ function hubCache(view: ContainerView, env: ContainerEnv, ctx: ContainerContext)
         `${m.mountPath}`,
         ctx.volumes,
       );
+}
+
+/**
+ * TensorFlow Serving's image serves ${MODEL_BASE_PATH}/${MODEL_NAME} (defaults /models and model): the name
+ * is one path segment, never a way out of the base path.
+ */
+function tfServingModel(view: ContainerView, env: ContainerEnv, out: Candidate[]): void {
+  const base = envValue(env, 'MODEL_BASE_PATH');
+  const name = envValue(env, 'MODEL_NAME');
+  for (const [n, v] of [
+    ['MODEL_BASE_PATH', base],
+    ['MODEL_NAME', name],
+  ] as const)
+    if (v?.kind === 'unknown') {
+      view.unreadable.push(unknownModelVar(n, v.from));
+      return;
+    }
+  if (!base && !name) return;
+  const nameValue = name?.kind === 'literal' ? name.value : 'model';
+  if (nameValue === '' || nameValue === '.' || nameValue === '..' || nameValue.includes('/')) {
+    view.unreadable.push({
+      where: 'env MODEL_NAME',
+      value: nameValue,
+      reason: `MODEL_NAME ${JSON.stringify(nameValue)} is not a single directory name, so the model is read from outside MODEL_BASE_PATH`,
+      remediation: 'set MODEL_NAME to the model directory name under MODEL_BASE_PATH',
+      relevance: 'always',
+    });
+    return;
+  }
+  const baseValue = base?.kind === 'literal' ? base.value : '/models';
+  out.push({
+    value: `${baseValue.replace(/\/+$/, '')}/${nameValue}`,
+    where: 'env MODEL_BASE_PATH/MODEL_NAME',
+    kind: 'model',
+    main: true,
+  });
 }
 
 function runtimeLoading(g: Grammar, where: string, value: string): UnreadableInput {

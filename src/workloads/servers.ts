@@ -483,7 +483,8 @@ const TF_SERVING: Grammar = {
       '--file_system_poll_wait_seconds',
     ],
   }),
-  env: env({ MODEL_BASE_PATH: 'model' }),
+  // The image's entrypoint serves ${MODEL_BASE_PATH}/${MODEL_NAME} (container.ts tfServingModel).
+  env: env({}),
 };
 
 const NIM: Grammar = {
