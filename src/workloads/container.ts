@@ -4,7 +4,7 @@
 import { arr, canonicalJson, obj, str, type JsonObject } from '../json/shape.ts';
 import { expandVariables, programOf, type EnvValue, type ProgramView } from './argv.ts';
 import { readCommandLine, type Candidate, type Unreadable } from './command-line.ts';
-import { envValue, readEnv, type ContainerEnv } from './env.ts';
+import { envValue, readEnv, type ContainerEnv, type PodIdentity } from './env.ts';
 import { mountFor, mountsOf, normalisePath, type MountView, type VolumeView } from './pod.ts';
 import {
   entrypointCommand,
@@ -95,7 +95,9 @@ const DANGEROUS_CAPS = new Set([
 
 export interface ContainerContext {
   podPath: string;
-  podMeta: JsonObject;
+  /** Where the container sits when it is not in a container list (KServe's predictor.model: spec.predictor.model). */
+  location?: string;
+  pod: PodIdentity;
   volumes: ReadonlyMap<string, VolumeView>;
   /**
    * KServe components: a container with no image and no command is a patch onto the serving runtime's own
@@ -103,6 +105,14 @@ export interface ContainerContext {
    * LLMInferenceService (its runtime is vLLM serving the component's model); `runtime` otherwise.
    */
   kservePatch?: 'vllm' | 'runtime';
+  /**
+   * The runtime KServe's own ServingRuntimes run for the component's model format (predictor.model,
+   * predictor.sklearn, ...), whose grammar reads the arguments a patch appends; absent when the component
+   * names its runtime or the format has no standard one.
+   */
+  kserveRuntime?: Grammar;
+  /** The component has a storageUri: KServe downloads it to /mnt/models, where the runtime reads it. */
+  kserveModelDir?: boolean;
   /** Model candidates the whole object may still yield (shared by its containers): bounded work per request. */
   budget: { candidates: number };
 }
@@ -133,7 +143,7 @@ function readContainerAs(
   index: number,
   ctx: ContainerContext,
 ): ContainerView {
-  const location = `${ctx.podPath}.${field}[${index}]`;
+  const location = ctx.location ?? `${ctx.podPath}.${field}[${index}]`;
   const name = str(raw.name) ?? '';
   const image = str(raw.image);
   const parsedImage = image !== undefined ? parseOciReference(image) : undefined;
@@ -143,7 +153,7 @@ function readContainerAs(
         .replace(/(@sha256:[0-9a-f]{64})?$/, '')
         .replace(/:[^/:]+$/, '')
     : undefined;
-  const env: ContainerEnv = readEnv(raw, ctx.podMeta, (v, sofar) =>
+  const env: ContainerEnv = readEnv(raw, ctx.pod, (v, sofar) =>
     expandVariables(v, (n) => envValue(sofar, n)),
   );
   const lookup = (n: string): EnvValue | undefined => envValue(env, n);
@@ -158,11 +168,13 @@ function readContainerAs(
     list.map((a, i) => {
       const e = expand(a);
       for (const u of e.unknown) unknownVars.add(u);
-      for (const u of e.unknown)
+      // One finding per argument (its first unknown variable named): bounded however many references it holds.
+      const u = e.unknown[0];
+      if (u !== undefined)
         unreadable.push({
           where: `${what}[${i}]`,
-          value: a,
-          reason: `$(${u}) comes from ${describeUnknown(lookup(u))}, which modelgate does not read at admission, so the argument's real value is unknown`,
+          value: a.length > 200 ? `${a.slice(0, 200)}…` : a,
+          reason: `$(${u}) comes from ${describeUnknown(lookup(u))}${e.unknown.length > 1 ? ` (and ${e.unknown.length - 1} more references of unknown value)` : ''}, which modelgate does not read at admission, so the argument's real value is unknown`,
           remediation: `give ${u} a literal value in the container's env, or write the value into the argument`,
           relevance: 'always',
         });
@@ -207,13 +219,14 @@ function readContainerAs(
   if (ctx.kservePatch && image === undefined && command.length === 0) {
     // KServe merges this into the runtime's server container, which serves the component's model.
     const patchArgs = program.kind === 'entrypoint' ? program.args : [];
-    const grammar = ctx.kservePatch === 'vllm' ? GRAMMARS.VLLM : GRAMMARS.KSERVE_RUNTIME;
+    const grammar =
+      ctx.kservePatch === 'vllm' ? GRAMMARS.VLLM : (ctx.kserveRuntime ?? GRAMMARS.KSERVE_RUNTIME);
     view.recognition = {
       grammar,
       by: `the ${grammar.name} container KServe completes from the serving runtime`,
     };
     view.runs = `the serving runtime's container (completed by KServe)`;
-    if (patchArgs.length > 0 && ctx.kservePatch === 'runtime')
+    if (patchArgs.length > 0 && grammar === GRAMMARS.KSERVE_RUNTIME)
       unreadable.push({
         where: 'args',
         value: patchArgs.join(' ').slice(0, 200),
@@ -233,6 +246,14 @@ function readContainerAs(
         unknownVars,
         false,
       );
+    if (ctx.kserveModelDir) {
+      // /mnt/models is the component's storageUri, downloaded by KServe: the reference to it stands for it.
+      const downloaded = (m: ContainerModel) =>
+        m.kind === 'image' &&
+        m.path !== undefined &&
+        (m.path === '/mnt/models' || m.path.startsWith('/mnt/models/'));
+      view.models = view.models.filter((m) => !downloaded(m));
+    }
     readHooksAndProbes(view, raw);
     return view;
   }
@@ -493,8 +514,11 @@ function readWithGrammar(
     });
   const workingDir = normalisePath(str(raw.workingDir) ?? '') ?? workdirOf(view.repository);
   // An argument holding $(VAR) of unknown value is already reported as unreadable: its text is not the value.
+  // (Linear in the value: its references are read once and looked up in the set.)
   const unknownRef = (v: string) =>
-    unknownVars.size > 0 && [...unknownVars].some((u) => v.includes(`$(${u})`));
+    unknownVars.size > 0 &&
+    expandVariables(v, (n) => (unknownVars.has(n) ? { kind: 'unknown', from: n } : undefined)).unknown
+      .length > 0;
   if (candidates.length > MAX_CANDIDATES_PER_CONTAINER) {
     view.unreadable.push({
       where: 'arguments',

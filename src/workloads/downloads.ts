@@ -9,17 +9,21 @@ import { mountFor, normalisePath } from './pod.ts';
 import { DEFAULT_ENDPOINTS, DOWNLOAD_ENV, GRAMMARS, type Grammar } from './servers.ts';
 import { parseModelUri } from './uri.ts';
 
+/** The client's own endpoint, written out: no redirect. A scheme-less S3 endpoint with S3_USE_HTTPS off is plain HTTP. */
+function isDefaultEndpoint(name: string, value: string, env: ContainerEnv): boolean {
+  if (!DEFAULT_ENDPOINTS.get(name)?.test(value)) return false;
+  if (!/^S3_|AWS_/.test(name) || value.startsWith('https://')) return true;
+  const https = envValue(env, 'S3_USE_HTTPS');
+  return !https || (https.kind === 'literal' && !/^(0|false|no|off)$/i.test(https.value));
+}
+
 /** Download endpoints and caches from the environment (Hugging Face, S3, GCS, ModelScope clients). */
 export function readDownloadEnv(view: ContainerView, env: ContainerEnv, ctx: ContainerContext): void {
   for (const [n, kind] of DOWNLOAD_ENV) {
     const v = envValue(env, n);
     if (!v) continue;
     if (kind === 'redirect') {
-      if (
-        v.kind === 'literal' &&
-        (v.value === '' || DEFAULT_ENDPOINTS.get(n) === v.value.replace(/\/+$/, ''))
-      )
-        continue;
+      if (v.kind === 'literal' && (v.value === '' || isDefaultEndpoint(n, v.value, env))) continue;
       view.unreadable.push({
         where: `env ${n}`,
         value: v.kind === 'literal' ? v.value : `(from ${v.from})`,

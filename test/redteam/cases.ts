@@ -1690,7 +1690,7 @@ export const CASES: Case[] = [
         annotations: { 'modelgate.io/models': JSON.stringify([{ name: 'm', volume: 'k', digest: SIGNED }]) },
       },
     ),
-    /before init container \d+ finishes writing it/,
+    /before init container "storage-initializer" \(spec.initContainers\[1\]\) finishes writing it/,
   ),
   deny(
     'integrity',

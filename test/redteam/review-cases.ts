@@ -1260,14 +1260,21 @@ export const FALSE_POSITIVES: ReviewCase[] = [
     {
       apiVersion: 'apps/v1',
       kind: 'StatefulSet',
-      metadata: { name: 'ss', namespace: 'prod' },
+      metadata: { name: 'ss', namespace: 'signed' },
       spec: {
         serviceName: 'ss',
         selector: { matchLabels: { app: 'ss' } },
         template: {
           metadata: {
             labels: { app: 'ss' },
-            ...annotate([{ name: 'm', volume: 'weights', digest: SIGNED }]),
+            ...annotate([
+              {
+                name: 'm',
+                volume: 'models',
+                digest: SIGNED,
+                signature: { configMapRef: { name: 'model-sig', key: 'model.sig' } },
+              },
+            ]),
           },
           spec: {
             containers: [
@@ -1275,14 +1282,15 @@ export const FALSE_POSITIVES: ReviewCase[] = [
                 name: 'server',
                 image: VLLM,
                 args: ['--model', '/models/m'],
-                volumeMounts: [{ name: 'weights', mountPath: '/models/m', readOnly: true }],
+                volumeMounts: [{ name: 'models', mountPath: '/models/m', readOnly: true }],
               },
             ],
           },
         },
+        // Claims models-ss-0, models-ss-1, ...: inside signed's pvc://models-* source; the model is signed.
         volumeClaimTemplates: [
           {
-            metadata: { name: 'weights' },
+            metadata: { name: 'models' },
             spec: { accessModes: ['ReadOnlyMany'], resources: { requests: { storage: '20Gi' } } },
           },
         ],
@@ -1342,7 +1350,7 @@ export const FALSE_POSITIVES: ReviewCase[] = [
     'FP07',
     'KServe storage initializer with S3_ENDPOINT=s3.amazonaws.com (no verifier)',
     pod(
-      'tee',
+      'prod',
       {
         initContainers: [
           {
@@ -1368,7 +1376,7 @@ export const FALSE_POSITIVES: ReviewCase[] = [
       },
       annotate([{ name: 'm', volume: 'k', digest: SIGNED }]),
     ),
-    "KServe's S3 secret annotations set the AWS default endpoint; tee refuses it for the redirect (and, rightly, for the unverified declared digest)",
+    "KServe's S3 secret annotations set the AWS default endpoint; it was refused for the redirect (run under prod, whose verifier checks the download, so the redirect is the only question)",
     'src/workloads/servers.ts:114-119 (DEFAULT_ENDPOINTS has no S3/GCS defaults)',
   ),
   falsePositive(
@@ -1386,6 +1394,7 @@ export const FALSE_POSITIVES: ReviewCase[] = [
  * admitted, and the docs tell the platform team what to use (signatures) for what these cannot prove.
  */
 export const LIMITATIONS: Record<string, string> = {
+  H57: "an InferenceService names its ServingRuntime (or KServe picks one by modelFormat); the runtime's container is not in the object, so the object is judged by what it says, and the runtime's container where it runs: in the Pods, which every policy selects unless match.kinds leaves them out (the policy webhook warns then; docs/policy.md, KServe)",
   H25: 'a commit pins content, not authorship: anyone can push a commit to a public hub repository (a pull request), so hub sources with requirePinned prove which bytes, not whose; authorities prove whose (docs/policy.md, requirePinned)',
 };
 for (const h of HOLES) if (h.id in LIMITATIONS) h.want = 'admitted';
