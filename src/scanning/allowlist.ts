@@ -10,7 +10,8 @@
 // A use outside these shapes is reported (pickle-disallowed-shape) even though the name is allowed.
 // docs/scanning.md lists every entry and why it is safe.
 import { SKLEARN_EXTENSION_TYPES, SKLEARN_PYTHON_CLASSES } from './allowlist-sklearn.ts';
-import type { Value } from './pickle-values.ts';
+import { lightgbmModelProblem, xgboostBufferProblem } from './boosters.ts';
+import { bytesOfValue, textOfValue, type Value } from './pickle-values.ts';
 
 /** Returns why the arguments (or state) do not fit, or undefined when they do. */
 export type ValueCheck = (items: readonly Value[]) => string | undefined;
@@ -86,6 +87,36 @@ const instanceState: ValueCheck = (items) => {
   return `state is ${s.t === 'tuple' ? 'a tuple' : `a ${s.t}`}, not an instance dict`;
 };
 
+/**
+ * A Booster's state: an instance dict whose model (`key`) a native parser reads; the model must be one
+ * its library writes (boosters.ts).
+ */
+function boosterState(keys: string[], problem: (v: Value) => string | undefined): ValueCheck {
+  return (items) => {
+    const basic = instanceState(items);
+    if (basic !== undefined) return basic;
+    const [s] = items;
+    const d = s?.t === 'dict' ? s : s?.t === 'tuple' && s.items?.[0]?.t === 'dict' ? s.items[0] : undefined;
+    if (d?.t !== 'dict') return undefined;
+    if (d.entries === null) return 'state too large to check the model it carries';
+    let model: Value | undefined;
+    for (const [k, v] of d.entries) if (k.t === 'str' && keys.includes(k.v)) model = v;
+    if (model === undefined || model.t === 'none') return undefined;
+    const why = problem(model);
+    return why === undefined
+      ? undefined
+      : `the model its __setstate__ hands to the native parser is not one the library writes: ${why}`;
+  };
+}
+const xgboostState = boosterState(['handle'], (v) => {
+  const b = bytesOfValue(v);
+  return b === undefined ? `handle is a ${v.t}, not a model buffer` : xgboostBufferProblem(b);
+});
+const lightgbmState = boosterState(['_handle', 'handle'], (v) => {
+  const t = textOfValue(v);
+  return t === undefined ? `_handle is a ${v.t}, not a model string` : lightgbmModelProblem(t);
+});
+
 /** Any BUILD state that is plain data (extension types define their own __setstate__). */
 const dataState: ValueCheck = (items) => data(items);
 
@@ -131,6 +162,33 @@ allow('python', ['builtins.object'], {});
 allow('python', ['_codecs.encode'], { reduce: args([['str'], ['str']]), result: 'bytes' });
 allow('python', ['collections.OrderedDict', 'collections.Counter'], {
   reduce: data,
+  newobj: true,
+  build: dataState,
+});
+// defaultdict(factory): the factory is called for missing keys, so only a container type may be it.
+allow('python', ['collections.defaultdict'], {
+  reduce: (items) => {
+    const [f] = items;
+    if (
+      f !== undefined &&
+      f.t !== 'none' &&
+      !(
+        f.t === 'global' &&
+        [
+          'builtins.dict',
+          'builtins.list',
+          'builtins.set',
+          'builtins.int',
+          'builtins.float',
+          'builtins.str',
+          'builtins.tuple',
+          'collections.OrderedDict',
+        ].includes(f.ref.name)
+      )
+    )
+      return 'the default factory must be None or a builtin container type';
+    return data(items);
+  },
   newobj: true,
   build: dataState,
 });
@@ -270,9 +328,27 @@ allow('torch', ['torch._tensor._rebuild_from_type_v2'], {
 });
 
 // numpy: array, dtype and scalar reconstruction under numpy.core (numpy 1) and numpy._core (numpy 2).
+const NDARRAY_CLASSES = [
+  'numpy.ndarray',
+  'numpy.matrix',
+  'numpy.memmap',
+  'numpy.recarray',
+  'numpy.matrixlib.defmatrix.matrix',
+  'numpy.ma.core.MaskedArray',
+  'numpy.rec.recarray',
+  'numpy.core.records.recarray',
+  'numpy._core.records.recarray',
+];
+/** _reconstruct(subtype, shape, typecode): the subtype must be an ndarray class. */
+const reconstructArgs: ValueCheck = (items) => {
+  const [cls] = items;
+  if (cls?.t !== 'global' || !NDARRAY_CLASSES.includes(cls.ref.name))
+    return `argument 1 must be an ndarray class, not ${cls?.t === 'global' ? cls.ref.name : `a ${cls?.t ?? 'missing value'}`}`;
+  return args([['global'], ['tuple'], ['bytes', 'str']])(items);
+};
 for (const core of ['numpy.core', 'numpy._core']) {
   allow('numpy', [`${core}.multiarray._reconstruct`], {
-    reduce: args([['global'], ['tuple'], ['bytes', 'str']]),
+    reduce: reconstructArgs,
     build: args([['tuple']]),
   });
   allow('numpy', [`${core}.multiarray.scalar`], {
@@ -282,7 +358,7 @@ for (const core of ['numpy.core', 'numpy._core']) {
     reduce: args([['bytes', 'bytearray', 'buffer'], ['obj'], ['tuple'], ['str']]),
   });
   allow('numpy', [`${core}._multiarray_umath._reconstruct`], {
-    reduce: args([['global'], ['tuple'], ['bytes', 'str']]),
+    reduce: reconstructArgs,
     build: args([['tuple']]),
   });
 }
@@ -291,17 +367,7 @@ allow('numpy', ['numpy.dtype'], {
   build: args([['tuple']]),
   result: 'dtype',
 });
-allow(
-  'numpy',
-  [
-    'numpy.ndarray',
-    'numpy.matrix',
-    'numpy.memmap',
-    'numpy.matrixlib.defmatrix.matrix',
-    'numpy.ma.core.MaskedArray',
-  ],
-  {},
-);
+allow('numpy', NDARRAY_CLASSES, {});
 allow('numpy', ['numpy.ma.core._mareconstruct'], {
   reduce: args([['global'], ['global'], ['tuple'], ['bytes', 'str']]),
   build: args([['tuple']]),
@@ -553,6 +619,23 @@ allow(
   ['_kmeans_single_lloyd', '_kmeans_single_elkan'].map((f) => `sklearn.cluster._kmeans.${f}`),
   {},
 );
+
+// Gradient-boosting libraries: sklearn-API wrappers are plain instances; Boosters carry a model that
+// __setstate__ hands to the native parser, judged by boosters.ts.
+allow(
+  'xgboost',
+  ['XGBClassifier', 'XGBRegressor', 'XGBRanker', 'XGBRFClassifier', 'XGBRFRegressor', 'XGBModel'].map(
+    (c) => `xgboost.sklearn.${c}`,
+  ),
+  { newobj: true, build: instanceState },
+);
+allow('xgboost', ['xgboost.core.Booster'], { newobj: true, build: xgboostState });
+allow(
+  'lightgbm',
+  ['LGBMClassifier', 'LGBMRegressor', 'LGBMRanker', 'LGBMModel'].map((c) => `lightgbm.sklearn.${c}`),
+  { newobj: true, build: instanceState },
+);
+allow('lightgbm', ['lightgbm.basic.Booster'], { newobj: true, build: lightgbmState });
 
 /** The allowlist entry for a resolved dotted name. */
 export function allowEntry(name: string): AllowEntry | undefined {

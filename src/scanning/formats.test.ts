@@ -120,7 +120,7 @@ describe('GGUF', () => {
     const tpl = "{{ ''.__class__.__mro__[1].__subclasses__() }}";
     const r = await scanBuffer(buildGguf({ kv: { 'tokenizer.chat_template': tpl } }), 'm.gguf');
     expect(r.verdict).toBe('dangerous');
-    expect(r.findings[0]?.rule).toBe('gguf-template-injection');
+    expect(r.findings[0]?.rule).toBe('chat-template-injection');
   });
 });
 

@@ -1,11 +1,13 @@
 // HDF5 (.h5) Keras models keep the architecture as a JSON string attribute `model_config` on the root
 // group. Rather than a full HDF5 object-header parser, the file is searched in bounded chunks:
-//  - after each raw `model_config` attribute name, the inline (fixed-length string) value is parsed
-//    as JSON, so JSON escapes (`"\u004cambda"`) cannot hide a layer;
+//  - after each raw `model_config` (or `training_config`) attribute name, the inline (fixed-length
+//    string) value is parsed as JSON the way Python's json.loads reads it (NaN and Infinity included),
+//    so JSON escapes (`"\u004cambda"`) cannot hide a layer;
 //  - variable-length string values live in global heap collections (`GCOL`); heap objects holding a
 //    JSON object are parsed too;
 //  - a plain-text search for `"class_name": "Lambda"` catches anything else readable.
 // https://docs.hdfgroup.org/hdf5/develop/_f_m_t3.html (Attribute Message, Global Heap)
+import { parsePythonJson } from './json.ts';
 import { findLambdaInText, kerasConfigFindings } from './keras.ts';
 import type { ByteSource } from './source.ts';
 import type { Finding, ScanContext } from './types.ts';
@@ -38,7 +40,8 @@ export function jsonObjectEnd(b: Uint8Array, start: number): number {
 function configFindings(bytes: Uint8Array, offset: number): Finding[] | undefined {
   let parsed: unknown;
   try {
-    parsed = JSON.parse(utf8.decode(bytes));
+    // Keras writes the config with Python's json.dumps, which emits NaN and Infinity.
+    parsed = parsePythonJson(utf8.decode(bytes));
   } catch {
     return undefined;
   }
@@ -80,6 +83,13 @@ async function heapJson(src: ByteSource, ctx: ScanContext, at: number): Promise<
   return out;
 }
 
+/** The next `model_config` or `training_config` attribute name at or after `from`. */
+function nextConfig(text: string, from: number): number {
+  const a = text.indexOf('model_config', from);
+  const b = text.indexOf('training_config', from);
+  return a < 0 ? b : b < 0 ? a : Math.min(a, b);
+}
+
 export async function scanHdf5(
   src: ByteSource,
   ctx: ScanContext,
@@ -92,11 +102,7 @@ export async function scanHdf5(
     ctx.checkTime();
     const b = await src.read(off, CHUNK + OVERLAP);
     const text = latin1.decode(b);
-    for (
-      let at = text.indexOf('model_config');
-      at >= 0 && at < CHUNK;
-      at = text.indexOf('model_config', at + 1)
-    ) {
+    for (let at = nextConfig(text, 0); at >= 0 && at < CHUNK; at = nextConfig(text, at + 1)) {
       hasModelConfig = true;
       const brace = text.indexOf('{', at);
       if (brace < 0 || brace - at > 512 || seen.has(off + brace)) continue;

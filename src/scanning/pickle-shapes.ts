@@ -93,8 +93,12 @@ function resultOf(ref: ImportRef, entry: AllowEntry, argItems: readonly Value[])
       const code = argItems[0];
       return { result: { t: 'obj', cls: ref, dtype: { code: code?.t === 'str' ? code.v : '\0' } } };
     }
-    case 'bytes':
-      return { result: { t: 'bytes', v: new Uint8Array(0) } };
+    case 'bytes': {
+      // bytes(b) / bytearray(b) keep the bytes; protocol 2 rebuilds them from a latin-1 str
+      const a = argItems[0];
+      if (a?.t === 'bytes') return { result: a };
+      return { result: { t: 'bytes', v: new Uint8Array(0), ...(a?.t === 'str' ? { text: a } : {}) } };
+    }
     case 'joblib-array':
       return { result: { t: 'obj', cls: ref, joblib: true } };
     case 'instance-of-arg0': {

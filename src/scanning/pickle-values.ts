@@ -21,10 +21,11 @@ export interface DtypeValue {
 }
 
 export type Value =
-  | { t: 'str'; v: string }
+  /** `raw`: the encoded bytes of a string too long to decode eagerly (see textOfValue). */
+  | { t: 'str'; v: string; raw?: Uint8Array; latin1?: boolean }
   | { t: 'int'; v: number | bigint }
-  /** Bytes (a view into the pickle, never copied). */
-  | { t: 'bytes'; v: Uint8Array }
+  /** Bytes (a view into the pickle, never copied); `text`: bytes rebuilt from a latin-1 str (protocol 2). */
+  | { t: 'bytes'; v: Uint8Array; text?: Value }
   | { t: 'global'; ref: ImportRef }
   /**
    * The result of a call or instantiation. `cls` is what was instantiated (the callee, or the class
@@ -81,4 +82,26 @@ export function describeValue(v: Value | undefined): string {
 /** Is `name` a Python dunder (`__class__`)? */
 export function isDunder(name: string): boolean {
   return name.length > 4 && name.startsWith('__') && name.endsWith('__');
+}
+
+/** The full text of a str value (decoding a long string only when a check needs it). */
+export function textOfValue(v: Value | undefined): string | undefined {
+  if (v?.t !== 'str') return undefined;
+  if (v.raw === undefined) return v.v;
+  return new TextDecoder(v.latin1 ? 'latin1' : 'utf-8').decode(v.raw);
+}
+
+/** The bytes of a bytes value, including bytes rebuilt by _codecs.encode / bytearray from a latin-1 str. */
+export function bytesOfValue(v: Value | undefined): Uint8Array | undefined {
+  if (v?.t !== 'bytes') return undefined;
+  if (v.text === undefined) return v.v;
+  const s = textOfValue(v.text);
+  if (s === undefined) return undefined;
+  const out = new Uint8Array(s.length);
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c > 0xff) return undefined;
+    out[i] = c;
+  }
+  return out;
 }

@@ -80,7 +80,10 @@ export interface PickleVmOptions {
 }
 
 /** The window holds only part of the stream; the caller should retry with a larger window. */
-export class NeedMoreBytes extends Error {}
+export class NeedMoreBytes extends Error {
+  /** What the stream had shown of being a pickle before the window ended (pickle-file.ts). */
+  evidence: 'none' | 'weak' | 'strong' = 'none';
+}
 
 export class Malformed extends Error {
   constructor(
@@ -404,10 +407,18 @@ export class PickleMachine {
     }
   }
 
+  /** A str value of n bytes; long strings keep their bytes undecoded. */
+  private strValue(n: number, utf: boolean, what: string): Value {
+    if (n > LONG_STRING) {
+      const p = this.need(n);
+      return { t: 'str', v: longString(n), raw: this.data.subarray(p, p + n), latin1: !utf };
+    }
+    return { t: 'str', v: this.textOf(n, utf, what) };
+  }
+
   /** Read n bytes as text without materialising a subarray for short ASCII strings. */
   private textOf(n: number, utf: boolean, what: string): string {
     const p = this.need(n);
-    if (n > LONG_STRING) return longString(n);
     const data = this.data;
     let ascii = true;
     for (let i = p; i < p + n; i++) {
@@ -575,7 +586,7 @@ export class PickleMachine {
       case 0x54: {
         const n = this.int32();
         if (n < 0) this.fail('BINSTRING pickle has negative byte count');
-        return this.push({ t: 'str', v: this.textOf(n, false, 'BINSTRING') });
+        return this.push(this.strValue(n, false, 'BINSTRING'));
       }
       case 0x55:
         return this.push({
@@ -592,14 +603,14 @@ export class PickleMachine {
         }
       }
       case 0x58:
-        return this.push({ t: 'str', v: this.textOf(this.uint32(), true, 'BINUNICODE') });
+        return this.push(this.strValue(this.uint32(), true, 'BINUNICODE'));
       case 0x8c:
         return this.push({
           t: 'str',
           v: this.textOf(this.data[this.need(1)] ?? 0, true, 'SHORT_BINUNICODE'),
         });
       case 0x8d:
-        return this.push({ t: 'str', v: this.textOf(this.uint64(), true, 'BINUNICODE8') });
+        return this.push(this.strValue(this.uint64(), true, 'BINUNICODE8'));
       case 0x42:
         return this.pushBytes(this.bytesOf(this.uint32()));
       case 0x43:
@@ -607,8 +618,7 @@ export class PickleMachine {
       case 0x8e:
         return this.pushBytes(this.bytesOf(this.uint64()));
       case 0x96:
-        this.bytesOf(this.uint64());
-        return this.push({ t: 'bytearray' });
+        return this.push({ t: 'bytes', v: this.bytesOf(this.uint64()) });
       case 0x97:
         return this.fail(
           'NEXT_BUFFER: the stream needs out-of-band buffers, which a model loader does not supply',
