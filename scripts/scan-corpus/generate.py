@@ -433,6 +433,8 @@ def write_benign_formats():
     write("benign", "tf/saved_model.pb", saved_model_bytes([("x", "Placeholder"), ("w", "VarHandleOp"), ("y", "MatMul"), ("save", "SaveV2"), ("restore", "RestoreV2")]), "tf", "CLEAN: SavedModel with ordinary ops (incl. SaveV2/RestoreV2)")
     write("benign", "tf/frozen_graph.pb", graph_def_bytes([("x", "Placeholder"), ("c", "Const"), ("y", "Add")]), "tf", "CLEAN: frozen GraphDef")
     write("benign", "tf/saved_model.pbtxt", saved_model_text([("x", "Placeholder"), ("y", "Relu")]), "tf", "CLEAN: SavedModel in text format")
+    dense = {"class_name": "Dense", "name": "d", "config": {"name": "d", "units": 2, "activation": "relu"}}
+    write("benign", "tf/keras_metadata.pb", keras_metadata([dense]), "tf", "CLEAN: keras_metadata.pb of a SavedModel (Dense layer)")
 
 
 def write_benign_text():
@@ -882,6 +884,11 @@ def write_malicious_tar():
     sd, _ = torch_state_dict()
     evil = torch_zip(sd, data_pkl=PAYLOAD)
     write("malicious", "tar/last-member-evil-torch.tar", tar_bytes([("m/config.json", b"{}", tarfile.REGTYPE), ("m/model.pt", evil, tarfile.REGTYPE)]), "tar", "DANGEROUS: os.system — tar whose last member is a malicious torch checkpoint")
+    v7 = bytearray(tar_bytes([("data.pkl", PAYLOAD, tarfile.REGTYPE)], fmt=tarfile.USTAR_FORMAT))
+    v7[257:265] = b"\0" * 8
+    v7[148:156] = b" " * 8
+    v7[148:156] = b"%06o\0 " % sum(v7[0:512])
+    write("malicious", "tar/v7-no-magic.tar", bytes(v7), "tar", "DANGEROUS: os.system — pre-POSIX tar without the ustar magic (tarfile and GNU tar read it)")
     write("malicious", "tar/traversal.tar", tar_bytes([("../../etc/cron.d/x", b"* * * * * id\n", tarfile.REGTYPE)]), "tar", "DANGEROUS: member path leaves the extraction directory")
     write("malicious", "tar/model.tgz", gzip.compress(tar_bytes([("m/data-Z.pkl", PAYLOAD, b"Z")]), mtime=0), "tar", "DANGEROUS: os.system — type Z member in a .tgz")
 
@@ -938,7 +945,21 @@ def node_bytes(name: str, ops: list[str]) -> bytes:
     return b
 
 
+def keras_metadata(layers: list[dict]) -> bytes:
+    """keras_metadata.pb of a TF SavedModel: SavedMetadata{repeated SavedObject nodes = 1}, each with its layer config as JSON."""
+    out = b""
+    for i, layer in enumerate(layers):
+        meta = json.dumps(layer).encode()
+        path = f"root.layer-{i}".encode()
+        node = b"\x10" + varint(i + 1) + b"\x1a" + varint(len(path)) + path + b"\x22\x0f_tf_keras_layer" + b"\x2a" + varint(len(meta)) + meta
+        out += b"\x0a" + varint(len(node)) + node
+    return out
+
+
 def write_malicious_tf():
+    dense = {"class_name": "Dense", "name": "d", "config": {"name": "d", "units": 2, "activation": "relu"}}
+    lam = {"class_name": "Lambda", "name": "l", "config": {"name": "l", "function": ["4wEAAAAAAAAA", None, None], "function_type": "lambda"}}
+    write("malicious", "tf/keras-metadata/keras_metadata.pb", keras_metadata([dense, lam]), "keras", "DANGEROUS: Lambda layer — in the keras_metadata.pb of a SavedModel")
     write("malicious", "tf/pyfunc/saved_model.pb", saved_model_bytes([("x", "Placeholder"), ("f", "PyFunc")]), "tf", "DANGEROUS: PyFunc op in a SavedModel")
     write("malicious", "tf/eager-pyfunc-in-function/saved_model.pb", saved_model_bytes([("x", "Placeholder"), ("call", "StatefulPartitionedCall")], {"fn": [("p", "EagerPyFunc")]}), "tf", "DANGEROUS: EagerPyFunc inside a function of the library")
     # op field repeated: protobuf keeps the last
@@ -1055,7 +1076,15 @@ def write_invalid():
     write("invalid", "corrupt.bz2.joblib", b"BZh91AY&SY" + b"\x00" * 30, "invalid", "REJECT: bzip2 header then garbage")
     write("invalid", "truncated.lz4", __import__("lz4.frame").frame.compress(PAYLOAD * 10)[:-9], "invalid", "REJECT: LZ4 frame cut before its end mark")
     write("invalid", "bad-keras.keras", zip_bytes([("config.json", b"{not json"), ("metadata.json", b"{}")]), "invalid", "REJECT: .keras whose config.json does not parse")
-    write("invalid", "bad.h5", b"\x89HDF\r\n\x1a\n" + b"\xff" * 20, "invalid", "REJECT: HDF5 signature then garbage", stable=True) if False else None
+    write("invalid", "bad.h5", b"\x89HDF\r\n\x1a\n" + b"\xff" * 20, "invalid", "REJECT: HDF5 signature then garbage")
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as d:
+        p = os.path.join(d, "m.weights.h5")
+        keras_model().save_weights(p)
+        with open(p, "rb") as f:
+            h5 = f.read()
+    write("invalid", "truncated.weights.h5", h5[: len(h5) // 2], "invalid", "REJECT: Keras weights HDF5 cut in half", stable=False)
     write("invalid", "truncated.7z", b"7z\xbc\xaf\x27\x1c" + b"\0" * 20, "invalid", "REJECT: 7-Zip (not inspected)")
     write("invalid", "bad-version.pkl", b"\x80\x09" + b"N.", "invalid", "REJECT: pickle protocol 9")
     write("invalid", "dup-members.zip", zip_bytes([("a.pkl", pickle.dumps(1, protocol=2)), ("a.pkl", pickle.dumps(2, protocol=2))]), "invalid", "REJECT: duplicate zip members")

@@ -520,9 +520,11 @@ allow(
   ],
   { reduce: data, build: dataState },
 );
+// numpy >= 1.25 passes the bit generator class; 1.17-1.24 its name ('MT19937'); the state follows by BUILD.
 allow('numpy', ['numpy.random._pickle.__bit_generator_ctor'], {
   reduce: (items) => (items[0]?.t === 'global' ? instantiatesArg0()(items) : data(items)),
   result: 'instance-of-arg0',
+  build: dataState,
 });
 allow('numpy', ['numpy.random.bit_generator.__pyx_unpickle_SeedSequence'], {
   reduce: instantiatesArg0(),
@@ -619,6 +621,93 @@ allow(
   ['_kmeans_single_lloyd', '_kmeans_single_elkan'].map((f) => `sklearn.cluster._kmeans.${f}`),
   {},
 );
+
+// Helper classes of earlier scikit-learn releases (removed or moved since 1.9, still in older pickles).
+const SKLEARN_HISTORIC: Record<string, string[]> = {
+  'sklearn.ensemble._gb_losses': [
+    'LeastSquaresError',
+    'LeastAbsoluteError',
+    'HuberLossFunction',
+    'QuantileLossFunction',
+    'BinomialDeviance',
+    'MultinomialDeviance',
+    'ExponentialLoss',
+  ],
+  'sklearn.ensemble._hist_gradient_boosting.loss': [
+    'LeastSquares',
+    'LeastAbsoluteDeviation',
+    'BinaryCrossEntropy',
+    'CategoricalCrossEntropy',
+    'Poisson',
+  ],
+  'sklearn.ensemble._hist_gradient_boosting._bitset': [],
+  'sklearn.utils._bunch': ['Bunch'],
+  'sklearn.compose._column_transformer': ['_RemainderColsList'],
+};
+for (const [module, names] of Object.entries(SKLEARN_HISTORIC))
+  for (const p of sklearnPaths(module))
+    allow(
+      'scikit-learn',
+      names.map((n) => `${p}.${n}`),
+      { newobj: true, build: instanceState },
+    );
+const SKLEARN_HISTORIC_EXTENSION: Record<string, string[]> = {
+  'sklearn.neighbors._dist_metrics': [
+    'EuclideanDistance',
+    'ManhattanDistance',
+    'ChebyshevDistance',
+    'MinkowskiDistance',
+    'WMinkowskiDistance',
+    'SEuclideanDistance',
+    'MahalanobisDistance',
+    'HammingDistance',
+    'CanberraDistance',
+    'BrayCurtisDistance',
+    'JaccardDistance',
+    'MatchingDistance',
+    'DiceDistance',
+    'KulsinskiDistance',
+    'RogersTanimotoDistance',
+    'RussellRaoDistance',
+    'SokalMichenerDistance',
+    'SokalSneathDistance',
+    'HaversineDistance',
+    'DistanceMetric',
+  ],
+  'sklearn.metrics._dist_metrics': [
+    'EuclideanDistance',
+    'ManhattanDistance',
+    'ChebyshevDistance',
+    'MinkowskiDistance',
+    'SEuclideanDistance',
+    'MahalanobisDistance',
+    'HammingDistance',
+    'CanberraDistance',
+    'BrayCurtisDistance',
+    'HaversineDistance',
+  ],
+  'sklearn.linear_model._sgd_fast': [
+    'Hinge',
+    'SquaredHinge',
+    'Log',
+    'ModifiedHuber',
+    'SquaredLoss',
+    'Huber',
+    'EpsilonInsensitive',
+    'SquaredEpsilonInsensitive',
+  ],
+};
+for (const [module, names] of Object.entries(SKLEARN_HISTORIC_EXTENSION))
+  for (const p of sklearnPaths(module))
+    allow(
+      'scikit-learn',
+      names.map((n) => `${p}.${n}`),
+      { reduce: data, newobj: true, build: dataState },
+    );
+allow('scikit-learn', ['sklearn.neighbors._dist_metrics.newObj'], {
+  reduce: instantiatesArg0(),
+  result: 'instance-of-arg0',
+});
 
 // Gradient-boosting libraries: sklearn-API wrappers are plain instances; Boosters carry a model that
 // __setstate__ hands to the native parser, judged by boosters.ts.

@@ -58,6 +58,19 @@ function looksLikeLzmaAlone(head: Uint8Array): boolean {
   return validDict && (size === 0xffffffffffffffffn || size < 1n << 40n);
 }
 
+/** A pre-POSIX (v7) tar header has no magic, but tarfile and GNU tar still read it: a valid checksum. */
+function looksLikeV7Tar(head: Uint8Array): boolean {
+  if (head.length < 512 || head[0] === 0) return false;
+  const field = new TextDecoder('latin1').decode(head.subarray(148, 156)).replace(/\0.*$/s, '').trim();
+  if (!/^[0-7]{1,8}$/.test(field)) return false;
+  let sum = 0;
+  for (let i = 0; i < 512; i++) sum += i >= 148 && i < 156 ? 32 : (head[i] ?? 0);
+  return (
+    parseInt(field, 8) === sum &&
+    /^[0-7 \0]+$/.test(new TextDecoder('latin1').decode(head.subarray(100, 108)))
+  );
+}
+
 export const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
 export function sniff(head: Uint8Array, size: number): SniffedFormat {
@@ -80,7 +93,7 @@ export function sniff(head: Uint8Array, size: number): SniffedFormat {
   if (startsWith(head, [0x04, 0x22, 0x4d, 0x18])) return 'lz4';
   if (startsWith(head, [0x28, 0xb5, 0x2f, 0xfd]) || startsWith(head, [0x52, 0x61, 0x72, 0x21]))
     return 'compressed';
-  if (startsWith(head, [0x75, 0x73, 0x74, 0x61, 0x72], 257)) return 'tar';
+  if (startsWith(head, [0x75, 0x73, 0x74, 0x61, 0x72], 257) || looksLikeV7Tar(head)) return 'tar';
   if (head[0] === 0x80 && (head[1] ?? 9) <= 5 && head.length >= 2) return 'pickle';
   if (
     startsWith(head, [0x89, 0x50, 0x4e, 0x47]) ||
@@ -110,7 +123,7 @@ const EXPECTED: Record<string, readonly string[]> = {
   keras: ['keras', 'zip', 'hdf5'],
   onnx: ['onnx'],
   gguf: ['gguf'],
-  pb: ['tf-savedmodel', 'onnx'],
+  pb: ['tf-savedmodel', 'onnx', 'keras'],
   zip: ['zip', 'pytorch-zip', 'npz', 'keras', 'torchscript'],
   bin: [...PICKLE_FAMILY, 'safetensors', 'gguf', 'onnx', 'numpy', 'hdf5', 'tar', 'gzip'],
   tar: ['tar'],

@@ -96,6 +96,6 @@ describe('Keras configs', () => {
     );
     const r = await scanBuffer(h5, 'model.h5');
     expect(r.verdict).toBe('dangerous');
-    expect(r.findings[0]?.rule).toBe('keras-lambda-layer');
+    expect(r.findings.map((f) => f.rule)).toContain('keras-lambda-layer');
   });
 });

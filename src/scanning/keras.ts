@@ -28,6 +28,10 @@ const ALLOWED_MODULE_PREFIXES = [
   'keras.mixed_precision',
   'keras.random',
 ].flatMap((m) => [m, m.replace(/^keras\./, 'keras.src.')]);
+/** KerasHub / KerasNLP / KerasCV models, layers and tokenizers (pretrained models serialise these). */
+const HUB_PREFIXES = ['keras_hub', 'keras_nlp', 'keras_cv'].flatMap((p) =>
+  ['models', 'layers', 'tokenizers'].flatMap((k) => [`${p}.${k}`, `${p}.src.${k}`]),
+);
 const ALLOWED_MODULES_EXACT = new Set([
   'keras',
   'keras.src.engine.functional',
@@ -50,7 +54,11 @@ function underAny(module: string, prefixes: readonly string[]): boolean {
 
 /** Is this module one whose classes Keras may deserialise as data? */
 export function kerasModuleAllowed(module: string): boolean {
-  return ALLOWED_MODULES_EXACT.has(module) || underAny(module, ALLOWED_MODULE_PREFIXES);
+  return (
+    ALLOWED_MODULES_EXACT.has(module) ||
+    underAny(module, ALLOWED_MODULE_PREFIXES) ||
+    underAny(module, HUB_PREFIXES)
+  );
 }
 
 /** Does a parsed JSON document look like a Keras config (a serialised object tree)? */

@@ -25,7 +25,8 @@ import { scanPickleSource, type PickleStreamResult } from './pickle-file.ts';
 import { scanSafetensors } from './safetensors.ts';
 import { BufferSource, SliceSource, type ByteSource } from './source.ts';
 import { readTarEntries, TarError } from './tar.ts';
-import { scanTfSavedModel, scanTfText } from './tf-savedmodel.ts';
+import { readFields, WireError } from './protobuf.ts';
+import { embeddedKerasFindings, scanTfSavedModel, scanTfText } from './tf-savedmodel.ts';
 import { LimitExceeded, type Finding, type ScanContext } from './types.ts';
 import { hasZipTrailer, isBadZip, isTraversalName, readZipDirectory, zipKind, zipMembers } from './zip.ts';
 
@@ -247,11 +248,43 @@ async function scanUnknown(
     emit(ctx, where, await scanTfSavedModel(src, ctx, proto === 'tf-savedmodel' ? 'savedmodel' : 'graphdef'));
     return { format: 'tf-savedmodel' };
   }
+  if (src.size <= 16 * 1024 * 1024 && proto === undefined && head[0] !== 0x80) {
+    const keras = await kerasInProtobuf(src, ctx);
+    if (keras !== undefined) {
+      emit(ctx, where, keras);
+      return { format: 'keras' };
+    }
+  }
   const text = await textFormat(head, src, ctx, where);
   if (text !== undefined) return { format: text };
   const probe = await probePickle(src, ctx, where, 'unknown');
   if (probe) return { format: 'pickle', pickleDone: true };
   return { format: await scanClaimed(src, ctx, where, head), pickleDone: true };
+}
+
+/** keras_metadata.pb and similar: a protobuf whose string fields hold Keras configs. */
+async function kerasInProtobuf(src: ByteSource, ctx: ScanContext): Promise<Finding[] | undefined> {
+  const b = await src.read(0, src.size);
+  if (indexOfBytes(b, CLASS_NAME) < 0) return undefined;
+  try {
+    readFields(b);
+  } catch (e) {
+    if (e instanceof WireError) return undefined;
+    throw e;
+  }
+  ctx.chargeRead(b.length);
+  return embeddedKerasFindings(b);
+}
+
+const CLASS_NAME = new TextEncoder().encode('"class_name"');
+function indexOfBytes(hay: Uint8Array, needle: Uint8Array): number {
+  const first = needle[0] ?? 0;
+  for (let i = hay.indexOf(first); i >= 0 && i + needle.length <= hay.length; i = hay.indexOf(first, i + 1)) {
+    let ok = true;
+    for (let j = 1; j < needle.length && ok; j++) ok = hay[i + j] === needle[j];
+    if (ok) return i;
+  }
+  return -1;
 }
 
 /** Content nothing recognised, under a name that promises a format: that format's parser says why it is refused. */

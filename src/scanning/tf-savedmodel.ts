@@ -4,6 +4,8 @@
 // (tensorflow/core/protobuf/saved_model.proto, meta_graph.proto, framework/graph.proto, node_def.proto,
 // function.proto), the way protobuf reads them: a NodeDef's `op` is the last one given, repeated
 // messages accumulate, unknown fields and groups are skipped.
+import { isObject, JsonError, parsePythonJson } from './json.ts';
+import { kerasConfigFindings } from './keras.ts';
 import { parseTextProto, TextProtoError, type TextMessage } from './pbtxt.ts';
 import { readFields, WireError, type WireField } from './protobuf.ts';
 import type { ByteSource } from './source.ts';
@@ -153,4 +155,36 @@ export function scanTfText(text: string, kind: TfKind): Finding[] {
       },
     ];
   }
+}
+
+/**
+ * Keras configs carried inside a protobuf (keras_metadata.pb of a TensorFlow SavedModel holds each
+ * layer's config as a JSON string): string fields that hold a Keras config are judged as Keras.
+ */
+export function embeddedKerasFindings(b: Uint8Array): Finding[] {
+  const out: Finding[] = [];
+  const visit = (start: number, end: number, depth: number): void => {
+    if (depth > 4 || out.length > 50) return;
+    let fields: WireField[];
+    try {
+      fields = readFields(b, start, end);
+    } catch {
+      return;
+    }
+    for (const f of fields) {
+      if (f.wireType !== 2) continue;
+      if (b[f.start] === 0x7b) {
+        try {
+          const json = parsePythonJson(new TextDecoder().decode(b.subarray(f.start, f.start + f.length)));
+          if (isObject(json)) out.push(...kerasConfigFindings(json).map((x) => ({ ...x, offset: f.start })));
+          continue;
+        } catch (e) {
+          if (!(e instanceof JsonError) && !(e instanceof RangeError)) throw e;
+        }
+      }
+      visit(f.start, f.start + f.length, depth + 1);
+    }
+  };
+  visit(0, b.length, 0);
+  return out;
 }
