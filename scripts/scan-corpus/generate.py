@@ -268,6 +268,9 @@ def write_benign_numpy():
     buf = io.BytesIO()
     np.save(buf, np.array(["x", None, 1.5], dtype=object), allow_pickle=True)
     write("benign", "numpy/object_strings.npy", buf.getvalue(), "numpy", "CLEAN: object array (str, None, float) — its pickle uses only numpy reconstruction")
+    buf = io.BytesIO()
+    np.save(buf, np.array(["a", "bb"], dtype=np.dtypes.StringDType()), allow_pickle=True)
+    write("benign", "numpy/stringdtype.npy", buf.getvalue(), "numpy", "CLEAN: StringDType array (a pickle of numpy's StringDType constructor)")
     for fn, comp in [("arrays.npz", np.savez), ("arrays_compressed.npz", np.savez_compressed)]:
         buf = io.BytesIO()
         comp(buf, w=rng.standard_normal((4, 4)), b=np.zeros(4))

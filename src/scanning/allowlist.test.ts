@@ -42,6 +42,15 @@ describe('the allowlist decides first', () => {
     ] as const)
       expect(classifyGlobal(m, n, 2, new Set()).classification, `${m}.${n}`).toBe('dangerous');
     expect(classifyGlobal('mycompany.transformers', 'Clip', 2, new Set()).classification).toBe('suspicious');
+    // one reviewed function inside a denied module; its neighbours stay denied
+    expect(
+      classifyGlobal('numpy._core._internal', '_convert_to_stringdtype_kwargs', 4, new Set()).classification,
+    ).toBe('allowed');
+    expect(classifyGlobal('numpy._core._internal', '_ctypes', 4, new Set()).classification).toBe('dangerous');
+    expect(
+      classifyGlobal('numpy._core', '_internal._convert_to_stringdtype_kwargs.__globals__', 4, new Set())
+        .classification,
+    ).toBe('dangerous');
     expect(
       classifyGlobal('mycompany.transformers', 'Clip', 2, new Set(['mycompany.transformers.Clip']))
         .classification,

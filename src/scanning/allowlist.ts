@@ -23,7 +23,7 @@ export interface AllowEntry {
   reduce?: ValueCheck;
   build?: ValueCheck;
   /** How the result of a call is tracked: a numpy dtype, a joblib array wrapper, or an instance of the class in argument 0. */
-  result?: 'dtype' | 'joblib-array' | 'instance-of-arg0' | 'bytes';
+  result?: 'dtype' | 'stringdtype' | 'joblib-array' | 'instance-of-arg0' | 'bytes';
 }
 
 // --- argument checks ----------------------------------------------------------------------------
@@ -362,6 +362,15 @@ for (const core of ['numpy.core', 'numpy._core']) {
     build: args([['tuple']]),
   });
 }
+// StringDType arrays pickle their dtype through this constructor (coerce flag, optional NA object).
+allow(
+  'numpy',
+  [
+    'numpy._core._internal._convert_to_stringdtype_kwargs',
+    'numpy.core._internal._convert_to_stringdtype_kwargs',
+  ],
+  { reduce: data, result: 'stringdtype' },
+);
 allow('numpy', ['numpy.dtype'], {
   reduce: args([['str'], ['bool', 'int'], ['bool', 'int']]),
   build: args([['tuple']]),

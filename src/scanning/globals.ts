@@ -392,8 +392,11 @@ export function classifyGlobal(
 ): ClassifiedGlobal {
   const resolved = resolveGlobalName(module, name, protocol);
   const candidates = new Set([`${module}.${name}`, resolved, resolveGlobalName(module, name, 0)]);
+  // A reviewed allowlist entry names one exact function inside a denied module
+  // (numpy._core._internal._convert_to_stringdtype_kwargs); every spelling must be that entry.
+  const reviewed = [...candidates].every((c) => allowEntry(c) !== undefined);
   for (const c of candidates) {
-    const reason = denyReason(c);
+    const reason = reviewed ? undefined : denyReason(c);
     if (reason !== undefined) return { resolved, classification: 'dangerous', reason };
   }
   const attrPath = name.split('.');

@@ -99,6 +99,8 @@ function resultOf(ref: ImportRef, entry: AllowEntry, argItems: readonly Value[])
       if (a?.t === 'bytes') return { result: a };
       return { result: { t: 'bytes', v: new Uint8Array(0), ...(a?.t === 'str' ? { text: a } : {}) } };
     }
+    case 'stringdtype':
+      return { result: { t: 'obj', cls: ref, dtype: { code: 'T' } } };
     case 'joblib-array':
       return { result: { t: 'obj', cls: ref, joblib: true } };
     case 'instance-of-arg0': {
