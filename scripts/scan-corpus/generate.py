@@ -1042,8 +1042,12 @@ def write_malicious_boosters():
     buf = io.BytesIO()
     joblib.dump(lg, buf)
     data = buf.getvalue()
-    bad = data.replace(b"left_child=", b"left_child=99999 ", 1)
-    write("malicious", "boosters/lightgbm-bad-tree.joblib", bad, "sklearn", "FLAGGED or REJECT: LightGBM model string with an out-of-range child index (fed to the native parser)", stable=False)
+    # same length, so the pickle stays well-formed and only the tree is wrong: a child index past the tree
+    import re
+
+    m = re.search(rb"left_child=(\S+)", data)
+    bad = data[: m.start(1)] + b"9" * len(m.group(1)) + data[m.end(1) :]
+    write("malicious", "boosters/lightgbm-bad-tree.joblib", bad, "sklearn", "FLAGGED: LightGBM model string with an out-of-range child index (fed to the native parser)", stable=False)
 
 
 # ======================================================================================================
