@@ -31,6 +31,7 @@ import type { WebhookServer } from '../src/webhook/server.ts';
 import { createTestCa } from '../src/webhook/tls.test-support.ts';
 import { compileSources } from './compile.ts';
 import { emitResult } from './perf-output.ts';
+import { trustProblem } from '../src/signing/trust.ts';
 
 const list = (v: string | undefined, d: number[]) => (v ? v.split(',').map(Number) : d);
 // BENCH_POLICY_COUNTS / BENCH_CONCURRENCY narrow a run (e.g. `10` and `16` under `node --cpu-prof`).
@@ -348,18 +349,82 @@ async function loadModelgate() {
   const dist = compileSources('bench-webhook', [
     'webhook/server.ts',
     'webhook/admission.ts',
-    'policy/file-store.ts',
+    'policy-store/file-store.ts',
     'telemetry/logger.ts',
     'telemetry/metrics.ts',
   ]);
   const load = <T>(path: string) => import(pathToFileURL(join(dist, path)).href) as Promise<T>;
   return {
-    ...(await load<typeof FileStoreModule>('policy/file-store.js')),
+    ...(await load<typeof FileStoreModule>('policy-store/file-store.js')),
     ...(await load<typeof LoggerModule>('telemetry/logger.js')),
     ...(await load<typeof MetricsModule>('telemetry/metrics.js')),
     ...(await load<typeof AdmissionModule>('webhook/admission.js')),
     ...(await load<typeof ServerModule>('webhook/server.js')),
   };
+}
+
+/**
+ * Hostile 3 MiB Pods (issue 13: one such Pod froze a replica for 48 s): one container with 100,000
+ * `--model` flags, and the same volume spread over many containers. Median of 5 decisions each, against
+ * the median JSON.parse of the same AdmissionReview measured in the same run.
+ */
+function measureLargePods(admission: { validate(req: never): { verdict: string } }) {
+  const image = `vllm/vllm-openai@sha256:${'a'.repeat(64)}`;
+  const flags = (n: number, tag: string) =>
+    Array.from({ length: n }, (_, i) => (i % 2 ? `evil-org/model-${tag}-${i}` : '--model'));
+  const shapes: [string, Record<string, unknown>[]][] = [
+    ['one container, 100,000 args', [{ name: 's', image, args: flags(100_000, 'x') }]],
+    [
+      '128 containers of 1,000 args',
+      Array.from({ length: 128 }, (_, c) => ({ name: `c${c}`, image, args: flags(1000, `c${c}`) })),
+    ],
+  ];
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  return shapes.map(([shape, containers]) => {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'big', namespace: 'prod' },
+      spec: { containers },
+    };
+    const body = JSON.stringify({
+      apiVersion: 'admission.k8s.io/v1',
+      kind: 'AdmissionReview',
+      request: {
+        uid: 'u',
+        kind: { group: '', version: 'v1', kind: 'Pod' },
+        operation: 'CREATE',
+        namespace: 'prod',
+        object: pod,
+      },
+    });
+    const parse: number[] = [];
+    const decide: number[] = [];
+    let verdict = '';
+    for (let r = 0; r < 5; r++) {
+      let t = performance.now();
+      JSON.parse(body);
+      parse.push(performance.now() - t);
+      t = performance.now();
+      verdict = admission.validate({
+        uid: 'u',
+        kind: { group: '', version: 'v1', kind: 'Pod' },
+        operation: 'CREATE',
+        namespace: 'prod',
+        object: pod,
+        dryRun: false,
+      } as never).verdict;
+      decide.push(performance.now() - t);
+    }
+    return {
+      shape,
+      mib: +(body.length / 1048576).toFixed(2),
+      decision_ms: +median(decide).toFixed(1),
+      parse_ms: +median(parse).toFixed(1),
+      vs_parse: +(median(decide) / median(parse)).toFixed(2),
+      verdict,
+    };
+  });
 }
 
 async function main(): Promise<void> {
@@ -382,6 +447,7 @@ async function main(): Promise<void> {
     destination: pino.destination({ dest: '/dev/null', sync: true }),
   });
   const servers = new Map<number, WebhookServer>();
+  const admissions = new Map<number, ReturnType<typeof createAdmission>>();
   for (const n of POLICY_COUNTS) {
     mkdirSync(join(dir, `p${n}`));
     writeFileSync(join(dir, `p${n}`, 'policies.yaml'), policiesYaml(n));
@@ -392,8 +458,14 @@ async function main(): Promise<void> {
     await store.start();
     if (store.snapshot().errors.length > 0)
       throw new Error(`bench policies do not compile: ${store.snapshot().errors[0]!.message}`);
+    const admission = createAdmission({
+      store,
+      verifier: { image: 'modelgate:bench' },
+      validateTrust: trustProblem,
+    });
+    admissions.set(n, admission);
     const server = await startWebhookServer({
-      admission: createAdmission({ store, verifier: { image: 'modelgate:bench' } }),
+      admission,
       tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
       logger,
       metrics: new AdmissionMetrics(),
@@ -507,6 +579,12 @@ async function main(): Promise<void> {
   const at1000 = ratios.find((r) => r.policies === 1000 && r.concurrency === 16);
   const at1 = ratios.find((r) => r.policies === 1 && r.concurrency === 16);
 
+  const largePods = measureLargePods(admissions.get(10) ?? admissions.values().next().value!);
+  for (const l of largePods)
+    process.stderr.write(
+      `large pod (${l.shape}, ${l.mib} MiB): decision ${l.decision_ms} ms = ${l.vs_parse}x the JSON.parse of its review; verdict ${l.verdict}\n`,
+    );
+
   load.close();
   floor.close();
   await fastifyFloor.close();
@@ -522,6 +600,10 @@ async function main(): Promise<void> {
     fastify_floor_throughput_ratio: fastifyRatios.find((r) => r.concurrency === 16)?.throughput_ratio ?? null,
     vs_fastify_throughput_ratio: headline.vs_fastify_throughput_ratio,
     budget: { throughput_ratio_min: 0.6, p99_ratio_max: 2 },
+    /** A 3 MiB hostile Pod decided in-process: time, and that time over parsing its review (the floor). */
+    large_pod_decision_ms: Math.max(...largePods.map((l) => l.decision_ms)),
+    large_pod_vs_parse: Math.max(...largePods.map((l) => l.vs_parse)),
+    large_pods: largePods,
     cpus: cpus().length,
     node: process.version,
     duration_s: DURATION_S,
