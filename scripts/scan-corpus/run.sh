@@ -2,6 +2,7 @@
 # Write the scanner corpus into OUT_DIR with the real libraries, in a virtualenv cached under
 # ~/.cache/modelgate/venv keyed by the hash of requirements.txt (created on first use, a few minutes).
 #   bash scripts/scan-corpus/run.sh test/fixtures/model-scanning/corpus
+#   bash scripts/scan-corpus/run.sh --venv-only     (only create the virtualenv; for npm run setup)
 # Prints the venv path on stderr; the generator's summary on stdout. Nothing is loaded or executed.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -18,6 +19,7 @@ if [[ ! -f "${venv}/.complete" ]]; then
   touch "${venv}/.complete"
 fi
 echo "${venv}" >&2
+if [[ "${out}" == "--venv-only" ]]; then exit 0; fi
 rm -rf "${out}"
 mkdir -p "${out}"
 # One thread everywhere and a fixed hash seed: the bytes of fitted models must not depend on the machine's cores.
