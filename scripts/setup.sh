@@ -4,7 +4,8 @@
 #   - etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, helm built from Go modules
 #   - cert-manager's controllers and CA injector, built from its Go module (the chart's cert-manager mode)
 #   - a virtualenv with the OpenSSF model-signing tool (interop tests, hashing benchmark)
-#   - a virtualenv with picklescan and modelscan (scanner comparison, scan benchmark)
+#   - a virtualenv with picklescan, modelscan, ModelAudit and fickling (scanner comparison, scan benchmark)
+#   - a virtualenv with the libraries that write the scanner corpus (interop test re-generates it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "::: building the local Kubernetes control plane (cached; the first build takes several minutes)"
@@ -14,4 +15,5 @@ bash scripts/cluster/build-cert-manager.sh >/dev/null
 echo "::: Python tools"
 bash scripts/venv-model-signing.sh >/dev/null
 bash scripts/venv-scanners.sh >/dev/null
+bash scripts/scan-corpus/run.sh --venv-only 2>/dev/null
 echo "::: set-up done"

@@ -6,6 +6,7 @@ import {
   type Finding,
   type Verdict,
 } from '../scanning/index.ts';
+import { isPickleGlobalName } from '../api/formats.ts';
 import { outputFormat, parseFlags, UsageError } from './args.ts';
 
 const USAGE = `usage: modelgate scan <PATH>... [--output text|json] [--deny-format FORMAT]... [--allow-global module.name]...
@@ -61,7 +62,7 @@ export function parseDenyFormats(denyFormats: string[]): string[] {
 
 /** `--allow-global` values: fully qualified Python names (module.Class), matched exactly. */
 export function parseAllowGlobals(allowGlobals: string[]): string[] {
-  const badGlobal = allowGlobals.find((g) => !/^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$/.test(g));
+  const badGlobal = allowGlobals.find((g) => !isPickleGlobalName(g));
   if (badGlobal !== undefined)
     throw new UsageError(
       `--allow-global needs a fully qualified name like mylib.transformers.ClipOutliers, not "${badGlobal}"`,

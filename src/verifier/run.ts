@@ -5,7 +5,7 @@ import { isAbsolute, join } from 'node:path';
 import { verifyModel, verifyModelWithAuthorities, type ModelVerification } from '../signing/verify-model.ts';
 import type { TrustMaterial } from '../signing/trust.ts';
 import { progressReporter, type ProgressSink } from './progress.ts';
-import { parsePodConfig, PodConfigError, type PodModel } from './pod-config.ts';
+import { parsePodConfig, PodConfigError, type PodConfig, type PodModel } from './pod-config.ts';
 import {
   terminationMessage,
   terminationMessageList,
@@ -171,7 +171,7 @@ export async function runPodVerifier(
     const config = parsePodConfig(configJson);
     for (const model of config.models) {
       const r = await verifyPodModel(model, config.threshold, config.authorities, options);
-      if (r.exitCode === 0) await scanPodModel(model, config.denyFormats, r);
+      if (r.exitCode === 0) await scanPodModel(model, config, r);
       results.push(r.result);
       codes.push(r.exitCode);
     }
@@ -198,11 +198,16 @@ export async function runPodVerifier(
 }
 
 /** Runs the format scan on a model whose signature passed, and folds a failure into its result. */
-async function scanPodModel(model: PodModel, denyFormats: string[], run: VerifierRun): Promise<void> {
+async function scanPodModel(
+  model: PodModel,
+  config: Pick<PodConfig, 'denyFormats' | 'allowGlobals'>,
+  run: VerifierRun,
+): Promise<void> {
   const skip = model.inlineBundle
     ? []
     : [isAbsolute(model.signature) ? model.signature : join(model.path, model.signature)];
-  run.exitCode = await scanVerifiedModel(model.path, { denyFormats, skip }, run.result, run.exitCode);
+  const options = { denyFormats: config.denyFormats, allowGlobals: config.allowGlobals, skip };
+  run.exitCode = await scanVerifiedModel(model.path, options, run.result, run.exitCode);
 }
 
 async function verifyPodModel(
