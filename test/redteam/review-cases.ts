@@ -1401,9 +1401,10 @@ for (const h of HOLES) if (h.id in LIMITATIONS) h.want = 'admitted';
 
 export const REVIEW_CASES: ReviewCase[] = [...HOLES, ...FALSE_POSITIVES];
 
-// Not in the suite (no timing thresholds in tests); measured on this (shared, loaded) machine at bf9489f:
-//  - one expansion of an env value or argument "$(" x 500,000 (1 MB): 9.7 s, and every decision expands
-//    it again (validate + check + audit of one UPDATE: 40 s) — quadratic, indexOf(")") from every "$("
-//    (src/workloads/argv.ts:39); the webhook's event loop is blocked for every other request meanwhile;
-//  - 8,000 hostPath volumes (400 KB) beside one declared model: 7.8 s for the harness's four decisions —
-//    quadratic pairwise hostPath loop with a linear includes() inside (src/policy/checks/integrity.ts:148-159).
+// Denial of service found by the review, fixed in 3773f10 (not in the suite: no timing thresholds in tests):
+//  - "$(" x 500,000 in one argument took 9.7 s per expansion (quadratic indexOf from every "$("): expansion is
+//    now the kubelet's reading with one forward scan for ")" (src/workloads/argv.ts; argv.test.ts checks a
+//    megabyte of "$(" makes no lookups), one finding per argument, and candidates are matched against unknown
+//    names in linear time;
+//  - 8,000 hostPath volumes beside one declared model took 7.8 s (quadratic pairwise loop): the overlap check
+//    now runs only from verified host-path volumes, with sets (src/policy/checks/integrity.ts).
