@@ -380,9 +380,9 @@ function measureLargePods(admission: { validate(req: never): { verdict: string }
   const shapes: [string, Record<string, unknown>][] = [
     ['one container, 100,000 args', { containers: [{ name: 's', image, args: flags(100_000, 'x') }] }],
     [
-      '128 containers of 1,000 args',
+      '180 containers of 1,000 args (3 MiB)',
       {
-        containers: Array.from({ length: 128 }, (_, c) => ({
+        containers: Array.from({ length: 180 }, (_, c) => ({
           name: `c${c}`,
           image,
           args: flags(1000, `c${c}`),
