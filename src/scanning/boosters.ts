@@ -6,6 +6,8 @@
 // well-formed model whose trees are internally consistent (array lengths agree with the node and leaf
 // counts, child indices point inside the tree, split features exist) — what a crafted buffer breaks.
 
+import { isObj as isPlainObject } from '../json/shape.ts';
+
 // --- xgboost: UBJSON (https://ubjson.org/type-reference/) -------------------------------------------
 
 type Ub = null | boolean | number | string | Ub[] | { [k: string]: Ub };
@@ -113,8 +115,8 @@ function parseUbjson(b: Uint8Array): Ub {
   return root;
 }
 
-const isObj = (v: Ub | undefined): v is { [k: string]: Ub } =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
+// The one object test (json/shape.ts), narrowed to UBJSON values.
+const isObj = (v: Ub | undefined): v is { [k: string]: Ub } => isPlainObject(v);
 const nums = (v: Ub | undefined): number[] | undefined =>
   Array.isArray(v) && v.every((x) => typeof x === 'number') ? (v as number[]) : undefined;
 

@@ -1,6 +1,8 @@
 // A strict JSON reader for untrusted headers: integers stay exact (bigint), duplicate keys and deep
 // nesting are errors. JSON.parse would round 2**64-sized offsets and silently keep the last duplicate.
 
+import { isObj as isPlainObject } from '../json/shape.ts';
+
 export type Json = null | boolean | number | bigint | string | Json[] | JsonObject;
 export interface JsonObject {
   [key: string]: Json;
@@ -107,6 +109,7 @@ export function parsePythonJson(text: string, maxDepth = 256): Json {
   return parseJsonStrict(text, maxDepth, { python: true });
 }
 
+/** The one object test (json/shape.ts), narrowed to this parser's values. */
 export function isObject(v: Json | undefined): v is JsonObject {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+  return isPlainObject(v);
 }
