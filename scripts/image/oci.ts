@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 
@@ -66,16 +66,16 @@ async function fileDigest(path: string): Promise<{ digest: string; size: number 
 }
 
 /**
- * Tars the contents of `dir` into `out`, reproducibly: entries sorted, numeric owner 0:0, mtime 0, no
- * atime/ctime, POSIX format. File modes are taken from the files (set them in the staging directory).
+ * Tars the contents of `dir` into `out`, reproducibly: entries sorted, numeric owner 0:0 (or the files'
+ * own owners with keepOwners), mtime 0, no atime/ctime, POSIX format. File modes are taken from the
+ * files (set them in the staging directory).
  */
-export function createLayerTar(dir: string, out: string): void {
+export function createLayerTar(dir: string, out: string, options: { keepOwners?: boolean } = {}): void {
   const result = spawnSync(
     'tar',
     [
       '--sort=name',
-      '--owner=0',
-      '--group=0',
+      ...(options.keepOwners ? [] : ['--owner=0', '--group=0']),
       '--numeric-owner',
       '--mtime=@0',
       '--format=posix',
@@ -243,9 +243,4 @@ export async function pushLayout(
   await pushManifest(registry, repository, digest, body, manifest.mediaType);
   if (tag) await pushManifest(registry, repository, tag, body, manifest.mediaType);
   return digest;
-}
-
-/** Size of a file, for logs. */
-export async function sizeOf(path: string): Promise<number> {
-  return (await stat(path)).size;
 }
