@@ -11,6 +11,7 @@ import {
   VERIFIER_CONTAINER_NAME,
   type VerifierDefaults,
 } from './verifier-container.ts';
+import { writersAfterVerifier } from './verified-volume-writers.ts';
 import {
   expectedVerifierIndex,
   initContainersOf,
@@ -98,7 +99,13 @@ function checkVerifier(ctx: CheckContext, opts: VerifierCheckOptions): Finding[]
     return finding(
       `the ${VERIFIER_CONTAINER_NAME} init container is at position ${index + 1} of initContainers; it must run ${want === 0 ? 'first' : 'right after storage-initializer'}, before anything reads the model`,
     );
-  return [];
+  // Check-then-use: nothing that runs after the verifier may be able to rewrite what it verified.
+  const verified = new Set(plan.config.models.map((m) => m.volume));
+  return writersAfterVerifier(spec, verified, index).map((w) => ({
+    check: 'verifier',
+    message: `${w.container} mounts volume "${w.volume}" writable${w.volume === w.verified ? '' : ` (the same storage as the verified volume "${w.verified}")`}: it can change the model after the ${VERIFIER_CONTAINER_NAME} init container has checked it, and the server would load files that were never verified`,
+    remediation: `mount "${w.volume}" with readOnly: true in that container; a model that must be written into the volume is written before the verifier runs, by the storage-initializer init container`,
+  }));
 }
 
 /** The `verifier` check, for `DecideOptions.extraChecks`. */
