@@ -30,7 +30,17 @@ export interface InClusterModelgate {
   namespaceLabel?: string;
   /** Logs of every pod of a component (`webhook` or `controller`). */
   logs(component: 'webhook' | 'controller'): Promise<string>;
+  /** Scales the webhook Deployment to 0 and waits until no replica answers (to test the failure policy). */
+  stopWebhook(): Promise<void>;
+  /** Scales it back and waits until every replica is ready. */
+  startWebhook(): Promise<void>;
   uninstall(): Promise<void>;
+}
+
+async function kubectlOk(cluster: Cluster, args: string[]): Promise<string> {
+  const r = await cluster.kubectl(args, { timeoutMs: 240_000 });
+  if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr.trim()}`);
+  return r.stdout;
 }
 
 /** Builds (cached) and pushes the modelgate image; returns its reference by digest. */
@@ -105,12 +115,64 @@ export async function installInClusterModelgate(
       `helm install of charts/modelgate failed: ${result.stderr}\n${pods.stdout}\n${events.stdout}\n${await logs('webhook')}\n${await logs('controller')}`,
     );
   }
+  const deployments = JSON.parse(
+    await kubectlOk(cluster, [
+      'get',
+      'deployments',
+      '-n',
+      namespace,
+      '-l',
+      `app.kubernetes.io/instance=${release}`,
+      '-o',
+      'json',
+    ]),
+  ) as {
+    items: { metadata: { name: string; labels?: Record<string, string> }; spec: { replicas?: number } }[];
+  };
+  const webhook = deployments.items.find(
+    (d) => d.metadata.labels?.['app.kubernetes.io/component'] === 'webhook',
+  );
+  if (!webhook) throw new Error(`helm installed no webhook Deployment in ${namespace}`);
+  const webhookDeployment = webhook.metadata.name;
+  const replicas = webhook.spec.replicas ?? 1;
   return {
     release,
     namespace,
     image,
     ...(options.namespaceLabel ? { namespaceLabel: options.namespaceLabel } : {}),
     logs,
+    stopWebhook: async () => {
+      await kubectlOk(cluster, ['scale', 'deployment', webhookDeployment, '-n', namespace, '--replicas=0']);
+      await kubectlOk(cluster, [
+        'wait',
+        '--for=delete',
+        'pod',
+        '-n',
+        namespace,
+        '-l',
+        `app.kubernetes.io/instance=${release},app.kubernetes.io/component=webhook`,
+        '--timeout=120s',
+      ]);
+    },
+    startWebhook: async () => {
+      await kubectlOk(cluster, [
+        'scale',
+        'deployment',
+        webhookDeployment,
+        '-n',
+        namespace,
+        `--replicas=${replicas}`,
+      ]);
+      await kubectlOk(cluster, [
+        'rollout',
+        'status',
+        'deployment',
+        webhookDeployment,
+        '-n',
+        namespace,
+        '--timeout=180s',
+      ]);
+    },
     uninstall: async () => {
       await cluster.helm(['uninstall', release, '--namespace', namespace, '--wait', '--timeout=2m']);
       await cluster.kubectl([
