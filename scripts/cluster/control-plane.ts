@@ -55,7 +55,10 @@ export { insideRunNetns, netnsFile } from './node/namespaces.ts';
 export type { ClusterState, Component, NodeState } from './state.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const defaultClusterDir = join(repoRoot, '.cache', 'cluster');
+/** .cache/cluster, or the run directory netns-run.ts was given (MODELGATE_CLUSTER_DIR). */
+export const defaultClusterDir = process.env.MODELGATE_CLUSTER_DIR
+  ? resolve(process.env.MODELGATE_CLUSTER_DIR)
+  : join(repoRoot, '.cache', 'cluster');
 
 const components = controlPlaneComponents;
 const podReaperScript = join(dirname(fileURLToPath(import.meta.url)), 'pod-reaper.ts');
@@ -611,9 +614,11 @@ async function preserveLogs(dir: string): Promise<void> {
  */
 export async function withClusterLock<T>(
   fn: () => Promise<T>,
-  lockPath = join(repoRoot, '.cache', 'cluster.lock'),
+  dir: string = defaultClusterDir,
   timeoutMs = 45 * 60_000,
 ): Promise<T> {
+  // <run dir>.lock: .cache/cluster.lock for the default cluster.
+  const lockPath = `${resolve(dir)}.lock`;
   await mkdir(dirname(lockPath), { recursive: true });
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -1,14 +1,16 @@
 // Runs a command inside the local cluster's network namespace: the cluster (control plane, registry,
 // real node) and everything that talks to it live there, and nowhere else (docs/development.md).
 //
-//   tsx scripts/cluster/netns-run.ts [--fresh | --existing] -- <command> [args...]
+//   tsx scripts/cluster/netns-run.ts [--fresh | --existing] [--dir <run dir>] -- <command> [args...]
 //
 // Reuses the namespace of a running cluster in .cache/cluster/; otherwise cleans up whatever an earlier
 // run left, creates a new namespace and runs the command in it (the command then starts the cluster:
 // up.ts, the e2e global setup and the demo do). --fresh: always start over. --existing: only enter a
-// running cluster's namespace (npm run cluster:exec). The slow builds run first, outside the
+// running cluster's namespace (npm run cluster:exec). --dir: a run directory other than .cache/cluster
+// (the command is told it in MODELGATE_CLUSTER_DIR). The slow builds run first, outside the
 // namespace, where the Go module proxy and apt are reachable.
 import { spawn } from 'node:child_process';
+import { resolve } from 'node:path';
 import {
   clusterProcessesAlive,
   defaultClusterDir,
@@ -31,14 +33,19 @@ function fail(message: string): never {
   process.exit(2);
 }
 
-if (command.length === 0) fail('usage: netns-run.ts [--fresh | --existing] -- <command> [args...]');
-for (const f of flags) if (!['--fresh', '--existing'].includes(f)) fail(`unknown flag ${f}`);
+if (command.length === 0)
+  fail('usage: netns-run.ts [--fresh | --existing] [--dir <run dir>] -- <command> [args...]');
+let dir = defaultClusterDir;
+for (let i = 0; i < flags.length; i++) {
+  const f = flags[i]!;
+  if (f === '--dir' && flags[i + 1]) dir = resolve(flags[++i]!);
+  else if (!['--fresh', '--existing'].includes(f)) fail(`unknown flag ${f}`);
+}
 if (process.platform !== 'linux' || process.getuid?.() !== 0)
   fail(
     'the local cluster runs a real node (kubelet, containerd, runc) in network and mount namespaces of its own, which needs root on Linux; run this as root (e.g. in the development VM or CI)',
   );
 
-const dir = defaultClusterDir;
 const existingOnly = flags.includes('--existing');
 const fresh = flags.includes('--fresh');
 
@@ -54,9 +61,9 @@ await withClusterLock(async () => {
   if (running && !fresh) return;
   await stopCluster({ dir, log });
   createRunNetns(dir);
-});
+}, dir);
 
-const env: NodeJS.ProcessEnv = { ...process.env, MODELGATE_IN_CLUSTER_NETNS: '1' };
+const env: NodeJS.ProcessEnv = { ...process.env, MODELGATE_CLUSTER_DIR: dir };
 if (existingOnly) {
   const state = await clusterProcessesAlive(dir);
   if (state) {

@@ -94,7 +94,7 @@ function toCluster(state: ClusterState, startedHere: boolean): Cluster {
       return kc;
     },
     stop: async ({ force = false } = {}) => {
-      if (startedHere || force) await withClusterLock(() => stopCluster({ dir: state.dir }));
+      if (startedHere || force) await withClusterLock(() => stopCluster({ dir: state.dir }), state.dir);
     },
   };
 }
@@ -121,7 +121,7 @@ export async function startCluster(
     }
     const state = await startControlPlane({ dir, ...(options.log ? { log: options.log } : {}) });
     return toCluster(state, true);
-  });
+  }, dir);
 }
 
 /** The running cluster, without starting one; throws when none is healthy. */
