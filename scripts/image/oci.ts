@@ -5,7 +5,8 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 
@@ -243,4 +244,27 @@ export async function pushLayout(
   await pushManifest(registry, repository, digest, body, manifest.mediaType);
   if (tag) await pushManifest(registry, repository, tag, body, manifest.mediaType);
   return digest;
+}
+
+/**
+ * Pushes the contents of `dir` as a one-layer image (the files at the image root: mounted as an image
+ * volume, they appear at the volume's mount path). Returns `<registry>/<repository>@sha256:...`.
+ */
+export async function pushDirectoryImage(
+  dir: string,
+  registry: string,
+  repository: string,
+  tag?: string,
+  annotations: Record<string, string> = {},
+): Promise<string> {
+  const work = await mkdtemp(join(tmpdir(), 'modelgate-image-'));
+  try {
+    const tar = join(work, 'layer.tar');
+    createLayerTar(dir, tar);
+    await writeImageLayout(join(work, 'layout'), [tar], {}, annotations);
+    const digest = await pushLayout(join(work, 'layout'), registry, repository, tag);
+    return `${registry}/${repository}@${digest}`;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
 }

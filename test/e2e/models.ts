@@ -5,7 +5,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createLayerTar, pushLayout, writeImageLayout } from '../../scripts/image/oci.ts';
+import { pushDirectoryImage } from '../../scripts/image/oci.ts';
 import { repoRoot } from '../../scripts/cluster/control-plane.ts';
 import { loadSigner, signModel } from '../../src/signing/sign.ts';
 import { REAL_NODE_LABEL, REAL_NODE_TAINT, type Cluster } from './cluster.ts';
@@ -57,13 +57,10 @@ export async function pushModelImage(
     }
     const signed = await signModel(dir, loadSigner(key.privateKeyPem));
     options.afterSigning?.(dir);
-    const tar = join(work, 'layer.tar');
-    createLayerTar(dir, tar);
-    const layout = join(work, 'layout');
-    await writeImageLayout(layout, [tar], {}, { 'org.opencontainers.image.title': name });
-    const digest = await pushLayout(layout, cluster.node.registry, `models/${name}`, 'v1');
     return {
-      reference: `${cluster.node.registry}/models/${name}@${digest}`,
+      reference: await pushDirectoryImage(dir, cluster.node.registry, `models/${name}`, 'v1', {
+        'org.opencontainers.image.title': name,
+      }),
       modelDigest: signed.digest,
       bundle: Buffer.from(signed.bundle).toString('utf8'),
     };
