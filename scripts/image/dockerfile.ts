@@ -44,10 +44,12 @@ export function instructions(dockerfile: string): Instruction[] {
     const match = /^\s*([A-Za-z]+)\s+(.*)$/.exec(line);
     if (!match) throw new Error(`Dockerfile line ${i + 1} is not an instruction: ${line}`);
     const instruction: Instruction = { keyword: match[1]!.toUpperCase(), args: match[2]!.trim() };
-    const heredoc = /<<-?'?"?([A-Za-z_]+)'?"?/.exec(instruction.args);
+    const heredoc = /<<-?'?"?([A-Za-z_][A-Za-z0-9_]*)'?"?/.exec(instruction.args);
     if (heredoc) {
       const body: string[] = [];
       while (i + 1 < lines.length && lines[i + 1] !== heredoc[1]) body.push(lines[++i] ?? '');
+      if (i + 1 >= lines.length)
+        throw new Error(`Dockerfile heredoc <<${heredoc[1]} has no closing ${heredoc[1]} line`);
       i++;
       instruction.heredoc = `${body.join('\n')}\n`;
     }

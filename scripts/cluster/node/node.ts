@@ -254,7 +254,10 @@ export async function startNode(
   // ---- host resources: mount namespace, cgroup root, sysctl record ----
   createNodeMntns(state.dir, layout.privateDirs);
   createCgroupRoot(cgroupRoot);
-  recordSysctls(sysctlRecord(state.dir));
+  recordSysctls(
+    sysctlRecord(state.dir),
+    otherRunDirs(state.dir).map((d) => sysctlRecord(d)),
+  );
   const inNode = inNamespaces(state.dir, { mount: true });
   const nodeEnv: NodeJS.ProcessEnv = {
     PATH: `${join(parts.debian, 'bin')}:${join(parts.containerd, 'bin')}:/usr/sbin:/usr/bin:/sbin:/bin`,
@@ -464,8 +467,26 @@ export async function stopNode(runDir: string, log: (line: string) => void): Pro
   );
   const left = removeCgroupTree(cgroupRoot);
   if (left.length) throw new Error(`cgroups still in use after the node stopped: ${left.join(', ')}`);
-  const restored = restoreSysctls(sysctlRecord(runDir));
+  const others = otherRunDirs(runDir);
+  const restored = restoreSysctls(sysctlRecord(runDir), others.length > 0);
   if (restored.length) log(`restored sysctls changed by the kubelet: ${restored.join(', ')}`);
+  if (others.length)
+    log(
+      `left the kubelet's sysctls to the other running cluster(s), which restore them: ${others.join(', ')}`,
+    );
+}
+
+/** Run directories of other local clusters whose kubelet is running (found by its --root-dir). */
+export function otherRunDirs(runDir: string): string[] {
+  const dirs = new Set<string>();
+  for (const p of listProcesses()) {
+    const argv = p.cmdline.split(' ');
+    if ((argv[0] ?? '').split('/').pop() !== 'kubelet') continue;
+    const root = argv.find((a) => a.startsWith('--root-dir='))?.slice('--root-dir='.length);
+    const m = root ? /^(.*)\/node\/kubelet$/.exec(root) : null;
+    if (m?.[1] && m[1] !== runDir) dirs.add(m[1]);
+  }
+  return [...dirs].sort();
 }
 
 /** Mount points under `dir` in this process's mount namespace (the host's, for `cluster:down`). */

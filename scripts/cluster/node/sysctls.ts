@@ -1,6 +1,9 @@
 // Global sysctls the kubelet changes (pkg/kubelet/cm, setupKernelTunables, with protectKernelDefaults
 // false): they are not per network namespace, so the node records them before the kubelet starts and
 // puts them back when it stops, also after a crash (the record is a file in the run directory).
+// Several local clusters may run at once (two clones' test suites): they share one set of original
+// values — a run that starts while another's kubelet runs copies that run's record instead of reading
+// values the other kubelet already changed — and only the last one to stop writes them back.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 
 export const KUBELET_SYSCTLS = [
@@ -22,22 +25,40 @@ export function readSysctl(name: string): string | undefined {
   }
 }
 
-/** Records the current values into `file`, unless a record is already there (an earlier run's, which
- *  holds the values from before any kubelet of ours touched them). */
-export function recordSysctls(file: string): SysctlRecord {
-  if (existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as SysctlRecord;
-  const record: SysctlRecord = {};
-  for (const name of KUBELET_SYSCTLS) {
-    const value = readSysctl(name);
-    if (value !== undefined) record[name] = value;
+function readRecord(file: string): SysctlRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(file, 'utf8')) as SysctlRecord;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Records the values from before any kubelet of ours touched them into `file`: an existing record (an
+ * earlier, crashed run of this directory), else the record of another run whose kubelet is running
+ * (`otherRecords`), else the current values.
+ */
+export function recordSysctls(file: string, otherRecords: string[] = []): SysctlRecord {
+  const existing = readRecord(file);
+  if (existing) return existing;
+  let record = otherRecords.map(readRecord).find((r) => r !== undefined);
+  if (!record) {
+    record = {};
+    for (const name of KUBELET_SYSCTLS) {
+      const value = readSysctl(name);
+      if (value !== undefined) record[name] = value;
+    }
   }
   writeFileSync(file, `${JSON.stringify(record, null, 2)}\n`);
   return record;
 }
 
-/** Writes the recorded values back; returns the names that had changed. */
-export function restoreSysctls(file: string): string[] {
-  if (!existsSync(file)) return [];
+/**
+ * Writes the recorded values back, unless another run's kubelet still runs (`othersRunning`: it needs
+ * them, and that run restores them when it stops, from the same record); returns the names written.
+ */
+export function restoreSysctls(file: string, othersRunning = false): string[] {
+  if (!existsSync(file) || othersRunning) return [];
   const record = JSON.parse(readFileSync(file, 'utf8')) as SysctlRecord;
   const changed: string[] = [];
   for (const [name, value] of Object.entries(record)) {
