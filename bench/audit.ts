@@ -23,7 +23,8 @@ import {
 import type { KubeClient, KubeObject } from '../src/kube/types.ts';
 import { AuditReconciler } from '../src/controller/audit.ts';
 import { EventRecorder } from '../src/controller/events.ts';
-import { ControllerMetrics } from '../src/controller/metrics.ts';
+import { ReportWriter } from '../src/controller/report-writer.ts';
+import { ControllerMetrics } from '../src/telemetry/metrics.ts';
 import { emitResult } from './perf-output.ts';
 
 const SIZES = (process.env.BENCH_AUDIT_SIZES ?? '1000,10000').split(',').map(Number);
@@ -198,7 +199,7 @@ async function runSize(size: number, cluster: boolean): Promise<SizeResult> {
     policyAudit: () => undefined,
     exemptNamespaces: new Set(['kube-system', 'kube-public', 'kube-node-lease', 'modelgate-system']),
     intervalMs: 3_600_000,
-    watchWorkloads: false,
+    reports: new ReportWriter({ client, clock: realClock, logger }),
   });
 
   // Reference first (warms the same code paths of the API or the fake), then the audit.

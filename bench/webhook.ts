@@ -31,6 +31,7 @@ import type { WebhookServer } from '../src/webhook/server.ts';
 import { createTestCa } from '../src/webhook/tls.test-support.ts';
 import { compileSources } from './compile.ts';
 import { emitResult } from './perf-output.ts';
+import { trustProblem } from '../src/signing/trust.ts';
 
 const list = (v: string | undefined, d: number[]) => (v ? v.split(',').map(Number) : d);
 // BENCH_POLICY_COUNTS / BENCH_CONCURRENCY narrow a run (e.g. `10` and `16` under `node --cpu-prof`).
@@ -393,7 +394,11 @@ async function main(): Promise<void> {
     if (store.snapshot().errors.length > 0)
       throw new Error(`bench policies do not compile: ${store.snapshot().errors[0]!.message}`);
     const server = await startWebhookServer({
-      admission: createAdmission({ store, verifier: { image: 'modelgate:bench' } }),
+      admission: createAdmission({
+        store,
+        verifier: { image: 'modelgate:bench' },
+        validateTrust: trustProblem,
+      }),
       tls: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
       logger,
       metrics: new AdmissionMetrics(),

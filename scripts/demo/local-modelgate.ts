@@ -12,6 +12,9 @@ import { createCertificateAuthority, issueCertificate } from '../cluster/pki.ts'
 import type { Cluster } from '../../test/e2e/cluster.ts';
 import { RESOURCE_OF, SUPPORTED_KINDS } from '../../src/workloads/kinds.ts';
 
+/** The verifier the demo's webhook injects; the controller counts only its results. */
+const VERIFIER_IMAGE = `registry.example.com/modelgate@sha256:${'0'.repeat(64)}`;
+
 export interface LocalModelgateOptions {
   /** modelgate's own namespace (exempt from admission; holds the controller's Lease). */
   namespace?: string;
@@ -75,11 +78,29 @@ function webhookConfigurations(o: {
           rules: [...byGroup].map(([group, resources]) => ({
             apiGroups: [group],
             apiVersions: ['*'],
-            resources,
+            // Debug containers added to running pods are checked too.
+            resources: group === '' ? [...resources, 'pods/ephemeralcontainers'] : resources,
             operations: ['CREATE', 'UPDATE'],
             scope: 'Namespaced',
           })),
           ...common,
+        },
+        {
+          // The policies themselves (as the chart registers them): refused when they cannot be enforced.
+          name: 'policies.modelgate.io',
+          clientConfig: { url: `${o.url}/validate`, caBundle },
+          rules: [
+            {
+              apiGroups: ['modelgate.io'],
+              apiVersions: ['v1alpha1'],
+              resources: ['clustermodelpolicies', 'modelpolicies'],
+              operations: ['CREATE', 'UPDATE'],
+              scope: '*',
+            },
+          ],
+          ...common,
+          failurePolicy: 'Ignore',
+          namespaceSelector: {},
         },
       ],
     },
@@ -190,7 +211,7 @@ export async function startLocalModelgate(
         '--bind-address=127.0.0.1',
         `--kubeconfig=${cluster.kubeconfigPath}`,
         `--controller-namespace=${namespace}`,
-        '--verifier-image=registry.example.com/modelgate@sha256:' + '0'.repeat(64),
+        `--verifier-image=${VERIFIER_IMAGE}`,
         '--shutdown-delay=0',
         '--shutdown-grace=5',
       ],
@@ -220,6 +241,8 @@ export async function startLocalModelgate(
         '--validating-webhook=',
         '--mutating-webhook=',
         '--audit-interval=30s',
+        // The webhook's verifier: only its results count as verification.
+        `--verifier-image=${VERIFIER_IMAGE}`,
       ],
       controllerSink,
     );

@@ -1,7 +1,10 @@
 // Builds the CustomResourceDefinitions from schema.ts. scripts/generate-crds.ts writes them to crds/;
 // crd.test.ts fails when the files drift from this.
+import { createHash } from 'node:crypto';
 import yaml from 'js-yaml';
+import { canonicalJson } from '../json/shape.ts';
 import { specSchema, statusSchema, type SchemaNode } from './schema.ts';
+import { CLUSTER_ONLY_FIELDS } from './tenancy.ts';
 import { GROUP, VERSION, type PolicyKind } from './types.ts';
 
 interface Names {
@@ -34,6 +37,26 @@ const KINDS: Names[] = [
   },
 ];
 
+/** Annotation on the CRDs naming their schema: a digest of the OpenAPI schema the controller was built with. */
+export const SCHEMA_DIGEST_ANNOTATION = 'modelgate.io/schema-digest';
+
+function schemaDigestOf(schema: SchemaNode): string {
+  return `sha256:${createHash('sha256').update(canonicalJson(schema)).digest('hex').slice(0, 32)}`;
+}
+
+/** The schema digest this build's CRD for `kind` carries. */
+export function expectedSchemaDigest(kind: PolicyKind): string {
+  const names = KINDS.find((k) => k.kind === kind)!;
+  const crd = buildCrd(names) as { metadata: { annotations: Record<string, string> } };
+  return crd.metadata.annotations[SCHEMA_DIGEST_ANNOTATION]!;
+}
+
+/** The CRD objects' names, by kind. */
+export const CRD_NAMES: Readonly<Record<PolicyKind, string>> = {
+  ClusterModelPolicy: `clustermodelpolicies.${GROUP}`,
+  ModelPolicy: `modelpolicies.${GROUP}`,
+};
+
 export function buildCrd(names: Names): Record<string, unknown> {
   const root: SchemaNode = {
     type: 'object',
@@ -42,7 +65,19 @@ export function buildCrd(names: Names): Record<string, unknown> {
       apiVersion: { type: 'string', description: 'APIVersion of this object: modelgate.io/v1alpha1.' },
       kind: { type: 'string', description: `Kind of this object: ${names.kind}.` },
       metadata: { type: 'object' },
-      spec: { ...specSchema, default: {} },
+      spec: {
+        ...specSchema,
+        default: {},
+        // A namespaced policy can only add restrictions (src/api/tenancy.ts).
+        ...(names.kind === 'ModelPolicy'
+          ? {
+              'x-kubernetes-validations': [
+                ...(specSchema['x-kubernetes-validations'] ?? []),
+                ...CLUSTER_ONLY_FIELDS.map((f) => f.rule),
+              ],
+            }
+          : {}),
+      },
       status: statusSchema,
     },
     required: ['spec'],
@@ -53,6 +88,8 @@ export function buildCrd(names: Names): Record<string, unknown> {
     metadata: {
       name: `${names.plural}.${GROUP}`,
       labels: { 'app.kubernetes.io/name': 'modelgate', 'app.kubernetes.io/part-of': 'modelgate' },
+      // Which schema this is: the controller compares it with its own (Helm never upgrades CRDs).
+      annotations: { [SCHEMA_DIGEST_ANNOTATION]: schemaDigestOf(root) },
     },
     spec: {
       group: GROUP,

@@ -49,8 +49,15 @@ const everyField: DeepRequired<ModelPolicySpec> = {
     },
   ],
   threshold: 1,
-  verifier: { inject: true, image: 'img', resources: { requests: { cpu: '1' }, limits: { memory: '1Gi' } } },
+  verifier: {
+    inject: true,
+    image: `reg.io/verifier@sha256:${'b'.repeat(64)}`,
+    resources: { requests: { cpu: '1' }, limits: { memory: '1Gi' } },
+  },
   formats: { deny: ['pickle'] },
+  nonModelImages: [
+    { repository: 'docker.io/istio/proxyv2', digest: 'sha256:' + 'c'.repeat(64), reason: 'mesh' },
+  ],
   confidentialComputing: {
     when: { sensitivity: ['high'] },
     always: false,
@@ -208,7 +215,7 @@ describe('parsePolicy', () => {
           },
         ],
       },
-      'subjectRegExp: is not a valid regular expression',
+      'subjectRegExp: is not valid RE2 syntax',
     ],
   ])('rejects %j with a message naming the field', (spec, expected) => {
     expect(errorsOf(spec).join('\n')).toContain(expected);

@@ -261,10 +261,13 @@ export const specSchema: SchemaNode = {
           description: 'Inject the verifier into matching pods that mount model volumes.',
           default: false,
         },
-        image: str('Verifier image; defaults to the one configured at install time.', { maxLength: 1024 }),
+        image: str(
+          "Verifier image, pinned by digest (<repository>@sha256:<64 hex>); defaults to the one configured at install time. ClusterModelPolicy only: what runs in a pod on modelgate's behalf is never chosen by a namespace.",
+          { maxLength: 1024, pattern: '^[^@]+@sha256:[0-9a-f]{64}$' },
+        ),
         resources: {
           type: 'object',
-          description: 'Resources of the verifier container.',
+          description: 'Resources of the verifier container. ClusterModelPolicy only.',
           properties: {
             requests: {
               type: 'object',
@@ -289,6 +292,35 @@ export const specSchema: SchemaNode = {
           { enum: [...FORMAT_NAMES] },
           { maxItems: FORMAT_NAMES.length, 'x-kubernetes-list-type': 'set' },
         ),
+      },
+    },
+    nonModelImages: {
+      type: 'array',
+      description:
+        'Images that load no model (a service-mesh sidecar, a log shipper, a web frontend), approved by the platform team. Every container of a workload this policy selects must either run a model server modelgate reads (its models are then checked) or run an image listed here. Approve only images that cannot fetch or load a model whatever their arguments: a general-purpose image with a shell or an interpreter is not one. ClusterModelPolicy only: a ModelPolicy cannot approve images.',
+      maxItems: 256,
+      items: {
+        type: 'object',
+        required: ['reason'],
+        'x-kubernetes-validations': [
+          {
+            rule: 'has(self.repository) != has(self.digest)',
+            message: 'a non-model image needs exactly one of repository or digest',
+          },
+        ],
+        properties: {
+          repository: str(
+            'Repository glob without tag or digest, matched against the canonical repository (docker.io/library/nginx for "nginx"): "*" within one path segment, "**" across segments. Example: docker.io/istio/proxyv2, registry.example.com/platform/**.',
+            { minLength: 1, maxLength: 1024, pattern: '^[^@:]+(:[0-9]+)?(/[^@:]+)*$' },
+          ),
+          digest: str('The image manifest digest: exactly this image, whatever its name.', {
+            pattern: SHA256_DIGEST,
+          }),
+          reason: str('Why this image loads no model; shown in decisions and reports.', {
+            minLength: 1,
+            maxLength: 256,
+          }),
+        },
       },
     },
     confidentialComputing: {

@@ -82,6 +82,19 @@ export interface FormatsSpec {
   deny?: string[];
 }
 
+/**
+ * A platform team's statement that an image loads no model (a mesh sidecar, a log shipper, a web
+ * frontend): by repository glob or by manifest digest. ClusterModelPolicy only.
+ */
+export interface NonModelImage {
+  /** Repository glob, without tag or digest: docker.io/istio/proxyv2, registry.example.com/platform/**. */
+  repository?: string;
+  /** sha256:<64 hex> of the image manifest: exactly this image. */
+  digest?: string;
+  /** Why the image loads no model, shown in decisions and reports. */
+  reason: string;
+}
+
 export interface NodeLabelRequirement {
   key: string;
   values: string[];
@@ -109,6 +122,7 @@ export interface ModelPolicySpec {
   threshold?: number;
   verifier?: VerifierSpec;
   formats?: FormatsSpec;
+  nonModelImages?: NonModelImage[];
   confidentialComputing?: ConfidentialComputingSpec;
   enforceUnchangedUpdates?: boolean;
 }
@@ -158,5 +172,7 @@ export interface ModelPolicyResource {
 export const SENSITIVITY_LABEL = 'modelgate.io/sensitivity';
 export const MODELS_ANNOTATION = 'modelgate.io/models';
 export const BUNDLE_CONFIGMAP_LABEL = 'modelgate.io/bundle';
+/** The name modelgate gives the runtime verifier init container (a name proves nothing by itself). */
+export const VERIFIER_CONTAINER_NAME = 'modelgate-verifier';
 export const SENSITIVITIES: readonly Sensitivity[] = ['low', 'medium', 'high'];
 export const ENFORCEMENTS: readonly Enforcement[] = ['Enforce', 'Warn', 'Audit'];

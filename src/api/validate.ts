@@ -3,6 +3,8 @@
 // controller reach the same verdict), and applies the schema defaults. Errors name the field.
 import { specSchema, type SchemaNode } from './schema.ts';
 import { API_VERSION, type ModelPolicyResource, type PolicyKind } from './types.ts';
+import { compileIdentityPattern } from './identity-pattern.ts';
+import { isObj as isObject } from '../json/shape.ts';
 
 export interface FieldError {
   path: string;
@@ -10,8 +12,6 @@ export interface FieldError {
 }
 
 type Json = unknown;
-const isObject = (v: Json): v is Record<string, Json> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 const has = (o: Record<string, Json>, k: string) => o[k] !== undefined && o[k] !== null;
 
 /**
@@ -27,6 +27,7 @@ export const celTwins: Record<string, (self: Record<string, Json>) => boolean> =
   '[has(self.key), has(self.certificate), has(self.keyless)].filter(x, x).size() == 1': (s) =>
     [has(s, 'key'), has(s, 'certificate'), has(s, 'keyless')].filter(Boolean).length === 1,
   'has(self.pem) != has(self.secretRef)': (s) => has(s, 'pem') !== has(s, 'secretRef'),
+  'has(self.repository) != has(self.digest)': (s) => has(s, 'repository') !== has(s, 'digest'),
   'has(self.subject) != has(self.subjectRegExp)': (s) => has(s, 'subject') !== has(s, 'subjectRegExp'),
   'has(self.when) != (has(self.always) && self.always)': (s) => has(s, 'when') !== (s.always === true),
   '!has(self.threshold) || (has(self.authorities) && self.threshold <= size(self.authorities))': (s) =>
@@ -206,11 +207,11 @@ export function parsePolicy(obj: Json): PolicyParseResult {
       }
       if (isObject(a) && isObject(a.keyless) && typeof a.keyless.subjectRegExp === 'string') {
         try {
-          new RegExp(a.keyless.subjectRegExp);
+          compileIdentityPattern(a.keyless.subjectRegExp);
         } catch (err) {
           errors.push({
             path: `spec.authorities[${i}].keyless.subjectRegExp`,
-            message: `is not a valid regular expression: ${(err as Error).message}`,
+            message: (err as Error).message,
           });
         }
       }

@@ -38,7 +38,9 @@ describe('modelgate check', () => {
     expect(r.out).toMatch(
       /DENY ClusterModelPolicy\/production-models · source · hf:\/\/random-user\/llama-finetune:main\n\s+why: .*not from an allowed source/,
     );
-    expect(r.out).toContain('5 workload(s) checked against 1 policy: 2 admitted, 3 denied.');
+    expect(r.out).toContain('Deployment ml-prod/storefront: admitted');
+    expect(r.out).toContain('Deployment ml-prod/chat-script: DENIED');
+    expect(r.out).toContain('7 workload(s) checked against 1 policy: 3 admitted, 4 denied.');
   });
 
   it('--output json prints exactly one JSON object', async () => {
@@ -85,7 +87,7 @@ describe('modelgate check', () => {
             apiVersion: 'v1',
             kind: 'Pod',
             metadata: { name: 'p', namespace: 'ml-prod' },
-            spec: { containers: [{ name: 'c', image: 'x', args: ['--model', 'example-org/m'] }] },
+            spec: { containers: [{ name: 'c', image: 'x', command: ['vllm', 'serve', 'example-org/m'] }] },
           },
         ],
       }),

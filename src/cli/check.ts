@@ -1,20 +1,25 @@
 // modelgate check: evaluate policies against manifests offline, like `kyverno apply`.
 // Exit 0: every object admitted; 1: any denied; 2: unusable input (names the file, field and problem).
 import { VerdictCache } from '../signing/index.ts';
-import { decide } from '../policy/decide.ts';
+import { DEFAULT_VERIFIER_IMAGE, verifierDecideOptions } from '../mutation/index.ts';
+import { decide, type DecideOptions } from '../policy/decide.ts';
+import type { PolicySnapshot } from '../policy/store.ts';
+import type { Decision } from '../policy/types.ts';
 import { buildSnapshot } from '../policy-store/file-store.ts';
 import { loadManifests, ManifestError } from '../policy-store/manifests.ts';
 import { renderText, toJsonResult, type CheckedObject } from './check-report.ts';
 import { extractModelReferences } from '../workloads/extract.ts';
 import { outputFormat, parseFlags, UsageError } from './args.ts';
 
-const USAGE = `usage: modelgate check --policy <file|dir> [--policy ...] [--cluster <file>] [--namespace <ns>] [--output text|json] <manifest file|dir>...
+const USAGE = `usage: modelgate check --policy <file|dir> [--policy ...] [--cluster <file>] [--namespace <ns>] [--verifier-image <img>] [--output text|json] <manifest file|dir>...
 
 Evaluates ClusterModelPolicy/ModelPolicy objects against workload manifests, offline.
   --policy     policy files or directories (repeatable)
   --cluster    YAML with the cluster objects decisions read: Namespaces (labels), RuntimeClasses,
                ConfigMaps labelled modelgate.io/bundle=true (signature bundles, trusted roots), Secrets (keys)
   --namespace  namespace for manifests that do not set one (default "default")
+  --verifier-image  the installation's verifier image (the webhook's --verifier-image, default
+               ${DEFAULT_VERIFIER_IMAGE}): pods carrying that verifier are judged as the webhook judges them
   --output     text (default) or json
 Exit status: 0 all admitted, 1 some denied, 2 unusable input.`;
 
@@ -25,6 +30,7 @@ export async function run(argv: string[]): Promise<number> {
       policy: { type: 'string', multiple: true },
       cluster: { type: 'string', multiple: true },
       namespace: { type: 'string' },
+      'verifier-image': { type: 'string' },
       output: { type: 'string' },
     },
     USAGE,
@@ -64,19 +70,19 @@ export async function run(argv: string[]): Promise<number> {
 
   // The webhook's verifier and cache: a bundle shared by many manifests is verified once.
   const verdicts = new VerdictCache();
+  // What the webhook adds to every decision: the verifier container it injects is judged the same way.
+  const admission = verifierDecideOptions({
+    image: (values['verifier-image'] as string | undefined) || DEFAULT_VERIFIER_IMAGE,
+  });
   const results: CheckedObject[] = [];
   for (const m of manifests) {
     if (!extractModelReferences(m.object)) continue;
     const meta = (m.object.metadata ?? {}) as { name?: string; namespace?: string; generateName?: string };
     const namespace = meta.namespace ?? defaultNs;
-    const decision = decide(
-      { operation: 'CREATE', object: m.object, namespace },
-      snapshot.policies,
-      snapshot.cluster,
-      {
-        verifyBundle: (b, t) => verdicts.verify(b, t),
-      },
-    );
+    const decision = checkDecision(m.object, namespace, snapshot, {
+      verifyBundle: (b, t) => verdicts.verify(b, t),
+      ...admission,
+    });
     results.push({
       kind: String(m.object.kind),
       namespace,
@@ -97,4 +103,17 @@ export async function run(argv: string[]): Promise<number> {
     );
   }
   return results.some((r) => !r.decision.allowed) ? 1 : 0;
+}
+
+/**
+ * The decision `modelgate check` reaches for one manifest: the webhook's, for an object being created
+ * (offline, no mutation: a pod must already carry the verifier its policies require).
+ */
+export function checkDecision(
+  object: unknown,
+  namespace: string,
+  snapshot: PolicySnapshot,
+  options: DecideOptions,
+): Decision {
+  return decide({ operation: 'CREATE', object, namespace }, snapshot.policies, snapshot.cluster, options);
 }

@@ -6,9 +6,11 @@ import { randomBytes } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import { HttpKubeClient } from '../kube/client.ts';
 import { realClock } from '../kube/clock.ts';
-import { startHealthServer } from '../controller/health.ts';
+import { startHealthServer, type HealthServer } from '../telemetry/health-server.ts';
 import { Controller } from '../controller/manager.ts';
-import { ControllerMetrics } from '../controller/metrics.ts';
+import { ControllerMetrics } from '../telemetry/metrics.ts';
+import { preflight } from '../controller/preflight.ts';
+import { DEFAULT_VERIFIER_IMAGE } from '../mutation/verifier-container.ts';
 import { createLogger, isLogLevel, LOG_LEVELS } from '../telemetry/logger.ts';
 import { parseFlags, UsageError } from './args.ts';
 
@@ -32,6 +34,9 @@ flags:
   --mutating-webhook <NAME>      MutatingWebhookConfiguration to keep in line ("" for none; default modelgate)
   --cert-manager[=true|false]    cert-manager issues the certificate and injects caBundle: leave both alone
   --audit-interval <DURATION>    full audit period, e.g. 10m, 1h (default 10m)
+  --certificate-expiry-warning <DURATION>  warn this long before a signing or CA certificate expires (default 720h)
+  --verifier-image <IMG>         the verifier image the webhook injects (the same value as its --verifier-image;
+                                 default ${DEFAULT_VERIFIER_IMAGE}): only results of that verifier count
   --log-level <LEVEL>            ${LOG_LEVELS.join(', ')} (default info)`;
 
 const FLAGS = {
@@ -49,10 +54,14 @@ const FLAGS = {
   'mutating-webhook': { type: 'string' },
   'cert-manager': { type: 'string' },
   'audit-interval': { type: 'string' },
+  'certificate-expiry-warning': { type: 'string' },
+  'verifier-image': { type: 'string' },
   'log-level': { type: 'string' },
 } as const;
 
 const BOOLEAN_FLAGS = ['--leader-elect', '--cert-manager'];
+/** How long the start-up check waits for the API server. */
+const PREFLIGHT_TIMEOUT_MS = 10_000;
 
 /** "500ms", "30s", "10m", "1h", "1h30m" -> milliseconds. */
 export function parseDuration(v: string, name: string): number {
@@ -91,6 +100,8 @@ export interface ControllerFlags {
   mutatingWebhook: string;
   certManager: boolean;
   auditIntervalMs: number;
+  certificateExpiryWarningMs: number;
+  verifierImage: string;
   logLevel: string;
 }
 
@@ -128,6 +139,10 @@ export function parseControllerFlags(argv: string[]): ControllerFlags | 'help' {
     auditIntervalMs: values['audit-interval']
       ? parseDuration(values['audit-interval'], 'audit-interval')
       : 600_000,
+    certificateExpiryWarningMs: values['certificate-expiry-warning']
+      ? parseDuration(values['certificate-expiry-warning'], 'certificate-expiry-warning')
+      : 30 * 86_400_000,
+    verifierImage: values['verifier-image'] || DEFAULT_VERIFIER_IMAGE,
     logLevel,
   };
 }
@@ -151,8 +166,23 @@ export async function run(argv: string[]): Promise<number> {
     name: 'modelgate-controller',
   });
   const identity = `${process.env.POD_NAME ?? hostname()}_${randomBytes(4).toString('hex')}`;
+  // Start-up failures are one line on stderr and exit code 1: no stack trace, no retrying forever.
+  const fail = (message: string) => {
+    process.stderr.write(`modelgate controller: ${message}\n`);
+    return 1;
+  };
+  let kubeConfig: KubeConfig;
+  let client: HttpKubeClient;
+  try {
+    kubeConfig = loadKubeConfig(flags.kubeconfig);
+    client = new HttpKubeClient(kubeConfig);
+  } catch (err) {
+    return fail(
+      `cannot load the kubeconfig${flags.kubeconfig ? ` ${flags.kubeconfig}` : ''}: ${(err as Error).message}; pass --kubeconfig, set $KUBECONFIG, or run in a pod with a service account`,
+    );
+  }
+  const server = kubeConfig.getCurrentCluster()?.server ?? 'the configured server';
   const metrics = new ControllerMetrics({ processMetrics: true });
-  const client = new HttpKubeClient(loadKubeConfig(flags.kubeconfig));
   const controller = new Controller(client, realClock, logger, metrics, {
     namespace: flags.namespace,
     identity,
@@ -167,14 +197,30 @@ export async function run(argv: string[]): Promise<number> {
     mutatingWebhook: flags.mutatingWebhook,
     certManager: flags.certManager,
     auditIntervalMs: flags.auditIntervalMs,
+    certificateExpiryWarningMs: flags.certificateExpiryWarningMs,
+    verifier: { image: flags.verifierImage },
     ...(flags.extraCertNames.length ? { extraCertNames: flags.extraCertNames } : {}),
   });
-  const health = await startHealthServer({
-    port: flags.metricsPort,
-    host: flags.bindAddress,
-    registry: metrics.registry,
-    ready: () => controller.ready(),
-  });
+  let health: HealthServer;
+  try {
+    health = await startHealthServer({
+      port: flags.metricsPort,
+      host: flags.bindAddress,
+      registry: metrics.registry,
+      notReadyReason: () => (controller.ready() ? undefined : 'initial sync not finished'),
+    });
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  const problem = await preflight(
+    new HttpKubeClient(kubeConfig, { requestTimeoutMs: PREFLIGHT_TIMEOUT_MS }),
+    server,
+    flags.namespace,
+  );
+  if (problem) {
+    await health.close();
+    return fail(problem);
+  }
   logger.info(
     {
       identity,
@@ -182,6 +228,7 @@ export async function run(argv: string[]): Promise<number> {
       metricsPort: health.port,
       leaderElect: flags.leaderElect,
       certManager: flags.certManager,
+      verifierImage: flags.verifierImage,
     },
     'controller starting',
   );

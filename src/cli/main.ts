@@ -1,5 +1,6 @@
 // modelgate: one binary, one entry point. Each verb lives in its own module and is loaded on demand,
 // so `modelgate scan` never pays for the webhook's dependencies.
+import { readFileSync } from 'node:fs';
 import { UsageError } from './args.ts';
 
 interface Verb {
@@ -31,6 +32,14 @@ function usage(): string {
   ].join('\n');
 }
 
+/** The version in package.json (two levels up from src/cli or dist/cli, in a checkout and in the image). */
+export function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version?: unknown;
+  };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
@@ -38,7 +47,7 @@ export async function main(argv: string[]): Promise<number> {
     return name === undefined ? 2 : 0;
   }
   if (name === '--version') {
-    process.stdout.write('modelgate 0.1.0\n');
+    process.stdout.write(`modelgate ${version()}\n`);
     return 0;
   }
   const verb = verbs[name];

@@ -21,7 +21,11 @@ Writes an OpenSSF model_signing bundle (Sigstore bundle v0.3, DSSE, in-toto stat
   --shard-size         hash files in shards of N bytes (method "shards"); default: whole files.
                        Ignored with blake3, which model_signing never shards
   --ignore-path        leave a path out of the signature (recorded in the bundle; .git* and the
-                       bundle itself are always left out)`;
+                       bundle itself are always left out). An exact path: no glob characters
+
+Refused: a model with no regular file left to sign, a file name that is not UTF-8, a symbolic
+link to a directory. Warned: choices the model_signing CLI cannot verify (BLAKE2/BLAKE3, shards,
+Ed25519, a single-file model) and links leading out of the model.`;
 
 const OPTIONS = {
   key: { type: 'string' },
@@ -111,11 +115,12 @@ export async function run(argv: string[]): Promise<number> {
     process.stderr.write(`modelgate sign: cannot write ${out}: ${(err as Error).message}\n`);
     return 2;
   }
+  for (const w of signed.warnings) process.stderr.write(`modelgate sign: warning: ${w}\n`);
   const durationMs = Math.round(performance.now() - started);
   const { files, bytes } = signed.manifest;
   if (output === 'json') {
     process.stdout.write(
-      `${JSON.stringify({ model: modelPath, signature: out, digest: signed.digest, files, bytes, durationMs })}\n`,
+      `${JSON.stringify({ model: modelPath, signature: out, digest: signed.digest, files, bytes, durationMs, warnings: signed.warnings })}\n`,
     );
   } else {
     process.stdout.write(

@@ -20,8 +20,9 @@ const USAGE = `usage: modelgate verify <MODEL_PATH> --signature <FILE>
 
 Verifies the signature bundle (OpenSSF model_signing format) and that every file of the model matches it.
   --key               PEM public key (ECDSA P-256/P-384/P-521 or Ed25519)
-  --ca                PEM CA certificate(s) the bundle's certificate chain must lead to (repeatable);
-                      with --ca, --identity restricts the leaf's SAN or CN (repeatable, exact)
+  --ca                PEM root CA certificate(s) the bundle's certificate chain must lead to, RFC 5280
+                      path validation (repeatable); with --ca, --identity restricts the leaf's SAN or
+                      CN (repeatable, exact; a CN only within the path's name constraints)
   --identity          Sigstore keyless: the exact certificate identity (email or URI)
   --identity-regexp   Sigstore keyless: identity regular expression, always anchored (^...$)
   --issuer            Sigstore keyless: the OIDC issuer URL

@@ -23,7 +23,14 @@ const pod = {
   kind: 'Pod',
   metadata: { name: 'p', namespace: 'prod' },
   spec: {
-    containers: [{ name: 'c', image: 'busybox' }],
+    containers: [
+      {
+        name: 'c',
+        image: `vllm/vllm-openai@sha256:${'a'.repeat(64)}`,
+        args: ['--model', '/m'],
+        volumeMounts: [{ name: 'm', mountPath: '/m', readOnly: true }],
+      },
+    ],
     volumes: [{ name: 'm', image: { reference: 'registry.example.com/m:v1' } }],
   },
 };

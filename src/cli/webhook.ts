@@ -1,5 +1,6 @@
 // `modelgate webhook`: serve the admission webhook. Thin: parse flags, build the policy store, the
 // telemetry and the server, then wait for SIGTERM/SIGINT (graceful) or SIGHUP (reload policy files).
+import { DEFAULT_VERIFIER_IMAGE } from '../mutation/index.ts';
 import { FilePolicyStore } from '../policy-store/file-store.ts';
 import type { PolicyStore } from '../policy/store.ts';
 import type { BundleVerifier } from '../policy/signature-seam.ts';
@@ -10,8 +11,7 @@ import { createAdmission } from '../webhook/admission.ts';
 import { watchPolicyFiles } from '../webhook/policy-files-watcher.ts';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, startWebhookServer } from '../webhook/server.ts';
 import { parseFlags, requireOne, UsageError } from './args.ts';
-
-export const DEFAULT_VERIFIER_IMAGE = 'ghcr.io/modelgate/modelgate:0.1.0';
+import { trustProblem } from '../signing/trust.ts';
 
 const USAGE = `usage: modelgate webhook --tls-cert-file <PEM> --tls-private-key-file <PEM> [flags]
 
@@ -163,6 +163,8 @@ export async function run(argv: string[]): Promise<number> {
     store,
     verifier: { image: values['verifier-image'] ?? DEFAULT_VERIFIER_IMAGE },
     verifyBundle,
+    validateTrust: trustProblem,
+    controllerNamespace,
   });
   const server = await startWebhookServer({
     admission,

@@ -23,7 +23,9 @@ const SIGNED = 'sha256:92745110b1ab4368471cbe31664e10174e954b113a3df333db860317b
 
 describe('auditWorkload', () => {
   const snapshot = {
-    policies: policySet(policy('signed', { authorities: [{ name: 'ml-release', key: { pem } }] })),
+    policies: policySet(
+      policy('signed', { authorities: [{ name: 'ml-release', key: { pem } }], verifier: { inject: true } }),
+    ),
     cluster: clusterView(namespace('ml')),
     errors: [],
   };

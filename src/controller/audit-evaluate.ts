@@ -1,12 +1,12 @@
 // The audit's pure core: evaluate one existing workload with the same decision core as the webhook, and
 // turn the decision into report results, event keys and per-policy counts.
-import { decide, formatViolation } from '../policy/decide.ts';
+import { decide, formatViolation, type DecideOptions } from '../policy/decide.ts';
 import type { PolicySnapshot } from '../policy/store.ts';
 import type { BundleVerifier } from '../policy/signature-seam.ts';
 import type { Violation } from '../policy/types.ts';
 import { groupOfApiVersion, isSupportedKind } from '../workloads/kinds.ts';
 import type { KubeObject } from '../kube/types.ts';
-import type { ReportResult } from './policy-report.ts';
+import type { ReportResult } from './reports.ts';
 
 export interface WorkloadRef {
   apiVersion: string;
@@ -42,11 +42,14 @@ export function auditWorkload(
   snapshot: PolicySnapshot,
   exemptNamespaces: ReadonlySet<string>,
   verifyBundle?: BundleVerifier,
+  /** The webhook's verifier options (verifierDecideOptions), so the audit and the webhook agree. */
+  admission: Pick<DecideOptions, 'verifierImage' | 'extraChecks'> = {},
 ): WorkloadAudit | undefined {
   if (controlledBySupportedKind(o)) return undefined;
   const namespace = o.metadata.namespace ?? 'default';
   const d = decide({ operation: 'CREATE', object: o, namespace }, snapshot.policies, snapshot.cluster, {
     exemptNamespaces,
+    ...admission,
     ...(verifyBundle ? { verifyBundle } : {}),
   });
   if (d.policies.length === 0) return undefined;

@@ -13,7 +13,9 @@ import { clusterPolicy, modelDeployment, namespace, silentLogger } from '../kube
 import { isObj } from '../kube/types.ts';
 import { AUDIT_REPORT_NAME, AuditReconciler } from './audit.ts';
 import { EventRecorder } from './events.ts';
-import { ControllerMetrics } from './metrics.ts';
+import { ControllerMetrics } from '../telemetry/metrics.ts';
+import { ReportWriter } from './report-writer.ts';
+import { WorkloadInformers } from './workload-informers.ts';
 
 const DEPLOYMENTS = workloadResource({ group: 'apps', kind: 'Deployment' });
 const PODS = workloadResource({ group: '', kind: 'Pod' });
@@ -31,6 +33,7 @@ async function setup(opts: { maxResults?: number } = {}) {
   });
   await store.start();
   const events = new EventRecorder({ client, clock, logger: silentLogger, metrics, instance: 'test' });
+  const workloads = new WorkloadInformers({ client, clock, logger: silentLogger });
   const audit = new AuditReconciler({
     client,
     clock,
@@ -48,20 +51,32 @@ async function setup(opts: { maxResults?: number } = {}) {
     intervalMs: 600_000,
     pageSize: 2,
     namespaceDelayMs: 1000,
+    reports: new ReportWriter({ client, clock, logger: silentLogger }),
+    workloads,
     ...(opts.maxResults ? { maxResultsPerReport: opts.maxResults } : {}),
   });
   const settle = async (ms = 20) => {
     await clock.advance(ms);
     await audit.idle();
+    await events.idle();
   };
-  return { client, clock, metrics, store, audit, settle };
+  const start = () => {
+    audit.start();
+    workloads.start();
+  };
+  const stop = async () => {
+    workloads.stop();
+    await audit.stop();
+    await store.stop();
+  };
+  return { client, clock, metrics, store, audit, settle, start, stop };
 }
 
 const trustedOnly = { sources: ['oci://trusted.example.com/**'] };
 
 describe('AuditReconciler', () => {
   it('finds an existing violating Deployment after a policy is created: Events, PolicyReport, status.audit, metrics', async () => {
-    const { client, store, audit, settle, metrics } = await setup();
+    const { client, audit, settle, metrics, start, stop } = await setup();
     client.seed(NAMESPACES, namespace('team-a'));
     client.seed(DEPLOYMENTS, modelDeployment('team-a', 'bad'));
     client.seed(
@@ -69,7 +84,7 @@ describe('AuditReconciler', () => {
       modelDeployment('team-a', 'good', 'trusted.example.com/models/llama@sha256:' + 'a'.repeat(64)),
     );
     client.seed(DEPLOYMENTS, modelDeployment('kube-system', 'exempt'));
-    audit.start();
+    start();
     await settle();
     expect(client.all(EVENTS)).toHaveLength(0); // no policy yet
 
@@ -116,15 +131,14 @@ describe('AuditReconciler', () => {
     await settle();
     expect(client.all(EVENTS)).toHaveLength(1);
     expect(client.writes.slice(writes).filter((w) => w.resource === 'policyreports')).toHaveLength(0);
-    audit.stop();
-    await store.stop();
+    await stop();
   });
 
   it('rescans a namespace when a workload in it changes, and drops the report when it is fixed', async () => {
-    const { client, store, audit, settle } = await setup();
+    const { client, settle, start, stop } = await setup();
     client.seed(CLUSTER_MODEL_POLICIES, clusterPolicy('trusted', trustedOnly));
     await settle();
-    audit.start();
+    start();
     await settle();
     client.seed(DEPLOYMENTS, modelDeployment('team-b', 'late'));
     await settle(1500);
@@ -132,12 +146,11 @@ describe('AuditReconciler', () => {
     await client.delete(DEPLOYMENTS, 'late', 'team-b');
     await settle(1500);
     expect(client.peek(POLICY_REPORTS, AUDIT_REPORT_NAME, 'team-b')).toBeUndefined();
-    audit.stop();
-    await store.stop();
+    await stop();
   });
 
   it('rescans a namespace whose labels change', async () => {
-    const { client, store, audit, settle } = await setup();
+    const { client, store, audit, settle, start, stop } = await setup();
     store.onNamespaceLabelsChanged((ns) => audit.requestNamespaceScan(ns));
     client.seed(NAMESPACES, namespace('team-e'));
     client.seed(
@@ -149,18 +162,17 @@ describe('AuditReconciler', () => {
     );
     client.seed(DEPLOYMENTS, modelDeployment('team-e', 'bad'));
     await settle();
-    audit.start();
+    start();
     await settle();
     expect(client.peek(POLICY_REPORTS, AUDIT_REPORT_NAME, 'team-e')).toBeUndefined();
     client.seed(NAMESPACES, namespace('team-e', { env: 'prod' }));
     await settle(1500);
     expect(client.peek(POLICY_REPORTS, AUDIT_REPORT_NAME, 'team-e')?.summary).toMatchObject({ fail: 1 });
-    audit.stop();
-    await store.stop();
+    await stop();
   });
 
   it('does not count Pods owned by a ReplicaSet, keeps reports bounded, and runs periodically', async () => {
-    const { client, store, audit, settle, clock } = await setup({ maxResults: 3 });
+    const { client, audit, settle, clock, start, stop } = await setup({ maxResults: 3 });
     client.seed(CLUSTER_MODEL_POLICIES, clusterPolicy('trusted', trustedOnly));
     for (let i = 0; i < 6; i++) client.seed(DEPLOYMENTS, modelDeployment('team-c', `d${i}`));
     const pod = modelDeployment('team-c', 'owned-pod');
@@ -178,7 +190,7 @@ describe('AuditReconciler', () => {
       spec: tmpl.spec,
     });
     await settle();
-    audit.start();
+    start();
     await settle();
     const report = client.peek(POLICY_REPORTS, AUDIT_REPORT_NAME, 'team-c');
     expect(report?.summary).toMatchObject({ fail: 6 });
@@ -189,21 +201,19 @@ describe('AuditReconciler', () => {
     await clock.advance(600_000);
     await audit.idle();
     expect(audit.lastScan).not.toBe(scans);
-    audit.stop();
-    await store.stop();
+    await stop();
   });
 
   it('works without the PolicyReport CRD', async () => {
-    const { client, store, audit, settle } = await setup();
+    const { client, settle, start, stop } = await setup();
     client.notServed.add('policyreports');
     client.seed(CLUSTER_MODEL_POLICIES, clusterPolicy('trusted', trustedOnly));
     client.seed(DEPLOYMENTS, modelDeployment('team-d', 'bad'));
     await settle();
-    audit.start();
+    start();
     await settle();
     expect(client.all(EVENTS)).toHaveLength(1);
     expect(client.peek(CLUSTER_MODEL_POLICIES, 'trusted')?.status).toMatchObject({ audit: { violating: 1 } });
-    audit.stop();
-    await store.stop();
+    await stop();
   });
 });

@@ -7,21 +7,14 @@
 import type pino from 'pino';
 import type { AuditSummary } from '../api/types.ts';
 import type { Clock, TimerHandle } from '../kube/clock.ts';
-import { Informer } from '../kube/informer.ts';
-import {
-  CLUSTER_MODEL_POLICIES,
-  MODEL_POLICIES,
-  POLICY_REPORTS,
-  WORKLOAD_RESOURCES,
-} from '../kube/resources.ts';
-import { isStatus, KubeApiError, type KubeClient, type KubeObject, type ResourceRef } from '../kube/types.ts';
+import { CLUSTER_MODEL_POLICIES, MODEL_POLICIES, WORKLOAD_RESOURCES } from '../kube/resources.ts';
+import { isStatus, type KubeClient, type ResourceRef } from '../kube/types.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
-import { formatViolation } from '../policy/decide.ts';
+import { formatViolation, type DecideOptions } from '../policy/decide.ts';
 import type { PolicySnapshot } from '../policy/store.ts';
 import type { BundleVerifier } from '../policy/signature-seam.ts';
 import {
   auditWorkload,
-  controlledBySupportedKind,
   countWorkload,
   reportResults,
   violationKey,
@@ -29,13 +22,10 @@ import {
   type WorkloadAudit,
 } from './audit-evaluate.ts';
 import type { EventRecorder } from './events.ts';
-import type { ControllerMetrics } from './metrics.ts';
-import {
-  buildPolicyReport,
-  DEFAULT_MAX_RESULTS,
-  ReportAccumulator,
-  sameReportContent,
-} from './policy-report.ts';
+import type { ControllerMetrics } from '../telemetry/metrics.ts';
+import type { ReportWriter } from './report-writer.ts';
+import type { WorkloadFacts, WorkloadInformers } from './workload-informers.ts';
+import { DEFAULT_MAX_RESULTS, ReportAccumulator } from './reports.ts';
 
 export const AUDIT_REPORT_NAME = 'modelgate-audit';
 const FULL = '*';
@@ -47,32 +37,29 @@ export interface AuditReconcilerDeps {
   logger: pino.Logger;
   metrics?: ControllerMetrics;
   events: EventRecorder;
+  reports: ReportWriter;
   snapshot: () => PolicySnapshot;
   /** The status of a policy object by id (for writing status.audit only when it changes). */
   policyAudit: (id: string) => AuditSummary | undefined;
   exemptNamespaces: ReadonlySet<string>;
   /** Signature verification for bundles available at admission (the webhook's verifier, with its cache). */
   verifyBundle?: BundleVerifier;
+  /** The webhook's verifier options (verifierDecideOptions): the audit judges verifier containers as it does. */
+  admission?: Pick<DecideOptions, 'verifierImage' | 'extraChecks'>;
   intervalMs?: number;
   pageSize?: number;
   maxResultsPerReport?: number;
   /** Coalesces workload changes in a namespace into one scan. */
   namespaceDelayMs?: number;
   workloadResources?: readonly ResourceRef[];
-  /** Watch workloads for changes (off in the benchmark). */
-  watchWorkloads?: boolean;
+  /** The shared workload informers, to scan a namespace again when a workload in it changes. */
+  workloads?: WorkloadInformers;
 }
 
 interface NamespaceFindings {
   report: ReportAccumulator;
   counts: Map<string, PolicyCounts>;
   violations: Map<string, number>;
-}
-
-interface WorkloadStamp {
-  namespace: string;
-  stamp: string;
-  controlled: boolean;
 }
 
 export interface ScanStats {
@@ -84,12 +71,10 @@ export interface ScanStats {
 
 export class AuditReconciler {
   private readonly queue: WorkQueue;
-  private readonly informers: Informer<WorkloadStamp>[] = [];
   /** Per-namespace per-policy counts: the sum is each policy's status.audit. */
   private nsCounts = new Map<string, Map<string, PolicyCounts>>();
   private nsViolations = new Map<string, Map<string, number>>();
   private timer: TimerHandle | undefined;
-  private reportsServed = true;
   lastScan: ScanStats | undefined;
 
   constructor(private readonly d: AuditReconcilerDeps) {
@@ -104,50 +89,29 @@ export class AuditReconciler {
       },
       (key) => (key === FULL ? this.scanCluster() : this.scanNamespace(key.slice(NS_PREFIX.length))),
     );
+    // A workload created, deleted, or changed in what decides its verdict: its namespace is scanned again.
+    for (const inf of d.workloads?.all() ?? []) {
+      const touched = (w: WorkloadFacts) => {
+        if (inf.hasSynced() && !w.controlled)
+          this.queue.addAfter(NS_PREFIX + w.namespace, this.d.namespaceDelayMs ?? 2000);
+      };
+      inf.addHandlers({
+        onAdd: touched,
+        onUpdate: (w, old) => w.stamp !== old.stamp && touched(w),
+        onDelete: touched,
+      });
+    }
   }
 
   start(): void {
-    if (this.d.watchWorkloads !== false) {
-      for (const ref of this.d.workloadResources ?? WORKLOAD_RESOURCES) {
-        const inf = new Informer<WorkloadStamp>({
-          client: this.d.client,
-          ref,
-          clock: this.d.clock,
-          logger: this.d.logger,
-          // Keep only what tells a meaningful change apart: spec generation and labels.
-          transform: (o) => ({
-            namespace: o.metadata.namespace ?? 'default',
-            stamp: `${o.metadata.generation ?? o.metadata.resourceVersion}|${JSON.stringify(o.metadata.labels ?? {})}|${JSON.stringify(o.metadata.annotations?.['modelgate.io/models'] ?? '')}`,
-            controlled: controlledBySupportedKind(o),
-          }),
-          ...(this.d.metrics
-            ? {
-                onEvent: (what, reason) =>
-                  this.d.metrics?.informerEvents.inc({ resource: ref.resource, event: what, reason }),
-              }
-            : {}),
-        });
-        const touched = (w: WorkloadStamp) => {
-          if (inf.hasSynced() && !w.controlled)
-            this.queue.addAfter(NS_PREFIX + w.namespace, this.d.namespaceDelayMs ?? 2000);
-        };
-        inf.addHandlers({
-          onAdd: touched,
-          onUpdate: (w, old) => w.stamp !== old.stamp && touched(w),
-          onDelete: touched,
-        });
-        inf.start();
-        this.informers.push(inf);
-      }
-    }
     this.requestFullScan();
     this.schedulePeriodic();
   }
 
-  stop(): void {
-    this.queue.stop();
-    for (const i of this.informers) i.stop();
+  /** Stops the queue; resolves when a scan in progress has returned. */
+  async stop(): Promise<void> {
     if (this.timer) this.d.clock.clearTimeout(this.timer);
+    await this.queue.stop();
   }
 
   /** A namespace's labels changed: its workloads are evaluated again (selectors may now match or not). */
@@ -165,7 +129,7 @@ export class AuditReconciler {
   }
 
   hasSynced(): boolean {
-    return this.informers.every((i) => i.hasSynced());
+    return this.d.workloads?.hasSynced() ?? true;
   }
 
   private schedulePeriodic(): void {
@@ -206,10 +170,15 @@ export class AuditReconciler {
           if (isStatus(err, 404)) break; // kind not installed (e.g. KServe)
           throw err;
         }
-        const events: Promise<boolean>[] = [];
         for (const o of page.items) {
           workloads++;
-          const a = auditWorkload(o, snapshot, this.d.exemptNamespaces, this.d.verifyBundle);
+          const a = auditWorkload(
+            o,
+            snapshot,
+            this.d.exemptNamespaces,
+            this.d.verifyBundle,
+            this.d.admission,
+          );
           if (!a) continue;
           const f = byNs.get(a.ref.namespace) ?? this.newFindings();
           byNs.set(a.ref.namespace, f);
@@ -219,10 +188,9 @@ export class AuditReconciler {
             violations++;
             const k = `${v.policy}\u0000${v.check}\u0000${v.enforcement}`;
             f.violations.set(k, (f.violations.get(k) ?? 0) + 1);
-            events.push(this.recordViolation(a, v));
+            this.recordViolation(a, v);
           }
         }
-        await Promise.all(events);
         token = page.continue;
       } while (token);
     }
@@ -230,7 +198,7 @@ export class AuditReconciler {
     return { byNs, workloads, violations };
   }
 
-  private recordViolation(a: WorkloadAudit, v: WorkloadAudit['violations'][number]): Promise<boolean> {
+  private recordViolation(a: WorkloadAudit, v: WorkloadAudit['violations'][number]): boolean {
     const reason =
       v.enforcement === 'Enforce'
         ? 'PolicyViolation'
@@ -290,64 +258,17 @@ export class AuditReconciler {
 
   /** Creates/updates the report of each namespace with findings; deletes stale ones (in `only`, or everywhere). */
   private async writeReports(byNs: Map<string, NamespaceFindings>, only: string | undefined): Promise<void> {
-    if (!this.reportsServed && only !== undefined) return;
-    const existing = new Map<string, KubeObject>();
-    try {
-      let token: string | undefined;
-      do {
-        const page = await this.d.client.list(POLICY_REPORTS, {
-          labelSelector: `modelgate.io/report=${AUDIT_REPORT_NAME}`,
-          limit: 500,
-          ...(only ? { namespace: only } : {}),
-          ...(token ? { continue: token } : {}),
-        });
-        for (const r of page.items)
-          if (r.metadata.name === AUDIT_REPORT_NAME) existing.set(r.metadata.namespace ?? '', r);
-        token = page.continue;
-      } while (token);
-    } catch (err) {
-      // A list answers 404 only when the resource is not served: the PolicyReport CRD is not installed.
-      if (isStatus(err, 404)) {
-        if (this.reportsServed)
-          this.d.logger.warn(
-            'PolicyReport CRD (wgpolicyk8s.io/v1alpha2) not installed; audit results go to Events, metrics and policy status only',
-          );
-        this.reportsServed = false;
-        return;
-      }
-      throw err;
-    }
-    this.reportsServed = true;
-    for (const [ns, f] of byNs) {
-      const want = buildPolicyReport({
+    const batch = await this.d.reports.begin(AUDIT_REPORT_NAME, only);
+    if (!batch) return; // no report CRD: Events, status and metrics still say everything
+    for (const [ns, f] of byNs)
+      await batch.put({
         name: AUDIT_REPORT_NAME,
         namespace: ns,
         results: f.report.results,
         summary: f.report.summary,
         truncated: f.report.truncated,
-        component: AUDIT_REPORT_NAME,
       });
-      const cur = existing.get(ns);
-      existing.delete(ns);
-      if (sameReportContent(cur, want)) continue;
-      try {
-        if (cur)
-          await this.d.client.replace(POLICY_REPORTS, {
-            ...want,
-            metadata: { ...want.metadata, resourceVersion: cur.metadata.resourceVersion ?? '' },
-          });
-        else await this.d.client.create(POLICY_REPORTS, want);
-      } catch (err) {
-        // The namespace is being deleted (or was): its report goes with it.
-        if (
-          isStatus(err, 404) ||
-          (err instanceof KubeApiError && err.status === 403 && /terminat/i.test(err.message))
-        )
-          continue;
-        throw err;
-      }
-    }
-    for (const [ns] of existing) await this.d.client.delete(POLICY_REPORTS, AUDIT_REPORT_NAME, ns);
+    await batch.finish();
   }
 
   private totals(): Map<string, PolicyCounts> {

@@ -6,7 +6,7 @@ import { SECRETS } from '../kube/resources.ts';
 import { silentLogger } from '../kube/builders.test-support.ts';
 import { isObj } from '../kube/types.ts';
 import { CertificateReconciler, readTlsSecret, type CertLifetimes } from './certificates.ts';
-import { ControllerMetrics } from './metrics.ts';
+import { ControllerMetrics } from '../telemetry/metrics.ts';
 import { issuedBy, parseBundle } from './pki.ts';
 
 const DAY = 86_400_000;

@@ -12,7 +12,7 @@ import type { Clock, TimerHandle } from '../kube/clock.ts';
 import { SECRETS } from '../kube/resources.ts';
 import { isObj, isStatus, type KubeClient, type KubeObject } from '../kube/types.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
-import type { ControllerMetrics } from './metrics.ts';
+import type { ControllerMetrics } from '../telemetry/metrics.ts';
 import {
   coversNames,
   issueCa,
@@ -160,7 +160,8 @@ export class CertificateReconciler {
         logger: d.logger,
         baseDelayMs: 1000,
         maxDelayMs: 60_000,
-        maxRetries: 1000,
+        // The webhook's TLS depends on it: never give up (back-off stays at most a minute).
+        maxRetries: Number.MAX_SAFE_INTEGER,
         ...(d.metrics ? { onMetrics: d.metrics.queueHook } : {}),
       },
       () => this.reconcile(),
@@ -197,10 +198,11 @@ export class CertificateReconciler {
     this.queue.add(KEY);
   }
 
-  stop(): void {
-    this.queue.stop();
-    this.informer.stop();
+  /** Resolves when a reconcile in progress (a Secret write) has returned. */
+  async stop(): Promise<void> {
     if (this.timer) this.d.clock.clearTimeout(this.timer);
+    this.informer.stop();
+    await this.queue.stop();
   }
 
   idle(): Promise<void> {

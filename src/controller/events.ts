@@ -2,6 +2,11 @@
 // per `repeatAfterMs` (the API server drops Events after an hour by default, so a standing violation is
 // re-recorded about that often rather than on every scan). The de-duplication memory is bounded (LRU).
 //
+// Writes go through a work queue: rate-limited (a token bucket, so a first audit of a large cluster does
+// not flood the API server with Events), bounded (an Event that finds the queue full is dropped, counted,
+// and recorded by a later scan), and retried with back-off when a write fails (then dropped and left for
+// a later scan). Callers never wait for the write.
+//
 // The memory outlives a leader: every Event carries its key's digest in a label, and a recorder reads
 // back the Events recorded before it (by the previous leader, or by itself before it lost the lease)
 // before it writes its first, so a fail-over does not record every standing violation again.
@@ -9,8 +14,9 @@ import { createHash } from 'node:crypto';
 import type pino from 'pino';
 import type { Clock } from '../kube/clock.ts';
 import { EVENTS } from '../kube/resources.ts';
-import type { KubeClient, KubeObject } from '../kube/types.ts';
-import type { ControllerMetrics } from './metrics.ts';
+import { isStatus, KubeApiError, type KubeClient, type KubeObject } from '../kube/types.ts';
+import { WorkQueue } from '../kube/workqueue.ts';
+import type { ControllerMetrics } from '../telemetry/metrics.ts';
 
 /** The label that carries an Event's de-duplication key digest (its presence selects modelgate's Events). */
 export const EVENT_KEY_LABEL = 'modelgate.io/event-key';
@@ -34,6 +40,19 @@ export interface EventRecorderOptions {
   maxRemembered?: number;
   /** Page size when reading back earlier Events. */
   pageSize?: number;
+  /** Event writes per second on average, in bursts of up to `burst` (default 10/s, burst 100). */
+  rateLimit?: { perSecond: number; burst: number };
+  /** Events waiting to be written, at most (default 5,000); more are dropped until a later scan. */
+  maxPending?: number;
+  /** Attempts per Event before it is left for a later scan (default 5). */
+  maxRetries?: number;
+}
+
+interface PendingEvent {
+  target: EventTarget;
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
 }
 
 const toTime = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -57,9 +76,33 @@ function recordedAt(e: KubeObject): number | undefined {
 export class EventRecorder {
   /** Key digest → when it was last recorded, oldest first. */
   private readonly seen = new Map<string, number>();
+  /** Key digest → the Event waiting in the queue. */
+  private readonly pending = new Map<string, PendingEvent>();
+  private readonly queue: WorkQueue;
   private restoring: Promise<void> | undefined;
 
-  constructor(private readonly o: EventRecorderOptions) {}
+  constructor(private readonly o: EventRecorderOptions) {
+    this.queue = new WorkQueue(
+      {
+        name: 'events',
+        clock: o.clock,
+        logger: o.logger,
+        concurrency: 4,
+        baseDelayMs: 1000,
+        maxDelayMs: 30_000,
+        maxRetries: o.maxRetries ?? 5,
+        maxDepth: o.maxPending ?? 5000,
+        rateLimit: o.rateLimit ?? { perSecond: 10, burst: 100 },
+        onDrop: (digest) => {
+          const e = this.pending.get(digest);
+          this.pending.delete(digest);
+          if (e) this.o.metrics?.eventsDropped.inc({ cause: 'write-failed' });
+        },
+        ...(o.metrics ? { onMetrics: o.metrics.queueHook } : {}),
+      },
+      (digest) => this.write(digest),
+    );
+  }
 
   private get repeatAfterMs(): number {
     return this.o.repeatAfterMs ?? 3_600_000;
@@ -119,20 +162,55 @@ export class EventRecorder {
     }
   }
 
-  /** Returns true when an Event was written (false when de-duplicated). Errors are logged, not thrown. */
-  async record(
+  /**
+   * Queues an Event unless the same key was recorded within the repeat interval (or is queued). Returns
+   * true when queued. Never waits for the write: it is rate-limited, retried, and, when the queue is
+   * full, dropped and counted (`modelgate_events_dropped_total`), so a later scan records it.
+   */
+  record(
     target: EventTarget,
     type: 'Normal' | 'Warning',
     reason: string,
     message: string,
     dedupeKey: string,
-  ): Promise<boolean> {
-    await this.restore();
-    const now = this.o.clock.now();
+  ): boolean {
+    void this.restore();
     const digest = eventKeyDigest(reason, dedupeKey);
+    if (this.pending.has(digest) || this.recent(digest)) return false;
+    this.pending.set(digest, { target, type, reason, message });
+    if (this.queue.add(digest)) return true;
+    this.pending.delete(digest);
+    if (!this.queue.isStopped) this.o.metrics?.eventsDropped.inc({ cause: 'queue-full' });
+    return false;
+  }
+
+  /** Resolves when no Event waits to be written (for tests and benchmarks). */
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  /** Stops writing; resolves when the writes in flight have returned. Queued Events are dropped. */
+  async stop(): Promise<void> {
+    await this.queue.stop();
+    this.pending.clear();
+  }
+
+  private recent(digest: string): boolean {
     const last = this.seen.get(digest);
-    if (last !== undefined && now - last < this.repeatAfterMs) return false;
-    this.remember(digest, now);
+    return last !== undefined && this.o.clock.now() - last < this.repeatAfterMs;
+  }
+
+  private async write(digest: string): Promise<void> {
+    const e = this.pending.get(digest);
+    if (!e) return;
+    // The first writes wait for the read-back, then look again: the previous leader may have recorded it.
+    await this.restore();
+    if (this.recent(digest)) {
+      this.pending.delete(digest);
+      return;
+    }
+    const { target, type, reason, message } = e;
+    const now = this.o.clock.now();
     try {
       await this.o.client.create(EVENTS, {
         apiVersion: 'v1',
@@ -159,16 +237,25 @@ export class EventRecorder {
         lastTimestamp: toTime(now),
         count: 1,
       });
-      this.o.metrics?.events.inc({ reason });
-      return true;
     } catch (err) {
-      // Forget it so the next scan tries again.
-      this.seen.delete(digest);
-      this.o.logger.warn(
-        { reason, object: `${target.kind}/${target.namespace}/${target.name}`, err: (err as Error).message },
-        'could not record event',
+      // The namespace is gone or being deleted: the Event has nowhere to go, and retrying cannot help.
+      if (
+        isStatus(err, 404) ||
+        (err instanceof KubeApiError && err.status === 403 && /terminat/i.test(err.message))
+      ) {
+        this.pending.delete(digest);
+        this.o.logger.debug(
+          { reason, object: `${target.kind}/${target.namespace}/${target.name}` },
+          'event not recorded: its namespace is being deleted',
+        );
+        return;
+      }
+      throw new Error(
+        `recording ${reason} on ${target.kind}/${target.namespace}/${target.name}: ${(err as Error).message}`,
       );
-      return false;
     }
+    this.pending.delete(digest);
+    this.remember(digest, now);
+    this.o.metrics?.events.inc({ reason });
   }
 }

@@ -3,11 +3,18 @@
 // `leaseDurationMs` of its own clock (so clock skew between replicas does not matter); a leader that
 // cannot renew within `renewDeadlineMs` stops leading. Writes carry the resourceVersion read, so two
 // candidates never both win. On a clean stop the lease is released for an immediate hand-over.
+//
+// Losing the lease stops every writer before anyone else can lead (drain, not exit): each term of
+// leadership is a `LeadershipTerm`, the fence of the reconcilers' client (src/kube/fenced-client.ts).
+// Its writes are refused from `renewTime + renewDeadline` on, measured from the renewTime this replica
+// wrote, while a candidate waits `leaseDuration` from when it saw that renewTime; at the deadline the
+// term ends, calls in flight reject, and `onStoppedLeading` waits for the running reconciles to return.
 import type pino from 'pino';
 import type { Clock, TimerHandle } from '../kube/clock.ts';
+import type { WriteFence } from '../kube/fenced-client.ts';
 import { LEASES } from '../kube/resources.ts';
 import { isObj, isStatus, type KubeClient, type KubeObject } from '../kube/types.ts';
-import type { ControllerMetrics } from './metrics.ts';
+import type { ControllerMetrics } from '../telemetry/metrics.ts';
 
 export interface LeaseRecord {
   holderIdentity: string;
@@ -62,7 +69,37 @@ export interface LeaderElectorDeps {
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
   onStartedLeading: () => void;
-  onStoppedLeading: () => void;
+  /** May return a promise: a clean stop releases the lease only after it settles (the drain). */
+  onStoppedLeading: () => void | Promise<void>;
+}
+
+/**
+ * One term of leadership, as a write fence: writes are allowed while the lease is certainly held
+ * (before `validUntil()`), refused after, and `end()` aborts the calls in flight.
+ */
+export class LeadershipTerm implements WriteFence {
+  private readonly abort = new AbortController();
+  constructor(
+    private readonly clock: Clock,
+    /** Until when the lease is certainly ours (ms since the epoch); undefined: no election, always. */
+    private readonly validUntil: () => number | undefined,
+  ) {}
+
+  get signal(): AbortSignal {
+    return this.abort.signal;
+  }
+
+  refusal(): string | undefined {
+    if (this.abort.signal.aborted) return 'this replica is no longer the leader';
+    const until = this.validUntil();
+    if (until !== undefined && this.clock.now() >= until)
+      return 'the leader lease was not renewed within the renew deadline';
+    return undefined;
+  }
+
+  end(): void {
+    this.abort.abort();
+  }
 }
 
 export class LeaderElector {
@@ -70,7 +107,10 @@ export class LeaderElector {
   private stopped = true;
   private timer: TimerHandle | undefined;
   private observed: { key: string; at: number } | undefined;
+  /** The renewTime this replica last wrote successfully (its own clock, taken before the request). */
   private lastRenew = 0;
+  private deadlineTimer: TimerHandle | undefined;
+  private draining: Promise<void> = Promise.resolve();
   /** When the current holder's lease runs out, as this candidate sees it. */
   private expiresAt: number | undefined;
 
@@ -78,6 +118,15 @@ export class LeaderElector {
 
   isLeader(): boolean {
     return this.leading;
+  }
+
+  /** Until when this replica certainly holds the lease (0 when it does not lead). */
+  leaseValidUntil(): number {
+    return this.leading ? this.lastRenew + this.renewDeadlineMs : 0;
+  }
+
+  private get renewDeadlineMs(): number {
+    return this.d.renewDeadlineMs ?? 10_000;
   }
 
   start(): void {
@@ -89,8 +138,9 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) this.d.clock.clearTimeout(this.timer);
-    if (!this.leading) return;
-    this.setLeading(false);
+    if (!this.leading) return this.draining;
+    // Every writer has stopped before the lease is released: no one else leads while we still write.
+    await this.setLeading(false);
     try {
       const lease = await this.d.client.get(LEASES, this.d.name, this.d.namespace);
       const rec = leaseRecord(lease);
@@ -114,8 +164,9 @@ export class LeaderElector {
     return this.d.leaseDurationMs ?? 15_000;
   }
 
-  private setLeading(v: boolean): void {
-    if (v === this.leading) return;
+  /** Resolves when the change has taken effect (for `false`: when the drain has finished). */
+  private setLeading(v: boolean): Promise<void> {
+    if (v === this.leading) return this.draining;
     this.leading = v;
     this.d.metrics?.leader.set(v ? 1 : 0);
     if (v) {
@@ -124,14 +175,44 @@ export class LeaderElector {
         { lease: `${this.d.namespace}/${this.d.name}`, identity: this.d.identity },
         'became leader',
       );
+      this.armDeadline();
       this.d.onStartedLeading();
-    } else {
-      this.d.logger.warn(
-        { lease: `${this.d.namespace}/${this.d.name}`, identity: this.d.identity },
-        'stopped leading',
-      );
-      this.d.onStoppedLeading();
+      return Promise.resolve();
     }
+    if (this.deadlineTimer) this.d.clock.clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = undefined;
+    this.d.logger.warn(
+      { lease: `${this.d.namespace}/${this.d.name}`, identity: this.d.identity },
+      'stopped leading',
+    );
+    this.draining = Promise.resolve()
+      .then(() => this.d.onStoppedLeading())
+      .catch((err: unknown) =>
+        this.d.logger.error({ err: (err as Error).message }, 'stopping the reconcilers failed'),
+      );
+    return this.draining;
+  }
+
+  /**
+   * Stops leading at the renew deadline unless a renewal came first, even while a lease request hangs
+   * (the tick that would notice may be waiting for it).
+   */
+  private armDeadline(): void {
+    if (this.deadlineTimer) this.d.clock.clearTimeout(this.deadlineTimer);
+    const at = this.lastRenew + this.renewDeadlineMs;
+    this.deadlineTimer = this.d.clock.setTimeout(
+      () => {
+        this.deadlineTimer = undefined;
+        if (!this.leading) return;
+        if (this.d.clock.now() < this.lastRenew + this.renewDeadlineMs) return this.armDeadline();
+        this.d.logger.warn(
+          { renewDeadlineMs: this.renewDeadlineMs },
+          'leader lease not renewed within the renew deadline',
+        );
+        void this.setLeading(false);
+      },
+      Math.max(0, at - this.d.clock.now()),
+    );
   }
 
   private schedule(): void {
@@ -144,23 +225,26 @@ export class LeaderElector {
 
   private async tick(): Promise<void> {
     if (this.stopped) return;
+    // The renewTime written is taken before the request: the fence counts from it, not from the reply.
+    const attemptAt = this.d.clock.now();
     try {
-      const ok = await this.tryAcquireOrRenew();
-      if (ok) this.lastRenew = this.d.clock.now();
-      if (this.leading && !ok && this.d.clock.now() - this.lastRenew > (this.d.renewDeadlineMs ?? 10_000))
-        this.setLeading(false);
-      else if (ok && !this.stopped) this.setLeading(true);
+      const ok = await this.tryAcquireOrRenew(attemptAt);
+      if (ok && !this.stopped && attemptAt + this.renewDeadlineMs > this.d.clock.now()) {
+        this.lastRenew = attemptAt;
+        if (this.leading) this.armDeadline();
+        else void this.setLeading(true);
+      } else if (this.leading && this.d.clock.now() - this.lastRenew >= this.renewDeadlineMs)
+        void this.setLeading(false);
     } catch (err) {
       this.d.logger.warn({ err: (err as Error).message }, 'leader election: lease request failed');
-      if (this.leading && this.d.clock.now() - this.lastRenew > (this.d.renewDeadlineMs ?? 10_000))
-        this.setLeading(false);
+      if (this.leading && this.d.clock.now() - this.lastRenew >= this.renewDeadlineMs)
+        void this.setLeading(false);
     }
     this.schedule();
   }
 
   /** True when this replica holds the lease after the call. */
-  private async tryAcquireOrRenew(): Promise<boolean> {
-    const now = this.d.clock.now();
+  private async tryAcquireOrRenew(now: number): Promise<boolean> {
     const lease = await this.d.client.get(LEASES, this.d.name, this.d.namespace);
     const rec = leaseRecord(lease);
     const key = rec

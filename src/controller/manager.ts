@@ -1,8 +1,14 @@
 // Wires the controller: the informer-backed policy store (on every replica, for readiness), leader
 // election, and, on the leader only, one reconciler per concern. Reconcilers are created afresh each
 // time leadership is won, so a replica that loses and regains the lease starts clean.
+//
+// Losing the lease drains rather than exits: the reconcilers write through a client fenced by the
+// term of leadership (writes refused from the renew deadline on, calls in flight aborted), and every
+// work queue's stop waits for the reconciles that were running. A clean stop (SIGTERM) releases the
+// lease only after that drain, so no two replicas ever write at once.
 import type pino from 'pino';
-import type { Clock } from '../kube/clock.ts';
+import { sleep, type Clock } from '../kube/clock.ts';
+import { FencedClient } from '../kube/fenced-client.ts';
 import { InformerPolicyStore } from '../policy-store/informer-store.ts';
 import { isObj, type KubeClient } from '../kube/types.ts';
 import type { AuditSummary } from '../api/types.ts';
@@ -10,11 +16,18 @@ import { DEFAULT_EXEMPT_NAMESPACES } from '../policy/decide.ts';
 import { VerdictCache } from '../signing/index.ts';
 import { AuditReconciler } from './audit.ts';
 import { CertificateReconciler, type CertLifetimes } from './certificates.ts';
+import { CertificateExpiryReconciler } from './certificate-expiry.ts';
 import { EventRecorder } from './events.ts';
-import { LeaderElector } from './leader.ts';
-import type { ControllerMetrics } from './metrics.ts';
+import { LeaderElector, LeadershipTerm } from './leader.ts';
+import type { ControllerMetrics } from '../telemetry/metrics.ts';
 import { PolicyStatusReconciler } from './policy-status.ts';
-import { VerificationReconciler } from './verification.ts';
+import { CrdSchemaChecker } from './crd-schema.ts';
+import { ReportWriter } from './report-writer.ts';
+import { podVerification, VerificationReconciler } from './verification.ts';
+import { WorkloadInformers } from './workload-informers.ts';
+import { untrustedVerifier } from './verifier-origin.ts';
+import { DEFAULT_VERIFIER_IMAGE, type VerifierDefaults } from '../mutation/verifier-container.ts';
+import { verifierDecideOptions } from '../mutation/verifier-check.ts';
 import { WebhookConfigReconciler } from './webhook-config.ts';
 
 export interface ControllerConfig {
@@ -35,20 +48,38 @@ export interface ControllerConfig {
   extraCertNames?: string[];
   certLifetimes?: CertLifetimes;
   caPropagationDelayMs?: number;
+  /** Warn this long before a certificate modelgate validates at pod start expires (default 30 days). */
+  certificateExpiryWarningMs?: number;
+  /** The verifier the installation injects (`--verifier-image`; the webhook's setting). */
+  verifier?: VerifierDefaults;
+  /** Periodic resync of policy status, webhook configurations and verification reports. */
+  resyncMs?: number;
 }
 
+/** How long a drain waits for aborted calls' answers (well under a pod's termination grace period). */
+const QUIET_WAIT_MS = 5000;
+
 interface Reconcilers {
+  term: LeadershipTerm;
+  client: FencedClient;
+  events: EventRecorder;
+  workloads: WorkloadInformers;
+  crdSchema: CrdSchemaChecker;
   status: PolicyStatusReconciler;
   audit: AuditReconciler;
   verification: VerificationReconciler;
   webhookConfig: WebhookConfigReconciler;
   certificates?: CertificateReconciler;
+  expiry: CertificateExpiryReconciler;
 }
 
 export class Controller {
   readonly store: InformerPolicyStore;
   readonly elector: LeaderElector | undefined;
   private reconcilers: Reconcilers | undefined;
+  /** The previous term's drain; a new term starts only after it. */
+  private draining: Promise<void> = Promise.resolve();
+  private drainPending = false;
   private policyFingerprint = '';
   readonly exempt: string[];
 
@@ -106,7 +137,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     await this.elector?.stop();
-    this.stopReconcilers();
+    await this.stopReconcilers();
     await this.store.stop();
   }
 
@@ -130,8 +161,21 @@ export class Controller {
   }
 
   private startReconcilers(): void {
+    // A term may start only once the previous one has drained (it always has, unless the lease came
+    // back within the drain).
+    if (!this.drainPending) return this.startTerm();
+    void this.draining.then(() => {
+      if (this.elector && !this.elector.isLeader()) return;
+      this.startTerm();
+    });
+  }
+
+  private startTerm(): void {
     if (this.reconcilers) return;
-    const { client, clock, metrics, config } = this;
+    const { clock, metrics, config } = this;
+    const elector = this.elector;
+    const term = new LeadershipTerm(clock, () => (elector ? elector.leaseValidUntil() : undefined));
+    const client = new FencedClient(this.client, term);
     const log = (reconciler: string) => this.logger.child({ reconciler });
     const events = new EventRecorder({
       client,
@@ -143,7 +187,8 @@ export class Controller {
     // Read back what the previous leader recorded while the informers sync (the audit awaits it too).
     void events.restore();
     const snapshot = () => this.store.snapshot();
-    const webhookConfig = new WebhookConfigReconciler({
+    const resync = config.resyncMs !== undefined ? { resyncMs: config.resyncMs } : {};
+    const webhookConfig: WebhookConfigReconciler = new WebhookConfigReconciler({
       client,
       clock,
       logger: log('webhook-config'),
@@ -152,9 +197,10 @@ export class Controller {
       ...(config.mutatingWebhook ? { mutatingName: config.mutatingWebhook } : {}),
       exemptNamespaces: this.exempt,
       snapshot,
-      ...(config.certManager ? {} : { caBundle: () => certificates?.caBundle() }),
+      ...(config.certManager ? {} : { caBundle: (): string | undefined => certificates?.caBundle() }),
+      ...resync,
     });
-    const certificates = config.certManager
+    const certificates: CertificateReconciler | undefined = config.certManager
       ? undefined
       : new CertificateReconciler({
           client,
@@ -169,20 +215,48 @@ export class Controller {
           ...(config.caPropagationDelayMs !== undefined
             ? { caPropagationDelayMs: config.caPropagationDelayMs }
             : {}),
-          publishBundle: async () => {
-            await webhookConfig.sync();
-          },
+          publishBundle: (): Promise<void> => webhookConfig.sync(),
         });
     // The webhook's verifier and cache: signature bundles at admission (inline, ConfigMap) verify once per TTL.
     const verdicts = new VerdictCache();
+    const exempt = new Set(this.exempt);
+    const verifier = config.verifier ?? { image: DEFAULT_VERIFIER_IMAGE };
+    const reports = new ReportWriter({ client, clock, logger: log('reports') });
+    // One informer per workload resource (one Pod watch), shared by the audit and verification results.
+    const workloads = new WorkloadInformers({
+      client,
+      clock,
+      logger: log('informers'),
+      metrics,
+      podVerification: podVerification((pod) =>
+        untrustedVerifier(pod, snapshot(), { defaults: verifier, exemptNamespaces: exempt }),
+      ),
+    });
+    const pods = workloads.pods;
+    if (!pods) throw new Error('the workload informers have no Pod informer');
+    // Helm never upgrades CRDs: every policy's status says whether the installed schema is this build's.
+    const crdSchema: CrdSchemaChecker = new CrdSchemaChecker({
+      client,
+      clock,
+      logger: log('crd-schema'),
+      onChange: () => status.resync(),
+    });
+    const status = new PolicyStatusReconciler({
+      client,
+      clock,
+      logger: log('policy-status'),
+      metrics,
+      states: () => this.store.compileStates(),
+      schema: () => crdSchema.current(),
+      ...resync,
+    });
     const r: Reconcilers = {
-      status: new PolicyStatusReconciler({
-        client,
-        clock,
-        logger: log('policy-status'),
-        metrics,
-        states: () => this.store.compileStates(),
-      }),
+      term,
+      client,
+      events,
+      workloads,
+      crdSchema,
+      status,
       audit: new AuditReconciler({
         client,
         clock,
@@ -191,9 +265,12 @@ export class Controller {
         events,
         snapshot,
         policyAudit: (id) => this.policyAudit(id),
-        exemptNamespaces: new Set(this.exempt),
+        exemptNamespaces: exempt,
         verifyBundle: (bundle, trust) => verdicts.verify(bundle, trust),
+        admission: verifierDecideOptions(verifier),
         intervalMs: config.auditIntervalMs,
+        reports,
+        workloads,
       }),
       verification: new VerificationReconciler({
         client,
@@ -201,31 +278,69 @@ export class Controller {
         logger: log('verification'),
         metrics,
         events,
+        reports,
+        pods,
+        ...resync,
       }),
       webhookConfig,
       ...(certificates ? { certificates } : {}),
+      expiry: new CertificateExpiryReconciler({
+        client,
+        clock,
+        logger: log('certificate-expiry'),
+        metrics,
+        events,
+        snapshot,
+        states: () => this.store.compileStates(),
+        ...(config.certificateExpiryWarningMs ? { thresholdMs: config.certificateExpiryWarningMs } : {}),
+      }),
     };
     this.reconcilers = r;
     this.policyFingerprint = this.fingerprint();
     r.webhookConfig.start();
     r.certificates?.start();
-    r.status.resync();
+    r.status.start();
+    r.crdSchema.start();
     r.audit.start();
     r.verification.start();
-    void r.webhookConfig.sync().catch(() => undefined);
+    r.expiry.start();
+    r.workloads.start();
     this.logger.info({ certificates: !config.certManager }, 'reconcilers started');
   }
 
-  private stopReconcilers(): void {
+  /**
+   * Ends the term (writes refused, calls in flight aborted) and resolves once every reconciler has
+   * returned from what it was doing: after this, this replica writes nothing.
+   */
+  private stopReconcilers(): Promise<void> {
     const r = this.reconcilers;
-    if (!r) return;
+    if (!r) return this.draining;
     this.reconcilers = undefined;
-    r.status.stop();
-    r.audit.stop();
-    r.verification.stop();
-    r.webhookConfig.stop();
-    r.certificates?.stop();
-    this.logger.info('reconcilers stopped');
+    r.term.end();
+    r.workloads.stop();
+    r.crdSchema.stop();
+    const t0 = this.clock.now();
+    this.drainPending = true;
+    this.draining = Promise.all([
+      r.status.stop(),
+      r.audit.stop(),
+      r.verification.stop(),
+      r.webhookConfig.stop(),
+      r.certificates?.stop(),
+      Promise.resolve(r.expiry.stop()),
+      r.events.stop(),
+    ])
+      // Calls aborted by the end of the term may still be on the wire: wait for their answers, briefly
+      // (they were sent while the lease was held; the wait only orders them before a clean release).
+      .then(() => Promise.race([r.client.quiet(), sleep(this.clock, QUIET_WAIT_MS)]))
+      .then(() => {
+        this.drainPending = false;
+        this.logger.info(
+          { drainMs: this.clock.now() - t0 },
+          'reconcilers stopped; nothing is written any more',
+        );
+      });
+    return this.draining;
   }
 
   /** What, in the policies, changes audit results and webhook rules (not their status writes). */
@@ -249,6 +364,6 @@ export class Controller {
     if (fp === this.policyFingerprint) return;
     this.policyFingerprint = fp;
     r.audit.requestFullScan();
-    void r.webhookConfig.sync().catch(() => undefined);
+    r.webhookConfig.requestSync();
   }
 }

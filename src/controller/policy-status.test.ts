@@ -4,7 +4,7 @@ import { FakeKubeClient } from '../kube/fake-client.test-support.ts';
 import { InformerPolicyStore } from '../policy-store/informer-store.ts';
 import { CLUSTER_MODEL_POLICIES, MODEL_POLICIES } from '../kube/resources.ts';
 import { clusterPolicy, modelPolicy, silentLogger } from '../kube/builders.test-support.ts';
-import { ControllerMetrics } from './metrics.ts';
+import { ControllerMetrics } from '../telemetry/metrics.ts';
 import { PolicyStatusReconciler } from './policy-status.ts';
 
 async function setup() {
@@ -86,7 +86,55 @@ describe('PolicyStatusReconciler', () => {
     expect(p?.metadata.generation).toBe(2);
     expect(p?.status).toMatchObject({
       observedGeneration: 2,
-      conditions: [{ type: 'Ready', status: 'True', observedGeneration: 2 }, { type: 'KeysResolved' }],
+      conditions: [
+        { type: 'Ready', status: 'True', observedGeneration: 2 },
+        { type: 'KeysResolved' },
+        { type: 'ClusterOnlyFieldsIgnored', status: 'False' },
+      ],
+    });
+    await store.stop();
+  });
+
+  it('says a broken policy still applies, and reports cluster-only fields a ModelPolicy sets as ignored', async () => {
+    const { client, settle, store } = await setup();
+    client.seed(
+      MODEL_POLICIES,
+      modelPolicy('team-a', 'tenant', {
+        verifier: { inject: true, image: `evil.example.com/v@sha256:${'e'.repeat(64)}` },
+      }),
+    );
+    client.seed(
+      CLUSTER_MODEL_POLICIES,
+      clusterPolicy('badkey', {
+        authorities: [
+          {
+            name: 'release',
+            key: { pem: '-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n' },
+          },
+        ],
+      }),
+    );
+    await settle();
+    const conds = (o: unknown) =>
+      (o as { status: { conditions: { type: string; status: string; reason: string; message: string }[] } })
+        .status.conditions;
+    const tenant = conds(client.peek(MODEL_POLICIES, 'tenant', 'team-a'));
+    expect(tenant.find((c) => c.type === 'ClusterOnlyFieldsIgnored')).toMatchObject({ status: 'True' });
+    expect(tenant.find((c) => c.type === 'ClusterOnlyFieldsIgnored')?.message).toContain(
+      'spec.verifier.image is ignored',
+    );
+    expect(tenant.find((c) => c.type === 'Ready')?.status).toBe('True');
+    const bad = conds(client.peek(CLUSTER_MODEL_POLICIES, 'badkey'));
+    expect(bad.find((c) => c.type === 'Ready')).toMatchObject({
+      status: 'False',
+      reason: 'TrustMaterialInvalid',
+    });
+    expect(bad.find((c) => c.type === 'Ready')?.message).toMatch(
+      /spec\.authorities\[0\] \(release\): .*every workload it selects is refused until it is fixed/,
+    );
+    expect(bad.find((c) => c.type === 'KeysResolved')).toMatchObject({
+      status: 'False',
+      reason: 'TrustMaterialInvalid',
     });
     await store.stop();
   });

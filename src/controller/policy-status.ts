@@ -3,12 +3,13 @@
 // when something changed, through the status subresource.
 import type pino from 'pino';
 import type { Condition } from '../api/types.ts';
-import type { Clock } from '../kube/clock.ts';
+import type { Clock, TimerHandle } from '../kube/clock.ts';
 import type { PolicyCompileState } from '../policy-store/informer-store.ts';
 import { CLUSTER_MODEL_POLICIES, MODEL_POLICIES } from '../kube/resources.ts';
 import { isObj, isStatus, type KubeClient } from '../kube/types.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
-import type { ControllerMetrics } from './metrics.ts';
+import type { ControllerMetrics } from '../telemetry/metrics.ts';
+import type { SchemaState } from './crd-schema.ts';
 
 export interface PolicyConditions {
   observedGeneration: number;
@@ -17,11 +18,25 @@ export interface PolicyConditions {
 
 type ConditionCore = Omit<Condition, 'lastTransitionTime'>;
 
-/** The conditions a compile result calls for: `Ready` and `KeysResolved`. Pure. */
-export function desiredConditions(state: PolicyCompileState): ConditionCore[] {
+/**
+ * The conditions a compile result calls for: `Ready`, `KeysResolved`, and for a ModelPolicy
+ * `ClusterOnlyFieldsIgnored` (fields only cluster-scoped policy may set, ignored). Pure.
+ */
+export function desiredConditions(state: PolicyCompileState, schema?: SchemaState): ConditionCore[] {
   const gen = state.object.metadata.generation ?? 0;
+  const crd: ConditionCore[] = schema
+    ? [
+        {
+          type: 'CRDSchemaCurrent',
+          status: schema.current ? 'True' : 'False',
+          reason: schema.current ? 'SchemaCurrent' : 'SchemaOutdated',
+          message: schema.message,
+          observedGeneration: gen,
+        },
+      ]
+    : [];
   const r = state.result;
-  const enforcement = r.ok ? r.policy.enforcement : undefined;
+  const enforcement = r.policy.enforcement;
   const ready: ConditionCore = r.ok
     ? {
         type: 'Ready',
@@ -30,7 +45,19 @@ export function desiredConditions(state: PolicyCompileState): ConditionCore[] {
         message: `compiled; webhooks apply it (enforcement: ${enforcement})`,
         observedGeneration: gen,
       }
-    : { type: 'Ready', status: 'False', reason: r.reason, message: r.message, observedGeneration: gen };
+    : {
+        type: 'Ready',
+        status: 'False',
+        reason: r.reason,
+        message: `${r.message}. The policy still applies, failing closed: ${
+          enforcement === 'Enforce'
+            ? 'every workload it selects is refused'
+            : enforcement === 'Warn'
+              ? 'every workload it selects is admitted with a warning'
+              : 'every workload it selects is reported'
+        } until it is fixed`,
+        observedGeneration: gen,
+      };
   const keys: ConditionCore = r.ok
     ? {
         type: 'KeysResolved',
@@ -41,11 +68,11 @@ export function desiredConditions(state: PolicyCompileState): ConditionCore[] {
           : 'no authorities to resolve',
         observedGeneration: gen,
       }
-    : r.reason === 'KeysUnresolved'
+    : r.reason === 'KeysUnresolved' || r.reason === 'TrustMaterialInvalid'
       ? {
           type: 'KeysResolved',
           status: 'False',
-          reason: 'KeysUnresolved',
+          reason: r.reason,
           message: r.message,
           observedGeneration: gen,
         }
@@ -56,7 +83,25 @@ export function desiredConditions(state: PolicyCompileState): ConditionCore[] {
           message: 'keys are resolved once the spec is valid',
           observedGeneration: gen,
         };
-  return [ready, keys];
+  if (state.object.kind !== 'ModelPolicy') return [ready, keys, ...crd];
+  const ignored = r.policy.ignoredFields;
+  const tenancy: ConditionCore =
+    ignored.length > 0
+      ? {
+          type: 'ClusterOnlyFieldsIgnored',
+          status: 'True',
+          reason: 'ClusterOnlyFields',
+          message: `${ignored.join(', ')} ${ignored.length === 1 ? 'is' : 'are'} ignored: only a ClusterModelPolicy (or the installation) may decide what runs in a pod on modelgate's behalf or what is exempt; remove ${ignored.length === 1 ? 'it' : 'them'} from this ModelPolicy`,
+          observedGeneration: gen,
+        }
+      : {
+          type: 'ClusterOnlyFieldsIgnored',
+          status: 'False',
+          reason: 'NoneSet',
+          message: 'this ModelPolicy sets no field reserved for cluster-scoped policy',
+          observedGeneration: gen,
+        };
+  return [ready, keys, tenancy, ...crd];
 }
 
 function currentStatus(obj: { [k: string]: unknown }): {
@@ -84,16 +129,22 @@ const same = (a: ConditionCore, b: Condition) =>
  * The status to write, or undefined when the current one already says it. lastTransitionTime moves
  * only when a condition's status changes (the Kubernetes API conventions). Pure.
  */
-export function statusUpdate(state: PolicyCompileState, now: Date): PolicyConditions | undefined {
-  const want = desiredConditions(state);
+export function statusUpdate(
+  state: PolicyCompileState,
+  now: Date,
+  schema?: SchemaState,
+): PolicyConditions | undefined {
+  const want = desiredConditions(state, schema);
   const cur = currentStatus(state.object);
   const gen = state.object.metadata.generation ?? 0;
+  // Conditions of other types belong to other reconcilers (CertificatesExpiring): kept as they are.
+  const others = cur.conditions.filter((c) => !want.some((w) => w.type === c.type));
   const unchanged =
     cur.observedGeneration === gen &&
-    want.length === cur.conditions.length &&
+    want.length + others.length === cur.conditions.length &&
     want.every((w) => cur.conditions.some((c) => same(w, c)));
   if (unchanged) return undefined;
-  const conditions = want.map((w) => {
+  const own = want.map((w) => {
     const old = cur.conditions.find((c) => c.type === w.type);
     const lastTransitionTime =
       old && old.status === w.status && old.lastTransitionTime
@@ -101,7 +152,7 @@ export function statusUpdate(state: PolicyCompileState, now: Date): PolicyCondit
         : now.toISOString().replace(/\.\d{3}Z$/, 'Z');
     return { ...w, lastTransitionTime } as Condition;
   });
-  return { observedGeneration: gen, conditions };
+  return { observedGeneration: gen, conditions: [...own, ...others] };
 }
 
 export interface PolicyStatusReconcilerDeps {
@@ -111,10 +162,15 @@ export interface PolicyStatusReconcilerDeps {
   metrics?: ControllerMetrics;
   /** The store's current compile states (one per policy object). */
   states: () => readonly PolicyCompileState[];
+  /** Look at every policy again this often, even without a change (default 10 minutes). */
+  resyncMs?: number;
+  /** Whether the installed CRDs carry this controller's schema (undefined until known). */
+  schema?: () => SchemaState | undefined;
 }
 
 export class PolicyStatusReconciler {
   private readonly queue: WorkQueue;
+  private resyncTimer: TimerHandle | undefined;
 
   constructor(private readonly d: PolicyStatusReconcilerDeps) {
     this.queue = new WorkQueue(
@@ -136,21 +192,30 @@ export class PolicyStatusReconciler {
       this.d.metrics.policyReady.reset();
       for (const s of states) this.d.metrics.policyReady.set({ policy: s.id }, s.result.ok ? 1 : 0);
     }
-    for (const s of states) if (statusUpdate(s, new Date(this.d.clock.now()))) this.queue.add(s.id);
+    const schema = this.d.schema?.();
+    for (const s of states) if (statusUpdate(s, new Date(this.d.clock.now()), schema)) this.queue.add(s.id);
+  }
+
+  /** Queues what is out of date now and, periodically, again (a write given up after retries comes back). */
+  start(): void {
+    this.resync();
+    this.resyncTimer = this.d.clock.setTimeout(() => this.start(), this.d.resyncMs ?? 600_000);
   }
 
   idle(): Promise<void> {
     return this.queue.idle();
   }
 
-  stop(): void {
-    this.queue.stop();
+  /** Resolves when a status write in progress has returned. */
+  async stop(): Promise<void> {
+    if (this.resyncTimer) this.d.clock.clearTimeout(this.resyncTimer);
+    await this.queue.stop();
   }
 
   private async reconcile(id: string): Promise<void> {
     const state = this.d.states().find((s) => s.id === id);
     if (!state) return; // deleted meanwhile
-    const update = statusUpdate(state, new Date(this.d.clock.now()));
+    const update = statusUpdate(state, new Date(this.d.clock.now()), this.d.schema?.());
     if (!update) return;
     const ref = state.object.kind === 'ModelPolicy' ? MODEL_POLICIES : CLUSTER_MODEL_POLICIES;
     try {

@@ -4,21 +4,19 @@
 // from there and records it: an Event on the Pod (ModelVerified, or ModelVerificationFailed as a
 // Warning), Prometheus metrics, and a PolicyReport per namespace ("modelgate-verification") listing
 // which model runs in which Pod and whether it was verified.
+//
+// Only the verifier modelgate injected counts (verifier-origin.ts): a result written by any other
+// container that merely carries the name is reported as untrusted, never as verified.
 import type pino from 'pino';
-import type { Clock } from '../kube/clock.ts';
-import { Informer } from '../kube/informer.ts';
-import { PODS, POLICY_REPORTS } from '../kube/resources.ts';
-import { isObj, isStatus, type KubeClient, type KubeObject } from '../kube/types.ts';
+import type { Clock, TimerHandle } from '../kube/clock.ts';
+import type { Informer } from '../kube/informer.ts';
+import { isObj, type KubeClient, type KubeObject } from '../kube/types.ts';
 import { WorkQueue } from '../kube/workqueue.ts';
 import type { EventRecorder } from './events.ts';
-import type { ControllerMetrics } from './metrics.ts';
-import {
-  buildPolicyReport,
-  DEFAULT_MAX_RESULTS,
-  ReportAccumulator,
-  sameReportContent,
-  type ReportResult,
-} from './policy-report.ts';
+import type { ControllerMetrics } from '../telemetry/metrics.ts';
+import type { ReportWriter } from './report-writer.ts';
+import type { WorkloadFacts } from './workload-informers.ts';
+import { DEFAULT_MAX_RESULTS, ReportAccumulator, type ReportResult } from './reports.ts';
 
 export const VERIFIER_CONTAINER = 'modelgate-verifier';
 export const VERIFICATION_REPORT_NAME = 'modelgate-verification';
@@ -44,6 +42,8 @@ export interface PodVerification {
   records: VerifierRecord[];
   /** Set when the termination message is not a verifier result. */
   unreadable?: string;
+  /** Set when the container is not the verifier modelgate injects: why its result is not evidence. */
+  untrusted?: string;
 }
 
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
@@ -107,9 +107,28 @@ function describe(r: VerifierRecord): string {
   return `model ${r.model} failed verification (${r.verdict})${r.reason ? `: ${r.reason}` : ''}`;
 }
 
+/** The Event and report message of a result that is not evidence. */
+export function untrustedMessage(p: PodVerification): string {
+  return `the result of init container ${VERIFIER_CONTAINER} is not counted as verification: it is not the verifier modelgate injects (${p.untrusted ?? 'unknown'}). Fix: let modelgate's mutating webhook inject the verifier, and give no other container the name ${VERIFIER_CONTAINER}`;
+}
+
 export function verificationResults(p: PodVerification, at: number): ReportResult[] {
   const resources = [{ apiVersion: 'v1', kind: 'Pod', name: p.name, namespace: p.namespace, uid: p.uid }];
   const props = { ...(p.owner ? { owner: p.owner } : {}), ...(p.node ? { node: p.node } : {}) };
+  if (p.untrusted !== undefined)
+    return [
+      {
+        policy: 'modelgate-verifier',
+        rule: 'provenance',
+        result: 'fail',
+        message: untrustedMessage(p),
+        severity: 'high',
+        category: 'Model integrity',
+        resources,
+        properties: props,
+        at,
+      },
+    ];
   if (p.unreadable)
     return [
       {
@@ -142,23 +161,44 @@ export function verificationResults(p: PodVerification, at: number): ReportResul
   }));
 }
 
+/**
+ * What the shared Pod informer keeps of a pod for this reconciler: its verifier result, marked untrusted
+ * when `untrusted` (verifier-origin.ts) says the container is not the verifier modelgate injects.
+ */
+export function podVerification(
+  untrusted: (pod: KubeObject) => string | undefined,
+): (pod: KubeObject) => PodVerification | undefined {
+  return (pod) => {
+    const v = readVerification(pod);
+    if (!v) return undefined;
+    const why = untrusted(pod);
+    return why === undefined ? v : { ...v, untrusted: why };
+  };
+}
+
 export interface VerificationReconcilerDeps {
   client: KubeClient;
   clock: Clock;
   logger: pino.Logger;
   metrics?: ControllerMetrics;
   events: EventRecorder;
+  reports: ReportWriter;
+  /** The shared Pod informer; its transform keeps `podVerification(…)` of each pod. */
+  pods: Informer<WorkloadFacts>;
   maxResultsPerReport?: number;
   /** Results older than this at start-up are reported but get no Event and do not count in metrics. */
   freshForMs?: number;
+  /** Rewrite every namespace's report this often, even without a change (default 10 minutes). */
+  resyncMs?: number;
 }
 
 export class VerificationReconciler {
-  private readonly informer: Informer<PodVerification | undefined>;
   private readonly queue: WorkQueue;
   private readonly byNamespace = new Map<string, Map<string, PodVerification>>();
-  private readonly recorded = new Set<string>();
-  private reportsServed = true;
+  /** Pod uid → the termination already recorded (Events and metrics once per Pod and termination). */
+  private readonly recorded = new Map<string, string>();
+  private resyncTimer: TimerHandle | undefined;
+  private stopped = false;
 
   constructor(private readonly d: VerificationReconcilerDeps) {
     this.queue = new WorkQueue(
@@ -171,36 +211,39 @@ export class VerificationReconciler {
       },
       (ns) => this.writeReport(ns),
     );
-    // Only what the report needs is kept per Pod, so memory stays small on large clusters.
-    this.informer = new Informer<PodVerification | undefined>({
-      client: d.client,
-      ref: PODS,
-      clock: d.clock,
-      logger: d.logger,
-      transform: readVerification,
-    });
-    this.informer.addHandlers({
-      onAdd: (p, key) => this.observe(key, p),
-      onUpdate: (p, _old, key) => this.observe(key, p),
-      onDelete: (p, key) => {
+    d.pods.addHandlers({
+      onAdd: (f, key) => this.observe(key, f.verification),
+      onUpdate: (f, _old, key) => this.observe(key, f.verification),
+      onDelete: (f, key) => {
+        if (this.stopped) return;
         const ns = key.split('/')[0] ?? '';
         if (this.byNamespace.get(ns)?.delete(key)) this.queue.addAfter(ns, 1000);
-        if (p) for (const k of [...this.recorded]) if (k.startsWith(`${p.uid}|`)) this.recorded.delete(k);
+        if (f.verification) this.recorded.delete(f.verification.uid);
       },
     });
   }
 
+  /** The Pod informer is started by its owner (the manager), after every reconciler subscribed. */
   start(): void {
-    this.informer.start();
+    this.scheduleResync();
   }
 
-  stop(): void {
-    this.informer.stop();
-    this.queue.stop();
+  /** Resolves when a report write in progress has returned. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.resyncTimer) this.d.clock.clearTimeout(this.resyncTimer);
+    await this.queue.stop();
+  }
+
+  private scheduleResync(): void {
+    this.resyncTimer = this.d.clock.setTimeout(() => {
+      for (const ns of this.byNamespace.keys()) this.queue.add(ns);
+      this.scheduleResync();
+    }, this.d.resyncMs ?? 600_000);
   }
 
   hasSynced(): boolean {
-    return this.informer.hasSynced();
+    return this.d.pods.hasSynced();
   }
 
   idle(): Promise<void> {
@@ -208,25 +251,35 @@ export class VerificationReconciler {
   }
 
   private observe(key: string, p: PodVerification | undefined): void {
-    if (!p) return;
+    if (!p || this.stopped) return;
     const bucket = this.byNamespace.get(p.namespace) ?? new Map<string, PodVerification>();
     this.byNamespace.set(p.namespace, bucket);
     const prev = bucket.get(key);
     bucket.set(key, p);
     if (JSON.stringify(prev) !== JSON.stringify(p)) this.queue.addAfter(p.namespace, 1000);
-    void this.record(p);
+    this.record(p);
   }
 
-  private async record(p: PodVerification): Promise<void> {
+  /** Events and metrics, once per Pod and termination (the recorder queues, rate-limits and retries). */
+  private record(p: PodVerification): void {
     const id = `${p.uid}|${p.finishedAt ?? ''}|${p.exitCode ?? ''}`;
-    if (this.recorded.has(id)) return;
-    this.recorded.add(id);
+    if (this.recorded.get(p.uid) === id) return;
+    this.recorded.set(p.uid, id);
     const finished = p.finishedAt ? Date.parse(p.finishedAt) : this.d.clock.now();
     if (this.d.clock.now() - finished > (this.d.freshForMs ?? 3_600_000)) return;
     const target = { apiVersion: 'v1', kind: 'Pod', name: p.name, namespace: p.namespace, uid: p.uid };
+    if (p.untrusted !== undefined) {
+      this.d.metrics?.verifications.inc({ verdict: 'untrusted' });
+      this.d.logger.warn(
+        { pod: `${p.namespace}/${p.name}`, why: p.untrusted },
+        'verifier result not counted: the container is not the verifier modelgate injects',
+      );
+      this.d.events.record(target, 'Warning', 'ModelVerificationUntrusted', untrustedMessage(p), id);
+      return;
+    }
     if (p.unreadable) {
       this.d.metrics?.verifications.inc({ verdict: 'unreadable' });
-      await this.d.events.record(
+      this.d.events.record(
         target,
         'Warning',
         'ModelVerificationUnreadable',
@@ -239,7 +292,7 @@ export class VerificationReconciler {
       this.d.metrics?.verifications.inc({ verdict: r.verdict });
       if (r.durationMs !== undefined) this.d.metrics?.verificationDuration.observe(r.durationMs / 1000);
       const ok = verified(r);
-      await this.d.events.record(
+      this.d.events.record(
         target,
         ok ? 'Normal' : 'Warning',
         ok ? 'ModelVerified' : 'ModelVerificationFailed',
@@ -251,50 +304,22 @@ export class VerificationReconciler {
 
   private async writeReport(ns: string): Promise<void> {
     const pods = this.byNamespace.get(ns);
-    const at = this.d.clock.now();
-    const acc = new ReportAccumulator(this.d.maxResultsPerReport ?? DEFAULT_MAX_RESULTS);
-    for (const p of pods?.values() ?? [])
-      for (const r of verificationResults(p, p.finishedAt ? Date.parse(p.finishedAt) : at)) acc.add(r);
     if (!pods?.size) this.byNamespace.delete(ns);
-    let cur: KubeObject | undefined;
-    try {
-      // A list, not a get: only a list tells "no such report" (empty) from "no such resource" (404).
-      cur = (
-        await this.d.client.list(POLICY_REPORTS, {
-          namespace: ns,
-          fieldSelector: `metadata.name=${VERIFICATION_REPORT_NAME}`,
-        })
-      ).items[0];
-      this.reportsServed = true;
-    } catch (err) {
-      if (isStatus(err, 404)) {
-        if (this.reportsServed)
-          this.d.logger.warn(
-            'PolicyReport CRD not installed; verification results go to Events and metrics only',
-          );
-        this.reportsServed = false;
-        return;
-      }
-      throw err;
-    }
-    if (!pods?.size) {
-      if (cur) await this.d.client.delete(POLICY_REPORTS, VERIFICATION_REPORT_NAME, ns);
-      return;
-    }
-    const want = buildPolicyReport({
-      name: VERIFICATION_REPORT_NAME,
-      namespace: ns,
-      results: acc.results,
-      summary: acc.summary,
-      truncated: acc.truncated,
-      component: VERIFICATION_REPORT_NAME,
-    });
-    if (sameReportContent(cur, want)) return;
-    if (cur)
-      await this.d.client.replace(POLICY_REPORTS, {
-        ...want,
-        metadata: { ...want.metadata, resourceVersion: cur.metadata.resourceVersion ?? '' },
+    const batch = await this.d.reports.begin(VERIFICATION_REPORT_NAME, ns);
+    if (!batch) return; // no report CRD: Events and metrics still say everything
+    if (pods?.size) {
+      const at = this.d.clock.now();
+      const acc = new ReportAccumulator(this.d.maxResultsPerReport ?? DEFAULT_MAX_RESULTS);
+      for (const p of pods.values())
+        for (const r of verificationResults(p, p.finishedAt ? Date.parse(p.finishedAt) : at)) acc.add(r);
+      await batch.put({
+        name: VERIFICATION_REPORT_NAME,
+        namespace: ns,
+        results: acc.results,
+        summary: acc.summary,
+        truncated: acc.truncated,
       });
-    else await this.d.client.create(POLICY_REPORTS, want);
+    }
+    await batch.finish();
   }
 }

@@ -4,7 +4,14 @@ import { FakeKubeClient } from '../kube/fake-client.test-support.ts';
 import { InformerPolicyStore } from '../policy-store/informer-store.ts';
 import { CLUSTER_MODEL_POLICIES, MUTATING_WEBHOOKS, VALIDATING_WEBHOOKS } from '../kube/resources.ts';
 import { clusterPolicy, silentLogger } from '../kube/builders.test-support.ts';
-import { desiredWebhooks, rulesFor, WebhookConfigReconciler, withExemptions } from './webhook-config.ts';
+import { KubeApiError } from '../kube/types.ts';
+import {
+  desiredWebhooks,
+  POLICY_WEBHOOK_NAME,
+  rulesFor,
+  WebhookConfigReconciler,
+  withExemptions,
+} from './webhook-config.ts';
 
 const EXEMPT = ['kube-system', 'kube-node-lease', 'kube-public', 'modelgate-system'];
 
@@ -65,6 +72,33 @@ describe('webhook configuration, pure parts', () => {
         scope: 'Namespaced',
       },
     ]);
+  });
+
+  it('checks debug containers added to running pods (pods/ephemeralcontainers) on the validating side', () => {
+    expect(rulesFor([{ group: '', kind: 'Pod' }], ['CREATE', 'UPDATE'], true)).toEqual([
+      {
+        apiGroups: [''],
+        apiVersions: ['v1'],
+        resources: ['pods', 'pods/ephemeralcontainers'],
+        operations: ['CREATE', 'UPDATE'],
+        scope: 'Namespaced',
+      },
+    ]);
+  });
+
+  it('never narrows the rules of the policy webhook (policies.modelgate.io)', () => {
+    const policyRules = [
+      { apiGroups: ['modelgate.io'], resources: ['clustermodelpolicies', 'modelpolicies'] },
+    ];
+    const [workloads, policies] = desiredWebhooks(
+      [
+        { name: 'validate.modelgate.io', rules: [] },
+        { name: POLICY_WEBHOOK_NAME, rules: policyRules },
+      ],
+      { rules: rulesFor([{ group: 'apps', kind: 'Deployment' }], ['CREATE']), exempt: ['kube-system'] },
+    );
+    expect((workloads!.rules as { resources: string[] }[])[0]!.resources).toEqual(['deployments']);
+    expect(policies!.rules).toEqual(policyRules);
   });
 
   it('restores exemptions while keeping other selector terms', () => {
@@ -187,7 +221,51 @@ describe('WebhookConfigReconciler', () => {
     await rec.sync();
     hooks = client.peek(VALIDATING_WEBHOOKS, 'modelgate')?.webhooks as typeof hooks;
     expect(hooks[0]?.clientConfig.caBundle).toBeDefined();
-    rec.stop();
+    await rec.stop();
+    await store.stop();
+  });
+
+  it('retries a write that failed, with back-off, until it succeeds', async () => {
+    const client = new FakeKubeClient();
+    const clock = new FakeClock();
+    client.seed(VALIDATING_WEBHOOKS, config('ValidatingWebhookConfiguration', 'validate.modelgate.io'));
+    const store = new InformerPolicyStore({
+      client,
+      controllerNamespace: 'modelgate-system',
+      logger: silentLogger,
+      clock,
+    });
+    await store.start();
+    const rec = new WebhookConfigReconciler({
+      client,
+      clock,
+      logger: silentLogger,
+      validatingName: 'modelgate',
+      exemptNamespaces: EXEMPT,
+      snapshot: () => store.snapshot(),
+      caBundle: () => bundle,
+    });
+    let bundle = 'CA-PEM';
+    const caBundle = () =>
+      (
+        client.peek(VALIDATING_WEBHOOKS, 'modelgate')?.webhooks as { clientConfig: { caBundle?: string } }[]
+      )[0]?.clientConfig.caBundle;
+    client.failNext('replace', new KubeApiError(500, 'InternalError', 'etcdserver: request timed out'));
+    client.failNext('replace', new Error('socket hang up'));
+    rec.start();
+    await clock.advance(10);
+    expect(caBundle()).toBeUndefined(); // the first write failed
+    await clock.advance(1000);
+    expect(caBundle()).toBeUndefined(); // so did the first retry
+    await clock.advance(2000);
+    expect(Buffer.from(caBundle() ?? '', 'base64').toString()).toBe('CA-PEM');
+    // A caller waiting for the bundle hears about a failure, and the queue still retries it.
+    bundle = 'CA-2';
+    client.failNext('replace', new Error('connection refused'));
+    await expect(rec.sync()).rejects.toThrow(/ValidatingWebhookConfiguration modelgate: connection refused/);
+    await clock.advance(1000);
+    expect(Buffer.from(caBundle() ?? '', 'base64').toString()).toBe('CA-2');
+    await rec.stop();
     await store.stop();
   });
 });

@@ -4,15 +4,18 @@
 // webhook sees Pods only while a policy injects the verifier, every webhook keeps the namespace
 // exemptions (kube-system, kube-node-lease, kube-public, modelgate's own), and clientConfig.caBundle is
 // the CA bundle of the certificate reconciler (not with cert-manager: its CA injector owns caBundle).
-// The single writer of both objects; writes only when something differs.
+// The single writer of both objects; writes only when something differs. Every sync goes through a
+// work queue: a failed write is retried with back-off, and a periodic resync repairs what a missed
+// watch event would have.
 import type pino from 'pino';
-import type { Clock } from '../kube/clock.ts';
+import type { Clock, TimerHandle } from '../kube/clock.ts';
 import { Informer } from '../kube/informer.ts';
 import { MUTATING_WEBHOOKS, VALIDATING_WEBHOOKS } from '../kube/resources.ts';
 import { isObj, isStatus, type KubeClient, type KubeObject, type ResourceRef } from '../kube/types.ts';
+import { WorkQueue } from '../kube/workqueue.ts';
 import type { PolicySnapshot } from '../policy/store.ts';
 import { RESOURCE_OF, SUPPORTED_KINDS, type GroupKindRef } from '../workloads/kinds.ts';
-import type { ControllerMetrics } from './metrics.ts';
+import type { ControllerMetrics } from '../telemetry/metrics.ts';
 
 type Obj = Record<string, unknown>;
 
@@ -38,14 +41,28 @@ export function selectedKinds(snapshot: PolicySnapshot): GroupKindRef[] {
   return [...out.values()];
 }
 
-/** Rules for `kinds`, one per API group, in a stable order. Pure. */
-export function rulesFor(kinds: GroupKindRef[], operations: string[]): WebhookRule[] {
+/**
+ * The webhook of the validating configuration that checks the policies themselves (static rules on the
+ * modelgate.io kinds, failurePolicy Ignore): its rules are the chart's, never narrowed to workload kinds.
+ */
+export const POLICY_WEBHOOK_NAME = 'policies.modelgate.io';
+
+/**
+ * Rules for `kinds`, one per API group, in a stable order. With `ephemeralContainers`, Pods also bring
+ * their `ephemeralcontainers` subresource: a debug container added to a running pod is checked too. Pure.
+ */
+export function rulesFor(
+  kinds: GroupKindRef[],
+  operations: string[],
+  ephemeralContainers = false,
+): WebhookRule[] {
   const byGroup = new Map<string, Set<string>>();
   for (const k of kinds) {
     const r = RESOURCE_OF[k.kind];
     if (!r) continue;
     const set = byGroup.get(k.group) ?? new Set<string>();
     set.add(r);
+    if (ephemeralContainers && k.group === '' && k.kind === 'Pod') set.add('pods/ephemeralcontainers');
     byGroup.set(k.group, set);
   }
   const order = (g: string) => SUPPORTED_KINDS.findIndex((s) => s.group === g);
@@ -90,7 +107,7 @@ export interface WebhookDesired {
 export function desiredWebhooks(webhooks: unknown, want: WebhookDesired): Obj[] {
   return (Array.isArray(webhooks) ? webhooks.filter(isObj) : []).map((w) => {
     const next: Obj = { ...w, namespaceSelector: withExemptions(w.namespaceSelector, want.exempt) };
-    if (want.rules) {
+    if (want.rules && w.name !== POLICY_WEBHOOK_NAME) {
       const existing = Array.isArray(w.rules) ? w.rules.filter(isObj) : [];
       const ops = existing.find((r) => Array.isArray(r.operations))?.operations as string[] | undefined;
       next.rules = want.rules.map((r) => ({ ...r, operations: ops ?? r.operations }));
@@ -117,14 +134,33 @@ export interface WebhookConfigReconcilerDeps {
   caBundle?: () => string | undefined;
   /** Narrow rules to the kinds policies select (default true). */
   manageRules?: boolean;
+  /** Look again this often even without a change (default 10 minutes). */
+  resyncMs?: number;
+  /** Back-off of failed writes (default 1 s doubling to 60 s, retried until they succeed). */
+  retry?: { baseDelayMs: number; maxDelayMs: number };
 }
+
+const KEY = 'webhook-configurations';
 
 export class WebhookConfigReconciler {
   private readonly informers: Informer[] = [];
-  private chain: Promise<void> = Promise.resolve();
-  private pending = false;
+  private readonly queue: WorkQueue;
+  private resyncTimer: TimerHandle | undefined;
 
   constructor(private readonly d: WebhookConfigReconcilerDeps) {
+    this.queue = new WorkQueue(
+      {
+        name: 'webhook-config',
+        clock: d.clock,
+        logger: d.logger,
+        baseDelayMs: d.retry?.baseDelayMs ?? 1000,
+        maxDelayMs: d.retry?.maxDelayMs ?? 60_000,
+        // The admission path depends on these objects: never give up on them.
+        maxRetries: Number.MAX_SAFE_INTEGER,
+        ...(d.metrics ? { onMetrics: d.metrics.queueHook } : {}),
+      },
+      () => this.reconcile(),
+    );
     for (const [ref, name] of [
       [VALIDATING_WEBHOOKS, d.validatingName],
       [MUTATING_WEBHOOKS, d.mutatingName],
@@ -138,38 +174,46 @@ export class WebhookConfigReconciler {
         fieldSelector: `metadata.name=${name}`,
       });
       // A `helm upgrade` or a user may reset the object: put it back.
-      inf.addHandlers({ onAdd: () => void this.sync(), onUpdate: () => void this.sync() });
+      inf.addHandlers({ onAdd: () => this.requestSync(), onUpdate: () => this.requestSync() });
       this.informers.push(inf);
     }
   }
 
   start(): void {
     for (const i of this.informers) i.start();
+    this.requestSync();
+    this.scheduleResync();
   }
 
-  stop(): void {
+  /** Stops the watches and the queue; resolves when a write in progress has returned. */
+  async stop(): Promise<void> {
+    if (this.resyncTimer) this.d.clock.clearTimeout(this.resyncTimer);
     for (const i of this.informers) i.stop();
+    await this.queue.stop();
   }
 
-  /** Brings both configurations in line; serialised, coalescing calls made while one runs. Rejects when a write failed. */
+  /** Queues a sync (retried with back-off until it succeeds). */
+  requestSync(): void {
+    this.queue.add(KEY);
+  }
+
+  /**
+   * Queues a sync and resolves once one that started after the call has written both configurations;
+   * rejects with its error (the queue retries it meanwhile).
+   */
   sync(): Promise<void> {
-    if (this.pending) return this.chain;
-    this.pending = true;
-    const run = this.chain.then(
-      () => {
-        this.pending = false;
-        return this.reconcile();
-      },
-      () => {
-        this.pending = false;
-        return this.reconcile();
-      },
-    );
-    this.chain = run;
-    run.catch((err: unknown) =>
-      this.d.logger.warn({ err: (err as Error).message }, 'webhook configuration update failed'),
-    );
-    return run;
+    return this.queue.addAndWait(KEY);
+  }
+
+  idle(): Promise<void> {
+    return this.queue.idle();
+  }
+
+  private scheduleResync(): void {
+    this.resyncTimer = this.d.clock.setTimeout(() => {
+      this.requestSync();
+      this.scheduleResync();
+    }, this.d.resyncMs ?? 600_000);
   }
 
   private async reconcile(): Promise<void> {
@@ -179,7 +223,7 @@ export class WebhookConfigReconciler {
     const caBundle = this.d.caBundle?.();
     const manage = this.d.manageRules !== false;
     await this.apply(VALIDATING_WEBHOOKS, this.d.validatingName, {
-      ...(manage ? { rules: rulesFor(kinds, ['CREATE', 'UPDATE']) } : {}),
+      ...(manage ? { rules: rulesFor(kinds, ['CREATE', 'UPDATE'], true) } : {}),
       ...(caBundle !== undefined ? { caBundle } : {}),
       exempt: this.d.exemptNamespaces,
     });
@@ -190,7 +234,12 @@ export class WebhookConfigReconciler {
     });
   }
 
-  private async apply(ref: ResourceRef, name: string | undefined, want: WebhookDesired): Promise<void> {
+  private async apply(
+    ref: ResourceRef,
+    name: string | undefined,
+    want: WebhookDesired,
+    attempt = 1,
+  ): Promise<void> {
     if (!name) return;
     const cur: KubeObject | undefined = await this.d.client.get(ref, name);
     if (!cur) {
@@ -203,8 +252,9 @@ export class WebhookConfigReconciler {
     try {
       await this.d.client.replace(ref, { ...cur, webhooks });
     } catch (err) {
-      if (isStatus(err, 409)) return this.apply(ref, name, want); // changed meanwhile: once more from a fresh read
-      throw err;
+      // Changed meanwhile: again from a fresh read (a few times; then the queue's back-off takes over).
+      if (isStatus(err, 409) && attempt < 3) return this.apply(ref, name, want, attempt + 1);
+      throw new Error(`updating ${ref.kind} ${name}: ${(err as Error).message}`);
     }
     this.d.metrics?.webhookConfigUpdates.inc({ configuration: ref.kind });
     this.d.logger.info(

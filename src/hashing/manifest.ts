@@ -39,7 +39,8 @@ function compareCodePointsSlow(a: string, b: string): number {
   return ca.length - cb.length;
 }
 
-function compareCodePoints(a: string, b: string): number {
+/** Unicode code point order (OMS §5.2.1 sorts resource names by it). */
+export function compareCodePoints(a: string, b: string): number {
   // JS compares UTF-16 code units; Python compares code points. The two orders differ only where the
   // first differing unit is a surrogate, so only then are code points decoded (a manifest sort makes
   // tens of thousands of comparisons).

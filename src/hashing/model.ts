@@ -14,7 +14,7 @@ import {
   type SerializationMethod,
 } from './manifest.ts';
 import { BATCH_BYTES, BATCH_TASKS, HashPool } from './pool.ts';
-import { walkModel, type WalkedFile, type WalkResult } from './walk.ts';
+import { walkModel, type FollowedSymlink, type WalkedFile, type WalkResult } from './walk.ts';
 
 export const DEFAULT_SHARD_SIZE = 1_000_000_000;
 const SMALL_MODEL_BYTES = 1 << 20;
@@ -33,6 +33,8 @@ export interface HashModelOptions {
   shardSize?: number;
   /** Root-relative POSIX paths (see normalizeIgnorePaths), defaults included by the caller. */
   ignorePaths: readonly string[];
+  /** Files hashed even when an ignore path covers them (the files a signed manifest lists). */
+  keepFiles?: ReadonlySet<string>;
   allowSymlinks: boolean;
   /** Worker threads (default: all cores, none for a tiny model); 0 hashes in this thread with async reads. */
   workers?: number;
@@ -48,6 +50,8 @@ export interface ModelManifest {
   rootDigest: string;
   files: number;
   bytes: number;
+  /** Symbolic links followed (allowSymlinks). */
+  symlinks: FollowedSymlink[];
 }
 
 /**
@@ -231,6 +235,7 @@ class ModelHasher {
         rootDigest: rootDigest(resources),
         files: walked.files.length,
         bytes: p.bytesTotal,
+        symlinks: walked.symlinks,
       };
     } finally {
       if (this.ownPool) await this.pool?.close();
@@ -251,6 +256,7 @@ export async function hashModel(modelPath: string, options: HashModelOptions): P
   try {
     walked = await walkModel(modelPath, {
       ignorePaths: options.ignorePaths,
+      ...(options.keepFiles ? { keepFiles: options.keepFiles } : {}),
       allowSymlinks: options.allowSymlinks,
       onFile: (f) => hasher.add(f),
     });

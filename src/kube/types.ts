@@ -1,5 +1,6 @@
 // The small slice of the Kubernetes REST API modelgate uses, as an interface: the HTTP client in
 // client.ts implements it against a real API server, fake-client.test-support.ts in memory for unit tests.
+import { isObj } from '../json/shape.ts';
 
 export interface OwnerReference {
   apiVersion: string;
@@ -122,8 +123,8 @@ export function objectKey(o: { metadata: { name: string; namespace?: string } })
   return o.metadata.namespace ? `${o.metadata.namespace}/${o.metadata.name}` : o.metadata.name;
 }
 
-type Obj = Record<string, unknown>;
-export const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+/** Reading untrusted JSON: one definition, in src/json/shape.ts. */
+export { isObj };
 
 /** Narrows untrusted JSON to a KubeObject (metadata.name present). */
 export function asKubeObject(v: unknown): KubeObject | undefined {

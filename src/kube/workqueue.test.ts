@@ -62,4 +62,78 @@ describe('WorkQueue', () => {
     await clock.advance(1000);
     expect(seen).toEqual(['k']);
   });
+
+  it('stop drains: nothing new starts, and it resolves only when the running reconcile has returned', async () => {
+    const clock = new FakeClock();
+    const seen: string[] = [];
+    let release: () => void = () => undefined;
+    const q = new WorkQueue({ name: 't', clock, logger: silentLogger }, async (k) => {
+      seen.push(k);
+      if (k === 'slow') await new Promise<void>((r) => (release = r));
+    });
+    q.add('slow');
+    q.add('next');
+    q.addAfter('later', 100);
+    await flush();
+    let drained = false;
+    const stopping = q.stop().then(() => (drained = true));
+    await flush();
+    expect(drained).toBe(false);
+    expect(q.add('new')).toBe(false);
+    release();
+    await stopping;
+    await clock.advance(1000);
+    expect(seen).toEqual(['slow']);
+  });
+
+  it('addAndWait settles with the outcome of the next run of its key', async () => {
+    const clock = new FakeClock();
+    let fail = true;
+    const q = new WorkQueue({ name: 't', clock, logger: silentLogger, baseDelayMs: 100 }, async () => {
+      if (fail) throw new Error('write failed');
+    });
+    await expect(q.addAndWait('k')).rejects.toThrow('write failed');
+    fail = false;
+    await clock.advance(100); // the queue retried on its own
+    await expect(q.addAndWait('k')).resolves.toBeUndefined();
+    const pending = q.addAndWait('k');
+    void q.stop();
+    await expect(pending).resolves.toBeUndefined(); // it was already running
+    await expect(q.addAndWait('k')).rejects.toThrow('stopped');
+  });
+
+  it('refuses keys beyond maxDepth, but never a retry', async () => {
+    const clock = new FakeClock();
+    let calls = 0;
+    const q = new WorkQueue(
+      { name: 't', clock, logger: silentLogger, maxDepth: 2, baseDelayMs: 100, maxRetries: 1 },
+      async (k) => {
+        calls++;
+        if (k === 'a' && calls === 1) throw new Error('once');
+        await new Promise<void>((r) => setImmediate(r));
+      },
+    );
+    expect(q.add('a')).toBe(true); // running
+    expect(q.add('b')).toBe(true);
+    expect(q.add('c')).toBe(true);
+    expect(q.add('d')).toBe(false);
+    expect(q.addAfter('e', 10)).toBe(false);
+    await q.idle();
+    await clock.advance(100);
+    await q.idle();
+    expect(calls).toBe(4); // a, b, c, and a's retry
+  });
+
+  it('starts reconciles at the rate limit', async () => {
+    const clock = new FakeClock();
+    const starts: number[] = [];
+    const q = new WorkQueue(
+      { name: 't', clock, logger: silentLogger, concurrency: 10, rateLimit: { perSecond: 4, burst: 2 } },
+      async () => void starts.push(clock.now()),
+    );
+    for (let i = 0; i < 6; i++) q.add(`k${i}`);
+    await clock.advance(2000);
+    const t0 = starts[0] ?? 0;
+    expect(starts.map((t) => t - t0)).toEqual([0, 0, 250, 500, 750, 1000]);
+  });
 });

@@ -7,11 +7,12 @@ export {
   DEFAULT_VERIFIER_RESOURCES,
   MODEL_MOUNT_ROOT,
   VERIFIER_CONTAINER_NAME,
+  DEFAULT_VERIFIER_IMAGE,
   type InjectionRefusal,
   type VerifierContainer,
   type VerifierDefaults,
   type VerifierPlan,
 } from './verifier-container.ts';
 export { verifierInjection, type InjectionResult } from './inject.ts';
-export { createVerifierCheck, type VerifierCheckOptions } from './verifier-check.ts';
+export { createVerifierCheck, verifierDecideOptions, type VerifierCheckOptions } from './verifier-check.ts';
 export type { JsonPatchOperation } from './json-patch.ts';

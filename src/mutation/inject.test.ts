@@ -1,3 +1,4 @@
+import { trustProblem } from '../signing/trust.ts';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { MemoryClusterView } from '../policy/cluster-view.ts';
@@ -44,7 +45,7 @@ function compile(
       spec,
     },
     c,
-    { controllerNamespace: 'modelgate-system' },
+    { controllerNamespace: 'modelgate-system', validateTrust: trustProblem },
   );
   if (!r.ok) throw new Error(r.message);
   return r.policy;
@@ -83,10 +84,17 @@ const configOf = (container: Obj) =>
   JSON.parse((container.env as Obj[])[0]!.value as string) as VerifierConfig;
 
 function check(p: Obj, policy: CompiledPolicy, all: CompiledPolicy[] = [policy], c = cluster()) {
-  const byId = new Map(all.map((x) => [x.id, x]));
-  const named = createVerifierCheck({ defaults: { image: IMAGE }, policyById: (id) => byId.get(id) });
+  const named = createVerifierCheck({ defaults: { image: IMAGE } });
   const workload = extractModelReferences(p)!;
-  const ctx: CheckContext = { policy, workload, namespace: 'ml', sensitivity: 'low', cluster: c };
+  const ctx: CheckContext = {
+    policy,
+    workload,
+    namespace: 'ml',
+    sensitivity: 'low',
+    cluster: c,
+    verifierImages: new Set([IMAGE]),
+    policies: all,
+  };
   return named.run(ctx);
 }
 
@@ -175,7 +183,9 @@ describe('verifier injection', () => {
     const withSi = structuredClone(patched);
     const list = initContainers(withSi);
     list.unshift(list.pop()!);
-    expect(check(withSi, policy)[0]?.message).toMatch(/position 1 .*right after storage-initializer/);
+    expect(check(withSi, policy)[0]?.message).toMatch(
+      /position 1 .*right after init container 2 \(the last one that writes a model volume\)/,
+    );
     const fixed = applyJsonPatch(withSi, inject(withSi, [policy]).patch);
     expect(initContainers(fixed).map((c) => c.name)).toEqual([
       'setup',
@@ -226,16 +236,58 @@ describe('verifier injection', () => {
     ]);
   });
 
-  it('uses the image and resources of the policy when it names them', () => {
+  const CORP = `corp.example.com/verifier@sha256:${'d'.repeat(64)}`;
+  it('uses the image and resources of a ClusterModelPolicy when it names them', () => {
     const custom = compile(
-      { verifier: { inject: true, image: 'corp/verifier:1', resources: { limits: { memory: '1Gi' } } } },
+      { verifier: { inject: true, image: CORP, resources: { limits: { memory: '1Gi' } } } },
       cluster(),
       'custom',
     );
     const v = initContainers(applyJsonPatch(pod(), inject(pod(), [custom]).patch))[0]!;
-    expect(v.image).toBe('corp/verifier:1');
+    expect(v.image).toBe(CORP);
     expect(v.resources).toEqual({ limits: { memory: '1Gi' } });
     expect(configOf(v).threshold).toBe(0);
+  });
+
+  it('never takes the verifier image or resources from a ModelPolicy (a namespace cannot choose what verifies it)', () => {
+    const tenant = compile(
+      {
+        verifier: {
+          inject: true,
+          image: `evil.example.com/noop@sha256:${'e'.repeat(64)}`,
+          resources: { limits: { memory: '1Mi' } },
+        },
+      },
+      cluster(),
+      'mine',
+      'ModelPolicy',
+      'ml',
+    );
+    expect(tenant.ignoredFields).toEqual(['spec.verifier.image', 'spec.verifier.resources']);
+    const cmp = compile({ verifier: { inject: true } }, cluster(), 'platform');
+    for (const policies of [[tenant], [cmp, tenant], [tenant, cmp]]) {
+      const v = initContainers(applyJsonPatch(pod(), inject(pod(), policies).patch))[0]!;
+      expect(v.image).toBe(IMAGE);
+      expect(v.resources).not.toEqual({ limits: { memory: '1Mi' } });
+      // The validating side derives the same verifier from the policies, whatever the pod carries.
+      const forged = applyJsonPatch(pod(), inject(pod(), policies).patch);
+      initContainers(forged)[0]!.image = `evil.example.com/noop@sha256:${'e'.repeat(64)}`;
+      expect(check(forged, tenant, policies)[0]?.message).toContain(
+        'differs from the one the policies matching this pod require (image)',
+      );
+    }
+  });
+
+  it('refuses when two ClusterModelPolicies name different verifier images', () => {
+    const a = compile({ verifier: { inject: true, image: CORP } }, cluster(), 'a');
+    const b = compile(
+      { verifier: { inject: true, image: `other.example.com/v@sha256:${'f'.repeat(64)}` } },
+      cluster(),
+      'b',
+    );
+    const r = inject(pod(), [a, b]);
+    expect(r.patch).toEqual([]);
+    expect(r.refusals[0]?.message).toContain('name different verifier images');
   });
 
   it('does nothing without an injecting policy or without a volume-delivered model', () => {
@@ -359,23 +411,24 @@ describe('the verifier check (validating side)', () => {
     const weak = compile({ verifier: { inject: true } }, cluster(), 'weak');
     const p = applyJsonPatch(pod(), inject(pod(), [weak]).patch);
     expect(check(p, policy, [policy, weak])[0]?.message).toContain(
-      'does not check what policy verified requires',
+      'differs from the one the policies matching this pod require (env)',
     );
   });
 
   it('runs through decide() as an extra check', () => {
     const set = new PolicySet([policy]);
-    const byId = new Map([[policy.id, policy]]);
-    const extraChecks = [
-      createVerifierCheck({ defaults: { image: IMAGE }, policyById: (id) => byId.get(id) }),
-    ];
+    const extraChecks = [createVerifierCheck({ defaults: { image: IMAGE } })];
     expect(
-      decide({ operation: 'CREATE', object: pod(), namespace: 'ml' }, set, cluster(), { extraChecks })
-        .allowed,
+      decide({ operation: 'CREATE', object: pod(), namespace: 'ml' }, set, cluster(), {
+        extraChecks,
+        verifierImage: IMAGE,
+      }).allowed,
     ).toBe(false);
     expect(
-      decide({ operation: 'CREATE', object: injected(), namespace: 'ml' }, set, cluster(), { extraChecks })
-        .allowed,
-    ).toBe(true);
+      decide({ operation: 'CREATE', object: injected(), namespace: 'ml' }, set, cluster(), {
+        extraChecks,
+        verifierImage: IMAGE,
+      }).violations,
+    ).toEqual([]);
   });
 });

@@ -43,7 +43,7 @@ export function verifierInjection(
 
   const list = initContainersOf(pod.spec);
   const current = verifierIndex(list);
-  const want = expectedVerifierIndex(list);
+  const want = expectedVerifierIndex(list, new Set(plan.config.models.map((m) => m.volume)));
   const existing = list[current];
   if (
     current >= 0 &&

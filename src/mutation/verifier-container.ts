@@ -1,16 +1,16 @@
 // Builds the runtime verifier init container a pod must carry under policies with verifier.inject: one
 // container for all such policies, mounting every model volume read-only, hardened, reporting its result
 // through the termination message. Pure: everything comes from the arguments.
-import type { ResourceRequirements } from '../api/types.ts';
+import { VERIFIER_CONTAINER_NAME, type ResourceRequirements } from '../api/types.ts';
 import type { ClusterView } from '../policy/cluster-view.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
 import { runtimeVerifiable, type ModelReference, type WorkloadModels } from '../workloads/extract.ts';
 import { VERIFIER_CONFIG_ENV, type VerifierConfig, type VerifierModelConfig } from './verifier-config.ts';
 
-export const VERIFIER_CONTAINER_NAME = 'modelgate-verifier';
+export { VERIFIER_CONTAINER_NAME };
+/** The installation's verifier image when neither the chart nor a flag names one (webhook and controller). */
+export const DEFAULT_VERIFIER_IMAGE = 'ghcr.io/modelgate/modelgate:0.1.0';
 export const MODEL_MOUNT_ROOT = '/models';
-/** KServe's init container that downloads the model into a volume: the verifier must run after it. */
-export const STORAGE_INITIALIZER = 'storage-initializer';
 export const DEFAULT_VERIFIER_RESOURCES: ResourceRequirements = {
   requests: { cpu: '100m', memory: '128Mi' },
   limits: { memory: '512Mi' },
@@ -19,7 +19,7 @@ export const DEFAULT_VERIFIER_RESOURCES: ResourceRequirements = {
 const NONROOT_UID = 65532;
 
 export interface VerifierDefaults {
-  /** Image used when no policy names one (the chart's value, `--verifier-image`). */
+  /** Image used when no ClusterModelPolicy names one (the chart's value, `--verifier-image`). */
   image: string;
   resources?: ResourceRequirements;
 }
@@ -107,6 +107,19 @@ export function planVerifier(input: PlanInput): VerifierPlan {
         });
     }
   }
+  // What runs in the pod on modelgate's behalf comes from the installation or from ClusterModelPolicies,
+  // never from a namespace (a ModelPolicy's verifier.image/resources are refused and ignored at compile).
+  const clusterPolicies = injecting.filter((p) => p.kind === 'ClusterModelPolicy');
+  const images = [...new Set(clusterPolicies.map((p) => p.verifier.image).filter((i): i is string => !!i))];
+  const resources = clusterPolicies.filter((p) => p.verifier.resources);
+  if (images.length > 1)
+    for (const p of clusterPolicies.filter((x) => x.verifier.image))
+      refusals.push({
+        policy: p,
+        message: `ClusterModelPolicies matching this pod name different verifier images (${images.join(', ')}), and a pod runs one verifier`,
+        remediation:
+          "give the ClusterModelPolicies the same spec.verifier.image, or leave it unset to use the installation's",
+      });
   const signing = injecting.filter((p) => p.authorities.length > 0);
   const first = signing[0];
   for (const p of signing.slice(1)) {
@@ -159,14 +172,11 @@ export function planVerifier(input: PlanInput): VerifierPlan {
   );
   const container: VerifierContainer = {
     name: VERIFIER_CONTAINER_NAME,
-    image: injecting.find((p) => p.verifier.image)?.verifier.image ?? input.defaults.image,
+    image: images[0] ?? input.defaults.image,
     command: ['modelgate'],
     args: ['verify', `--pod-config-env=${VERIFIER_CONFIG_ENV}`],
     env: [{ name: VERIFIER_CONFIG_ENV, value: JSON.stringify(config) }],
-    resources:
-      injecting.find((p) => p.verifier.resources)?.verifier.resources ??
-      input.defaults.resources ??
-      DEFAULT_VERIFIER_RESOURCES,
+    resources: resources[0]?.verifier.resources ?? input.defaults.resources ?? DEFAULT_VERIFIER_RESOURCES,
     volumeMounts: config.models.map((m) => {
       const sub = subPaths.get(m.volume);
       return { name: m.volume, mountPath: m.path, readOnly: true as const, ...(sub ? { subPath: sub } : {}) };

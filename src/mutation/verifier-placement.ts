@@ -1,13 +1,10 @@
 // Where the verifier sits in a pod, and whether the one a pod carries is the one its policies require.
 // Both the mutating side (idempotency) and the validating side (missing or altered) use these.
-import {
-  STORAGE_INITIALIZER,
-  VERIFIER_CONTAINER_NAME,
-  type VerifierContainer,
-} from './verifier-container.ts';
+import { VERIFIER_CONTAINER_NAME } from '../api/types.ts';
+import { canonicalJson, isObj, type JsonObject } from '../json/shape.ts';
+import type { VerifierContainer } from './verifier-container.ts';
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+type Obj = JsonObject;
 
 /**
  * Fields compared between the pod's verifier and the expected one. Everything that changes what runs or
@@ -32,17 +29,6 @@ const COMPARED_FIELDS = [
   'tty',
 ] as const;
 
-function canonical(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
-  if (isObj(v))
-    return `{${Object.keys(v)
-      .filter((k) => v[k] !== undefined)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
-      .join(',')}}`;
-  return JSON.stringify(v) ?? 'undefined';
-}
-
 const empty = (v: unknown) => v === undefined || v === null || (Array.isArray(v) && v.length === 0);
 
 /** The fields in which `actual` differs from `expected` (empty: the same verifier). */
@@ -52,7 +38,7 @@ export function verifierDifferences(actual: Obj, expected: VerifierContainer): s
     const a = actual[f];
     const e = exp[f];
     if (empty(e)) return !empty(a);
-    return canonical(a) !== canonical(e);
+    return canonicalJson(a) !== canonicalJson(e);
   });
 }
 
@@ -64,11 +50,29 @@ export function verifierIndex(initContainers: readonly unknown[]): number {
   return initContainers.findIndex((c) => isObj(c) && c.name === VERIFIER_CONTAINER_NAME);
 }
 
-/** Index the verifier must have: first, or right after KServe's storage initializer (it downloads the model). */
-export function expectedVerifierIndex(initContainers: readonly unknown[]): number {
+/**
+ * Index the verifier must have: right after the last init container that writes a volume it checks (a
+ * downloader such as KServe's storage initializer), else first. Native sidecars (restartPolicy: Always)
+ * are not writers here — they run beside the verifier, so the validating side refuses them as writers.
+ * Every init container after the verifier then runs on verified files.
+ */
+export function expectedVerifierIndex(
+  initContainers: readonly unknown[],
+  verifiedVolumes: ReadonlySet<string>,
+): number {
   const others = initContainers.filter((c) => !(isObj(c) && c.name === VERIFIER_CONTAINER_NAME));
-  const si = others.findIndex((c) => isObj(c) && c.name === STORAGE_INITIALIZER);
-  return si + 1;
+  let last = -1;
+  others.forEach((c, i) => {
+    if (!isObj(c) || c.restartPolicy === 'Always') return;
+    const mounts = Array.isArray(c.volumeMounts) ? c.volumeMounts : [];
+    if (
+      mounts.some(
+        (m) => isObj(m) && typeof m.name === 'string' && verifiedVolumes.has(m.name) && m.readOnly !== true,
+      )
+    )
+      last = i;
+  });
+  return last + 1;
 }
 
 export { isObj };

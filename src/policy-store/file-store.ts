@@ -3,6 +3,7 @@
 // without a cluster, and by tests. Files are read at start and on reload(), never on the request path.
 import { MemoryClusterView } from '../policy/cluster-view.ts';
 import { compilePolicy, type CompiledPolicy } from '../policy/compile.ts';
+import { trustProblem } from '../signing/trust.ts';
 import { loadManifests, type LoadedObject } from './manifests.ts';
 import { PolicySet } from '../policy/policy-set.ts';
 import type { PolicyError, PolicySnapshot, PolicyStore } from '../policy/store.ts';
@@ -35,11 +36,9 @@ export function buildSnapshot(
       });
       continue;
     }
-    const r = compilePolicy(o.object, cluster, { controllerNamespace });
-    if (!r.ok) {
-      errors.push({ source: where, reason: r.reason, message: r.message });
-      continue;
-    }
+    const r = compilePolicy(o.object, cluster, { controllerNamespace, validateTrust: trustProblem });
+    // A policy that does not compile still applies, failing closed (CompiledPolicy.broken).
+    if (!r.ok) errors.push({ source: where, reason: r.reason, message: r.message });
     if (seen.has(r.policy.id)) {
       errors.push({ source: where, reason: 'InvalidSpec', message: `${r.policy.id} is defined twice` });
       continue;

@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { FakeClock, flush } from '../kube/clock.ts';
 import { FakeKubeClient } from '../kube/fake-client.test-support.ts';
@@ -34,6 +35,10 @@ async function started(client: FakeKubeClient) {
   return { store, clock };
 }
 
+const REAL_PUBLIC_KEY = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+  .publicKey.export({ type: 'spki', format: 'pem' })
+  .toString();
+
 describe('InformerPolicyStore', () => {
   it('is ready after the initial sync and compiles policies into the snapshot', async () => {
     const client = new FakeKubeClient();
@@ -57,7 +62,9 @@ describe('InformerPolicyStore', () => {
     client.seed(CLUSTER_MODEL_POLICIES, clusterPolicy('ok'));
     client.seed(MODEL_POLICIES, modelPolicy('team-a', 'bad', { enforcement: 'Sometimes' }));
     await clock.advance(20);
-    expect(seen).toEqual([1]);
+    // The invalid policy is in the set too: it applies failing closed (CompiledPolicy.broken).
+    expect(seen).toEqual([2]);
+    expect(store.snapshot().policies.policies.find((p) => p.broken)?.id).toBe('ModelPolicy/team-a/bad');
     const errors = store.snapshot().errors;
     expect(errors).toHaveLength(1);
     expect(errors[0]).toMatchObject({ source: 'ModelPolicy/team-a/bad', reason: 'InvalidSpec' });
@@ -83,6 +90,11 @@ describe('InformerPolicyStore', () => {
         'cosign.pub': '-----BEGIN PUBLIC KEY-----\nMFk=\n-----END PUBLIC KEY-----\n',
       }),
     );
+    await clock.advance(20);
+    // Resolved, but not a usable key: the policy is broken with the reason, naming the authority.
+    expect(store.snapshot().errors[0]).toMatchObject({ reason: 'TrustMaterialInvalid' });
+    expect(store.snapshot().errors[0]?.message).toContain('spec.authorities[0] (release)');
+    client.seed(SECRETS, secret('modelgate-system', 'release-pub', { 'cosign.pub': REAL_PUBLIC_KEY }));
     await clock.advance(20);
     expect(store.snapshot().errors).toEqual([]);
     expect(store.snapshot().policies.size).toBe(1);

@@ -9,6 +9,7 @@ import { BUNDLE_CONFIGMAP_LABEL } from '../api/types.ts';
 import { MemoryClusterView } from '../policy/cluster-view.ts';
 import { compilePolicy, policyId, type CompiledPolicy, type CompileResult } from '../policy/compile.ts';
 import { PolicySet } from '../policy/policy-set.ts';
+import { trustProblem } from '../signing/trust.ts';
 import type { PolicyError, PolicySnapshot, PolicyStore } from '../policy/store.ts';
 import { HttpKubeClient } from '../kube/client.ts';
 import { realClock, type Clock, type TimerHandle } from '../kube/clock.ts';
@@ -182,10 +183,14 @@ export class InformerPolicyStore implements ClusterPolicyStore {
     const states: PolicyCompileState[] = [];
     for (const object of objects) {
       const id = policyId(object.kind ?? '', object.metadata.name, object.metadata.namespace);
-      const result = compilePolicy(object, this.view, { controllerNamespace: this.d.controllerNamespace });
+      const result = compilePolicy(object, this.view, {
+        controllerNamespace: this.d.controllerNamespace,
+        validateTrust: trustProblem,
+      });
       states.push({ id, object, result });
-      if (result.ok) compiled.push(result.policy);
-      else errors.push({ source: id, reason: result.reason, message: result.message });
+      // A policy that does not compile still applies, failing closed (CompiledPolicy.broken).
+      compiled.push(result.policy);
+      if (!result.ok) errors.push({ source: id, reason: result.reason, message: result.message });
     }
     states.sort((a, b) => a.id.localeCompare(b.id));
     this.states = states;

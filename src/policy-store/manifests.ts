@@ -3,6 +3,7 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import yaml from 'js-yaml';
+import { isObj } from '../json/shape.ts';
 
 export interface LoadedObject {
   file: string;
@@ -14,8 +15,6 @@ export interface LoadedObject {
 export class ManifestError extends Error {}
 
 const YAML_EXT = new Set(['.yaml', '.yml', '.json']);
-const isObj = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Expands files and directories (recursively, sorted) into the manifest files they hold. */
 export function manifestFiles(paths: string[]): string[] {

@@ -2,6 +2,7 @@
 // scheduling), ConfigMaps holding signature bundles, and Secrets holding public keys. Webhook and
 // controller fill it from informers; `modelgate check` from a YAML file. Reads are in-memory only.
 import { BUNDLE_CONFIGMAP_LABEL } from '../api/types.ts';
+import { isObj, strMap } from '../json/shape.ts';
 
 export interface RuntimeClassInfo {
   name: string;
@@ -16,14 +17,6 @@ export interface ClusterView {
   configMapData(namespace: string, name: string): Record<string, string> | undefined;
   secretData(namespace: string, name: string): Record<string, string> | undefined;
 }
-
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const strMap = (v: unknown): Record<string, string> => {
-  const out: Record<string, string> = {};
-  if (isObj(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
-  return out;
-};
 
 /** A mutable in-memory ClusterView: `upsert`/`remove` objects as they arrive (informer events or a file). */
 export class MemoryClusterView implements ClusterView {

@@ -9,11 +9,13 @@ import type {
   ResourceRequirements,
   Sensitivity,
 } from '../api/types.ts';
+import { compileGlob, GlobError, type Glob } from '../api/glob.ts';
+import { clusterOnlyFieldsSet } from '../api/tenancy.ts';
 import { parsePolicy, formatFieldErrors } from '../api/validate.ts';
+import { arr, isObj, obj, str } from '../json/shape.ts';
 import type { ClusterView } from './cluster-view.ts';
-import { compileGlob } from './glob.ts';
 import { compileSelector, type LabelPredicate } from './selector.ts';
-import type { TrustMaterial } from './signature-seam.ts';
+import type { TrustMaterial, TrustValidator } from './signature-seam.ts';
 
 export interface CompiledAuthority {
   name: string;
@@ -32,6 +34,16 @@ export interface CompiledConfidentialComputing {
   requiredNodeLabels: { key: string; values: Set<string> }[];
 }
 
+/** A platform-approved image that loads no model (ClusterModelPolicy spec.nonModelImages). */
+export interface CompiledApproval {
+  repository?: Glob;
+  digest?: string;
+  reason: string;
+}
+
+/** Why a policy cannot be enforced as written. */
+export type BrokenReason = 'InvalidSpec' | 'KeysUnresolved' | 'TrustMaterialInvalid';
+
 export interface CompiledPolicy {
   /** "ClusterModelPolicy/name" or "ModelPolicy/namespace/name": how decisions name the policy. */
   id: string;
@@ -43,7 +55,7 @@ export interface CompiledPolicy {
   matchesNamespace: LabelPredicate;
   matchesObject: LabelPredicate;
   kinds: GroupKind[];
-  sources: { glob: string; re: RegExp }[];
+  sources: Glob[];
   requirePinned: boolean;
   allowedDigests: Set<string>;
   authorities: CompiledAuthority[];
@@ -52,15 +64,27 @@ export interface CompiledPolicy {
   formatsDeny: string[];
   confidentialComputing?: CompiledConfidentialComputing;
   enforceUnchangedUpdates: boolean;
+  nonModelImages: CompiledApproval[];
+  /** Fields a ModelPolicy may not set (src/api/tenancy.ts) that it set anyway: ignored, and reported. */
+  ignoredFields: string[];
+  /**
+   * Set when the policy cannot be enforced as written (invalid spec, trust material that does not parse
+   * or resolve). It then still applies to what its match selects: in Enforce every such workload is
+   * refused with this reason, in Warn/Audit it is warned/reported. A broken policy never silently admits.
+   */
+  broken?: { reason: BrokenReason; message: string };
 }
 
 export type CompileResult =
   | { ok: true; policy: CompiledPolicy }
-  | { ok: false; reason: 'InvalidSpec' | 'KeysUnresolved'; message: string };
+  /** `policy` is the fail-closed stand-in that decisions apply (see CompiledPolicy.broken). */
+  | { ok: false; reason: BrokenReason; message: string; policy: CompiledPolicy };
 
 export interface CompileOptions {
   /** Namespace where cluster-wide key Secrets and trusted-root ConfigMaps live by default. */
   controllerNamespace: string;
+  /** Parses trust material when the policy compiles; a policy whose material is unusable is broken. */
+  validateTrust: TrustValidator;
 }
 
 export function policyId(kind: string, name: string, namespace?: string): string {
@@ -69,10 +93,62 @@ export function policyId(kind: string, name: string, namespace?: string): string
 
 const sha = (s: string) => createHash('sha256').update(s).digest('hex');
 
-export function compilePolicy(obj: unknown, cluster: ClusterView, opts: CompileOptions): CompileResult {
-  const parsed = parsePolicy(obj);
-  if (!parsed.ok) return { ok: false, reason: 'InvalidSpec', message: formatFieldErrors(parsed.errors) };
+export function compilePolicy(object: unknown, cluster: ClusterView, opts: CompileOptions): CompileResult {
+  const parsed = parsePolicy(object);
+  if (!parsed.ok) return broken(object, 'InvalidSpec', formatFieldErrors(parsed.errors));
   return compileParsed(parsed.policy, cluster, opts);
+}
+
+/**
+ * The stand-in for a policy that does not compile: it keeps what can be read of its scope (kind, name,
+ * namespace, enforcement, match) and is otherwise only its reason. What cannot be read fails closed: an
+ * unreadable enforcement is Enforce, an unreadable selector selects everything.
+ */
+export function broken(object: unknown, reason: BrokenReason, message: string): CompileResult {
+  const o = obj(object);
+  const meta = obj(o.metadata);
+  const spec = obj(o.spec);
+  const match = obj(spec.match);
+  const kind = o.kind === 'ModelPolicy' ? 'ModelPolicy' : 'ClusterModelPolicy';
+  const name = str(meta.name) ?? '(unnamed)';
+  const ns = kind === 'ModelPolicy' ? (str(meta.namespace) ?? '') : undefined;
+  const enforcement: Enforcement =
+    spec.enforcement === 'Warn' || spec.enforcement === 'Audit' ? spec.enforcement : 'Enforce';
+  const selector = (v: unknown): LabelPredicate => {
+    try {
+      return isObj(v) ? compileSelector(v as never) : () => true;
+    } catch {
+      return () => true;
+    }
+  };
+  const kinds = arr(match.kinds).every(
+    (k) => isObj(k) && typeof k.group === 'string' && typeof k.kind === 'string',
+  )
+    ? (arr(match.kinds) as GroupKind[])
+    : [];
+  const policy: CompiledPolicy = {
+    id: policyId(kind, name, ns),
+    kind,
+    name,
+    ...(ns !== undefined ? { namespace: ns } : {}),
+    ...(typeof meta.generation === 'number' ? { generation: meta.generation } : {}),
+    enforcement,
+    matchesNamespace: kind === 'ModelPolicy' ? () => true : selector(match.namespaceSelector),
+    matchesObject: selector(match.objectSelector),
+    kinds,
+    sources: [],
+    requirePinned: false,
+    allowedDigests: new Set(),
+    authorities: [],
+    threshold: 1,
+    verifier: { inject: false },
+    formatsDeny: [],
+    enforceUnchangedUpdates: true,
+    nonModelImages: [],
+    ignoredFields: [],
+    broken: { reason, message },
+  };
+  return { ok: false, reason, message, policy };
 }
 
 export function compileParsed(
@@ -80,13 +156,17 @@ export function compileParsed(
   cluster: ClusterView,
   opts: CompileOptions,
 ): CompileResult {
-  const spec = p.spec;
+  // A ModelPolicy may only add restrictions: cluster-only fields it sets are ignored (and reported).
+  const ignoredFields = p.kind === 'ModelPolicy' ? clusterOnlyFieldsSet(p.spec).map((f) => f.path) : [];
+  const spec = structuredClone(p.spec);
+  if (p.kind === 'ModelPolicy') for (const f of clusterOnlyFieldsSet(spec)) f.clear(spec);
   const name = p.metadata.name ?? '';
   const ownNs = p.kind === 'ModelPolicy' ? p.metadata.namespace : undefined;
   const refNs = (ns: string | undefined) => ownNs ?? ns ?? opts.controllerNamespace;
 
   const authorities: CompiledAuthority[] = [];
   const unresolved: string[] = [];
+  const invalid: string[] = [];
   for (const [i, a] of (spec.authorities ?? []).entries()) {
     const at = `spec.authorities[${i}] (${a.name})`;
     let trust: TrustMaterial | undefined;
@@ -125,15 +205,32 @@ export function compileParsed(
           trustedRootJson: json,
         };
     }
-    if (trust)
+    if (trust) {
+      const problem = opts.validateTrust(trust);
+      if (problem !== undefined) invalid.push(`${at}: ${problem}`);
       authorities.push({
         name: a.name,
         trust,
         fingerprint: sha(JSON.stringify(trust)),
         ...(secret ? { secret } : {}),
       });
+    }
   }
-  if (unresolved.length > 0) return { ok: false, reason: 'KeysUnresolved', message: unresolved.join('; ') };
+  if (unresolved.length > 0) return broken(p, 'KeysUnresolved', unresolved.join('; '));
+  if (invalid.length > 0) return broken(p, 'TrustMaterialInvalid', invalid.join('; '));
+  let sources: Glob[];
+  let nonModelImages: CompiledApproval[];
+  try {
+    sources = (spec.sources ?? []).map(compileGlob);
+    nonModelImages = (spec.nonModelImages ?? []).map((a) => ({
+      ...(a.repository !== undefined ? { repository: compileGlob(a.repository) } : {}),
+      ...(a.digest !== undefined ? { digest: a.digest } : {}),
+      reason: a.reason,
+    }));
+  } catch (err) {
+    if (err instanceof GlobError) return broken(p, 'InvalidSpec', err.message);
+    throw err;
+  }
 
   const cc = spec.confidentialComputing;
   const policy: CompiledPolicy = {
@@ -146,7 +243,7 @@ export function compileParsed(
     matchesNamespace: p.kind === 'ModelPolicy' ? () => true : compileSelector(spec.match?.namespaceSelector),
     matchesObject: compileSelector(spec.match?.objectSelector),
     kinds: spec.match?.kinds ?? [],
-    sources: (spec.sources ?? []).map((glob) => ({ glob, re: compileGlob(glob) })),
+    sources,
     requirePinned: spec.requirePinned ?? false,
     allowedDigests: new Set(spec.allowedDigests ?? []),
     authorities,
@@ -172,6 +269,8 @@ export function compileParsed(
         }
       : {}),
     enforceUnchangedUpdates: spec.enforceUnchangedUpdates ?? false,
+    nonModelImages,
+    ignoredFields,
   };
   return { ok: true, policy };
 }

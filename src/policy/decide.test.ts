@@ -59,7 +59,6 @@ describe('decide: matching', () => {
         .allowed,
     ).toBe(true);
     expect(decide(create(unpinned, 'kube-system'), set, cluster).allowed).toBe(true);
-    expect(run(deployment('web', podSpec()), set).skipped).toBe('the workload references no model');
     expect(run({ apiVersion: 'v1', kind: 'Service', metadata: { name: 's' } }, set).allowed).toBe(true);
   });
 
@@ -170,6 +169,8 @@ describe('decide: signatures', () => {
     return { valid: false, reason: 'signature does not verify with this key' };
   };
   const authorities = [{ name: 'release', key: { pem: 'good' } }];
+  /** Signed models are bound to their files only by the runtime verifier, so signing policies inject it. */
+  const verifier = { inject: true };
   const withBundle = (sig: object, digest = DIGEST) =>
     deployment('d', podSpec(withImageVolume('m', 'reg.example.com/models/llama:v1')), {
       annotations: {
@@ -178,7 +179,7 @@ describe('decide: signatures', () => {
     });
 
   it('verifies an inline bundle at admission and checks the signed digest is the pinned one', () => {
-    const set = policySet(policy('sig', { authorities }));
+    const set = policySet(policy('sig', { authorities, verifier }));
     expect(run(withBundle({ inline: bundleFor(DIGEST) }), set, { verifyBundle: fakeVerify }).allowed).toBe(
       true,
     );
@@ -195,7 +196,10 @@ describe('decide: signatures', () => {
       return fakeVerify(b, t);
     };
     const two = [...authorities, { name: 'backup', key: { pem: 'good' } }];
-    const set = policySet(policy('a', { authorities: two }), policy('b', { authorities: two }));
+    const set = policySet(
+      policy('a', { authorities: two, verifier }),
+      policy('b', { authorities: two, verifier }),
+    );
     expect(run(withBundle({ inline: bundleFor(DIGEST) }), set, { verifyBundle: recording }).allowed).toBe(
       true,
     );
@@ -206,7 +210,7 @@ describe('decide: signatures', () => {
   });
 
   it('reads bundles from labelled ConfigMaps in the workload namespace', () => {
-    const set = policySet(policy('sig', { authorities }));
+    const set = policySet(policy('sig', { authorities, verifier }));
     const cm = {
       apiVersion: 'v1',
       kind: 'ConfigMap',
@@ -232,7 +236,11 @@ describe('decide: signatures', () => {
 
   it('counts distinct authorities against the threshold', () => {
     const two = policySet(
-      policy('two', { authorities: [...authorities, { name: 'other', key: { pem: 'bad' } }], threshold: 2 }),
+      policy('two', {
+        authorities: [...authorities, { name: 'other', key: { pem: 'bad' } }],
+        threshold: 2,
+        verifier,
+      }),
     );
     const d = run(withBundle({ inline: bundleFor(DIGEST) }), two, { verifyBundle: fakeVerify });
     expect(d.allowed).toBe(false);
@@ -249,7 +257,12 @@ describe('decide: signatures', () => {
       ).allowed,
     ).toBe(true);
     const d = run(withBundle({ path: 'model.sig' }), policySet(policy('s', { authorities })));
-    expect(d.violations[0]!.message).toContain('does not inject the runtime verifier');
+    expect(d.violations[0]!.message).toContain('only the runtime verifier can tie a signature');
+    // A bundle at hand at admission is not bound to the mounted files either: the verifier is still needed.
+    const inline = run(withBundle({ inline: bundleFor(DIGEST) }), policySet(policy('s', { authorities })), {
+      verifyBundle: fakeVerify,
+    });
+    expect(inline.violations[0]!.message).toContain('only the runtime verifier can tie a signature');
   });
 
   it('refuses models the server downloads itself: no verifier can check them', () => {
@@ -281,20 +294,28 @@ describe('decide: confidential computing', () => {
     expect(run(deployment('d', podSpec(...onTee), high), set).allowed).toBe(true);
   });
 
-  it('does not apply to low-sensitivity workloads; the namespace label is the default', () => {
+  it('does not apply to low-sensitivity workloads; sensitivity is a floor across namespace, object and template', () => {
     expect(run(deployment('d', podSpec(model)), set).allowed).toBe(true);
     const view = clusterView(
       namespace('ml', { 'modelgate.io/sensitivity': 'high' }),
       runtimeClass('kata-qemu-snp'),
     );
     expect(decide(create(deployment('d', podSpec(model))), set, view).allowed).toBe(false);
+    // A workload cannot lower its namespace's sensitivity by labelling itself low.
     expect(
       decide(
         create(deployment('d', podSpec(model), { labels: { 'modelgate.io/sensitivity': 'low' } })),
         set,
         view,
       ).allowed,
-    ).toBe(true);
+    ).toBe(false);
+    // The highest label wins, wherever it is: the pod template's label raises an object labelled low.
+    const mixed = deployment('d', podSpec(model), { labels: { 'modelgate.io/sensitivity': 'low' } });
+    (
+      mixed.spec as Record<string, Record<string, Record<string, Record<string, string>>>>
+    ).template!.metadata!.labels!['modelgate.io/sensitivity'] = 'high';
+    (mixed.metadata as Record<string, Record<string, string>>).labels!['modelgate.io/sensitivity'] = 'low';
+    expect(run(mixed, set).allowed).toBe(false);
   });
 
   it('refuses an ordinary runtime, a missing class, and a TEE-named class whose handler is runc', () => {

@@ -1,14 +1,22 @@
 // The decision core: (admission request, compiled policies, cluster view) -> decision. Pure: no I/O, no
 // clock; everything it reads is an argument. The webhook, the audit controller and `modelgate check` all
 // call this one function, so a deployer sees the same verdict everywhere.
+//
+// Scope is by policy, not by recognition (docs/architecture.md, ADR 4 reversed): every object of a
+// supported kind that a policy selects is subject to it, whether or not modelgate found a model in it;
+// every container must be accounted for (checks/containers.ts).
 import { SENSITIVITIES, SENSITIVITY_LABEL, type Sensitivity } from '../api/types.ts';
+import { canonicalJson } from '../json/shape.ts';
 import { extractModelReferences, type WorkloadModels } from '../workloads/extract.ts';
-import { annotationErrors, unclassifiedReferences } from './checks/references.ts';
 import { confidentialPlacement } from './checks/confidential.ts';
+import { containersAccounted } from './checks/containers.ts';
+import { noWriterAfterVerification } from './checks/integrity.ts';
 import { referencesPinned } from './checks/pinned.ts';
+import { annotationErrors, unclassifiedReferences } from './checks/references.ts';
 import { signatureVerified } from './checks/signature.ts';
 import { sourceAllowed } from './checks/source.ts';
 import type { ClusterView } from './cluster-view.ts';
+import type { CompiledPolicy } from './compile.ts';
 import type { PolicySet } from './policy-set.ts';
 import type { BundleVerifier } from './signature-seam.ts';
 import type { Check, CheckName, Decision, Finding, Violation } from './types.ts';
@@ -22,6 +30,8 @@ export interface AdmissionInput {
   /** The request's namespace (falls back to the object's metadata.namespace, then "default"). */
   namespace?: string;
   subResource?: string;
+  /** The kind the API server says the request is for; the object must be of this kind. */
+  kind?: { group: string; kind: string };
 }
 
 export interface DecideOptions {
@@ -30,6 +40,8 @@ export interface DecideOptions {
   exemptNamespaces?: ReadonlySet<string>;
   /** Extra checks run after the built-in ones (e.g. the webhook's verifier-injection check). */
   extraChecks?: readonly NamedCheck[];
+  /** The verifier image the installation injects (`--verifier-image`, the chart's image). */
+  verifierImage?: string;
 }
 
 export interface NamedCheck {
@@ -43,13 +55,32 @@ export const DEFAULT_EXEMPT_NAMESPACES: ReadonlySet<string> = new Set([
   'kube-node-lease',
 ]);
 
+/** Subresources that cannot change what a pod loads or where it runs. */
+const HARMLESS_SUBRESOURCES = new Set([
+  'status',
+  'binding',
+  'eviction',
+  'scale',
+  'resize',
+  'log',
+  'exec',
+  'attach',
+  'portforward',
+  'proxy',
+]);
+
+/** At most this many violations of one policy are kept: a hostile object cannot make the answer huge. */
+export const MAX_VIOLATIONS_PER_POLICY = 50;
+
 /** Ordered: what a deployer should fix first comes first. */
 export const BUILTIN_CHECKS: readonly NamedCheck[] = [
   { name: 'annotation', run: annotationErrors },
+  { name: 'container', run: containersAccounted },
   { name: 'model-reference', run: unclassifiedReferences },
   { name: 'source', run: sourceAllowed },
   { name: 'pinned', run: referencesPinned },
   { name: 'signature', run: signatureVerified },
+  { name: 'integrity', run: noWriterAfterVerification },
   { name: 'confidential-computing', run: confidentialPlacement },
 ];
 
@@ -61,39 +92,53 @@ const allow = (skipped: string): Decision => ({
   skipped,
 });
 
+const RANK: Record<Sensitivity, number> = { low: 0, medium: 1, high: 2 };
+
+/** Sensitivity is a floor: the highest of the namespace label, the object's label and every pod template's. */
 function sensitivityOf(
   w: WorkloadModels,
   nsLabels: Record<string, string>,
-): { value: Sensitivity; warning?: string } {
-  const raw = w.sensitivityLabel ?? nsLabels[SENSITIVITY_LABEL];
-  if (raw === undefined) return { value: 'low' };
-  if ((SENSITIVITIES as readonly string[]).includes(raw)) return { value: raw as Sensitivity };
-  return {
-    value: 'high',
-    warning: `label ${SENSITIVITY_LABEL}="${raw}" is not one of low, medium, high; modelgate treats the workload as high-sensitivity`,
-  };
+): { value: Sensitivity; warnings: string[] } {
+  const raw = [nsLabels[SENSITIVITY_LABEL], ...w.sensitivityLabels].filter(
+    (v): v is string => v !== undefined,
+  );
+  let value: Sensitivity = 'low';
+  const warnings: string[] = [];
+  for (const r of raw) {
+    const s: Sensitivity = (SENSITIVITIES as readonly string[]).includes(r) ? (r as Sensitivity) : 'high';
+    if (s !== r)
+      warnings.push(
+        `label ${SENSITIVITY_LABEL}="${r}" is not one of low, medium, high; modelgate treats the workload as high-sensitivity`,
+      );
+    if (RANK[s] > RANK[value]) value = s;
+  }
+  return { value, warnings };
 }
 
 /** What an update must change for a tightened policy to apply to an already-running workload. */
 function fingerprint(w: WorkloadModels): string {
-  // Init containers too: swapping the injected verifier's image on a running pod must not pass as unchanged.
-  const placement = w.podSpecs.map(({ spec }) => [
-    spec.runtimeClassName,
-    spec.nodeName,
-    spec.nodeSelector,
-    spec.affinity,
-    spec.initContainers,
-  ]);
-  return JSON.stringify([
+  // Every pod spec whole (containers, init and ephemeral containers, volumes, placement), the models
+  // found and the sensitivity: swapping the verifier's image, adding a debug container or a sidecar is a change.
+  return canonicalJson([
+    w.podSpecs.map((p) => p.spec),
     w.models.map((m) => [m.uri, m.digest, m.modelDigest, m.volume, m.declared]),
     w.unclassified,
-    placement,
-    w.sensitivityLabel,
+    w.sensitivityLabels,
   ]);
 }
 
 export function formatViolation(v: Violation): string {
   return `[${v.policy}] ${v.check}${v.model ? ` (${v.model})` : ''}: ${v.message}. Fix: ${v.remediation}.`;
+}
+
+/** The one finding of a policy that cannot be enforced as written. */
+function brokenPolicyFinding(policy: CompiledPolicy): Finding {
+  const b = policy.broken!;
+  return {
+    check: 'policy',
+    message: `${policy.id} applies to this workload but cannot be enforced as written (${b.reason}: ${b.message}), so modelgate refuses what it selects rather than admit it unchecked`,
+    remediation: `the platform team must fix ${policy.id} (kubectl describe ${policy.kind.toLowerCase()} ${policy.name}${policy.namespace ? ` -n ${policy.namespace}` : ''} shows why it is not Ready)`,
+  };
 }
 
 export function decide(
@@ -104,11 +149,28 @@ export function decide(
 ): Decision {
   if (input.operation === 'DELETE' || input.operation === 'CONNECT')
     return allow(`${input.operation} is never blocked`);
-  if (input.subResource)
-    return allow(`the ${input.subResource} subresource does not change models or placement`);
+  if (input.subResource && input.subResource !== 'ephemeralcontainers') {
+    if (HARMLESS_SUBRESOURCES.has(input.subResource))
+      return allow(`the ${input.subResource} subresource does not change models or placement`);
+  }
   const workload = extractModelReferences(input.object);
-  if (!workload) return allow('not a model-serving kind modelgate checks');
-  if (!workload.servesModels) return allow('the workload references no model');
+  if (!workload) return allow('not a kind modelgate checks');
+  if (input.kind && (input.kind.group !== workload.group || input.kind.kind !== workload.kind)) {
+    return {
+      allowed: false,
+      warnings: [],
+      policies: [],
+      violations: [
+        {
+          policy: '(request)',
+          enforcement: 'Enforce',
+          check: 'request',
+          message: `the request is for ${input.kind.kind}${input.kind.group ? `.${input.kind.group}` : ''} but its object is a ${workload.kind}${workload.group ? `.${workload.group}` : ''}`,
+          remediation: 'send the object to the API endpoint of its own kind',
+        },
+      ],
+    };
+  }
   const namespace = input.namespace || workload.namespace || 'default';
   if ((options.exemptNamespaces ?? DEFAULT_EXEMPT_NAMESPACES).has(namespace))
     return allow(`namespace ${namespace} is exempt`);
@@ -122,14 +184,20 @@ export function decide(
   const sensitivity = sensitivityOf(workload, nsLabels);
   const unchangedUpdate =
     input.operation === 'UPDATE' &&
+    input.subResource === undefined &&
     input.oldObject !== undefined &&
     (() => {
       const old = extractModelReferences(input.oldObject);
       return old !== undefined && fingerprint(old) === fingerprint(workload);
     })();
 
+  const verifierImages = new Set<string>();
+  if (options.verifierImage) verifierImages.add(options.verifierImage);
+  for (const p of matching)
+    if (p.kind === 'ClusterModelPolicy' && p.verifier.image) verifierImages.add(p.verifier.image);
+
   const violations: Violation[] = [];
-  const warnings: string[] = sensitivity.warning ? [sensitivity.warning] : [];
+  const warnings: string[] = [...sensitivity.warnings];
   let denied = false;
   const checks = [...BUILTIN_CHECKS, ...(options.extraChecks ?? [])];
   for (const policy of matching) {
@@ -139,22 +207,41 @@ export function decide(
       namespace,
       sensitivity: sensitivity.value,
       cluster,
+      verifierImages,
+      policies: matching,
       ...(options.verifyBundle ? { verifyBundle: options.verifyBundle } : {}),
     };
     const findings: Finding[] = [];
-    for (const check of checks) {
-      try {
-        findings.push(...check.run(ctx));
-      } catch (err) {
-        // Fail closed: a check that cannot decide is a violation with the reason.
-        findings.push({
-          check: 'decision',
-          message: `check "${check.name}" could not be evaluated: ${(err as Error).message}`,
-          remediation: 'report this to the platform team; the workload is refused until the check can run',
-        });
+    if (policy.broken) findings.push(brokenPolicyFinding(policy));
+    else
+      for (const check of checks) {
+        try {
+          findings.push(...check.run(ctx));
+        } catch (err) {
+          // Fail closed: a check that cannot decide is a violation with the reason.
+          findings.push({
+            check: 'decision',
+            message: `check "${check.name}" could not be evaluated: ${(err as Error).message}`,
+            remediation: 'report this to the platform team; the workload is refused until the check can run',
+          });
+        }
+        if (findings.length > MAX_VIOLATIONS_PER_POLICY) break;
       }
+    if (findings.length > MAX_VIOLATIONS_PER_POLICY) {
+      const more = findings.length - MAX_VIOLATIONS_PER_POLICY;
+      findings.length = MAX_VIOLATIONS_PER_POLICY;
+      findings.push({
+        check: 'request',
+        message: `and ${more}${more === 1 ? '' : ' or more'} further violation(s) of the same policy, not listed`,
+        remediation: 'fix the violations above and apply again',
+      });
     }
-    const relaxed = unchangedUpdate && !policy.enforceUnchangedUpdates && policy.enforcement === 'Enforce';
+    // A broken policy is not relaxed on unchanged updates: it cannot say what changed.
+    const relaxed =
+      unchangedUpdate &&
+      !policy.enforceUnchangedUpdates &&
+      policy.enforcement === 'Enforce' &&
+      !policy.broken;
     for (const f of findings) {
       const v: Violation = { ...f, policy: policy.id, enforcement: policy.enforcement };
       violations.push(v);

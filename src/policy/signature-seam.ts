@@ -16,3 +16,9 @@ export type SignatureVerdictView =
   { valid: true; signer: string; statement: SignedStatementView } | { valid: false; reason: string };
 
 export type BundleVerifier = (bundle: Uint8Array, trust: TrustMaterial) => SignatureVerdictView;
+
+/**
+ * Checks trust material when a policy compiles (keys parse as public keys, CA bundles hold CA
+ * certificates, trusted roots load): the problem in words, or undefined when it is usable.
+ */
+export type TrustValidator = (trust: TrustMaterial) => string | undefined;

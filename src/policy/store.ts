@@ -1,19 +1,20 @@
 // Where the webhook and the controller get their policies and cluster view from. Two implementations:
 // files (`--policy-dir`/`--cluster-file`, no cluster at all) and informers, both in src/policy-store/.
+import type { BrokenReason } from './compile.ts';
 import type { ClusterView } from './cluster-view.ts';
 import type { PolicySet } from './policy-set.ts';
 
 export interface PolicyError {
   /** Policy id ("ClusterModelPolicy/name") or the file it came from. */
   source: string;
-  reason: 'InvalidSpec' | 'KeysUnresolved' | 'Unreadable';
+  reason: BrokenReason | 'Unreadable';
   message: string;
 }
 
 export interface PolicySnapshot {
   policies: PolicySet;
   cluster: ClusterView;
-  /** Policies that did not compile: they are not enforced, and reported. */
+  /** Policies that did not compile: they apply failing closed (CompiledPolicy.broken), and are reported. */
   errors: readonly PolicyError[];
 }
 

@@ -15,6 +15,10 @@ export type CheckName =
   | 'confidential-computing'
   | 'verifier'
   | 'sensitivity-label'
+  | 'container'
+  | 'integrity'
+  | 'policy'
+  | 'request'
   | 'decision';
 
 /** What a check found, before the policy and enforcement are attached. */
@@ -50,6 +54,10 @@ export interface CheckContext {
   sensitivity: Sensitivity;
   cluster: ClusterView;
   verifyBundle?: BundleVerifier;
+  /** Images the injected verifier may run: the installation's and those of matching ClusterModelPolicies. */
+  verifierImages: ReadonlySet<string>;
+  /** Every policy matching the workload (the verifier a pod needs is derived from all of them). */
+  policies: readonly CompiledPolicy[];
 }
 
 export type Check = (ctx: CheckContext) => Finding[];

@@ -1,6 +1,7 @@
 // Parse a Sigstore bundle (media types v0.1-v0.3) holding a DSSE envelope, as written by the OpenSSF
 // model_signing tool. Untrusted JSON is turned into typed values once; every error names the field.
 // https://github.com/sigstore/protobuf-specs/blob/main/protos/sigstore_bundle.proto
+import { isObj as isObject } from '../json/shape.ts';
 
 export const BUNDLE_MEDIA_TYPES: readonly string[] = [
   'application/vnd.dev.sigstore.bundle+json;version=0.1',
@@ -40,10 +41,6 @@ export interface ParsedBundle {
 }
 
 type Json = Record<string, unknown>;
-
-function isObject(v: unknown): v is Json {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function field(obj: Json, name: string, where: string): Json {
   const v = obj[name];

@@ -4,23 +4,13 @@
 import { createHash } from 'node:crypto';
 import type { TrustMaterial } from './trust.ts';
 import { verifyBundleSignature, type SignatureVerdict } from './verify-signature.ts';
+import { canonicalJson } from '../json/shape.ts';
 
 export interface VerdictCacheOptions {
   maxEntries?: number;
   ttlMs?: number;
   /** Injected clock (milliseconds). */
   now?: () => number;
-}
-
-function canonical(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonical).join(',')}]`;
-  if (typeof value === 'object' && value !== null) {
-    return `{${Object.keys(value)
-      .sort()
-      .map((k) => `${JSON.stringify(k)}:${canonical((value as Record<string, unknown>)[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(value) ?? 'null';
 }
 
 export class VerdictCache {
@@ -42,7 +32,7 @@ export class VerdictCache {
   trustFingerprint(trust: TrustMaterial): string {
     const hit = this.fingerprints.get(trust);
     if (hit) return hit;
-    const fp = createHash('sha256').update(canonical(trust)).digest('hex');
+    const fp = createHash('sha256').update(canonicalJson(trust)).digest('hex');
     this.fingerprints.set(trust, fp);
     return fp;
   }

@@ -1,120 +1,104 @@
-// X.509 chains for the model_signing "certificate" method: the bundle carries the leaf and its
-// intermediates; the verifier supplies self-signed CA certificates as trust anchors. The path is built
-// by signature, not by name (the model_signing test leaf has subject == issuer == its intermediate's
-// name), every certificate must be valid at the verification time, and the leaf must allow code signing.
-import { X509Certificate } from 'node:crypto';
+// X.509 for the model_signing "certificate" method: the bundle carries the leaf and its
+// intermediates; the verifier supplies trust anchors (self-signed CA certificates, or a self-signed
+// leaf). Parsing is in x509.ts, RFC 5280 path validation in path-validation.ts; this module turns PEM
+// and bundle bytes into parsed certificates and names the signer.
 import { TrustMaterialError } from './keys.ts';
+import { commonNameAsDnsName, uriHost } from './name-constraints.ts';
+import {
+  ChainError,
+  identityViolation,
+  validateCertificatePath,
+  type ValidatedPath,
+} from './path-validation.ts';
+import { CertificateParseError, parseCertificate, type GeneralName, type ParsedCertificate } from './x509.ts';
 
-const CODE_SIGNING_EKU = '1.3.6.1.5.5.7.3.3';
-const MAX_DEPTH = 8;
+export { ChainError, type ValidatedPath } from './path-validation.ts';
+export type { ParsedCertificate } from './x509.ts';
 
-export class ChainError extends Error {}
+/** Certificates a bundle may carry, at most (leaf and intermediates). */
+export const MAX_BUNDLE_CERTIFICATES = 16;
 
-export function parseCertificatesPem(pem: string): X509Certificate[] {
-  const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----([\s\S]+?)-----END CERTIFICATE-----/g;
+
+/** Parse every PEM certificate in `pem`. Throws TrustMaterialError naming the certificate at fault. */
+export function parseCertificatesPem(pem: string): ParsedCertificate[] {
+  const blocks = [...pem.matchAll(PEM_CERTIFICATE)];
   if (blocks.length === 0) throw new TrustMaterialError('no "-----BEGIN CERTIFICATE-----" block found');
-  return blocks.map((b, i) => {
+  return blocks.map((m, i) => {
+    const body = (m[1] ?? '').replace(/\s+/g, '');
+    const der = Buffer.from(body, 'base64');
+    if (der.length === 0 || der.toString('base64') !== body)
+      throw new TrustMaterialError(`certificate ${i + 1} cannot be parsed: its PEM body is not valid base64`);
     try {
-      return new X509Certificate(b);
+      return parseCertificate(der, `certificate ${i + 1}`);
     } catch (err) {
-      throw new TrustMaterialError(`certificate ${i + 1} cannot be parsed: ${(err as Error).message}`);
+      if (err instanceof CertificateParseError) throw new TrustMaterialError(err.message);
+      throw err;
     }
   });
 }
 
-export function parseCertificateDer(der: Uint8Array, where: string): X509Certificate {
-  try {
-    return new X509Certificate(der);
-  } catch (err) {
-    throw new ChainError(`${where} is not a valid X.509 certificate: ${(err as Error).message}`);
-  }
+/** Parse the DER certificates of a bundle (leaf first). Throws ChainError. */
+export function parseBundleCertificates(certificates: readonly Uint8Array[]): ParsedCertificate[] {
+  if (certificates.length > MAX_BUNDLE_CERTIFICATES)
+    throw new ChainError(
+      `the bundle carries ${certificates.length} certificates, more than the ${MAX_BUNDLE_CERTIFICATES} a signing chain needs`,
+    );
+  return certificates.map((der, i) => {
+    try {
+      return parseCertificate(der, i === 0 ? 'the signing certificate' : `bundle certificate ${i}`);
+    } catch (err) {
+      if (err instanceof CertificateParseError) throw new ChainError(err.message);
+      throw err;
+    }
+  });
 }
 
-function validAt(cert: X509Certificate, at: Date): boolean {
-  const from = Date.parse(cert.validFrom);
-  const to = Date.parse(cert.validTo);
-  return Number.isFinite(from) && Number.isFinite(to) && from <= at.getTime() && at.getTime() <= to;
+/** Validate the bundle's chain up to the anchors at `at` (RFC 5280). Throws ChainError. */
+export function verifyCertificateChain(
+  chain: readonly ParsedCertificate[],
+  anchors: readonly ParsedCertificate[],
+  at: Date,
+): ValidatedPath {
+  return validateCertificatePath(chain, anchors, at);
 }
 
-function signedBy(cert: X509Certificate, issuer: X509Certificate): boolean {
-  try {
-    return cert.verify(issuer.publicKey);
-  } catch {
-    return false;
-  }
+/** How a subject CN could be read as a name that constraints govern. */
+function commonNameForms(cn: string): GeneralName[] {
+  const forms: GeneralName[] = [];
+  const dns = commonNameAsDnsName(cn);
+  if (dns !== undefined) forms.push({ form: 'dns', value: dns });
+  if (cn.includes('@')) forms.push({ form: 'email', value: cn });
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:/.test(cn) || uriHost(cn) !== undefined)
+    forms.push({ form: 'uri', value: cn });
+  return forms;
 }
 
-export function isSelfSigned(cert: X509Certificate): boolean {
-  return signedBy(cert, cert);
-}
-
-function describe(cert: X509Certificate): string {
-  return cert.subject.replace(/\n/g, ', ') || cert.fingerprint256;
+export interface LeafIdentities {
+  /** SAN email, URI and DNS names, then the subject CNs that no name constraint rules out. */
+  identities: string[];
+  /** Subject CNs left out because, read as an email, DNS name or URI, a name constraint forbids them. */
+  refused: { identity: string; why: string }[];
 }
 
 /**
- * Verify `chain` (leaf first, then intermediates, as in the bundle) up to one of `anchors` (self-signed
- * CA certificates; others are ignored, as OpenSSL does without partial-chain mode). Returns the leaf.
+ * The identities the leaf of a validated path vouches for. SAN names were checked against the name
+ * constraints by path validation; a subject CN is not a typed name, so it counts only when it obeys
+ * the constraints of every form it could be taken for (an identity check must never trust a name a
+ * CA above the leaf was not allowed to certify).
  */
-export function verifyCertificateChain(
-  chain: X509Certificate[],
-  anchors: X509Certificate[],
-  at: Date,
-): X509Certificate {
-  const leaf = chain[0];
-  if (!leaf) throw new ChainError('the bundle holds no certificate');
-  if (!validAt(leaf, at))
-    throw new ChainError(
-      `signing certificate (${describe(leaf)}) is not valid at ${at.toISOString()} (valid ${leaf.validFrom} to ${leaf.validTo})`,
-    );
-  const eku = leaf.keyUsage;
-  if (!Array.isArray(eku) || !eku.includes(CODE_SIGNING_EKU))
-    throw new ChainError(`signing certificate (${describe(leaf)}) lacks the codeSigning extended key usage`);
-  const roots = anchors.filter((a) => a.ca && isSelfSigned(a));
-  if (roots.length === 0) throw new ChainError('no self-signed CA certificate among the trust anchors');
-  const intermediates = chain.slice(1);
-  // Depth-first search over issuers, by signature.
-  const search = (cert: X509Certificate, used: Set<X509Certificate>, depth: number): boolean => {
-    for (const root of roots) if (signedBy(cert, root) && validAt(root, at)) return true;
-    if (depth >= MAX_DEPTH) return false;
-    for (const next of intermediates) {
-      if (used.has(next) || !next.ca || !validAt(next, at) || !signedBy(cert, next)) continue;
-      used.add(next);
-      if (search(next, used, depth + 1)) return true;
-      used.delete(next);
-    }
-    return false;
-  };
-  if (!search(leaf, new Set([leaf]), 0)) {
-    throw new ChainError(
-      `no trusted root: the certificate chain of ${describe(leaf)} does not lead to a given CA certificate valid at ${at.toISOString()}`,
-    );
+export function certificateIdentities(validated: ValidatedPath): LeafIdentities {
+  const leaf = validated.leaf;
+  const identities: string[] = [];
+  for (const n of leaf.subjectAltNames)
+    if (n.form === 'email' || n.form === 'uri' || n.form === 'dns') identities.push(n.value);
+  const refused: LeafIdentities['refused'] = [];
+  for (const cn of leaf.subjectCommonNames) {
+    const why = commonNameForms(cn)
+      .map((form) => identityViolation(form, validated))
+      .find((v) => v !== undefined);
+    if (why === undefined) identities.push(cn);
+    else refused.push({ identity: cn, why });
   }
-  return leaf;
-}
-
-/** Node renders string values with special characters as JSON strings; unquote them. */
-function unquote(value: string): string {
-  if (!value.startsWith('"')) return value;
-  try {
-    const v: unknown = JSON.parse(value);
-    return typeof v === 'string' ? v : value;
-  } catch {
-    return value;
-  }
-}
-
-/** The leaf's identities: SAN email, URI and DNS names, then the subject CN. */
-export function certificateIdentities(cert: X509Certificate): string[] {
-  const out: string[] = [];
-  const san = cert.subjectAltName ?? '';
-  const re = /(DNS|email|URI|IP Address|DirName|othername|Registered ID):("(?:[^"\\]|\\.)*"|[^,]*)(?:, |$)/gy;
-  for (let m = re.exec(san); m; m = re.exec(san)) {
-    if (m[1] === 'DNS' || m[1] === 'email' || m[1] === 'URI') out.push(unquote(m[2] ?? ''));
-    if (re.lastIndex >= san.length) break;
-  }
-  for (const line of cert.subject.split('\n')) {
-    if (line.startsWith('CN=')) out.push(unquote(line.slice(3)));
-  }
-  return out;
+  return { identities, refused };
 }

@@ -11,6 +11,7 @@ import type * as SigstoreVerify from '@sigstore/verify';
 import { createHash } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { TrustMaterialError } from './keys.ts';
+import { compileIdentityPattern, type IdentityPattern } from '../api/identity-pattern.ts';
 
 interface Sigstore {
   bundle: typeof SigstoreBundle;
@@ -38,7 +39,7 @@ export const sigstoreLoaded = (): boolean => sigstoreModules !== undefined;
 export interface KeylessPolicy {
   issuer: string;
   subject?: string;
-  subjectRegExp?: RegExp;
+  subjectRegExp?: IdentityPattern;
   verifier: Verifier;
 }
 
@@ -66,12 +67,12 @@ export function keylessVerifier(trustedRootJson: string): Verifier {
   return verifier;
 }
 
-/** An identity regex is always anchored: "a@b.co" must not accept "a@b.com.evil". */
-export function anchoredRegExp(source: string): RegExp {
+/** Compile a keyless subjectRegExp; unusable patterns are trust-material errors. */
+export function anchoredRegExp(source: string): IdentityPattern {
   try {
-    return new RegExp(`^(?:${source})$`, 'u');
+    return compileIdentityPattern(source);
   } catch (err) {
-    throw new TrustMaterialError(`subject regular expression is invalid: ${(err as Error).message}`);
+    throw new TrustMaterialError(`subject regular expression: ${(err as Error).message}`);
   }
 }
 

@@ -10,6 +10,7 @@ import {
   type Resource,
   type SerializationMethod,
 } from '../hashing/manifest.ts';
+import { isObj as isObject } from '../json/shape.ts';
 
 export const IN_TOTO_STATEMENT_V1 = 'https://in-toto.io/Statement/v1';
 export const PREDICATE_V1 = 'https://model_signing/signature/v1.0';
@@ -37,7 +38,6 @@ export interface SignedStatement {
 }
 
 type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
  * A manifest name: "." (a single-file model) or a relative POSIX path with no empty, "." or ".."
@@ -113,6 +113,10 @@ function parseSerialization(raw: unknown): Serialization & { ignorePaths: string
 
 function parseResources(raw: unknown, ser: Serialization): Resource[] {
   if (!Array.isArray(raw)) throw new StatementError('predicate.resources is missing or not a list');
+  if (raw.length === 0)
+    throw new StatementError(
+      'predicate.resources is empty: the signature covers no file (OMS v1.0 §5.2.1 requires at least one)',
+    );
   const label = resourceAlgorithm(ser.method, ser.hashType, ser.shardSize);
   const seen = new Set<string>();
   return raw.map((r: unknown, i) => {
@@ -125,9 +129,10 @@ function parseResources(raw: unknown, ser: Serialization): Resource[] {
       throw new StatementError(
         `${where}.name ${JSON.stringify(name)} is not a valid ${ser.method === 'shards' ? 'shard' : 'file'} name`,
       );
-    if (algorithm !== label)
+    // OMS v1.0 §6.3.2 labels a shard digest with the hash name; model_signing with "<hash>-sharded-<size>".
+    if (algorithm !== label && !(ser.method === 'shards' && algorithm === ser.hashType))
       throw new StatementError(
-        `${where}.algorithm "${String(algorithm)}" does not match serialization (expected "${label}")`,
+        `${where}.algorithm "${String(algorithm)}" does not match serialization (expected "${label}"${ser.method === 'shards' ? ` or "${ser.hashType}"` : ''})`,
       );
     if (seen.has(name)) throw new StatementError(`${where}.name ${JSON.stringify(name)} appears twice`);
     seen.add(name);

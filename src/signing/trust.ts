@@ -1,8 +1,9 @@
 // Trust material as the policy core hands it over, compiled once (keys parsed, anchors loaded,
 // regexes anchored, Sigstore verifiers built) and then only read.
-import type { KeyObject, X509Certificate } from 'node:crypto';
-import { parseCertificatesPem } from './certificates.ts';
+import type { KeyObject } from 'node:crypto';
+import { parseCertificatesPem, type ParsedCertificate } from './certificates.ts';
 import { parsePublicKeyPem, publicKeyHint, TrustMaterialError } from './keys.ts';
+import { isSelfSigned } from './x509.ts';
 import { anchoredRegExp, keylessVerifier, type KeylessPolicy } from './keyless.ts';
 
 export type TrustMaterial =
@@ -13,7 +14,7 @@ export type TrustMaterial =
 
 export type CompiledTrust =
   | { method: 'key'; key: KeyObject; hint: string }
-  | { method: 'certificate'; anchors: X509Certificate[]; identities: string[] }
+  | { method: 'certificate'; anchors: ParsedCertificate[]; identities: string[] }
   | ({ method: 'keyless' } & KeylessPolicy);
 
 const compiled = new WeakMap<TrustMaterial, CompiledTrust>();
@@ -41,7 +42,12 @@ function compileUncached(trust: TrustMaterial): CompiledTrust {
       const identities = trust.identities ?? [];
       if (!Array.isArray(identities) || !identities.every((i) => typeof i === 'string'))
         throw new TrustMaterialError('identities must be a list of strings');
-      return { method: 'certificate', anchors: parseCertificatesPem(trust.caCertificatesPem), identities };
+      const anchors = parseCertificatesPem(trust.caCertificatesPem);
+      if (!anchors.some(isSelfSigned))
+        throw new TrustMaterialError(
+          'no self-signed CA certificate in the CA bundle: give the root CA certificate (an intermediate alone is not a trust anchor)',
+        );
+      return { method: 'certificate', anchors, identities };
     }
     case 'keyless': {
       if (typeof trust.issuer !== 'string' || trust.issuer === '')
@@ -67,5 +73,18 @@ function compileUncached(trust: TrustMaterial): CompiledTrust {
       throw new TrustMaterialError(
         `unknown trust method "${String((trust as { method?: unknown }).method)}"`,
       );
+  }
+}
+
+/**
+ * What is wrong with trust material, in words, or undefined when it compiles: the policy compiler's
+ * check (src/policy TrustValidator), so a policy with a key that is not a key is not Ready.
+ */
+export function trustProblem(trust: TrustMaterial): string | undefined {
+  try {
+    compileTrust(trust);
+    return undefined;
+  } catch (err) {
+    return (err as Error).message;
   }
 }

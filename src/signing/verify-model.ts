@@ -2,7 +2,13 @@
 // the signed statement says and compare manifests, naming missing, extra and changed files.
 import { availableParallelism } from 'node:os';
 import { isAbsolute, relative, resolve } from 'node:path';
-import { compareManifests, describeDifference, type ManifestDifference } from '../hashing/manifest.ts';
+import {
+  compareManifests,
+  describeDifference,
+  parseShardName,
+  type ManifestDifference,
+  type Resource,
+} from '../hashing/manifest.ts';
 import { hashModel, type HashProgress } from '../hashing/model.ts';
 import { HashPool } from '../hashing/pool.ts';
 import { DEFAULT_IGNORE_PATHS, ModelWalkError, normalizeIgnorePaths } from '../hashing/walk.ts';
@@ -51,6 +57,22 @@ const DIGEST_PIN = /^sha256:([0-9a-f]{64})$/;
 
 export function parseDigestPin(pin: string): string | undefined {
   return DIGEST_PIN.exec(pin.trim().toLowerCase())?.[1];
+}
+
+/**
+ * A single-file model's resources under the name its signature uses: model_signing writes ".", OMS
+ * v1.0 (§6.1.2) and modelgate the file name. Only that one name is accepted besides ".".
+ */
+function singleFileResources(
+  local: readonly Resource[],
+  fileName: string,
+  signedFiles: ReadonlySet<string>,
+): readonly Resource[] {
+  if (signedFiles.has('.') || !signedFiles.has(fileName)) return local;
+  return local.map((r) => ({
+    ...r,
+    name: r.name === '.' ? fileName : r.name.startsWith('.:') ? fileName + r.name.slice(1) : r.name,
+  }));
 }
 
 export interface Authority {
@@ -203,6 +225,13 @@ async function checkModel(
       ignore.push(...normalizeIgnorePaths(root, [rel]));
   }
   const ser = statement.serialization;
+  // Every file the signature lists is checked, even one an ignore path covers (model_signing 1.0 signed
+  // .gitattributes and .git/): exclusions only excuse files the signature does not list (OMS §8.4).
+  const keepFiles = new Set(
+    statement.resources.map((r) =>
+      ser.method === 'shards' ? (parseShardName(r.name)?.file ?? r.name) : r.name,
+    ),
+  );
   let manifest;
   try {
     manifest = await hashModel(modelPath, {
@@ -210,6 +239,7 @@ async function checkModel(
       hashType: ser.hashType,
       ...(ser.shardSize !== undefined ? { shardSize: ser.shardSize } : {}),
       ignorePaths: ignore,
+      keepFiles,
       allowSymlinks: options.allowSymlinks ?? false,
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
       ...(pool ? { pool } : {}),
@@ -227,7 +257,9 @@ async function checkModel(
     );
   }
 
-  let local = manifest.resources;
+  let local = manifest.singleFile
+    ? singleFileResources(manifest.resources, manifest.modelName, keepFiles)
+    : manifest.resources;
   if (options.ignoreUnsignedFiles) {
     const signedFiles = new Set(compareManifests(statement.resources, [], ser.method).missing);
     local = local.filter(

@@ -10,9 +10,11 @@ import {
 import {
   certificateIdentities,
   ChainError,
-  parseCertificateDer,
+  parseBundleCertificates,
   verifyCertificateChain,
+  type ParsedCertificate,
 } from './certificates.ts';
+import { checkSigningUsage } from './path-validation.ts';
 import { TrustMaterialError, verifyEnvelopeSignature } from './keys.ts';
 import { KeylessError, verifyKeyless } from './keyless.ts';
 import {
@@ -64,17 +66,20 @@ function checkSignature(bundle: ParsedBundle, trust: CompiledTrust, now: Date, l
     case 'certificate': {
       const m = bundle.material;
       if (m.kind !== 'certificateChain') mismatch(bundle, 'certificate');
-      const chain = m.certificates.map((der, i) => parseCertificateDer(der, `certificate ${i}`));
-      const leaf = verifyCertificateChain(chain, trust.anchors, now);
-      const ids = certificateIdentities(leaf);
+      const validated = verifyCertificateChain(parseBundleCertificates(m.certificates), trust.anchors, now);
+      const { identities: ids, refused } = certificateIdentities(validated);
       if (trust.identities.length > 0 && !ids.some((id) => trust.identities.includes(id))) {
+        const outside = refused.filter((r) => trust.identities.includes(r.identity));
         throw new VerdictError(
-          `identity mismatch: the signing certificate names ${ids.map((i) => `"${i}"`).join(', ') || 'no identity'}, expected one of ${trust.identities.map((i) => `"${i}"`).join(', ')}`,
+          outside.length > 0
+            ? `identity mismatch: the signing certificate's subject CN "${outside[0]?.identity}" is outside the name constraints of its CA (${outside[0]?.why}), so it is not trusted as that identity`
+            : `identity mismatch: the signing certificate names ${ids.map((i) => `"${i}"`).join(', ') || 'no identity'}, expected one of ${trust.identities.map((i) => `"${i}"`).join(', ')}`,
         );
       }
-      if (!verifyEnvelopeSignature(bundle.envelope, leaf.publicKey, legacy))
+      const leaf = validated.leaf;
+      if (!verifyEnvelopeSignature(bundle.envelope, leaf.x509.publicKey, legacy))
         throw new VerdictError('signature does not verify with the signing certificate key');
-      return ids[0] ?? leaf.subject;
+      return ids[0] ?? leaf.description;
     }
     case 'keyless': {
       // Sigstore bundles v0.1/v0.2 carry the Fulcio certificate as a one-element chain.
@@ -84,7 +89,17 @@ function checkSignature(bundle: ParsedBundle, trust: CompiledTrust, now: Date, l
         !bundle.mediaType.endsWith('version=0.3');
       if (bundle.material.kind !== 'certificate' && !legacyChain) mismatch(bundle, 'keyless');
       if (bundle.tlogEntryCount === 0) throw new VerdictError('keyless bundle has no transparency log entry');
-      return verifyKeyless(bundle.json, trust);
+      const signer = verifyKeyless(bundle.json, trust);
+      // @sigstore/verify validates the Fulcio chain; the leaf's own extensions are checked here too.
+      const m = bundle.material;
+      const der =
+        m.kind === 'certificate'
+          ? m.certificate
+          : m.kind === 'certificateChain'
+            ? m.certificates[0]
+            : undefined;
+      if (der) checkSigningUsage(parseBundleCertificates([der])[0] as ParsedCertificate);
+      return signer;
     }
   }
 }

@@ -3,6 +3,7 @@
 // mistake must fail the pod with a clear reason rather than pass it.
 import type { Authority } from '../signing/verify-model.ts';
 import type { TrustMaterial } from '../signing/trust.ts';
+import { isObj as isObject } from '../json/shape.ts';
 
 export interface PodModel {
   name: string;
@@ -21,9 +22,6 @@ export interface PodConfig {
 }
 
 export class PodConfigError extends Error {}
-
-type Json = Record<string, unknown>;
-const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 function trustOf(v: unknown, where: string): TrustMaterial {
   if (!isObject(v)) throw new PodConfigError(`${where} is not an object`);

@@ -4,10 +4,13 @@
 import type { CompiledPolicy } from '../policy/compile.ts';
 import { decide, type AdmissionInput, type DecideOptions } from '../policy/decide.ts';
 import type { PolicySnapshot, PolicyStore } from '../policy/store.ts';
-import type { BundleVerifier } from '../policy/signature-seam.ts';
+import type { BundleVerifier, TrustValidator } from '../policy/signature-seam.ts';
+import { GROUP } from '../api/types.ts';
+import { MemoryClusterView } from '../policy/cluster-view.ts';
+import { admitPolicy } from '../policy/policy-admission.ts';
 import type { PolicySet } from '../policy/policy-set.ts';
 import type { Decision, Violation } from '../policy/types.ts';
-import { createVerifierCheck, verifierInjection, type VerifierDefaults } from '../mutation/index.ts';
+import { verifierDecideOptions, verifierInjection, type VerifierDefaults } from '../mutation/index.ts';
 import { NamespaceIndexedPolicySet } from '../policy/namespace-index.ts';
 import { auditAnnotations, denialMessage, objectLabel, trimWarnings } from './messages.ts';
 import type { AdmissionRequest, AdmissionResponse } from './review.ts';
@@ -15,6 +18,10 @@ import type { AdmissionRequest, AdmissionResponse } from './review.ts';
 export interface AdmissionOptions {
   store: PolicyStore;
   verifier: VerifierDefaults;
+  /** Parses trust material of policies being created or updated (signing's trustProblem). */
+  validateTrust: TrustValidator;
+  /** Namespace of cluster-wide key Secrets and trusted roots (default modelgate-system). */
+  controllerNamespace?: string;
   verifyBundle?: BundleVerifier;
   exemptNamespaces?: ReadonlySet<string>;
 }
@@ -45,6 +52,7 @@ interface SnapshotExtras {
 function inputOf(req: AdmissionRequest): AdmissionInput {
   return {
     operation: req.operation,
+    kind: { group: req.kind.group, kind: req.kind.kind },
     ...(req.object !== undefined ? { object: req.object } : {}),
     ...(req.oldObject !== undefined ? { oldObject: req.oldObject } : {}),
     ...(req.namespace ? { namespace: req.namespace } : {}),
@@ -68,6 +76,7 @@ const policyResults = (d: Decision) =>
 
 export function createAdmission(opts: AdmissionOptions): Admission {
   const base: DecideOptions = {
+    verifierImage: opts.verifier.image,
     ...(opts.verifyBundle ? { verifyBundle: opts.verifyBundle } : {}),
     ...(opts.exemptNamespaces ? { exemptNamespaces: opts.exemptNamespaces } : {}),
   };
@@ -80,10 +89,7 @@ export function createAdmission(opts: AdmissionOptions): Admission {
       e = {
         byId,
         policies: new NamespaceIndexedPolicySet(snap.policies, snap.cluster),
-        validateOptions: {
-          ...base,
-          extraChecks: [createVerifierCheck({ defaults: opts.verifier, policyById: (id) => byId.get(id) })],
-        },
+        validateOptions: { ...base, ...verifierDecideOptions(opts.verifier) },
       };
       extras.set(snap, e);
     }
@@ -141,6 +147,11 @@ export function createAdmission(opts: AdmissionOptions): Admission {
   function validate(req: AdmissionRequest): AdmissionOutcome {
     if (req.operation === 'DELETE' || req.operation === 'CONNECT')
       return allowedOutcome(req, [], [`${req.operation} is never blocked`]);
+    if (
+      req.kind.group === GROUP &&
+      (req.kind.kind === 'ClusterModelPolicy' || req.kind.kind === 'ModelPolicy')
+    )
+      return policyOutcome(req);
     const snap = snapshotFor(req);
     if (typeof snap === 'string')
       return undecidable(req, snap, opts.store.ready() ? opts.store.snapshot() : undefined);
@@ -191,6 +202,35 @@ export function createAdmission(opts: AdmissionOptions): Admission {
       policies: decision.policies,
       reasons,
       policyResults: policyResults(decision),
+    };
+  }
+
+  /** A policy being created or updated: refused when it could not be enforced as written. */
+  function policyOutcome(req: AdmissionRequest): AdmissionOutcome {
+    const cluster = opts.store.ready() ? opts.store.snapshot().cluster : new MemoryClusterView();
+    const a = admitPolicy(req.object, cluster, {
+      controllerNamespace: opts.controllerNamespace ?? 'modelgate-system',
+      validateTrust: opts.validateTrust,
+    });
+    const warnings = trimWarnings(a.warnings);
+    if (!a.allowed)
+      return {
+        response: {
+          uid: req.uid,
+          allowed: false,
+          status: { code: 422, reason: 'Invalid', message: a.message ?? 'the policy is invalid' },
+        },
+        verdict: 'denied',
+        policies: [],
+        reasons: [a.message ?? ''],
+        policyResults: [],
+      };
+    return {
+      response: { uid: req.uid, allowed: true, ...(warnings.length > 0 ? { warnings } : {}) },
+      verdict: warnings.length > 0 ? 'warned' : 'allowed',
+      policies: [],
+      reasons: a.warnings,
+      policyResults: [],
     };
   }
 

@@ -99,55 +99,6 @@ describe('mutate → validate', () => {
   });
 });
 
-describe('check-then-use: writers after the verifier', () => {
-  const pvcPod = (mounts: { readOnly?: boolean; alias?: boolean }): Obj => ({
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { generateName: 'llm-', namespace: 'ml' },
-    spec: {
-      ...(mounts.alias
-        ? {
-            initContainers: [
-              {
-                name: 'swap-weights',
-                image: 'busybox',
-                volumeMounts: [{ name: 'alias', mountPath: '/w' }],
-              },
-            ],
-          }
-        : {}),
-      containers: [
-        {
-          name: 'server',
-          image: 'vllm/vllm-openai:v0.6.0',
-          args: ['--model', '/models'],
-          volumeMounts: [{ name: 'model', mountPath: '/models', readOnly: mounts.readOnly ?? false }],
-        },
-      ],
-      volumes: [
-        { name: 'model', persistentVolumeClaim: { claimName: 'weights' } },
-        ...(mounts.alias ? [{ name: 'alias', persistentVolumeClaim: { claimName: 'weights' } }] : []),
-      ],
-    },
-  });
-  const mutated = async (p: Obj) => applyJsonPatch(p, (await mutate(p)).patch);
-
-  it('refuses a model server that mounts its verified volume writable, and admits it read-only', async () => {
-    const writable = await validate(await mutated(pvcPod({})));
-    expect(writable.allowed).toBe(false);
-    expect(writable.status?.message).toContain('containers[0] "server" mounts volume "model" writable');
-    expect((await validate(await mutated(pvcPod({ readOnly: true })))).allowed).toBe(true);
-  });
-
-  it('refuses an init container after the verifier that reaches the verified claim through another volume', async () => {
-    const r = await validate(await mutated(pvcPod({ readOnly: true, alias: true })));
-    expect(r.allowed).toBe(false);
-    expect(r.status?.message).toContain(
-      'initContainers[1] "swap-weights" mounts volume "alias" writable (the same storage as the verified volume "model")',
-    );
-  });
-});
-
 describe('updates of an injected pod', () => {
   it('enforces the verifier check when the verifier is edited by an update', async () => {
     const patched = applyJsonPatch(pod(), (await mutate(pod())).patch);

@@ -1,13 +1,12 @@
 // admission.k8s.io/v1 AdmissionReview on the wire: parse the untrusted body once into a typed request,
 // and build the response envelope. Nothing here decides anything.
 import type { Operation } from '../policy/decide.ts';
+import { isObj } from '../json/shape.ts';
 
 export const ADMISSION_API_VERSION = 'admission.k8s.io/v1';
 const OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
 const MAX_UID_LENGTH = 128;
 
-type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
 
 export interface GroupVersionKind {

@@ -14,6 +14,7 @@ import { AdmissionMetrics } from '../telemetry/metrics.ts';
 import { createAdmission } from './admission.ts';
 import { startWebhookServer, type WebhookServer } from './server.ts';
 import { createTestCa, type TestCa } from './tls.test-support.ts';
+import { trustProblem } from '../signing/trust.ts';
 
 export const TEST_VERIFIER_IMAGE = 'registry.example.com/modelgate/verifier@sha256:' + 'a'.repeat(64);
 
@@ -130,6 +131,7 @@ export async function startTestWebhook(opts: TestWebhookOptions = {}): Promise<T
   const admission = createAdmission({
     store,
     verifier: { image: TEST_VERIFIER_IMAGE },
+    validateTrust: trustProblem,
     ...(opts.verifyBundle ? { verifyBundle: opts.verifyBundle } : {}),
   });
   const server = await startWebhookServer({

@@ -2,7 +2,6 @@
 // input (body limit, content type, timeouts, unknown paths) and answering from memory only. What an
 // answer says is decided by the Admission passed in (admission.ts); this file is transport.
 import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
-import type { Server as HttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
@@ -11,10 +10,11 @@ import type { AdmissionMetrics, Endpoint } from '../telemetry/metrics.ts';
 import { isSupportedKind } from '../workloads/kinds.ts';
 import type { Admission, AdmissionOutcome } from './admission.ts';
 import { CertificateReloader } from './certificate-reloader.ts';
-import { createHealthServer } from './health-server.ts';
+import { startHealthServer } from '../telemetry/health-server.ts';
 import { parseAdmissionReview, reviewResponse, type AdmissionRequest } from './review.ts';
 
-export const DEFAULT_MAX_BODY_BYTES = 3 * 1024 * 1024;
+/** An UPDATE review carries object and oldObject, each up to the API server's 3 MiB request limit as JSON. */
+export const DEFAULT_MAX_BODY_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000;
 
 export interface WebhookServerOptions {
@@ -201,19 +201,19 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
     handle('mutate', (r) => opts.admission.mutate(r)),
   );
 
-  const health: HttpServer = createHealthServer({
+  await app.listen({ host: opts.host ?? '0.0.0.0', port: opts.port });
+  const health = await startHealthServer({
     registry: metrics.registry,
     notReadyReason: () => (closing ? 'shutting down' : opts.notReadyReason()),
-  });
-
-  await app.listen({ host: opts.host ?? '0.0.0.0', port: opts.port });
-  await new Promise<void>((resolve, reject) => {
-    health.once('error', reject);
-    health.listen(opts.metricsPort, opts.metricsHost ?? opts.host ?? '0.0.0.0', () => resolve());
+    port: opts.metricsPort,
+    host: opts.metricsHost ?? opts.host ?? '0.0.0.0',
+  }).catch(async (err: unknown) => {
+    await app.close();
+    throw err;
   });
   reloader.start();
   const port = (app.server.address() as AddressInfo).port;
-  const metricsPort = (health.address() as AddressInfo).port;
+  const metricsPort = health.port;
   logger.info({ port, metricsPort }, 'admission webhook listening');
 
   return {
@@ -232,8 +232,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
         await app.close();
       } finally {
         clearTimeout(force);
-        health.closeAllConnections();
-        await new Promise<void>((resolve) => health.close(() => resolve()));
+        await health.close();
       }
       logger.info('admission webhook stopped');
     },

@@ -2,6 +2,7 @@
 // each with its signed digest and where its signature bundle is. Untrusted input: every problem is
 // returned as a message that quotes it, never thrown.
 import { MODELS_ANNOTATION } from '../api/types.ts';
+import { isObj } from '../json/shape.ts';
 
 export type SignatureSource =
   { path: string } | { configMapRef: { name: string; key: string } } | { inline: string };
@@ -17,8 +18,6 @@ export interface DeclaredModel {
 
 export type AnnotationParse = { models: DeclaredModel[]; errors: string[] };
 
-const isObj = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 const NAME = /^[a-z0-9]([-a-z0-9._]*[a-z0-9])?$/i;
 const KNOWN = new Set(['name', 'volume', 'subPath', 'uri', 'digest', 'signature']);

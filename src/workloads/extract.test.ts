@@ -76,7 +76,6 @@ describe('extractModelReferences on real manifests', () => {
         expect(r!.models.map((m) => [m.uri, m.pinned])).toEqual(e.models);
         expect(r!.unclassified.length).toBe(e.unclassified?.length ?? 0);
         e.unclassified?.forEach((re, j) => expect(r!.unclassified[j]!.reason).toMatch(re));
-        expect(r!.servesModels).toBe(true);
       });
     });
   }
@@ -132,7 +131,8 @@ describe('extractModelReferences on pod specs', () => {
       { name: 'MODEL', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } },
     ];
     const r = extractModelReferences(pod('p', spec))!;
-    expect(r.unclassified[0]!.reason).toContain('$(MODEL) is not a literal env value');
+    expect(r.unclassified).toEqual([]);
+    expect(r.containers[0]!.unreadable[0]!.reason).toContain('$(MODEL) comes from Secret s key k');
   });
 
   it('finds `vllm serve <model>` and a model path on a PVC', () => {
@@ -166,8 +166,13 @@ describe('extractModelReferences on pod specs', () => {
   });
 
   it('a declared model on a PVC gets a pvc:// uri; one naming an unknown volume is an error', () => {
-    const spec = podSpec();
+    const spec = podSpec(withArgs('--model', '/data/llama'));
     (spec.volumes as unknown[]).push({ name: 'data', persistentVolumeClaim: { claimName: 'weights' } });
+    ((spec.containers as Record<string, unknown>[])[0]!.volumeMounts as unknown[]).push({
+      name: 'data',
+      mountPath: '/data',
+      readOnly: true,
+    });
     const ann = {
       'modelgate.io/models': JSON.stringify([
         { name: 'm', volume: 'data', subPath: 'llama', digest: DIGEST },
@@ -190,17 +195,47 @@ describe('extractModelReferences on pod specs', () => {
         volumeMounts: [{ name: 'kserve-provision-location', mountPath: '/mnt/models' }],
       },
     ];
-    (spec.containers as unknown[]).push({ name: 'modelcar', image: `reg.io/model@sha256:${'e'.repeat(64)}` });
+    // KServe's modelcar: the model image runs KServe's fixed link script (recognised by it, not by name).
+    (spec.volumes as unknown[]).push({ name: 'modelcar-vol', emptyDir: {} });
+    (spec.containers as unknown[]).push({
+      name: 'anything',
+      image: `reg.io/model@sha256:${'e'.repeat(64)}`,
+      args: ['sh', '-c', 'ln -sf /proc/$$$$/root/models /mnt/car/model && sleep infinity'],
+      volumeMounts: [{ name: 'modelcar-vol', mountPath: '/mnt/car' }],
+    });
     const r = extractModelReferences(pod('p', spec))!;
     expect(r.models.map((m) => [m.uri, m.delivery, m.volume])).toEqual([
       ['s3://bucket/model', 'storage-initializer', 'kserve-provision-location'],
-      [`oci://reg.io/model@sha256:${'e'.repeat(64)}`, 'image', undefined],
+      [`oci://reg.io/model@sha256:${'e'.repeat(64)}`, 'image', 'modelcar-vol'],
+      ['hf://facebook/opt-125m', 'server', undefined],
+    ]);
+    expect(r.containers.map((c) => c.recognition?.grammar.name)).toEqual([
+      'model storage initializer',
+      'vLLM',
+      'KServe modelcar',
     ]);
   });
 
-  it('a workload without models does not serve models', () => {
-    const r = extractModelReferences(deployment('web', podSpec()))!;
-    expect(r.servesModels).toBe(false);
+  it('a workload without models has none, and every container is listed with what it runs', () => {
+    const r = extractModelReferences(
+      deployment('web', { containers: [{ name: 'web', image: 'nginx:1.27' }] }),
+    )!;
+    expect(r.models).toEqual([]);
+    expect(r.containers.map((c) => [c.location, c.repository, c.runs, c.recognition])).toEqual([
+      [
+        'spec.template.spec.containers[0]',
+        'docker.io/library/nginx',
+        'the entrypoint of image nginx:1.27',
+        undefined,
+      ],
+    ]);
+  });
+
+  it('vLLM with no model named loads its default model, which is then checked', () => {
+    const r = extractModelReferences(deployment('d', podSpec()))!;
+    expect(r.models.map((m) => [m.uri, m.location])).toEqual([
+      ['hf://facebook/opt-125m', "spec.template.spec.containers[0] vLLM's default model (no model is named)"],
+    ]);
   });
 
   it('CronJob pod templates are found', () => {

@@ -279,7 +279,7 @@ describe('webhook configurations', () => {
 
   it('validates through the webhook Service, with rules left to the controller (none on a fresh install)', () => {
     const v = defaults.get<WebhookConfiguration>('ValidatingWebhookConfiguration', configName);
-    expect(v.webhooks).toHaveLength(1);
+    expect(v.webhooks).toHaveLength(2);
     expect(v.webhooks[0]).toEqual({
       name: 'validate.modelgate.io',
       admissionReviewVersions: ['v1'],
@@ -294,6 +294,27 @@ describe('webhook configurations', () => {
       // No rules and no caBundle: the controller sets the rules to the kinds policies select and the
       // caBundle to its CA in one write, so nothing reaches (or fails closed on) the webhook before it
       // can answer, and no re-apply of the manifest can reset what it wrote.
+    });
+    // The policies themselves: static rules, and Ignore on failure so a webhook outage never blocks a fix.
+    expect(v.webhooks[1]).toEqual({
+      name: 'policies.modelgate.io',
+      admissionReviewVersions: ['v1'],
+      sideEffects: 'None',
+      matchPolicy: 'Equivalent',
+      failurePolicy: 'Ignore',
+      timeoutSeconds: 10,
+      clientConfig: {
+        service: { name: webhookName, namespace: release.namespace, path: '/validate', port: 443 },
+      },
+      rules: [
+        {
+          apiGroups: ['modelgate.io'],
+          apiVersions: ['v1alpha1'],
+          resources: ['clustermodelpolicies', 'modelpolicies'],
+          operations: ['CREATE', 'UPDATE'],
+          scope: '*',
+        },
+      ],
     });
   });
 
@@ -450,6 +471,7 @@ describe('containers', () => {
       `--validating-webhook=${configName}`,
       `--mutating-webhook=${configName}`,
       '--audit-interval=10m',
+      `--verifier-image=ghcr.io/modelgate/modelgate:${chart.appVersion}`,
       '--log-level=info',
     ]);
     expect(d.spec.template.spec.serviceAccountName).toBe(controllerName);
@@ -479,6 +501,9 @@ describe('containers', () => {
     }
     const webhook = r.get<Deployment>('Deployment', webhookName).spec.template.spec.containers[0]!;
     expect(argValue(webhook, 'verifier-image')).toBe('registry.example.com/mg-verifier:1.2.3');
+    // The controller counts only results of the verifier the webhook injects.
+    const ctl = r.get<Deployment>('Deployment', controllerName).spec.template.spec.containers[0]!;
+    expect(argValue(ctl, 'verifier-image')).toBe('registry.example.com/mg-verifier:1.2.3');
     const tagOnly = render({ image: { tag: '0.2.0' }, verifier: { image: { digest } } });
     const w2 = tagOnly.get<Deployment>('Deployment', webhookName).spec.template.spec.containers[0]!;
     expect(w2.image).toBe('ghcr.io/modelgate/modelgate:0.2.0');

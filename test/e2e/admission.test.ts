@@ -196,6 +196,72 @@ describe.each(installations)('admission through the real API server: $name', ({ 
     }
   });
 
+  it('fail closed by scope: an unapproved container is refused, an approved web frontend admitted', async () => {
+    const web = await apply(example('workloads/web-frontend.yaml'), '--dry-run=server');
+    expect(web.code, web.stderr).toBe(0);
+    const script = await apply(example('workloads/unknown-server.yaml'), '--dry-run=server');
+    expect(script.code).not.toBe(0);
+    expect(script.stderr).toContain('runs a sh script, which modelgate cannot read');
+    expect(script.stderr).toContain('Fix: if this image loads no model, ask the platform team to approve it');
+  });
+
+  it('a debug container added to a running pod goes through the webhook (pods/ephemeralcontainers)', async () => {
+    const pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'web-debug', namespace: NS },
+      spec: {
+        containers: [{ name: 'web', image: `registry.example.com/web/storefront@sha256:${'4'.repeat(64)}` }],
+      },
+    };
+    const created = await apply(yaml.dump(pod));
+    expect(created.code, created.stderr).toBe(0);
+    const r = await cluster.kubectl(['replace', '--subresource=ephemeralcontainers', '-f', '-'], {
+      input: JSON.stringify({
+        ...pod,
+        spec: {
+          ...pod.spec,
+          ephemeralContainers: [{ name: 'debugger', image: 'busybox:1.36', command: ['sh'] }],
+        },
+      }),
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('ephemeral container "debugger"');
+    await cluster.kubectl(['delete', 'pod', '-n', NS, 'web-debug', '--wait=false']);
+  });
+
+  it('a policy that could not be enforced is refused at create (the policy webhook), a tenant ModelPolicy cannot pick the verifier (CEL)', async () => {
+    const badKey = yaml.dump({
+      apiVersion: 'modelgate.io/v1alpha1',
+      kind: 'ClusterModelPolicy',
+      metadata: { name: 'bad-key' },
+      spec: {
+        match: { namespaceSelector: { matchLabels: { env: 'nowhere' } } },
+        authorities: [
+          {
+            name: 'release',
+            key: { pem: '-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n' },
+          },
+        ],
+      },
+    });
+    const r = await apply(badKey, '--dry-run=server');
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('cannot be enforced as written (TrustMaterialInvalid)');
+    expect(r.stderr).toContain('spec.authorities[0] (release)');
+    const tenant = await apply(
+      yaml.dump({
+        apiVersion: 'modelgate.io/v1alpha1',
+        kind: 'ModelPolicy',
+        metadata: { name: 'mine', namespace: NS },
+        spec: { verifier: { inject: true, image: `evil.example.com/noop@sha256:${'e'.repeat(64)}` } },
+      }),
+      '--dry-run=server',
+    );
+    expect(tenant.code).not.toBe(0);
+    expect(tenant.stderr).toContain('spec.verifier.image may be set only in a ClusterModelPolicy');
+  });
+
   it('the API server enforces the CRD schema and CEL rules', async () => {
     const bad = (spec: object) =>
       apply(

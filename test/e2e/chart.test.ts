@@ -194,7 +194,14 @@ describe('helm chart on a real API server', () => {
       'validatingwebhookconfiguration',
       fullname,
     ]);
-    expect(validating.webhooks.map((w) => w.name)).toEqual(['validate.modelgate.io']);
+    // The workload webhook, and the policy webhook (static rules on modelgate.io, Ignore on failure: an
+    // outage never blocks fixing a policy).
+    expect(validating.webhooks.map((w) => w.name)).toEqual([
+      'validate.modelgate.io',
+      'policies.modelgate.io',
+    ]);
+    expect(validating.webhooks[1]).toMatchObject({ failurePolicy: 'Ignore' });
+    expect(validating.webhooks[1]?.rules?.[0]).toMatchObject({ apiGroups: ['modelgate.io'] });
     expect(validating.webhooks[0]).toMatchObject({
       failurePolicy: 'Fail',
       sideEffects: 'None',

@@ -14,12 +14,12 @@ import { HttpKubeClient } from '../../src/kube/client.ts';
 import { realClock } from '../../src/kube/clock.ts';
 import { PODS, SECRETS } from '../../src/kube/resources.ts';
 import { Controller } from '../../src/controller/manager.ts';
-import { ControllerMetrics } from '../../src/controller/metrics.ts';
 import { FilePolicyStore } from '../../src/policy-store/file-store.ts';
-import { AdmissionMetrics } from '../../src/telemetry/metrics.ts';
+import { AdmissionMetrics, ControllerMetrics } from '../../src/telemetry/metrics.ts';
 import { createAdmission } from '../../src/webhook/admission.ts';
 import { startWebhookServer, type WebhookServer } from '../../src/webhook/server.ts';
 import { startCluster, type Cluster } from './cluster.ts';
+import { trustProblem } from '../../src/signing/trust.ts';
 
 const suffix = randomBytes(3).toString('hex');
 const controllerNs = `mg-rot-ctl-${suffix}`;
@@ -130,7 +130,11 @@ beforeAll(async () => {
   const store = new FilePolicyStore({ policyPaths: [policies] });
   await store.start();
   webhook = await startWebhookServer({
-    admission: createAdmission({ store, verifier: { image: 'ghcr.io/modelgate/modelgate:0.1.0' } }),
+    admission: createAdmission({
+      store,
+      verifier: { image: 'ghcr.io/modelgate/modelgate:0.1.0' },
+      validateTrust: trustProblem,
+    }),
     tls: { certFile, keyFile, pollIntervalMs: 250 },
     logger: pino({ level: 'warn' }),
     metrics: admissionMetrics,

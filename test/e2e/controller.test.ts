@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 // The controller against the real local control plane: the API server's CRD schema, status
 // subresource, watches, Leases and Events, with no fake in between.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -9,7 +10,10 @@ import pino from 'pino';
 import { HttpKubeClient } from '../../src/kube/client.ts';
 import { realClock } from '../../src/kube/clock.ts';
 import { Controller } from '../../src/controller/manager.ts';
-import { ControllerMetrics } from '../../src/controller/metrics.ts';
+import { ControllerMetrics } from '../../src/telemetry/metrics.ts';
+import { verifierInjection } from '../../src/mutation/inject.ts';
+import { applyJsonPatch } from '../../src/mutation/json-patch.test-support.ts';
+import { DEFAULT_VERIFIER_IMAGE } from '../../src/mutation/verifier-container.ts';
 import { startCluster, type Cluster } from './cluster.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -159,7 +163,14 @@ afterAll(async () => {
   for (const c of children) c.kill('SIGKILL');
   await controller?.stop();
   if (!cluster) return;
-  await cluster.kubectl(['delete', 'clustermodelpolicy', policyName, `keys-${suffix}`, '--ignore-not-found']);
+  await cluster.kubectl([
+    'delete',
+    'clustermodelpolicy',
+    policyName,
+    `keys-${suffix}`,
+    `inject-${suffix}`,
+    '--ignore-not-found',
+  ]);
   await cluster.kubectl(['delete', 'validatingwebhookconfiguration', webhookName, '--ignore-not-found']);
   await cluster.kubectl(['delete', 'namespace', controllerNs, workloadNs, '--wait=false']);
 });
@@ -256,8 +267,10 @@ describe('modelgate controller on a real API server', () => {
       `policy="ClusterModelPolicy/${name}"} 0`,
     );
 
-    const pem =
-      '-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEd1ZrVLP0OQ0hPqfoPQQ3Xh7Tr4z0\nzYdxmwi9Zp6XGO8kKpSRyx8oNGTT0W0dIgHNLoNc7axYzxZ8rEvEVCgSDw==\n-----END PUBLIC KEY-----\n';
+    // A real key: trust material is parsed when the policy compiles (a key that is not a key is not Ready).
+    const pem = generateKeyPairSync('ec', { namedCurve: 'P-256' })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString();
     await kubectl([
       '-n',
       controllerNs,
@@ -322,16 +335,65 @@ describe('modelgate controller on a real API server', () => {
   });
 
   it('records a verifier result written to pod status through the status subresource', async () => {
+    // A policy that has modelgate inject the verifier into labelled pods of the test namespace.
+    const injectName = `inject-${suffix}`;
     await apply({
-      apiVersion: 'v1',
-      kind: 'Pod',
-      metadata: { name: 'verified', namespace: workloadNs },
+      apiVersion: 'modelgate.io/v1alpha1',
+      kind: 'ClusterModelPolicy',
+      metadata: { name: injectName },
       spec: {
-        nodeName: 'no-such-node',
-        initContainers: [{ name: 'modelgate-verifier', image: 'ghcr.io/modelgate/modelgate:0.1.0' }],
-        containers: [{ name: 'server', image: 'registry.k8s.io/pause:3.10' }],
+        enforcement: 'Audit',
+        match: {
+          namespaceSelector: { matchLabels: { 'modelgate-e2e': suffix } },
+          objectSelector: { matchLabels: { 'modelgate-e2e-verifier': 'true' } },
+        },
+        verifier: { inject: true },
       },
     });
+    const injecting = await eventually('the injecting policy compiled', async () =>
+      controller.store.snapshot().policies.policies.find((p) => p.name === injectName && p.verifier.inject),
+    );
+    const modelPod = (name: string) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: workloadNs, labels: { 'modelgate-e2e-verifier': 'true' } },
+      spec: {
+        nodeName: 'no-such-node',
+        // Created with the verifier already in it, the pod would get the service account token mount
+        // in the verifier too (admission plugins run before webhooks; the verifier never has it).
+        automountServiceAccountToken: false,
+        containers: [
+          {
+            name: 'server',
+            image: 'registry.k8s.io/pause:3.10',
+            args: ['--model', '/models/llama'],
+            volumeMounts: [{ name: 'model', mountPath: '/models/llama' }],
+          },
+        ],
+        volumes: [
+          {
+            name: 'model',
+            image: { reference: `trusted.example.com/models/llama@sha256:${'b'.repeat(64)}` },
+          },
+        ],
+      },
+    });
+    // The pod as modelgate's mutating webhook admits it (its own code computes the verifier).
+    const base = modelPod('verified');
+    const injection = verifierInjection(base, {
+      namespace: workloadNs,
+      policies: [injecting],
+      cluster: controller.store.snapshot().cluster,
+      defaults: { image: DEFAULT_VERIFIER_IMAGE },
+    });
+    expect(injection.patch).not.toEqual([]);
+    await apply(applyJsonPatch(base, injection.patch));
+    // And a pod whose own init container merely carries the verifier's name.
+    const forged = modelPod('forged');
+    (forged.spec as Record<string, unknown>).initContainers = [
+      { name: 'modelgate-verifier', image: 'registry.k8s.io/pause:3.10' },
+    ];
+    await apply(forged);
     const message = JSON.stringify({
       model: '/models/llama',
       verdict: 'valid',
@@ -341,33 +403,34 @@ describe('modelgate controller on a real API server', () => {
     });
     const now = new Date().toISOString().replace(/\.\d+Z$/, 'Z');
     // What the kubelet does: PATCH pods/<name>/status.
-    await kubectl([
-      '-n',
-      workloadNs,
-      'patch',
-      'pod',
-      'verified',
-      '--subresource=status',
-      '--type=merge',
-      '-p',
-      JSON.stringify({
-        status: {
-          phase: 'Pending',
-          initContainerStatuses: [
-            {
-              name: 'modelgate-verifier',
-              image: 'ghcr.io/modelgate/modelgate:0.1.0',
-              imageID: '',
-              ready: true,
-              restartCount: 0,
-              state: {
-                terminated: { exitCode: 0, reason: 'Completed', message, startedAt: now, finishedAt: now },
+    for (const name of ['verified', 'forged'])
+      await kubectl([
+        '-n',
+        workloadNs,
+        'patch',
+        'pod',
+        name,
+        '--subresource=status',
+        '--type=merge',
+        '-p',
+        JSON.stringify({
+          status: {
+            phase: 'Pending',
+            initContainerStatuses: [
+              {
+                name: 'modelgate-verifier',
+                image: DEFAULT_VERIFIER_IMAGE,
+                imageID: '',
+                ready: true,
+                restartCount: 0,
+                state: {
+                  terminated: { exitCode: 0, reason: 'Completed', message, startedAt: now, finishedAt: now },
+                },
               },
-            },
-          ],
-        },
-      }),
-    ]);
+            ],
+          },
+        }),
+      ]);
     const ev = await eventually('ModelVerified Event', () =>
       getJson<{ items: { reason: string; message: string }[] }>([
         '-n',
@@ -386,13 +449,43 @@ describe('modelgate controller on a real API server', () => {
         'get',
         'policyreport',
         'modelgate-verification',
-      ]),
+      ]).then((r) => (r?.results.some((x) => x.result === 'pass') ? r : undefined)),
     );
-    expect(report.results[0]).toMatchObject({
-      result: 'pass',
+    expect(report.results.find((r) => r.result === 'pass')).toMatchObject({
       properties: { model: '/models/llama', verdict: 'valid', signer: 'ml-release' },
     });
     expect(await metrics.registry.metrics()).toContain('modelgate_verifications_total{verdict="valid"} 1');
+
+    // The forged container's result is not evidence: a Warning, a failed provenance entry, no pass.
+    const untrusted = await eventually('ModelVerificationUntrusted Event', () =>
+      getJson<{ items: { reason: string; message: string }[] }>([
+        '-n',
+        workloadNs,
+        'get',
+        'events',
+        '--field-selector',
+        'involvedObject.name=forged',
+      ]).then((l) => l?.items.find((e) => e.reason === 'ModelVerificationUntrusted')),
+    );
+    expect(untrusted.message).toMatch(
+      /not counted as verification: it is not the verifier modelgate injects/,
+    );
+    const both = await eventually('both pods in the verification PolicyReport', () =>
+      getJson<{ results: { result: string; rule: string; resources: { name: string }[] }[] }>([
+        '-n',
+        workloadNs,
+        'get',
+        'policyreport',
+        'modelgate-verification',
+      ]).then((r) => (r && r.results.length === 2 ? r : undefined)),
+    );
+    expect(both.results.find((r) => r.resources[0]?.name === 'forged')).toMatchObject({
+      result: 'fail',
+      rule: 'provenance',
+    });
+    expect(await metrics.registry.metrics()).toContain(
+      'modelgate_verifications_total{verdict="untrusted"} 1',
+    );
   });
 
   it('moves the lease to another replica when the leader is killed, and records no Event twice', async () => {

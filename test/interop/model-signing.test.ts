@@ -2,7 +2,15 @@
 // random models that modelgate verifies, and it verifies what modelgate signs. Key and certificate
 // methods; files and shards (shards and other hashes only through its Python API: its CLI has no flag).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +24,7 @@ import {
   type TrustMaterial,
 } from '../../src/signing/index.ts';
 import { makePki, type TestPki } from '../../src/signing/pki.test-support.ts';
+import { compareCodePoints } from '../../src/hashing/manifest.ts';
 
 const VERSION = process.env.MODEL_SIGNING_VERSION ?? '1.1.1';
 const VENV_BIN = join(
@@ -186,7 +195,7 @@ describe('model_signing signs, modelgate verifies', () => {
     expect((await verifyModel(model, readFileSync(sig), trustCa())).reason).toBe('');
   });
 
-  it('modelgate builds the very same manifest and root digest', async () => {
+  it('modelgate builds the same resources (OMS order and labels aside) and each tool verifies the other', async () => {
     for (const method of ['files', 'shards'] as const) {
       const model = randomModel(1000);
       const sig = join(tmp, `same-${models}.sig`);
@@ -208,8 +217,15 @@ describe('model_signing signs, modelgate verifies', () => {
       });
       const mine = verifyBundleSignature(ours.bundle, trustKey());
       if (!mine.valid) throw new Error(mine.reason);
-      expect(mine.statement.resources).toEqual(theirs.statement.resources);
-      expect(mine.statement.subjectDigest).toEqual(theirs.statement.subjectDigest);
+      // model_signing orders by path component and shard offset, OMS v1.0 §5.2.1 by code points; the
+      // same names and digests either way.
+      const byName = (rs: readonly { name: string; digest: string }[]) =>
+        rs.map((r) => `${r.name} ${r.digest}`).sort();
+      expect(byName(mine.statement.resources)).toEqual(byName(theirs.statement.resources));
+      expect(mine.statement.resources.map((r) => r.name)).toEqual(
+        [...theirs.statement.resources.map((r) => r.name)].sort(compareCodePoints),
+      );
+      expect((await verifyModel(model, ours.bundle, trustKey())).reason).toBe('');
     }
   });
 });
@@ -253,7 +269,6 @@ describe('modelgate signs, model_signing verifies', () => {
   });
 
   it.each([
-    ['sha256', 'shards'],
     ['blake3', 'shards'],
     ['blake3', 'files'],
   ] as const)('key method, %s %s: model_signing (API) accepts', async (hashType, method) => {
@@ -282,9 +297,8 @@ describe('modelgate signs, model_signing verifies', () => {
         action: 'sign',
         model,
         signature: theirs,
-        method: 'shards',
+        method: 'files',
         hash: 'blake2',
-        shard_size: 4096,
         private_key: keys.priv,
       }).output,
     ).toBe('');
@@ -292,9 +306,8 @@ describe('modelgate signs, model_signing verifies', () => {
       ours,
       (
         await signModel(model, loadSigner(readFileSync(keys.priv, 'utf8')), {
-          method: 'shards',
+          method: 'files',
           hashType: 'blake2b',
-          shardSize: 4096,
         })
       ).bundle,
     );
@@ -306,16 +319,164 @@ describe('modelgate signs, model_signing verifies', () => {
     expect((await verifyModel(model, readFileSync(ours), trustKey())).reason).toBe('');
   });
 
-  it('certificate method, shards: model_signing (API) accepts', async () => {
+  it('certificate method, files: model_signing (API) accepts', async () => {
     const model = randomModel(2048);
     const sig = join(tmp, `mg-api-cert-${models}.sig`);
-    const { bundle } = await signModel(model, loadSigner(pki.leafKeyPem, pki.leafPem + pki.intermediatePem), {
-      method: 'shards',
-      shardSize: 2048,
-    });
+    const { bundle } = await signModel(
+      model,
+      loadSigner(pki.leafKeyPem, pki.leafPem + pki.intermediatePem),
+      {},
+    );
     writeFileSync(sig, bundle);
     expect(
       modelSigningApi({ action: 'verify', model, signature: sig, ca: [join(tmp, 'root.pem')] }).output,
     ).toBe('');
+  });
+});
+
+describe('interop corners (issue 14)', () => {
+  it('a bundle that signed .gitattributes and .git/ (model_signing 1.0.x, or --no-ignore-git-paths) verifies, and tampering with them shows', async () => {
+    const model = randomModel();
+    writeFileSync(join(model, '.gitattributes'), '*.bin filter=lfs');
+    mkdirSync(join(model, '.git'));
+    writeFileSync(join(model, '.git', 'HEAD'), 'ref: refs/heads/main');
+    const sig = join(tmp, `git-${models}.sig`);
+    expect(
+      modelSigningApi({
+        action: 'sign',
+        model,
+        signature: sig,
+        private_key: keys.priv,
+        ignore_git_paths: false,
+      }).output,
+    ).toBe('');
+    const theirs = verifyBundleSignature(readFileSync(sig), trustKey());
+    if (!theirs.valid) throw new Error(theirs.reason);
+    expect(theirs.statement.resources.map((r) => r.name)).toEqual(
+      expect.arrayContaining(['.gitattributes', '.git/HEAD']),
+    );
+    expect((await verifyModel(model, readFileSync(sig), trustKey())).reason).toBe('');
+    writeFileSync(join(model, '.git', 'index'), 'not signed, and under .git: ignored');
+    expect((await verifyModel(model, readFileSync(sig), trustKey())).reason).toBe('');
+    writeFileSync(join(model, '.gitattributes'), '*.bin -text');
+    expect((await verifyModel(model, readFileSync(sig), trustKey())).changed).toEqual(['.gitattributes']);
+  });
+
+  it('what sign warns about, model_signing indeed cannot verify; the plain case it can', async () => {
+    const ecSigner = loadSigner(readFileSync(keys.priv, 'utf8'));
+    const cliVerify = (model: string, sig: string, pub = keys.pub) =>
+      modelSigningCli(['verify', 'key', model, '--signature', sig, '--public_key', pub]).status;
+    const apiVerify = (model: string, sig: string) =>
+      modelSigningApi({ action: 'verify', model, signature: sig, public_key: keys.pub }).status;
+    const cases: [string, () => Promise<number>][] = [
+      [
+        'plain',
+        async () => {
+          const model = randomModel();
+          const s = await signModel(model, ecSigner, {});
+          expect(s.warnings).toEqual([]);
+          writeFileSync(join(tmp, 'plain.sig'), s.bundle);
+          return cliVerify(model, join(tmp, 'plain.sig'));
+        },
+      ],
+      [
+        'shards',
+        async () => {
+          const model = randomModel();
+          const s = await signModel(model, ecSigner, { method: 'shards', shardSize: 4096 });
+          expect(s.warnings.join()).toMatch(/sharded/);
+          writeFileSync(join(tmp, 'shards.sig'), s.bundle);
+          return apiVerify(model, join(tmp, 'shards.sig'));
+        },
+      ],
+      [
+        'blake3',
+        async () => {
+          const model = randomModel();
+          const s = await signModel(model, ecSigner, { hashType: 'blake3' });
+          expect(s.warnings.join()).toMatch(/SHA-256/);
+          writeFileSync(join(tmp, 'blake3.sig'), s.bundle);
+          return cliVerify(model, join(tmp, 'blake3.sig'));
+        },
+      ],
+      [
+        'single file',
+        async () => {
+          const model = join(randomModel(), 'a.b');
+          const s = await signModel(model, ecSigner, {});
+          expect(s.warnings.join()).toMatch(/single-file/);
+          writeFileSync(join(tmp, 'single.sig'), s.bundle);
+          return cliVerify(model, join(tmp, 'single.sig'));
+        },
+      ],
+      [
+        'Ed25519',
+        async () => {
+          const model = randomModel();
+          const ed = generateKeyPairSync('ed25519');
+          const pub = join(tmp, 'ed.pub');
+          writeFileSync(pub, ed.publicKey.export({ type: 'spki', format: 'pem' }));
+          const s = await signModel(
+            model,
+            loadSigner(ed.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString()),
+            {},
+          );
+          expect(s.warnings.join()).toMatch(/ECDSA/);
+          writeFileSync(join(tmp, 'ed.sig'), s.bundle);
+          return cliVerify(model, join(tmp, 'ed.sig'), pub);
+        },
+      ],
+    ];
+    const results: Record<string, number> = {};
+    for (const [name, run] of cases) results[name] = await run();
+    expect(results).toEqual({ plain: 0, shards: 1, blake3: 1, 'single file': 1, Ed25519: 1 });
+  });
+
+  it('a symbolic link to a directory: model_signing leaves its files out, modelgate sign refuses and verify sees them', async () => {
+    const model = randomModel();
+    const outside = join(tmp, `outside-${models}`);
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'w.bin'), randomBytes(100));
+    symlinkSync(outside, join(model, 'linked'));
+    const sig = join(tmp, `symdir-${models}.sig`);
+    const r = modelSigningCli([
+      'sign',
+      'key',
+      model,
+      '--private_key',
+      keys.priv,
+      '--signature',
+      sig,
+      '--allow_symlinks',
+    ]);
+    expect(r.output).toMatch(/Signing succeeded/);
+    const theirs = verifyBundleSignature(readFileSync(sig), trustKey());
+    if (!theirs.valid) throw new Error(theirs.reason);
+    expect(theirs.statement.resources.some((x) => x.name.startsWith('linked/'))).toBe(false);
+    const v = await verifyModel(model, readFileSync(sig), trustKey(), { allowSymlinks: true });
+    expect(v.extra).toEqual(['linked/w.bin']);
+    await expect(
+      signModel(model, loadSigner(readFileSync(keys.priv, 'utf8')), { allowSymlinks: true }),
+    ).rejects.toThrow(/symbolic link to a directory: linked/);
+  });
+
+  it('a file name that is not UTF-8: modelgate refuses with a clear error', async () => {
+    const model = randomModel();
+    writeFileSync(Buffer.from(`${model}/w-\xe9.bin`, 'latin1'), 'x');
+    await expect(signModel(model, loadSigner(readFileSync(keys.priv, 'utf8')), {})).rejects.toThrow(
+      /file name "w-\\xe9\.bin" is not valid UTF-8/,
+    );
+    const theirs = modelSigningCli([
+      'sign',
+      'key',
+      model,
+      '--private_key',
+      keys.priv,
+      '--signature',
+      join(tmp, 'nonutf8.sig'),
+    ]);
+    console.log(
+      `model_signing on a non-UTF-8 name: exit ${theirs.status}: ${theirs.output.trim().split('\n').pop()}`,
+    );
   });
 });

@@ -3,7 +3,7 @@
 Usage: python model_signing_api.py '<json>' with keys:
   action: "sign" | "verify"; model; signature; method: "files" | "shards"; hash: "sha256" | "blake2" | "blake3";
   shard_size; private_key; signing_certificate; certificate_chain (list); public_key; ca (list);
-  ignore_paths (list, absolute).
+  ignore_paths (list, absolute); ignore_git_paths (default true: false signs .git* as 1.0.x did).
 Exit 0 on success, 1 with the error on stderr otherwise.
 """
 import json
@@ -22,7 +22,7 @@ def hashing_config(args):
         )
     else:
         cfg = hashing.Config().use_file_serialization(hashing_algorithm=args.get("hash", "sha256"))
-    return cfg.set_ignored_paths(paths=ignore, ignore_git_paths=True)
+    return cfg.set_ignored_paths(paths=ignore, ignore_git_paths=args.get("ignore_git_paths", True))
 
 
 def main():

@@ -21,8 +21,15 @@ export function policy(
   };
 }
 
+/**
+ * Compiles a test policy. Trust material is not parsed here (decision tests use fake keys with a fake
+ * verifier); compile.test.ts tests that real compilation refuses unusable trust material.
+ */
 export function compiled(obj: Obj, cluster = new MemoryClusterView()): CompiledPolicy {
-  const r = compilePolicy(obj, cluster, { controllerNamespace: 'modelgate-system' });
+  const r = compilePolicy(obj, cluster, {
+    controllerNamespace: 'modelgate-system',
+    validateTrust: () => undefined,
+  });
   if (!r.ok) throw new Error(`test policy does not compile: ${r.message}`);
   return r.policy;
 }
@@ -33,11 +40,21 @@ export function policySet(...objs: Obj[]): PolicySet {
 
 export type PodSpecOption = (spec: Obj) => void;
 
+/** An image volume holding a model, mounted read-only in the server, which serves it (`--model <mount>`). */
 export const withImageVolume =
   (name: string, reference: string, mountPath = `/mnt/${name}`): PodSpecOption =>
   (spec) => {
     (spec.volumes as Obj[]).push({ name, image: { reference } });
-    ((spec.containers as Obj[])[0]!.volumeMounts as Obj[]).push({ name, mountPath, readOnly: true });
+    const server = (spec.containers as Obj[])[0]!;
+    (server.volumeMounts as Obj[]).push({ name, mountPath, readOnly: true });
+    server.args ??= ['--model', mountPath];
+  };
+
+/** A container that serves no model, with an image a policy may approve (nonModelImages). */
+export const withSidecar =
+  (name: string, image: string, extra: Obj = {}): PodSpecOption =>
+  (spec) => {
+    (spec.containers as Obj[]).push({ name, image, ...extra });
   };
 
 export const withRuntimeClass =
@@ -63,7 +80,7 @@ export function podSpec(...opts: PodSpecOption[]): Obj {
     containers: [
       {
         name: 'server',
-        image: 'registry.example.com/servers/vllm@sha256:' + 'a'.repeat(64),
+        image: 'vllm/vllm-openai@sha256:' + 'a'.repeat(64),
         volumeMounts: [],
       },
     ],

@@ -36,7 +36,7 @@ describe('README offline examples', () => {
     expect(r.code).toBe(0);
   });
 
-  it('check: two example workloads admitted, three denied', async () => {
+  it('check: three example workloads admitted, four denied', async () => {
     const r = await cli(
       'check',
       '--policy',
@@ -45,7 +45,7 @@ describe('README offline examples', () => {
       'examples/cluster.yaml',
       'examples/workloads',
     );
-    expect(r.out).toContain('2 admitted, 3 denied');
+    expect(r.out).toContain('3 admitted, 4 denied');
     expect(r.code).toBe(1);
   });
 

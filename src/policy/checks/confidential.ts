@@ -5,10 +5,9 @@
 import { SENSITIVITY_LABEL } from '../../api/types.ts';
 import type { CompiledConfidentialComputing } from '../compile.ts';
 import type { Check, CheckContext, Finding } from '../types.ts';
+import { arr, isObj } from '../../json/shape.ts';
 
 type Obj = Record<string, unknown>;
-const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
-const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 
 export function appliesTo(
   cc: CompiledConfidentialComputing,

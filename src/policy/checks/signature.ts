@@ -1,9 +1,11 @@
 // Trusted signers: every model must carry an OpenSSF model-signing bundle that verifies against at least
 // `threshold` of the policy's authorities, and whose signed subject digest is the digest the workload
-// pins. Bundles available at admission (inline, ConfigMap) are verified here; bundles inside the model
-// volume are verified at pod start by the injected runtime verifier.
+// pins. A signature counts only for the bytes the pod reads (DESIGN §6b), so every signed model must be
+// checked by the runtime verifier on the exact mount: bundles at hand at admission (inline, ConfigMap) are
+// also verified here, to refuse a bad one early; bundles inside the model volume are verified at pod start.
 import { MODELS_ANNOTATION } from '../../api/types.ts';
 import { runtimeVerifiable, type ModelReference } from '../../workloads/extract.ts';
+import { digestBound, runtimeVerified } from '../binding.ts';
 import type { CompiledAuthority } from '../compile.ts';
 import type { SignatureVerdictView } from '../signature-seam.ts';
 import type { Check, CheckContext, Finding } from '../types.ts';
@@ -22,9 +24,12 @@ function bundleBytes(m: ModelReference, ctx: CheckContext): Uint8Array | string 
   return bytes;
 }
 
+/** The bundle is inside the model volume (declared as a path, or the default model.sig). */
+const IN_VOLUME = 'the bundle is inside the model volume';
+
 function readBundle(m: ModelReference, ctx: CheckContext): Uint8Array | string {
   const sig = m.declared?.signature;
-  if (!sig) return 'no signature is declared';
+  if (!sig) return IN_VOLUME;
   if ('inline' in sig) return Buffer.from(sig.inline, 'base64');
   if ('configMapRef' in sig) {
     const { name, key } = sig.configMapRef;
@@ -35,7 +40,7 @@ function readBundle(m: ModelReference, ctx: CheckContext): Uint8Array | string {
     if (text === undefined) return `ConfigMap ${ctx.namespace}/${name} has no key "${key}"`;
     return Buffer.from(text, 'utf8');
   }
-  return 'the bundle is inside the model volume';
+  return IN_VOLUME;
 }
 
 /** The caller's verifier (the webhook, the audit and `modelgate check` pass one that caches verdicts per bundle and trust material). */
@@ -59,21 +64,39 @@ export const signatureVerified: Check = (ctx) => {
   const findings: Finding[] = [];
   for (const m of workload.models) {
     const label = modelLabel(m);
-    if ([m.digest, m.modelDigest].some((d) => d !== undefined && policy.allowedDigests.has(d))) continue;
-    const bytes = bundleBytes(m, ctx);
-    if (typeof bytes === 'string') {
-      if (policy.verifier.inject && runtimeVerifiable(m)) continue; // checked at pod start
+    // An allowed OCI digest is bound by the runtime; an allowed model digest only through the verifier.
+    if (m.digest !== undefined && policy.allowedDigests.has(m.digest) && digestBound(m)) continue;
+    if (m.modelDigest !== undefined && policy.allowedDigests.has(m.modelDigest) && runtimeVerified(m, policy))
+      continue;
+    if (!runtimeVerifiable(m)) {
+      // A signature over files says nothing about bytes the server fetches, an image holds or an agent
+      // pulls later: nothing at pod start can tie them together.
       findings.push({
         check: 'signature',
         model: label,
-        message: `model ${label} must be signed by ${need}, but ${bytes} and ${
-          !runtimeVerifiable(m)
-            ? `its files are ${m.delivery === 'server' ? 'downloaded by the model server itself at run time' : m.delivery === 'image' ? 'inside a container image' : 'loaded by a model agent into a running server'}, where no verifier can check them before they load`
-            : `policy ${policy.name} does not inject the runtime verifier that would check it at pod start`
-        }`,
-        remediation: !runtimeVerifiable(m)
-          ? `deliver the model in a volume (image volume, PVC, or KServe storageUri) and declare it in ${MODELS_ANNOTATION} with its signature`
-          : `add the signature bundle to the model's entry in ${MODELS_ANNOTATION} ({"inline": "<base64 model.sig>"} or {"configMapRef": ...}), or enable spec.verifier.inject in policy ${policy.name}`,
+        message: `model ${label} must be signed by ${need}, but its files are ${m.delivery === 'server' ? 'downloaded by the model server itself at run time' : m.delivery === 'image' ? 'inside a container image' : 'loaded by a model agent into a running server'}, where no verifier can check them against a signature before they load`,
+        remediation: `deliver the model in a volume (image volume, PVC, or KServe storageUri) and declare it in ${MODELS_ANNOTATION} with its signed digest, with spec.verifier.inject in policy ${policy.name}`,
+      });
+      continue;
+    }
+    if (!policy.verifier.inject) {
+      // A bundle verified at admission is not bound to the files mounted: only the runtime verifier is.
+      findings.push({
+        check: 'signature',
+        model: label,
+        message: `model ${label} must be signed by ${need}, and only the runtime verifier can tie a signature to the files in volume ${m.volume ? `"${m.volume}"` : '(none)'}, but policy ${policy.name} does not inject it`,
+        remediation: `set spec.verifier.inject: true in policy ${policy.name}`,
+      });
+      continue;
+    }
+    const bytes = bundleBytes(m, ctx);
+    if (bytes === IN_VOLUME) continue; // checked at pod start by the verifier
+    if (typeof bytes === 'string') {
+      findings.push({
+        check: 'signature',
+        model: label,
+        message: `model ${label} must be signed by ${need}, but ${bytes}`,
+        remediation: `create the ConfigMap with the bundle, labelled modelgate.io/bundle: "true", in namespace ${ctx.namespace}, or declare the bundle inline or as a path inside the model volume`,
       });
       continue;
     }
@@ -86,6 +109,7 @@ export const signatureVerified: Check = (ctx) => {
       });
       continue;
     }
+    // The bundle is at hand: check it now, so a bad signature is refused at admission rather than at pod start.
     const reasons: string[] = [];
     let passed = 0;
     for (const a of policy.authorities) {

@@ -5,7 +5,7 @@ import { modelLabel } from '../types.ts';
 export const sourceAllowed: Check = ({ policy, workload }) => {
   if (policy.sources.length === 0) return [];
   // Only a violation's message needs the list: not built for the (common) request that passes.
-  const allowedList = () => policy.sources.map((s) => s.glob).join(', ');
+  const allowedList = () => policy.sources.map((s) => s.source).join(', ');
   return workload.models.flatMap((m) => {
     if (m.uri === undefined) {
       return [
@@ -17,7 +17,7 @@ export const sourceAllowed: Check = ({ policy, workload }) => {
         },
       ];
     }
-    if (policy.sources.some((s) => s.re.test(m.uri!))) return [];
+    if (policy.sources.some((s) => s.test(m.uri!))) return [];
     return [
       {
         check: 'source' as const,

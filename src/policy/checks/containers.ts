@@ -1,0 +1,99 @@
+// Every container of a selected workload must be accounted for (DESIGN §6b, fail closed by scope): it
+// runs a model server or downloader modelgate reads — so its models were found and are checked by the
+// other checks — or it runs an image the policy approves as loading no model, or it is the verifier
+// modelgate injects. A container name exempts nothing. Inputs modelgate cannot read that may change what
+// is loaded are violations: always for what selects models or loads at run time, and for inputs that can
+// only redirect a download (an endpoint, a cache) when the container's models are not bound by evidence.
+import { MODELS_ANNOTATION, VERIFIER_CONTAINER_NAME } from '../../api/types.ts';
+import type { WorkloadContainer } from '../../workloads/extract.ts';
+import { containerBound, verifiedVolumes } from '../binding.ts';
+import { approvalFor } from '../image-approval.ts';
+import type { Check, CheckContext, Finding } from '../types.ts';
+
+/** The verifier modelgate injects: its name, `modelgate verify`, and an image the installation or a cluster policy names. */
+export function isInjectedVerifier(ct: WorkloadContainer, verifierImages: ReadonlySet<string>): boolean {
+  const raw = ct.raw;
+  const command = Array.isArray(raw.command) ? raw.command : [];
+  const args = Array.isArray(raw.args) ? raw.args : [];
+  return (
+    ct.field === 'initContainers' &&
+    !ct.sidecar &&
+    ct.name === VERIFIER_CONTAINER_NAME &&
+    ct.image !== undefined &&
+    verifierImages.has(ct.image) &&
+    command.length === 1 &&
+    command[0] === 'modelgate' &&
+    args[0] === 'verify'
+  );
+}
+
+const describe = (ct: WorkloadContainer) =>
+  `${ct.field === 'initContainers' ? (ct.sidecar ? 'sidecar' : 'init container') : ct.field === 'ephemeralContainers' ? 'ephemeral container' : 'container'} "${ct.name}" (${ct.location}, image ${ct.image ?? 'none'})`;
+
+function approveRemediation(ctx: CheckContext, ct: WorkloadContainer): string {
+  const image = ct.imageDigest
+    ? `digest ${ct.imageDigest}`
+    : `repository ${ct.repository ?? ct.image ?? '?'}`;
+  return ctx.policy.kind === 'ClusterModelPolicy'
+    ? `if this image loads no model, ask the platform team to approve it in spec.nonModelImages of ClusterModelPolicy ${ctx.policy.name} (${image}); if it serves a model, run a server modelgate reads (docs/policy.md#model-servers) and name the model in its args`
+    : `a ModelPolicy cannot approve images: narrow ModelPolicy ${ctx.policy.name}'s match (objectSelector or kinds) to the workloads that serve models, or run a server modelgate reads (docs/policy.md#model-servers)`;
+}
+
+export const containersAccounted: Check = (ctx) => {
+  const { workload, policy } = ctx;
+  const findings: Finding[] = [];
+  for (const ct of workload.containers) {
+    if (isInjectedVerifier(ct, ctx.verifierImages)) continue;
+    if (approvalFor(policy, ct)) continue;
+    if (!ct.recognition) {
+      const script = ct.unreadable.some((u) => u.where === 'command');
+      findings.push({
+        check: 'container',
+        message: `${describe(ct)} runs ${ct.runs}, ${script ? 'which modelgate cannot read' : 'a program modelgate has no grammar for'}, so what it loads is unknown, and policy ${policy.name} does not approve its image as loading no model`,
+        remediation: approveRemediation(ctx, ct),
+      });
+      continue;
+    }
+    // A downloader writes what a server then loads: its image must be approved, or what it wrote must be
+    // checked by the runtime verifier after it (recognising its program proves nothing about what it writes).
+    if (ct.recognition.grammar.role === 'downloader') {
+      const verified = verifiedVolumes(workload, policy);
+      const unverified = ct.destinations.filter((v) => !verified.has(v));
+      if (ct.destinations.length === 0 || unverified.length > 0)
+        findings.push({
+          check: 'container',
+          message: `${describe(ct)} downloads a model (${ct.recognition.grammar.name}) into ${
+            unverified.length > 0
+              ? unverified.map((v) => `volume "${v}"`).join(', ')
+              : 'no volume the verifier could check'
+          }, and neither does policy ${policy.name} approve its image nor does the runtime verifier check what it wrote`,
+          remediation:
+            policy.kind === 'ClusterModelPolicy'
+              ? `set spec.verifier.inject: true in policy ${policy.name} and declare the downloaded model in ${MODELS_ANNOTATION} so the verifier checks it after the download, or approve the downloader's image in spec.nonModelImages`
+              : `set spec.verifier.inject: true in ModelPolicy ${policy.name} and declare the downloaded model in ${MODELS_ANNOTATION}`,
+        });
+    }
+    const isBound = ct.unreadable.some((u) => u.relevance === 'unbound')
+      ? containerBound(workload, ct, policy)
+      : true;
+    for (const u of ct.unreadable) {
+      if (u.relevance === 'unbound' && isBound) continue;
+      findings.push({
+        check: 'model-reference',
+        model: u.value,
+        message: `${describe(ct)}, read as ${ct.recognition.grammar.name} (${ct.recognition.by}): ${u.where}: ${u.reason}`,
+        remediation:
+          u.relevance === 'unbound'
+            ? `${u.remediation}; or deliver the model in a volume the runtime verifier checks (spec.verifier.inject) or in a digest-pinned image`
+            : u.remediation,
+      });
+    }
+  }
+  if (workload.truncated)
+    findings.push({
+      check: 'container',
+      message: `${workload.kind} ${workload.name} has ${workload.truncated}; modelgate reads a bounded amount of every object and refuses what it did not read`,
+      remediation: `split the workload, or declare its models in the ${MODELS_ANNOTATION} annotation`,
+    });
+  return findings;
+};

@@ -1,0 +1,340 @@
+// One parse of an X.509 certificate into what RFC 5280 path validation reads. The structure comes from
+// @peculiar/asn1-x509 (a maintained ASN.1 schema of RFC 5280); signatures are checked by node:crypto
+// (OpenSSL) over the same bytes. The two parsers must see the same certificate: the DER must
+// re-encode to itself (no BER leniency an attacker could use to make them disagree) and the
+// extensions modelgate interprets must do the same.
+import { AsnConvert } from '@peculiar/asn1-schema';
+import {
+  BasicConstraints,
+  Certificate as AsnCertificate,
+  ExtendedKeyUsage,
+  GeneralName as AsnGeneralName,
+  KeyUsage,
+  Name as AsnName,
+  NameConstraints,
+  SubjectAlternativeName,
+  id_ce_basicConstraints,
+  id_ce_certificatePolicies,
+  id_ce_extKeyUsage,
+  id_ce_inhibitAnyPolicy,
+  id_ce_keyUsage,
+  id_ce_nameConstraints,
+  id_ce_policyConstraints,
+  id_ce_policyMappings,
+  id_ce_subjectAltName,
+} from '@peculiar/asn1-x509';
+import { X509Certificate } from 'node:crypto';
+
+export class CertificateParseError extends Error {}
+
+/** A distinguished name: RDNs in order, each a sorted list of canonical "oid=value" strings. */
+export type CanonicalName = readonly (readonly string[])[];
+
+export type GeneralName =
+  | { form: 'email'; value: string }
+  | { form: 'dns'; value: string }
+  | { form: 'uri'; value: string }
+  | { form: 'ip'; bytes: Uint8Array }
+  | { form: 'dn'; name: CanonicalName; text: string }
+  /** otherName, x400Address, ediPartyName, registeredID: not evaluated by name constraints. */
+  | { form: 'other'; kind: string };
+
+export interface GeneralSubtree {
+  base: GeneralName;
+}
+
+export interface NameConstraintsValue {
+  permitted: GeneralSubtree[];
+  excluded: GeneralSubtree[];
+}
+
+export const KU_DIGITAL_SIGNATURE = 1;
+export const KU_KEY_CERT_SIGN = 32;
+
+export interface ParsedCertificate {
+  der: Buffer;
+  /** node:crypto's view, for signatures and public keys. */
+  x509: X509Certificate;
+  version: number;
+  subject: CanonicalName;
+  issuer: CanonicalName;
+  /** Subject equals issuer (RFC 5280 "self-issued"). */
+  selfIssued: boolean;
+  notBefore: Date;
+  notAfter: Date;
+  basicConstraints?: { ca: boolean; pathLen?: number };
+  /** KeyUsage flags (KU_* bits), when the extension is present. */
+  keyUsage?: number;
+  extKeyUsage?: string[];
+  subjectAltNames: GeneralName[];
+  /** Subject attributes used as names: CN values and emailAddress values. */
+  subjectCommonNames: string[];
+  subjectEmails: string[];
+  nameConstraints?: NameConstraintsValue;
+  /** Critical extensions this validator does not process: the path is refused (RFC 5280 §4.2). */
+  unhandledCritical: string[];
+  /** Human name for messages: the subject, else the SHA-256 fingerprint. */
+  description: string;
+}
+
+const OID_CN = '2.5.4.3';
+const OID_EMAIL_ADDRESS = '1.2.840.113549.1.9.1';
+
+const EXTENSION_NAMES: Record<string, string> = {
+  [id_ce_basicConstraints]: 'basicConstraints',
+  [id_ce_keyUsage]: 'keyUsage',
+  [id_ce_extKeyUsage]: 'extendedKeyUsage',
+  [id_ce_subjectAltName]: 'subjectAltName',
+  [id_ce_nameConstraints]: 'nameConstraints',
+  [id_ce_certificatePolicies]: 'certificatePolicies',
+  [id_ce_policyConstraints]: 'policyConstraints',
+  [id_ce_policyMappings]: 'policyMappings',
+  [id_ce_inhibitAnyPolicy]: 'inhibitAnyPolicy',
+  '2.5.29.14': 'subjectKeyIdentifier',
+  '2.5.29.35': 'authorityKeyIdentifier',
+  '2.5.29.31': 'cRLDistributionPoints',
+  '1.3.6.1.5.5.7.1.1': 'authorityInfoAccess',
+};
+
+/**
+ * Critical extensions modelgate recognises (the set OpenSSL's verifier handles, less revocation ones).
+ * Certificate policies are recognised but not evaluated, as OpenSSL does by default: modelgate asks for
+ * no particular policy.
+ */
+const HANDLED_CRITICAL = new Set([
+  id_ce_basicConstraints,
+  id_ce_keyUsage,
+  id_ce_extKeyUsage,
+  id_ce_subjectAltName,
+  id_ce_nameConstraints,
+  id_ce_certificatePolicies,
+  id_ce_policyConstraints,
+  id_ce_policyMappings,
+  id_ce_inhibitAnyPolicy,
+]);
+
+export const extensionName = (oid: string): string =>
+  EXTENSION_NAMES[oid] ? `${EXTENSION_NAMES[oid]} (${oid})` : oid;
+
+/** Canonical attribute value, close to OpenSSL's: strings trimmed, inner spaces folded, ASCII lower case. */
+function canonicalValue(value: { toString(): string; anyValue?: ArrayBuffer; ia5String?: string }): string {
+  if (value.anyValue !== undefined) return `#${Buffer.from(value.anyValue).toString('hex')}`;
+  const text = value.ia5String ?? value.toString();
+  return text
+    .trim()
+    .replace(/\s+/g, ' ')
+    .replace(/[A-Z]/g, (c) => c.toLowerCase());
+}
+
+function canonicalName(name: AsnName): CanonicalName {
+  return name.map((rdn) => rdn.map((ava) => `${ava.type}=${canonicalValue(ava.value)}`).sort());
+}
+
+export function namesEqual(a: CanonicalName, b: CanonicalName): boolean {
+  return a.length === b.length && a.every((rdn, i) => rdnEqual(rdn, b[i] ?? []));
+}
+
+export function rdnEqual(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+function attributeValues(name: AsnName, oid: string): string[] {
+  const out: string[] = [];
+  for (const rdn of name)
+    for (const ava of rdn) if (ava.type === oid) out.push(ava.value.ia5String ?? ava.value.toString());
+  return out;
+}
+
+function nameText(name: AsnName): string {
+  return name
+    .map((rdn) => rdn.map((ava) => `${ava.type}=${ava.value.ia5String ?? ava.value.toString()}`).join('+'))
+    .join(', ');
+}
+
+/** The content octets of a DER TLV (for iPAddress, whose schema converter is lossy). */
+function tlvContent(der: Uint8Array): Uint8Array {
+  const first = der[1] ?? 0;
+  if (first < 0x80) return der.subarray(2, 2 + first);
+  const n = first & 0x7f;
+  let len = 0;
+  for (let i = 0; i < n; i++) len = len * 256 + (der[2 + i] ?? 0);
+  return der.subarray(2 + n, 2 + n + len);
+}
+
+/** Only printable ASCII: IA5String names with control or non-ASCII characters are refused. */
+function ia5(value: string, what: string): string {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e)
+      throw new CertificateParseError(
+        `${what} ${JSON.stringify(value)} holds characters an IA5String name cannot carry`,
+      );
+  }
+  return value;
+}
+
+export function toGeneralName(g: AsnGeneralName): GeneralName {
+  if (g.rfc822Name !== undefined) return { form: 'email', value: ia5(g.rfc822Name, 'email name') };
+  if (g.dNSName !== undefined) return { form: 'dns', value: ia5(g.dNSName, 'DNS name') };
+  if (g.uniformResourceIdentifier !== undefined)
+    return { form: 'uri', value: ia5(g.uniformResourceIdentifier, 'URI name') };
+  if (g.iPAddress !== undefined)
+    return { form: 'ip', bytes: Uint8Array.from(tlvContent(new Uint8Array(AsnConvert.serialize(g)))) };
+  if (g.directoryName !== undefined)
+    return { form: 'dn', name: canonicalName(g.directoryName), text: nameText(g.directoryName) };
+  if (g.otherName !== undefined) return { form: 'other', kind: `otherName ${g.otherName.typeId}` };
+  if (g.x400Address !== undefined) return { form: 'other', kind: 'x400Address' };
+  if (g.ediPartyName !== undefined) return { form: 'other', kind: 'ediPartyName' };
+  if (g.registeredID !== undefined) return { form: 'other', kind: 'registeredID' };
+  throw new CertificateParseError('empty GeneralName');
+}
+
+/** Parse an extension value and insist that it re-encodes to the same bytes (strict DER). */
+function parseExtension<T>(raw: ArrayBuffer, type: new () => T, oid: string): T {
+  let value: T;
+  try {
+    value = AsnConvert.parse(raw, type);
+  } catch (err) {
+    throw new CertificateParseError(
+      `extension ${extensionName(oid)} cannot be parsed: ${(err as Error).message}`,
+    );
+  }
+  let again: ArrayBuffer;
+  try {
+    again = AsnConvert.serialize(value);
+  } catch (err) {
+    throw new CertificateParseError(
+      `extension ${extensionName(oid)} cannot be re-encoded: ${(err as Error).message}`,
+    );
+  }
+  if (!Buffer.from(again).equals(Buffer.from(raw)))
+    throw new CertificateParseError(`extension ${extensionName(oid)} is not DER-encoded`);
+  return value;
+}
+
+function subtrees(
+  list: readonly { base: AsnGeneralName; minimum: number; maximum?: number }[],
+): GeneralSubtree[] {
+  return list.map((s) => {
+    // RFC 5280 §4.2.1.10: minimum MUST be 0 and maximum MUST be absent (OpenSSL refuses others too).
+    if (s.minimum !== 0 || s.maximum !== undefined)
+      throw new CertificateParseError(
+        'a name constraint subtree sets minimum or maximum, which RFC 5280 forbids',
+      );
+    return { base: toGeneralName(s.base) };
+  });
+}
+
+/** Parse DER bytes (`where` names the certificate in errors). Throws CertificateParseError. */
+export function parseCertificate(der: Uint8Array, where: string): ParsedCertificate {
+  const bytes = Buffer.from(der);
+  let x509: X509Certificate;
+  let asn: AsnCertificate;
+  try {
+    x509 = new X509Certificate(bytes);
+    asn = AsnConvert.parse(bytes, AsnCertificate);
+  } catch (err) {
+    throw new CertificateParseError(`${where} is not a valid X.509 certificate: ${(err as Error).message}`);
+  }
+  const fail = (msg: string): never => {
+    throw new CertificateParseError(`${where}: ${msg}`);
+  };
+  try {
+    if (!Buffer.from(AsnConvert.serialize(asn)).equals(bytes))
+      fail('the certificate is not DER-encoded (RFC 5280 requires DER); re-issue it with a standard tool');
+  } catch (err) {
+    if (err instanceof CertificateParseError) throw err;
+    fail(`the certificate cannot be re-encoded: ${(err as Error).message}`);
+  }
+  const tbs = asn.tbsCertificate;
+  if (
+    !Buffer.from(AsnConvert.serialize(tbs.signature)).equals(
+      Buffer.from(AsnConvert.serialize(asn.signatureAlgorithm)),
+    )
+  )
+    fail('the signature algorithm inside the certificate differs from the one outside (RFC 5280 §4.1.1.2)');
+
+  const cert: ParsedCertificate = {
+    der: bytes,
+    x509,
+    version: tbs.version + 1,
+    subject: canonicalName(tbs.subject),
+    issuer: canonicalName(tbs.issuer),
+    selfIssued: false,
+    notBefore: tbs.validity.notBefore.getTime(),
+    notAfter: tbs.validity.notAfter.getTime(),
+    subjectAltNames: [],
+    subjectCommonNames: attributeValues(tbs.subject, OID_CN),
+    subjectEmails: attributeValues(tbs.subject, OID_EMAIL_ADDRESS),
+    unhandledCritical: [],
+    description: (x509.subject ?? '').replace(/\n/g, ', ') || x509.fingerprint256,
+  };
+  cert.selfIssued = namesEqual(cert.subject, cert.issuer);
+
+  const seen = new Set<string>();
+  for (const ext of tbs.extensions ?? []) {
+    const oid = ext.extnID;
+    // RFC 5280 §4.2: a certificate MUST NOT include more than one instance of an extension.
+    if (seen.has(oid)) fail(`extension ${extensionName(oid)} appears twice`);
+    seen.add(oid);
+    const raw = ext.extnValue.buffer;
+    try {
+      switch (oid) {
+        case id_ce_basicConstraints: {
+          const bc = parseExtension(raw, BasicConstraints, oid);
+          cert.basicConstraints = { ca: bc.cA };
+          if (bc.pathLenConstraint !== undefined) cert.basicConstraints.pathLen = bc.pathLenConstraint;
+          break;
+        }
+        case id_ce_keyUsage:
+          cert.keyUsage = parseExtension(raw, KeyUsage, oid).toNumber();
+          break;
+        case id_ce_extKeyUsage:
+          cert.extKeyUsage = [...parseExtension(raw, ExtendedKeyUsage, oid)];
+          break;
+        case id_ce_subjectAltName:
+          cert.subjectAltNames = parseExtension(raw, SubjectAlternativeName, oid).map(toGeneralName);
+          break;
+        case id_ce_nameConstraints: {
+          const nc = parseExtension(raw, NameConstraints, oid);
+          cert.nameConstraints = {
+            permitted: subtrees(nc.permittedSubtrees ?? []),
+            excluded: subtrees(nc.excludedSubtrees ?? []),
+          };
+          break;
+        }
+        default:
+          if (ext.critical && !HANDLED_CRITICAL.has(oid)) cert.unhandledCritical.push(oid);
+      }
+    } catch (err) {
+      if (err instanceof CertificateParseError) fail(err.message);
+      throw err;
+    }
+  }
+  // Cross-check what node:crypto (OpenSSL) read from the same bytes: what this parse calls a CA
+  // (basicConstraints cA, keyCertSign if key usage is present) OpenSSL must call one too.
+  const ca =
+    cert.basicConstraints?.ca === true &&
+    (cert.keyUsage === undefined || (cert.keyUsage & KU_KEY_CERT_SIGN) !== 0);
+  if (ca && !x509.ca) fail('the two certificate parsers disagree on the CA flag');
+  return cert;
+}
+
+/** Whether `cert` verifies under `issuer`'s public key (node:crypto over the exact TBS bytes). */
+export function signedBy(cert: ParsedCertificate, issuer: ParsedCertificate): boolean {
+  try {
+    return cert.x509.verify(issuer.x509.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/** Self-signed: self-issued and its signature verifies under its own key. */
+export function isSelfSigned(cert: ParsedCertificate): boolean {
+  return cert.selfIssued && signedBy(cert, cert);
+}
+
+export function validAt(cert: ParsedCertificate, at: Date): boolean {
+  const t = at.getTime();
+  return cert.notBefore.getTime() <= t && t <= cert.notAfter.getTime();
+}

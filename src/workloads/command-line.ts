@@ -1,0 +1,285 @@
+// Reads a recognised server's arguments with its grammar, the way the server's own parser would, and
+// conservatively where modelgate cannot be sure: a repeated flag yields every value, an abbreviation
+// yields every flag it could stand for, and a token after an unknown flag is both that flag's value and
+// (while the model slot is open) the positional model. Every candidate must pass the policy.
+import type { FlagKind, FlagSpec, Grammar } from './servers.ts';
+
+/** A value the server may load as a model. */
+export interface Candidate {
+  value: string;
+  /** Where it was read, e.g. `--model`, `positional argument 1`, `--lora-modules`. */
+  where: string;
+  kind: 'model' | 'source' | 'destination';
+}
+
+/** Input that may change what is loaded and that modelgate cannot read at admission. */
+export interface Unreadable {
+  where: string;
+  value: string;
+  reason: string;
+  remediation: string;
+}
+
+export interface CommandLineReading {
+  candidates: Candidate[];
+  /** Revisions given for the main model (every one must pin). */
+  revisions: { value: string; where: string }[];
+  unreadable: Unreadable[];
+  /** Flags that turn on loading at run time, with the value that does it. */
+  runtimeLoading: { where: string; value: string }[];
+  /** Cache directories named on the command line. */
+  caches: { where: string; value: string }[];
+  /** Where a downloader writes (flags such as --local-dir; positional destinations are candidates). */
+  destinations: { where: string; value: string }[];
+  /** Flags the grammar does not know (reported so the reading can be explained). */
+  unknownFlags: string[];
+}
+
+/** Above this many arguments modelgate stops reading and refuses (a real server has a few dozen). */
+export const MAX_ARGS = 4096;
+
+/** Flag names that suggest a file or model even when the grammar does not know them. */
+const MODEL_ISH =
+  /model|adapter|lora|path|dir|repo|checkpoint|ckpt|weight|tokenizer|config|file|url|uri|hub|store|load|draft|peft/i;
+
+function lookup(g: Grammar, name: string): { flags: string[]; specs: FlagSpec[] } {
+  const norm = (n: string) => (g.underscoresAreDashes && n.startsWith('--') ? n.replace(/_/g, '-') : n);
+  const n = norm(name);
+  const exact = g.flags.get(n);
+  if (exact) return { flags: [n], specs: [exact] };
+  if (g.abbreviations && n.startsWith('--') && n.length > 2) {
+    // argparse/getopt_long: an unambiguous prefix selects the flag; an ambiguous one is an error at start,
+    // but modelgate does not rely on the server refusing it — every flag it could mean counts.
+    const hits = [...g.flags.entries()].filter(([f]) => f.startsWith('--') && f.startsWith(n));
+    return { flags: hits.map(([f]) => f), specs: hits.map(([, s]) => s) };
+  }
+  return { flags: [], specs: [] };
+}
+
+const isFlag = (a: string): boolean => a.length > 1 && a.startsWith('-') && !/^-\d/.test(a);
+
+/** The strongest meaning among the flags an abbreviation could stand for. */
+function strongest(specs: FlagSpec[]): FlagSpec {
+  const order: FlagKind[] = [
+    'config',
+    'model',
+    'model-list',
+    'adapter',
+    'json-model',
+    'runtime-load',
+    'cache',
+    'destination',
+    'revision',
+    'value',
+  ];
+  const sorted = [...specs].sort((a, b) => order.indexOf(a.kind) - order.indexOf(b.kind));
+  // An abbreviation whose flags disagree on arity may take a value: assume it does (the value is then read).
+  const arity = specs.some((s) => s.arity === 'many')
+    ? 'many'
+    : specs.some((s) => s.arity === 'one')
+      ? 'one'
+      : 'bool';
+  return { kind: sorted[0]!.kind, arity };
+}
+
+export function readCommandLine(g: Grammar, args: readonly string[]): CommandLineReading {
+  const out: CommandLineReading = {
+    candidates: [],
+    revisions: [],
+    unreadable: [],
+    runtimeLoading: [],
+    caches: [],
+    destinations: [],
+    unknownFlags: [],
+  };
+  if (args.length > MAX_ARGS) {
+    out.unreadable.push({
+      where: 'arguments',
+      value: `${args.length} arguments`,
+      reason: `the container has ${args.length} arguments; modelgate reads at most ${MAX_ARGS}`,
+      remediation: 'pass fewer arguments',
+    });
+    return out;
+  }
+  /** Positional arguments read so far, and whether an ambiguous token kept the model slot open. */
+  let positionals = 0;
+  let modelSlotSettled = false;
+  const positional = (value: string, where: string, definite: boolean) => {
+    if (g.positional === 'model') {
+      if (!modelSlotSettled) out.candidates.push({ value, where, kind: 'model' });
+      if (definite) modelSlotSettled = true;
+    } else if (g.positional === 'source-destination') {
+      // Downloaders: the last positional is where files go; every other one is a source.
+      out.candidates.push({ value, where, kind: 'source' });
+    }
+    positionals++;
+  };
+
+  const take = (spec: FlagSpec, flag: string, value: string): void => {
+    switch (spec.kind) {
+      case 'model':
+        out.candidates.push({ value, where: flag, kind: 'model' });
+        break;
+      case 'model-list':
+        for (const v of value
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean))
+          out.candidates.push({
+            value: v.includes('=') ? v.slice(v.indexOf('=') + 1) : v,
+            where: flag,
+            kind: 'model',
+          });
+        break;
+      case 'adapter':
+        for (const v of adapterPaths(value, flag, out))
+          out.candidates.push({ value: v, where: flag, kind: 'model' });
+        break;
+      case 'json-model':
+        for (const v of jsonModels(value, flag, out))
+          out.candidates.push({ value: v, where: flag, kind: 'model' });
+        break;
+      case 'revision':
+        out.revisions.push({ value, where: flag });
+        break;
+      case 'config':
+        out.unreadable.push({
+          where: flag,
+          value,
+          reason: `${g.name} reads options from the file ${JSON.stringify(value)}, which modelgate cannot read at admission, so it cannot tell which model it names`,
+          remediation: `pass the options on the command line instead of ${flag}`,
+        });
+        break;
+      case 'runtime-load':
+        if (g.runtimeLoadValues?.test(value)) out.runtimeLoading.push({ where: flag, value });
+        break;
+      case 'cache':
+        out.caches.push({ where: flag, value });
+        break;
+      case 'destination':
+        out.destinations.push({ where: flag, value });
+        break;
+      case 'value':
+        break;
+    }
+  };
+
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (a === '--') {
+      for (let j = i + 1; j < args.length; j++)
+        positional(args[j]!, `positional argument ${positionals + 1}`, true);
+      break;
+    }
+    if (!isFlag(a)) {
+      positional(a, `positional argument ${positionals + 1}`, true);
+      continue;
+    }
+    const eq = a.startsWith('--') ? a.indexOf('=') : -1;
+    const name = eq > 0 ? a.slice(0, eq) : a;
+    const inline = eq > 0 ? a.slice(eq + 1) : undefined;
+    const { flags, specs } = lookup(g, name);
+    if (specs.length === 0) {
+      out.unknownFlags.push(name);
+      if (MODEL_ISH.test(name)) {
+        out.unreadable.push({
+          where: name,
+          value: inline ?? args[i + 1] ?? '',
+          reason: `${g.name} flag ${name} is not known to modelgate, and its name suggests it names a model or a file`,
+          remediation: `remove ${name}, or name the model with a flag modelgate reads (docs/policy.md lists them for ${g.name})`,
+        });
+        if (inline === undefined && args[i + 1] !== undefined && !isFlag(args[i + 1]!)) i++;
+        continue;
+      }
+      // An unknown flag may or may not take a value: the next token may be its value or the model.
+      if (inline === undefined && args[i + 1] !== undefined && !isFlag(args[i + 1]!)) {
+        positional(
+          args[i + 1]!,
+          `${args[i + 1]} (after the unknown flag ${name}, it may be the model)`,
+          false,
+        );
+        positionals--; // not a definite positional
+        i++;
+      }
+      continue;
+    }
+    const spec = specs.length === 1 ? specs[0]! : strongest(specs);
+    const shown = flags.length === 1 && flags[0] === name ? name : `${name} (read as ${flags.join(' or ')})`;
+    if (spec.arity === 'bool') {
+      if (inline !== undefined && spec.kind !== 'value') take(spec, shown, inline);
+      continue;
+    }
+    if (inline !== undefined) {
+      take(spec, shown, inline);
+      continue;
+    }
+    if (spec.arity === 'one') {
+      const v = args[i + 1];
+      if (v === undefined) continue;
+      take(spec, shown, v);
+      i++;
+      continue;
+    }
+    // nargs='+': values until the next flag.
+    while (args[i + 1] !== undefined && !isFlag(args[i + 1]!)) take(spec, shown, args[++i]!);
+  }
+  if (g.positional === 'source-destination') {
+    // The last positional is the destination, not a source.
+    const sources = out.candidates.filter((c) => c.kind === 'source');
+    const last = sources[sources.length - 1];
+    if (last && sources.length >= 2) last.kind = 'destination';
+  }
+  return out;
+}
+
+/** vLLM/SGLang adapters: `name=path`, or JSON `{"name": ..., "path": ...}`. */
+function adapterPaths(value: string, flag: string, out: CommandLineReading): string[] {
+  const t = value.trim();
+  if (t.startsWith('{'))
+    return jsonModels(t, flag, out, ['path', 'lora_path', 'local_path', 'base_model_name']);
+  const eq = t.indexOf('=');
+  return [eq >= 0 ? t.slice(eq + 1) : t];
+}
+
+/** Models named inside a JSON option (speculative decoding, adapters). Unparsable JSON is unreadable. */
+function jsonModels(
+  value: string,
+  flag: string,
+  out: CommandLineReading,
+  keys: string[] = ['model', 'draft_model', 'model_path', 'path', 'tokenizer'],
+): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    out.unreadable.push({
+      where: flag,
+      value,
+      reason: `the value of ${flag} is not JSON modelgate can read`,
+      remediation: `write ${flag} as a JSON object, e.g. {"model": "<model>"}`,
+    });
+    return [];
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    out.unreadable.push({
+      where: flag,
+      value,
+      reason: `the value of ${flag} is not a JSON object`,
+      remediation: `write ${flag} as a JSON object`,
+    });
+    return [];
+  }
+  const found: string[] = [];
+  for (const [k, v] of Object.entries(parsed))
+    if (keys.includes(k)) {
+      if (typeof v === 'string') found.push(v);
+      else if (v !== null)
+        out.unreadable.push({
+          where: `${flag} ${k}`,
+          value: JSON.stringify(v),
+          reason: `${flag} ${k} is not a string`,
+          remediation: `give ${k} as a string`,
+        });
+    }
+  return found;
+}

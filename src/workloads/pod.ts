@@ -1,0 +1,170 @@
+// Where each supported kind keeps its pod spec(s), and what a pod spec's volumes and mounts are. Every
+// pod spec of an object is found: a policy applies to all of them (fail closed by scope).
+import { arr, isObj, obj, str, type JsonObject } from '../json/shape.ts';
+
+export interface Template {
+  meta: JsonObject;
+  spec: JsonObject;
+  /** JSON path of the pod spec inside the object, e.g. `spec.template.spec`. */
+  path: string;
+}
+
+export function podTemplates(kind: string, object: JsonObject): Template[] {
+  const spec = obj(object.spec);
+  const meta = obj(object.metadata);
+  const tpl = (t: unknown, path: string): Template[] =>
+    isObj(t) && isObj(t.spec) ? [{ meta: obj(t.metadata), spec: t.spec, path: `${path}.spec` }] : [];
+  switch (kind) {
+    case 'Pod':
+      return [{ meta, spec, path: 'spec' }];
+    case 'Deployment':
+    case 'StatefulSet':
+    case 'DaemonSet':
+    case 'ReplicaSet':
+    case 'Job':
+      return tpl(spec.template, 'spec.template');
+    case 'CronJob': {
+      const jt = obj(obj(spec.jobTemplate).spec);
+      return tpl(jt.template, 'spec.jobTemplate.spec.template');
+    }
+    case 'InferenceService':
+      // KServe components inline pod-spec fields (containers, nodeSelector, runtimeClassName, ...).
+      return ['predictor', 'transformer', 'explainer']
+        .filter((c) => isObj(spec[c]))
+        .map((c) => ({
+          meta: obj((spec[c] as JsonObject).metadata),
+          spec: spec[c] as JsonObject,
+          path: `spec.${c}`,
+        }));
+    case 'LLMInferenceService': {
+      const out: Template[] = [];
+      const add = (v: unknown, path: string) => {
+        if (isObj(v)) out.push({ meta: {}, spec: v, path });
+      };
+      add(spec.template, 'spec.template');
+      add(spec.worker, 'spec.worker');
+      const prefill = obj(spec.prefill);
+      add(prefill.template, 'spec.prefill.template');
+      add(prefill.worker, 'spec.prefill.worker');
+      return out;
+    }
+    default:
+      return [];
+  }
+}
+
+/** The source kind of a volume (`emptyDir`, `persistentVolumeClaim`, `hostPath`, `image`, ...). */
+export function volumeType(v: JsonObject): string {
+  return Object.keys(v).find((k) => k !== 'name') ?? 'unknown';
+}
+
+/** Volumes whose content no container can change: the kubelet or the runtime writes them. */
+const READ_ONLY_SOURCES = new Set([
+  'configMap',
+  'secret',
+  'downwardAPI',
+  'projected',
+  'image',
+  'serviceAccountToken',
+]);
+/** Volumes that live only as long as the pod: nothing outside the pod wrote them before it started. */
+const POD_LOCAL_SOURCES = new Set(['emptyDir', ...READ_ONLY_SOURCES]);
+
+export interface VolumeView {
+  name: string;
+  type: string;
+  spec: JsonObject;
+  /** No container can write it. */
+  readOnlySource: boolean;
+  /** Its content starts empty (or from the API) with the pod: it holds nothing another workload put there. */
+  podLocal: boolean;
+  /** What identifies the storage behind it (claim, host path, NFS export), to find two volumes on one store. */
+  backing?: string;
+}
+
+export function volumesOf(spec: JsonObject): Map<string, VolumeView> {
+  const out = new Map<string, VolumeView>();
+  for (const v of arr(spec.volumes)) {
+    if (!isObj(v)) continue;
+    const name = str(v.name) ?? '';
+    const type = volumeType(v);
+    const src = obj(v[type]);
+    let backing: string | undefined;
+    if (type === 'persistentVolumeClaim') backing = `pvc:${str(src.claimName) ?? ''}`;
+    else if (type === 'hostPath') backing = `host:${normalisePath(str(src.path) ?? '/') ?? '/'}`;
+    else if (type === 'nfs')
+      backing = `nfs:${str(src.server) ?? ''}:${normalisePath(str(src.path) ?? '/') ?? '/'}`;
+    else if (type === 'csi')
+      backing = `csi:${str(src.driver) ?? ''}:${JSON.stringify(src.volumeAttributes ?? {})}`;
+    out.set(name, {
+      name,
+      type,
+      spec: v,
+      readOnlySource: READ_ONLY_SOURCES.has(type),
+      podLocal: POD_LOCAL_SOURCES.has(type),
+      ...(backing !== undefined ? { backing } : {}),
+    });
+  }
+  return out;
+}
+
+export interface MountView {
+  volume: string;
+  mountPath: string;
+  readOnly: boolean;
+  subPath?: string;
+  /** subPathExpr: the sub-path is decided at run time. */
+  subPathExpr?: string;
+}
+
+export function mountsOf(container: JsonObject): MountView[] {
+  const out: MountView[] = [];
+  for (const m of arr(container.volumeMounts)) {
+    if (!isObj(m)) continue;
+    const mountPath = normalisePath(str(m.mountPath) ?? '');
+    if (mountPath === undefined) continue;
+    out.push({
+      volume: str(m.name) ?? '',
+      mountPath,
+      readOnly: m.readOnly === true,
+      ...(str(m.subPath) ? { subPath: str(m.subPath)! } : {}),
+      ...(str(m.subPathExpr) ? { subPathExpr: str(m.subPathExpr)! } : {}),
+    });
+  }
+  return out;
+}
+
+/**
+ * A POSIX path with "." segments and repeated slashes removed. Undefined when it is relative or uses
+ * ".." (a model path that climbs out of a mount is refused, not resolved).
+ */
+export function normalisePath(p: string): string | undefined {
+  if (!p.startsWith('/')) return undefined;
+  const parts: string[] = [];
+  for (const seg of p.split('/')) {
+    if (seg === '' || seg === '.') continue;
+    if (seg === '..') return undefined;
+    parts.push(seg);
+  }
+  return `/${parts.join('/')}`;
+}
+
+/** The mount that holds `path` (the deepest one), and the path relative to the mount. */
+export function mountFor(
+  path: string,
+  mounts: readonly MountView[],
+): { mount: MountView; rest: string } | undefined {
+  let best: MountView | undefined;
+  for (const m of mounts) {
+    const root = m.mountPath === '/' ? '/' : `${m.mountPath}/`;
+    if (
+      (path === m.mountPath || path.startsWith(root)) &&
+      (!best || m.mountPath.length > best.mountPath.length)
+    )
+      best = m;
+  }
+  if (!best) return undefined;
+  const rest =
+    path === best.mountPath ? '' : path.slice(best.mountPath === '/' ? 1 : best.mountPath.length + 1);
+  return { mount: best, rest };
+}

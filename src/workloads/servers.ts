@@ -1,0 +1,709 @@
+// Per-server grammars: how each model server (and model downloader) reads its command line and
+// environment, so modelgate reads them the same way. A grammar is chosen by what the container runs
+// (its program, Python module or image) — never by the container's name — and choosing one grants
+// nothing: it only tells modelgate where the server takes its models from. Flags a grammar does not
+// know are read conservatively (command-line.ts); a container no grammar recognises is not accounted
+// for unless a ClusterModelPolicy approves its image as loading no model.
+
+/** What a flag's value means to the server. */
+export type FlagKind =
+  /** names a model (a hub id, a URI or a local path) */
+  | 'model'
+  /** comma-separated models */
+  | 'model-list'
+  /** `name=path` or a JSON object with a path (LoRA adapters), one per value */
+  | 'adapter'
+  /** JSON object whose "model" names a model (vLLM --speculative-config) */
+  | 'json-model'
+  /** the revision of the main model */
+  | 'revision'
+  /** a file of options that modelgate cannot read at admission */
+  | 'config'
+  /** where downloads are cached (a persistent cache can hold other weights) */
+  | 'cache'
+  /** where a downloader writes what it fetched */
+  | 'destination'
+  /** enables loading models at run time; the value decides (see runtimeLoadValues) */
+  | 'runtime-load'
+  /** cannot name a model */
+  | 'value';
+
+export type Arity = 'bool' | 'one' | 'many';
+
+export interface FlagSpec {
+  kind: FlagKind;
+  arity: Arity;
+}
+
+/** What an environment variable means to the server. */
+export type EnvKind = 'model' | 'model-list' | 'revision' | 'runtime-load' | 'redirect' | 'cache' | 'config';
+
+export type Role = 'server' | 'downloader';
+
+export interface Grammar {
+  /** Short name shown in messages ("vLLM"). */
+  name: string;
+  role: Role;
+  flags: ReadonlyMap<string, FlagSpec>;
+  /** What positional arguments are: the model (vLLM serve), [source, destination] (downloaders), or nothing. */
+  positional: 'model' | 'source-destination' | 'none';
+  /** argparse and getopt_long accept unambiguous prefixes of long options ("--mod" for "--model"). */
+  abbreviations: boolean;
+  /** KServe's Python servers accept --model_dir and --model-dir alike. */
+  underscoresAreDashes?: boolean;
+  env: ReadonlyMap<string, EnvKind>;
+  /** Environment variables named `<prefix><FLAG>` are flags too (llama.cpp's LLAMA_ARG_*). */
+  envFlagPrefix?: string;
+  /** Variables a command-line flag overrides when both are given (clap, llama.cpp: the flag wins). */
+  envFlags?: ReadonlyMap<string, string>;
+  /** Values of a runtime-load flag or variable that enable loading at run time. */
+  runtimeLoadValues?: RegExp;
+  /** What the server loads when no model is named (its built-in default), as written on its command line. */
+  defaultModel?: string;
+  /** The container image itself carries the model (NVIDIA NIM). */
+  imageCarriesModel?: boolean;
+  /** The server only serves models it fetches at run time through its API (cannot be checked). */
+  loadsAtRunTime?: string;
+  /** Model values that are not hub ids are paths relative to this directory (KServe: /mnt/models). */
+  hubIds: boolean;
+}
+
+interface FlagTable {
+  [kind: string]: string[];
+}
+
+/** Builds a flag map: `{ model: ['--model', '-m'], bool: ['--trust-remote-code'] }`; 'many' via `kind+`. */
+function flags(table: FlagTable): Map<string, FlagSpec> {
+  const out = new Map<string, FlagSpec>();
+  for (const [key, names] of Object.entries(table)) {
+    const many = key.endsWith('+');
+    const kind = (many ? key.slice(0, -1) : key) as FlagKind | 'bool';
+    for (const n of names)
+      out.set(n, kind === 'bool' ? { kind: 'value', arity: 'bool' } : { kind, arity: many ? 'many' : 'one' });
+  }
+  return out;
+}
+
+const env = (table: Record<string, EnvKind>) => new Map(Object.entries(table));
+
+/** Variables every Hugging Face / object-store client reads: where downloads come from and are cached. */
+export const DOWNLOAD_ENV: ReadonlyMap<string, EnvKind> = env({
+  HF_ENDPOINT: 'redirect',
+  HUGGINGFACE_CO_RESOLVE_ENDPOINT: 'redirect',
+  HF_HUB_ENDPOINT: 'redirect',
+  HF_MIRROR: 'redirect',
+  AWS_ENDPOINT_URL: 'redirect',
+  AWS_ENDPOINT_URL_S3: 'redirect',
+  S3_ENDPOINT: 'redirect',
+  S3_ENDPOINT_URL: 'redirect',
+  AWS_S3_ENDPOINT: 'redirect',
+  STORAGE_EMULATOR_HOST: 'redirect',
+  AZURE_STORAGE_BLOB_ENDPOINT: 'redirect',
+  MODELSCOPE_ENDPOINT: 'redirect',
+  MODELSCOPE_DOMAIN: 'redirect',
+  VLLM_USE_MODELSCOPE: 'redirect',
+  SGLANG_USE_MODELSCOPE: 'redirect',
+  HF_HOME: 'cache',
+  HF_HUB_CACHE: 'cache',
+  HUGGINGFACE_HUB_CACHE: 'cache',
+  TRANSFORMERS_CACHE: 'cache',
+  XDG_CACHE_HOME: 'cache',
+});
+
+/** The one value of a redirect variable that changes nothing. */
+export const DEFAULT_ENDPOINTS: ReadonlyMap<string, string> = new Map([
+  ['HF_ENDPOINT', 'https://huggingface.co'],
+  ['HUGGINGFACE_CO_RESOLVE_ENDPOINT', 'https://huggingface.co'],
+  ['VLLM_USE_MODELSCOPE', 'false'],
+  ['SGLANG_USE_MODELSCOPE', 'false'],
+]);
+
+const VLLM: Grammar = {
+  name: 'vLLM',
+  role: 'server',
+  positional: 'model',
+  abbreviations: true,
+  hubIds: true,
+  defaultModel: 'facebook/opt-125m',
+  flags: flags({
+    model: [
+      '--model',
+      '--tokenizer',
+      '--speculative-model',
+      '--qlora-adapter-name-or-path',
+      '--hf-config-path',
+    ],
+    'adapter+': ['--lora-modules', '--prompt-adapters'],
+    'json-model': ['--speculative-config'],
+    revision: ['--revision'],
+    config: ['--config', '--model-loader-extra-config'],
+    cache: ['--download-dir'],
+    value: [
+      '--host',
+      '--port',
+      '--dtype',
+      '--max-model-len',
+      '--tensor-parallel-size',
+      '-tp',
+      '--pipeline-parallel-size',
+      '-pp',
+      '--data-parallel-size',
+      '-dp',
+      '--gpu-memory-utilization',
+      '--max-num-seqs',
+      '--max-num-batched-tokens',
+      '--quantization',
+      '-q',
+      '--kv-cache-dtype',
+      '--seed',
+      '--swap-space',
+      '--block-size',
+      '--max-lora-rank',
+      '--max-loras',
+      '--max-cpu-loras',
+      '--api-key',
+      '--uvicorn-log-level',
+      '--tool-call-parser',
+      '--reasoning-parser',
+      '--tokenizer-mode',
+      '--tokenizer-revision',
+      '--code-revision',
+      '--load-format',
+      '--distributed-executor-backend',
+      '--chat-template',
+      '--response-role',
+      '--root-path',
+      '--cpu-offload-gb',
+      '--max-log-len',
+      '--disable-log-requests',
+    ],
+    'value+': ['--served-model-name'],
+    bool: [
+      '--trust-remote-code',
+      '--enforce-eager',
+      '--enable-lora',
+      '--disable-log-stats',
+      '--enable-prefix-caching',
+      '--enable-auto-tool-choice',
+      '--disable-custom-all-reduce',
+    ],
+  }),
+  env: env({ VLLM_ALLOW_RUNTIME_LORA_UPDATING: 'runtime-load' }),
+  runtimeLoadValues: /^(1|true|yes|on)$/i,
+};
+
+const TGI: Grammar = {
+  name: 'text-generation-inference',
+  role: 'server',
+  positional: 'none',
+  abbreviations: false,
+  hubIds: true,
+  defaultModel: 'bigscience/bloom-560m',
+  flags: flags({
+    model: ['--model-id', '--tokenizer-config-path', '--weights-cache-override'],
+    'model-list': ['--lora-adapters'],
+    revision: ['--revision'],
+    cache: ['--huggingface-hub-cache'],
+    value: [
+      '--port',
+      '--hostname',
+      '--num-shard',
+      '--quantize',
+      '--dtype',
+      '--max-input-length',
+      '--max-input-tokens',
+      '--max-total-tokens',
+      '--max-batch-prefill-tokens',
+      '--max-concurrent-requests',
+      '--sharded',
+      '--shard-uds-path',
+      '--master-port',
+      '--cuda-memory-fraction',
+    ],
+    bool: ['--trust-remote-code', '--disable-custom-kernels', '--json-output'],
+  }),
+  env: env({
+    MODEL_ID: 'model',
+    REVISION: 'revision',
+    LORA_ADAPTERS: 'model-list',
+    WEIGHTS_CACHE_OVERRIDE: 'model',
+    TOKENIZER_CONFIG_PATH: 'model',
+  }),
+  envFlags: new Map([
+    ['MODEL_ID', '--model-id'],
+    ['REVISION', '--revision'],
+    ['LORA_ADAPTERS', '--lora-adapters'],
+    ['WEIGHTS_CACHE_OVERRIDE', '--weights-cache-override'],
+    ['TOKENIZER_CONFIG_PATH', '--tokenizer-config-path'],
+  ]),
+};
+
+const LLAMA_CPP: Grammar = {
+  name: 'llama.cpp',
+  role: 'server',
+  positional: 'none',
+  abbreviations: false,
+  hubIds: false,
+  defaultModel: 'models/7B/ggml-model-f16.gguf',
+  flags: flags({
+    model: [
+      '-m',
+      '--model',
+      '-mu',
+      '--model-url',
+      '-md',
+      '--model-draft',
+      '--mmproj',
+      '--mmproj-url',
+      '-mv',
+      '--model-vocoder',
+      '--control-vector',
+    ],
+    'model+': ['--lora'],
+    value: [
+      '--port',
+      '--host',
+      '-c',
+      '--ctx-size',
+      '-ngl',
+      '--n-gpu-layers',
+      '-t',
+      '--threads',
+      '-np',
+      '--parallel',
+      '-a',
+      '--alias',
+    ],
+    bool: ['--embedding', '--embeddings', '--cont-batching', '--metrics', '--no-webui', '--jinja'],
+  }),
+  env: env({
+    LLAMA_ARG_MODEL: 'model',
+    LLAMA_ARG_MODEL_URL: 'model',
+    LLAMA_ARG_MODEL_DRAFT: 'model',
+    LLAMA_ARG_MMPROJ: 'model',
+    LLAMA_ARG_MMPROJ_URL: 'model',
+    LLAMA_ARG_HF_REPO: 'model',
+    LLAMA_ARG_HFD_REPO: 'model',
+    LLAMA_ARG_HF_REPO_V: 'model',
+    LLAMA_ARG_HF_FILE: 'model',
+    LLAMA_ARG_LORA: 'model',
+  }),
+  envFlagPrefix: 'LLAMA_ARG_',
+  envFlags: new Map([
+    ['LLAMA_ARG_MODEL', '--model'],
+    ['LLAMA_ARG_MODEL_URL', '--model-url'],
+    ['LLAMA_ARG_HF_REPO', '--hf-repo'],
+    ['LLAMA_ARG_HF_FILE', '--hf-file'],
+    ['LLAMA_ARG_MODEL_DRAFT', '--model-draft'],
+    ['LLAMA_ARG_MMPROJ', '--mmproj'],
+  ]),
+};
+// llama.cpp's Hugging Face flags take "owner/name[:quant]": models of the hub.
+for (const f of [
+  '-hf',
+  '-hfr',
+  '--hf-repo',
+  '-hfd',
+  '-hfrd',
+  '--hf-repo-draft',
+  '-hfv',
+  '-hfrv',
+  '--hf-repo-v',
+  '-hff',
+  '--hf-file',
+])
+  (LLAMA_CPP.flags as Map<string, FlagSpec>).set(f, { kind: 'model', arity: 'one' });
+
+const SGLANG: Grammar = {
+  name: 'SGLang',
+  role: 'server',
+  positional: 'none',
+  abbreviations: true,
+  hubIds: true,
+  flags: flags({
+    model: [
+      '--model-path',
+      '--model',
+      '--tokenizer-path',
+      '--speculative-draft-model-path',
+      '--draft-model-path',
+    ],
+    'adapter+': ['--lora-paths'],
+    revision: ['--revision'],
+    config: ['--config'],
+    cache: ['--download-dir'],
+    value: [
+      '--host',
+      '--port',
+      '--tp-size',
+      '--tp',
+      '--dp-size',
+      '--dtype',
+      '--mem-fraction-static',
+      '--context-length',
+      '--quantization',
+      '--served-model-name',
+      '--chat-template',
+      '--api-key',
+    ],
+    bool: ['--trust-remote-code', '--enable-torch-compile', '--disable-radix-cache'],
+  }),
+  env: env({}),
+};
+
+const TRITON: Grammar = {
+  name: 'Triton Inference Server',
+  role: 'server',
+  positional: 'none',
+  abbreviations: true,
+  hubIds: false,
+  flags: flags({
+    model: ['--model-repository', '--model-store'],
+    'runtime-load': ['--model-control-mode'],
+    value: [
+      '--http-port',
+      '--grpc-port',
+      '--metrics-port',
+      '--log-verbose',
+      '--strict-model-config',
+      '--load-model',
+      '--repository-poll-secs',
+      '--backend-config',
+      '--exit-on-error',
+      '--strict-readiness',
+      '--allow-http',
+      '--allow-grpc',
+      '--allow-metrics',
+    ],
+  }),
+  env: env({}),
+  runtimeLoadValues: /^(poll|explicit)$/i,
+};
+
+const KSERVE_PYTHON: Grammar = {
+  name: 'KServe model server',
+  role: 'server',
+  positional: 'none',
+  abbreviations: true,
+  underscoresAreDashes: true,
+  hubIds: true,
+  defaultModel: '/mnt/models',
+  flags: flags({
+    model: ['--model-dir', '--model-id'],
+    revision: ['--model-revision'],
+    value: [
+      '--model-name',
+      '--http-port',
+      '--grpc-port',
+      '--workers',
+      '--max-threads',
+      '--backend',
+      '--task',
+      '--dtype',
+      '--max-model-len',
+      '--tokenizer-revision',
+      '--predictor-host',
+      '--protocol',
+      '--nthread',
+    ],
+    bool: ['--trust-remote-code', '--disable-lower-case', '--enable-docs-url', '--return-probabilities'],
+  }),
+  env: env({}),
+};
+
+const MLSERVER: Grammar = {
+  name: 'MLServer',
+  role: 'server',
+  positional: 'model',
+  abbreviations: false,
+  hubIds: false,
+  flags: flags({}),
+  env: env({ MLSERVER_MODEL_URI: 'model', MLSERVER_MODELS_DIR: 'model' }),
+};
+
+const TORCHSERVE: Grammar = {
+  name: 'TorchServe',
+  role: 'server',
+  positional: 'none',
+  abbreviations: false,
+  hubIds: false,
+  flags: flags({
+    model: ['--model-store'],
+    'adapter+': ['--models'],
+    config: ['--ts-config'],
+    value: ['--log-config', '--workflow-store'],
+    bool: ['--start', '--stop', '--foreground', '--ncs', '--no-config-snapshots', '--disable-token-auth'],
+  }),
+  env: env({}),
+};
+
+const TF_SERVING: Grammar = {
+  name: 'TensorFlow Serving',
+  role: 'server',
+  positional: 'none',
+  abbreviations: false,
+  hubIds: false,
+  defaultModel: '/models/model',
+  flags: flags({
+    model: ['--model_base_path'],
+    config: ['--model_config_file', '--platform_config_file'],
+    value: [
+      '--model_name',
+      '--port',
+      '--rest_api_port',
+      '--rest_api_timeout_in_ms',
+      '--enable_batching',
+      '--file_system_poll_wait_seconds',
+    ],
+  }),
+  env: env({ MODEL_BASE_PATH: 'model' }),
+};
+
+const NIM: Grammar = {
+  name: 'NVIDIA NIM',
+  role: 'server',
+  positional: 'none',
+  abbreviations: false,
+  hubIds: true,
+  imageCarriesModel: true,
+  flags: flags({}),
+  env: env({
+    NIM_MODEL_NAME: 'model',
+    NIM_MODEL_PATH: 'model',
+    NIM_CUSTOM_MODEL: 'model',
+    NIM_MANIFEST_PATH: 'config',
+  }),
+};
+
+const OLLAMA: Grammar = {
+  name: 'Ollama',
+  role: 'server',
+  positional: 'none',
+  abbreviations: false,
+  hubIds: false,
+  flags: flags({}),
+  env: env({ OLLAMA_MODELS: 'cache' }),
+  loadsAtRunTime:
+    'Ollama pulls and loads models at run time through its API (ollama pull/run), where no admission check or verifier sees them',
+};
+
+/** A KServe component's container that KServe completes from its serving runtime (no image of its own). */
+const KSERVE_RUNTIME: Grammar = {
+  name: 'KServe serving runtime',
+  role: 'server',
+  positional: 'none',
+  abbreviations: false,
+  hubIds: false,
+  flags: flags({}),
+  env: env({}),
+};
+
+/**
+ * KServe's modelcar: the model image itself runs a fixed script that links its /models directory into the
+ * server's volume (through /proc, with a shared process namespace). Recognised by that exact script only.
+ */
+const MODELCAR: Grammar = {
+  name: 'KServe modelcar',
+  role: 'server',
+  positional: 'none',
+  abbreviations: false,
+  hubIds: false,
+  imageCarriesModel: true,
+  flags: flags({}),
+  env: env({}),
+};
+
+/** KServe's storage initializer and Seldon's rclone initializer: args are [source URI, destination]. */
+const STORAGE_INITIALIZER: Grammar = {
+  name: 'model storage initializer',
+  role: 'downloader',
+  positional: 'source-destination',
+  abbreviations: false,
+  hubIds: false,
+  flags: flags({}),
+  env: env({ STORAGE_URI: 'model' }),
+};
+
+/** `huggingface-cli download <repo> [files] --revision R --local-dir D` (and `hf download`). */
+const HF_DOWNLOAD: Grammar = {
+  name: 'Hugging Face CLI download',
+  role: 'downloader',
+  positional: 'model',
+  abbreviations: true,
+  hubIds: true,
+  flags: flags({
+    revision: ['--revision'],
+    cache: ['--cache-dir'],
+    destination: ['--local-dir'],
+    value: ['--repo-type', '--include', '--exclude', '--token', '--max-workers', '--local-dir-use-symlinks'],
+    bool: ['--quiet', '--force-download', '--resume-download'],
+  }),
+  env: env({}),
+};
+
+/** Object-store copy tools used as model downloaders: every URI argument is a source. */
+const OBJECT_COPY: Grammar = {
+  name: 'object-store copy',
+  role: 'downloader',
+  positional: 'source-destination',
+  abbreviations: false,
+  hubIds: false,
+  flags: flags({
+    value: ['--region', '--profile', '--endpoint-url', '--include', '--exclude'],
+    bool: ['--recursive', '-r', '--no-sign-request', '-m'],
+  }),
+  env: env({}),
+};
+
+export const GRAMMARS = {
+  MODELCAR,
+  KSERVE_RUNTIME,
+  VLLM,
+  TGI,
+  LLAMA_CPP,
+  SGLANG,
+  TRITON,
+  KSERVE_PYTHON,
+  MLSERVER,
+  TORCHSERVE,
+  TF_SERVING,
+  NIM,
+  OLLAMA,
+  STORAGE_INITIALIZER,
+  HF_DOWNLOAD,
+  OBJECT_COPY,
+} as const;
+
+export interface Recognition {
+  grammar: Grammar;
+  /** The arguments the grammar reads (after the program and its subcommand). */
+  args: string[];
+  /** How modelgate recognised it, for messages ("program vllm serve", "image vllm/vllm-openai"). */
+  by: string;
+}
+
+/** Programs (basename) and subcommands. */
+const PROGRAMS: { program: RegExp; subcommand?: string; grammar: Grammar }[] = [
+  { program: /^vllm$/, subcommand: 'serve', grammar: VLLM },
+  { program: /^text-generation-launcher$/, grammar: TGI },
+  { program: /^(llama-server|llama-cli|llama-run|server)$/, grammar: LLAMA_CPP },
+  { program: /^tritonserver$/, grammar: TRITON },
+  { program: /^mlserver$/, subcommand: 'start', grammar: MLSERVER },
+  { program: /^torchserve$/, grammar: TORCHSERVE },
+  { program: /^tensorflow_model_server$/, grammar: TF_SERVING },
+  { program: /^ollama$/, grammar: OLLAMA },
+  { program: /^(initializer-entrypoint|storage-initializer)$/, grammar: STORAGE_INITIALIZER },
+  { program: /^(huggingface-cli|hf)$/, subcommand: 'download', grammar: HF_DOWNLOAD },
+  { program: /^(gsutil|rclone)$/, subcommand: 'cp', grammar: OBJECT_COPY },
+  { program: /^rclone$/, subcommand: 'copy', grammar: OBJECT_COPY },
+  { program: /^rclone$/, subcommand: 'sync', grammar: OBJECT_COPY },
+];
+
+/** Python modules (`python -m module`). */
+const MODULES: { module: RegExp; subcommand?: string; grammar: Grammar }[] = [
+  { module: /^vllm\.entrypoints\.openai\.api_server$/, grammar: VLLM },
+  { module: /^vllm\.entrypoints\.cli\.main$/, subcommand: 'serve', grammar: VLLM },
+  { module: /^vllm\.entrypoints\.api_server$/, grammar: VLLM },
+  { module: /^sglang\.launch_server$/, grammar: SGLANG },
+  {
+    module: /^(huggingfaceserver|sklearnserver|xgbserver|lgbserver|pmmlserver|paddleserver|kserve)(\..*)?$/,
+    grammar: KSERVE_PYTHON,
+  },
+  { module: /^mlserver$/, subcommand: 'start', grammar: MLSERVER },
+  { module: /^kserve\.storage(\..*)?$/, grammar: STORAGE_INITIALIZER },
+  { module: /^huggingface_hub\.commands\.huggingface_cli$/, subcommand: 'download', grammar: HF_DOWNLOAD },
+];
+
+/**
+ * Official images whose ENTRYPOINT is a known server, for containers that give only `args`. Matched on the
+ * canonical repository including its registry: reading args as a server's is trusting the image's
+ * entrypoint, and only the publisher can push to these repositories. A mirror or a private build is not
+ * recognised by its image: give it an explicit `command` (docs/policy.md#model-servers).
+ */
+const IMAGES: { repository: RegExp; grammar: Grammar; entrypointSubcommand?: string }[] = [
+  { repository: /^docker\.io\/vllm\/vllm-openai$/, grammar: VLLM },
+  { repository: /^ghcr\.io\/huggingface\/text-generation-inference$/, grammar: TGI },
+  {
+    repository:
+      /^us-docker\.pkg\.dev\/deeplearning-platform-release\/gcr\.io\/huggingface-text-generation-inference[a-z0-9._-]*$/,
+    grammar: TGI,
+  },
+  { repository: /^ghcr\.io\/(ggml-org|ggerganov)\/llama\.cpp$/, grammar: LLAMA_CPP },
+  {
+    repository:
+      /^docker\.io\/kserve\/(huggingfaceserver|sklearnserver|xgbserver|lgbserver|pmmlserver|paddleserver)(-gpu)?$/,
+    grammar: KSERVE_PYTHON,
+  },
+  {
+    repository:
+      /^(docker\.io\/kserve\/storage-initializer|gcr\.io\/kfserving\/storage-initializer|docker\.io\/seldonio\/rclone-storage-initializer)$/,
+    grammar: STORAGE_INITIALIZER,
+  },
+  { repository: /^nvcr\.io\/nim\/[a-z0-9._-]+\/[a-z0-9._-]+$/, grammar: NIM },
+  { repository: /^docker\.io\/tensorflow\/serving$/, grammar: TF_SERVING },
+  { repository: /^docker\.io\/ollama\/ollama$/, grammar: OLLAMA },
+  { repository: /^docker\.io\/seldonio\/mlserver$/, grammar: MLSERVER, entrypointSubcommand: 'start' },
+];
+
+/** Official images whose entrypoint runs its arguments as a command (NVIDIA's nvidia_entrypoint.sh). */
+const COMMAND_RUNNING_IMAGES = /^nvcr\.io\/nvidia\/(tritonserver|pytorch)$/;
+
+export interface ProgramInput {
+  kind: 'program' | 'entrypoint';
+  program?: string;
+  module?: string;
+  args: string[];
+}
+
+/** Which grammar reads this container, or undefined when none does. `repository` is the image's path. */
+export function recognise(p: ProgramInput, repository: string | undefined): Recognition | undefined {
+  if (p.kind === 'program') {
+    if (p.module !== undefined) {
+      for (const m of MODULES)
+        if (m.module.test(p.module)) {
+          if (!m.subcommand) return { grammar: m.grammar, args: p.args, by: `python -m ${p.module}` };
+          if (p.args[0] === m.subcommand)
+            return { grammar: m.grammar, args: p.args.slice(1), by: `python -m ${p.module} ${m.subcommand}` };
+        }
+      return undefined;
+    }
+    for (const e of PROGRAMS) {
+      if (!e.program.test(p.program ?? '')) continue;
+      if (!e.subcommand) return { grammar: e.grammar, args: p.args, by: `program ${p.program}` };
+      if (p.args[0] === e.subcommand)
+        return { grammar: e.grammar, args: p.args.slice(1), by: `${p.program} ${e.subcommand}` };
+    }
+    // `aws s3 cp|sync`
+    if (p.program === 'aws' && p.args[0] === 's3' && (p.args[1] === 'cp' || p.args[1] === 'sync'))
+      return { grammar: OBJECT_COPY, args: p.args.slice(2), by: `aws s3 ${p.args[1]}` };
+    return undefined;
+  }
+  if (repository === undefined) return undefined;
+  if (COMMAND_RUNNING_IMAGES.test(repository) && p.args.length > 0) return undefined; // see entrypointCommand
+  for (const i of IMAGES)
+    if (i.repository.test(repository)) {
+      // Entrypoint images that run their args as a command (tritonserver's nvidia_entrypoint.sh).
+      const args = i.entrypointSubcommand && p.args[0] === i.entrypointSubcommand ? p.args.slice(1) : p.args;
+      return { grammar: i.grammar, args, by: `image ${repository}` };
+    }
+  return undefined;
+}
+
+/** For official images that exec their arguments, the arguments are the command (undefined otherwise). */
+export function entrypointCommand(repository: string | undefined, args: string[]): string[] | undefined {
+  return repository !== undefined && COMMAND_RUNNING_IMAGES.test(repository) && args.length > 0
+    ? args
+    : undefined;
+}
+
+/** KServe's modelcar scripts (storage_initializer_injector.go), as the shell sees them after `$$` -> `$`. */
+const MODELCAR_LINK = /^(?:mkdir -p \S+ && )?ln -sf? \/proc\/\$\$\/root\/models (\/\S+) && sleep infinity$/;
+const MODELCAR_INIT =
+  /^echo 'Pre-fetching modelcar [^' ]+: ' && \[ -d \/models \] && \[ "\$\(ls -A \/models\)" \] && echo 'OK \.\.\. Prefetched and valid \(\/models exists\)' \|\| \(echo 'NOK \.\.\. Prefetched but modelcar is invalid \(\/models does not exist or is empty\)' && exit 1\)$/;
+
+/** A KServe modelcar script: where it links the model (main container), or `init` for the pre-fetch check. */
+export function modelcarScript(script: string): { link: string } | 'init' | undefined {
+  const m = MODELCAR_LINK.exec(script);
+  if (m) return { link: m[1]! };
+  return MODELCAR_INIT.test(script) ? 'init' : undefined;
+}
