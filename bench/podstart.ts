@@ -143,6 +143,13 @@ async function main(): Promise<void> {
           match: { namespaceSelector: { matchLabels: { 'bench/verifier': 'on' } } },
           authorities: [{ name: 'bench', key: { pem: key.publicKeyPem } }],
           verifier: { inject: true },
+          // The stand-in server is busybox `sleep`: approved as loading no model (fail closed by scope).
+          nonModelImages: [
+            {
+              repository: cluster.node.images.busybox.split('@')[0]!,
+              reason: 'the benchmark server only sleeps',
+            },
+          ],
         },
       },
       ...[nsWith, nsWithout].map((ns) => ({

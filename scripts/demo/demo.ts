@@ -21,6 +21,8 @@ const ORDER = [
   'signed-model.yaml',
   'tampered-model.yaml',
   'unpinned-model.yaml',
+  'unknown-server.yaml',
+  'web-frontend.yaml',
   'sensitive-ordinary.yaml',
   'sensitive-confidential.yaml',
 ];
@@ -107,8 +109,12 @@ interface PodView {
   };
 }
 
-/** The policy for the real-node chapter: examples/model's signer, models from the cluster's registry. */
-function realNodePolicy(registry: string): Record<string, unknown> {
+/**
+ * The policy for the real-node chapter: examples/model's signer, models from the cluster's registry. The
+ * demo's stand-in model server is a busybox script, which modelgate cannot read: its image is approved as
+ * loading no model (fail closed by scope), and the verifier still checks the declared model volume.
+ */
+function realNodePolicy(registry: string, busybox: string): Record<string, unknown> {
   return {
     apiVersion: 'modelgate.io/v1alpha1',
     kind: 'ClusterModelPolicy',
@@ -122,6 +128,12 @@ function realNodePolicy(registry: string): Record<string, unknown> {
         { name: 'ml-release', key: { pem: readFileSync(join(EX, 'keys', 'ml-release.pub'), 'utf8') } },
       ],
       verifier: { inject: true },
+      nonModelImages: [
+        {
+          repository: busybox.split('@')[0]!,
+          reason: "the demo's stand-in server: it lists the model and sleeps",
+        },
+      ],
       formats: { deny: ['pickle'] },
     },
   };
@@ -194,7 +206,7 @@ async function realNodeChapter(cluster: Cluster): Promise<boolean> {
     yaml.loadAll(readFileSync(join(EX, 'cluster.yaml'), 'utf8')) as Record<string, unknown>[]
   ).find((o) => o.kind === 'ConfigMap')!;
   (signature.metadata as { namespace: string }).namespace = RUNTIME_NS;
-  const objects = [namespace, realNodePolicy(cluster.node.registry), signature];
+  const objects = [namespace, realNodePolicy(cluster.node.registry, cluster.node.images.busybox), signature];
   const r = await cluster.kubectl(['apply', '-f', '-'], {
     input: objects.map((o) => yaml.dump(o)).join('---\n'),
   });

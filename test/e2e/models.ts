@@ -74,12 +74,23 @@ export const PICKLE_PAYLOAD = Buffer.from("cos\nsystem\n(S'echo pwned'\ntR.", 'l
 
 /**
  * The policy the runtime tests run under: models from the run's registry, pinned, signed by `key`, the
- * verifier injected. Explicit so that a change in the policy API (fail-closed container coverage, where
- * the verifier image comes from) is one edit here.
+ * verifier injected (its image: the installation's). Every container must be accounted for (fail closed by
+ * scope): the tests' containers run busybox scripts, which modelgate cannot read, so its repository is
+ * approved here as loading no model; the verifier still checks every declared model volume. Explicit, so a
+ * change in the policy API is one edit here.
  */
 export function runtimePolicy(
   name: string,
-  options: { key: SigningKey; registry: string; namespaceLabel: string; denyFormats?: string[] },
+  options: {
+    key: SigningKey;
+    registry: string;
+    namespaceLabel: string;
+    /** The image a test's containers run (busybox from the run's registry), approved as loading no model. */
+    toolImage: string;
+    denyFormats?: string[];
+    /** Leave `sources` out: for models written into an emptyDir, whose origin no annotation can prove. */
+    anySource?: boolean;
+  },
 ): Record<string, unknown> {
   return {
     apiVersion: 'modelgate.io/v1alpha1',
@@ -88,10 +99,16 @@ export function runtimePolicy(
     spec: {
       enforcement: 'Enforce',
       match: { namespaceSelector: { matchLabels: { [options.namespaceLabel]: 'true' } } },
-      sources: [`oci://${options.registry}/models/**`],
+      ...(options.anySource ? {} : { sources: [`oci://${options.registry}/models/**`] }),
       requirePinned: true,
       authorities: [{ name: 'e2e-release', key: { pem: options.key.publicKeyPem } }],
       verifier: { inject: true },
+      nonModelImages: [
+        {
+          repository: options.toolImage.split('@')[0]!,
+          reason: 'busybox, the stand-in server and helper of the runtime tests: it lists and copies files',
+        },
+      ],
       ...(options.denyFormats ? { formats: { deny: options.denyFormats } } : {}),
     },
   };

@@ -4,12 +4,14 @@
 // status.initContainerStatuses[].state.terminated.message.
 import { randomBytes } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   installInClusterModelgate,
   type InClusterModelgate,
 } from '../../scripts/demo/in-cluster-modelgate.ts';
+import { repoRoot } from '../../scripts/cluster/control-plane.ts';
 import { startCluster, type Cluster } from './cluster.ts';
 import {
   bundleConfigMap,
@@ -25,8 +27,12 @@ import {
 
 const suffix = randomBytes(3).toString('hex');
 const NS = `e2e-runtime-${suffix}`;
+/** Models written by an init container into an emptyDir: a policy without sources (see below). */
+const NS_WRITTEN = `e2e-runtime-written-${suffix}`;
+/** The installation's webhook sees namespaces with this label; the policies select by their own labels. */
 const LABEL = 'modelgate.io/e2e-runtime';
 const POLICY = `e2e-runtime-${suffix}`;
+const POLICY_WRITTEN = `e2e-runtime-written-${suffix}`;
 let cluster: Cluster;
 let mg: InClusterModelgate;
 let key: SigningKey;
@@ -38,7 +44,7 @@ const apply = async (obj: Record<string, unknown>) =>
 async function eventually<T>(
   what: string,
   fn: () => Promise<T | undefined>,
-  timeoutMs = 120_000,
+  timeoutMs = 240_000,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
@@ -49,8 +55,8 @@ async function eventually<T>(
   }
 }
 
-async function podStatus(name: string): Promise<PodStatus | undefined> {
-  const r = await cluster.kubectl(['get', 'pod', name, '-n', NS, '-o', 'jsonpath={.status}']);
+async function podStatus(name: string, namespace = NS): Promise<PodStatus | undefined> {
+  const r = await cluster.kubectl(['get', 'pod', name, '-n', namespace, '-o', 'jsonpath={.status}']);
   return r.code === 0 && r.stdout ? (JSON.parse(r.stdout) as PodStatus) : undefined;
 }
 
@@ -92,13 +98,34 @@ const SAFE_FILES = {
 beforeAll(async () => {
   cluster = await startCluster();
   key = makeSigningKey();
+  // The controller writes verification results to PolicyReports (wgpolicyk8s.io), a CRD clusters
+  // install separately: present before the controller starts.
+  const crd = join(repoRoot, 'crds', 'wgpolicyk8s', 'wgpolicyk8s.io_policyreports.yaml');
+  expect((await cluster.kubectl(['apply', '--server-side', '-f', crd])).code).toBe(0);
+  await cluster.kubectl([
+    'wait',
+    '--for=condition=established',
+    '--timeout=60s',
+    'crd/policyreports.wgpolicyk8s.io',
+  ]);
   mg = await installInClusterModelgate(cluster, {
     release: `mg-rt-${suffix}`,
     namespace: `mg-rt-${suffix}`,
     namespaceLabel: LABEL,
   });
-  await cluster.kubectl(['create', 'namespace', NS]);
-  await cluster.kubectl(['label', 'namespace', NS, `${LABEL}=true`]);
+  for (const [ns, policy] of [
+    [NS, 'registry'],
+    [NS_WRITTEN, 'written'],
+  ] as const) {
+    await cluster.kubectl(['create', 'namespace', ns]);
+    await cluster.kubectl([
+      'label',
+      'namespace',
+      ns,
+      `${LABEL}=true`,
+      `modelgate.io/e2e-runtime-${policy}=true`,
+    ]);
+  }
   models.signed = await pushModelImage(cluster, `signed-${suffix}`, SAFE_FILES, key);
   models.tampered = await pushModelImage(cluster, `tampered-${suffix}`, SAFE_FILES, key, {
     afterSigning: (dir) =>
@@ -114,10 +141,19 @@ beforeAll(async () => {
     const r = await apply(bundleConfigMap(NS, `sig-${name}`, m.bundle));
     expect(r.code, r.stderr).toBe(0);
   }
-  expect(
-    (await apply(runtimePolicy(POLICY, { key, registry: cluster.node.registry, namespaceLabel: LABEL })))
-      .code,
-  ).toBe(0);
+  expect((await apply(bundleConfigMap(NS_WRITTEN, 'sig-signed', models.signed.bundle))).code).toBe(0);
+  const common = { key, registry: cluster.node.registry, toolImage: cluster.node.images.busybox };
+  for (const policy of [
+    runtimePolicy(POLICY, { ...common, namespaceLabel: 'modelgate.io/e2e-runtime-registry' }),
+    runtimePolicy(POLICY_WRITTEN, {
+      ...common,
+      namespaceLabel: 'modelgate.io/e2e-runtime-written',
+      anySource: true,
+    }),
+  ]) {
+    const r = await apply(policy);
+    expect(r.code, r.stderr).toBe(0);
+  }
   // The webhook enforces the policy once its informers have it: an unsigned declaration is refused.
   await eventually('the policy to be enforced', async () => {
     const pod = modelPod({
@@ -133,12 +169,13 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
-  await cluster?.kubectl(['delete', 'namespace', NS, '--wait=true', '--timeout=120s']);
-  await cluster?.kubectl(['delete', 'clustermodelpolicy', POLICY, '--ignore-not-found']);
+  await cluster?.kubectl(['delete', 'namespace', NS, NS_WRITTEN, '--wait=true', '--timeout=120s']);
+  await cluster?.kubectl(['delete', 'clustermodelpolicy', POLICY, POLICY_WRITTEN, '--ignore-not-found']);
   await mg?.uninstall();
 });
 
-describe('the runtime verifier on the real node', () => {
+// Each case waits on pods that really start: minutes on a loaded two-core machine.
+describe('the runtime verifier on the real node', { timeout: 300_000 }, () => {
   it('starts a pod whose image volume holds the signed model; the verifier reports valid', async () => {
     const r = await apply(
       modelPod({
@@ -283,15 +320,13 @@ describe('the runtime verifier on the real node', () => {
       expect(r.stderr).toContain('denied the request');
       return;
     }
-    // Admitted: the image volume is read-only whatever the pod asks, so the writer fails and the server
-    // never starts on swapped weights.
+    // Admitted: the image volume is read-only whatever the pod asks, so the writer fails (wherever the
+    // verifier sits) and the server never starts on swapped weights.
     const status = await eventually('the writer to finish', async () => {
       const s = await podStatus('rewrite');
       const w = s?.initContainerStatuses?.find((c) => c.name === 'swap-weights');
       return w?.state?.terminated ? s : undefined;
     });
-    const order = status.initContainerStatuses?.map((c) => c.name);
-    expect(order?.[0]).toBe('modelgate-verifier');
     const writer = status.initContainerStatuses?.find((c) => c.name === 'swap-weights');
     expect(writer?.state?.terminated?.exitCode).not.toBe(0);
     const logs = await cluster.kubectl(['logs', 'rewrite', '-n', NS, '-c', 'swap-weights']);
@@ -299,68 +334,72 @@ describe('the runtime verifier on the real node', () => {
     expect(status.containerStatuses?.[0]?.state?.running).toBeUndefined();
   });
 
-  it('a container that rewrites a verified writable volume (emptyDir filled by the storage initializer) after the verifier is refused at admission or fails', async () => {
-    const pod = modelPod({
-      namespace: NS,
-      name: 'rewrite-emptydir',
-      model: models.signed!,
-      bundleConfigMap: 'sig-signed',
-      image: cluster.node.images.busybox,
-    });
-    const spec = pod.spec as {
-      volumes: Record<string, unknown>[];
-      initContainers?: Record<string, unknown>[];
+  it('a container that rewrites a verified writable volume (an emptyDir the storage initializer fills) is refused at admission or fails', async () => {
+    // The files the signed image holds, written by an init container (the way a downloader fills an
+    // emptyDir); then — the attack — another init container rewrites one.
+    const write = Object.entries(SAFE_FILES)
+      .map(([f, c]) => `echo ${Buffer.from(c).toString('base64')} | base64 -d > /models/model/${f}`)
+      .join(' && ');
+    const writtenPod = (name: string, writers: Record<string, unknown>[]) => {
+      const pod = modelPod({
+        namespace: NS_WRITTEN,
+        name,
+        model: models.signed!,
+        bundleConfigMap: 'sig-signed',
+        image: cluster.node.images.busybox,
+      });
+      const spec = pod.spec as { volumes: Record<string, unknown>[]; initContainers?: unknown[] };
+      spec.volumes = [{ name: 'model', emptyDir: {} }];
+      spec.initContainers = writers;
+      return pod;
     };
-    // The model reaches the pod the KServe way: downloaded into an emptyDir by the storage initializer
-    // (here: copied from the signed image), then verified, then — the attack — rewritten.
-    spec.volumes = [
-      { name: 'model', emptyDir: {} },
-      { name: 'source', image: { reference: models.signed!.reference } },
-    ];
-    spec.initContainers = [
-      {
-        name: 'storage-initializer',
-        image: cluster.node.images.busybox,
-        command: ['sh', '-c', 'cp -r /source/. /models/model/'],
-        volumeMounts: [
-          { name: 'source', mountPath: '/source', readOnly: true },
-          { name: 'model', mountPath: '/models/model' },
-        ],
-      },
-      {
-        name: 'swap-weights',
-        image: cluster.node.images.busybox,
-        command: ['sh', '-c', 'echo swapped > /models/model/model.safetensors'],
-        volumeMounts: [{ name: 'model', mountPath: '/models/model' }],
-      },
-    ];
-    const annotations = (pod.metadata as { annotations: Record<string, string> }).annotations;
-    const declared = JSON.parse(annotations['modelgate.io/models']!) as Record<string, unknown>[];
-    declared[0]!.uri = `oci://${models.signed!.reference}`;
-    // The source image is verified too (the verifier checks every model volume of the pod).
-    declared.push({ ...declared[0], name: 'source', volume: 'source' });
-    annotations['modelgate.io/models'] = JSON.stringify(declared);
-    const r = await apply(pod);
-    // Refused at admission: the writer runs after the verifier and could swap what it verified.
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain('denied the request');
-    expect(r.stderr).toContain('initContainers[2] "swap-weights" mounts volume "model" writable');
-    // Without the writer the same pod is admitted, runs, and the verifier checks the copied model.
-    spec.initContainers = spec.initContainers!.filter((c) => c.name !== 'swap-weights');
-    (pod.metadata as { name: string }).name = 'copied-emptydir';
-    const ok = await apply(pod);
+    const storageInitializer = {
+      name: 'storage-initializer',
+      image: cluster.node.images.busybox,
+      command: ['sh', '-c', write],
+      volumeMounts: [{ name: 'model', mountPath: '/models/model' }],
+    };
+    const swapWeights = {
+      name: 'swap-weights',
+      image: cluster.node.images.busybox,
+      command: ['sh', '-c', 'echo swapped > /models/model/model.safetensors'],
+      volumeMounts: [{ name: 'model', mountPath: '/models/model' }],
+    };
+    const r = await apply(writtenPod('rewrite-emptydir', [storageInitializer, swapWeights]));
+    if (r.code !== 0) {
+      // Refused at admission: the model would be read while a later init container may still rewrite it.
+      expect(r.stderr).toContain('denied the request');
+      expect(r.stderr).toMatch(/\] integrity: .*init container 2/);
+    } else {
+      // Admitted: the verifier runs after every writer (placed after the last init container that writes
+      // the volume), sees the swapped file, and the server never starts.
+      const status = await eventually('the server to start or an init container to fail', async () => {
+        const s = await podStatus('rewrite-emptydir', NS_WRITTEN);
+        const running = s?.containerStatuses?.[0]?.state?.running !== undefined;
+        const failed =
+          s?.initContainerStatuses?.some((c) => (c.state?.terminated?.exitCode ?? 0) !== 0) ?? false;
+        return running || failed ? s : undefined;
+      });
+      const names = status.initContainerStatuses?.map((c) => c.name) ?? [];
+      expect(names.indexOf('modelgate-verifier'), names.join(', ')).toBeGreaterThan(
+        names.indexOf('swap-weights'),
+      );
+      expect(status.containerStatuses?.[0]?.state?.running).toBeUndefined();
+      const [result] = verifierResults(status);
+      expect(result?.verdict).toBe('invalid');
+      expect(result?.changed).toContain('model.safetensors');
+    }
+    // Without the second writer the same pod is admitted, runs, and the verifier checks what was written.
+    const ok = await apply(writtenPod('written-emptydir', [storageInitializer]));
     expect(ok.code, ok.stderr).toBe(0);
-    const status = await eventually('pod copied-emptydir Ready', async () => {
-      const s = await podStatus('copied-emptydir');
+    const status = await eventually('pod written-emptydir Ready', async () => {
+      const s = await podStatus('written-emptydir', NS_WRITTEN);
       return s?.conditions?.find((c) => c.type === 'Ready')?.status === 'True' ? s : undefined;
     });
     expect(status.initContainerStatuses?.map((c) => c.name)).toEqual([
       'storage-initializer',
       'modelgate-verifier',
     ]);
-    expect(verifierResults(status).map((x) => [x.model, x.verdict])).toEqual([
-      ['rewrite-emptydir', 'valid'],
-      ['source', 'valid'],
-    ]);
+    expect(verifierResults(status).map((x) => [x.model, x.verdict])).toEqual([['written-emptydir', 'valid']]);
   });
 });
