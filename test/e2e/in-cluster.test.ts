@@ -16,6 +16,7 @@ import { REAL_NODE_NAME, startCluster, type Cluster } from './cluster.ts';
 const suffix = randomBytes(3).toString('hex');
 let cluster: Cluster;
 let mg: InClusterModelgate;
+let uninstalled = false;
 
 interface PodList {
   items: {
@@ -44,7 +45,7 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
-  await mg?.uninstall();
+  if (!uninstalled) await mg?.uninstall();
 });
 
 describe('modelgate installed with helm from the image built here', () => {
@@ -121,20 +122,18 @@ describe('modelgate installed with helm from the image built here', () => {
   });
 
   it('uninstalling removes the webhook configurations, so nothing is left calling a webhook that is gone', async () => {
-    const other = await installInClusterModelgate(cluster, {
-      release: `mg-ic2-${suffix}`,
-      namespace: `mg-ic2-${suffix}`,
-      namespaceLabel: 'modelgate.io/e2e-in-cluster-2',
-    });
-    await other.uninstall();
+    uninstalled = true;
+    await mg.uninstall();
     const left = await cluster.kubectl([
       'get',
       'validatingwebhookconfigurations,mutatingwebhookconfigurations',
       '-l',
-      `app.kubernetes.io/instance=${other.release}`,
+      `app.kubernetes.io/instance=${mg.release}`,
       '-o',
       'name',
     ]);
+    expect(left.code, left.stderr).toBe(0);
     expect(left.stdout.trim()).toBe('');
+    expect((await cluster.kubectl(['get', 'namespace', mg.namespace])).code).not.toBe(0);
   });
 });

@@ -6,8 +6,8 @@
 #     kubelet/<k8s version>-<hash>/bin/{kubelet,kube-proxy}
 #         from k8s.io/kubernetes in test/cluster/go.mod: the same module, tags and version ldflags as the
 #         control plane (scripts/cluster/k8s-flags.sh)
-#     containerd/<containerd version>-<hash>/bin/{containerd,containerd-shim-runc-v2,ctr,crane,registry,pause}
-#         from test/cluster/node/go.mod: containerd 2.x and its runc shim, crane, the local OCI registry
+#     containerd/<containerd version>-<hash>/bin/{containerd,containerd-shim-runc-v2,ctr,registry,pause}
+#         from test/cluster/node/go.mod: containerd 2.x, its runc shim and ctr, the local OCI registry
 #         (test/cluster/node/registry) and the sandbox image's program (test/cluster/node/pause)
 #     debian/<hash>/{root,bin}
 #         Debian packages unpacked with `apt-get download` + `dpkg -x`, never installed: runc, the CNI plugins
@@ -94,7 +94,7 @@ tags=$k8s_tags
 ld=$k8s_ld
 $(cat "$mod_dir/go.mod" "$mod_dir/go.sum")"
 
-# ---------- containerd, its shim, crane, the registry, pause ----------
+# ---------- containerd, its shim and ctr, the registry, pause ----------
 containerd_version="$(awk '$1 == "github.com/containerd/containerd/v2" && $2 ~ /^v/ { print $2; exit }' "$node_mod/go.mod")"
 [[ -n "$containerd_version" ]] || { log "cannot read the containerd version from $node_mod/go.mod"; exit 1; }
 # containerd's own static build tags (its Makefile's static_build), without the snapshotters this node
@@ -113,10 +113,9 @@ build_containerd() {
   (cd "$node_mod" && go build -trimpath -tags "$containerd_tags" -ldflags "$containerd_ld" -o "$stage/bin/ctr" github.com/containerd/containerd/v2/cmd/ctr)
   log "   shim and ctr built in $((SECONDS - t0))s"
   t0=$SECONDS
-  (cd "$node_mod" && go build -trimpath -ldflags "-s -w" -o "$stage/bin/crane" github.com/google/go-containerregistry/cmd/crane)
   (cd "$node_mod" && go build -trimpath -ldflags "-s -w" -o "$stage/bin/registry" ./registry)
   (cd "$node_mod" && go build -trimpath -ldflags "-s -w" -o "$stage/bin/pause" ./pause)
-  log "   crane, registry and pause built in $((SECONDS - t0))s"
+  log "   registry and pause built in $((SECONDS - t0))s"
   "$stage/bin/containerd" --version >&2
 }
 containerd_key="$(go env GOVERSION GOOS GOARCH)
@@ -172,7 +171,7 @@ $(sed -n '/^build_debian()/,/^}/p' "${BASH_SOURCE[0]}")"
 t_all=$SECONDS
 want kubelet && part kubelet "$k8s_version" "$kubelet_key" build_kubelet bin/kubelet bin/kube-proxy
 want containerd && part containerd "$containerd_version" "$containerd_key" build_containerd \
-  bin/containerd bin/containerd-shim-runc-v2 bin/ctr bin/crane bin/registry bin/pause
+  bin/containerd bin/containerd-shim-runc-v2 bin/ctr bin/registry bin/pause
 want debian && part debian "bookworm" "$debian_key" build_debian \
   bin/runc bin/iptables bin/busybox root/usr/lib/cni/bridge root/usr/lib/cni/host-local root/usr/lib/cni/loopback
 log "node parts ready in $((SECONDS - t_all))s"
