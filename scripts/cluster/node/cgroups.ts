@@ -52,6 +52,8 @@ export function moveIntoCgroup(pid: number, root: string, child: string): void {
     try {
       writeFileSync(join(dir, 'cgroup.procs'), String(pid));
     } catch (error) {
+      // Gone already: the caller's wait for it reports why, with its log.
+      if ((error as NodeJS.ErrnoException).code === 'ESRCH') return;
       // The unified tree refuses a process in an inner cgroup while controllers are enabled there; the
       // v1 hierarchies are what teardown reads.
       if (!mount.endsWith('/unified')) throw error;

@@ -8,8 +8,8 @@
 // A namespace file is an nsfs bind mount; the directory holding them is a private bind mount of itself
 // (as `ip netns` does for /run/netns), without which the kernel refuses the bind.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { nodeNetwork } from './config.ts';
 import { processInfo, readMountInfo } from './proc.ts';
 
@@ -79,17 +79,40 @@ export function createRunNetns(runDir: string): string {
   return file;
 }
 
-/** Creates the node's mount namespace (a copy of the host's, private from it) with the run's own /run,
- *  /var/lib, /var/log and /tmp bound in. */
-export function createNodeMntns(runDir: string, privateDirs: { target: string; source: string }[]): string {
+/** `path` is `dir` or inside it. */
+const within = (path: string, dir: string): boolean => path === dir || path.startsWith(`${dir}/`);
+
+/**
+ * Creates the node's mount namespace (a copy of the host's, private from it) with the run's own /run,
+ * /var/lib, /var/log and /tmp bound in. What the node needs from under those directories (`keep`: the run
+ * directory, the cached binaries — a clone or cache may well live in /tmp) is bound back at its own path
+ * first, so hiding the host's directories never hides the node's own files.
+ */
+export function createNodeMntns(
+  runDir: string,
+  privateDirs: { target: string; source: string }[],
+  keep: string[],
+): string {
   ensurePrivateNsDir(runDir);
   const file = mntnsFile(runDir);
   if (namespaceId(file, 'mnt')) return file;
   touch(file);
   sh('unshare', [`--mount=${file}`, '--propagation', 'private', 'true'], 'creating the node mount namespace');
+  const inNode = (...args: string[]) => sh('nsenter', [`--mount=${file}`, '--', ...args]);
   for (const { source, target } of privateDirs) {
     mkdirSync(source, { recursive: true, mode: target === '/tmp' ? 0o1777 : 0o755 });
-    sh('nsenter', [`--mount=${file}`, '--', 'mount', '--bind', source, target]);
+    if (target === '/tmp') chmodSync(source, 0o1777);
+    // Outermost first: a kept path inside another kept path is already there through the outer bind.
+    const kept = [...new Set(keep.map((k) => resolve(k)))]
+      .filter((k) => within(k, target))
+      .sort((a, b) => a.length - b.length)
+      .filter((k, i, all) => !all.slice(0, i).some((outer) => within(k, outer)));
+    for (const k of kept) {
+      const inside = join(source, k.slice(target.length));
+      mkdirSync(inside, { recursive: true });
+      inNode('mount', '--rbind', k, inside);
+    }
+    inNode('mount', '--rbind', source, target);
   }
   return file;
 }

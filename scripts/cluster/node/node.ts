@@ -252,7 +252,7 @@ export async function startNode(
   );
 
   // ---- host resources: mount namespace, cgroup root, sysctl record ----
-  createNodeMntns(state.dir, layout.privateDirs);
+  createNodeMntns(state.dir, layout.privateDirs, [state.dir, parts.kubelet, parts.containerd, parts.debian]);
   createCgroupRoot(cgroupRoot);
   recordSysctls(
     sysctlRecord(state.dir),
