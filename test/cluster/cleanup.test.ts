@@ -110,6 +110,8 @@ describe('the local cluster leaves the host as it found it', () => {
       expect(during.some((l) => l.startsWith('cgroup left:') && l.includes('/modelgate-'))).toBe(true);
       expect(during.some((l) => l.startsWith('network namespace left:'))).toBe(true);
       expect(during.some((l) => l.startsWith('process left:') && l.includes('kubelet'))).toBe(true);
+      // kube-proxy's rules live in the cluster's network namespace, never in the host's.
+      expect(during.filter((l) => l.startsWith('iptables rule'))).toEqual([]);
       // The kubelet's global sysctls, unless another running kubelet has set them already.
       for (const [key, value] of Object.entries(KUBELET_SETS))
         if (before.sysctls[key] !== value)
