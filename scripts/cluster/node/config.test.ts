@@ -77,8 +77,8 @@ describe('the real node configuration', () => {
     });
   });
 
-  it('binds the node mount namespace’s /run, /var/lib, /var/log and /tmp to run directories', () => {
-    expect(layout.privateDirs.map((d) => d.target)).toEqual(['/run', '/var/lib', '/var/log', '/tmp']);
+  it('binds the node mount namespace’s /run, /var/lib and /var/log to run directories', () => {
+    expect(layout.privateDirs.map((d) => d.target)).toEqual(['/run', '/var/lib', '/var/log']);
     for (const d of layout.privateDirs) expect(d.source.startsWith('/work/run/node/private/')).toBe(true);
   });
 });

@@ -42,9 +42,10 @@ export interface NodeLayout {
   podLogs: string;
   resolvConf: string;
   kubeProxyConfig: string;
-  /** Directories bind-mounted over /run, /var/lib, /var/log and /tmp in the node's mount namespace, so
-   *  that even the paths no component lets us configure (/var/lib/cni, /var/log/containers,
-   *  /run/xtables.lock, containerd's shim sockets under /run/containerd/s) land in the run directory. */
+  /** Directories bind-mounted over /run, /var/lib and /var/log in the node's mount namespace, so that even
+   *  the paths no component lets us configure (/var/lib/cni, /var/lib/kubelet/device-plugins,
+   *  /var/log/containers, /var/log/pods, /run/xtables.lock, containerd's shim sockets under
+   *  /run/containerd/s) land in the run directory. (/tmp is the host's: nothing of the node writes there.) */
   privateDirs: { target: string; source: string }[];
 }
 
@@ -65,7 +66,7 @@ export function nodeLayout(runDir: string): NodeLayout {
     podLogs: join(root, 'pod-logs'),
     resolvConf: join(root, 'resolv.conf'),
     kubeProxyConfig: join(root, 'kube-proxy-config.yaml'),
-    privateDirs: ['/run', '/var/lib', '/var/log', '/tmp'].map((target) => ({
+    privateDirs: ['/run', '/var/lib', '/var/log'].map((target) => ({
       target,
       source: join(root, 'private', target.slice(1).replaceAll('/', '-')),
     })),

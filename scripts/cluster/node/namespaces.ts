@@ -4,11 +4,11 @@
 //        sends anything to, any other network)
 //   mnt  the node's mount namespace (kubelet, containerd and its shims, kube-proxy): its mounts (pod
 //        volumes, image volumes, container root filesystems) never appear on the host, and /run,
-//        /var/lib, /var/log and /tmp in it are directories of the run
+//        /var/lib and /var/log in it are directories of the run
 // A namespace file is an nsfs bind mount; the directory holding them is a private bind mount of itself
 // (as `ip netns` does for /run/netns), without which the kernel refuses the bind.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { nodeNetwork } from './config.ts';
 import { processInfo, readMountInfo } from './proc.ts';
@@ -84,9 +84,9 @@ const within = (path: string, dir: string): boolean => path === dir || path.star
 
 /**
  * Creates the node's mount namespace (a copy of the host's, private from it) with the run's own /run,
- * /var/lib, /var/log and /tmp bound in. What the node needs from under those directories (`keep`: the run
- * directory, the cached binaries — a clone or cache may well live in /tmp) is bound back at its own path
- * first, so hiding the host's directories never hides the node's own files.
+ * /var/lib and /var/log bound in. What the node needs from under those directories (`keep`: the clone, the
+ * run directory, the cached binaries — a CI workspace may well live in /var/lib) is bound back at its own
+ * path first, so hiding the host's directories never hides the node's own files.
  */
 export function createNodeMntns(
   runDir: string,
@@ -100,8 +100,7 @@ export function createNodeMntns(
   sh('unshare', [`--mount=${file}`, '--propagation', 'private', 'true'], 'creating the node mount namespace');
   const inNode = (...args: string[]) => sh('nsenter', [`--mount=${file}`, '--', ...args]);
   for (const { source, target } of privateDirs) {
-    mkdirSync(source, { recursive: true, mode: target === '/tmp' ? 0o1777 : 0o755 });
-    if (target === '/tmp') chmodSync(source, 0o1777);
+    mkdirSync(source, { recursive: true, mode: 0o755 });
     // Outermost first: a kept path inside another kept path is already there through the outer bind.
     const kept = [...new Set(keep.map((k) => resolve(k)))]
       .filter((k) => within(k, target))

@@ -6,7 +6,8 @@
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { kubectlFor, mustKubectl, waitFor, ComponentExited } from '../exec.ts';
 import { freePort } from '../ports.ts';
@@ -50,6 +51,7 @@ import {
 import { recordSysctls, restoreSysctls } from './sysctls.ts';
 
 const sysctlRecord = (runDir: string): string => join(runDir, 'sysctls.json');
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
 /** A stable id for the run directory: its cgroup root is named after it, so a crashed run's is found. */
 export function runId(runDir: string): string {
@@ -252,7 +254,14 @@ export async function startNode(
   );
 
   // ---- host resources: mount namespace, cgroup root, sysctl record ----
-  createNodeMntns(state.dir, layout.privateDirs, [state.dir, parts.kubelet, parts.containerd, parts.debian]);
+  // The clone too: a pod's hostPath into it (the cleanup test's) must see the host's files.
+  createNodeMntns(state.dir, layout.privateDirs, [
+    repoRoot,
+    state.dir,
+    parts.kubelet,
+    parts.containerd,
+    parts.debian,
+  ]);
   createCgroupRoot(cgroupRoot);
   recordSysctls(
     sysctlRecord(state.dir),
