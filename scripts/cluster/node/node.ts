@@ -36,9 +36,9 @@ import {
   nodeLayout,
   nodeNetwork,
   REAL_NODE_NAME,
-  registryHostsToml,
 } from './config.ts';
 import { pushNodeImages } from './images.ts';
+import { registryArgv, trustRegistry } from './registry.ts';
 import { createNodeMntns, inNamespaces, mntnsFile, namespaceId, sh } from './namespaces.ts';
 import {
   listProcesses,
@@ -121,12 +121,7 @@ export async function startNode(
   await launchProcess(
     state,
     'registry',
-    [
-      join(parts.containerd, 'bin', 'registry'),
-      `--address=${registry}`,
-      `--disk=${join(state.dir, 'registry')}`,
-      '--referrers=spec',
-    ],
+    registryArgv(parts.containerd, state.dir, ports.registry, 'spec'),
     log,
   );
   await waitFor(
@@ -158,8 +153,7 @@ export async function startNode(
     layout.podLogs,
   ])
     mkdirSync(d, { recursive: true, mode: 0o700 });
-  mkdirSync(join(layout.certsDir, registry), { recursive: true });
-  writeFileSync(join(layout.certsDir, registry, 'hosts.toml'), registryHostsToml(registry));
+  trustRegistry(state.dir, registry);
   writeFileSync(
     layout.containerdConfig,
     containerdConfig({
