@@ -1447,6 +1447,20 @@ export const HOLES: ReviewCase[] = [
     'the object is admitted with an unapproved python container running a script; the policy decision on the object (and the audit report) says nothing of it. The pods are still checked when created (unless match.kinds leaves Pods out)',
     'src/workloads/pod.ts:62-73 (podTemplates lists template, worker, prefill.template, prefill.worker; router.scheduler.template is missing; spec.baseRefs pulls templates from LLMInferenceServiceConfig like H57). Fix: every PodSpec-typed field of the kind (generate the list from the CRD schema), and treat baseRefs as H57 (judged in the Pods)',
   ),
+  openHole(
+    'H76',
+    'cross-pod-integrity',
+    'an approved sidecar adds CAP_SYS_MODULE',
+    pod('prod', {
+      containers: [
+        { name: 'server', image: VLLM, command: ['vllm', 'serve', '/models/m'], volumeMounts: ro },
+        { name: 'istio-proxy', image: ISTIO, securityContext: { capabilities: { add: ['SYS_MODULE'] } } },
+      ],
+      volumes: [modelVol],
+    }),
+    'init_module(2) loads a kernel module (a .ko from a ConfigMap, or the image): kernel code on the node, which rewrites every verified volume and page cache there. Same for SYS_BOOT (kexec), SYS_TIME-style node-wide capabilities; a denylist cannot keep up',
+    'src/workloads/container.ts:85-93 (DANGEROUS_CAPS is a denylist: SYS_ADMIN, ALL, SYS_PTRACE, DAC_OVERRIDE, DAC_READ_SEARCH, SYS_RAWIO, MKNOD). Fix: an allowlist (the runtime defaults Pod Security "baseline" admits, plus NET_BIND_SERVICE, IPC_LOCK, SYS_NICE, NET_ADMIN/NET_RAW for mesh init containers); anything else is an integrity violation',
+  ),
 ];
 
 function endpointPod(ep: string): Obj {
@@ -1687,6 +1701,98 @@ export const FALSE_POSITIVES: ReviewCase[] = [
     ),
     'the same signed model is admitted at the claim\'s root; one directory per model in a shared claim (the usual layout) is refused because its source becomes pvc://models-llama/llama, which "pvc://models-*" (docs: "PVCs whose name starts with models-") does not match — and the signer, not the path, is the evidence here',
     'src/workloads/extract.ts:510 (the subPath is appended to the pvc:// source) with src/policy/checks/source.ts:5 ("*" stays within one segment). Fix: match pvc:// sources on the claim (a pattern without a "/" after the claim matches any subPath of it), or document pvc://models-*/** and fix the examples',
+  ),
+  openFalsePositive(
+    'FP10',
+    'vLLM --api-key $(API_KEY) from a Secret',
+    vllmPod('prod', {
+      command: ['vllm', 'serve', '/models/m', '--api-key', '$(API_KEY)'],
+      env: [{ name: 'API_KEY', valueFrom: { secretKeyRef: { name: 'vllm', key: 'api-key' } } }],
+    }),
+    'a credential from a Secret (issue 13 §3: not a violation) in the value of a flag the grammar knows takes a non-model value; the kubelet expands $(VAR) inside one argument, so it cannot add flags. Same class: --hf-token $(HF_TOKEN), --host $(POD_IP) (LWS/Ray multi-node), --port $(PORT) from a ConfigMap',
+    'src/workloads/container.ts:167-181 (any argument holding an unknown $(VAR) is unreadable before the grammar says what the argument is). Fix: expand to an "unknown" token and let the grammar decide: unreadable only where it may name a model (the positional, a model flag, an unknown flag\'s value)',
+  ),
+  openFalsePositive(
+    'FP11',
+    'vLLM multi-node: --host $(POD_IP) in a Deployment template',
+    deploy('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          command: ['vllm', 'serve', '/models/m', '--host', '$(POD_IP)'],
+          env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+          volumeMounts: ro,
+        },
+      ],
+      volumes: [modelVol],
+    }),
+    'a fieldRef to the pod IP (docs: "fieldRef env used by meshes are not" violations) as the value of --host',
+    'as FP10: src/workloads/container.ts:167-181',
+  ),
+  openFalsePositive(
+    'FP12',
+    "vLLM with Mistral's documented flags (--config-format mistral)",
+    vllmPod('prod', {
+      command: [
+        'vllm',
+        'serve',
+        '/models/m',
+        '--tokenizer-mode',
+        'mistral',
+        '--config-format',
+        'mistral',
+        '--load-format',
+        'mistral',
+      ],
+    }),
+    "Mistral's model cards give exactly this line; --config-format is a keyword (auto|hf|mistral), it names no file",
+    'src/workloads/command-line.ts:209 (MODEL_ISH matches "config" in a flag the vLLM grammar lacks). Fix: complete the grammars from the servers\' own --help (a generated table per version), so MODEL_ISH only meets really unknown flags',
+  ),
+  openFalsePositive(
+    'FP13',
+    'llama.cpp server with --api-key-file and TLS files from a Secret',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: LLAMA,
+          args: [
+            '-m',
+            '/models/m/model.gguf',
+            '--api-key-file',
+            '/s/keys',
+            '--ssl-key-file',
+            '/s/tls.key',
+            '--ssl-cert-file',
+            '/s/tls.crt',
+          ],
+          volumeMounts: [...ro, { name: 's', mountPath: '/s', readOnly: true }],
+        },
+      ],
+      volumes: [modelVol, { name: 's', secret: { secretName: 'llama-tls' } }],
+    }),
+    "llama-server's documented API-key and TLS options; none of them loads a model",
+    'as FP12: src/workloads/command-line.ts:209 ("file" in flags the llama.cpp grammar lacks, src/workloads/servers.ts:297)',
+  ),
+  openFalsePositive(
+    'FP14',
+    'hardened vLLM: readOnlyRootFilesystem, caches on an emptyDir (TRITON_CACHE_DIR=/tmp/triton)',
+    vllmPod(
+      'prod',
+      {
+        command: ['vllm', 'serve', '/models/m'],
+        env: [
+          { name: 'HOME', value: '/tmp' },
+          { name: 'TRITON_CACHE_DIR', value: '/tmp/triton' },
+        ],
+        volumeMounts: [...ro, { name: 'tmp', mountPath: '/tmp' }],
+        securityContext: { readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 1000 },
+      },
+      [{ name: 'tmp', emptyDir: {} }],
+    ),
+    "the server's own compile cache on an emptyDir only it mounts starts empty with the pod: nothing the deployer supplies is in it (unlike a ConfigMap or PVC). The same pod with HOME=/tmp and no TRITON_CACHE_DIR (Triton's default ~/.triton is then on the same emptyDir) is admitted",
+    "src/workloads/code-env.ts:87-94 (any code path on any volume is refused, emptyDir included). Fix: a code-cache variable on an emptyDir that no other container (init or sidecar) mounts is the server's own",
   ),
 ];
 
