@@ -1459,7 +1459,37 @@ export const HOLES: ReviewCase[] = [
       volumes: [modelVol],
     }),
     'init_module(2) loads a kernel module (a .ko from a ConfigMap, or the image): kernel code on the node, which rewrites every verified volume and page cache there. Same for SYS_BOOT (kexec), SYS_TIME-style node-wide capabilities; a denylist cannot keep up',
-    'src/workloads/container.ts:85-93 (DANGEROUS_CAPS is a denylist: SYS_ADMIN, ALL, SYS_PTRACE, DAC_OVERRIDE, DAC_READ_SEARCH, SYS_RAWIO, MKNOD). Fix: an allowlist (the runtime defaults Pod Security "baseline" admits, plus NET_BIND_SERVICE, IPC_LOCK, SYS_NICE, NET_ADMIN/NET_RAW for mesh init containers); anything else is an integrity violation',
+    'src/workloads/container.ts:86-94 (DANGEROUS_CAPS is a denylist: SYS_ADMIN, ALL, SYS_PTRACE, DAC_OVERRIDE, DAC_READ_SEARCH, SYS_RAWIO, MKNOD). Fix: an allowlist (the runtime defaults Pod Security "baseline" admits, plus NET_BIND_SERVICE, IPC_LOCK, SYS_NICE, NET_ADMIN/NET_RAW for mesh init containers); anything else is an integrity violation',
+  ),
+  openHole(
+    'H77',
+    'code-injection',
+    "VLLM_LOGGING_CONFIG_PATH: Python's dictConfig instantiates what the file names",
+    vllmPod(
+      'prod',
+      withCfg({
+        command: ['vllm', 'serve', '/models/m'],
+        env: [{ name: 'VLLM_LOGGING_CONFIG_PATH', value: '/cfg/logging.json' }],
+      }),
+      [cfgVol],
+    ),
+    'vLLM passes the JSON file to logging.config.dictConfig, whose "()" key imports and calls any callable with the given keywords ({"()": "subprocess.Popen", "args": [...]}): code at start-up, no native library needed. The flag form (--log-config-file) is refused by MODEL_ISH; the variable is not. Same shape: any server option variable whose value is a config file (TGI/uvicorn/gunicorn log configs, HF_HUB_* files)',
+    'src/workloads/code-env.ts:11-41 (the list of code-loading variables) and src/workloads/servers.ts (the vLLM grammar reads flags, not VLLM_* variables). Fix: as H68 — a variable naming a file on a pod-supplied volume is unreadable unless a grammar reads it as a model or cache',
+  ),
+  openHole(
+    'H78',
+    'code-injection',
+    'a PVC at the default HF_MODULES_CACHE (~/.cache/huggingface/modules) with --trust-remote-code',
+    vllmPod(
+      'prod',
+      {
+        command: ['vllm', 'serve', '/models/m', '--trust-remote-code'],
+        volumeMounts: [...ro, { name: 'w', mountPath: '/root/.cache/huggingface/modules' }],
+      },
+      [scratch],
+    ),
+    'the verified model ships custom code (auto_map); transformers puts HF_MODULES_CACHE on sys.path and imports the package transformers_modules from it, so a pre-seeded transformers_modules/__init__.py on the PVC runs first. HF_MODULES_CACHE=/w is refused; the default location under HOME is not. Same class: ~/.triton/cache, ~/.cache/vllm (torch.compile), ~/.cache/torch/inductor on a PVC — the defaults of the variables code-env.ts lists',
+    "src/workloads/code-env.ts:11-31 (only explicitly set variables are judged; their default locations under HOME are not) with src/workloads/container.ts:600-601 (the cache-named mount pattern covers .cache, .cache/huggingface and .cache/huggingface/hub only). Fix: derive each code-loading variable's default from HOME/XDG_CACHE_HOME/HF_HOME and judge mounts at, above or below it like an explicit value",
   ),
 ];
 
@@ -1792,7 +1822,7 @@ export const FALSE_POSITIVES: ReviewCase[] = [
       [{ name: 'tmp', emptyDir: {} }],
     ),
     "the server's own compile cache on an emptyDir only it mounts starts empty with the pod: nothing the deployer supplies is in it (unlike a ConfigMap or PVC). The same pod with HOME=/tmp and no TRITON_CACHE_DIR (Triton's default ~/.triton is then on the same emptyDir) is admitted",
-    "src/workloads/code-env.ts:87-94 (any code path on any volume is refused, emptyDir included). Fix: a code-cache variable on an emptyDir that no other container (init or sidecar) mounts is the server's own",
+    "src/workloads/code-env.ts:92-100 (any code path on any volume is refused, emptyDir included). Fix: a code-cache variable on an emptyDir that no other container (init or sidecar) mounts is the server's own",
   ),
 ];
 
