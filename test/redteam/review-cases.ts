@@ -19,6 +19,8 @@ export interface ReviewCase {
   name: string;
   object: Obj;
   request?: Case['request'];
+  /** The kind the AdmissionRequest names, when it is not the object's own (the API server's view). */
+  requestKind?: { group: string; version: string; kind: string };
   now: Outcome;
   want: Outcome;
   /** Holes: what the attacker gets. False positives: why the workload is legitimate. */
@@ -1222,7 +1224,7 @@ export const HOLES: ReviewCase[] = [
       },
       [cfgVol],
     ),
-    'official pinned vLLM image; "vllm" is found through the image\'s own PATH, in a directory the pod replaced with a ConfigMap (any script). H02 covers a PATH the pod sets, not a mount over the image\'s PATH directories (/usr/bin, /usr/local/bin, /bin, ...) or over the program file itself (subPath)',
+    'official pinned vLLM image; "vllm" is found through the image\'s own PATH, in a directory the pod replaced with a ConfigMap (any script). H02 covers a PATH the pod sets, not a mount over the image\'s PATH directories (/usr/bin, /usr/local/bin, /bin, ...) or over the program file itself (subPath) — stealthiest at /usr/local/nvidia/bin, first on the PATH of NVIDIA-based images (vLLM, Triton, TGI) and empty until a GPU driver mount fills it',
     "src/workloads/container.ts:361-371 (programOrigin checks PATH only when the pod sets it; a bare name resolved through the image's default PATH is never looked up in the mounts). Fix: resolve a bare program through the image's PATH (or the standard one when unknown) and refuse when any candidate directory or file is at or under a mount",
   ),
 
@@ -1274,7 +1276,7 @@ export const HOLES: ReviewCase[] = [
       },
       [cfgVol],
     ),
-    "the dynamic loader preloads /cfg/evil.so (named in the mounted file) into every program of the container: LD_PRELOAD without the variable. Same class: a mount over the image's Python (site-packages/evil.pth, vllm/__init__.py, /usr/bin/python3), /etc/ld.so.conf.d, /etc/profile.d",
+    "the dynamic loader preloads /cfg/evil.so (named in the mounted file) into every program of the container: LD_PRELOAD without the variable. Same class: a mount over the image's Python (site-packages/evil.pth, vllm/__init__.py, /usr/bin/python3), /etc/ld.so.conf.d, /etc/profile.d, and /usr/local/nvidia/lib64 (on the image's own LD_LIBRARY_PATH in NVIDIA-based images: a libcuda.so.1 there is what torch dlopens)",
     "src/workloads/overlays.ts:37-50 (only mounts at or below a model path are judged; a mount that replaces a file or directory of the image is not). Fix: refuse mounts over the image's code and loader configuration (/etc/ld.so.*, /usr, /lib*, /bin, /sbin, /opt, interpreter site directories) — or, fail-closed, allow mounts only at paths that are not ancestors of, equal to, or inside those",
   ),
   openHole(
@@ -1491,6 +1493,17 @@ export const HOLES: ReviewCase[] = [
     'the verified model ships custom code (auto_map); transformers puts HF_MODULES_CACHE on sys.path and imports the package transformers_modules from it, so a pre-seeded transformers_modules/__init__.py on the PVC runs first. HF_MODULES_CACHE=/w is refused; the default location under HOME is not. Same class: ~/.triton/cache, ~/.cache/vllm (torch.compile), ~/.cache/torch/inductor on a PVC — the defaults of the variables code-env.ts lists',
     "src/workloads/code-env.ts:11-31 (only explicitly set variables are judged; their default locations under HOME are not) with src/workloads/container.ts:600-601 (the cache-named mount pattern covers .cache, .cache/huggingface and .cache/huggingface/hub only). Fix: derive each code-loading variable's default from HOME/XDG_CACHE_HOME/HF_HOME and judge mounts at, above or below it like an explicit value",
   ),
+  {
+    ...openHole(
+      'H79',
+      'object-level',
+      'request.kind Pod with an object whose kind is not one modelgate knows',
+      { ...vllmPod('prod', { command: ['vllm', 'serve', 'evil-org/x'] }), kind: 'pod' },
+      'the request-kind check (docs: a `request` violation when "its kind differs from its object\'s") runs only after the object was recognised, so an object of any unknown kind — or none — sent as a Pod review is admitted as "not a kind modelgate checks". Low risk behind a real API server, which serialises the object it stores, but it is the documented guard and a webhook reachable by other callers (or a future kind alias) relies on it',
+      "src/policy/decide.ts:162 (return allow('not a kind modelgate checks') before the request.kind comparison). Fix: compare request.kind with the object's apiVersion/kind first, and refuse a supported request kind whose object cannot be read as it",
+    ),
+    requestKind: { group: '', version: 'v1', kind: 'Pod' },
+  },
 ];
 
 function endpointPod(ep: string): Obj {
