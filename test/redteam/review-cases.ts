@@ -1504,6 +1504,24 @@ export const HOLES: ReviewCase[] = [
     ),
     requestKind: { group: '', version: 'v1', kind: 'Pod' },
   },
+  openHole(
+    'H80',
+    'object-level',
+    "InferenceService high sensitivity set through the component's labels (KServe's pod labels) is not seen",
+    {
+      apiVersion: 'serving.kserve.io/v1beta1',
+      kind: 'InferenceService',
+      metadata: { name: 'i', namespace: 'tee' },
+      spec: {
+        predictor: {
+          labels: { 'modelgate.io/sensitivity': 'high' },
+          model: { modelFormat: { name: 'sklearn' }, storageUri: `oci://${MODEL_IMG}` },
+        },
+      },
+    },
+    "KServe copies spec.predictor.labels/annotations onto the predictor's pods, so the pods are high-sensitivity; the object is judged low and admitted without a TEE (the audit reports it compliant), and only its pods are refused later. modelgate reads comp.metadata, a field KServe components do not have, so component labels also never reach the sensitivity floor or the downward-API resolution of the pods' labels",
+    "src/workloads/pod.ts:51 (meta: obj(comp.metadata); KServe's ComponentExtensionSpec carries labels and annotations directly). Fix: a KServe component's pod metadata is {labels: comp.labels, annotations: comp.annotations} merged over the object's (as KServe does); the sensitivity floor reads it",
+  ),
 ];
 
 function endpointPod(ep: string): Obj {
