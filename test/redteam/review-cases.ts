@@ -1522,6 +1522,47 @@ export const HOLES: ReviewCase[] = [
     "KServe copies spec.predictor.labels/annotations onto the predictor's pods, so the pods are high-sensitivity; the object is judged low and admitted without a TEE (the audit reports it compliant), and only its pods are refused later. modelgate reads comp.metadata, a field KServe components do not have, so component labels also never reach the sensitivity floor or the downward-API resolution of the pods' labels",
     "src/workloads/pod.ts:51 (meta: obj(comp.metadata); KServe's ComponentExtensionSpec carries labels and annotations directly). Fix: a KServe component's pod metadata is {labels: comp.labels, annotations: comp.annotations} merged over the object's (as KServe does); the sensitivity floor reads it",
   ),
+  openHole(
+    'H81',
+    'env-reading',
+    'TorchServe: TS_CONFIG_FILE (the variable form of the unreadable --ts-config)',
+    pod('prod', {
+      containers: [
+        {
+          name: 'ts',
+          image: img('pytorch/torchserve'),
+          command: ['torchserve', '--foreground', '--model-store', '/models/m', '--models', 'all'],
+          env: [{ name: 'TS_CONFIG_FILE', value: '/cfg/config.properties' }],
+          volumeMounts: [...ro, cfgMount],
+        },
+      ],
+      volumes: [modelVol, cfgVol],
+    }),
+    'TorchServe takes its config from TS_CONFIG_FILE before --ts-config, and from ./config.properties when neither is set (so a workingDir on a ConfigMap does the same): model_store, load_models, enable_model_api=true with allowed_urls, enable_envvars_config (then TS_* variables set any key). --ts-config is refused as unreadable; its two other spellings are admitted',
+    "src/workloads/servers.ts:489-500 (the TorchServe grammar reads flags only; config-file variables and the working directory's config.properties are not inputs). Fix: each grammar lists every way its server finds a config file (variable, flag, working directory) and treats them alike",
+  ),
+  openHole(
+    'H82',
+    'env-reading',
+    'MLServer settings from the environment: MLSERVER_MODEL_HUGGINGFACE_PRETRAINED_MODEL',
+    pod('prod', {
+      containers: [
+        {
+          name: 'mlserver',
+          image: img('seldonio/mlserver'),
+          args: ['start', '/models/m'],
+          env: [
+            { name: 'MLSERVER_MODEL_IMPLEMENTATION', value: 'mlserver_huggingface.HuggingFaceRuntime' },
+            { name: 'MLSERVER_MODEL_HUGGINGFACE_PRETRAINED_MODEL', value: 'evil-org/x' },
+          ],
+          volumeMounts: ro,
+        },
+      ],
+      volumes: [modelVol],
+    }),
+    "MLServer's settings are pydantic BaseSettings with env prefixes: the Hugging Face runtime downloads pretrained_model (unpinned, unsourced) from the hub; MLSERVER_MODEL_EXTRA (JSON) does the same, and MLSERVER_MODEL_ENVIRONMENT_TARBALL unpacks and runs a Python environment from any path",
+    'src/workloads/servers.ts:479-487 (MLServer env: only MLSERVER_MODEL_URI and MLSERVER_MODELS_DIR). Fix: every variable with a settings prefix the server reads (MLSERVER_MODEL_*, MLSERVER_MODEL_HUGGINGFACE_*) is read by key like a JSON option, an unknown key being unreadable',
+  ),
 ];
 
 function endpointPod(ep: string): Obj {
