@@ -1563,6 +1563,42 @@ export const HOLES: ReviewCase[] = [
     "MLServer's settings are pydantic BaseSettings with env prefixes: the Hugging Face runtime downloads pretrained_model (unpinned, unsourced) from the hub; MLSERVER_MODEL_EXTRA (JSON) does the same, and MLSERVER_MODEL_ENVIRONMENT_TARBALL unpacks and runs a Python environment from any path",
     'src/workloads/servers.ts:479-487 (MLServer env: only MLSERVER_MODEL_URI and MLSERVER_MODELS_DIR). Fix: every variable with a settings prefix the server reads (MLSERVER_MODEL_*, MLSERVER_MODEL_HUGGINGFACE_*) is read by key like a JSON option, an unknown key being unreadable',
   ),
+  openHole(
+    'H83',
+    'env-reading',
+    'vLLM VLLM_MODEL_REDIRECT_PATH maps the verified model to another',
+    vllmPod(
+      'prod',
+      withCfg({
+        command: ['vllm', 'serve', '/models/m'],
+        env: [{ name: 'VLLM_MODEL_REDIRECT_PATH', value: '/cfg/redirect.json' }],
+      }),
+      [cfgVol],
+    ),
+    'vLLM (maybe_model_redirect) reads the file named by VLLM_MODEL_REDIRECT_PATH and replaces a model name found in it ({"/models/m": "evil-org/x"}) before loading: modelgate checks /models/m, vLLM loads evil-org/x (or a PVC path)',
+    "src/workloads/servers.ts:247 (the vLLM grammar's variables are VLLM_ALLOW_RUNTIME_LORA_UPDATING and VLLM_SERVER_DEV_MODE only). Fix: read the server's model-affecting variables (VLLM_MODEL_REDIRECT_PATH: a config file, unreadable) — and, fail-closed, treat any VLLM_* variable the grammar does not list whose value names a file or a model as unreadable",
+  ),
+  openHole(
+    'H84',
+    'cache-location',
+    'NVIDIA NIM: NIM_CACHE_PATH on a PVC (the default /opt/nim/.cache is refused only because it looks like a Hugging Face cache)',
+    pod('tee', {
+      containers: [
+        {
+          name: 'nim',
+          image: img('nvcr.io/nim/meta/llama-3.1-8b-instruct'),
+          env: [
+            { name: 'NGC_API_KEY', valueFrom: { secretKeyRef: { name: 'ngc', key: 'key' } } },
+            { name: 'NIM_CACHE_PATH', value: '/w' },
+          ],
+          volumeMounts: [{ name: 'w', mountPath: '/w' }],
+        },
+      ],
+      volumes: [scratch],
+    }),
+    "LLM NIMs download the profile's weights from NGC into NIM_CACHE_PATH at start and load what is already there; NIM's documented deployment puts a PVC there. A pre-seeded cache serves any weights under the pinned image. The same PVC at /opt/nim/.cache is refused (by the Hugging Face cache pattern), the variable is not read",
+    "src/workloads/servers.ts:531-545 (the NIM grammar: the image is the model; NIM_CACHE_PATH and NIM's NGC download are not modelled). Fix: NIM delivery is a download by the server (unbound) unless the image is known to carry the weights; NIM_CACHE_PATH and its default are caches",
+  ),
 ];
 
 function endpointPod(ep: string): Obj {
