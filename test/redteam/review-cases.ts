@@ -1932,6 +1932,24 @@ export const FALSE_POSITIVES: ReviewCase[] = [
     "the server's own compile cache on an emptyDir only it mounts starts empty with the pod: nothing the deployer supplies is in it (unlike a ConfigMap or PVC). The same pod with HOME=/tmp and no TRITON_CACHE_DIR (Triton's default ~/.triton is then on the same emptyDir) is admitted",
     "src/workloads/code-env.ts:92-100 (any code path on any volume is refused, emptyDir included). Fix: a code-cache variable on an emptyDir that no other container (init or sidecar) mounts is the server's own",
   ),
+  openFalsePositive(
+    'FP15',
+    'InferenceService with an S3 storageUri and its digest declared (the storage-initializer flow)',
+    {
+      apiVersion: 'serving.kserve.io/v1beta1',
+      kind: 'InferenceService',
+      metadata: {
+        name: 'sk',
+        namespace: 'prod',
+        ...annotate([{ name: 'sk', volume: 'kserve-provision-location', digest: SIGNED }]),
+      },
+      spec: {
+        predictor: { model: { modelFormat: { name: 'sklearn' }, storageUri: 's3://models-prod/sk' } },
+      },
+    },
+    'KServe\'s most common shape: the storage initializer downloads s3://models-prod/sk into the volume kserve-provision-location, KServe copies the object\'s annotations to the pods, and the pods (storage initializer, then the injected verifier, then the server) are admitted. The object is refused: a storageUri reference has no volume, so no annotation entry can pin it ("names volume kserve-provision-location, which the pod spec does not define"), and without one it is "not pinned" — under requirePinned or authorities no InferenceService with an S3/GCS/PVC model can be created',
+    "src/workloads/extract.ts:337-338 (a storageUri is added with no volume) with src/workloads/extract.ts:493 (a declared volume must exist in a pod spec of the object). Fix: bind an annotation entry to a component's storageUri (by KServe's volume name kserve-provision-location, or by name), and count the verifier its pods will get",
+  ),
 ];
 
 /** Every case, holes first. */
