@@ -1599,6 +1599,47 @@ export const HOLES: ReviewCase[] = [
     "LLM NIMs download the profile's weights from NGC into NIM_CACHE_PATH at start and load what is already there; NIM's documented deployment puts a PVC there. A pre-seeded cache serves any weights under the pinned image. The same PVC at /opt/nim/.cache is refused (by the Hugging Face cache pattern), the variable is not read",
     "src/workloads/servers.ts:531-545 (the NIM grammar: the image is the model; NIM_CACHE_PATH and NIM's NGC download are not modelled). Fix: NIM delivery is a download by the server (unbound) unless the image is known to carry the weights; NIM_CACHE_PATH and its default are caches",
   ),
+  openHole(
+    'H85',
+    'pin-scope',
+    'vLLM --trust-remote-code --code-revision main: the pinned model runs unpinned code',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          command: [
+            'vllm',
+            'serve',
+            'example-org/llama',
+            '--revision',
+            C,
+            '--trust-remote-code',
+            '--code-revision',
+            'main',
+          ],
+        },
+      ],
+    }),
+    "the weights come from the pinned commit, the model's Python (modeling_*.py, configuration_*.py, executed by transformers) from the branch head, which anyone who can push (H25: a PR) moves — code in the server process, which loads anything",
+    "src/workloads/servers.ts:208 (--code-revision is listed among flags that name no model). Fix: --code-revision (and KServe's --code_revision) is a revision of the main model's code: with --trust-remote-code it must be a 40-hex commit under requirePinned, like --revision",
+  ),
+  openHole(
+    'H86',
+    'pin-scope',
+    'vLLM --tokenizer-revision main with no --tokenizer: the implicit tokenizer is unpinned',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          command: ['vllm', 'serve', 'example-org/llama', '--revision', C, '--tokenizer-revision', 'main'],
+        },
+      ],
+    }),
+    "the tokenizer defaults to the model's repository, fetched at --tokenizer-revision (main), not at --revision: tokenizer.json and tokenizer_config.json (its chat template, added tokens, and with --trust-remote-code its code) move with the branch. H33's fix pins an explicit --tokenizer by its own revision; the implicit one is not a candidate at all. Same in KServe's huggingfaceserver (--tokenizer_revision)",
+    'src/workloads/container.ts:419-431 (revisions are matched to candidates; the implicit tokenizer — the model id at --tokenizer-revision — is never a candidate). Fix: when a tokenizer revision is given without a tokenizer, add the model id at that revision as a tokenizer candidate (and likewise for every "<artefact>-revision" whose artefact defaults to the model)',
+  ),
 ];
 
 function endpointPod(ep: string): Obj {
