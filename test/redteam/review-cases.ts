@@ -1393,10 +1393,19 @@ export const HOLES: ReviewCase[] = [
     'H73',
     'cross-pod-integrity',
     'hostPath /etc/kubernetes/manifests: a static pod the kubelet runs without admission',
-    vllmPod('prod', { command: ['vllm', 'serve', '/models/m'] }, [
-      { name: 'h', hostPath: { path: '/etc/kubernetes/manifests' } },
-    ]),
-    "a sidecar (or the server via the mount) writes a pod manifest there; the kubelet runs it with no webhook in the way (mirror pods cannot be refused into not running): a privileged pod that rewrites every verified volume on the node, or serves any model. Same class: /var/lib/rancher (k3s containerd), /var/snap/microk8s, /var/lib/k0s, /opt/local-path-provisioner and /mnt/disks (other pods' PVC data), /etc (kubelet and containerd configuration)",
+    pod('prod', {
+      containers: [
+        { name: 'server', image: VLLM, command: ['vllm', 'serve', '/models/m'], volumeMounts: ro },
+        {
+          name: 'istio-proxy',
+          image: ISTIO,
+          args: ['proxy', 'sidecar'],
+          volumeMounts: [{ name: 'h', mountPath: '/etc/istio/manifests' }],
+        },
+      ],
+      volumes: [modelVol, { name: 'h', hostPath: { path: '/etc/kubernetes/manifests' } }],
+    }),
+    "the approved sidecar (a shell image) writes a pod manifest there; the kubelet runs it with no webhook in the way (mirror pods cannot be refused into not running): a privileged pod that rewrites every verified volume on the node, or serves any model. Same class: /var/lib/rancher (k3s containerd), /var/snap/microk8s, /var/lib/k0s, /opt/local-path-provisioner and /mnt/disks (other pods' PVC data), /etc (kubelet and containerd configuration)",
     'src/policy/checks/integrity.ts:18-34 (PROTECTED_HOST_PATHS is a denylist of a few standard runtime paths). Fix: in a selected namespace refuse every writable hostPath (and readOnly ones that reach runtime or kubelet state), or allow only paths a ClusterModelPolicy lists',
   ),
 
