@@ -83,14 +83,37 @@ export interface ContainerView {
 
 /** More models than this in one container is not a real server's command line: refused, not read on. */
 export const MAX_CANDIDATES_PER_CONTAINER = 256;
-const DANGEROUS_CAPS = new Set([
-  'SYS_ADMIN',
-  'ALL',
-  'SYS_PTRACE',
-  'DAC_OVERRIDE',
-  'DAC_READ_SEARCH',
-  'SYS_RAWIO',
-  'MKNOD',
+/**
+ * Capabilities that give no reach into other containers' files, the node's devices or its kernel (Docker's
+ * default set, and what network meshes, GPU and RDMA workloads add). Any other capability, unknown names
+ * included, counts as privileged (SYS_ADMIN, SYS_MODULE, SYS_PTRACE, DAC_READ_SEARCH, SYS_RAWIO, MKNOD, ...).
+ */
+const HARMLESS_CAPS = new Set([
+  'AUDIT_WRITE',
+  'AUDIT_READ',
+  'BLOCK_SUSPEND',
+  'BPF',
+  'CHOWN',
+  'FOWNER',
+  'FSETID',
+  'IPC_LOCK',
+  'IPC_OWNER',
+  'KILL',
+  'LEASE',
+  'NET_ADMIN',
+  'NET_BIND_SERVICE',
+  'NET_BROADCAST',
+  'NET_RAW',
+  'PERFMON',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
+  'SYS_CHROOT',
+  'SYS_NICE',
+  'SYS_RESOURCE',
+  'SYS_TTY_CONFIG',
+  'WAKE_ALARM',
 ]);
 
 export interface ContainerContext {
@@ -204,7 +227,7 @@ function readContainerAs(
     unreadable,
     mounts,
     privileged:
-      sc.privileged === true || caps.some((c) => DANGEROUS_CAPS.has(c.toUpperCase().replace(/^CAP_/, ''))),
+      sc.privileged === true || caps.some((c) => !HARMLESS_CAPS.has(c.toUpperCase().replace(/^CAP_/, ''))),
     ...(str(raw.targetContainerName) ? { targetContainerName: str(raw.targetContainerName)! } : {}),
     envSnapshot: canonicalJson([[...env.vars.entries()], env.envFrom]),
     raw,

@@ -147,7 +147,7 @@ class Collector {
     name: string,
     location: string,
     delivery: Delivery,
-    at?: { volume: string; pod: number },
+    at?: { volume: string; pod?: number },
     container?: string,
   ): void {
     const parsed: UriParse = parseModelUri(raw);
@@ -326,6 +326,14 @@ function collectContainer(
   }
 }
 
+/**
+ * The volume KServe's storage initializer downloads a component's storageUri into (in every predictor,
+ * transformer and explainer pod). The object does not define it, but an annotation entry naming it pins the
+ * download: the injected verifier checks that volume in each pod after the storage initializer.
+ */
+export const KSERVE_DOWNLOAD_VOLUME = 'kserve-provision-location';
+const KSERVE_DOWNLOAD = { volume: KSERVE_DOWNLOAD_VOLUME };
+
 function scanKServeComponent(kind: string, spec: JsonObject, c: Collector): void {
   if (kind === 'InferenceService') {
     for (const comp of ['predictor', 'transformer', 'explainer']) {
@@ -335,7 +343,14 @@ function scanKServeComponent(kind: string, spec: JsonObject, c: Collector): void
         const m = s[f];
         if (!isObj(m)) continue;
         const uri = str(m.storageUri);
-        if (uri) c.addUri(uri, `${comp} ${f}`, `spec.${comp}.${f}.storageUri`, 'storage-initializer');
+        if (uri)
+          c.addUri(
+            uri,
+            `${comp} ${f}`,
+            `spec.${comp}.${f}.storageUri`,
+            'storage-initializer',
+            KSERVE_DOWNLOAD,
+          );
         if (isObj(m.storage)) {
           c.unclassify({
             location: `spec.${comp}.${f}.storage`,
@@ -346,7 +361,14 @@ function scanKServeComponent(kind: string, spec: JsonObject, c: Collector): void
         }
       }
       const top = str(s.storageUri);
-      if (top) c.addUri(top, `${comp} storageUri`, `spec.${comp}.storageUri`, 'storage-initializer');
+      if (top)
+        c.addUri(
+          top,
+          `${comp} storageUri`,
+          `spec.${comp}.storageUri`,
+          'storage-initializer',
+          KSERVE_DOWNLOAD,
+        );
     }
   } else if (kind === 'LLMInferenceService') {
     const model = obj(spec.model);
@@ -487,6 +509,8 @@ export function extractModelReferences(object: unknown): WorkloadModels | undefi
         );
     }
     const holders = podSpecs.map((pod, p) => ({ vol: pod.volumes.get(d.volume), p })).filter((h) => h.vol);
+    // Bound already to a download the object names (a KServe component's storageUri into its pods' volume).
+    if (holders.length === 0 && c.models.some((m) => m.declared === d)) continue;
     if (templates.length > 0 && holders.length === 0) {
       const names = [...new Set(podSpecs.flatMap((pod) => [...pod.volumes.keys()]))];
       ann.errors.push(

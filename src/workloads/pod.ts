@@ -160,8 +160,10 @@ export function mountsOf(container: JsonObject): MountView[] {
   const out: MountView[] = [];
   for (const m of arr(container.volumeMounts)) {
     if (!isObj(m)) continue;
-    const mountPath = normalisePath(str(m.mountPath) ?? '');
-    if (mountPath === undefined) continue;
+    // A relative mountPath is placed under the container's root; one that cannot be placed ("..") is kept
+    // as covering everything, so a writer is never lost (overlays.ts refuses both as unreadable).
+    const written = str(m.mountPath) ?? '';
+    const mountPath = normalisePath(written) ?? normalisePath(`/${written}`) ?? '/';
     out.push({
       volume: str(m.name) ?? '',
       mountPath,

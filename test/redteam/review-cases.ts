@@ -1367,7 +1367,7 @@ export const HOLES: ReviewCase[] = [
   ),
 
   // ── writer-after-verification ───────────────────────────────────────────────────────────────────────
-  openHole(
+  hole(
     'H72',
     'writer-after-verification',
     'an approved sidecar mounts the verified emptyDir at a relative mountPath, writable',
@@ -1389,7 +1389,7 @@ export const HOLES: ReviewCase[] = [
   ),
 
   // ── cross-pod-integrity: host paths the denylist does not know ─────────────────────────────────────
-  openHole(
+  hole(
     'H73',
     'cross-pod-integrity',
     'hostPath /etc/kubernetes/manifests: a static pod the kubelet runs without admission',
@@ -1458,7 +1458,7 @@ export const HOLES: ReviewCase[] = [
     'the object is admitted with an unapproved python container running a script; the policy decision on the object (and the audit report) says nothing of it. The pods are still checked when created (unless match.kinds leaves Pods out)',
     'src/workloads/pod.ts:62-73 (podTemplates lists template, worker, prefill.template, prefill.worker; router.scheduler.template is missing; spec.baseRefs pulls templates from LLMInferenceServiceConfig like H57). Fix: every PodSpec-typed field of the kind (generate the list from the CRD schema), and treat baseRefs as H57 (judged in the Pods)',
   ),
-  openHole(
+  hole(
     'H76',
     'cross-pod-integrity',
     'an approved sidecar adds CAP_SYS_MODULE',
@@ -1982,7 +1982,7 @@ export const FALSE_POSITIVES: ReviewCase[] = [
     "the server's own compile cache on an emptyDir only it mounts starts empty with the pod: nothing the deployer supplies is in it (unlike a ConfigMap or PVC). The same pod with HOME=/tmp and no TRITON_CACHE_DIR (Triton's default ~/.triton is then on the same emptyDir) is admitted",
     "src/workloads/code-env.ts:92-100 (any code path on any volume is refused, emptyDir included). Fix: a code-cache variable on an emptyDir that no other container (init or sidecar) mounts is the server's own",
   ),
-  openFalsePositive(
+  falsePositive(
     'FP15',
     'InferenceService with an S3 storageUri and its digest declared (the storage-initializer flow)',
     {
