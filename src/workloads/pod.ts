@@ -48,10 +48,12 @@ export function podTemplates(kind: string, object: JsonObject): Template[] {
       for (const c of ['predictor', 'transformer', 'explainer']) {
         const comp = spec[c];
         if (!isObj(comp)) continue;
-        out.push({ meta: obj(comp.metadata), spec: comp, path: `spec.${c}`, generated: true });
+        // A component's labels and annotations are its pods' (KServe's ComponentExtensionSpec).
+        const compMeta = { labels: comp.labels, annotations: comp.annotations };
+        out.push({ meta: compMeta, spec: comp, path: `spec.${c}`, generated: true });
         if (isObj(comp.workerSpec))
           out.push({
-            meta: obj(comp.metadata),
+            meta: compMeta,
             spec: comp.workerSpec,
             path: `spec.${c}.workerSpec`,
             generated: true,
@@ -69,6 +71,8 @@ export function podTemplates(kind: string, object: JsonObject): Template[] {
       const prefill = obj(spec.prefill);
       add(prefill.template, 'spec.prefill.template');
       add(prefill.worker, 'spec.prefill.worker');
+      // The router's scheduler (the endpoint picker) runs as pods of this template.
+      add(obj(obj(spec.router).scheduler).template, 'spec.router.scheduler.template');
       return out;
     }
     default:

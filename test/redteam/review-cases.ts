@@ -1430,7 +1430,7 @@ export const HOLES: ReviewCase[] = [
   ),
 
   // ── object-level ────────────────────────────────────────────────────────────────────────────────────
-  openHole(
+  hole(
     'H75',
     'object-level',
     'LLMInferenceService router.scheduler.template is a pod spec that is never read',
@@ -1503,7 +1503,7 @@ export const HOLES: ReviewCase[] = [
     "src/workloads/code-env.ts:11-31 (only explicitly set variables are judged; their default locations under HOME are not) with src/workloads/container.ts:600-601 (the cache-named mount pattern covers .cache, .cache/huggingface and .cache/huggingface/hub only). Fix: derive each code-loading variable's default from HOME/XDG_CACHE_HOME/HF_HOME and judge mounts at, above or below it like an explicit value",
   ),
   {
-    ...openHole(
+    ...hole(
       'H79',
       'object-level',
       'request.kind Pod with an object whose kind is not one modelgate knows',
@@ -1513,7 +1513,7 @@ export const HOLES: ReviewCase[] = [
     ),
     requestKind: { group: '', version: 'v1', kind: 'Pod' },
   },
-  openHole(
+  hole(
     'H80',
     'object-level',
     "InferenceService high sensitivity set through the component's labels (KServe's pod labels) is not seen",
