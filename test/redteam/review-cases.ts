@@ -1212,7 +1212,7 @@ export const HOLES: ReviewCase[] = [
     'the deployer builds an image whose /usr/local/bin/vllm downloads and serves any model; modelgate reads "vllm serve /models/m" and admits it as vLLM serving the verified volume. Same with tritonserver, python -m vllm..., initializer-entrypoint (a "storage initializer" that writes what it likes before the verifier) and huggingface-cli in any image; and with an UPDATE that swaps a running pod\'s server image',
     "src/workloads/servers.ts:740-745 (recognise: a program name selects a grammar whatever the image; only IMAGES-recognition checks the repository). Class: what a recognised server runs is the image's code, so the image must be one the platform vouches for. Fix: a grammar applies only in an image known to ship that server (the IMAGES table by repository, or a ClusterModelPolicy list of server images, per policy like nonModelImages); otherwise a `container` violation",
   ),
-  openHole(
+  hole(
     'H64',
     'exec-identity',
     'a ConfigMap mounted over /usr/local/bin replaces the "vllm" the image ships',
@@ -1260,7 +1260,7 @@ export const HOLES: ReviewCase[] = [
   ),
 
   // ── code-injection: more ways a pinned official server runs code the pod supplies ───────────────────
-  openHole(
+  hole(
     'H66',
     'code-injection',
     '/etc/ld.so.preload mounted from a ConfigMap (subPath)',
@@ -1279,7 +1279,7 @@ export const HOLES: ReviewCase[] = [
     "the dynamic loader preloads /cfg/evil.so (named in the mounted file) into every program of the container: LD_PRELOAD without the variable. Same class: a mount over the image's Python (site-packages/evil.pth, vllm/__init__.py, /usr/bin/python3), /etc/ld.so.conf.d, /etc/profile.d, and /usr/local/nvidia/lib64 (on the image's own LD_LIBRARY_PATH in NVIDIA-based images: a libcuda.so.1 there is what torch dlopens)",
     "src/workloads/overlays.ts:37-50 (only mounts at or below a model path are judged; a mount that replaces a file or directory of the image is not). Fix: refuse mounts over the image's code and loader configuration (/etc/ld.so.*, /usr, /lib*, /bin, /sbin, /opt, interpreter site directories) — or, fail-closed, allow mounts only at paths that are not ancestors of, equal to, or inside those",
   ),
-  openHole(
+  hole(
     'H67',
     'code-injection',
     'HOME on a ConfigMap: Python runs the .pth files of ~/.local (bound model)',
