@@ -13,11 +13,12 @@ import {
   recognise,
   type Grammar,
   type Recognition,
+  DOWNLOAD_ENV,
 } from './servers.ts';
 import { parseOciReference, type ParsedModelUri } from './uri.ts';
 import { cacheLocation, readDownloadEnv, readDownloader, redirectFlags } from './downloads.ts';
 import { readHooksAndProbes } from './hooks.ts';
-import { codeEnvInputs } from './code-env.ts';
+import { codeEnvInputs, suppliedFileInputs } from './code-env.ts';
 import { overlayInputs } from './overlays.ts';
 import { addCandidate, addRemote, workdirOf } from './model-values.ts';
 
@@ -138,6 +139,8 @@ export interface ContainerContext {
   kserveModelDir?: boolean;
   /** Model candidates the whole object may still yield (shared by its containers): bounded work per request. */
   budget: { candidates: number };
+  /** How many containers of the pod mount each volume. */
+  mountCounts?: ReadonlyMap<string, number>;
 }
 
 const describeProgram = (p: ProgramView, image: string | undefined): string =>
@@ -149,6 +152,10 @@ const describeProgram = (p: ProgramView, image: string | undefined): string =>
         ? `python -m ${p.module}`
         : `${p.program}${p.args[0] && !p.args[0].startsWith('-') ? ` ${p.args[0]}` : ''}`;
 
+/** An emptyDir that no other container of the pod mounts: it starts empty and holds only what this one writes. */
+const ownScratch = (ctx: ContainerContext, volume: string): boolean =>
+  ctx.volumes.get(volume)?.type === 'emptyDir' && (ctx.mountCounts?.get(volume) ?? 2) <= 1;
+
 export function readContainer(
   raw: JsonObject,
   field: ContainerField,
@@ -156,7 +163,7 @@ export function readContainer(
   ctx: ContainerContext,
 ): ContainerView {
   const view = readContainerAs(raw, field, index, ctx);
-  view.unreadable.push(...overlayInputs(raw, view));
+  view.unreadable.push(...overlayInputs(raw, view, (vol) => ownScratch(ctx, vol)));
   return view;
 }
 
@@ -431,7 +438,7 @@ function readWithGrammar(
 ): void {
   const g = r.grammar;
   const cwdForCode = normalisePath(str(raw.workingDir) ?? '') ?? workdirOf(view.repository);
-  view.unreadable.push(...codeEnvInputs(env, view.mounts, cwdForCode));
+  view.unreadable.push(...codeEnvInputs(env, view.mounts, cwdForCode, (vol) => ownScratch(ctx, vol)));
   const reading = readCommandLine(g, r.args);
   view.unreadable.push(...reading.unreadable.map((u) => ({ ...u, relevance: 'always' as const })));
   const lookup = (n: string) => envValue(env, n);
@@ -453,11 +460,12 @@ function readWithGrammar(
           .map((r2) => r2.value);
   const envCandidates: Candidate[] = [];
   const names = new Set<string>([...g.env.keys()]);
-  if (g.envFlagPrefix) {
-    for (const n of env.vars.keys()) if (n.startsWith(g.envFlagPrefix)) names.add(n);
-  }
+  const prefixed = (n: string) =>
+    (g.envFlagPrefix !== undefined && n.startsWith(g.envFlagPrefix)) ||
+    (g.envConfigPrefixes ?? []).some((p) => n.startsWith(p));
+  for (const n of env.vars.keys()) if (prefixed(n)) names.add(n);
   for (const n of names) {
-    const kind = g.env.get(n) ?? (g.envFlagPrefix && n.startsWith(g.envFlagPrefix) ? 'config' : undefined);
+    const kind = g.env.get(n) ?? (prefixed(n) ? 'config' : undefined);
     const overriddenBy = g.envFlags?.get(n);
     if (overriddenBy && flagsGiven.has(overriddenBy)) continue;
     const v = lookup(n);
@@ -513,11 +521,22 @@ function readWithGrammar(
       relevance: 'always',
     });
 
+  // Variables naming files the pod supplies, once the volumes the container reads models from are known.
+  const supplied = () => {
+    const modelVolumes = new Set<string>();
+    for (const m of view.models) {
+      if (m.mount) modelVolumes.add(m.mount.volume);
+      if (m.destinationVolume) modelVolumes.add(m.destinationVolume);
+    }
+    const skip = (n: string) => g.env.has(n) || prefixed(n) || DOWNLOAD_ENV.has(n);
+    view.unreadable.push(...suppliedFileInputs(env, view.mounts, ctx.volumes, skip, modelVolumes, g.name));
+  };
   // Downloaders: sources go to the destination's volume.
   redirectFlags(view, reading);
   if (g.role === 'downloader') {
     readDownloader(view, reading, ctx, g);
     readDownloadEnv(view, env, ctx);
+    supplied();
     return;
   }
   if (g === GRAMMARS.TF_SERVING && !flagsGiven.has('--model_base_path'))
@@ -577,6 +596,7 @@ function readWithGrammar(
   for (const c of reading.caches) cacheLocation(view, c.where, c.value, ctx.volumes);
   readDownloadEnv(view, env, ctx);
   hubCache(view, env, ctx);
+  supplied();
 }
 
 /**

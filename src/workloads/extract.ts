@@ -443,6 +443,11 @@ export function extractModelReferences(object: unknown): WorkloadModels | undefi
     kind === 'LLMInferenceService' ? 'vllm' : kind === 'InferenceService' ? 'runtime' : undefined;
   podSpecs.forEach((pod, p) => {
     scanImageVolumes(pod, p, c);
+    const mountCounts = new Map<string, number>();
+    for (const field of FIELDS)
+      for (const ct of arr(pod.spec[field]))
+        for (const m of new Set(arr(obj(ct).volumeMounts).map((vm) => str(obj(vm).name) ?? '')))
+          mountCounts.set(m, (mountCounts.get(m) ?? 0) + 1);
     const read = (raw: unknown, field: ContainerField, i: number, location?: string) => {
       if (!isObj(raw)) return;
       if (containers.length >= MAX_CONTAINERS) {
@@ -455,6 +460,7 @@ export function extractModelReferences(object: unknown): WorkloadModels | undefi
           pod: pod.identity,
           volumes: pod.volumes,
           budget,
+          mountCounts,
           ...(location ? { location } : {}),
           ...(kservePatch ? { kservePatch } : {}),
           ...extra,

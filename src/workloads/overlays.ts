@@ -34,7 +34,12 @@ const NOT_CODE = ['/usr/share/zoneinfo'];
 const within = (a: string, b: string) => a === b || b === '/' || a.startsWith(`${b}/`);
 
 /** Mounts at, inside or above a location the process loads code or client configuration from. */
-function codeLocationInputs(raw: JsonObject, view: ContainerView, out: UnreadableInput[]): void {
+function codeLocationInputs(
+  raw: JsonObject,
+  view: ContainerView,
+  ownScratch: (volume: string) => boolean,
+  out: UnreadableInput[],
+): void {
   const homeVar = arr(raw.env).find((e) => isObj(e) && e.name === 'HOME');
   const home = normalisePath((isObj(homeVar) ? str(homeVar.value) : undefined) ?? '/root') ?? '/root';
   const locations = [
@@ -42,7 +47,8 @@ function codeLocationInputs(raw: JsonObject, view: ContainerView, out: Unreadabl
     ...HOME_CODE_LOCATIONS.map((l) => `${home === '/' ? '' : home}/${l}`),
   ];
   for (const m of view.mounts) {
-    if (NOT_CODE.some((n) => within(m.mountPath, n))) continue;
+    // An emptyDir only this container mounts starts empty and holds only what the container itself writes.
+    if (NOT_CODE.some((n) => within(m.mountPath, n)) || ownScratch(m.volume)) continue;
     const hit = locations.find((l) => within(m.mountPath, l) || within(l, m.mountPath));
     if (hit === undefined) continue;
     out.push({
@@ -55,7 +61,11 @@ function codeLocationInputs(raw: JsonObject, view: ContainerView, out: Unreadabl
   }
 }
 
-export function overlayInputs(raw: JsonObject, view: ContainerView): UnreadableInput[] {
+export function overlayInputs(
+  raw: JsonObject,
+  view: ContainerView,
+  ownScratch: (volume: string) => boolean,
+): UnreadableInput[] {
   const out: UnreadableInput[] = [];
   const refuse = (where: string, value: string, reason: string, remediation: string) =>
     out.push({ where, value, reason, remediation, relevance: 'always' });
@@ -83,7 +93,7 @@ export function overlayInputs(raw: JsonObject, view: ContainerView): UnreadableI
       );
     else seen.set(path, str(m.name) ?? '?');
   }
-  codeLocationInputs(raw, view, out);
+  codeLocationInputs(raw, view, ownScratch, out);
   // A mount at or below a model path, other than the one the model is read from.
   for (const model of view.models) {
     if (model.path === undefined) continue;

@@ -65,6 +65,8 @@ export interface Grammar {
   env: ReadonlyMap<string, EnvKind>;
   /** Environment variables named `<prefix><FLAG>` are flags too (llama.cpp's LLAMA_ARG_*). */
   envFlagPrefix?: string;
+  /** Settings read from variables with these prefixes (MLServer's MLSERVER_MODEL_*): unreadable unless in `env`. */
+  envConfigPrefixes?: readonly string[];
   /** Variables a command-line flag overrides when both are given (clap, llama.cpp: the flag wins). */
   envFlags?: ReadonlyMap<string, string>;
   /** The flag naming the directory that store-model values are relative to (TorchServe --model-store). */
@@ -244,7 +246,12 @@ const VLLM: Grammar = {
   }),
   // "auto" reads the model's own generation_config.json, "vllm" uses vLLM's defaults; a folder is a model input.
   keywords: new Map([['--generation-config', /^(auto|vllm)$/]]),
-  env: env({ VLLM_ALLOW_RUNTIME_LORA_UPDATING: 'runtime-load', VLLM_SERVER_DEV_MODE: 'runtime-load' }),
+  env: env({
+    VLLM_ALLOW_RUNTIME_LORA_UPDATING: 'runtime-load',
+    VLLM_SERVER_DEV_MODE: 'runtime-load',
+    // A JSON file mapping model names to other paths: the model loaded is not the one named.
+    VLLM_MODEL_REDIRECT_PATH: 'config',
+  }),
   runtimeLoadValues: /^(1|true|yes|on)$/i,
 };
 
@@ -483,7 +490,19 @@ const MLSERVER: Grammar = {
   abbreviations: false,
   hubIds: false,
   flags: flags({}),
-  env: env({ MLSERVER_MODEL_URI: 'model', MLSERVER_MODELS_DIR: 'model' }),
+  // MLServer reads a model's settings from MLSERVER_MODEL_* (pydantic settings): its URI, its parameters
+  // (a Hugging Face model id among them), extra JSON. Names and the implementation class are inert.
+  env: env({
+    MLSERVER_MODEL_URI: 'model',
+    MLSERVER_MODELS_DIR: 'model',
+    MLSERVER_MODEL_NAME: 'value',
+    MLSERVER_MODEL_VERSION: 'value',
+    MLSERVER_MODEL_IMPLEMENTATION: 'value',
+    MLSERVER_MODEL_PLATFORM: 'value',
+    MLSERVER_MODEL_MAX_BATCH_SIZE: 'value',
+    MLSERVER_MODEL_MAX_BATCH_TIME: 'value',
+  }),
+  envConfigPrefixes: ['MLSERVER_MODEL_'],
 };
 
 const TORCHSERVE: Grammar = {
@@ -502,7 +521,8 @@ const TORCHSERVE: Grammar = {
   // --models densenet=densenet161.mar loads <model store>/densenet161.mar; "all" loads the store's archives.
   modelStore: '--model-store',
   keywords: new Map([['--models', /^all$/]]),
-  env: env({}),
+  // The variable form of --ts-config (TorchServe also reads config.properties in its working directory).
+  env: env({ TS_CONFIG_FILE: 'config' }),
 };
 
 const TF_SERVING: Grammar = {

@@ -1294,7 +1294,7 @@ export const HOLES: ReviewCase[] = [
     'site.py adds $HOME/.local/lib/python3.X/site-packages (user site, on for root outside a venv) and executes its .pth lines: any code, then any model. H50 made HOME a cache location, which matters only for unbound models; this model is a digest-pinned image volume, so nothing is refused. Same with a volume mounted at /root/.local or /root',
     'src/workloads/code-env.ts:11-31 (HOME is not a code path) and src/workloads/container.ts:572 (HOME is read only as a cache, relevance "unbound")',
   ),
-  openHole(
+  hole(
     'H68',
     'code-injection',
     'OPENSSL_CONF loads an OpenSSL provider from a ConfigMap',
@@ -1331,7 +1331,7 @@ export const HOLES: ReviewCase[] = [
   ),
 
   // ── source-provenance: redirects the variable list does not know ───────────────────────────────────
-  openHole(
+  hole(
     'H70',
     'source-provenance',
     'hostAliases send huggingface.co to the deployer, whose CA the pod trusts',
@@ -1351,7 +1351,7 @@ export const HOLES: ReviewCase[] = [
     'the hub download (unbound: no signature, no verifier) goes to 10.1.2.3, which serves any bytes for the pinned commit under a certificate the pod trusts: the effect of HF_ENDPOINT, which is refused. Also SSL_CERT_FILE/SSL_CERT_DIR/CURL_CA_BUNDLE/AWS_CA_BUNDLE, a ConfigMap over certifi/cacert.pem, dnsPolicy None + dnsConfig.nameservers, HTTPS_PROXY',
     'src/workloads/servers.ts:105-124 (DOWNLOAD_ENV lists endpoint variables only; pod-level name resolution — hostAliases, dnsConfig — and TLS trust are never read). Fix: for unbound models, treat hostAliases/custom DNS naming a download host, and any CA-trust override (variable or mount), as a redirect',
   ),
-  openHole(
+  hole(
     'H71',
     'source-provenance',
     'storage initializer with AWS_CONFIG_FILE (endpoint_url in the file)',
@@ -1472,7 +1472,7 @@ export const HOLES: ReviewCase[] = [
     'init_module(2) loads a kernel module (a .ko from a ConfigMap, or the image): kernel code on the node, which rewrites every verified volume and page cache there. Same for SYS_BOOT (kexec), SYS_TIME-style node-wide capabilities; a denylist cannot keep up',
     'src/workloads/container.ts:86-94 (DANGEROUS_CAPS is a denylist: SYS_ADMIN, ALL, SYS_PTRACE, DAC_OVERRIDE, DAC_READ_SEARCH, SYS_RAWIO, MKNOD). Fix: an allowlist (the runtime defaults Pod Security "baseline" admits, plus NET_BIND_SERVICE, IPC_LOCK, SYS_NICE, NET_ADMIN/NET_RAW for mesh init containers); anything else is an integrity violation',
   ),
-  openHole(
+  hole(
     'H77',
     'code-injection',
     "VLLM_LOGGING_CONFIG_PATH: Python's dictConfig instantiates what the file names",
@@ -1531,7 +1531,7 @@ export const HOLES: ReviewCase[] = [
     "KServe copies spec.predictor.labels/annotations onto the predictor's pods, so the pods are high-sensitivity; the object is judged low and admitted without a TEE (the audit reports it compliant), and only its pods are refused later. modelgate reads comp.metadata, a field KServe components do not have, so component labels also never reach the sensitivity floor or the downward-API resolution of the pods' labels",
     "src/workloads/pod.ts:51 (meta: obj(comp.metadata); KServe's ComponentExtensionSpec carries labels and annotations directly). Fix: a KServe component's pod metadata is {labels: comp.labels, annotations: comp.annotations} merged over the object's (as KServe does); the sensitivity floor reads it",
   ),
-  openHole(
+  hole(
     'H81',
     'env-reading',
     'TorchServe: TS_CONFIG_FILE (the variable form of the unreadable --ts-config)',
@@ -1550,7 +1550,7 @@ export const HOLES: ReviewCase[] = [
     'TorchServe takes its config from TS_CONFIG_FILE before --ts-config, and from ./config.properties when neither is set (so a workingDir on a ConfigMap does the same): model_store, load_models, enable_model_api=true with allowed_urls, enable_envvars_config (then TS_* variables set any key). --ts-config is refused as unreadable; its two other spellings are admitted',
     "src/workloads/servers.ts:489-500 (the TorchServe grammar reads flags only; config-file variables and the working directory's config.properties are not inputs). Fix: each grammar lists every way its server finds a config file (variable, flag, working directory) and treats them alike",
   ),
-  openHole(
+  hole(
     'H82',
     'env-reading',
     'MLServer settings from the environment: MLSERVER_MODEL_HUGGINGFACE_PRETRAINED_MODEL',
@@ -1572,7 +1572,7 @@ export const HOLES: ReviewCase[] = [
     "MLServer's settings are pydantic BaseSettings with env prefixes: the Hugging Face runtime downloads pretrained_model (unpinned, unsourced) from the hub; MLSERVER_MODEL_EXTRA (JSON) does the same, and MLSERVER_MODEL_ENVIRONMENT_TARBALL unpacks and runs a Python environment from any path",
     'src/workloads/servers.ts:479-487 (MLServer env: only MLSERVER_MODEL_URI and MLSERVER_MODELS_DIR). Fix: every variable with a settings prefix the server reads (MLSERVER_MODEL_*, MLSERVER_MODEL_HUGGINGFACE_*) is read by key like a JSON option, an unknown key being unreadable',
   ),
-  openHole(
+  hole(
     'H83',
     'env-reading',
     'vLLM VLLM_MODEL_REDIRECT_PATH maps the verified model to another',
@@ -1587,7 +1587,7 @@ export const HOLES: ReviewCase[] = [
     'vLLM (maybe_model_redirect) reads the file named by VLLM_MODEL_REDIRECT_PATH and replaces a model name found in it ({"/models/m": "evil-org/x"}) before loading: modelgate checks /models/m, vLLM loads evil-org/x (or a PVC path)',
     "src/workloads/servers.ts:247 (the vLLM grammar's variables are VLLM_ALLOW_RUNTIME_LORA_UPDATING and VLLM_SERVER_DEV_MODE only). Fix: read the server's model-affecting variables (VLLM_MODEL_REDIRECT_PATH: a config file, unreadable) — and, fail-closed, treat any VLLM_* variable the grammar does not list whose value names a file or a model as unreadable",
   ),
-  openHole(
+  hole(
     'H84',
     'cache-location',
     'NVIDIA NIM: NIM_CACHE_PATH on a PVC (the default /opt/nim/.cache is refused only because it looks like a Hugging Face cache)',
@@ -1963,7 +1963,7 @@ export const FALSE_POSITIVES: ReviewCase[] = [
     "llama-server's documented API-key and TLS options; none of them loads a model",
     'as FP12: src/workloads/command-line.ts:209 ("file" in flags the llama.cpp grammar lacks, src/workloads/servers.ts:297)',
   ),
-  openFalsePositive(
+  falsePositive(
     'FP14',
     'hardened vLLM: readOnlyRootFilesystem, caches on an emptyDir (TRITON_CACHE_DIR=/tmp/triton)',
     vllmPod(
