@@ -452,9 +452,19 @@ function readWithGrammar(
   const revisions = reading.revisions
     .filter((r2) => MAIN_REVISION_FLAGS.has(flagOf(r2.where)))
     .map((r2) => r2.value);
-  const revisionsFor = (c: Candidate): string[] =>
+  // The main model's repository is also read at the tokenizer's revision (when no --tokenizer names
+  // another) and at the code revision: every one of them must pin it.
+  const alsoMain = (r2: { where: string }) =>
+    flagOf(r2.where) === '--code-revision' ||
+    (flagOf(r2.where) === '--tokenizer-revision' && !flagsGiven.has('--tokenizer'));
+  const revisionsFor = (c: Candidate): (string | undefined)[] =>
     c.main
-      ? revisions
+      ? reading.revisions.some(alsoMain)
+        ? [
+            ...(revisions.length > 0 ? revisions : [undefined]),
+            ...reading.revisions.filter(alsoMain).map((r2) => r2.value),
+          ]
+        : revisions
       : reading.revisions
           .filter((r2) => flagOf(r2.where) === `${flagOf(c.where)}-revision`)
           .map((r2) => r2.value);

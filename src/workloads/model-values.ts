@@ -46,7 +46,8 @@ export function addCandidate(
   g: Grammar,
   ctx: ContainerContext,
   workingDir: string | undefined,
-  revisions: string[],
+  /** Revisions the value is read at (undefined: the repository's default branch). */
+  revisions: (string | undefined)[],
 ): void {
   const v = c.value.trim();
   if (v === '') return;

@@ -166,7 +166,8 @@ const VLLM: Grammar = {
     ],
     'adapter+': ['--lora-modules', '--prompt-adapters'],
     'json-model': ['--speculative-config'],
-    revision: ['--revision', '--tokenizer-revision'],
+    // --code-revision: the revision of the model repository's own code (--trust-remote-code) is loaded from.
+    revision: ['--revision', '--tokenizer-revision', '--code-revision'],
     config: ['--config', '--model-loader-extra-config'],
     code: [
       '--tool-parser-plugin',
@@ -207,7 +208,6 @@ const VLLM: Grammar = {
       '--tool-call-parser',
       '--reasoning-parser',
       '--tokenizer-mode',
-      '--code-revision',
       '--load-format',
       '--distributed-executor-backend',
       '--chat-template',

@@ -1608,7 +1608,7 @@ export const HOLES: ReviewCase[] = [
     "LLM NIMs download the profile's weights from NGC into NIM_CACHE_PATH at start and load what is already there; NIM's documented deployment puts a PVC there. A pre-seeded cache serves any weights under the pinned image. The same PVC at /opt/nim/.cache is refused (by the Hugging Face cache pattern), the variable is not read",
     "src/workloads/servers.ts:531-545 (the NIM grammar: the image is the model; NIM_CACHE_PATH and NIM's NGC download are not modelled). Fix: NIM delivery is a download by the server (unbound) unless the image is known to carry the weights; NIM_CACHE_PATH and its default are caches",
   ),
-  openHole(
+  hole(
     'H85',
     'pin-scope',
     'vLLM --trust-remote-code --code-revision main: the pinned model runs unpinned code',
@@ -1633,7 +1633,7 @@ export const HOLES: ReviewCase[] = [
     "the weights come from the pinned commit, the model's Python (modeling_*.py, configuration_*.py, executed by transformers) from the branch head, which anyone who can push (H25: a PR) moves — code in the server process, which loads anything",
     "src/workloads/servers.ts:208 (--code-revision is listed among flags that name no model). Fix: --code-revision (and KServe's --code_revision) is a revision of the main model's code: with --trust-remote-code it must be a 40-hex commit under requirePinned, like --revision",
   ),
-  openHole(
+  hole(
     'H86',
     'pin-scope',
     'vLLM --tokenizer-revision main with no --tokenizer: the implicit tokenizer is unpinned',
