@@ -194,22 +194,48 @@ function readContainerAs(
   const unreadable: UnreadableInput[] = [];
   // $(VAR) in command and args is expanded by the kubelet before the program sees it.
   const unknownVars = new Set<string>();
+  // Arguments holding unknown values, by their expanded text: a grammar that reads one as the value of an
+  // inert flag (--host $(POD_IP), --api-key $(API_KEY)) clears it; anywhere else it stays unreadable.
+  const opaqueArgs = new Map<string, UnreadableInput[]>();
   const expandArgv = (list: string[], what: string): string[] =>
     list.map((a, i) => {
       const e = expand(a);
       for (const u of e.unknown) unknownVars.add(u);
       // One finding per argument (its first unknown variable named): bounded however many references it holds.
       const u = e.unknown[0];
-      if (u !== undefined)
-        unreadable.push({
+      if (u !== undefined) {
+        const input: UnreadableInput = {
           where: `${what}[${i}]`,
           value: a.length > 200 ? `${a.slice(0, 200)}…` : a,
           reason: `$(${u}) comes from ${describeUnknown(lookup(u))}${e.unknown.length > 1 ? ` (and ${e.unknown.length - 1} more references of unknown value)` : ''}, which modelgate does not read at admission, so the argument's real value is unknown`,
           remediation: `give ${u} a literal value in the container's env, or write the value into the argument`,
           relevance: 'always',
-        });
+        };
+        unreadable.push(input);
+        // The program itself (command[0]) is never an inert value.
+        if (what === 'args' || i > 0) {
+          const same = opaqueArgs.get(e.value);
+          if (same) same.push(input);
+          else opaqueArgs.set(e.value, [input]);
+        }
+      }
       return e.value;
     });
+  /** Drops the findings of arguments the grammar read as inert flag values (whole, or `--flag=value`). */
+  const clearInert = (inert: ReadonlySet<string>) => {
+    const cleared = new Set<UnreadableInput>();
+    for (const [value, inputs] of opaqueArgs) {
+      const eq = value.startsWith('--') ? value.indexOf('=') : -1;
+      const flagValue = eq > 0 && !value.slice(0, eq).includes('$(') ? value.slice(eq + 1) : undefined;
+      if (inert.has(value) || (flagValue !== undefined && inert.has(flagValue)))
+        for (const input of inputs) cleared.add(input);
+    }
+    if (cleared.size > 0) {
+      const kept = unreadable.filter((x) => !cleared.has(x));
+      unreadable.length = 0;
+      unreadable.push(...kept);
+    }
+  };
   const expandedArgs = expandArgv(args, 'args');
   let program = programOf(expandArgv(command, 'command'), expandedArgs);
   if (program.kind === 'entrypoint') {
@@ -267,14 +293,16 @@ function readContainerAs(
         relevance: 'always',
       });
     else
-      readWithGrammar(
-        view,
-        { grammar, args: patchArgs, by: view.recognition.by },
-        env,
-        ctx,
-        raw,
-        unknownVars,
-        false,
+      clearInert(
+        readWithGrammar(
+          view,
+          { grammar, args: patchArgs, by: view.recognition.by },
+          env,
+          ctx,
+          raw,
+          unknownVars,
+          false,
+        ),
       );
     if (ctx.kserveModelDir) {
       // /mnt/models is the component's storageUri, downloaded by KServe: the reference to it stands for it.
@@ -340,7 +368,7 @@ function readContainerAs(
     program.kind === 'script' ? undefined : recognise(program, repository);
   if (recognition) {
     view.recognition = { grammar: recognition.grammar, by: recognition.by };
-    readWithGrammar(view, recognition, env, ctx, raw, unknownVars);
+    clearInert(readWithGrammar(view, recognition, env, ctx, raw, unknownVars));
   } else if (program.kind === 'script') {
     unreadable.push({
       where: 'command',
@@ -435,7 +463,7 @@ function readWithGrammar(
   unknownVars: ReadonlySet<string>,
   /** False when the model comes from elsewhere (a KServe component's storageUri): no built-in default. */
   defaultApplies = true,
-): void {
+): ReadonlySet<string> {
   const g = r.grammar;
   const cwdForCode = normalisePath(str(raw.workingDir) ?? '') ?? workdirOf(view.repository);
   view.unreadable.push(...codeEnvInputs(env, view.mounts, cwdForCode, (vol) => ownScratch(ctx, vol)));
@@ -547,7 +575,7 @@ function readWithGrammar(
     readDownloader(view, reading, ctx, g);
     readDownloadEnv(view, env, ctx);
     supplied();
-    return;
+    return reading.inert;
   }
   if (g === GRAMMARS.TF_SERVING && !flagsGiven.has('--model_base_path'))
     tfServingModel(view, env, envCandidates);
@@ -594,6 +622,16 @@ function readWithGrammar(
   ctx.budget.candidates -= candidates.length;
   for (const c of candidates)
     if (!unknownRef(c.value)) addCandidate(view, c, g, ctx, workingDir, revisionsFor(c));
+    else if (reading.inert.has(c.value))
+      // Also an inert flag's value elsewhere on the line: reported here, as the model it may be.
+      view.unreadable.push({
+        where: c.where,
+        value: c.value,
+        reason: `${c.where} holds a $(VAR) reference whose value modelgate does not read at admission, so the model it names is unknown`,
+        remediation:
+          'write the model into the argument, or give the variable a literal value in the container env',
+        relevance: 'always',
+      });
   if (g.imageCarriesModel && view.image) {
     const p = parseOciReference(view.image);
     view.models.push({
@@ -607,6 +645,7 @@ function readWithGrammar(
   readDownloadEnv(view, env, ctx);
   hubCache(view, env, ctx);
   supplied();
+  return reading.inert;
 }
 
 /**

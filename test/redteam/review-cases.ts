@@ -1890,7 +1890,7 @@ export const FALSE_POSITIVES: ReviewCase[] = [
     'the same signed model is admitted at the claim\'s root; one directory per model in a shared claim (the usual layout) is refused because its source becomes pvc://models-llama/llama, which "pvc://models-*" (docs: "PVCs whose name starts with models-") does not match — and the signer, not the path, is the evidence here',
     'src/workloads/extract.ts:510 (the subPath is appended to the pvc:// source) with src/policy/checks/source.ts:5 ("*" stays within one segment). Fix: match pvc:// sources on the claim (a pattern without a "/" after the claim matches any subPath of it), or document pvc://models-*/** and fix the examples',
   ),
-  openFalsePositive(
+  falsePositive(
     'FP10',
     'vLLM --api-key $(API_KEY) from a Secret',
     vllmPod('prod', {
@@ -1900,7 +1900,7 @@ export const FALSE_POSITIVES: ReviewCase[] = [
     'a credential from a Secret (issue 13 §3: not a violation) in the value of a flag the grammar knows takes a non-model value; the kubelet expands $(VAR) inside one argument, so it cannot add flags. Same class: --hf-token $(HF_TOKEN), --host $(POD_IP) (LWS/Ray multi-node), --port $(PORT) from a ConfigMap',
     'src/workloads/container.ts:167-181 (any argument holding an unknown $(VAR) is unreadable before the grammar says what the argument is). Fix: expand to an "unknown" token and let the grammar decide: unreadable only where it may name a model (the positional, a model flag, an unknown flag\'s value)',
   ),
-  openFalsePositive(
+  falsePositive(
     'FP11',
     'vLLM multi-node: --host $(POD_IP) in a Deployment template',
     deploy('prod', {
