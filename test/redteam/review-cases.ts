@@ -1918,7 +1918,7 @@ export const FALSE_POSITIVES: ReviewCase[] = [
     'a fieldRef to the pod IP (docs: "fieldRef env used by meshes are not" violations) as the value of --host',
     'as FP10: src/workloads/container.ts:167-181',
   ),
-  openFalsePositive(
+  falsePositive(
     'FP12',
     "vLLM with Mistral's documented flags (--config-format mistral)",
     vllmPod('prod', {
@@ -1937,7 +1937,7 @@ export const FALSE_POSITIVES: ReviewCase[] = [
     "Mistral's model cards give exactly this line; --config-format is a keyword (auto|hf|mistral), it names no file",
     'src/workloads/command-line.ts:209 (MODEL_ISH matches "config" in a flag the vLLM grammar lacks). Fix: complete the grammars from the servers\' own --help (a generated table per version), so MODEL_ISH only meets really unknown flags',
   ),
-  openFalsePositive(
+  falsePositive(
     'FP13',
     'llama.cpp server with --api-key-file and TLS files from a Secret',
     pod('prod', {
