@@ -1861,7 +1861,7 @@ export const FALSE_POSITIVES: ReviewCase[] = [
     'the value is a keyword (auto|vllm) in most manifests; a folder path would be a real input',
     'src/workloads/command-line.ts:42-43 (MODEL_ISH on "config"); same for --ssl-keyfile, --model-impl, --tokenizer-pool-size',
   ),
-  openFalsePositive(
+  falsePositive(
     'FP09',
     'a signed model in a subPath of an allowed claim (pvc://models-* with subPath)',
     pod(
