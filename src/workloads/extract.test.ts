@@ -231,7 +231,7 @@ describe('extractModelReferences on pod specs', () => {
     });
     const plain = extractModelReferences(isvc({}))!;
     expect(plain.containers.map((c) => [c.location, c.name, c.recognition?.grammar.name])).toEqual([
-      ['spec.predictor.model', 'kserve-container', 'KServe model server'],
+      ['spec.predictor.model', 'kserve-container', 'KServe Hugging Face server'],
     ]);
     expect(plain.models.map((m) => [m.uri, m.containers])).toEqual([['hf://o/m', ['spec.predictor.model']]]);
     // KServe's own example: arguments for the huggingface runtime, the model in /mnt/models (the storageUri).

@@ -119,7 +119,7 @@ const KSERVE_FRAMEWORKS = [
 
 /** The server KServe's standard ServingRuntimes run for a model format (kserve/config/runtimes). */
 const KSERVE_FORMAT_RUNTIMES: Record<string, Grammar> = {
-  huggingface: GRAMMARS.KSERVE_PYTHON,
+  huggingface: GRAMMARS.KSERVE_HF,
   sklearn: GRAMMARS.KSERVE_PYTHON,
   xgboost: GRAMMARS.KSERVE_PYTHON,
   lightgbm: GRAMMARS.KSERVE_PYTHON,

@@ -558,6 +558,20 @@ const KSERVE_PYTHON: Grammar = {
   env: env({}),
 };
 
+/**
+ * KServe's Hugging Face server parses vLLM's engine arguments too (its vLLM backend): every vLLM flag is
+ * read as vLLM reads it (--tokenizer names a model, not an abbreviation of --tokenizer-revision), and
+ * KServe's own flags as KServe's.
+ */
+const KSERVE_HF: Grammar = {
+  ...KSERVE_PYTHON,
+  name: 'KServe Hugging Face server',
+  flags: new Map([...VLLM.flags, ...KSERVE_PYTHON.flags]),
+  env: VLLM.env,
+  ...(VLLM.keywords ? { keywords: VLLM.keywords } : {}),
+  ...(VLLM.runtimeLoadValues ? { runtimeLoadValues: VLLM.runtimeLoadValues } : {}),
+};
+
 const MLSERVER: Grammar = {
   name: 'MLServer',
   role: 'server',
@@ -729,6 +743,7 @@ export const GRAMMARS = {
   SGLANG,
   TRITON,
   KSERVE_PYTHON,
+  KSERVE_HF,
   MLSERVER,
   TORCHSERVE,
   TF_SERVING,
@@ -770,8 +785,9 @@ const MODULES: { module: RegExp; subcommand?: string; grammar: Grammar }[] = [
   { module: /^vllm\.entrypoints\.cli\.main$/, subcommand: 'serve', grammar: VLLM },
   { module: /^vllm\.entrypoints\.api_server$/, grammar: VLLM },
   { module: /^sglang\.launch_server$/, grammar: SGLANG },
+  { module: /^huggingfaceserver(\..*)?$/, grammar: KSERVE_HF },
   {
-    module: /^(huggingfaceserver|sklearnserver|xgbserver|lgbserver|pmmlserver|paddleserver|kserve)(\..*)?$/,
+    module: /^(sklearnserver|xgbserver|lgbserver|pmmlserver|paddleserver|kserve)(\..*)?$/,
     grammar: KSERVE_PYTHON,
   },
   { module: /^mlserver$/, subcommand: 'start', grammar: MLSERVER },
@@ -794,9 +810,9 @@ const IMAGES: { repository: RegExp; grammar: Grammar; entrypointSubcommand?: str
     grammar: TGI,
   },
   { repository: /^ghcr\.io\/(ggml-org|ggerganov)\/llama\.cpp$/, grammar: LLAMA_CPP },
+  { repository: /^docker\.io\/kserve\/huggingfaceserver(-gpu)?$/, grammar: KSERVE_HF },
   {
-    repository:
-      /^docker\.io\/kserve\/(huggingfaceserver|sklearnserver|xgbserver|lgbserver|pmmlserver|paddleserver)(-gpu)?$/,
+    repository: /^docker\.io\/kserve\/(sklearnserver|xgbserver|lgbserver|pmmlserver|paddleserver)(-gpu)?$/,
     grammar: KSERVE_PYTHON,
   },
   {

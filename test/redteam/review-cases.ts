@@ -1410,7 +1410,7 @@ export const HOLES: ReviewCase[] = [
   ),
 
   // ── grammar-gaps ────────────────────────────────────────────────────────────────────────────────────
-  openHole(
+  hole(
     'H74',
     'grammar-gaps',
     "KServe's Hugging Face server takes vLLM's engine flags: --tokenizer",
