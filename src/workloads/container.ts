@@ -20,7 +20,7 @@ import { cacheLocation, readDownloadEnv, readDownloader, redirectFlags } from '.
 import { readHooksAndProbes } from './hooks.ts';
 import { codeEnvInputs, suppliedFileInputs } from './code-env.ts';
 import { overlayInputs } from './overlays.ts';
-import { addCandidate, addRemote, workdirOf } from './model-values.ts';
+import { addCandidate, addRemote, imageEnvOf, workdirOf } from './model-values.ts';
 
 export type ContainerField = 'initContainers' | 'containers' | 'ephemeralContainers';
 
@@ -677,7 +677,8 @@ function hubCache(view: ContainerView, env: ContainerEnv, ctx: ContainerContext)
   }
   const lit = (n: string) => {
     const v = value(n);
-    return v?.kind === 'literal' && v.value !== '' ? v.value : undefined;
+    if (v === undefined) return imageEnvOf(view.repository, n);
+    return v.kind === 'literal' && v.value !== '' ? v.value : undefined;
   };
   const home = lit('HOME') ?? '/root';
   const cache =

@@ -1311,7 +1311,7 @@ export const HOLES: ReviewCase[] = [
   ),
 
   // ── cache-location: the image's own cache ───────────────────────────────────────────────────────────
-  openHole(
+  hole(
     'H69',
     'cache-location',
     "TGI with a PVC at /data, the image's HF_HOME",
