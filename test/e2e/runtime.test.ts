@@ -219,7 +219,12 @@ describe('the runtime verifier on the real node', { timeout: 300_000 }, () => {
     expect(result?.reason).toBeTruthy();
     // The server never started.
     expect(status.containerStatuses?.[0]?.state?.running).toBeUndefined();
-    const get = await cluster.kubectl(['get', 'pod', 'tampered', '-n', NS]);
+    // The kubelet restarts a failed init container (restartPolicy Always): between the failure and the back-off
+    // kubectl shows Init:0/1 for a moment, so wait for it to show the failure.
+    const get = await eventually('kubectl to show the failed init container', async () => {
+      const g = await cluster.kubectl(['get', 'pod', 'tampered', '-n', NS]);
+      return /Init:Error|Init:CrashLoopBackOff/.test(g.stdout) ? g : undefined;
+    });
     expect(get.stdout).toMatch(/Init:Error|Init:CrashLoopBackOff/);
 
     const event = await eventually('ModelVerificationFailed Event', async () => {
