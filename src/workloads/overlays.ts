@@ -11,7 +11,8 @@ import { normalisePath } from './pod.ts';
  * dynamic loader's configuration, Python's installations, the NVIDIA directories first on GPU images' PATH
  * and library path. A volume at, inside or above one of them replaces code the image ships.
  */
-const CODE_LOCATIONS = [
+/** A Linux system's programs and libraries (in a container image, and on the node). */
+export const SYSTEM_CODE_DIRS: readonly string[] = [
   '/bin',
   '/sbin',
   '/lib',
@@ -19,6 +20,10 @@ const CODE_LOCATIONS = [
   '/lib64',
   '/libx32',
   '/usr',
+];
+
+const CODE_LOCATIONS = [
+  ...SYSTEM_CODE_DIRS,
   '/etc/ld.so.preload',
   '/etc/ld.so.conf',
   '/etc/ld.so.conf.d',

@@ -10,6 +10,7 @@
 // elsewhere). Use ReadOnlyMany claims or OCI image volumes for verified models (docs/policy.md).
 import { obj, str } from '../../json/shape.ts';
 import type { PodSpecView, WorkloadContainer } from '../../workloads/extract.ts';
+import { SYSTEM_CODE_DIRS } from '../../workloads/overlays.ts';
 import { normalisePath } from '../../workloads/pod.ts';
 import { modelsOf, verifiedVolumes } from '../binding.ts';
 import type { Check, Finding } from '../types.ts';
@@ -39,14 +40,8 @@ const PROTECTED_HOST_PATHS = [
  * (other pods' volumes). Read-only mounts of them (/etc/localtime, /usr/share/zoneinfo) are harmless.
  */
 const NODE_CONTROL_HOST_PATHS = [
+  ...SYSTEM_CODE_DIRS,
   '/etc',
-  '/usr',
-  '/bin',
-  '/sbin',
-  '/lib',
-  '/lib32',
-  '/lib64',
-  '/libx32',
   '/boot',
   '/root',
   '/home',
