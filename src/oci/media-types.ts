@@ -25,7 +25,7 @@ export const MODELPACK_LEGACY_CONFIG = 'application/vnd.cnai.model.config.v1+jso
 export const KITOPS_CONFIG = 'application/vnd.kitops.modelkit.config.v1+json';
 
 /** Sigstore bundle v0.3 as cosign attaches it (artifactType of the referrer and media type of its layer). */
-export const SIGSTORE_BUNDLE_V03 = 'application/vnd.dev.sigstore.bundle.v0.3+json';
+export { BUNDLE_V03_MEDIA_TYPE as SIGSTORE_BUNDLE_V03 } from '../signing/bundle.ts';
 export const BUNDLE_CONTENT_ANNOTATION = 'dev.sigstore.bundle.content';
 export const BUNDLE_PREDICATE_ANNOTATION = 'dev.sigstore.bundle.predicateType';
 export const CREATED_ANNOTATION = 'org.opencontainers.image.created';
