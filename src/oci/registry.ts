@@ -90,7 +90,8 @@ async function readBounded(res: Response, max: number, what: string): Promise<Ui
     }
     chunks.push(value);
   }
-  return Buffer.concat(chunks);
+  const joined = Buffer.concat(chunks);
+  return new Uint8Array(joined.buffer, joined.byteOffset, joined.length);
 }
 
 /** A tag or a digest, as the distribution spec's grammar allows: nothing else reaches a URL path. */
