@@ -4,10 +4,21 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { buildTar } from '../scanning/testing.test-support.ts';
-import { signOciManifest } from '../signing/oci-manifest.ts';
+import { ociManifestResources, signOciManifest } from '../signing/oci-manifest.ts';
 import type { Signer } from '../signing/sign.ts';
 import { attachBundle } from './attach.ts';
+import {
+  EVIDENCE_KEY,
+  EVIDENCE_LABEL,
+  evidenceObjectName,
+  resourcesDigest,
+  serializeEvidence,
+  type ManifestFacts,
+  type OciEvidenceRecord,
+  type ScanFacts,
+} from './evidence.ts';
 import type { FakeRegistry } from './fake-registry.test-support.ts';
+import { parseImageManifest } from './manifest.ts';
 import { MODELPACK_ARTIFACT, MODELPACK_CONFIG, OCI_IMAGE_CONFIG, OCI_MANIFEST } from './media-types.ts';
 import { parseImageRef, type RepositoryRef } from './reference.ts';
 import type { RegistryClient } from './registry.ts';
@@ -120,4 +131,85 @@ export async function signAndAttach(
     signed.bundle,
   );
   return signed.bundle;
+}
+
+/** The ConfigMap the controller writes for a record (what webhooks and `modelgate check --cluster` read). */
+export function evidenceConfigMap(
+  record: OciEvidenceRecord,
+  namespace = 'modelgate-system',
+): Record<string, unknown> {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name: evidenceObjectName(record.digest), namespace, labels: { [EVIDENCE_LABEL]: 'true' } },
+    data: { [EVIDENCE_KEY]: serializeEvidence(record) },
+  };
+}
+
+/** A clean, complete scan of one safetensors file. */
+export const CLEAN_SCAN: ScanFacts = {
+  status: 'complete',
+  files: 1,
+  bytes: 100,
+  formats: { safetensors: 'layer_000.tar.gz!model/model.safetensors' },
+  problems: [],
+};
+
+/**
+ * A record for a runnable image manifest (built from `manifestBytes`, not fetched), with `bundles` as
+ * the signatures found and `scan` as the controller's scan.
+ */
+export function recordFor(
+  manifestBytes: Uint8Array,
+  bundles: Uint8Array[],
+  opts: {
+    scan?: ScanFacts;
+    shape?: 'runnable-image' | 'artifact';
+    repository?: string;
+    declared?: ManifestFacts['declared'];
+  } = {},
+): OciEvidenceRecord {
+  const m = parseImageManifest(manifestBytes);
+  const sets = ociManifestResources(m);
+  return {
+    version: 1,
+    digest: sha(manifestBytes),
+    repository: opts.repository ?? 'registry.example.com/models/llama',
+    checkedAt: 1,
+    resolvedAt: 1,
+    manifest: {
+      configMediaType: m.config.mediaType,
+      family: 'oci-image',
+      shape: opts.shape ?? 'runnable-image',
+      shapeReason:
+        opts.shape === 'artifact'
+          ? 'its config is application/vnd.cncf.model.config.v1+json, not an image config'
+          : '',
+      layers: m.layers.length,
+      bytes: 1,
+      declared: opts.declared ?? [],
+      resourceSets: sets.map((s) => ({
+        naming: s.naming,
+        rootDigest: s.rootDigest,
+        resourcesDigest: resourcesDigest(s.resources),
+      })),
+    },
+    signatures: { api: 'referrers', examined: bundles.length, skipped: [], bundles },
+    ...(opts.scan ? { scan: opts.scan } : {}),
+  };
+}
+
+/** A runnable image manifest (not pushed anywhere) with one titled layer per name. */
+export function imageManifestBytes(...layerNames: string[]): Uint8Array {
+  return enc({
+    schemaVersion: 2,
+    mediaType: OCI_MANIFEST,
+    config: { mediaType: OCI_IMAGE_CONFIG, digest: `sha256:${'c'.repeat(64)}`, size: 10 },
+    layers: layerNames.map((n, i) => ({
+      mediaType: 'application/vnd.oci.image.layer.v1.tar+gzip',
+      digest: `sha256:${createHash('sha256').update(`${n}${i}`).digest('hex')}`,
+      size: 10,
+      annotations: { 'org.opencontainers.image.title': n },
+    })),
+  });
 }

@@ -256,6 +256,7 @@ export function createAdmission(opts: AdmissionOptions): Admission {
         policies: matching,
         cluster: snap.cluster,
         defaults: opts.verifier,
+        ...(opts.verifyBundle ? { verifyBundle: opts.verifyBundle } : {}),
       });
       const warnings = trimWarnings(
         result.refusals.map(
