@@ -323,4 +323,20 @@ describe('admission-time OCI evidence', () => {
     const fetched = judge(isvc(`oci+fetch://${REF}`), set, view);
     expect(fetched.evidence?.map((e) => e.kind) ?? []).not.toContain('admission-oci');
   });
+
+  it('a modelcar proven at admission: nothing else in the pod may rewrite its link or reach its files', () => {
+    const set = setOf(signedBy(release.pem));
+    const view = viewWith(recordFor(MANIFEST, [signed], { scan: CLEAN_SCAN }));
+    const writable = modelcarPod() as { spec: { containers: Obj[] } };
+    (writable.spec.containers[0]!.volumeMounts as Obj[])[0]!.readOnly = false;
+    const d1 = judge(writable, set, view);
+    expect(d1.violations.find((v) => v.check === 'integrity')?.message).toMatch(/could replace the link/);
+    const privileged = modelcarPod() as { spec: { containers: Obj[] } };
+    privileged.spec.containers[0]!.securityContext = { privileged: true };
+    expect(
+      judge(privileged, set, view)
+        .violations.map((v) => v.message)
+        .join(),
+    ).toMatch(/shares its process namespace/);
+  });
 });
