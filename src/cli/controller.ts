@@ -1,7 +1,8 @@
 // `modelgate controller`: policy status, audit, verification results, webhook TLS and configuration,
 // leader-elected. Thin: parse flags, connect, build the Controller, serve health and metrics, wait for
 // SIGTERM/SIGINT (then release the lease so a standby takes over at once).
-import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { HttpKubeClient } from '../kube/client.ts';
 import { Kubeconfig } from '../kube/kubeconfig.ts';
@@ -10,6 +11,8 @@ import { startHealthServer, type HealthServer } from '../telemetry/health-server
 import { Controller } from '../controller/manager.ts';
 import { ControllerMetrics } from '../telemetry/metrics.ts';
 import { preflight } from '../controller/preflight.ts';
+import type { OciEvidenceOptions } from '../controller/oci-evidence.ts';
+import { Keyring } from '../oci/credentials.ts';
 import { DEFAULT_VERIFIER_IMAGE } from '../mutation/verifier-container.ts';
 import { createLogger, isLogLevel, LOG_LEVELS } from '../telemetry/logger.ts';
 import { parseFlags, UsageError } from './args.ts';
@@ -37,6 +40,14 @@ flags:
   --certificate-expiry-warning <DURATION>  warn this long before a signing or CA certificate expires (default 720h)
   --verifier-image <IMG>         the verifier image the webhook injects (the same value as its --verifier-image;
                                  default ${DEFAULT_VERIFIER_IMAGE}): only results of that verifier count
+  --oci-evidence[=true|false]    look for signatures of digest-pinned OCI models in their registries, scan
+                                 their layers, and record what is found for the webhooks (default true)
+  --registry-credentials <FILE>  Docker config JSON with modelgate's own registry credentials (a mounted Secret)
+  --insecure-registry <HOST>     a registry (host:port as in references) reached over plain HTTP (repeatable)
+  --oci-pull-secrets[=true|false] also use the pull secrets (and service accounts) of the workloads that
+                                 pin a digest; needs get on Secrets and ServiceAccounts (default true)
+  --oci-scan-dir <DIR>           scratch directory for unpacking layers to scan (default the system temp dir)
+  --oci-scan-max-layer-bytes <N> largest layer, unpacked, the controller scans (default 34359738368)
   --log-level <LEVEL>            ${LOG_LEVELS.join(', ')} (default info)`;
 
 const FLAGS = {
@@ -57,9 +68,15 @@ const FLAGS = {
   'certificate-expiry-warning': { type: 'string' },
   'verifier-image': { type: 'string' },
   'log-level': { type: 'string' },
+  'oci-evidence': { type: 'string' },
+  'registry-credentials': { type: 'string' },
+  'insecure-registry': { type: 'string', multiple: true },
+  'oci-pull-secrets': { type: 'string' },
+  'oci-scan-dir': { type: 'string' },
+  'oci-scan-max-layer-bytes': { type: 'string' },
 } as const;
 
-const BOOLEAN_FLAGS = ['--leader-elect', '--cert-manager'];
+const BOOLEAN_FLAGS = ['--leader-elect', '--cert-manager', '--oci-evidence', '--oci-pull-secrets'];
 /** How long the start-up check waits for the API server. */
 const PREFLIGHT_TIMEOUT_MS = 10_000;
 
@@ -103,6 +120,14 @@ export interface ControllerFlags {
   certificateExpiryWarningMs: number;
   verifierImage: string;
   logLevel: string;
+  /** Undefined when --oci-evidence=false. */
+  oci?: {
+    credentialsFile?: string;
+    insecureRegistries: string[];
+    pullSecrets: boolean;
+    scanDir: string;
+    maxLayerBytes: number;
+  };
 }
 
 export function parseControllerFlags(argv: string[]): ControllerFlags | 'help' {
@@ -144,6 +169,28 @@ export function parseControllerFlags(argv: string[]): ControllerFlags | 'help' {
       : 30 * 86_400_000,
     verifierImage: values['verifier-image'] || DEFAULT_VERIFIER_IMAGE,
     logLevel,
+    ...(boolFlag(values['oci-evidence'], 'oci-evidence', true) ? { oci: ociFlags(values) } : {}),
+  };
+}
+
+function ociFlags(values: {
+  'registry-credentials'?: string;
+  'insecure-registry'?: string[];
+  'oci-pull-secrets'?: string;
+  'oci-scan-dir'?: string;
+  'oci-scan-max-layer-bytes'?: string;
+}): NonNullable<ControllerFlags['oci']> {
+  const max = values['oci-scan-max-layer-bytes'];
+  if (max !== undefined && !/^[1-9][0-9]*$/.test(max))
+    throw new UsageError(
+      `--oci-scan-max-layer-bytes must be a whole number of bytes, not "${max}"\n\n${USAGE}`,
+    );
+  return {
+    ...(values['registry-credentials'] ? { credentialsFile: values['registry-credentials'] } : {}),
+    insecureRegistries: values['insecure-registry'] ?? [],
+    pullSecrets: boolFlag(values['oci-pull-secrets'], 'oci-pull-secrets', true),
+    scanDir: values['oci-scan-dir'] ?? tmpdir(),
+    maxLayerBytes: max === undefined ? 32 * 1024 ** 3 : Number(max),
   };
 }
 
@@ -174,6 +221,25 @@ export async function run(argv: string[]): Promise<number> {
     );
   }
   const server = kubeConfig.getCurrentCluster().server;
+  let ociOptions: OciEvidenceOptions | undefined;
+  if (flags.oci) {
+    let credentials: string | undefined;
+    if (flags.oci.credentialsFile !== undefined)
+      try {
+        credentials = readFileSync(flags.oci.credentialsFile, 'utf8');
+        new Keyring().addDockerConfig(credentials, flags.oci.credentialsFile);
+      } catch (err) {
+        return fail(
+          `cannot use --registry-credentials ${flags.oci.credentialsFile}: ${(err as Error).message}; give a Docker config JSON file ({"auths": {...}})`,
+        );
+      }
+    ociOptions = {
+      ...(credentials !== undefined ? { credentials } : {}),
+      insecureHosts: flags.oci.insecureRegistries,
+      pullSecrets: flags.oci.pullSecrets,
+      scan: { scratchDir: flags.oci.scanDir, maxLayerBytes: flags.oci.maxLayerBytes },
+    };
+  }
   const metrics = new ControllerMetrics({ processMetrics: true });
   const controller = new Controller(client, realClock, logger, metrics, {
     namespace: flags.namespace,
@@ -192,6 +258,7 @@ export async function run(argv: string[]): Promise<number> {
     certificateExpiryWarningMs: flags.certificateExpiryWarningMs,
     verifier: { image: flags.verifierImage },
     ...(flags.extraCertNames.length ? { extraCertNames: flags.extraCertNames } : {}),
+    ...(ociOptions ? { ociEvidence: ociOptions } : {}),
   });
   let health: HealthServer;
   try {

@@ -8,6 +8,7 @@ import { VerdictCache } from '../signing/index.ts';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger } from '../telemetry/logger.ts';
 import { AdmissionMetrics } from '../telemetry/metrics.ts';
 import { createAdmission } from '../webhook/admission.ts';
+import { OciEvidenceRequester } from '../webhook/oci-evidence-requests.ts';
 import { watchPolicyFiles } from '../webhook/policy-files-watcher.ts';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, startWebhookServer } from '../webhook/server.ts';
 import { parseFlags, requireOne, UsageError } from './args.ts';
@@ -65,7 +66,7 @@ async function clusterStore(
   kubeconfig: string | undefined,
   controllerNamespace: string,
   logger: Logger,
-): Promise<PolicyStore> {
+): Promise<{ store: PolicyStore; requester: OciEvidenceRequester }> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kubeConfig = new KubeConfig();
   if (kubeconfig) kubeConfig.loadFromFile(kubeconfig);
@@ -81,11 +82,19 @@ async function clusterStore(
     throw new Error(
       'this build has no cluster policy store (src/policy-store/informer-store.ts); use --policy-dir',
     );
-  return mod.createClusterPolicyStore({
+  const store = mod.createClusterPolicyStore({
     kubeConfig,
     controllerNamespace,
     logger: logger.child({ component: 'policy-store' }),
   });
+  // Asks the controller for OCI evidence the decisions missed (after answering, never on the admission path).
+  const { HttpKubeClient } = await import('../kube/client.ts');
+  const requester = new OciEvidenceRequester({
+    client: new HttpKubeClient(kubeConfig),
+    namespace: controllerNamespace,
+    logger: logger.child({ component: 'oci-evidence-requests' }),
+  });
+  return { store, requester };
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -123,6 +132,7 @@ export async function run(argv: string[]): Promise<number> {
   const metrics = new AdmissionMetrics({ processMetrics: true });
 
   let store: PolicyStore;
+  let requester: OciEvidenceRequester | undefined;
   const cleanups: (() => void)[] = [];
   const policyDir = values['policy-dir'];
   if (policyDir) {
@@ -147,7 +157,7 @@ export async function run(argv: string[]): Promise<number> {
     cleanups.push(watchPolicyFiles(paths, reload, logger));
     store = fileStore;
   } else {
-    store = await clusterStore(values.kubeconfig, controllerNamespace, logger);
+    ({ store, requester } = await clusterStore(values.kubeconfig, controllerNamespace, logger));
   }
   store.onChange((s) => {
     metrics.setPolicyCounts(s.policies.size, s.errors.length);
@@ -165,6 +175,7 @@ export async function run(argv: string[]): Promise<number> {
     verifyBundle,
     validateTrust: trustProblem,
     controllerNamespace,
+    ...(requester ? { onOciMisses: (m, o, ns) => requester.request(m, o, ns) } : {}),
   });
   const server = await startWebhookServer({
     admission,

@@ -29,6 +29,8 @@ import { untrustedVerifier } from './verifier-origin.ts';
 import { DEFAULT_VERIFIER_IMAGE, type VerifierDefaults } from '../mutation/verifier-container.ts';
 import { verifierDecideOptions } from '../mutation/verifier-check.ts';
 import { WebhookConfigReconciler } from './webhook-config.ts';
+import { OciEvidenceReconciler, type OciEvidenceOptions } from './oci-evidence.ts';
+import { ociReferencesOf } from '../policy/oci-evidence.ts';
 
 export interface ControllerConfig {
   namespace: string;
@@ -54,6 +56,8 @@ export interface ControllerConfig {
   verifier?: VerifierDefaults;
   /** Periodic resync of policy status, webhook configurations and verification reports. */
   resyncMs?: number;
+  /** Resolve OCI evidence (signatures in the registry, scans) for digest-pinned models (issue 17). */
+  ociEvidence?: OciEvidenceOptions;
 }
 
 /** How long a drain waits for aborted calls' answers (well under a pod's termination grace period). */
@@ -71,6 +75,7 @@ interface Reconcilers {
   webhookConfig: WebhookConfigReconciler;
   certificates?: CertificateReconciler;
   expiry: CertificateExpiryReconciler;
+  oci?: OciEvidenceReconciler;
 }
 
 export class Controller {
@@ -231,7 +236,26 @@ export class Controller {
       podVerification: podVerification((pod) =>
         untrustedVerifier(pod, snapshot(), { defaults: verifier, exemptNamespaces: exempt }),
       ),
+      ...(config.ociEvidence ? { ociReferences: (o) => ociReferencesOf(o) } : {}),
     });
+    const oci = config.ociEvidence
+      ? new OciEvidenceReconciler({
+          ...config.ociEvidence,
+          client,
+          clock,
+          logger: log('oci-evidence'),
+          namespace: config.namespace,
+          snapshot,
+          verify: (bundle, trust) => verdicts.verify(bundle, trust),
+        })
+      : undefined;
+    if (oci)
+      for (const inf of workloads.all())
+        inf.addHandlers({
+          onAdd: (f, key) => oci.workloadWants(key, f.namespace, f.oci ?? []),
+          onUpdate: (f, _old, key) => oci.workloadWants(key, f.namespace, f.oci ?? []),
+          onDelete: (_f, key) => oci.workloadGone(key),
+        });
     const pods = workloads.pods;
     if (!pods) throw new Error('the workload informers have no Pod informer');
     // Helm never upgrades CRDs: every policy's status says whether the installed schema is this build's.
@@ -284,6 +308,7 @@ export class Controller {
       }),
       webhookConfig,
       ...(certificates ? { certificates } : {}),
+      ...(oci ? { oci } : {}),
       expiry: new CertificateExpiryReconciler({
         client,
         clock,
@@ -304,6 +329,7 @@ export class Controller {
     r.audit.start();
     r.verification.start();
     r.expiry.start();
+    r.oci?.start();
     r.workloads.start();
     this.logger.info({ certificates: !config.certManager }, 'reconcilers started');
   }
@@ -328,6 +354,7 @@ export class Controller {
       r.webhookConfig.stop(),
       r.certificates?.stop(),
       Promise.resolve(r.expiry.stop()),
+      r.oci?.stop(),
       r.events.stop(),
     ])
       // Calls aborted by the end of the term may still be on the wire: wait for their answers, briefly

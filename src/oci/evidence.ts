@@ -305,3 +305,31 @@ export function parseRequest(json: string): EvidenceRequest {
     requestedAt: num(v.requestedAt, 'requestedAt'),
   };
 }
+
+/** The ConfigMap holding a record (written by the controller in modelgate's namespace). */
+export function evidenceObject(record: OciEvidenceRecord, namespace: string) {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: evidenceObjectName(record.digest),
+      namespace,
+      labels: { [EVIDENCE_LABEL]: 'true', 'app.kubernetes.io/managed-by': 'modelgate' },
+    },
+    data: { [EVIDENCE_KEY]: serializeEvidence(record) },
+  };
+}
+
+/** The ConfigMap a webhook creates to ask for a record. */
+export function requestObject(r: EvidenceRequest, namespace: string) {
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: requestObjectName(r.namespace, r.digest),
+      namespace,
+      labels: { [EVIDENCE_REQUEST_LABEL]: 'true', 'app.kubernetes.io/managed-by': 'modelgate' },
+    },
+    data: { [REQUEST_KEY]: JSON.stringify(r) },
+  };
+}

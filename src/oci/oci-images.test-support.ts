@@ -8,11 +8,8 @@ import { ociManifestResources, signOciManifest } from '../signing/oci-manifest.t
 import type { Signer } from '../signing/sign.ts';
 import { attachBundle } from './attach.ts';
 import {
-  EVIDENCE_KEY,
-  EVIDENCE_LABEL,
-  evidenceObjectName,
+  evidenceObject,
   resourcesDigest,
-  serializeEvidence,
   type ManifestFacts,
   type OciEvidenceRecord,
   type ScanFacts,
@@ -138,12 +135,7 @@ export function evidenceConfigMap(
   record: OciEvidenceRecord,
   namespace = 'modelgate-system',
 ): Record<string, unknown> {
-  return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: { name: evidenceObjectName(record.digest), namespace, labels: { [EVIDENCE_LABEL]: 'true' } },
-    data: { [EVIDENCE_KEY]: serializeEvidence(record) },
-  };
+  return evidenceObject(record, namespace);
 }
 
 /** A clean, complete scan of one safetensors file. */

@@ -45,6 +45,8 @@ export interface ResolveOptions {
   now: () => number;
   /** Scan the layers (default: yes, when a kept bundle verifies). Undefined: no scan. */
   scan?: LayerScanOptions;
+  /** A complete scan of the same digest done before (layers are content-addressed: it still holds). */
+  reuseScan?: ScanFacts;
   referrerLimits?: ReferrerLimits;
 }
 
@@ -188,7 +190,10 @@ export async function resolveEvidence(
     bundles: kept.map((c) => c.bundle),
   };
 
-  if (o.scan && kept.some((c) => c.verified)) record.scan = await scanFor(doc, facts, repo, o);
+  if (kept.some((c) => c.verified)) {
+    if (o.reuseScan?.status === 'complete') record.scan = o.reuseScan;
+    else if (o.scan) record.scan = await scanFor(doc, facts, repo, o);
+  }
   return { ...record, resolvedAt: at };
 }
 

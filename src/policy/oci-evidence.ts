@@ -9,8 +9,8 @@ import { expandDeniedFormats } from '../api/formats.ts';
 import { deniedDeclarations } from '../oci/declared-format.ts';
 import { resourcesDigest, type OciEvidenceRecord } from '../oci/evidence.ts';
 import { PREDICATE_V1 } from '../signing/statement.ts';
-import { obj, str } from '../json/shape.ts';
-import type { ModelReference, WorkloadModels } from '../workloads/extract.ts';
+import { arr, obj, str } from '../json/shape.ts';
+import { extractModelReferences, type ModelReference, type WorkloadModels } from '../workloads/extract.ts';
 import type { ClusterView } from './cluster-view.ts';
 import type { CompiledPolicy } from './compile.ts';
 import type { BundleVerifier } from './signature-seam.ts';
@@ -197,4 +197,40 @@ export function ociFormatProblems(
     }
   }
   return out;
+}
+
+/** A digest-pinned OCI model of a workload whose digest the runtime enforces, and how to pull it. */
+export interface OciWorkloadReference {
+  digest: string;
+  /** Canonical `oci://registry/repository@sha256:…`. */
+  uri: string;
+  /** imagePullSecrets of the workload's pod specs. */
+  pullSecrets: string[];
+  /** The pod specs' service account (its imagePullSecrets count too). */
+  serviceAccount: string;
+}
+
+/** The references the controller should resolve for a workload (bounded by the extractor's limits). Pure. */
+export function ociReferencesOf(object: unknown): OciWorkloadReference[] {
+  const w = extractModelReferences(object);
+  if (!w) return [];
+  const secrets = new Set<string>();
+  let serviceAccount = 'default';
+  for (const p of w.podSpecs) {
+    for (const s of arr(p.spec.imagePullSecrets)) {
+      const name = str(obj(s).name);
+      if (name) secrets.add(name);
+    }
+    serviceAccount = str(p.spec.serviceAccountName) ?? str(p.spec.serviceAccount) ?? serviceAccount;
+  }
+  const out = new Map<string, OciWorkloadReference>();
+  for (const m of w.models)
+    if (m.digest !== undefined && m.uri !== undefined && runtimeEnforcedDelivery(m, w) !== undefined)
+      out.set(m.digest, {
+        digest: m.digest,
+        uri: m.uri,
+        pullSecrets: [...secrets].slice(0, 16),
+        serviceAccount,
+      });
+  return [...out.values()];
 }
