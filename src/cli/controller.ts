@@ -237,7 +237,12 @@ export async function run(argv: string[]): Promise<number> {
       ...(credentials !== undefined ? { credentials } : {}),
       insecureHosts: flags.oci.insecureRegistries,
       pullSecrets: flags.oci.pullSecrets,
-      scan: { scratchDir: flags.oci.scanDir, maxLayerBytes: flags.oci.maxLayerBytes },
+      // The controller's memory is small (docs/operations.md, Sizing): what it cannot hold is scanned at pod start.
+      scan: {
+        scratchDir: flags.oci.scanDir,
+        maxLayerBytes: flags.oci.maxLayerBytes,
+        scanLimits: { maxPickleBytes: 64 * 1024 * 1024, maxHeaderBytes: 32 * 1024 * 1024 },
+      },
     };
   }
   const metrics = new ControllerMetrics({ processMetrics: true });

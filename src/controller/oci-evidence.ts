@@ -96,6 +96,8 @@ export class OciEvidenceReconciler {
   private timer: TimerHandle | undefined;
   private stopped = true;
   private readonly abort = new AbortController();
+  /** Scans run one at a time (each streams a model's layers through the scanner). */
+  private scanning: Promise<unknown> = Promise.resolve();
 
   constructor(private readonly d: OciEvidenceDeps) {
     if (d.credentials !== undefined)
@@ -377,6 +379,11 @@ export class OciEvidenceReconciler {
         now: () => this.d.clock.now(),
         ...(this.d.scan ? { scan: this.d.scan } : {}),
         ...(previous?.scan?.status === 'complete' ? { reuseScan: previous.scan } : {}),
+        runScan: (scan) => {
+          const run = this.scanning.then(scan, scan);
+          this.scanning = run.catch(() => undefined);
+          return run;
+        },
       });
       this.d.logger.info(
         {

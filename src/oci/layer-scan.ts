@@ -102,6 +102,13 @@ export async function scanLayers(
     facts.files++;
     const report = await scanWith(src, name, limits, EMPTY, EMPTY);
     for (const f of [report.format, ...report.contains]) if (!(f in facts.formats)) facts.formats[f] = name;
+    // Over the controller's (smaller) limits is not a verdict on the file: the verifier, with the
+    // runtime's limits, scans it at pod start instead.
+    const serious = report.findings.filter((f) => f.severity !== 'info' && f.severity !== undefined);
+    if (serious.length > 0 && serious.every((f) => f.rule === 'limit-exceeded')) {
+      incomplete(`${name} is over the limits of the controller's scan (${serious[0]!.detail})`);
+      return;
+    }
     if (report.verdict !== 'clean') {
       const f = report.findings.find((x) => x.severity !== 'info') ?? report.findings[0];
       problem({

@@ -185,4 +185,18 @@ describe('resolveEvidence', () => {
     const r = await resolveEvidence(img.repo, d, opts);
     expect(r.manifest).toMatchObject({ shape: 'index' });
   });
+
+  it("a file over the controller's scan limits makes the scan incomplete (scanned at pod start), not refused", async () => {
+    const { reg, client, opts } = await setup();
+    const img = pushImage(reg, 'models/big-pickle', [
+      { name: 'model/data.pkl', data: new Uint8Array([0x80, 0x02, 0x4b, 0x01, 0x2e]) },
+    ]);
+    await signAndAttach(client, img, release.signer);
+    const r = await resolveEvidence(img.repo, img.digest, {
+      ...opts,
+      scan: { scratchDir: scratch, scanLimits: { maxPickleBytes: 2, maxReadBytes: 2 } },
+    });
+    expect(r.scan).toMatchObject({ status: 'incomplete', problems: [] });
+    expect(r.scan!.reason).toMatch(/over the limits of the controller's scan/);
+  });
 });

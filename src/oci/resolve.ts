@@ -47,6 +47,8 @@ export interface ResolveOptions {
   scan?: LayerScanOptions;
   /** A complete scan of the same digest done before (layers are content-addressed: it still holds). */
   reuseScan?: ScanFacts;
+  /** Runs a scan (the controller queues scans one at a time: each streams gigabytes through the scanner). */
+  runScan?: (scan: () => Promise<ScanFacts>) => Promise<ScanFacts>;
   referrerLimits?: ReferrerLimits;
 }
 
@@ -192,7 +194,10 @@ export async function resolveEvidence(
 
   if (kept.some((c) => c.verified)) {
     if (o.reuseScan?.status === 'complete') record.scan = o.reuseScan;
-    else if (o.scan) record.scan = await scanFor(doc, facts, repo, o);
+    else if (o.scan) {
+      const scan = () => scanFor(doc, facts, repo, o);
+      record.scan = await (o.runScan ? o.runScan(scan) : scan());
+    }
   }
   return { ...record, resolvedAt: at };
 }
