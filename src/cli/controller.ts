@@ -12,6 +12,7 @@ import { Controller } from '../controller/manager.ts';
 import { ControllerMetrics } from '../telemetry/metrics.ts';
 import { preflight } from '../controller/preflight.ts';
 import type { OciEvidenceOptions } from '../controller/oci-evidence.ts';
+import type { ReportApiChoice } from '../controller/reports.ts';
 import { Keyring } from '../oci/credentials.ts';
 import { DEFAULT_VERIFIER_IMAGE } from '../mutation/verifier-container.ts';
 import { createLogger, isLogLevel, LOG_LEVELS } from '../telemetry/logger.ts';
@@ -40,6 +41,8 @@ flags:
   --certificate-expiry-warning <DURATION>  warn this long before a signing or CA certificate expires (default 720h)
   --verifier-image <IMG>         the verifier image the webhook injects (the same value as its --verifier-image;
                                  default ${DEFAULT_VERIFIER_IMAGE}): only results of that verifier count
+  --reports <WHICH>              report API: auto (openreports.io Reports when that CRD is installed, else
+                                 wgpolicyk8s.io PolicyReports), openreports, wgpolicyk8s, or both (default auto)
   --oci-evidence[=true|false]    look for signatures of digest-pinned OCI models in their registries, scan
                                  their layers, and record what is found for the webhooks (default true)
   --registry-credentials <FILE>  Docker config JSON with modelgate's own registry credentials (a mounted Secret)
@@ -68,6 +71,7 @@ const FLAGS = {
   'certificate-expiry-warning': { type: 'string' },
   'verifier-image': { type: 'string' },
   'log-level': { type: 'string' },
+  reports: { type: 'string' },
   'oci-evidence': { type: 'string' },
   'registry-credentials': { type: 'string' },
   'insecure-registry': { type: 'string', multiple: true },
@@ -120,6 +124,7 @@ export interface ControllerFlags {
   certificateExpiryWarningMs: number;
   verifierImage: string;
   logLevel: string;
+  reports: ReportApiChoice;
   /** Undefined when --oci-evidence=false. */
   oci?: {
     credentialsFile?: string;
@@ -169,8 +174,15 @@ export function parseControllerFlags(argv: string[]): ControllerFlags | 'help' {
       : 30 * 86_400_000,
     verifierImage: values['verifier-image'] || DEFAULT_VERIFIER_IMAGE,
     logLevel,
+    reports: reportsFlag(values.reports),
     ...(boolFlag(values['oci-evidence'], 'oci-evidence', true) ? { oci: ociFlags(values) } : {}),
   };
+}
+
+function reportsFlag(v: string | undefined): ReportApiChoice {
+  if (v === undefined) return 'auto';
+  if (v === 'auto' || v === 'openreports' || v === 'wgpolicyk8s' || v === 'both') return v;
+  throw new UsageError(`--reports must be auto, openreports, wgpolicyk8s or both, not "${v}"\n\n${USAGE}`);
 }
 
 function ociFlags(values: {
@@ -263,6 +275,7 @@ export async function run(argv: string[]): Promise<number> {
     certificateExpiryWarningMs: flags.certificateExpiryWarningMs,
     verifier: { image: flags.verifierImage },
     ...(flags.extraCertNames.length ? { extraCertNames: flags.extraCertNames } : {}),
+    reports: flags.reports,
     ...(ociOptions ? { ociEvidence: ociOptions } : {}),
   });
   let health: HealthServer;

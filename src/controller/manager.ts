@@ -23,6 +23,7 @@ import type { ControllerMetrics } from '../telemetry/metrics.ts';
 import { PolicyStatusReconciler } from './policy-status.ts';
 import { CrdSchemaChecker } from './crd-schema.ts';
 import { ReportWriter } from './report-writer.ts';
+import { reportApis, type ReportApiChoice } from './reports.ts';
 import { podVerification, VerificationReconciler } from './verification.ts';
 import { WorkloadInformers } from './workload-informers.ts';
 import { untrustedVerifier } from './verifier-origin.ts';
@@ -56,6 +57,8 @@ export interface ControllerConfig {
   verifier?: VerifierDefaults;
   /** Periodic resync of policy status, webhook configurations and verification reports. */
   resyncMs?: number;
+  /** Which report API(s) to write (default: openreports.io Reports when installed, else PolicyReports). */
+  reports?: ReportApiChoice;
   /** Resolve OCI evidence (signatures in the registry, scans) for digest-pinned models (issue 17). */
   ociEvidence?: OciEvidenceOptions;
 }
@@ -226,7 +229,12 @@ export class Controller {
     const verdicts = new VerdictCache();
     const exempt = new Set(this.exempt);
     const verifier = config.verifier ?? { image: DEFAULT_VERIFIER_IMAGE };
-    const reports = new ReportWriter({ client, clock, logger: log('reports') });
+    const reports = new ReportWriter({
+      client,
+      clock,
+      logger: log('reports'),
+      ...reportApis(config.reports ?? 'auto'),
+    });
     // One informer per workload resource (one Pod watch), shared by the audit and verification results.
     const workloads = new WorkloadInformers({
       client,

@@ -122,6 +122,7 @@ describe('pod verifier: models proven at admission (OCI evidence)', () => {
     expect(ok.exitCode).toBe(0);
     expect(ok.results[0]).toMatchObject({
       verdict: 'valid',
+      evidence: 'admission-oci',
       reason: expect.stringMatching(/verified at admission/),
     });
     const bad = await runPodVerifier(cfg(evil));

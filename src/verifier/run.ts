@@ -217,6 +217,7 @@ function scanOnlyRun(model: PodModel): VerifierRun {
     result: {
       model: model.name,
       verdict: 'valid',
+      evidence: 'admission-oci',
       reason:
         'signature verified at admission over the OCI manifest the runtime enforces; files scanned, not re-hashed',
       durationMs: 0,

@@ -38,6 +38,8 @@ export interface AdmissionOutcome {
   reasons: string[];
   /** Per matching policy: did it find a violation. */
   policyResults: { policy: string; violated: boolean }[];
+  /** Which evidence verified each model, per policy ("policy model: admission-oci"), for the audit record. */
+  evidence?: string[];
 }
 
 export interface Admission {
@@ -171,6 +173,7 @@ export function createAdmission(opts: AdmissionOptions): Admission {
     if (decision.ociMisses && opts.onOciMisses)
       opts.onOciMisses(decision.ociMisses, req.object, req.namespace ?? objectNamespace(req.object));
     const label = objectLabel(req.kind.kind, req.namespace, objectName(req));
+    const evidence = decision.evidence?.map((e) => `[${e.policy}] ${e.model}: ${e.kind}`);
     const reasons =
       decision.violations.length > 0
         ? decision.violations.map(formatReason)
@@ -197,6 +200,7 @@ export function createAdmission(opts: AdmissionOptions): Admission {
         policies: decision.policies,
         reasons,
         policyResults: policyResults(decision),
+        ...(evidence ? { evidence } : {}),
       };
     }
     return {
@@ -210,6 +214,7 @@ export function createAdmission(opts: AdmissionOptions): Admission {
       policies: decision.policies,
       reasons,
       policyResults: policyResults(decision),
+      ...(evidence ? { evidence } : {}),
     };
   }
 
