@@ -112,6 +112,7 @@ export function isExpectedVerifier(
     cluster: ctx.cluster,
     defaults,
     policies: ctx.policies,
+    ...(ctx.verifyBundle ? { verifyBundle: ctx.verifyBundle } : {}),
   });
   return plan.kind === 'inject' && verifierDifferences(ct.raw, plan.container).length === 0;
 }

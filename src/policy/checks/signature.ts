@@ -122,18 +122,21 @@ export const signatureVerified: Check = (ctx) => {
       ctx.note?.ociMiss({ digest: oci.digest, uri: m.uri ?? '' });
       ociWhy = `verification pending: ${oci.reason}; modelgate's controller is looking for it now, retry in a few seconds`;
     } else if (oci.state === 'failed') ociWhy = `the registry could not tell: ${oci.reason}`;
-    if (!runtimeVerifiable(m)) {
+    // KServe delivers an oci:// storage URI as a modelcar: a container image, which no verifier checks.
+    const kserveModelcar =
+      oci.state !== 'none' && oci.delivery === 'KServe OCI storage URI' && m.transport === 'oci';
+    if (!runtimeVerifiable(m) || kserveModelcar) {
       // A signature over files says nothing about bytes the server fetches, an image holds or an agent
       // pulls later: nothing at pod start can tie them together.
       findings.push({
         check: 'signature',
         model: label,
         message:
-          m.delivery === 'image' && ociWhy !== undefined
+          (m.delivery === 'image' || kserveModelcar) && ociWhy !== undefined
             ? `model ${label} must be signed by ${need}; its files are inside a container image, so only a model-signing signature over the manifest its digest pins can prove them at admission: ${ociWhy}`
             : `model ${label} must be signed by ${need}, but its files are ${m.delivery === 'server' ? 'downloaded by the model server itself at run time' : m.delivery === 'image' ? 'inside a container image' : 'loaded by a model agent into a running server'}, where no verifier can check them against a signature before they load`,
         remediation:
-          m.delivery === 'image' && m.digest !== undefined
+          (m.delivery === 'image' || kserveModelcar) && m.digest !== undefined
             ? `sign the image's manifest with model-signing's OCI mode and attach the bundle to it in the registry (\`modelgate sign --oci-manifest <ref>@${m.digest} --attach\`), with a key policy ${policy.name} trusts`
             : `deliver the model in a volume (image volume, PVC, or KServe storageUri) and declare it in ${MODELS_ANNOTATION} with its signed digest, with spec.verifier.inject in policy ${policy.name}`,
       });
