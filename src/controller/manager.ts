@@ -242,7 +242,11 @@ export class Controller {
       logger: log('informers'),
       metrics,
       podVerification: podVerification((pod) =>
-        untrustedVerifier(pod, snapshot(), { defaults: verifier, exemptNamespaces: exempt }),
+        untrustedVerifier(pod, snapshot(), {
+          defaults: verifier,
+          exemptNamespaces: exempt,
+          verifyBundle: (b, t) => verdicts.verify(b, t),
+        }),
       ),
       ...(config.ociEvidence ? { ociReferences: (o) => ociReferencesOf(o) } : {}),
     });
