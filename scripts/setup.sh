@@ -3,6 +3,8 @@
 # ~/.cache/modelgate (keyed by version) so a fresh clone reuses it.
 #   - etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, helm built from Go modules
 #   - cert-manager's controllers and CA injector, built from its Go module (the chart's cert-manager mode)
+#   - the real node's parts: kubelet and kube-proxy (same Kubernetes module), containerd 2.x and its shim,
+#     the local OCI registry, runc, CNI plugins and iptables (Debian packages, unpacked into the cache)
 #   - a virtualenv with the OpenSSF model-signing tool (interop tests, hashing benchmark)
 #   - a virtualenv with picklescan and modelscan (scanner comparison, scan benchmark)
 set -euo pipefail
@@ -11,6 +13,8 @@ echo "::: building the local Kubernetes control plane (cached; the first build t
 bash scripts/cluster/build.sh
 echo "::: building cert-manager for the chart's cert-manager mode tests (cached)"
 bash scripts/cluster/build-cert-manager.sh >/dev/null
+echo "::: building the real node: kubelet, kube-proxy, containerd, registry; runc, CNI, iptables from Debian (cached)"
+bash scripts/cluster/node/build.sh >/dev/null
 echo "::: Python tools"
 bash scripts/venv-model-signing.sh >/dev/null
 bash scripts/venv-scanners.sh >/dev/null

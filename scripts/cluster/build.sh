@@ -28,21 +28,12 @@ log() { printf '[cluster:build %s] %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 source "$repo/scripts/cluster/go-env.sh"
 
 # Versions come from the pinned go.mod files, never from the environment.
-k8s_version="$(awk '$1 == "k8s.io/kubernetes" && $2 ~ /^v/ { print $2; exit }' "$mod_dir/go.mod")"
+# shellcheck source=scripts/cluster/k8s-flags.sh
+source "$repo/scripts/cluster/k8s-flags.sh"
 etcd_version="$(awk '$1 == "go.etcd.io/etcd/server/v3" && $2 ~ /^v/ { print $2; exit }' "$mod_dir/go.mod")"
 helm_version="$(awk '$1 == "helm.sh/helm/v3" && $2 ~ /^v/ { print $2; exit }' "$helm_dir/go.mod")"
-[[ "$k8s_version" =~ ^v1\.([0-9]+)\.[0-9]+$ ]] || { log "cannot read k8s.io/kubernetes version from $mod_dir/go.mod"; exit 1; }
-k8s_minor="${BASH_REMATCH[1]}"
 [[ -n "$etcd_version" && -n "$helm_version" ]] || { log "cannot read etcd/helm versions from go.mod"; exit 1; }
-
-tags="selinux,notest,grpcnotrace"
-# Version ldflags: without them /version reports v0.0.0-master+$Format:%H$, and helm
-# fills .Capabilities.KubeVersion from /version. buildDate is left at its default so
-# the flags (and so the cache key) are deterministic.
-k8s_ld="-s -w"
-for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-  k8s_ld+=" -X $p.gitVersion=$k8s_version -X $p.gitMajor=1 -X $p.gitMinor=$k8s_minor -X $p.gitTreeState=clean"
-done
+tags="$k8s_tags"
 etcd_ld="-s -w"
 helm_ld="-s -w -X helm.sh/helm/v3/internal/version.version=$helm_version -X helm.sh/helm/v3/internal/version.gitTreeState=clean"
 for p in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do

@@ -1,18 +1,18 @@
-// The local control plane: etcd, kube-apiserver, kube-controller-manager and
-// kube-scheduler, built from source by scripts/cluster/build.sh, on 127.0.0.1.
+// The local cluster: etcd, kube-apiserver, kube-controller-manager and kube-scheduler, built from source
+// by scripts/cluster/build.sh, three fake Nodes, and one real node (node/node.ts: a registry, containerd,
+// runc, the kubelet and kube-proxy), all inside a network namespace the run creates (node/namespaces.ts).
 //
 // Everything a run creates lives under one directory (default .cache/cluster/):
-// pki/, etcd/, logs/, the kubeconfigs and state.json (ports, pids). A run that
-// crashed leaves that directory behind; the next start or stop finds its
-// processes by the recorded pids *and* by their command lines (every component's
-// arguments name the directory), kills them and removes the directory.
+// ns/, pki/, etcd/, logs/, node/, registry/, the kubeconfigs and state.json (ports, pids). A run that
+// crashed leaves that directory behind; the next start or stop finds its processes by the recorded pids,
+// by their command lines (every component's arguments name the directory), by namespace and by cgroup,
+// kills them, unmounts what the node mounted and removes the directory.
 //
-// There is no kubelet. Fake Nodes stay Ready because kube-controller-manager runs
-// without its node-lifecycle controller (--controllers=*,-node-lifecycle-controller):
-// nothing ever marks them NotReady or taints them unreachable, so no heartbeat
-// process is needed (baseline.ts lifts the not-ready taint that controller would).
-// Pods are scheduled (bound) by the real scheduler but never run.
-import { spawn, spawnSync } from 'node:child_process';
+// Fake Nodes stay Ready because kube-controller-manager runs without its node-lifecycle controller
+// (--controllers=*,-node-lifecycle-controller): nothing ever marks them NotReady or taints them
+// unreachable, so no heartbeat process is needed (baseline.ts lifts the not-ready taint that controller
+// would). Pods bound to them never run; pods on the real node do.
+import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, statSync, writeSync } from 'node:fs';
 import { mkdir, readFile, rm, writeFile, readdir, unlink } from 'node:fs/promises';
 import { request } from 'node:https';
@@ -21,7 +21,11 @@ import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import yaml from 'js-yaml';
 import { ensureBaseline } from './baseline.ts';
-import { childEnv, ComponentExited, waitFor } from './exec.ts';
+import { ComponentExited, waitFor } from './exec.ts';
+import { nodeNetwork } from './node/config.ts';
+import { insideRunNetns, namespaceId, netnsFile, nsDir, removeNamespaceFiles } from './node/namespaces.ts';
+import { ensureNodeParts, hostMountsUnder, startNode, stopNode } from './node/node.ts';
+import { listProcesses, selfAndAncestors } from './node/proc.ts';
 import { freePort } from './ports.ts';
 import {
   createCertificateAuthority,
@@ -30,34 +34,34 @@ import {
   type KeyAndCert,
 } from './pki.ts';
 
+import {
+  controlPlaneComponents,
+  launchProcess,
+  nodeComponents,
+  logFile,
+  readState as readStateIn,
+  runBinaries,
+  tail,
+  writeState,
+  type ClusterState,
+  type Component,
+  type NodeParts,
+} from './state.ts';
+
 export { applyCrds, ensureBaseline, fakeNodes, teeRuntimeClasses, type FakeNode } from './baseline.ts';
 export { kubectlFor, run, type ExecResult, type KubectlTarget } from './exec.ts';
+export { REAL_NODE_LABEL, REAL_NODE_NAME, REAL_NODE_TAINT, nodeNetwork } from './node/config.ts';
+export { insideRunNetns, netnsFile } from './node/namespaces.ts';
+export type { ClusterState, Component, NodeState } from './state.ts';
 
 export const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const defaultClusterDir = join(repoRoot, '.cache', 'cluster');
+/** .cache/cluster, or the run directory netns-run.ts was given (MODELGATE_CLUSTER_DIR). */
+export const defaultClusterDir = process.env.MODELGATE_CLUSTER_DIR
+  ? resolve(process.env.MODELGATE_CLUSTER_DIR)
+  : join(repoRoot, '.cache', 'cluster');
 
-const components = ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler'] as const;
-export type Component = (typeof components)[number] | 'pod-reaper';
+const components = controlPlaneComponents;
 const podReaperScript = join(dirname(fileURLToPath(import.meta.url)), 'pod-reaper.ts');
-
-export interface ClusterState {
-  version: 1;
-  dir: string;
-  binDir: string;
-  server: string;
-  kubeconfigPath: string;
-  caCertPath: string;
-  caKeyPath: string;
-  ports: {
-    etcdClient: number;
-    etcdPeer: number;
-    apiserver: number;
-    controllerManager: number;
-    scheduler: number;
-  };
-  pids: Partial<Record<Component, number>>;
-  startedAt: string;
-}
 
 export interface StartOptions {
   /** State directory; default .cache/cluster in the repo. */
@@ -66,6 +70,8 @@ export interface StartOptions {
   binDir?: string;
   /** Progress lines; default console.error. */
   log?: (line: string) => void;
+  /** The real node's parts; default: whatever scripts/cluster/node/build.sh builds or reuses. */
+  nodeParts?: NodeParts;
 }
 
 const defaultLog = (line: string): void => console.error(`[cluster] ${line}`);
@@ -119,25 +125,17 @@ function processesUsing(dir: string): number[] {
     const pid = Number(entry);
     if (pid === process.pid) continue;
     const line = cmdline(pid);
-    // Only the control-plane binaries and the pod reaper: never a shell or editor that mentions the path.
+    // Only the run's binaries and the pod reaper: never a shell or editor that mentions the path.
     const exe = line.split(' ')[0] ?? '';
     const base = exe.split('/').pop() ?? '';
-    const ours = (components as readonly string[]).includes(base) || line.includes(podReaperScript);
+    const ours = runBinaries.includes(base) || line.includes(podReaperScript);
     if (line.includes(needle) && ours) pids.push(pid);
   }
   return pids;
 }
 
 export async function readState(dir: string = defaultClusterDir): Promise<ClusterState | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dir, 'state.json'), 'utf8')) as ClusterState;
-  } catch {
-    return undefined;
-  }
-}
-
-async function writeState(state: ClusterState): Promise<void> {
-  await writeFile(join(state.dir, 'state.json'), `${JSON.stringify(state, null, 2)}\n`);
+  return readStateIn(dir);
 }
 
 async function terminate(pids: number[], log: (line: string) => void): Promise<void> {
@@ -165,12 +163,19 @@ async function terminate(pids: number[], log: (line: string) => void): Promise<v
   while (Date.now() < hardDeadline && live.some(pidAlive)) await sleep(50);
 }
 
-/** Stops every process of the cluster in `dir` (also those of a crashed run) and deletes the directory. */
+/**
+ * Stops every process of the cluster in `dir` (also those of a crashed run), unmounts what its node
+ * mounted, removes its cgroups, restores the kubelet's sysctls, releases its namespaces and deletes the
+ * directory. keepNetns: keep the run's network namespace (and ns/) because the caller runs inside it and
+ * is about to start a new cluster there.
+ */
 export async function stopCluster(
-  options: { dir?: string; log?: (line: string) => void } = {},
+  options: { dir?: string; log?: (line: string) => void; keepNetns?: boolean } = {},
 ): Promise<void> {
   const dir = resolve(options.dir ?? defaultClusterDir);
   const log = options.log ?? defaultLog;
+  if (!existsSync(dir)) return;
+  await stopNode(dir, log);
   const state = await readState(dir);
   const recorded = Object.values(state?.pids ?? {}).filter((pid): pid is number => {
     // A recorded pid counts only while it still runs one of our commands: pids get reused.
@@ -184,7 +189,37 @@ export async function stopCluster(
     log,
   );
   await terminate(all.filter(isEtcd), log);
-  await rm(dir, { recursive: true, force: true });
+  if (!options.keepNetns) {
+    // Anything else still in the run's network namespace (a shell from cluster:exec, a process a
+    // crashed test left behind) would keep it alive unseen: stop it. From inside the namespace (a test
+    // run's teardown) the rest is the caller's own process tree, and the namespace ends with it.
+    const netns = namespaceId(netnsFile(dir), 'net');
+    if (netns && !insideRunNetns(dir)) {
+      const spare = selfAndAncestors();
+      await terminate(
+        listProcesses()
+          .filter((p) => p.netns === netns && !spare.has(p.pid))
+          .map((p) => p.pid),
+        log,
+      );
+    }
+    removeNamespaceFiles(dir);
+  }
+  const mounted = hostMountsUnder(dir).filter((m) => !(options.keepNetns && m.startsWith(nsDir(dir))));
+  if (mounted.length)
+    throw new Error(
+      `refusing to delete ${dir}: still mounted there: ${mounted.join(', ')} (unmount them, then run npm run cluster:down again)`,
+    );
+  // --one-file-system: even a mount that appeared since the check above is never descended into.
+  const targets = options.keepNetns
+    ? readdirSync(dir)
+        .filter((e) => e !== 'ns')
+        .map((e) => join(dir, e))
+    : [dir];
+  if (targets.length) {
+    const rmResult = spawnSync('rm', ['-rf', '--one-file-system', ...targets], { encoding: 'utf8' });
+    if (rmResult.status !== 0) throw new Error(`removing ${dir} failed: ${rmResult.stderr.trim()}`);
+  }
 }
 
 // ---------- HTTP checks ----------
@@ -222,14 +257,6 @@ async function httpGet(url: string): Promise<number> {
   return res.status;
 }
 
-function tail(file: string, lines = 40): string {
-  try {
-    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
-  } catch {
-    return '';
-  }
-}
-
 // ---------- health ----------
 
 function adminTls(dir: string): TlsClient {
@@ -240,14 +267,25 @@ function adminTls(dir: string): TlsClient {
   };
 }
 
-/** True when every component of the cluster in `dir` runs and the API server is ready. */
-export async function clusterHealthy(dir: string = defaultClusterDir): Promise<ClusterState | undefined> {
+/** The run's state when every process of the cluster in `dir` (control plane and real node) still runs;
+ *  needs no network, so it works from outside the run's network namespace too. */
+export async function clusterProcessesAlive(
+  dir: string = defaultClusterDir,
+): Promise<ClusterState | undefined> {
   const state = await readState(resolve(dir));
-  if (!state) return undefined;
-  for (const c of components) {
+  if (!state?.node) return undefined;
+  for (const c of [...components, ...nodeComponents]) {
     const pid = state.pids[c];
     if (pid === undefined || !pidAlive(pid) || !cmdline(pid).includes(`${state.dir}/`)) return undefined;
   }
+  return namespaceId(netnsFile(state.dir), 'net') ? state : undefined;
+}
+
+/** True when every process of the cluster in `dir` runs and the API server is ready. Only meaningful
+ *  inside the run's network namespace (the API server listens there). */
+export async function clusterHealthy(dir: string = defaultClusterDir): Promise<ClusterState | undefined> {
+  const state = await clusterProcessesAlive(dir);
+  if (!state || !insideRunNetns(state.dir)) return undefined;
   try {
     const res = await httpsGet(`${state.server}/readyz`, adminTls(state.dir), 3_000);
     return res.status === 200 ? state : undefined;
@@ -286,26 +324,11 @@ async function launchComponent(
   args: string[],
   log: (line: string) => void,
 ): Promise<void> {
-  const logFile = join(state.dir, 'logs', `${component}.log`);
-  const fd = openSync(logFile, 'a');
-  const [command, commandArgs] =
+  const argv =
     component === 'pod-reaper'
-      ? [process.execPath, ['--import', 'tsx', podReaperScript, ...args]]
-      : [join(state.binDir, component), args];
-  // detached: its own process group, so a Ctrl-C of `npm run cluster:up` after
-  // startup does not take the cluster down; `cluster:down` does.
-  const child = spawn(command, commandArgs, {
-    cwd: repoRoot,
-    detached: true,
-    stdio: ['ignore', fd, fd],
-    env: childEnv(),
-  });
-  closeSync(fd);
-  child.unref();
-  if (child.pid === undefined) throw new Error(`could not start ${component}`);
-  state.pids[component] = child.pid;
-  await writeState(state);
-  log(`started ${component} (pid ${child.pid}, log ${logFile})`);
+      ? [process.execPath, '--import', 'tsx', podReaperScript, ...args]
+      : [join(state.binDir, component), ...args];
+  await launchProcess(state, component, argv, log);
 }
 
 /**
@@ -331,11 +354,16 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
   const dir = resolve(options.dir ?? defaultClusterDir);
   const log = options.log ?? defaultLog;
   const t0 = Date.now();
+  if (!insideRunNetns(dir))
+    throw new Error(
+      `the cluster in ${dir} must be started inside its own network namespace: run it through scripts/cluster/netns-run.ts (npm run cluster:up, npm run test:e2e, npm run demo do)`,
+    );
   const binDir = options.binDir ?? ensureBinaries(log);
+  const nodeParts = options.nodeParts ?? ensureNodeParts(repoRoot, log);
 
-  if (existsSync(dir)) {
+  if (readdirSync(dir).some((e) => e !== 'ns')) {
     log(`cleaning up earlier run in ${dir}`);
-    await stopCluster({ dir, log });
+    await stopCluster({ dir, log, keepNetns: true });
   }
   const pki = join(dir, 'pki');
   const logs = join(dir, 'logs');
@@ -363,8 +391,15 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
       'kubernetes.default',
       'kubernetes.default.svc',
       'kubernetes.default.svc.cluster.local',
-      '10.96.0.1',
+      nodeNetwork.kubernetesServiceIp,
+      nodeNetwork.nodeIp,
     ],
+  });
+  // The API server's client certificate for kubelets (logs, exec, port-forward).
+  const kubeletClient = await issueCertificate(ca, {
+    commonName: 'kube-apiserver-kubelet-client',
+    organizations: ['system:masters'],
+    usage: 'client',
   });
   const admin = await issueCertificate(ca, {
     commonName: 'modelgate-admin',
@@ -388,6 +423,8 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
     'apiserver.key': apiserverCert.keyPem,
     'admin.crt': admin.certPem,
     'admin.key': admin.keyPem,
+    'apiserver-kubelet-client.crt': kubeletClient.certPem,
+    'apiserver-kubelet-client.key': kubeletClient.keyPem,
     'front-proxy-ca.crt': frontProxyCa.certPem,
     'front-proxy-client.crt': frontProxyClient.certPem,
     'front-proxy-client.key': frontProxyClient.keyPem,
@@ -407,7 +444,7 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
   );
 
   const state: ClusterState = {
-    version: 1,
+    version: 2,
     dir,
     binDir,
     server,
@@ -425,7 +462,7 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
   const exitedEarly = (component: Component): string => {
     const pid = state.pids[component];
     const status = pid !== undefined && pidAlive(pid) ? 'still running' : 'exited';
-    return `${component} ${status}; last lines of its log:\n${tail(join(logs, `${component}.log`))}`;
+    return `${component} ${status}; last lines of its log:\n${tail(logFile(state, component))}`;
   };
   const assertRunning = (component: Component): void => {
     const pid = state.pids[component];
@@ -458,8 +495,10 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
 
     await launch('kube-apiserver', [
       `--etcd-servers=${etcdClientUrl}`,
-      '--bind-address=127.0.0.1',
-      '--advertise-address=127.0.0.1',
+      // Inside the run's network namespace: loopback for the components and tests, the node address
+      // for pods (through the kubernetes Service, which kube-proxy maps to the advertise address).
+      '--bind-address=0.0.0.0',
+      `--advertise-address=${nodeNetwork.nodeIp}`,
       `--secure-port=${ports.apiserver}`,
       `--cert-dir=${join(dir, 'run', 'kube-apiserver')}`,
       `--tls-cert-file=${join(pki, 'apiserver.crt')}`,
@@ -468,7 +507,13 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
       `--service-account-issuer=https://kubernetes.default.svc.cluster.local`,
       `--service-account-key-file=${join(pki, 'sa.pub')}`,
       `--service-account-signing-key-file=${join(pki, 'sa.key')}`,
-      '--service-cluster-ip-range=10.96.0.0/16',
+      `--service-cluster-ip-range=${nodeNetwork.serviceCidr}`,
+      `--kubelet-client-certificate=${join(pki, 'apiserver-kubelet-client.crt')}`,
+      `--kubelet-client-key=${join(pki, 'apiserver-kubelet-client.key')}`,
+      '--kubelet-preferred-address-types=InternalIP',
+      // Webhooks and aggregated APIs behind a Service are called at an endpoint's address, so the
+      // chart's Service-based webhook configuration works without the API server needing kube-proxy.
+      '--enable-aggregator-routing=true',
       `--requestheader-client-ca-file=${join(pki, 'front-proxy-ca.crt')}`,
       '--requestheader-allowed-names=front-proxy-client',
       '--requestheader-username-headers=X-Remote-User',
@@ -478,9 +523,7 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
       `--proxy-client-key-file=${join(pki, 'front-proxy-client.key')}`,
       '--authorization-mode=Node,RBAC',
       '--allow-privileged=true',
-      // A 127.0.0.1 advertise address is invalid in Endpoints; nothing here needs
-      // the "kubernetes" Service endpoints (kubernetes/kubernetes#121942).
-      '--endpoint-reconciler-type=none',
+      // The lease reconciler keeps the kubernetes Service's endpoints at the advertise address.
       '--enable-priority-and-fairness=false',
       '--profiling=false',
       '-v=1',
@@ -544,13 +587,14 @@ export async function startCluster(options: StartOptions = {}): Promise<ClusterS
     }
 
     await ensureBaseline(state, log);
+    await startNode(state, nodeParts, log);
     await ensurePodReaper(state, log);
     log(`cluster ready in ${((Date.now() - t0) / 1000).toFixed(1)}s; kubeconfig: ${kubeconfigPath}`);
     return state;
   } catch (error) {
     log(`startup failed; stopping what was started (logs copied to ${dir}-failed/)`);
     await preserveLogs(dir);
-    await stopCluster({ dir, log });
+    await stopCluster({ dir, log, keepNetns: true });
     throw error;
   }
 }
@@ -570,9 +614,11 @@ async function preserveLogs(dir: string): Promise<void> {
  */
 export async function withClusterLock<T>(
   fn: () => Promise<T>,
-  lockPath = join(repoRoot, '.cache', 'cluster.lock'),
+  dir: string = defaultClusterDir,
   timeoutMs = 45 * 60_000,
 ): Promise<T> {
+  // <run dir>.lock: .cache/cluster.lock for the default cluster.
+  const lockPath = `${resolve(dir)}.lock`;
   await mkdir(dirname(lockPath), { recursive: true });
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -1,6 +1,6 @@
 // npm run cluster:up [-- --fresh]
-// Starts the local control plane (or reuses a healthy one) and prints the admin
-// kubeconfig path on stdout. Stop it with `npm run cluster:down`.
+// Starts the local cluster (or reuses a healthy one) inside its network namespace (package.json runs this
+// through netns-run.ts) and prints the admin kubeconfig path on stdout. Stop it with `npm run cluster:down`.
 import {
   clusterHealthy,
   ensureBaseline,
@@ -22,8 +22,11 @@ const state = await withClusterLock(async () => {
   return startCluster();
 });
 
-console.error(`[cluster] API server: ${state.server}`);
-console.error(`[cluster] use it:     export KUBECONFIG=${state.kubeconfigPath}`);
-console.error(`[cluster] kubectl:    ${state.binDir}/kubectl (also .cache/k8s/bin/kubectl)`);
+console.error(`[cluster] API server: ${state.server} (inside the cluster's own network namespace)`);
+console.error(`[cluster] use it:     npm run cluster:exec -- kubectl get nodes   (sets KUBECONFIG and PATH)`);
+console.error(`[cluster] shell:      npm run cluster:exec -- bash`);
+console.error(
+  `[cluster] registry:   http://${state.node?.registry ?? '?'} (plain HTTP, from inside the namespace)`,
+);
 console.error(`[cluster] logs:       ${state.dir}/logs/`);
 console.log(state.kubeconfigPath);

@@ -1,13 +1,13 @@
-// End to end: the real kube-apiserver calls modelgate's webhook for a deployer's `kubectl apply`.
+// End to end: the real kube-apiserver calls modelgate's webhook for a deployer's `kubectl apply`, once for
+// each way modelgate runs: as local processes registered by URL, and installed as a user installs it
+// (helm install of charts/modelgate with the image built here; webhook and controller pods on the real
+// node; the API server calls the webhook through its Service).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import yaml from 'js-yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  removeNamespace,
-  startLocalModelgate,
-  type LocalModelgate,
-} from '../../scripts/demo/local-modelgate.ts';
+import { removeNamespace, startLocalModelgate } from '../../scripts/demo/local-modelgate.ts';
+import { installInClusterModelgate } from '../../scripts/demo/in-cluster-modelgate.ts';
 import { repoRoot } from '../../scripts/cluster/control-plane.ts';
 import { startCluster, type Cluster } from './cluster.ts';
 
@@ -15,7 +15,32 @@ const EX = join(repoRoot, 'examples');
 const NS = 'ml-prod';
 const SNP = 'feature.node.kubernetes.io/cpu-security.sev.snp.enabled';
 let cluster: Cluster;
-let mg: LocalModelgate;
+
+/** What the tests need from an installation: the failure-policy test stops and restarts the webhook. */
+interface Installation {
+  stopWebhook(): Promise<void>;
+  startWebhook(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+const installations: { name: string; install: (c: Cluster) => Promise<Installation> }[] = [
+  {
+    name: 'modelgate as local processes',
+    install: async (c) =>
+      startLocalModelgate(c, { name: 'modelgate-e2e', failurePolicy: 'Fail', timeoutSeconds: 5 }),
+  },
+  {
+    name: 'modelgate installed with helm (pods on the real node, called through its Service)',
+    install: async (c) => {
+      const mg = await installInClusterModelgate(c, {
+        release: 'mg-admission',
+        namespace: 'mg-admission',
+        set: ['webhook.timeoutSeconds=5'],
+      });
+      return { stopWebhook: mg.stopWebhook, startWebhook: mg.startWebhook, stop: mg.uninstall };
+    },
+  },
+];
 
 const example = (file: string) => readFileSync(join(EX, file), 'utf8');
 const apply = (manifest: string, ...flags: string[]) =>
@@ -36,30 +61,28 @@ async function podsOf(app: string): Promise<Record<string, unknown>[]> {
   return r.code === 0 ? ((JSON.parse(r.stdout) as { items: Record<string, unknown>[] }).items ?? []) : [];
 }
 
-beforeAll(async () => {
-  cluster = await startCluster();
-  await removeNamespace(cluster, NS);
-  mg = await startLocalModelgate(cluster, {
-    name: 'modelgate-e2e',
-    failurePolicy: 'Fail',
-    timeoutSeconds: 5,
-  });
-  expect((await apply(example('cluster.yaml'))).code).toBe(0);
-  expect((await apply(example('policies/production-models.yaml'))).code).toBe(0);
-  // The webhook learns the policy through its informers: wait until it enforces it.
-  await eventually('the policy to be enforced', async () => {
-    const r = await apply(example('workloads/unpinned-model.yaml'), '--dry-run=server');
-    return r.code !== 0 ? r : undefined;
-  });
-}, 600_000);
+describe.each(installations)('admission through the real API server: $name', ({ install }) => {
+  let mg: Installation;
 
-afterAll(async () => {
-  if (cluster) await removeNamespace(cluster, NS);
-  await cluster?.kubectl(['delete', 'clustermodelpolicy', '--all']);
-  await mg?.stop();
-});
+  beforeAll(async () => {
+    cluster = await startCluster();
+    await removeNamespace(cluster, NS);
+    mg = await install(cluster);
+    expect((await apply(example('cluster.yaml'))).code).toBe(0);
+    expect((await apply(example('policies/production-models.yaml'))).code).toBe(0);
+    // The webhook learns the policy through its informers: wait until it enforces it.
+    await eventually('the policy to be enforced', async () => {
+      const r = await apply(example('workloads/unpinned-model.yaml'), '--dry-run=server');
+      return r.code !== 0 ? r : undefined;
+    });
+  }, 900_000);
 
-describe('admission through the real API server', () => {
+  afterAll(async () => {
+    if (cluster) await removeNamespace(cluster, NS);
+    await cluster?.kubectl(['delete', 'clustermodelpolicy', '--all']);
+    await mg?.stop();
+  });
+
   it("rejects an unpinned model from an unvetted source with modelgate's message", async () => {
     const r = await apply(example('workloads/unpinned-model.yaml'));
     expect(r.code).not.toBe(0);

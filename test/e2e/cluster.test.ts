@@ -5,7 +5,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import yaml from 'js-yaml';
-import { fakeNodes, startCluster, teeRuntimeClasses, type Cluster } from './cluster.ts';
+import {
+  fakeNodes,
+  REAL_NODE_NAME,
+  REAL_NODE_TAINT,
+  startCluster,
+  teeRuntimeClasses,
+  type Cluster,
+} from './cluster.ts';
 
 interface NodeList {
   items: {
@@ -70,13 +77,17 @@ describe('local control plane', () => {
     expect((await kubectlOk(['get', '--raw', '/readyz'])).trim()).toBe('ok');
   });
 
-  it('has the fake nodes, Ready and untainted, one of them confidential', async () => {
-    const nodes = JSON.parse(await kubectlOk(['get', 'nodes', '-o', 'json'])) as NodeList;
-    expect(nodes.items.map((n) => n.metadata.name).sort()).toEqual(fakeNodes.map((n) => n.name).sort());
-    for (const node of nodes.items) {
+  it('has the fake nodes, Ready and untainted, one of them confidential, and the tainted real node', async () => {
+    const all = JSON.parse(await kubectlOk(['get', 'nodes', '-o', 'json'])) as NodeList;
+    expect(all.items.map((n) => n.metadata.name).sort()).toEqual(
+      [...fakeNodes.map((n) => n.name), REAL_NODE_NAME].sort(),
+    );
+    const nodes = { items: all.items.filter((n) => n.metadata.name !== REAL_NODE_NAME) };
+    for (const node of all.items)
       expect(node.status.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
-      expect(node.spec.taints ?? []).toEqual([]);
-    }
+    for (const node of nodes.items) expect(node.spec.taints ?? []).toEqual([]);
+    // Only pods that tolerate it run on the real node: every other test's pods stay on the fake ones.
+    expect(all.items.find((n) => n.metadata.name === REAL_NODE_NAME)?.spec.taints).toEqual([REAL_NODE_TAINT]);
     const confidential = nodes.items.filter(
       (n) => n.metadata.labels?.['feature.node.kubernetes.io/cpu-security.sev.snp.enabled'] === 'true',
     );

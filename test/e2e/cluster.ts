@@ -16,10 +16,18 @@ import {
   withClusterLock,
   type ClusterState,
   type ExecResult,
+  type NodeState,
 } from '../../scripts/cluster/control-plane.ts';
 
 export type { ExecResult } from '../../scripts/cluster/control-plane.ts';
-export { fakeNodes, teeRuntimeClasses } from '../../scripts/cluster/control-plane.ts';
+export {
+  fakeNodes,
+  nodeNetwork,
+  REAL_NODE_LABEL,
+  REAL_NODE_NAME,
+  REAL_NODE_TAINT,
+  teeRuntimeClasses,
+} from '../../scripts/cluster/control-plane.ts';
 
 export interface CommandOptions {
   /** Written to the command's stdin (e.g. a manifest for `apply -f -`). */
@@ -39,6 +47,8 @@ export interface Cluster {
   caKeyPath: string;
   /** Whether this process started the cluster (and stop() will stop it). */
   startedHere: boolean;
+  /** The real node: its name, the run's registry (host:port, plain HTTP), the images pushed at start. */
+  node: NodeState;
   /** Runs kubectl with the admin kubeconfig. Never throws on a non-zero exit. */
   kubectl(args: string[], options?: CommandOptions): Promise<ExecResult>;
   /** Runs helm with the admin kubeconfig and helm's own dirs under the cluster directory. */
@@ -51,6 +61,11 @@ export interface Cluster {
 
 function toCluster(state: ClusterState, startedHere: boolean): Cluster {
   const kubectl = kubectlFor(state);
+  const node = state.node;
+  if (!node)
+    throw new Error(
+      `the cluster in ${state.dir} has no real node; restart it (npm run cluster:up -- --fresh)`,
+    );
   const helmHome = join(state.dir, 'helm');
   return {
     server: state.server,
@@ -59,6 +74,7 @@ function toCluster(state: ClusterState, startedHere: boolean): Cluster {
     caCertPath: state.caCertPath,
     caKeyPath: state.caKeyPath,
     startedHere,
+    node,
     kubectl: (args, options = {}) => kubectl(args, options),
     helm: (args, options = {}) => {
       const env: NodeJS.ProcessEnv = {
@@ -78,7 +94,7 @@ function toCluster(state: ClusterState, startedHere: boolean): Cluster {
       return kc;
     },
     stop: async ({ force = false } = {}) => {
-      if (startedHere || force) await withClusterLock(() => stopCluster({ dir: state.dir }));
+      if (startedHere || force) await withClusterLock(() => stopCluster({ dir: state.dir }), state.dir);
     },
   };
 }
@@ -105,7 +121,7 @@ export async function startCluster(
     }
     const state = await startControlPlane({ dir, ...(options.log ? { log: options.log } : {}) });
     return toCluster(state, true);
-  });
+  }, dir);
 }
 
 /** The running cluster, without starting one; throws when none is healthy. */
