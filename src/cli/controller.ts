@@ -51,6 +51,8 @@ flags:
                                  pin a digest; needs get on Secrets and ServiceAccounts (default true)
   --oci-scan-dir <DIR>           scratch directory for unpacking layers to scan (default the system temp dir)
   --oci-scan-max-layer-bytes <N> largest layer, unpacked, the controller scans (default 34359738368)
+  --oci-refresh <DURATION>       look again at a digest with a signature after this long (default 10m)
+  --oci-retry <DURATION>         look again at a digest without one, or whose registry failed (default 1m)
   --log-level <LEVEL>            ${LOG_LEVELS.join(', ')} (default info)`;
 
 const FLAGS = {
@@ -78,6 +80,8 @@ const FLAGS = {
   'oci-pull-secrets': { type: 'string' },
   'oci-scan-dir': { type: 'string' },
   'oci-scan-max-layer-bytes': { type: 'string' },
+  'oci-refresh': { type: 'string' },
+  'oci-retry': { type: 'string' },
 } as const;
 
 const BOOLEAN_FLAGS = ['--leader-elect', '--cert-manager', '--oci-evidence', '--oci-pull-secrets'];
@@ -132,6 +136,8 @@ export interface ControllerFlags {
     pullSecrets: boolean;
     scanDir: string;
     maxLayerBytes: number;
+    refreshMs: number;
+    retryMs: number;
   };
 }
 
@@ -191,6 +197,8 @@ function ociFlags(values: {
   'oci-pull-secrets'?: string;
   'oci-scan-dir'?: string;
   'oci-scan-max-layer-bytes'?: string;
+  'oci-refresh'?: string;
+  'oci-retry'?: string;
 }): NonNullable<ControllerFlags['oci']> {
   const max = values['oci-scan-max-layer-bytes'];
   if (max !== undefined && !/^[1-9][0-9]*$/.test(max))
@@ -203,6 +211,8 @@ function ociFlags(values: {
     pullSecrets: boolFlag(values['oci-pull-secrets'], 'oci-pull-secrets', true),
     scanDir: values['oci-scan-dir'] ?? tmpdir(),
     maxLayerBytes: max === undefined ? 32 * 1024 ** 3 : Number(max),
+    refreshMs: values['oci-refresh'] ? parseDuration(values['oci-refresh'], 'oci-refresh') : 600_000,
+    retryMs: values['oci-retry'] ? parseDuration(values['oci-retry'], 'oci-retry') : 60_000,
   };
 }
 
@@ -249,6 +259,8 @@ export async function run(argv: string[]): Promise<number> {
       ...(credentials !== undefined ? { credentials } : {}),
       insecureHosts: flags.oci.insecureRegistries,
       pullSecrets: flags.oci.pullSecrets,
+      refreshMs: flags.oci.refreshMs,
+      retryMs: flags.oci.retryMs,
       // The controller's memory is small (docs/operations.md, Sizing): what it cannot hold is scanned at pod start.
       scan: {
         scratchDir: flags.oci.scanDir,

@@ -286,7 +286,8 @@ export class OciEvidenceReconciler {
       .filter((r) => !this.wants.get(r.digest)?.workloads.size)
       .sort((a, b) => a.checkedAt - b.checkedAt);
     for (const r of new Set([...unwanted, ...byAge.slice(0, overflow)])) void this.deleteRecord(r.name);
-    this.timer = this.d.clock.setTimeout(() => this.tick(), 30_000);
+    const period = Math.min(this.d.refreshMs ?? 600_000, this.d.retryMs ?? 60_000) / 2;
+    this.timer = this.d.clock.setTimeout(() => this.tick(), Math.min(30_000, Math.max(1000, period)));
   }
 
   private async deleteRecord(name: string): Promise<void> {
