@@ -29,6 +29,8 @@ flags:
   --policy-dir <DIR>             read policies from files instead of a cluster (reloaded on change, SIGHUP)
   --cluster-file <FILE>          with --policy-dir: Namespaces, RuntimeClasses, ConfigMaps, Secrets
   --controller-namespace <NS>    where cluster-wide key Secrets live (default $POD_NAMESPACE or modelgate-system)
+  --oci-evidence=true|false      read the controller's OCI evidence records and ask it for missing ones
+                                 (default true; the controller's --oci-evidence must agree)
   --verifier-image <IMG>         runtime verifier image when a policy names none (default ${DEFAULT_VERIFIER_IMAGE})
   --log-level <LEVEL>            ${LOG_LEVELS.join(', ')} (default info)
   --max-body-bytes <N>           largest AdmissionReview accepted, else 413 (default ${DEFAULT_MAX_BODY_BYTES})
@@ -46,6 +48,7 @@ const FLAGS = {
   'policy-dir': { type: 'string' },
   'cluster-file': { type: 'string' },
   'controller-namespace': { type: 'string' },
+  'oci-evidence': { type: 'string' },
   'verifier-image': { type: 'string' },
   'log-level': { type: 'string' },
   'max-body-bytes': { type: 'string' },
@@ -66,7 +69,8 @@ async function clusterStore(
   kubeconfig: string | undefined,
   controllerNamespace: string,
   logger: Logger,
-): Promise<{ store: PolicyStore; requester: OciEvidenceRequester }> {
+  ociEvidence: boolean,
+): Promise<{ store: PolicyStore; requester?: OciEvidenceRequester }> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kubeConfig = new KubeConfig();
   if (kubeconfig) kubeConfig.loadFromFile(kubeconfig);
@@ -76,6 +80,7 @@ async function clusterStore(
       kubeConfig: typeof kubeConfig;
       controllerNamespace: string;
       logger: Logger;
+      ociEvidence?: boolean;
     }) => PolicyStore;
   };
   if (typeof mod.createClusterPolicyStore !== 'function')
@@ -86,7 +91,9 @@ async function clusterStore(
     kubeConfig,
     controllerNamespace,
     logger: logger.child({ component: 'policy-store' }),
+    ociEvidence,
   });
+  if (!ociEvidence) return { store };
   // Asks the controller for OCI evidence the decisions missed (after answering, never on the admission path).
   const { HttpKubeClient } = await import('../kube/client.ts');
   const requester = new OciEvidenceRequester({
@@ -157,7 +164,15 @@ export async function run(argv: string[]): Promise<number> {
     cleanups.push(watchPolicyFiles(paths, reload, logger));
     store = fileStore;
   } else {
-    ({ store, requester } = await clusterStore(values.kubeconfig, controllerNamespace, logger));
+    const oci = values['oci-evidence'] ?? 'true';
+    if (oci !== 'true' && oci !== 'false')
+      throw new UsageError(`--oci-evidence must be true or false, not "${oci}"\n\n${USAGE}`);
+    ({ store, requester } = await clusterStore(
+      values.kubeconfig,
+      controllerNamespace,
+      logger,
+      oci === 'true',
+    ));
   }
   store.onChange((s) => {
     metrics.setPolicyCounts(s.policies.size, s.errors.length);

@@ -43,12 +43,16 @@ export interface ClusterPolicyStoreOptions {
   kubeConfig: KubeAccess;
   controllerNamespace: string;
   logger: pino.Logger;
+  /** Read OCI evidence records (default true; off when the controller does not write them). */
+  ociEvidence?: boolean;
 }
 
 export interface ClusterPolicyStoreDeps {
   client: KubeClient;
   controllerNamespace: string;
   logger: pino.Logger;
+  /** Read OCI evidence records from the controller's namespace (default true). */
+  ociEvidence?: boolean;
   clock?: Clock;
   /** Coalesces bursts of changes (startup, mass updates) into one recompile. */
   debounceMs?: number;
@@ -62,6 +66,7 @@ export function createClusterPolicyStore(opts: ClusterPolicyStoreOptions): Clust
     client: new HttpKubeClient(opts.kubeConfig),
     controllerNamespace: opts.controllerNamespace,
     logger: opts.logger,
+    ...(opts.ociEvidence === false ? { ociEvidence: false } : {}),
   });
 }
 
@@ -95,7 +100,8 @@ export class InformerPolicyStore implements ClusterPolicyStore {
 
   constructor(private readonly d: ClusterPolicyStoreDeps) {
     this.clock = d.clock ?? realClock;
-    this.view = new MemoryClusterView({ evidenceNamespace: d.controllerNamespace });
+    const oci = d.ociEvidence !== false;
+    this.view = new MemoryClusterView(oci ? { evidenceNamespace: d.controllerNamespace } : {});
     this.current = { policies: new PolicySet([]), cluster: this.view, errors: [] };
     const informer = (ref: typeof NAMESPACES, extra: { labelSelector?: string; namespace?: string } = {}) => {
       const inf = new Informer({
@@ -127,15 +133,15 @@ export class InformerPolicyStore implements ClusterPolicyStore {
       });
     for (const inf of viewInformers) this.feedView(inf);
     // OCI evidence records (issue 17) change no policy: they go into the view without a recompile.
-    const evidence = informer(CONFIG_MAPS, {
-      labelSelector: `${EVIDENCE_LABEL}=true`,
-      namespace: d.controllerNamespace,
-    });
-    evidence.addHandlers({
-      onAdd: (o) => void this.view.upsert(o),
-      onUpdate: (o) => void this.view.upsert(o),
-      onDelete: (o) => this.view.remove('ConfigMap', o.metadata.namespace, o.metadata.name),
-    });
+    const evidence = oci
+      ? [informer(CONFIG_MAPS, { labelSelector: `${EVIDENCE_LABEL}=true`, namespace: d.controllerNamespace })]
+      : [];
+    for (const inf of evidence)
+      inf.addHandlers({
+        onAdd: (o) => void this.view.upsert(o),
+        onUpdate: (o) => void this.view.upsert(o),
+        onDelete: (o) => this.view.remove('ConfigMap', o.metadata.namespace, o.metadata.name),
+      });
     // Selectors match namespace labels: a relabelled namespace may gain or lose policies. Registered after
     // feedView, so listeners see the view with the new labels.
     namespaces.addHandlers({
@@ -144,7 +150,7 @@ export class InformerPolicyStore implements ClusterPolicyStore {
         for (const l of this.namespaceListeners) l(o.metadata.name);
       },
     });
-    this.base = [...this.policyInformers, ...viewInformers, evidence];
+    this.base = [...this.policyInformers, ...viewInformers, ...evidence];
   }
 
   get informers(): readonly Informer[] {

@@ -26,6 +26,8 @@ export interface ClusterView {
   secretData(namespace: string, name: string): Record<string, string> | undefined;
   /** What the controller recorded about an OCI manifest digest (issue 17); undefined when nothing yet. */
   ociEvidence?(digest: string): OciEvidenceRecord | undefined;
+  /** Whether records are read at all (a missing one then means "not resolved yet", not "feature off"). */
+  ociEvidenceEnabled?(): boolean;
 }
 
 export interface MemoryClusterViewOptions {
@@ -120,6 +122,9 @@ export class MemoryClusterView implements ClusterView {
   }
   ociEvidence(digest: string): OciEvidenceRecord | undefined {
     return this.evidence.get(digest);
+  }
+  ociEvidenceEnabled(): boolean {
+    return this.options.evidenceNamespace !== undefined;
   }
 
   /** A record counts only in modelgate's namespace, under the name of the digest it is about. */

@@ -339,4 +339,38 @@ describe('admission-time OCI evidence', () => {
         .join(),
     ).toMatch(/shares its process namespace/);
   });
+
+  it('an undeclared image volume waits for the registry ("pending"); a declared one takes the runtime path at once', () => {
+    const set = setOf(signedBy(release.pem, { verifier: { inject: true } }));
+    const pending = judge(imageVolumePod(), set, viewWith());
+    expect(pending.allowed).toBe(false);
+    expect(pending.violations.map((v) => v.message).join()).toMatch(/verification pending/);
+    expect(pending.ociMisses?.map((m) => m.digest)).toEqual([DIGEST]);
+    const declared = imageVolumePod() as { metadata: { annotations: Record<string, string> } };
+    declared.metadata.annotations = {
+      'modelgate.io/models': JSON.stringify([{ name: 'm', volume: 'm', digest: `sha256:${'c'.repeat(64)}` }]),
+    };
+    const d = judge(declared, set, viewWith());
+    expect(d.violations.map((v) => v.check)).toEqual(['verifier']); // needs the injected verifier, nothing else
+    // A registry that never answered: refused with its error (fail closed), not handed to a verifier.
+    const failed = judge(
+      imageVolumePod(),
+      set,
+      viewWith({
+        version: 1,
+        digest: DIGEST,
+        repository: 'r/m',
+        checkedAt: 1,
+        error: 'cannot reach r: ECONNREFUSED',
+      }),
+    );
+    expect(failed.violations.map((v) => v.message).join()).toMatch(
+      /the registry could not tell: .*ECONNREFUSED/,
+    );
+    expect(failed.violations.map((v) => v.remediation).join()).toMatch(/reach the registry/);
+    // A view that reads no records (the feature off) never says "pending".
+    const off = new MemoryClusterView();
+    off.upsert(namespace('ml'));
+    expect(judge(imageVolumePod(), set, off).violations.map((v) => v.check)).toEqual(['verifier']);
+  });
 });

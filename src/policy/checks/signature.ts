@@ -122,6 +122,27 @@ export const signatureVerified: Check = (ctx) => {
       ctx.note?.ociMiss({ digest: oci.digest, uri: m.uri ?? '' });
       ociWhy = `verification pending: ${oci.reason}; modelgate's controller is looking for it now, retry in a few seconds`;
     } else if (oci.state === 'failed') ociWhy = `the registry could not tell: ${oci.reason}`;
+    if (
+      (oci.state === 'pending' || oci.state === 'failed') &&
+      oci.delivery === 'image volume' &&
+      m.declared === undefined &&
+      ctx.cluster.ociEvidenceEnabled?.() === true
+    ) {
+      // An undeclared image volume may be proven by a signature over its manifest in the registry: until
+      // the controller knows (a first look, or a registry that never answered), it is not handed to a
+      // verifier that would fail at pod start for want of a bundle in the image. Once the record says no
+      // signature is there, the runtime verifier takes it (a bundle in the image, as before).
+      findings.push({
+        check: 'signature',
+        model: label,
+        message: `model ${label} must be signed by ${need}: ${ociWhy}`,
+        remediation:
+          oci.state === 'pending'
+            ? 'apply again in a few seconds (kubectl apply, or let your GitOps controller retry)'
+            : `let modelgate's controller reach the registry (network, and a pull secret or ociEvidence.registryCredentialsSecret for it), then apply again; or declare the model in ${MODELS_ANNOTATION} with its signed digest and bundle, for the runtime verifier to check at pod start`,
+      });
+      continue;
+    }
     // KServe delivers an oci:// storage URI as a modelcar: a container image, which no verifier checks.
     const kserveModelcar =
       oci.state !== 'none' && oci.delivery === 'KServe OCI storage URI' && m.transport === 'oci';
