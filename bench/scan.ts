@@ -1,10 +1,12 @@
 // Scanner throughput: a large clean PyTorch-style pickle (plain and inside a torch zip with large
-// storages), safetensors files of growing size (scan time must not grow with tensor bytes), and the
-// fixture corpus; side by side with picklescan (same venv as scripts/compare-scanners.ts).
-// Prints a table and, last, one JSON line, also written to docs/perf/scan.json. picklescan needs
-// `npm run setup` (or `bash scripts/venv-scanners.sh`); without it only modelgate is timed.
-// About 30 s on 2 cores; temporary files are sparse where possible (up to 64 GiB apparent, a few GiB
-// on disk at most).   npm run bench:scan
+// storages), safetensors files of growing size (scan time must not grow with tensor bytes), the shared
+// fixture corpus, and the generated scanner corpus (corpus/CORPUS.md); side by side with picklescan
+// and, on the generated corpus, ModelAudit (same venv as scripts/compare-scanners.ts, telemetry off).
+// Prints a table and, last, one JSON line, also written to docs/perf/scan.json. The peers need
+// `npm run setup` (or `bash scripts/venv-scanners.sh`); without them only modelgate is timed.
+// A few minutes on 2 cores (ModelAudit alone takes most of it; BENCH_SKIP_MODELAUDIT=1 skips it);
+// temporary files are sparse where possible (up to 64 GiB apparent, a few GiB on disk at most).
+//   npm run bench:scan
 import { execFile } from 'node:child_process';
 import { mkdtemp, open, rm, writeFile } from 'node:fs/promises';
 import { readdirSync, statSync } from 'node:fs';
@@ -15,6 +17,7 @@ import { promisify } from 'node:util';
 import { scanPaths } from '../src/scanning/index.ts';
 import { crc32 } from '../src/scanning/zip.ts';
 import { emitResult } from './perf-output.ts';
+import { PEER_ENV } from '../scripts/compare-scanners.ts';
 
 const run = promisify(execFile);
 const repo = resolve(fileURLToPath(new URL('..', import.meta.url)));
@@ -253,6 +256,36 @@ print(best[0], best[1])
   }
 }
 
+/**
+ * ModelAudit's scan (modelaudit.core.scan_model_directory_or_file, what its CLI runs per path) on
+ * the paths in one process: wall and CPU time of one pass (it is slow; best of 3 would take minutes).
+ */
+async function modelauditTiming(python: string, paths: string[]): Promise<Timing | undefined> {
+  const code = `
+import sys, time, logging
+logging.disable(logging.CRITICAL)
+from modelaudit.core import scan_model_directory_or_file
+t0, c0 = time.perf_counter(), time.process_time()
+for p in sys.argv[1:]:
+    try: scan_model_directory_or_file(p)
+    except Exception: pass
+print((time.perf_counter() - t0) * 1000, (time.process_time() - c0) * 1000)
+`;
+  try {
+    const { stdout } = await run(python, ['-c', code, ...paths], {
+      env: PEER_ENV,
+      maxBuffer: 64 << 20,
+      timeout: 3_600_000,
+    });
+    const [wall, cpu] = (stdout.trim().split('\n').pop() ?? '').split(' ').map(Number);
+    return wall === undefined || cpu === undefined || Number.isNaN(wall)
+      ? undefined
+      : { wallMs: wall, cpuMs: cpu };
+  } catch {
+    return undefined;
+  }
+}
+
 function listFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((n) => {
     const p = join(dir, n);
@@ -265,6 +298,7 @@ interface Row {
   bytes: number;
   modelgate: Timing;
   picklescan?: Timing;
+  modelaudit?: Timing;
 }
 
 async function main(): Promise<void> {
@@ -281,7 +315,7 @@ async function main(): Promise<void> {
     const add = async (name: string, paths: string[], bytes: number, peer = true) => {
       const modelgate = await time(() => scanPaths(paths));
       const reports = await scanPaths(paths);
-      if (!name.startsWith('fixture') && reports.some((r) => r.verdict !== 'clean'))
+      if (!name.includes('corpus') && reports.some((r) => r.verdict !== 'clean'))
         throw new Error(`${name}: expected clean, got ${JSON.stringify(reports[0]?.findings.slice(0, 3))}`);
       const picklescan = peer && python ? await picklescanTiming(python, paths) : undefined;
       rows.push({ name, bytes, modelgate, ...(picklescan === undefined ? {} : { picklescan }) });
@@ -297,12 +331,26 @@ async function main(): Promise<void> {
       await writeSafetensors(p, 2000, gib * 1024 ** 3);
       await add(`safetensors, ${gib} GiB, 2000 tensors (sparse)`, [p], statSync(p).size, false);
     }
-    const fixtures = listFiles(corpus);
+    const generated = listFiles(join(corpus, 'corpus')).filter(
+      (f) => !f.endsWith('.json') || !f.endsWith('manifest.json'),
+    );
+    const fixtures = listFiles(corpus).filter((f) => !generated.includes(f) && !f.endsWith('manifest.json'));
     await add(
       `fixture corpus, ${fixtures.length} files`,
       fixtures,
       fixtures.reduce((n, f) => n + statSync(f).size, 0),
     );
+    const gen = generated.filter((f) => !f.endsWith('manifest.json'));
+    await add(
+      `scanner corpus, ${gen.length} files`,
+      gen,
+      gen.reduce((n, f) => n + statSync(f).size, 0),
+    );
+    const last = rows[rows.length - 1];
+    if (last !== undefined && python && process.env.BENCH_SKIP_MODELAUDIT === undefined) {
+      const ma = await modelauditTiming(python, gen);
+      if (ma !== undefined) last.modelaudit = ma;
+    }
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
@@ -323,8 +371,14 @@ async function main(): Promise<void> {
       `${r.name.padEnd(50)} ${mib(r.bytes).padStart(7)} ${ms(r.modelgate).padStart(24)} ${rate.padStart(10)} ${ms(r.picklescan).padStart(25)} ${ratio.padStart(6)}`,
     );
   }
+  for (const r of rows.filter((x) => x.modelaudit !== undefined)) {
+    const m = r.modelaudit as Timing;
+    console.log(
+      `${r.name}: ModelAudit 0.2.54 ${ms(m)} ms; ModelAudit / modelgate: ${(m.cpuMs / Math.max(r.modelgate.cpuMs, 0.1)).toFixed(0)}x by CPU, ${(m.wallMs / Math.max(r.modelgate.wallMs, 0.1)).toFixed(0)}x by wall time`,
+    );
+  }
   console.log(
-    'Times are best of 3 by CPU time (user+system), wall time in parentheses; ratio = picklescan CPU / modelgate CPU. ' +
+    'Times are best of 3 by CPU time (user+system), wall time in parentheses (ModelAudit: one pass); ratio = picklescan CPU / modelgate CPU. ' +
       'safetensors bytes are never read, so that time tracks the header, not the file size.',
   );
   const round = (t: Timing | undefined) =>
@@ -344,6 +398,17 @@ async function main(): Promise<void> {
         r.picklescan === undefined
           ? null
           : Number((r.picklescan.cpuMs / Math.max(r.modelgate.cpuMs, 0.1)).toFixed(2)),
+      ...(r.modelaudit === undefined
+        ? {}
+        : {
+            modelaudit: round(r.modelaudit),
+            modelaudit_to_modelgate_cpu_ratio: Math.round(
+              r.modelaudit.cpuMs / Math.max(r.modelgate.cpuMs, 0.1),
+            ),
+            modelaudit_to_modelgate_wall_ratio: Math.round(
+              r.modelaudit.wallMs / Math.max(r.modelgate.wallMs, 0.1),
+            ),
+          }),
     })),
   });
 }

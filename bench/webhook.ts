@@ -372,20 +372,70 @@ function measureLargePods(admission: { validate(req: never): { verdict: string }
   const image = `vllm/vllm-openai@sha256:${'a'.repeat(64)}`;
   const flags = (n: number, tag: string) =>
     Array.from({ length: n }, (_, i) => (i % 2 ? `evil-org/model-${tag}-${i}` : '--model'));
-  const shapes: [string, Record<string, unknown>[]][] = [
-    ['one container, 100,000 args', [{ name: 's', image, args: flags(100_000, 'x') }]],
+  // Shapes found by the security review and the red team to cost more than linear time before.
+  const hostPaths = Array.from({ length: 8000 }, (_, i) => ({
+    name: `h${i}`,
+    hostPath: { path: `/data/${i}` },
+  }));
+  const shapes: [string, Record<string, unknown>][] = [
+    ['one container, 100,000 args', { containers: [{ name: 's', image, args: flags(100_000, 'x') }] }],
     [
-      '128 containers of 1,000 args',
-      Array.from({ length: 128 }, (_, c) => ({ name: `c${c}`, image, args: flags(1000, `c${c}`) })),
+      '180 containers of 1,000 args (3 MiB)',
+      {
+        containers: Array.from({ length: 180 }, (_, c) => ({
+          name: `c${c}`,
+          image,
+          args: flags(1000, `c${c}`),
+        })),
+      },
+    ],
+    [
+      'one argument of 500,000 "$("',
+      { containers: [{ name: 's', image, args: ['--model', '$('.repeat(500_000)] }] },
+    ],
+    [
+      '20,000 $(VAR) references to ConfigMap values',
+      {
+        containers: [
+          {
+            name: 's',
+            image,
+            env: [{ name: 'X', valueFrom: { configMapKeyRef: { name: 'c', key: 'k' } } }],
+            args: ['--model', '$(X)'.repeat(20_000), ...Array.from({ length: 2000 }, () => '$(X)')],
+          },
+        ],
+      },
+    ],
+    [
+      '8,000 hostPath volumes beside a model volume',
+      {
+        containers: [
+          {
+            name: 's',
+            image,
+            args: ['--model', '/models/m'],
+            volumeMounts: [{ name: 'm', mountPath: '/models/m', readOnly: true }],
+          },
+        ],
+        volumes: [{ name: 'm', hostPath: { path: '/data' } }, ...hostPaths],
+      },
     ],
   ];
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-  return shapes.map(([shape, containers]) => {
+  return shapes.map(([shape, spec]) => {
     const pod = {
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { name: 'big', namespace: 'prod' },
-      spec: { containers },
+      metadata: {
+        name: 'big',
+        namespace: 'prod',
+        annotations: {
+          'modelgate.io/models': JSON.stringify([
+            { name: 'm', volume: 'm', digest: `sha256:${'b'.repeat(64)}` },
+          ]),
+        },
+      },
+      spec,
     };
     const body = JSON.stringify({
       apiVersion: 'admission.k8s.io/v1',

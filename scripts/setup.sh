@@ -6,7 +6,8 @@
 #   - the real node's parts: kubelet and kube-proxy (same Kubernetes module), containerd 2.x and its shim,
 #     the local OCI registry, runc, CNI plugins and iptables (Debian packages, unpacked into the cache)
 #   - a virtualenv with the OpenSSF model-signing tool (interop tests, hashing benchmark)
-#   - a virtualenv with picklescan and modelscan (scanner comparison, scan benchmark)
+#   - a virtualenv with picklescan, modelscan, ModelAudit and fickling (scanner comparison, scan benchmark)
+#   - a virtualenv with the libraries that write the scanner corpus (interop test re-generates it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "::: building the local Kubernetes control plane (cached; the first build takes several minutes)"
@@ -18,4 +19,5 @@ bash scripts/cluster/node/build.sh >/dev/null
 echo "::: Python tools"
 bash scripts/venv-model-signing.sh >/dev/null
 bash scripts/venv-scanners.sh >/dev/null
+bash scripts/scan-corpus/run.sh --venv-only 2>/dev/null
 echo "::: set-up done"

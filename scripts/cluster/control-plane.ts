@@ -19,21 +19,15 @@ import { request } from 'node:https';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
-import yaml from 'js-yaml';
 import { ensureBaseline } from './baseline.ts';
 import { ComponentExited, waitFor } from './exec.ts';
 import { nodeNetwork } from './node/config.ts';
 import { insideRunNetns, namespaceId, netnsFile, nsDir, removeNamespaceFiles } from './node/namespaces.ts';
 import { ensureNodeParts, hostMountsUnder, startNode, stopNode } from './node/node.ts';
-import { listProcesses, selfAndAncestors } from './node/proc.ts';
+import { cmdline, listProcesses, pidAlive, selfAndAncestors, stopProcesses } from './node/proc.ts';
+import { kubeconfigYaml } from './kubeconfig.ts';
 import { freePort } from './ports.ts';
-import {
-  createCertificateAuthority,
-  createServiceAccountKey,
-  issueCertificate,
-  type KeyAndCert,
-} from './pki.ts';
-
+import { createCertificateAuthority, createServiceAccountKey, issueCertificate } from './pki.ts';
 import {
   controlPlaneComponents,
   launchProcess,
@@ -93,23 +87,6 @@ export function ensureBinaries(log: (line: string) => void = defaultLog): string
   return binDir;
 }
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function cmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-  } catch {
-    return '';
-  }
-}
-
 /** Processes whose command line names the cluster directory: ours, from this or an earlier run. */
 function processesUsing(dir: string): number[] {
   const needle = `${dir}/`;
@@ -138,31 +115,6 @@ export async function readState(dir: string = defaultClusterDir): Promise<Cluste
   return readStateIn(dir);
 }
 
-async function terminate(pids: number[], log: (line: string) => void): Promise<void> {
-  const live = pids.filter(pidAlive);
-  if (live.length === 0) return;
-  log(`stopping pids ${live.join(', ')}`);
-  for (const pid of live) {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  }
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline && live.some(pidAlive)) await sleep(100);
-  for (const pid of live.filter(pidAlive)) {
-    log(`pid ${pid} ignored SIGTERM; killing`);
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  const hardDeadline = Date.now() + 5_000;
-  while (Date.now() < hardDeadline && live.some(pidAlive)) await sleep(50);
-}
-
 /**
  * Stops every process of the cluster in `dir` (also those of a crashed run), unmounts what its node
  * mounted, removes its cgroups, restores the kubelet's sysctls, releases its namespaces and deletes the
@@ -184,11 +136,13 @@ export async function stopCluster(
   const all = [...new Set([...recorded, ...processesUsing(dir)])];
   // etcd last, so the API server and controllers shut down against a live store.
   const isEtcd = (pid: number): boolean => (cmdline(pid).split(' ')[0] ?? '').endsWith('/etcd');
-  await terminate(
+  await stopProcesses(
     all.filter((pid) => !isEtcd(pid)),
     log,
+    'the control plane, the registry and the pod reaper',
+    15_000,
   );
-  await terminate(all.filter(isEtcd), log);
+  await stopProcesses(all.filter(isEtcd), log, 'etcd', 15_000);
   if (!options.keepNetns) {
     // Anything else still in the run's network namespace (a shell from cluster:exec, a process a
     // crashed test left behind) would keep it alive unseen: stop it. From inside the namespace (a test
@@ -196,11 +150,13 @@ export async function stopCluster(
     const netns = namespaceId(netnsFile(dir), 'net');
     if (netns && !insideRunNetns(dir)) {
       const spare = selfAndAncestors();
-      await terminate(
+      await stopProcesses(
         listProcesses()
           .filter((p) => p.netns === netns && !spare.has(p.pid))
           .map((p) => p.pid),
         log,
+        "what else was left in the cluster's network namespace",
+        15_000,
       );
     }
     removeNamespaceFiles(dir);
@@ -295,24 +251,6 @@ export async function clusterHealthy(dir: string = defaultClusterDir): Promise<C
 }
 
 // ---------- start ----------
-
-function kubeconfigYaml(server: string, caPem: string, client: KeyAndCert, user: string): string {
-  const b64 = (s: string): string => Buffer.from(s).toString('base64');
-  return yaml.dump({
-    apiVersion: 'v1',
-    kind: 'Config',
-    clusters: [{ name: 'modelgate-local', cluster: { server, 'certificate-authority-data': b64(caPem) } }],
-    users: [
-      {
-        name: user,
-        user: { 'client-certificate-data': b64(client.certPem), 'client-key-data': b64(client.keyPem) },
-      },
-    ],
-    contexts: [{ name: 'modelgate-local', context: { cluster: 'modelgate-local', user } }],
-    'current-context': 'modelgate-local',
-    preferences: {},
-  });
-}
 
 async function writePrivate(path: string, content: string): Promise<void> {
   await writeFile(path, content, { mode: 0o600 });

@@ -2,6 +2,13 @@
 // `formats.deny` and `modelgate scan --deny-format` accept. The scanner (src/scanning) decides which
 // format a file is; this list is part of the API, so the CRD schema takes its enum from here.
 
+/**
+ * A pickle global as the scanner names it: a fully qualified Python name (module.Class), matched exactly.
+ * What `formats.allowPickleGlobals` and `modelgate scan --allow-global` accept.
+ */
+export const PICKLE_GLOBAL_PATTERN = '^[A-Za-z_][A-Za-z0-9_]*([.][A-Za-z_][A-Za-z0-9_]*)+$';
+export const isPickleGlobalName = (s: string): boolean => new RegExp(PICKLE_GLOBAL_PATTERN).test(s);
+
 /** Formats a scan reports; also the names `--deny-format` accepts (see docs/scanning.md). */
 export const FORMATS = [
   'pickle',

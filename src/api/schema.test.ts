@@ -54,7 +54,7 @@ const everyField: DeepRequired<ModelPolicySpec> = {
     image: `reg.io/verifier@sha256:${'b'.repeat(64)}`,
     resources: { requests: { cpu: '1' }, limits: { memory: '1Gi' } },
   },
-  formats: { deny: ['pickle'] },
+  formats: { deny: ['pickle'], allowPickleGlobals: ['mycompany.preprocessing.ClipOutliers'] },
   nonModelImages: [
     { repository: 'docker.io/istio/proxyv2', digest: 'sha256:' + 'c'.repeat(64), reason: 'mesh' },
   ],

@@ -1,7 +1,7 @@
 // The OpenAPI v3 schema of ModelPolicy/ClusterModelPolicy: the single source of truth for crds/*.yaml
 // (scripts/generate-crds.ts writes them; crds.test.ts fails when they drift) and for offline validation
 // (validate.ts interprets it, so `modelgate check` and the controller reject what the API server rejects).
-import { DENY_FORMAT_NAMES } from './formats.ts';
+import { DENY_FORMAT_NAMES, PICKLE_GLOBAL_PATTERN } from './formats.ts';
 import { ENFORCEMENTS, SENSITIVITIES } from './types.ts';
 
 export interface CelRule {
@@ -285,12 +285,17 @@ export const specSchema: SchemaNode = {
     },
     formats: {
       type: 'object',
-      description: 'Model file formats the runtime verifier refuses.',
+      description: "What the runtime verifier's scan of model files refuses and allows.",
       properties: {
         deny: stringList(
           'Formats to refuse, e.g. pickle (any file holding a Python pickle, including PyTorch checkpoints and joblib files).',
           { enum: [...FORMAT_NAMES] },
           { maxItems: FORMAT_NAMES.length, 'x-kubernetes-list-type': 'set' },
+        ),
+        allowPickleGlobals: stringList(
+          "Pickle globals the runtime verifier's scan treats as data, for a library modelgate does not know (e.g. mycompany.preprocessing.ClipOutliers): exact, fully qualified names. An allowed name may be referenced, instantiated, given state and called with plain data, never used to run code, and never overrides the scanner's denylist (os.system, builtins.eval, ...). When several policies inject the verifier into one pod, a name is allowed only if every one of them allows it. ClusterModelPolicy only.",
+          { pattern: PICKLE_GLOBAL_PATTERN, maxLength: 256 },
+          { maxItems: 256, 'x-kubernetes-list-type': 'set' },
         ),
       },
     },

@@ -46,6 +46,19 @@ export const CLUSTER_ONLY_FIELDS: readonly ClusterOnlyField[] = [
     },
   },
   {
+    path: 'spec.formats.allowPickleGlobals',
+    rule: {
+      rule: '!has(self.formats) || !has(self.formats.allowPickleGlobals)',
+      message:
+        'spec.formats.allowPickleGlobals may be set only in a ClusterModelPolicy: a namespace cannot widen what the scanner accepts as data',
+      fieldPath: '.formats.allowPickleGlobals',
+    },
+    isSet: (s) => has(s.formats?.allowPickleGlobals),
+    clear: (s) => {
+      if (s.formats) delete s.formats.allowPickleGlobals;
+    },
+  },
+  {
     path: 'spec.nonModelImages',
     rule: {
       rule: '!has(self.nonModelImages)',

@@ -80,6 +80,8 @@ export interface VerifierSpec {
 
 export interface FormatsSpec {
   deny?: string[];
+  /** Pickle globals the scan treats as data, in data-only shapes (ClusterModelPolicy only). */
+  allowPickleGlobals?: string[];
 }
 
 /**

@@ -133,7 +133,7 @@ describe('modelgate check and registry evidence (OCI)', () => {
     const { generateKeyPairSync } = await import('node:crypto');
     const yaml = (await import('js-yaml')).default;
     const { loadSigner } = await import('../signing/sign.ts');
-    const { signOciManifest } = await import('../signing/oci-manifest.ts');
+    const { signOciManifest } = await import('../oci/signed-manifest.ts');
     const { CLEAN_SCAN, evidenceConfigMap, imageManifestBytes, recordFor } =
       await import('../oci/oci-images.test-support.ts');
     const { digestOf } = await import('../oci/manifest.ts');

@@ -18,7 +18,7 @@ import {
   OciSigningError,
   signOciManifest,
   statementCoversManifest,
-} from '../signing/oci-manifest.ts';
+} from '../oci/signed-manifest.ts';
 import { loadSigner } from '../signing/sign.ts';
 import type { TrustMaterial } from '../signing/trust.ts';
 import { verifyBundleSignature } from '../signing/verify-signature.ts';

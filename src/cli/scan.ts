@@ -6,6 +6,7 @@ import {
   type Finding,
   type Verdict,
 } from '../scanning/index.ts';
+import { isPickleGlobalName } from '../api/formats.ts';
 import { outputFormat, parseFlags, UsageError } from './args.ts';
 
 const USAGE = `usage: modelgate scan <PATH>... [--output text|json] [--deny-format FORMAT]... [--allow-global module.name]...
@@ -18,8 +19,9 @@ archive tricks. Nothing is loaded or executed.
   --deny-format FORMAT      refuse files of this format outright; "pickle" also refuses PyTorch
                             checkpoints, joblib and numpy object arrays that contain pickles
                             (${DENY_FORMAT_NAMES.join(', ')})
-  --allow-global NAME       treat this exact pickle global (e.g. mylib.layers.Scale) as safe; cannot
-                            override the denylist (os.system stays dangerous)
+  --allow-global NAME       treat this exact pickle global (e.g. mylib.transformers.ClipOutliers, your
+                            own reviewed class) as data: it may be instantiated, given state and called
+                            with plain data; it cannot override the denylist (os.system stays dangerous)
 
 exit status: 1 if any file is suspicious, dangerous or of a denied format; otherwise 2 if any file
 was rejected (unparsable, encrypted, over a limit) or a path is unusable; otherwise 0.`;
@@ -40,22 +42,32 @@ export async function run(argv: string[]): Promise<number> {
   }
   const output = outputFormat(values.output);
   if (positionals.length === 0) throw new UsageError(`at least one PATH is required\n\n${USAGE}`);
-  const denyFormats = values['deny-format'] ?? [];
+  const denyFormats = parseDenyFormats(values['deny-format'] ?? []);
+  const allowGlobals = parseAllowGlobals(values['allow-global'] ?? []);
+
+  const reports = await scanPaths(positionals, { denyFormats, allowGlobals });
+  process.stdout.write(output === 'json' ? renderJson(reports) : renderText(reports));
+  return exitCode(reports);
+}
+
+/** `--deny-format` values: format or group names (see FORMATS, FORMAT_GROUPS). */
+export function parseDenyFormats(denyFormats: string[]): string[] {
   const unknown = denyFormats.filter((f) => !DENY_FORMAT_NAMES.includes(f));
   if (unknown.length > 0)
     throw new UsageError(
       `unknown format ${unknown.join(', ')} for --deny-format (formats: ${DENY_FORMAT_NAMES.join(', ')})`,
     );
-  const allowGlobals = values['allow-global'] ?? [];
-  const badGlobal = allowGlobals.find((g) => !/^[A-Za-z_][\w]*(\.[A-Za-z_][\w]*)+$/.test(g));
+  return denyFormats;
+}
+
+/** `--allow-global` values: fully qualified Python names (module.Class), matched exactly. */
+export function parseAllowGlobals(allowGlobals: string[]): string[] {
+  const badGlobal = allowGlobals.find((g) => !isPickleGlobalName(g));
   if (badGlobal !== undefined)
     throw new UsageError(
-      `--allow-global needs a fully qualified name like torch.nn.modules.linear.Linear, not "${badGlobal}"`,
+      `--allow-global needs a fully qualified name like mylib.transformers.ClipOutliers, not "${badGlobal}"`,
     );
-
-  const reports = await scanPaths(positionals, { denyFormats, allowGlobals });
-  process.stdout.write(output === 'json' ? renderJson(reports) : renderText(reports));
-  return exitCode(reports);
+  return allowGlobals;
 }
 
 export function exitCode(reports: readonly FileReport[]): number {

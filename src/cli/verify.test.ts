@@ -160,3 +160,46 @@ describe('modelgate sign', () => {
     ).rejects.toThrow(UsageError);
   });
 });
+
+describe('modelgate verify --scan', () => {
+  it('scans the verified files; --allow-global admits a reviewed class, --deny-format refuses a format', async () => {
+    const model = join(tmp, 'scanned');
+    mkdirSync(model, { recursive: true });
+    // protocol 2: mycompany.transformers.ClipOutliers() by NEWOBJ, then BUILD of an empty state
+    const pkl = Buffer.concat([
+      Buffer.from([0x80, 0x02]),
+      Buffer.from('cmycompany.transformers\nClipOutliers\n)'),
+      Buffer.from([0x81]),
+      Buffer.from('}b.'),
+    ]);
+    writeFileSync(join(model, 'model.pkl'), pkl);
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    writeFileSync(join(tmp, 's.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
+    writeFileSync(join(tmp, 's.pub'), publicKey.export({ type: 'spki', format: 'pem' }));
+    const sig = join(model, 'model.sig');
+    expect(await sign([model, '--key', join(tmp, 's.pem'), '--signature', sig])).toBe(0);
+    const base = [model, '--signature', sig, '--key', join(tmp, 's.pub'), '--output', 'json'];
+    out = '';
+    expect(await verify(base)).toBe(0);
+    out = '';
+    expect(await verify([...base, '--scan'])).toBe(1);
+    expect(JSON.parse(out)).toMatchObject({
+      verdict: 'invalid',
+      reason: expect.stringContaining('mycompany.transformers.ClipOutliers'),
+    });
+    out = '';
+    expect(await verify([...base, '--allow-global', 'mycompany.transformers.ClipOutliers'])).toBe(0);
+    out = '';
+    expect(
+      await verify([
+        ...base,
+        '--allow-global',
+        'mycompany.transformers.ClipOutliers',
+        '--deny-format',
+        'pickle',
+      ]),
+    ).toBe(1);
+    await expect(verify([...base, '--allow-global', 'os'])).rejects.toThrow(UsageError);
+    await expect(verify([...base, '--deny-format', 'exe'])).rejects.toThrow(UsageError);
+  });
+});

@@ -11,10 +11,12 @@ import {
 } from '../verifier/run.ts';
 import { formatBytes } from '../verifier/progress.ts';
 import { outputFormat, parseFlags, UsageError } from './args.ts';
+import { parseAllowGlobals, parseDenyFormats } from './scan.ts';
 
 const USAGE = `usage: modelgate verify <MODEL_PATH> --signature <FILE>
          (--key <PEM> | --ca <PEM>... [--identity <ID>]... | --identity <ID>|--identity-regexp <RE> --issuer <URL> --trusted-root <FILE>)
          [--ignore-path <P>]... [--allow-symlinks] [--ignore-unsigned-files] [--expect-digest sha256:<hex>]
+         [--scan] [--deny-format FORMAT]... [--allow-global module.Name]...
          [--workers N] [--output text|json] [--verifier] [--termination-log <PATH>] [--config <FILE>]
        modelgate verify --pod-config-env <ENV> [--termination-log <PATH>] [--workers N]
        modelgate verify --oci-manifest <FILE|REF> ...   (a bundle over an OCI manifest: add --help after --oci-manifest=x)
@@ -30,9 +32,15 @@ Verifies the signature bundle (OpenSSF model_signing format) and that every file
   --trusted-root      Sigstore trusted root JSON (offline)
   --ignore-path       extra path to leave out, relative to the model (or to the working directory)
   --expect-digest     the signed subject digest must equal this (as pinned in modelgate.io/models)
+  --scan              after the signature passes, scan the files for code as the init container does
+                      (see modelgate scan); a finding makes the model invalid (exit 1)
+  --deny-format       refuse files of this format (implies --scan; names as for modelgate scan)
+  --allow-global      treat this exact pickle global as data in the scan (implies --scan; your own
+                      reviewed class; it never overrides the denylist)
   --verifier          init-container mode: result JSON to --termination-log (default ${DEFAULT_TERMINATION_LOG})
   --config            JSON file with the same settings (model, signature, key, ca, identity, identityRegexp,
-                      issuer, trustedRoot, ignorePaths, allowSymlinks, ignoreUnsignedFiles, expectDigest, workers);
+                      issuer, trustedRoot, ignorePaths, allowSymlinks, ignoreUnsignedFiles, expectDigest, workers,
+                      scan, denyFormats, allowGlobals);
                       flags win
   --pod-config-env    the injected init container: every model and authority of the pod, as the JSON the
                       mutating webhook puts in this environment variable; results (a JSON list) go to
@@ -51,6 +59,9 @@ const OPTIONS = {
   'allow-symlinks': { type: 'boolean' },
   'ignore-unsigned-files': { type: 'boolean' },
   'expect-digest': { type: 'string' },
+  scan: { type: 'boolean' },
+  'deny-format': { type: 'string', multiple: true },
+  'allow-global': { type: 'string', multiple: true },
   workers: { type: 'string' },
   output: { type: 'string' },
   verifier: { type: 'boolean' },
@@ -188,6 +199,13 @@ export function verifierInput(argv: string[]): { input: VerifierInput; output: '
     allowSymlinks: values['allow-symlinks'] ?? bool(c, 'allowSymlinks') ?? false,
     ignoreUnsignedFiles: values['ignore-unsigned-files'] ?? bool(c, 'ignoreUnsignedFiles') ?? false,
   };
+  const denyFormats = parseDenyFormats([...(list(c, 'denyFormats') ?? []), ...(values['deny-format'] ?? [])]);
+  const allowGlobals = parseAllowGlobals([
+    ...(list(c, 'allowGlobals') ?? []),
+    ...(values['allow-global'] ?? []),
+  ]);
+  if ((values.scan ?? bool(c, 'scan') ?? false) || denyFormats.length > 0 || allowGlobals.length > 0)
+    input.scan = { denyFormats, allowGlobals };
   const expectDigest = values['expect-digest'] ?? str(c, 'expectDigest');
   if (expectDigest !== undefined) input.expectDigest = expectDigest;
   const configWorkers = c.workers === undefined ? undefined : String(c.workers);

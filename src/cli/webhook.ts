@@ -181,12 +181,18 @@ export async function run(argv: string[]): Promise<number> {
     logger.info({ policies: s.policies.size, errors: s.errors.length }, 'policies loaded');
   });
 
+  const verifierImage = values['verifier-image'] ?? DEFAULT_VERIFIER_IMAGE;
+  if (!/@sha256:[0-9a-f]{64}$/.test(verifierImage))
+    logger.warn(
+      { verifierImage },
+      'the verifier image is not pinned by digest: whoever can move its tag decides what verifies models in every pod; pin it (--verifier-image <repository>@sha256:<digest>, Helm verifier.image.digest)',
+    );
   // Verdicts memoised by bundle digest and trust material, with a TTL (certificates expire).
   const verdicts = new VerdictCache();
   const verifyBundle: BundleVerifier = (bundle, trust) => verdicts.verify(bundle, trust);
   const admission = createAdmission({
     store,
-    verifier: { image: values['verifier-image'] ?? DEFAULT_VERIFIER_IMAGE },
+    verifier: { image: verifierImage },
     verifyBundle,
     validateTrust: trustProblem,
     controllerNamespace,

@@ -54,7 +54,7 @@ describe('reports say which evidence verified each model', () => {
   it('admission-oci for a model proven by a signature in the registry', async () => {
     const { generateKeyPairSync } = await import('node:crypto');
     const { loadSigner } = await import('../signing/sign.ts');
-    const { signOciManifest } = await import('../signing/oci-manifest.ts');
+    const { signOciManifest } = await import('../oci/signed-manifest.ts');
     const { CLEAN_SCAN, evidenceConfigMap, imageManifestBytes, recordFor } =
       await import('../oci/oci-images.test-support.ts');
     const { digestOf } = await import('../oci/manifest.ts');

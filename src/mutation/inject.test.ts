@@ -135,6 +135,7 @@ describe('verifier injection', () => {
       policies: ['ClusterModelPolicy/verified'],
       threshold: 1,
       denyFormats: ['pickle'],
+      allowGlobals: [],
       authorities: [{ name: 'release', trust: { method: 'key', publicKeyPem: KEY_A } }],
       models: [
         { name: 'llama', volume: 'model', path: '/models/model', signature: 'model.sig', digest: DIGEST },
@@ -360,6 +361,27 @@ describe('verifier injection', () => {
     const v = initContainers(applyJsonPatch(pod(), inject(pod(), [policy, same]).patch))[0]!;
     expect(configOf(v).policies).toEqual(['ClusterModelPolicy/same', 'ClusterModelPolicy/verified']);
     expect(configOf(v).denyFormats).toEqual(['keras', 'pickle']);
+  });
+
+  it('allows a pickle global only when every injecting policy allows it', () => {
+    const allowing = (name: string, globals: string[]) =>
+      compile(
+        {
+          verifier: { inject: true },
+          formats: { allowPickleGlobals: globals },
+          authorities: [{ name: 'release', key: { pem: KEY_A } }],
+        },
+        cluster(),
+        name,
+      );
+    const a = allowing('a', ['acme.prep.Clip', 'acme.prep.Scale']);
+    const b = allowing('b', ['acme.prep.Scale']);
+    const both = initContainers(applyJsonPatch(pod(), inject(pod(), [a, b]).patch))[0]!;
+    expect(configOf(both).allowGlobals).toEqual(['acme.prep.Scale']);
+    const withStrict = initContainers(applyJsonPatch(pod(), inject(pod(), [a, policy]).patch))[0]!;
+    expect(configOf(withStrict).allowGlobals).toEqual([]);
+    const alone = initContainers(applyJsonPatch(pod(), inject(pod(), [a]).patch))[0]!;
+    expect(configOf(alone).allowGlobals).toEqual(['acme.prep.Clip', 'acme.prep.Scale']);
   });
 });
 

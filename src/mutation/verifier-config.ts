@@ -33,6 +33,11 @@ export interface VerifierConfig {
   threshold: number;
   /** Model file formats to refuse (the policies' formats.deny, merged). */
   denyFormats: string[];
+  /**
+   * Pickle globals the scan treats as data: those every injecting policy allows (formats.allowPickleGlobals),
+   * so no policy's scan is weaker than it asked for.
+   */
+  allowGlobals: string[];
   authorities: { name: string; trust: TrustMaterial }[];
   models: VerifierModelConfig[];
 }

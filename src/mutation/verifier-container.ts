@@ -201,6 +201,16 @@ export function planVerifier(input: PlanInput): VerifierPlan {
     policies: injecting.map((p) => p.id),
     threshold: first?.threshold ?? 0,
     denyFormats: [...new Set(injecting.flatMap((p) => p.formatsDeny))].sort(),
+    allowGlobals:
+      injecting
+        .reduce<string[] | undefined>(
+          (acc, p) =>
+            acc === undefined
+              ? [...p.allowPickleGlobals]
+              : acc.filter((g) => p.allowPickleGlobals.includes(g)),
+          undefined,
+        )
+        ?.sort() ?? [],
     authorities: (first?.authorities ?? []).map((a) => ({ name: a.name, trust: a.trust })),
     models: [...byVolume.values()].sort((a, b) => a.volume.localeCompare(b.volume)),
   };

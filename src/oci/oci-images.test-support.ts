@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { buildTar } from '../scanning/testing.test-support.ts';
-import { ociManifestResources, signOciManifest } from '../signing/oci-manifest.ts';
+import { ociManifestResources, signOciManifest } from './signed-manifest.ts';
 import type { Signer } from '../signing/sign.ts';
 import { attachBundle } from './attach.ts';
 import {

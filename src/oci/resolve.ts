@@ -8,7 +8,7 @@ import {
   OciSigningError,
   statementCoversManifest,
   type OciResourceSet,
-} from '../signing/oci-manifest.ts';
+} from './signed-manifest.ts';
 import { parseStatement, StatementError } from '../signing/statement.ts';
 import type { TrustMaterial } from '../signing/trust.ts';
 import type { SignatureVerdict } from '../signing/verify-signature.ts';

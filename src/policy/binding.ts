@@ -52,9 +52,9 @@ export function containerStronglyBound(
   );
 }
 
-/** Volumes the runtime verifier checks for this policy. */
-export function verifiedVolumes(w: WorkloadModels, policy: CompiledPolicy): Set<string> {
+/** Volumes of pod spec `pod` that the runtime verifier checks for this policy. */
+export function verifiedVolumes(w: WorkloadModels, policy: CompiledPolicy, pod: number): Set<string> {
   const out = new Set<string>();
-  for (const m of w.models) if (runtimeVerified(m, policy)) out.add(m.volume!);
+  for (const m of w.models) if (m.pod === pod && runtimeVerified(m, policy)) out.add(m.volume!);
   return out;
 }

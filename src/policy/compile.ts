@@ -62,6 +62,8 @@ export interface CompiledPolicy {
   threshold: number;
   verifier: { inject: boolean; image?: string; resources?: ResourceRequirements };
   formatsDeny: string[];
+  /** Pickle globals the verifier's scan treats as data (ClusterModelPolicy only; ignored on a ModelPolicy). */
+  allowPickleGlobals: string[];
   confidentialComputing?: CompiledConfidentialComputing;
   enforceUnchangedUpdates: boolean;
   nonModelImages: CompiledApproval[];
@@ -143,6 +145,7 @@ export function broken(object: unknown, reason: BrokenReason, message: string): 
     threshold: 1,
     verifier: { inject: false },
     formatsDeny: [],
+    allowPickleGlobals: [],
     enforceUnchangedUpdates: true,
     nonModelImages: [],
     ignoredFields: [],
@@ -254,6 +257,7 @@ export function compileParsed(
       ...(spec.verifier?.resources ? { resources: spec.verifier.resources } : {}),
     },
     formatsDeny: spec.formats?.deny ?? [],
+    allowPickleGlobals: spec.formats?.allowPickleGlobals ?? [],
     ...(cc
       ? {
           confidentialComputing: {

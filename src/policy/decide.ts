@@ -135,6 +135,8 @@ function fingerprint(w: WorkloadModels): string {
   // found and the sensitivity: swapping the verifier's image, adding a debug container or a sidecar is a change.
   return canonicalJson([
     w.podSpecs.map((p) => p.spec),
+    // Values the containers read from the object's own labels and annotations (downward API).
+    w.containers.map((c) => c.envSnapshot),
     w.models.map((m) => [m.uri, m.digest, m.modelDigest, m.volume, m.declared]),
     w.unclassified,
     w.sensitivityLabels,

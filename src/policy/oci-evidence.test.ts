@@ -11,7 +11,7 @@ import {
 import { digestOf } from '../oci/manifest.ts';
 import type { OciEvidenceRecord } from '../oci/evidence.ts';
 import { VerdictCache } from '../signing/cache.ts';
-import { signOciManifest } from '../signing/oci-manifest.ts';
+import { signOciManifest } from '../oci/signed-manifest.ts';
 import { loadSigner } from '../signing/sign.ts';
 import { MemoryClusterView } from './cluster-view.ts';
 import { compilePolicy } from './compile.ts';

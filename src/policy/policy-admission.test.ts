@@ -24,6 +24,18 @@ describe('admitting policies (the policy kinds validating webhook)', () => {
     });
   });
 
+  it('warns when match.kinds leaves out Pods (what runtimes and controllers put into pods goes unchecked)', () => {
+    const kinds = (k: { group: string; kind: string }[]) =>
+      admit(policy('ClusterModelPolicy', { match: { kinds: k }, requirePinned: true }));
+    const isvc = { group: 'serving.kserve.io', kind: 'InferenceService' };
+    expect(kinds([isvc])).toMatchObject({
+      allowed: true,
+      warnings: [expect.stringContaining('leaves out Pods')],
+    });
+    expect(kinds([isvc, { group: '', kind: 'Pod' }]).warnings).toEqual([]);
+    expect(kinds([]).warnings).toEqual([]);
+  });
+
   it('refuses trust material that is not what it claims, naming the authority', () => {
     const notAKey = '-----BEGIN PUBLIC KEY-----\nbm90IGEga2V5\n-----END PUBLIC KEY-----\n';
     const r = admit(

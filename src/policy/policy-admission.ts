@@ -39,12 +39,14 @@ export function admitPolicy(object: unknown, cluster: ClusterView, opts: Compile
       warnings: [],
     };
   const r = compilePolicy(object, cluster, opts);
-  if (r.ok) return { allowed: true, warnings: [] };
+  const scope = scopeWarnings(label, parsed.policy.spec);
+  if (r.ok) return { allowed: true, warnings: scope };
   if (r.reason === 'KeysUnresolved')
     return {
       allowed: true,
       warnings: [
         `${label}: ${r.message}. Until it exists the policy fails closed: in Enforce every workload it selects is refused.`,
+        ...scope,
       ],
     };
   return {
@@ -52,4 +54,16 @@ export function admitPolicy(object: unknown, cluster: ClusterView, opts: Compile
     message: `${label} cannot be enforced as written (${r.reason}): ${r.message}`,
     warnings: [],
   };
+}
+
+/**
+ * A policy that leaves Pods out of match.kinds judges workloads only by what their objects say: what a
+ * KServe ServingRuntime, a controller or another webhook puts into the pods is never checked.
+ */
+function scopeWarnings(label: string, spec: ModelPolicySpec): string[] {
+  const kinds = spec.match?.kinds;
+  if (!kinds || kinds.length === 0 || kinds.some((k) => k.group === '' && k.kind === 'Pod')) return [];
+  return [
+    `${label}: match.kinds leaves out Pods, so only the objects listed are checked, by what they say: the containers a KServe ServingRuntime, a workload controller or another webhook puts into the pods are not. Add {group: "", kind: Pod} unless another policy selects these pods.`,
+  ];
 }

@@ -17,7 +17,7 @@ export interface CorpusRow {
 
 /**
  * Rows of a fixture table: the first cell names the fixture, the first later cell starting with
- * DANGEROUS/CLEAN/REJECT/VALID is the expectation. `prefix` is prepended to fixture names (tables in
+ * DANGEROUS/FLAGGED/CLEAN/REJECT/VALID is the expectation (FLAGGED: suspicious or dangerous). `prefix` is prepended to fixture names (tables in
  * subdirectories, like generated/GENERATED.md).
  */
 export function parseCorpusTable(markdown: string, prefix = ''): CorpusRow[] {
@@ -25,7 +25,7 @@ export function parseCorpusTable(markdown: string, prefix = ''): CorpusRow[] {
   for (const line of markdown.split('\n')) {
     const cells = line.split('|').map((c) => c.trim());
     const name = cells[1];
-    const text = cells.slice(2).find((c) => /^(DANGEROUS|CLEAN|REJECT|VALID)/.test(c));
+    const text = cells.slice(2).find((c) => /^(DANGEROUS|FLAGGED|CLEAN|REJECT|VALID)/.test(c));
     if (name === undefined || text === undefined || !/^[\w.-]+(\/[\w.-]+)*$/.test(name)) continue;
     const fixture = prefix + name;
     let expected: Expectation;
@@ -33,6 +33,12 @@ export function parseCorpusTable(markdown: string, prefix = ''): CorpusRow[] {
     if (/^DANGEROUS/.test(text)) {
       expected = 'dangerous';
       accepts = /or REJECT/.test(text) ? ['dangerous', 'rejected'] : ['dangerous'];
+    } else if (/^FLAGGED/.test(text)) {
+      // allowlist-first: anything not known to be data is flagged; suspicious is enough
+      expected = 'dangerous';
+      accepts = /or REJECT/.test(text)
+        ? ['dangerous', 'suspicious', 'rejected']
+        : ['dangerous', 'suspicious'];
     } else if (/^REJECT/.test(text)) {
       expected = 'reject';
       accepts = ['rejected'];
@@ -44,7 +50,7 @@ export function parseCorpusTable(markdown: string, prefix = ''): CorpusRow[] {
     }
     const head = text.split(/ — | \(|; /)[0] ?? '';
     const names =
-      expected === 'dangerous'
+      expected === 'dangerous' && /^DANGEROUS/.test(text)
         ? [...head.matchAll(/\b[A-Za-z_][\w]*(?:\.[A-Za-z_][\w]*)+\b/g)].map((m) => m[0])
         : [];
     out.push({ fixture, text, expected, accepts, names });

@@ -43,6 +43,61 @@ describe('fixture corpus (test/fixtures/model-scanning/SOURCES.md)', () => {
   });
 });
 
+describe('generated corpus (corpus/CORPUS.md, scripts/scan-corpus/generate.py)', () => {
+  const corpus = parseCorpusTable(readFileSync(join(root, 'corpus/CORPUS.md'), 'utf8'), 'corpus/');
+  const kind = (r: CorpusRow): string => r.fixture.split('/')[1] ?? '';
+
+  it('has every class of issue 15 and enough real benign models', () => {
+    expect(corpus.length).toBeGreaterThanOrEqual(300);
+    expect(corpus.filter((r) => kind(r) === 'benign').length).toBeGreaterThanOrEqual(60);
+    const classes = new Set(
+      readFileSync(join(root, 'corpus/CORPUS.md'), 'utf8')
+        .split('\n')
+        .map((l) => l.split('|')[2]?.trim()),
+    );
+    for (const c of [
+      'joblib',
+      'npy',
+      'pickle-content',
+      'compression',
+      'tar',
+      'keras',
+      'tf',
+      'gguf',
+      'onnx',
+      'advisory',
+      'evasion',
+      'shape',
+      'sklearn',
+      'torch',
+      'text',
+    ])
+      expect(classes, c).toContain(c);
+  });
+
+  it('gives every file its expected verdict: malicious caught, benign clean, invalid refused', async () => {
+    const reports = await scanPaths(corpus.map((r) => join(root, r.fixture)));
+    const failures: string[] = [];
+    corpus.forEach((row, i) => {
+      const rep = reports[i];
+      if (rep === undefined) return failures.push(`${row.fixture}: no report`);
+      if (!row.accepts.includes(rep.verdict))
+        failures.push(
+          `${row.fixture}: expected ${row.accepts.join('|')}, got ${rep.verdict}: ${rep.findings.map((f) => f.rule).join(', ')}`,
+        );
+      if (rep.verdict === 'dangerous' && row.names.length > 0) {
+        const text = rep.findings.map((f) => f.detail).join('\n');
+        if (!row.names.some((n) => text.includes(n)))
+          failures.push(`${row.fixture}: findings name none of ${row.names.join(', ')}`);
+      }
+      return undefined;
+    });
+    expect(failures).toEqual([]);
+    const invalidClean = corpus.filter((r, i) => kind(r) === 'invalid' && reports[i]?.verdict === 'clean');
+    expect(invalidClean).toEqual([]);
+  });
+});
+
 describe('generated fixtures (generated/GENERATED.md)', () => {
   it.each([
     ['generated/clean_arrays.joblib', 'clean', 'joblib'],

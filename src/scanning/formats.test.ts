@@ -120,7 +120,7 @@ describe('GGUF', () => {
     const tpl = "{{ ''.__class__.__mro__[1].__subclasses__() }}";
     const r = await scanBuffer(buildGguf({ kv: { 'tokenizer.chat_template': tpl } }), 'm.gguf');
     expect(r.verdict).toBe('dangerous');
-    expect(r.findings[0]?.rule).toBe('gguf-template-injection');
+    expect(r.findings[0]?.rule).toBe('chat-template-injection');
   });
 });
 
@@ -183,7 +183,7 @@ describe('Keras and TensorFlow', () => {
     );
     const r = await scanBuffer(h5, 'model.h5');
     expect(r.verdict).toBe('dangerous');
-    expect(r.findings[0]?.rule).toBe('keras-lambda-layer');
+    expect(r.findings.map((f) => f.rule)).toContain('keras-lambda-layer');
   });
   it('reads model_config stored as a variable-length string in a global heap collection', async () => {
     const json = enc.encode(

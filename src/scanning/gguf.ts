@@ -1,7 +1,8 @@
 // GGUF (llama.cpp): header, key/value metadata and tensor table, all bounds-checked. The chat
-// template is Jinja run by the serving stack; template code that reaches Python internals is an
-// SSTI payload (CVE-2024-34359 in llama-cpp-python).
+// templates (`tokenizer.chat_template`, `tokenizer.chat_template.<name>`) are Jinja run by the
+// serving stack, judged by chat-template.ts on their syntax tree (CVE-2024-34359 in llama-cpp-python).
 // https://github.com/ggml-org/ggml/blob/master/docs/gguf.md
+import { chatTemplateFindings } from './chat-template.ts';
 import type { ByteSource } from './source.ts';
 import { LimitExceeded, type Finding, type ScanContext } from './types.ts';
 
@@ -44,8 +45,6 @@ const GGML_TYPES: Record<number, [number, number]> = {
   39: [32, 17],
 };
 
-const SSTI =
-  /__(class|globals|builtins|subclasses|mro|base|init|import)__|\bos\.(system|popen)|\bsubprocess\b|\beval\(|\bexec\(/;
 const MAX_STRING = 64 * 1024 * 1024;
 const MAX_COUNT = 100_000_000;
 
@@ -137,14 +136,8 @@ export function parseGguf(
     const at = pos;
     const val = value(type, 0);
     if (key === 'general.alignment' && val !== undefined) alignment = Number(val);
-    if (key.startsWith('tokenizer.chat_template') && val !== undefined && SSTI.test(val)) {
-      findings.push({
-        rule: 'gguf-template-injection',
-        severity: 'dangerous',
-        detail: `metadata ${key} is a Jinja template that reaches Python internals or the OS (${SSTI.exec(val)?.[0]}); rendering it runs code in the server`,
-        offset: at,
-      });
-    }
+    if (key.startsWith('tokenizer.chat_template') && type === 8 && val !== undefined)
+      findings.push(...chatTemplateFindings(val, `metadata ${key}`, at));
   }
   if (alignment <= 0 || alignment % 8 !== 0)
     throw new Bad(`general.alignment ${alignment} is not a positive multiple of 8`);

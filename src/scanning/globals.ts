@@ -1,5 +1,8 @@
-// Which Python globals a pickle may import. Exact allowlist (what PyTorch's weights_only unpickler and
-// numpy's array pickles need), a denylist that sets the severity, everything else suspicious.
+// Which Python globals a pickle may import, decided allowlist-first: a name is allowed only when the
+// reviewed allowlist (allowlist.ts, with the opcode shapes each entry may appear in) or the caller's
+// configuration names it; everything else is flagged. The denylist below only sets the severity
+// (dangerous rather than suspicious) and explains what the name does.
+import { allowEntry, CONFIGURED, type AllowEntry } from './allowlist.ts';
 
 export type GlobalClass = 'allowed' | 'suspicious' | 'dangerous';
 
@@ -8,173 +11,9 @@ export interface ClassifiedGlobal {
   resolved: string;
   classification: GlobalClass;
   reason: string;
+  /** The allowlist entry (with its permitted shapes) when allowed. */
+  entry?: AllowEntry;
 }
-
-const TORCH_STORAGES = [
-  'Double',
-  'Float',
-  'Half',
-  'Long',
-  'Int',
-  'Short',
-  'Char',
-  'Byte',
-  'Bool',
-  'BFloat16',
-  'ComplexDouble',
-  'ComplexFloat',
-  'QUInt8',
-  'QInt8',
-  'QInt32',
-  'QUInt4x2',
-  'QUInt2x4',
-  'Untyped',
-];
-const TORCH_DTYPES = [
-  'float32',
-  'float',
-  'float64',
-  'double',
-  'float16',
-  'half',
-  'bfloat16',
-  'uint8',
-  'int8',
-  'int16',
-  'short',
-  'int32',
-  'int',
-  'int64',
-  'long',
-  'bool',
-  'complex32',
-  'complex64',
-  'complex128',
-  'cfloat',
-  'cdouble',
-  'uint16',
-  'uint32',
-  'uint64',
-  'quint8',
-  'qint8',
-  'qint32',
-  'quint4x2',
-  'quint2x4',
-  'float8_e4m3fn',
-  'float8_e5m2',
-  'float8_e4m3fnuz',
-  'float8_e5m2fnuz',
-  'float8_e8m0fnu',
-  'bits8',
-  'bits16',
-];
-const NUMPY_DTYPE_CLASSES = [
-  'Bool',
-  'Int8',
-  'Int16',
-  'Int32',
-  'Int64',
-  'UInt8',
-  'UInt16',
-  'UInt32',
-  'UInt64',
-  'Float16',
-  'Float32',
-  'Float64',
-  'LongDouble',
-  'Complex64',
-  'Complex128',
-  'CLongDouble',
-  'Bytes',
-  'Str',
-  'Void',
-  'Object',
-  'DateTime64',
-  'TimeDelta64',
-  'Byte',
-  'UByte',
-  'Short',
-  'UShort',
-  'Int',
-  'UInt',
-  'Long',
-  'ULong',
-  'LongLong',
-  'ULongLong',
-  'Half',
-  'Float',
-  'Double',
-  'StringDType',
-];
-
-/** Globals that only rebuild data. Mirrors torch/_weights_only_unpickler.py `_get_allowed_globals`. */
-export const ALLOWED_GLOBALS: ReadonlySet<string> = new Set([
-  'collections.OrderedDict',
-  'collections.Counter',
-  'builtins.set',
-  'builtins.frozenset',
-  'builtins.bytearray',
-  'builtins.complex',
-  'builtins.slice',
-  'builtins.range',
-  'builtins.bytes',
-  'builtins.str',
-  'builtins.int',
-  'builtins.float',
-  'builtins.bool',
-  'builtins.tuple',
-  'builtins.list',
-  'builtins.dict',
-  '_codecs.encode',
-  'torch.Size',
-  'torch.Tensor',
-  'torch.device',
-  'torch.nn.parameter.Parameter',
-  'torch.nn.parameter.Buffer',
-  'torch.serialization._get_layout',
-  'torch._utils._rebuild_tensor',
-  'torch._utils._rebuild_tensor_v2',
-  'torch._utils._rebuild_tensor_v3',
-  'torch._utils._rebuild_parameter',
-  'torch._utils._rebuild_parameter_with_state',
-  'torch._utils._rebuild_sparse_tensor',
-  'torch._utils._rebuild_meta_tensor_no_storage',
-  'torch._utils._rebuild_nested_tensor',
-  'torch._utils._rebuild_qtensor',
-  'torch._utils._rebuild_wrapper_subclass',
-  'torch._utils._rebuild_device_tensor_from_numpy',
-  'torch._tensor._rebuild_from_type_v2',
-  'torch.storage.UntypedStorage',
-  'torch.storage.TypedStorage',
-  'torch.strided',
-  'torch.sparse_coo',
-  'torch.sparse_csr',
-  'torch.sparse_csc',
-  'torch.sparse_bsr',
-  'torch.sparse_bsc',
-  'torch.contiguous_format',
-  'torch.channels_last',
-  'torch.channels_last_3d',
-  'torch.preserve_format',
-  'torch.per_tensor_affine',
-  'torch.per_channel_affine',
-  'torch.per_tensor_symmetric',
-  'torch.per_channel_symmetric',
-  'torch.per_channel_affine_float_qparams',
-  ...TORCH_STORAGES.map((s) => `torch.${s}Storage`),
-  ...TORCH_STORAGES.map((s) => `torch.cuda.${s}Storage`),
-  ...TORCH_DTYPES.map((d) => `torch.${d}`),
-  // numpy array and scalar reconstruction (np.save object arrays, pickled ndarrays)
-  'numpy.core.multiarray._reconstruct',
-  'numpy._core.multiarray._reconstruct',
-  'numpy.core.multiarray.scalar',
-  'numpy._core.multiarray.scalar',
-  'numpy.ndarray',
-  'numpy.dtype',
-  ...NUMPY_DTYPE_CLASSES.map((c) => `numpy.dtypes.${c}DType`),
-  // joblib's array wrapper: the array bytes follow it in the stream
-  'joblib.numpy_pickle.NumpyArrayWrapper',
-]);
 
 /**
  * Module or attribute paths that run code, touch files, processes or the network, or load a further
@@ -198,6 +37,12 @@ deny('runs shell commands or spawns processes', [
   '_posixsubprocess',
   'platform',
   'webbrowser',
+  'antigravity',
+  'this',
+  'turtle',
+  'tkinter',
+  'cgi',
+  'cgitb',
   'uuid._get_command_stdout',
   'uuid._popen',
   '_aix_support',
@@ -237,7 +82,6 @@ deny('evaluates or compiles code', [
   'builtins.file',
   'builtins.memoryview',
   'builtins.type',
-  'builtins.object',
   'builtins.super',
   'builtins.classmethod',
   'builtins.staticmethod',
@@ -258,6 +102,9 @@ deny('evaluates or compiles code', [
   '__builtins__',
   'code',
   'codeop',
+  'compileall',
+  'py_compile',
+  'zipapp',
   'runpy',
   'importlib',
   'imp',
@@ -312,6 +159,21 @@ deny('evaluates or compiles code', [
   'torch.load',
   'torch.serialization.load',
   'torch.serialization._load',
+  'torch.serialization._legacy_load',
+  'torch.storage._load_from_bytes',
+  'keras.models.load_model',
+  'keras.saving',
+  'keras.src.saving',
+  'pandas.read_pickle',
+  'pandas.io',
+  'scipy.io',
+  'numpy.fromfile',
+  'numpy.loadtxt',
+  'numpy.genfromtxt',
+  'numpy.save',
+  'numpy.savez',
+  'numpy.savez_compressed',
+  'numpy.savetxt',
   'torch.jit',
   'torch._inductor',
   'torch._dynamo',
@@ -530,13 +392,16 @@ export function classifyGlobal(
 ): ClassifiedGlobal {
   const resolved = resolveGlobalName(module, name, protocol);
   const candidates = new Set([`${module}.${name}`, resolved, resolveGlobalName(module, name, 0)]);
+  // A reviewed allowlist entry names one exact function inside a denied module
+  // (numpy._core._internal._convert_to_stringdtype_kwargs); every spelling must be that entry.
+  const reviewed = [...candidates].every((c) => allowEntry(c) !== undefined);
   for (const c of candidates) {
-    const reason = denyReason(c);
+    const reason = reviewed ? undefined : denyReason(c);
     if (reason !== undefined) return { resolved, classification: 'dangerous', reason };
   }
   const attrPath = name.split('.');
   const dunder = attrPath.find((p) => p.startsWith('__') && p.endsWith('__') && !DUNDER_ALLOWED.has(p));
-  if (dunder !== undefined && !ALLOWED_GLOBALS.has(resolved)) {
+  if (dunder !== undefined && allowEntry(resolved) === undefined) {
     return {
       resolved,
       classification: 'dangerous',
@@ -546,8 +411,10 @@ export function classifyGlobal(
   if (module === '' || name === '' || /[\s\0]/.test(module + name)) {
     return { resolved, classification: 'dangerous', reason: 'malformed import name' };
   }
-  if (ALLOWED_GLOBALS.has(resolved) || allowExtra.has(resolved)) {
-    return { resolved, classification: 'allowed', reason: 'on the allowlist' };
-  }
+  const entry = allowEntry(resolved);
+  if (entry !== undefined)
+    return { resolved, classification: 'allowed', reason: `on the ${entry.group} allowlist`, entry };
+  if (allowExtra.has(resolved))
+    return { resolved, classification: 'allowed', reason: 'allowed by configuration', entry: CONFIGURED };
   return { resolved, classification: 'suspicious', reason: 'not on the allowlist of data-only globals' };
 }

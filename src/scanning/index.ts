@@ -34,7 +34,11 @@ export interface ScanOptions {
    * matches when found inside a file, so `pickle` refuses PyTorch checkpoints and joblib files.
    */
   denyFormats?: string[];
-  /** Extra globals to treat as safe, fully qualified (`mypkg.layers.Scale`). Cannot override the denylist. */
+  /**
+   * Extra pickle globals to treat as data, fully qualified and exact (`mycompany.transformers.ClipOutliers`):
+   * they may be instantiated without __init__, given an instance state, called with plain-data arguments
+   * or referenced. They cannot override the denylist. In a cluster only cluster-scoped configuration sets them.
+   */
   allowGlobals?: string[];
   limits?: Partial<ScanLimits>;
 }

@@ -17,6 +17,43 @@ export interface PickleStreamResult {
   imports: Set<string>;
   /** The stream parsed completely (no error, no trailing garbage). */
   complete: boolean;
+  /**
+   * How much the bytes behave like a pickle when `pickle.load` reads them: `strong` when the load
+   * would call something, import a denylisted name, or complete a stream that imports; `weak` when it
+   * would only import an unknown module before failing (a text line read as GLOBAL); `none` otherwise.
+   */
+  evidence: Evidence;
+}
+
+export type Evidence = 'none' | 'weak' | 'strong';
+
+const IDENTIFIER_PATH = /^[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*$/;
+/** Modules whose import alone does something. */
+const IMPORT_SIDE_EFFECTS = new Set(['antigravity', 'this', 'idlelib', 'turtle', 'tkinter']);
+const STRUCTURAL_RULES = new Set([
+  'pickle-extension-code',
+  'pickle-unresolved-import',
+  'pickle-build-on-global',
+  'pickle-indirect-call',
+  'pickle-build-dunder-state',
+  'pickle-disallowed-shape',
+]);
+
+/** What one run says about the bytes being a pickle (see PickleStreamResult.evidence). */
+export function runEvidence(run: PickleRun): Evidence {
+  const importable = run.imports.filter(
+    (i) => IDENTIFIER_PATH.test(i.module) && IDENTIFIER_PATH.test(i.name),
+  );
+  if (run.calls.length > 0 || run.findings.some((f) => STRUCTURAL_RULES.has(f.rule))) return 'strong';
+  // An import alone does nothing unless importing runs code (antigravity opens a browser); a text line
+  // that reads as `cos\nsystem` imports os and stops.
+  if (importable.some((i) => IMPORT_SIDE_EFFECTS.has(i.resolved.split('.')[0] ?? ''))) return 'strong';
+  if (run.stopped && importable.length > 0) return 'strong';
+  return importable.length > 0 ? 'weak' : 'none';
+}
+
+function stronger(a: Evidence, b: Evidence): Evidence {
+  return a === 'strong' || b === 'strong' ? 'strong' : a === 'weak' || b === 'weak' ? 'weak' : 'none';
 }
 
 function findingsOfRun(run: PickleRun, member: string | undefined): Finding[] {
@@ -79,18 +116,26 @@ export function scanPickleStream(
     legacyTorch: false,
     complete: false,
     imports: new Set(),
+    evidence: 'none',
   };
   const budget = { opcodes: ctx.opcodes };
   let pos = 0;
   for (;;) {
-    const run = runPickle(data, pos, {
-      limits: ctx.limits,
-      allowGlobals: ctx.allowGlobals,
-      budget,
-      checkTime: () => ctx.checkTime(),
-      windowEndsEarly: opts.windowEndsEarly,
-    });
+    let run: PickleRun;
+    try {
+      run = runPickle(data, pos, {
+        limits: ctx.limits,
+        allowGlobals: ctx.allowGlobals,
+        budget,
+        checkTime: () => ctx.checkTime(),
+        windowEndsEarly: opts.windowEndsEarly,
+      });
+    } catch (e) {
+      if (e instanceof NeedMoreBytes) e.evidence = stronger(res.evidence, e.evidence);
+      throw e;
+    }
     res.pickles++;
+    res.evidence = stronger(res.evidence, runEvidence(run));
     res.findings.push(...findingsOfRun(run, opts.member));
     for (const imp of run.imports) res.imports.add(imp.resolved);
     for (const emb of run.embedded)
@@ -105,12 +150,19 @@ export function scanPickleStream(
       break;
     }
     if (pos >= data.length) {
-      if (opts.windowEndsEarly) throw new NeedMoreBytes('stream continues after the window');
+      if (opts.windowEndsEarly) {
+        const more = new NeedMoreBytes('stream continues after the window');
+        more.evidence = res.evidence;
+        throw more;
+      }
       res.complete = true;
       break;
     }
-    if (opts.windowEndsEarly && pos + 4 > data.length)
-      throw new NeedMoreBytes('stream continues after the window');
+    if (opts.windowEndsEarly && pos + 4 > data.length) {
+      const more = new NeedMoreBytes('stream continues after the window');
+      more.evidence = res.evidence;
+      throw more;
+    }
     if (isZipLocalHeader(data, pos)) {
       res.zipAt = pos;
       res.complete = true;
@@ -158,22 +210,40 @@ function embeddedFindings(
   ];
 }
 
-/** Scan a pickle file read through `src`, growing the in-memory window only as far as the pickles reach. */
+/**
+ * Scan a pickle file read through `src`, growing the in-memory window only as far as the pickles
+ * reach. `probe`: the bytes are only suspected to be a pickle (no magic, no pickle name); the window
+ * starts small, and when it would have to grow past the limit before anything pickle-like was seen,
+ * the probe ends with `evidence: 'none'` instead of a rejection.
+ */
 export async function scanPickleSource(
   src: ByteSource,
   ctx: ScanContext,
-  opts: { member?: string; depth: number },
+  opts: { member?: string; depth: number; probe?: boolean },
 ): Promise<PickleStreamResult> {
   const max = ctx.limits.maxPickleBytes;
-  let window = Math.min(src.size, 64 * 1024 * 1024, max);
+  let window = Math.min(src.size, opts.probe ? 64 * 1024 : 64 * 1024 * 1024, max);
   for (;;) {
+    const before = ctx.opcodes;
     ctx.chargeRead(window);
     const data = await src.read(0, window);
     try {
       return scanPickleStream(data, ctx, { ...opts, windowEndsEarly: window < src.size });
     } catch (e) {
       if (!(e instanceof NeedMoreBytes)) throw e;
-      if (window >= max) throw new LimitExceeded('maxPickleBytes', `pickle stream longer than ${max} bytes`);
+      if (window >= max) {
+        if (opts.probe && e.evidence !== 'strong')
+          return {
+            findings: [],
+            pickles: 0,
+            legacyTorch: false,
+            complete: false,
+            imports: new Set(),
+            evidence: 'none',
+          };
+        throw new LimitExceeded('maxPickleBytes', `pickle stream longer than ${max} bytes`);
+      }
+      ctx.opcodes = before;
       window = Math.min(src.size, window * 4, max);
     }
   }

@@ -1,45 +1,64 @@
 // Route one byte source (a file, or a member inside an archive) to the scanner for its format, found
-// by content. Archives recurse here for each member, to a bounded depth.
-import { gunzipSync, inflateSync } from 'node:zlib';
-import { claimedFormats, extensionOf, sniff, SNIFF_BYTES, type SniffedFormat } from './detect.ts';
+// by content; the name only explains a refusal. Archives and compressed streams recurse here for each
+// member, to a bounded depth. Whatever the format, bytes that `pickle.load` would execute from offset 0
+// (a protocol-0 pickle has no magic; a GIF header, a tar member name or an HDF5 user block can hold one)
+// are probed, and what such a partial load would run is reported.
+import {
+  claimedFormats,
+  extensionOf,
+  HDF5_SIGNATURE,
+  sniff,
+  SNIFF_BYTES,
+  type SniffedFormat,
+} from './detect.ts';
+import { protobufKind } from './detect-protobuf.ts';
+import { COMPRESSION_NAMES, decompress, type Compression } from './decompress.ts';
 import { scanGguf } from './gguf.ts';
 import { scanHdf5 } from './hdf5.ts';
-import { parseJsonStrict, JsonError } from './json.ts';
-import { kerasConfigFindings } from './keras.ts';
-import { parseNpyHeader } from './numpy.ts';
+import { scanJsonText } from './json-files.ts';
+import { JsonError, parsePythonJson } from './json.ts';
+import { looksLikeKerasConfig } from './keras.ts';
+import { npyHeaderExtent, parseNpyHeader } from './numpy.ts';
 import { scanOnnx } from './onnx.ts';
-import { opcodeName } from './pickle.ts';
-import { scanPickleSource, scanPickleStream } from './pickle-file.ts';
+import { textProtoKind } from './pbtxt.ts';
+import { scanPickleSource, type PickleStreamResult } from './pickle-file.ts';
 import { scanSafetensors } from './safetensors.ts';
 import { BufferSource, SliceSource, type ByteSource } from './source.ts';
 import { readTarEntries, TarError } from './tar.ts';
-import { scanTfSavedModel } from './tf-savedmodel.ts';
+import { readFields, WireError } from './protobuf.ts';
+import { embeddedKerasFindings, scanTfSavedModel, scanTfText } from './tf-savedmodel.ts';
 import { LimitExceeded, type Finding, type ScanContext } from './types.ts';
-import {
-  crc32,
-  decompressMember,
-  hasZipTrailer,
-  isBadZip,
-  isTraversalName,
-  locateMember,
-  readZipDirectory,
-  type ZipEntry,
-} from './zip.ts';
+import { hasZipTrailer, isBadZip, isTraversalName, readZipDirectory, zipKind, zipMembers } from './zip.ts';
 
 interface Where {
-  /** Name used for extension hints (member name inside an archive, else the file path). */
+  /** Name used to explain refusals (member name inside an archive, else the file path). */
   name: string;
   depth: number;
   /** Display path of an archive member, e.g. `archive/data.pkl` or `outer/inner.zip!a.pkl`. */
   member?: string;
 }
 
-const LENIENT_PICKLE_MAX = 8 * 1024 * 1024;
+/** What a format scanner reports back to the router. */
+interface Scanned {
+  format: string;
+  /** Byte ranges scanned as archive members (a zip found at the end of a tar inside a member is not a polyglot). */
+  members?: [number, number][];
+  /** The bytes were already run as a pickle from offset 0. */
+  pickleDone?: boolean;
+}
+
 const DATA_ONLY_FORMATS = new Set(['safetensors', 'gguf', 'onnx', 'numpy', 'npz']);
+/** Formats whose first bytes can also be the start of a pickle (see probePickle). */
+const PICKLE_PREFIX_POSSIBLE = new Set<SniffedFormat>(['unknown', 'image', 'tar', 'hdf5', 'gguf', 'lzma']);
+const TEXT_PROBE_BYTES = 64 * 1024;
 
 function emit(ctx: ScanContext, where: Where, findings: Finding[]): void {
   for (const f of findings)
     ctx.add(where.member !== undefined && f.member === undefined ? { ...f, member: where.member } : f);
+}
+
+function memberOf(where: Where, name: string): string {
+  return where.member === undefined ? name : `${where.member}!${name}`;
 }
 
 /** Scan `src`; returns the format name reported for it. */
@@ -56,55 +75,100 @@ export async function scanSource(src: ByteSource, ctx: ScanContext, where: Where
     return 'unknown';
   }
   const head = await src.read(0, SNIFF_BYTES);
-  const kind = sniff(head, src.size, where.name);
-  let format = await scanByKind(kind, head, src, ctx, where);
-  const polyglot = format === 'zip-polyglot';
-  if (polyglot) format = 'pickle';
-  const claimed = claimedFormats(where.name);
-  if (
-    claimed !== undefined &&
-    !claimed.includes(format) &&
-    !(format === 'pickle' && claimed.includes('pytorch-legacy'))
-  ) {
-    const ext = extensionOf(where.name);
-    if (format === 'unknown' || format === 'image') {
-      emit(ctx, where, [
-        {
-          rule: 'format-unrecognised',
-          severity: 'rejected',
-          detail: `named .${ext} but the content is ${format === 'image' ? 'an image' : 'no model format modelgate knows'}; a loader may still try to parse it`,
-          offset: 0,
-        },
-      ]);
-    } else {
-      // Disguised code (a pickle named .safetensors) is suspicious; disguised data is only reported.
-      emit(ctx, where, [
-        {
-          rule: 'format-mismatch',
-          severity: DATA_ONLY_FORMATS.has(format) ? 'info' : 'suspicious',
-          detail: `named .${ext} but the content is ${format}; a file that disguises its format is scanned as what it is`,
-          offset: 0,
-        },
-      ]);
-    }
+  let kind = sniff(head, src.size);
+  if (kind === 'unknown' && (await hdf5AtDeepOffset(src))) kind = 'hdf5';
+  const scanned = await scanByKind(kind, head, src, ctx, where);
+  let format = scanned.format;
+  const zipAfterPickle = format === 'zip-polyglot';
+  if (zipAfterPickle) format = 'pickle';
+  if (!scanned.pickleDone && PICKLE_PREFIX_POSSIBLE.has(kind) && head.length > 0) {
+    const probe = await probePickle(src, ctx, where, format);
+    if (probe && format === 'unknown') format = 'pickle';
   }
-  if (kind !== 'zip' && !polyglot && src.size >= 22 && (await hasZipTrailer(src))) {
-    // zipfile.is_zipfile looks at the end of the file; torch.load and pickle.load look at the start.
-    const before = ctx.findings.length;
-    const inner = await scanZip(src, ctx, where, true);
-    if (inner !== undefined) {
-      emit(ctx, where, [
-        {
-          rule: 'polyglot-zip',
-          severity: 'suspicious',
-          detail: `the file is both ${format} and a zip archive (${inner}); different loaders see different contents, so both were scanned`,
-        },
-      ]);
-    } else ctx.findings.length = before;
-  }
+  checkClaimedFormat(ctx, where, format);
+  if (!zipAfterPickle) await checkTrailingZip(src, ctx, where, kind, format, scanned.members ?? []);
   // Unidentified members of an archive (a README in a zip) do not make the archive "unknown".
   if (where.depth === 0 || (format !== 'unknown' && format !== 'image')) ctx.formats.add(format);
   return format;
+}
+
+/** HDF5 puts its superblock after a user block of 512, 1024, 2048, ... bytes. */
+async function hdf5AtDeepOffset(src: ByteSource): Promise<boolean> {
+  for (let at = 4096; at + 8 <= src.size && at <= 1 << 30; at *= 2) {
+    const b = await src.read(at, 8);
+    if (HDF5_SIGNATURE.every((x, i) => b[i] === x)) return true;
+  }
+  return false;
+}
+
+function checkClaimedFormat(ctx: ScanContext, where: Where, format: string): void {
+  const claimed = claimedFormats(where.name);
+  if (
+    claimed === undefined ||
+    claimed.includes(format) ||
+    (format === 'pickle' && claimed.includes('pytorch-legacy'))
+  )
+    return;
+  const ext = extensionOf(where.name);
+  if (format === 'unknown' || format === 'image') {
+    emit(ctx, where, [
+      {
+        rule: 'format-unrecognised',
+        severity: 'rejected',
+        detail: `named .${ext} but the content is ${format === 'image' ? 'an image' : 'no model format modelgate knows'}; a loader may still try to parse it`,
+        offset: 0,
+      },
+    ]);
+  } else {
+    // Disguised code (a pickle named .safetensors) is suspicious; disguised data is only reported.
+    emit(ctx, where, [
+      {
+        rule: 'format-mismatch',
+        severity: DATA_ONLY_FORMATS.has(format) ? 'info' : 'suspicious',
+        detail: `named .${ext} but the content is ${format}; a file that disguises its format is scanned as what it is`,
+        offset: 0,
+      },
+    ]);
+  }
+}
+
+/**
+ * zipfile.is_zipfile looks at the end of a file; torch.load and pickle.load look at the start. A file
+ * that ends in a zip directory is also scanned as that zip — unless the zip is one of its own members
+ * (a tar whose last member is a checkpoint), which was scanned already.
+ */
+async function checkTrailingZip(
+  src: ByteSource,
+  ctx: ScanContext,
+  where: Where,
+  kind: SniffedFormat,
+  format: string,
+  members: [number, number][],
+): Promise<void> {
+  if (kind === 'zip' || format === 'zip-polyglot' || src.size < 22 || !(await hasZipTrailer(src))) return;
+  let dir;
+  try {
+    dir = await readZipDirectory(src, ctx);
+  } catch (e) {
+    if (isBadZip(e) || e instanceof LimitExceeded) return;
+    throw e;
+  }
+  if (dir.entries.length === 0) return;
+  const zipStart = dir.prefixBytes + Math.min(...dir.entries.map((e) => e.localHeaderOffset));
+  if (members.some(([start, end]) => zipStart >= start && dir.eocdEnd <= end)) return;
+  const before = ctx.findings.length;
+  const inner = await scanZip(src, ctx, where, true);
+  if (inner === undefined) {
+    ctx.findings.length = before;
+    return;
+  }
+  emit(ctx, where, [
+    {
+      rule: 'polyglot-zip',
+      severity: 'suspicious',
+      detail: `the file is both ${format} and a zip archive (${inner}); different loaders see different contents, so both were scanned`,
+    },
+  ]);
 }
 
 async function scanByKind(
@@ -113,72 +177,227 @@ async function scanByKind(
   src: ByteSource,
   ctx: ScanContext,
   where: Where,
-): Promise<string> {
+): Promise<Scanned> {
   switch (kind) {
     case 'pickle':
-      return scanPickleFlow(src, ctx, where);
+      return { format: await scanPickleFlow(src, ctx, where), pickleDone: true };
     case 'zip':
-      return (await scanZip(src, ctx, where, false)) ?? 'zip';
+      return { format: (await scanZip(src, ctx, where, false)) ?? 'zip' };
     case 'numpy':
-      return scanNpy(head, src, ctx, where);
+      return { format: await scanNpy(head, src, ctx, where) };
     case 'hdf5': {
       const { findings, hasModelConfig } = await scanHdf5(src, ctx);
       emit(ctx, where, findings);
       if (hasModelConfig) ctx.formats.add('keras');
-      return 'hdf5';
+      return { format: 'hdf5' };
     }
     case 'gguf':
       emit(ctx, where, await scanGguf(src, ctx));
-      return 'gguf';
+      return { format: 'gguf' };
     case 'safetensors':
       emit(ctx, where, await scanSafetensors(src, ctx));
-      return 'safetensors';
-    case 'onnx':
-      emit(ctx, where, await scanOnnx(src, ctx));
-      return 'onnx';
-    case 'tf-savedmodel':
-      emit(ctx, where, await scanTfSavedModel(src, ctx));
-      return 'tf-savedmodel';
+      return { format: 'safetensors' };
     case 'tar':
       return scanTar(src, ctx, where);
     case 'gzip':
-      return scanGzip(src, ctx, where);
     case 'zlib':
-      return scanZlib(head, src, ctx, where);
+    case 'bzip2':
+    case 'xz':
+    case 'lzma':
+    case 'lz4':
+      return scanCompressed(kind, head, src, ctx, where);
     case '7z':
     case 'compressed':
       emit(ctx, where, [
         {
           rule: 'unsupported-archive',
           severity: 'rejected',
-          detail: `${kind === '7z' ? '7-Zip' : 'bzip2/xz/zstd/rar'} content cannot be inspected by modelgate; convert the model to safetensors or an uncompressed archive`,
+          detail: `${kind === '7z' ? '7-Zip' : 'zstd/rar'} content cannot be inspected by modelgate; convert the model to safetensors or an uncompressed archive`,
           offset: 0,
         },
       ]);
-      return kind;
+      return { format: kind };
     case 'image':
-      return 'image';
+      return { format: 'image' };
     case 'unknown':
       return scanUnknown(head, src, ctx, where);
   }
 }
 
 /**
- * No magic. A name that promises a pickle (.pkl, .pt, .bin, ...) is parsed as one and must parse;
- * anything else counts as a pickle only if it parses completely (protocol 0/1 text pickles).
+ * No magic: a protobuf (ONNX, TensorFlow) recognised by its field layout, a text format (JSON configs,
+ * text protobufs), or a pickle (probed after this); a name that promises a format only decides which
+ * parser explains the refusal of content nothing recognises.
  */
 async function scanUnknown(
   head: Uint8Array,
   src: ByteSource,
   ctx: ScanContext,
   where: Where,
+): Promise<Scanned> {
+  if (src.size === 0) {
+    if (claimedFormats(where.name) !== undefined) return { format: await scanClaimed(src, ctx, where, head) };
+    return { format: 'unknown' };
+  }
+  const proto = head[0] !== 0x80 ? await protobufKind(src) : undefined;
+  if (proto === 'onnx') {
+    emit(ctx, where, await scanOnnx(src, ctx));
+    return { format: 'onnx' };
+  }
+  if (proto === 'tf-savedmodel' || proto === 'tf-graphdef') {
+    emit(ctx, where, await scanTfSavedModel(src, ctx, proto === 'tf-savedmodel' ? 'savedmodel' : 'graphdef'));
+    return { format: 'tf-savedmodel' };
+  }
+  if (src.size <= 16 * 1024 * 1024 && proto === undefined && head[0] !== 0x80) {
+    const keras = await kerasInProtobuf(src, ctx);
+    if (keras !== undefined) {
+      emit(ctx, where, keras);
+      return { format: 'keras' };
+    }
+  }
+  const text = await textFormat(head, src, ctx, where);
+  if (text !== undefined) return { format: text };
+  const probe = await probePickle(src, ctx, where, 'unknown');
+  if (probe) return { format: 'pickle', pickleDone: true };
+  return { format: await scanClaimed(src, ctx, where, head), pickleDone: true };
+}
+
+/** keras_metadata.pb and similar: a protobuf whose string fields hold Keras configs. */
+async function kerasInProtobuf(src: ByteSource, ctx: ScanContext): Promise<Finding[] | undefined> {
+  const b = await src.read(0, src.size);
+  if (indexOfBytes(b, CLASS_NAME) < 0) return undefined;
+  try {
+    readFields(b);
+  } catch (e) {
+    if (e instanceof WireError) return undefined;
+    throw e;
+  }
+  ctx.chargeRead(b.length);
+  return embeddedKerasFindings(b);
+}
+
+const CLASS_NAME = new TextEncoder().encode('"class_name"');
+function indexOfBytes(hay: Uint8Array, needle: Uint8Array): number {
+  const first = needle[0] ?? 0;
+  for (let i = hay.indexOf(first); i >= 0 && i + needle.length <= hay.length; i = hay.indexOf(first, i + 1)) {
+    let ok = true;
+    for (let j = 1; j < needle.length && ok; j++) ok = hay[i + j] === needle[j];
+    if (ok) return i;
+  }
+  return -1;
+}
+
+/** Content nothing recognised, under a name that promises a format: that format's parser says why it is refused. */
+async function scanClaimed(
+  src: ByteSource,
+  ctx: ScanContext,
+  where: Where,
+  head: Uint8Array,
 ): Promise<string> {
-  if (src.size === 0) return 'unknown';
-  if (claimedFormats(where.name)?.includes('pickle')) return scanPickleFlow(src, ctx, where);
-  if (src.size > LENIENT_PICKLE_MAX || opcodeName(head[0] ?? 0) === undefined) return 'unknown';
-  const data = await src.read(0, src.size);
-  const probe = scanPickleStream(data, ctx, { windowEndsEarly: false, depth: where.depth });
-  return probe.complete ? scanPickleFlow(src, ctx, where) : 'unknown';
+  const claimed = claimedFormats(where.name) ?? [];
+  if (claimed.includes('pickle')) return scanPickleFlow(src, ctx, where);
+  if (claimed.includes('safetensors')) {
+    emit(ctx, where, await scanSafetensors(src, ctx));
+    return 'safetensors';
+  }
+  if (claimed.includes('onnx')) {
+    const findings = await scanOnnx(src, ctx);
+    emit(ctx, where, findings);
+    return findings.some((f) => f.severity === 'rejected') ? 'onnx' : 'unknown';
+  }
+  if (claimed.includes('numpy') && head.length > 0) {
+    emit(ctx, where, [
+      { rule: 'numpy-malformed-header', severity: 'rejected', detail: 'no .npy magic string' },
+    ]);
+    return 'numpy';
+  }
+  return 'unknown';
+}
+
+/** JSON (Keras configs, tokenizer configs with chat templates) and text protobufs. */
+async function textFormat(
+  head: Uint8Array,
+  src: ByteSource,
+  ctx: ScanContext,
+  where: Where,
+): Promise<string | undefined> {
+  let i = 0;
+  while (i < head.length && (head[i] === 0x20 || head[i] === 0x0a || head[i] === 0x0d || head[i] === 0x09))
+    i++;
+  if (i >= head.length) return undefined;
+  const first = head[i];
+  const start = new TextDecoder('latin1').decode(head.subarray(0, TEXT_PROBE_BYTES));
+  const tp = first === 0x7b ? undefined : textProtoKind(start);
+  if (first !== 0x7b && tp === undefined) return undefined;
+  if (src.size > ctx.limits.maxHeaderBytes) return undefined;
+  ctx.chargeRead(src.size);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(await src.read(0, src.size));
+  } catch {
+    return undefined;
+  }
+  if (tp !== undefined) {
+    emit(ctx, where, scanTfText(text, tp));
+    return 'tf-savedmodel';
+  }
+  const res = scanJsonText(text);
+  if (res === undefined) return undefined;
+  emit(ctx, where, res.findings);
+  return res.keras ? 'keras' : 'unknown';
+}
+
+/**
+ * Run the bytes as `pickle.load` would, from offset 0. Reported only when they behave like a pickle
+ * (pickle-file.ts Evidence): a call, a denylisted import, or a complete stream with imports; a text
+ * line that merely reads as an import of an unknown module is noted (info). Returns true when the
+ * bytes are a pickle.
+ */
+async function probePickle(
+  src: ByteSource,
+  ctx: ScanContext,
+  where: Where,
+  format: string,
+): Promise<boolean> {
+  const before = ctx.formats.size;
+  let res: PickleStreamResult;
+  try {
+    res = await scanPickleSource(src, ctx, {
+      depth: where.depth,
+      probe: true,
+      ...(where.member === undefined ? {} : { member: where.member }),
+    });
+  } catch (e) {
+    if (e instanceof LimitExceeded && format !== 'unknown') return false;
+    throw e;
+  }
+  if (res.evidence === 'none') return false;
+  if (res.evidence === 'weak') {
+    const names = [...res.imports].slice(0, 4).join(', ');
+    emit(ctx, where, [
+      {
+        rule: 'pickle-like-text',
+        severity: 'info',
+        detail: `the first bytes read as a pickle that imports ${names} and then fails before calling anything; not treated as a pickle`,
+        offset: 0,
+      },
+    ]);
+    return false;
+  }
+  emit(ctx, where, res.findings);
+  ctx.formats.add('pickle');
+  if (format !== 'unknown' && format !== 'pickle') {
+    emit(ctx, where, [
+      {
+        rule: 'polyglot-pickle',
+        severity: 'suspicious',
+        detail: `the file is ${format} and also starts with a pickle: pickle.load (and torch.load of a non-zip file) runs what the pickle imports and calls`,
+        offset: 0,
+      },
+    ]);
+  }
+  void before;
+  return true;
 }
 
 async function scanPickleFlow(src: ByteSource, ctx: ScanContext, where: Where): Promise<string> {
@@ -207,11 +426,11 @@ async function scanPickleFlow(src: ByteSource, ctx: ScanContext, where: Where): 
 
 async function scanNpy(head: Uint8Array, src: ByteSource, ctx: ScanContext, where: Where): Promise<string> {
   let bytes = head;
-  const v = head.length >= 12 ? new DataView(head.buffer, head.byteOffset, head.byteLength) : undefined;
-  if (v && (head[6] === 2 || head[6] === 3)) {
-    const n = v.getUint32(8, true);
-    if (n > ctx.limits.maxHeaderBytes) throw new LimitExceeded('maxHeaderBytes', `.npy header of ${n} bytes`);
-    bytes = await src.read(0, 12 + n);
+  const ext = npyHeaderExtent(head);
+  if (ext !== undefined && ext.start + ext.length > head.length) {
+    if (ext.length > ctx.limits.maxHeaderBytes)
+      throw new LimitExceeded('maxHeaderBytes', `.npy header of ${ext.length} bytes`);
+    bytes = await src.read(0, ext.start + ext.length);
   }
   const h = parseNpyHeader(bytes);
   if ('rule' in h) {
@@ -252,23 +471,6 @@ async function scanNpy(head: Uint8Array, src: ByteSource, ctx: ScanContext, wher
   return 'numpy';
 }
 
-function zipKind(entries: ZipEntry[]): string {
-  const names = entries.map((e) => e.name);
-  const files = names.filter((n) => !n.endsWith('/'));
-  if (names.some((n) => /^(?:[^/]+\/)?data\.pkl$/.test(n))) {
-    return names.some((n) => /^(?:[^/]+\/)?(?:code\/|constants\.pkl$)/.test(n))
-      ? 'torchscript'
-      : 'pytorch-zip';
-  }
-  if (files.length > 0 && files.every((n) => n.toLowerCase().endsWith('.npy'))) return 'npz';
-  if (
-    names.includes('config.json') &&
-    (names.includes('model.weights.h5') || names.includes('metadata.json'))
-  )
-    return 'keras';
-  return 'zip';
-}
-
 /** Scan a zip (possibly with data prepended). Returns the zip kind, or undefined when `quiet` and it is not a readable zip. */
 async function scanZip(
   src: ByteSource,
@@ -306,162 +508,54 @@ async function scanZip(
       },
     ]);
   }
-  const seen = new Set<string>();
-  for (const e of dir.entries) {
-    ctx.checkTime();
-    const memberPath = where.member === undefined ? e.name : `${where.member}!${e.name}`;
-    const at = (f: Finding): Finding => ({ ...f, member: memberPath });
-    if (seen.has(e.name)) {
-      emit(ctx, where, [
-        at({
-          rule: 'zip-duplicate-member',
-          severity: 'rejected',
-          detail: 'two members have this name; readers differ on which one they load',
-        }),
-      ]);
-    }
-    seen.add(e.name);
-    if (isTraversalName(e.name)) {
-      emit(ctx, where, [
-        at({
-          rule: 'archive-path-traversal',
-          severity: 'dangerous',
-          detail:
-            'member path leaves the extraction directory (zip slip): extracting writes outside the model directory',
-        }),
-      ]);
-    }
-    if (e.name.endsWith('/')) continue;
-    if ((e.flags & 0x41) !== 0) {
-      emit(ctx, where, [
-        at({
-          rule: 'zip-encrypted',
-          severity: 'rejected',
-          detail: `member is flagged encrypted (flags 0x${e.flags.toString(16)}): its contents cannot be inspected, yet PyTorch ignores the flag and loads it`,
-        }),
-      ]);
-    }
-    if ((e.flags & 0x20) !== 0) {
-      emit(ctx, where, [
-        at({
-          rule: 'zip-patched-data',
-          severity: 'rejected',
-          detail:
-            'member is flagged as compressed patched data (flag 0x20), which readers handle inconsistently',
-        }),
-      ]);
-    }
-    if (e.method !== 0 && e.method !== 8) {
-      emit(ctx, where, [
-        at({
-          rule: 'zip-unsupported-compression',
-          severity: 'rejected',
-          detail: `compression method ${e.method} cannot be inspected`,
-        }),
-      ]);
-      continue;
-    }
-    if ((kind === 'pytorch-zip' || kind === 'torchscript') && /^(?:[^/]+\/)?data\/\d+$/.test(e.name)) {
-      continue; // raw tensor storage: never unpickled
-    }
-    let loc;
-    try {
-      loc = await locateMember(src, dir, e);
-    } catch (err) {
-      if (!isBadZip(err)) throw err;
-      emit(ctx, where, [at({ rule: 'zip-malformed', severity: 'rejected', detail: err.message })]);
-      continue;
-    }
-    emit(ctx, where, loc.findings.map(at));
-    let member: ByteSource;
-    let whole: Uint8Array | undefined;
-    if (e.method === 0) {
-      if (e.compressedSize !== e.uncompressedSize && (e.flags & 0x41) === 0) {
-        emit(ctx, where, [
-          at({
-            rule: 'zip-size-mismatch',
-            severity: 'rejected',
-            detail: `stored member says ${e.uncompressedSize} bytes but holds ${e.compressedSize}`,
-          }),
-        ]);
-      }
-      member = new SliceSource(src, loc.dataOffset, e.compressedSize);
-      if (e.compressedSize <= 16 * 1024 * 1024) whole = await member.read(0, e.compressedSize);
-    } else {
-      if (e.compressedSize > ctx.limits.maxPickleBytes)
-        throw new LimitExceeded('maxPickleBytes', `member ${e.name} is ${e.compressedSize} compressed bytes`);
-      ctx.chargeRead(e.compressedSize);
-      const raw = await src.read(loc.dataOffset, e.compressedSize);
-      try {
-        whole = decompressMember(e, raw, Math.min(ctx.limits.maxPickleBytes, e.uncompressedSize + 1));
-      } catch (err) {
-        if (err instanceof LimitExceeded) {
-          emit(ctx, where, [
-            at({
-              rule: 'zip-size-mismatch',
-              severity: 'rejected',
-              detail: `member inflates to more than the ${e.uncompressedSize} bytes it declares`,
-            }),
-          ]);
-          continue;
-        }
-        if (!isBadZip(err)) throw err;
-        emit(ctx, where, [at({ rule: 'zip-malformed', severity: 'rejected', detail: err.message })]);
-        continue;
-      }
-      if (whole.length !== e.uncompressedSize) {
-        emit(ctx, where, [
-          at({
-            rule: 'zip-size-mismatch',
-            severity: 'rejected',
-            detail: `member inflates to ${whole.length} bytes, not the declared ${e.uncompressedSize}`,
-          }),
-        ]);
-      }
-      member = new BufferSource(whole);
-    }
-    if (whole !== undefined && (e.flags & 0x41) === 0 && crc32(whole) !== e.crc32) {
-      emit(ctx, where, [
-        at({
-          rule: 'zip-crc-mismatch',
-          severity: 'rejected',
-          detail: 'CRC-32 does not match the member data: the archive was altered after it was written',
-        }),
-      ]);
-    }
-    if (kind === 'keras' && e.name === 'config.json' && whole !== undefined) {
-      emit(ctx, where, kerasJson(whole).map(at));
-      continue;
-    }
-    await scanSource(member, ctx, { name: e.name, depth: where.depth + 1, member: memberPath });
+  const torch = kind === 'pytorch-zip' || kind === 'torchscript';
+  // raw tensor storages are never unpickled
+  const skip = (name: string): boolean => torch && /^(?:[^/]+\/)?data\/\d+$/.test(name);
+  for await (const m of zipMembers(src, ctx, dir, skip)) {
+    const memberPath = memberOf(where, m.entry.name);
+    emit(
+      ctx,
+      where,
+      m.findings.map((f) => ({ ...f, member: memberPath })),
+    );
+    if (m.source === undefined) continue;
+    if (kind === 'keras' && m.entry.name === 'config.json')
+      await requireKerasConfig(m.source, ctx, where, memberPath);
+    await scanSource(m.source, ctx, { name: m.entry.name, depth: where.depth + 1, member: memberPath });
   }
   return kind;
 }
 
-function kerasJson(b: Uint8Array): Finding[] {
+/** Keras loads config.json of a .keras archive first; one that does not parse cannot be judged. */
+async function requireKerasConfig(
+  src: ByteSource,
+  ctx: ScanContext,
+  where: Where,
+  member: string,
+): Promise<void> {
+  if (src.size > ctx.limits.maxHeaderBytes)
+    throw new LimitExceeded('maxHeaderBytes', `Keras config.json of ${src.size} bytes`);
+  let problem: string | undefined;
   try {
-    const json = parseJsonStrict(new TextDecoder('utf-8', { fatal: true }).decode(b));
-    return kerasConfigFindings(numbersToPlain(json));
+    const json = parsePythonJson(
+      new TextDecoder('utf-8', { fatal: true }).decode(await src.read(0, src.size)),
+    );
+    if (!looksLikeKerasConfig(json)) problem = 'it is not a Keras model config (no class_name and config)';
   } catch (e) {
-    return [
+    problem = e instanceof JsonError ? e.message : 'it is not UTF-8 text';
+  }
+  if (problem !== undefined)
+    emit(ctx, where, [
       {
         rule: 'keras-malformed-config',
         severity: 'rejected',
-        detail: `config.json does not parse: ${e instanceof JsonError ? e.message : String(e)}`,
+        detail: `config.json of a .keras archive does not parse: ${problem}`,
+        member,
       },
-    ];
-  }
+    ]);
 }
 
-function numbersToPlain(v: unknown): unknown {
-  if (typeof v === 'bigint') return Number(v);
-  if (Array.isArray(v)) return v.map(numbersToPlain);
-  if (typeof v === 'object' && v !== null)
-    return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, numbersToPlain(x)]));
-  return v;
-}
-
-async function scanTar(src: ByteSource, ctx: ScanContext, where: Where): Promise<string> {
+async function scanTar(src: ByteSource, ctx: ScanContext, where: Where): Promise<Scanned> {
   let entries;
   try {
     const res = await readTarEntries(src, ctx.limits.maxArchiveMembers);
@@ -470,10 +564,11 @@ async function scanTar(src: ByteSource, ctx: ScanContext, where: Where): Promise
   } catch (e) {
     if (!(e instanceof TarError)) throw e;
     emit(ctx, where, [{ rule: 'tar-malformed', severity: 'rejected', detail: e.message }]);
-    return 'tar';
+    return { format: 'tar' };
   }
+  const members: [number, number][] = [];
   for (const e of entries) {
-    const memberPath = where.member === undefined ? e.name : `${where.member}!${e.name}`;
+    const memberPath = memberOf(where, e.name);
     const at = (f: Finding): Finding => ({ ...f, member: memberPath });
     if (isTraversalName(e.name)) {
       emit(ctx, where, [
@@ -485,7 +580,7 @@ async function scanTar(src: ByteSource, ctx: ScanContext, where: Where): Promise
         }),
       ]);
     }
-    if (e.type === '1' || e.type === '2') {
+    if (e.kind === 'link') {
       const escapes = isTraversalName(e.linkName);
       emit(ctx, where, [
         at({
@@ -496,7 +591,7 @@ async function scanTar(src: ByteSource, ctx: ScanContext, where: Where): Promise
       ]);
       continue;
     }
-    if (e.type === '3' || e.type === '4' || e.type === '6') {
+    if (e.kind === 'special') {
       emit(ctx, where, [
         at({
           rule: 'tar-special-file',
@@ -506,55 +601,69 @@ async function scanTar(src: ByteSource, ctx: ScanContext, where: Where): Promise
       ]);
       continue;
     }
-    if (e.type !== '0' && e.type !== '7') continue;
+    if (e.kind === 'dir') continue;
+    if (e.kind === 'data') {
+      emit(ctx, where, [
+        at({
+          rule: 'tar-entry-with-data',
+          severity: 'rejected',
+          detail: `a type ${JSON.stringify(e.type)} entry (not a file) carries ${e.size} bytes: Python's tarfile reads the next header inside them while GNU tar skips them, so the tools see different archives`,
+        }),
+      ]);
+    }
+    if (e.type !== '0' && e.type !== '\0' && e.kind === 'file') {
+      emit(ctx, where, [
+        at({
+          rule: 'tar-member-type',
+          severity: 'info',
+          detail: `member of type ${JSON.stringify(e.type)}: GNU tar and Python extract it as a regular file, so it was scanned as one`,
+        }),
+      ]);
+    }
+    members.push([e.offset, e.offset + e.size]);
     await scanSource(new SliceSource(src, e.offset, e.size), ctx, {
       name: e.name,
       depth: where.depth + 1,
       member: memberPath,
     });
   }
-  return 'tar';
+  return { format: 'tar', members };
 }
 
-/** A zlib stream (joblib's default compressor); if it does not inflate it was not zlib after all. */
-async function scanZlib(head: Uint8Array, src: ByteSource, ctx: ScanContext, where: Where): Promise<string> {
+/** A compressed stream: decompress (bounded) and scan what comes out; a damaged stream is refused after its prefix is scanned. */
+async function scanCompressed(
+  kind: Compression,
+  head: Uint8Array,
+  src: ByteSource,
+  ctx: ScanContext,
+  where: Where,
+): Promise<Scanned> {
   const max = ctx.limits.maxPickleBytes;
-  if (src.size > max) throw new LimitExceeded('maxPickleBytes', `zlib file of ${src.size} bytes`);
+  if (src.size > max)
+    throw new LimitExceeded('maxPickleBytes', `${COMPRESSION_NAMES[kind]} file of ${src.size} bytes`);
   ctx.chargeRead(src.size);
-  let inner: Uint8Array;
-  try {
-    inner = new Uint8Array(inflateSync(await src.read(0, src.size), { maxOutputLength: max }));
-  } catch (e) {
-    if (e instanceof RangeError)
-      throw new LimitExceeded('maxPickleBytes', `zlib content inflates past ${max} bytes`);
+  const out = decompress(kind, await src.read(0, src.size), { maxOutput: max, tick: () => ctx.checkTime() });
+  const format = kind === 'gzip' || kind === 'zlib' ? kind : 'compressed';
+  if (out.error !== undefined && out.data.length === 0 && (kind === 'zlib' || kind === 'lzma')) {
+    // a byte pattern that only looked like this compressor's header
     return scanUnknown(head, src, ctx, where);
   }
-  await scanSource(new BufferSource(inner), ctx, {
-    name: where.name,
-    depth: where.depth + 1,
-    member: `${where.member ?? ''}${where.member ? '!' : ''}(inflated)`,
-  });
-  return 'zlib';
-}
-
-async function scanGzip(src: ByteSource, ctx: ScanContext, where: Where): Promise<string> {
-  const max = ctx.limits.maxPickleBytes;
-  if (src.size > max) throw new LimitExceeded('maxPickleBytes', `gzip file of ${src.size} bytes`);
-  ctx.chargeRead(src.size);
-  let inner: Uint8Array;
-  try {
-    inner = new Uint8Array(gunzipSync(await src.read(0, src.size), { maxOutputLength: max }));
-  } catch (e) {
-    if (e instanceof RangeError)
-      throw new LimitExceeded('maxPickleBytes', `gzip content inflates past ${max} bytes`);
-    emit(ctx, where, [{ rule: 'gzip-malformed', severity: 'rejected', detail: (e as Error).message }]);
-    return 'gzip';
+  if (out.error !== undefined) {
+    emit(ctx, where, [
+      {
+        rule: 'compressed-malformed',
+        severity: 'rejected',
+        detail: `${COMPRESSION_NAMES[kind]} stream is damaged (${out.error}); a streaming loader has already read the ${out.data.length} bytes before the damage, which were scanned`,
+      },
+    ]);
   }
-  const name = where.name.replace(/\.(gz|tgz)$/i, (m) => (m.toLowerCase() === '.tgz' ? '.tar' : ''));
-  await scanSource(new BufferSource(inner), ctx, {
+  const name = where.name.replace(/\.(gz|tgz|bz2|tbz2?|xz|txz|lzma|lz4)$/i, (m) =>
+    /^\.t/i.test(m) ? '.tar' : '',
+  );
+  await scanSource(new BufferSource(out.data), ctx, {
     name,
     depth: where.depth + 1,
-    member: `${where.member ?? ''}${where.member ? '!' : ''}(gunzipped)`,
+    member: `${where.member ?? ''}${where.member ? '!' : ''}(${kind === 'zlib' || kind === 'gzip' ? (kind === 'gzip' ? 'gunzipped' : 'inflated') : `${kind}-decompressed`})`,
   });
-  return 'gzip';
+  return { format };
 }

@@ -1,71 +1,121 @@
-// TensorFlow SavedModel / GraphDef protobufs: PyFunc-family ops call back into Python code the
-// loading process has registered; file ops read or write the node's filesystem. Messages are
-// walked generically: any message shaped like a NodeDef (field 1 name, field 2 op) is checked.
+// TensorFlow SavedModel / GraphDef protobufs, binary (saved_model.pb, frozen graphs) and text format
+// (saved_model.pbtxt): PyFunc-family ops call back into Python code the loading process has
+// registered; file ops read or write the node's filesystem. Messages are walked by their schema
+// (tensorflow/core/protobuf/saved_model.proto, meta_graph.proto, framework/graph.proto, node_def.proto,
+// function.proto), the way protobuf reads them: a NodeDef's `op` is the last one given, repeated
+// messages accumulate, unknown fields and groups are skipped.
+import { isObject, JsonError, parsePythonJson } from './json.ts';
+import { kerasConfigFindings } from './keras.ts';
+import { parseTextProto, TextProtoError, type TextMessage } from './pbtxt.ts';
 import { readFields, WireError, type WireField } from './protobuf.ts';
 import type { ByteSource } from './source.ts';
 import type { Finding, ScanContext } from './types.ts';
 
 const PYTHON_OPS = new Set(['PyFunc', 'PyFuncStateless', 'EagerPyFunc']);
 const FILE_OPS = new Set(['ReadFile', 'WriteFile', 'MatchingFiles', 'ImmutableConst']);
-const MAX_DEPTH = 24;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function str(b: Uint8Array, f: WireField): string | undefined {
-  if (f.wireType !== 2 || f.length > 256) return undefined;
+export type TfKind = 'savedmodel' | 'graphdef';
+type Msg = 'savedmodel' | 'metagraph' | 'graph' | 'library' | 'function' | 'node';
+/** field number -> child message, per message: the paths on which NodeDefs live. */
+const CHILDREN: Record<Msg, Record<number, Msg>> = {
+  savedmodel: { 2: 'metagraph' },
+  metagraph: { 2: 'graph' },
+  graph: { 1: 'node', 2: 'library' },
+  library: { 1: 'function' },
+  function: { 3: 'node' },
+  node: {},
+};
+/** The same paths by field name, for text format. */
+const TEXT_CHILDREN: Record<Msg, Record<string, Msg>> = {
+  savedmodel: { meta_graphs: 'metagraph' },
+  metagraph: { graph_def: 'graph' },
+  graph: { node: 'node', library: 'library' },
+  library: { function: 'function' },
+  function: { node_def: 'node' },
+  node: {},
+};
+
+function opFinding(nodeName: string | undefined, op: string, offset?: number): Finding | undefined {
+  const at = offset === undefined ? {} : { offset };
+  if (PYTHON_OPS.has(op))
+    return {
+      rule: 'tf-python-op',
+      severity: 'dangerous',
+      detail: `node ${JSON.stringify(nodeName ?? '')} uses op ${op}, which runs Python code in the serving process`,
+      ...at,
+    };
+  if (FILE_OPS.has(op))
+    return {
+      rule: 'tf-file-op',
+      severity: 'suspicious',
+      detail: `node ${JSON.stringify(nodeName ?? '')} uses op ${op}, which touches the node's filesystem`,
+      ...at,
+    };
+  return undefined;
+}
+
+function str(b: Uint8Array, f: WireField | undefined): string | undefined {
+  if (f === undefined || f.wireType !== 2) return undefined;
   try {
     return utf8.decode(b.subarray(f.start, f.start + f.length));
   } catch {
-    return undefined;
+    return '\ufffd';
   }
 }
 
-export function findGraphOps(b: Uint8Array, tick: () => void = () => undefined): Finding[] {
+/** Walk a binary SavedModel or GraphDef held in `b`; throws WireError when it does not parse. */
+export function findGraphOps(b: Uint8Array, kind: TfKind, tick: () => void = () => undefined): Finding[] {
   const findings: Finding[] = [];
-  const seen = new Set<string>();
   let visits = 0;
-  const visit = (start: number, end: number, depth: number): void => {
-    if (depth > MAX_DEPTH) return;
+  const visit = (msg: Msg, start: number, end: number, depth: number): void => {
+    if (depth > 16) throw new WireError('messages nested too deeply');
     if ((++visits & 0xfff) === 0) tick();
-    let fields: WireField[];
-    try {
-      fields = readFields(b, start, end);
-    } catch {
-      return; // not a message: a string or bytes payload
+    const fields = readFields(b, start, end);
+    if (msg === 'node') {
+      // protobuf keeps the last value of a non-repeated field; a wrong wire type makes it an unknown field
+      const last = (n: number): WireField | undefined =>
+        fields.filter((f) => f.field === n && f.wireType === 2).pop();
+      const op = str(b, last(2));
+      const f = op === undefined ? undefined : opFinding(str(b, last(1)), op, start);
+      if (f !== undefined) findings.push(f);
+      return;
     }
-    const name = fields.find((f) => f.field === 1);
-    const op = fields.find((f) => f.field === 2);
-    const opName = op && name ? str(b, op) : undefined;
-    if (
-      opName !== undefined &&
-      (PYTHON_OPS.has(opName) || FILE_OPS.has(opName)) &&
-      !seen.has(`${opName}@${start}`)
-    ) {
-      seen.add(`${opName}@${start}`);
-      const nodeName = name ? str(b, name) : undefined;
-      findings.push(
-        PYTHON_OPS.has(opName)
-          ? {
-              rule: 'tf-python-op',
-              severity: 'dangerous',
-              detail: `node ${JSON.stringify(nodeName)} uses op ${opName}, which runs Python code in the serving process`,
-              offset: start,
-            }
-          : {
-              rule: 'tf-file-op',
-              severity: 'suspicious',
-              detail: `node ${JSON.stringify(nodeName)} uses op ${opName}, which touches the node's filesystem`,
-              offset: start,
-            },
-      );
+    for (const f of fields) {
+      const child = CHILDREN[msg][f.field];
+      if (child !== undefined && f.wireType === 2) visit(child, f.start, f.start + f.length, depth + 1);
     }
-    for (const f of fields)
-      if (f.wireType === 2 && f.length >= 2) visit(f.start, f.start + f.length, depth + 1);
   };
-  visit(0, b.length, 0);
+  visit(kind === 'savedmodel' ? 'savedmodel' : 'graph', 0, b.length, 0);
   return findings;
 }
 
-export async function scanTfSavedModel(src: ByteSource, ctx: ScanContext): Promise<Finding[]> {
+/** Walk a text-format SavedModel or GraphDef. */
+export function findTextGraphOps(root: TextMessage, kind: TfKind): Finding[] {
+  const findings: Finding[] = [];
+  const visit = (msg: Msg, m: TextMessage, depth: number): void => {
+    if (depth > 16) return;
+    if (msg === 'node') {
+      let op: string | undefined;
+      let name: string | undefined;
+      for (const [k, v] of m.fields) {
+        if (k === 'op' && typeof v === 'string') op = v;
+        if (k === 'name' && typeof v === 'string') name = v;
+      }
+      const f = op === undefined ? undefined : opFinding(name, op);
+      if (f !== undefined) findings.push(f);
+      return;
+    }
+    for (const [k, v] of m.fields) {
+      const child = TEXT_CHILDREN[msg][k];
+      if (child !== undefined && typeof v === 'object') visit(child, v, depth + 1);
+    }
+  };
+  visit(kind === 'savedmodel' ? 'savedmodel' : 'graph', root, 0);
+  return findings;
+}
+
+export async function scanTfSavedModel(src: ByteSource, ctx: ScanContext, kind: TfKind): Promise<Finding[]> {
   if (src.size > ctx.limits.maxHeaderBytes) {
     return [
       {
@@ -78,15 +128,63 @@ export async function scanTfSavedModel(src: ByteSource, ctx: ScanContext): Promi
   ctx.chargeRead(src.size);
   const b = await src.read(0, src.size);
   try {
-    readFields(b);
+    return findGraphOps(b, kind, () => ctx.checkTime());
   } catch (e) {
+    if (!(e instanceof WireError)) throw e;
     return [
       {
         rule: 'tf-malformed',
         severity: 'rejected',
-        detail: `not a valid protobuf: ${e instanceof WireError ? e.message : String(e)}`,
+        detail: `not a valid TensorFlow protobuf: ${e.message}`,
       },
     ];
   }
-  return findGraphOps(b, () => ctx.checkTime());
+}
+
+/** Text format (saved_model.pbtxt, graph.pbtxt). */
+export function scanTfText(text: string, kind: TfKind): Finding[] {
+  try {
+    return findTextGraphOps(parseTextProto(text), kind);
+  } catch (e) {
+    if (!(e instanceof TextProtoError)) throw e;
+    return [
+      {
+        rule: 'tf-malformed',
+        severity: 'rejected',
+        detail: `not a valid text-format protobuf: ${e.message}`,
+      },
+    ];
+  }
+}
+
+/**
+ * Keras configs carried inside a protobuf (keras_metadata.pb of a TensorFlow SavedModel holds each
+ * layer's config as a JSON string): string fields that hold a Keras config are judged as Keras.
+ */
+export function embeddedKerasFindings(b: Uint8Array): Finding[] {
+  const out: Finding[] = [];
+  const visit = (start: number, end: number, depth: number): void => {
+    if (depth > 4 || out.length > 50) return;
+    let fields: WireField[];
+    try {
+      fields = readFields(b, start, end);
+    } catch {
+      return;
+    }
+    for (const f of fields) {
+      if (f.wireType !== 2) continue;
+      if (b[f.start] === 0x7b) {
+        try {
+          const json = parsePythonJson(new TextDecoder().decode(b.subarray(f.start, f.start + f.length)));
+          if (isObject(json)) out.push(...kerasConfigFindings(json).map((x) => ({ ...x, offset: f.start })));
+          continue;
+        } catch (e) {
+          if (!(e instanceof JsonError) && !(e instanceof RangeError)) throw e;
+        }
+      }
+      visit(f.start, f.start + f.length, depth + 1);
+    }
+  };
+  visit(0, b.length, 0);
+  return out;
 }

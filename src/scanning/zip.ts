@@ -2,7 +2,9 @@
 // and member data read by range. Anything a lenient reader (PyTorch's miniz, Python's zipfile) would
 // read differently from a strict one is reported, because that difference is where scanners get fooled.
 import { inflateRawSync } from 'node:zlib';
-import type { ByteSource } from './source.ts';
+import { decompress } from './decompress.ts';
+import { decodeZipLzma } from './lzma.ts';
+import { BufferSource, SliceSource, type ByteSource } from './source.ts';
 import { LimitExceeded, type Finding, type ScanContext } from './types.ts';
 
 export interface ZipEntry {
@@ -21,6 +23,8 @@ export interface ZipDirectory {
   prefixBytes: number;
   zip64: boolean;
   findings: Finding[];
+  /** Offset just past the end-of-central-directory record and its comment. */
+  eocdEnd: number;
 }
 
 const SIG_EOCD = 0x06054b50;
@@ -151,7 +155,7 @@ export async function readZipDirectory(src: ByteSource, ctx: ScanContext): Promi
       offset: 0,
     });
   }
-  return { entries, prefixBytes, zip64, findings };
+  return { entries, prefixBytes, zip64, findings, eocdEnd: eocdAt + 22 + commentLen };
 }
 
 function applyZip64Extra(e: ZipEntry, extra: Uint8Array): void {
@@ -230,17 +234,37 @@ export function crc32(b: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
-/** Inflate (or copy) a member into memory, bounded by `maxBytes`. */
-export function decompressMember(e: ZipEntry, raw: Uint8Array, maxBytes: number): Uint8Array {
-  if (e.method === 0) return raw;
-  if (e.method !== 8) throw new BadZip(`member ${e.name}: unsupported compression method ${e.method}`);
-  try {
-    return new Uint8Array(inflateRawSync(raw, { maxOutputLength: Math.max(1, maxBytes) }));
-  } catch (err) {
-    if (err instanceof RangeError || /maxOutputLength|larger than/i.test((err as Error).message)) {
-      throw new LimitExceeded('maxPickleBytes', `member ${e.name} inflates past ${maxBytes} bytes`);
-    }
-    throw new BadZip(`member ${e.name}: corrupt deflate data (${(err as Error).message})`);
+/** Compression methods a reader of model zips meets: stored, deflate (PyTorch, numpy), bzip2 and LZMA (Python's zipfile). */
+export const SUPPORTED_METHODS = new Set([0, 8, 12, 14]);
+
+/**
+ * Decompress a member into memory, bounded by `maxBytes`. Corrupt or truncated data yields what
+ * decoded before the damage plus the reason (a streaming reader has already consumed that prefix).
+ */
+export function decompressMember(
+  e: ZipEntry,
+  raw: Uint8Array,
+  maxBytes: number,
+): { data: Uint8Array; error?: string } {
+  const max = Math.max(1, maxBytes);
+  switch (e.method) {
+    case 0:
+      return { data: raw };
+    case 8:
+      try {
+        return { data: new Uint8Array(inflateRawSync(raw, { maxOutputLength: max })) };
+      } catch (err) {
+        if (err instanceof RangeError || /maxOutputLength|larger than/i.test((err as Error).message)) {
+          throw new LimitExceeded('maxPickleBytes', `member ${e.name} inflates past ${max} bytes`);
+        }
+        throw new BadZip(`member ${e.name}: corrupt deflate data (${(err as Error).message})`);
+      }
+    case 12:
+      return decompress('bzip2', raw, { maxOutput: max });
+    case 14:
+      return decodeZipLzma(raw, e.uncompressedSize, { maxOutput: max });
+    default:
+      throw new BadZip(`member ${e.name}: unsupported compression method ${e.method}`);
   }
 }
 
@@ -252,4 +276,148 @@ export function isBadZip(e: unknown): e is Error {
 export function isTraversalName(name: string): boolean {
   const n = name.replace(/\\/g, '/');
   return n.startsWith('/') || /^[A-Za-z]:/.test(n) || n.split('/').includes('..');
+}
+
+/** The kind of zip, from its member names: a PyTorch checkpoint, TorchScript, .npz, .keras, or a plain zip. */
+export function zipKind(entries: ZipEntry[]): string {
+  const names = entries.map((e) => e.name);
+  const files = names.filter((n) => !n.endsWith('/'));
+  if (names.some((n) => /^(?:[^/]+\/)?data\.pkl$/.test(n))) {
+    return names.some((n) => /^(?:[^/]+\/)?(?:code\/|constants\.pkl$)/.test(n))
+      ? 'torchscript'
+      : 'pytorch-zip';
+  }
+  if (files.length > 0 && files.every((n) => n.toLowerCase().endsWith('.npy'))) return 'npz';
+  // Keras reads config.json at the root of a .keras archive, whatever else the archive holds
+  if (
+    names.includes('config.json') &&
+    (names.includes('model.weights.h5') || names.includes('metadata.json') || files.length === 1)
+  )
+    return 'keras';
+  return 'zip';
+}
+
+/** One member of a zip, ready to scan: its bytes (unless unreadable) and the zip-format findings about it. */
+export interface ZipMember {
+  entry: ZipEntry;
+  findings: Finding[];
+  /** Undefined when the member cannot be read at all (the findings say why). */
+  source?: ByteSource;
+}
+
+/**
+ * Every member of a zip with the checks a lenient reader (PyTorch's miniz, Python's zipfile) and a
+ * strict one would disagree on: duplicate names, paths leaving the extraction directory, encryption and
+ * patched-data flags, local/central header mismatches, sizes, CRC-32. `skipData(name)` marks members
+ * never decoded by their loader (PyTorch tensor storages), which are not read.
+ */
+export async function* zipMembers(
+  src: ByteSource,
+  ctx: ScanContext,
+  dir: ZipDirectory,
+  skipData: (name: string) => boolean,
+): AsyncGenerator<ZipMember> {
+  const seen = new Set<string>();
+  for (const e of dir.entries) {
+    ctx.checkTime();
+    const findings: Finding[] = [];
+    const reject = (rule: string, detail: string): void =>
+      void findings.push({ rule, severity: 'rejected', detail });
+    if (seen.has(e.name))
+      reject('zip-duplicate-member', 'two members have this name; readers differ on which one they load');
+    seen.add(e.name);
+    if (isTraversalName(e.name)) {
+      findings.push({
+        rule: 'archive-path-traversal',
+        severity: 'dangerous',
+        detail:
+          'member path leaves the extraction directory (zip slip): extracting writes outside the model directory',
+      });
+    }
+    if (e.name.endsWith('/')) {
+      if (findings.length > 0) yield { entry: e, findings };
+      continue;
+    }
+    if ((e.flags & 0x41) !== 0)
+      reject(
+        'zip-encrypted',
+        `member is flagged encrypted (flags 0x${e.flags.toString(16)}): its contents cannot be inspected, yet PyTorch ignores the flag and loads it`,
+      );
+    if ((e.flags & 0x20) !== 0)
+      reject(
+        'zip-patched-data',
+        'member is flagged as compressed patched data (flag 0x20), which readers handle inconsistently',
+      );
+    if (!SUPPORTED_METHODS.has(e.method)) {
+      reject('zip-unsupported-compression', `compression method ${e.method} cannot be inspected`);
+      yield { entry: e, findings };
+      continue;
+    }
+    if (skipData(e.name)) {
+      if (findings.length > 0) yield { entry: e, findings };
+      continue;
+    }
+    let loc;
+    try {
+      loc = await locateMember(src, dir, e);
+    } catch (err) {
+      if (!isBadZip(err)) throw err;
+      reject('zip-malformed', err.message);
+      yield { entry: e, findings };
+      continue;
+    }
+    findings.push(...loc.findings);
+    let source: ByteSource;
+    let whole: Uint8Array | undefined;
+    if (e.method === 0) {
+      if (e.compressedSize !== e.uncompressedSize && (e.flags & 0x41) === 0)
+        reject(
+          'zip-size-mismatch',
+          `stored member says ${e.uncompressedSize} bytes but holds ${e.compressedSize}`,
+        );
+      source = new SliceSource(src, loc.dataOffset, e.compressedSize);
+      if (e.compressedSize <= 16 * 1024 * 1024) whole = await source.read(0, e.compressedSize);
+    } else {
+      if (e.compressedSize > ctx.limits.maxPickleBytes)
+        throw new LimitExceeded('maxPickleBytes', `member ${e.name} is ${e.compressedSize} compressed bytes`);
+      ctx.chargeRead(e.compressedSize);
+      const raw = await src.read(loc.dataOffset, e.compressedSize);
+      let out;
+      try {
+        out = decompressMember(e, raw, Math.min(ctx.limits.maxPickleBytes, e.uncompressedSize + 1));
+      } catch (err) {
+        if (err instanceof LimitExceeded) {
+          reject(
+            'zip-size-mismatch',
+            `member decompresses to more than the ${e.uncompressedSize} bytes it declares`,
+          );
+          yield { entry: e, findings };
+          continue;
+        }
+        if (!isBadZip(err)) throw err;
+        reject('zip-malformed', err.message);
+        yield { entry: e, findings };
+        continue;
+      }
+      if (out.error !== undefined) reject('zip-malformed', `member ${e.name}: ${out.error}`);
+      whole = out.data;
+      if (out.error === undefined && whole.length !== e.uncompressedSize)
+        reject(
+          'zip-size-mismatch',
+          `member decompresses to ${whole.length} bytes, not the declared ${e.uncompressedSize}`,
+        );
+      source = new BufferSource(whole);
+    }
+    if (
+      whole !== undefined &&
+      (e.flags & 0x41) === 0 &&
+      whole.length === e.uncompressedSize &&
+      crc32(whole) !== e.crc32
+    )
+      reject(
+        'zip-crc-mismatch',
+        'CRC-32 does not match the member data: the archive was altered after it was written',
+      );
+    yield { entry: e, findings, source };
+  }
 }

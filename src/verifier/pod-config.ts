@@ -3,6 +3,7 @@
 // mistake must fail the pod with a clear reason rather than pass it.
 import type { Authority } from '../signing/verify-model.ts';
 import type { TrustMaterial } from '../signing/trust.ts';
+import { isPickleGlobalName } from '../api/formats.ts';
 import { isObj as isObject } from '../json/shape.ts';
 
 export interface PodModel {
@@ -21,6 +22,8 @@ export interface PodConfig {
   authorities: Authority[];
   models: PodModel[];
   denyFormats: string[];
+  /** Pickle globals the scan treats as data (fully qualified names). */
+  allowGlobals: string[];
 }
 
 export class PodConfigError extends Error {}
@@ -115,5 +118,8 @@ export function parsePodConfig(text: string): PodConfig {
   });
   const deny = json.denyFormats;
   const denyFormats = Array.isArray(deny) ? deny.filter((d): d is string => typeof d === 'string') : [];
-  return { threshold, authorities, models, denyFormats };
+  const allow = json.allowGlobals ?? [];
+  if (!Array.isArray(allow) || !allow.every((g) => typeof g === 'string' && isPickleGlobalName(g)))
+    throw new PodConfigError('allowGlobals is not a list of fully qualified Python names (module.Name)');
+  return { threshold, authorities, models, denyFormats, allowGlobals: allow as string[] };
 }

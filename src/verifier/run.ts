@@ -5,14 +5,14 @@ import { isAbsolute, join } from 'node:path';
 import { verifyModel, verifyModelWithAuthorities, type ModelVerification } from '../signing/verify-model.ts';
 import type { TrustMaterial } from '../signing/trust.ts';
 import { progressReporter, type ProgressSink } from './progress.ts';
-import { parsePodConfig, PodConfigError, type PodModel } from './pod-config.ts';
+import { parsePodConfig, PodConfigError, type PodConfig, type PodModel } from './pod-config.ts';
 import {
   terminationMessage,
   terminationMessageList,
   toVerifierResult,
   type VerifierResult,
 } from './result.ts';
-import { scanModel } from './scan-step.ts';
+import { scanVerifiedModel, type ScanStepOptions } from './scan-step.ts';
 
 export const DEFAULT_TERMINATION_LOG = '/dev/termination-log';
 
@@ -40,6 +40,8 @@ export interface VerifierInput {
   workers?: number;
   /** Where to write the compact JSON result; undefined = nowhere. */
   terminationLogPath?: string;
+  /** Run the format scan on the verified files (`--scan`, `--deny-format`, `--allow-global`). */
+  scan?: Omit<ScanStepOptions, 'skip'>;
 }
 
 export class InputError extends Error {}
@@ -110,6 +112,13 @@ export async function runVerifier(input: VerifierInput, progress?: ProgressSink)
       result: toVerifierResult(input.modelPath, verification),
       verification,
     };
+    if (input.scan !== undefined)
+      run.exitCode = await scanVerifiedModel(
+        input.modelPath,
+        { ...input.scan, skip: [input.signaturePath] },
+        run.result,
+        run.exitCode,
+      );
   } catch (err) {
     const reason =
       err instanceof InputError
@@ -164,7 +173,7 @@ export async function runPodVerifier(
       const r = model.scanOnly
         ? scanOnlyRun(model)
         : await verifyPodModel(model, config.threshold, config.authorities, options);
-      if (r.exitCode === 0) await scanPodModel(model, config.denyFormats, r);
+      if (r.exitCode === 0) await scanPodModel(model, config, r);
       results.push(r.result);
       codes.push(r.exitCode);
     }
@@ -191,23 +200,16 @@ export async function runPodVerifier(
 }
 
 /** Runs the format scan on a model whose signature passed, and folds a failure into its result. */
-async function scanPodModel(model: PodModel, denyFormats: string[], run: VerifierRun): Promise<void> {
-  const started = performance.now();
+async function scanPodModel(
+  model: PodModel,
+  config: Pick<PodConfig, 'denyFormats' | 'allowGlobals'>,
+  run: VerifierRun,
+): Promise<void> {
   const skip = model.inlineBundle
     ? []
     : [isAbsolute(model.signature) ? model.signature : join(model.path, model.signature)];
-  let scan;
-  try {
-    scan = await scanModel(model.path, { denyFormats, skip });
-  } catch (err) {
-    scan = { ok: false, files: 0, problems: [], reason: `the format scan failed: ${(err as Error).message}` };
-  }
-  run.result.durationMs += Math.round(performance.now() - started);
-  if (scan.ok) return;
-  run.exitCode = 1;
-  run.result.verdict = 'invalid';
-  run.result.reason = scan.reason;
-  run.result.scan = scan.problems.map((p) => `${p.file}: ${p.verdict} ${p.rule}`);
+  const options = { denyFormats: config.denyFormats, allowGlobals: config.allowGlobals, skip };
+  run.exitCode = await scanVerifiedModel(model.path, options, run.result, run.exitCode);
 }
 
 /** A model proven at admission (OCI manifest signature): nothing to hash, the scan (next step) runs. */

@@ -1,5 +1,5 @@
 // The pod verifier scans every model file after the signature check: a signed model can still carry code.
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,12 +17,13 @@ function modelDir(name: string, files: [from: string, to: string][]): string {
   return dir;
 }
 
-const podConfig = (path: string, denyFormats: string[] = []) =>
+const podConfig = (path: string, denyFormats: string[] = [], allowGlobals?: unknown) =>
   JSON.stringify({
     version: 1,
     policies: ['ClusterModelPolicy/p'],
     threshold: 0,
     denyFormats,
+    ...(allowGlobals !== undefined ? { allowGlobals } : {}),
     authorities: [],
     models: [{ name: 'm', volume: 'v', path }],
   });
@@ -48,6 +49,22 @@ describe('verifier format scan', () => {
     const denied = await runPodVerifier(podConfig(dir, ['pickle']));
     expect(denied.exitCode).toBe(1);
     expect(denied.results[0]!.reason).toContain('data.pkl');
+  });
+
+  it("treats the policies' allowed pickle globals as data; a malformed list fails the pod", async () => {
+    const dir = modelDir('custom', []);
+    // protocol 2: GLOBAL mycompany.transformers Clip, EMPTY_TUPLE, NEWOBJ, EMPTY_DICT, BUILD, STOP
+    const b = Buffer.concat([
+      Buffer.from([0x80, 0x02]),
+      Buffer.from('cmycompany.transformers\nClip\n)'),
+      Buffer.from([0x81]),
+      Buffer.from('}b.'),
+    ]);
+    writeFileSync(join(dir, 'clip.pkl'), b);
+    expect((await runPodVerifier(podConfig(dir))).exitCode).toBe(1);
+    expect((await runPodVerifier(podConfig(dir, [], ['mycompany.transformers.Clip']))).exitCode).toBe(0);
+    const bad = await runPodVerifier(podConfig(dir, [], ['not a name']));
+    expect(bad.exitCode).not.toBe(0);
   });
 
   it('never scans the signature bundle itself', async () => {

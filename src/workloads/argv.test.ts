@@ -22,6 +22,26 @@ describe('$(VAR) expansion, as the kubelet does it', () => {
     expect(r.unknown).toEqual(['A']);
   });
 
+  it('reads a name as the kubelet does: everything up to the first ")"; an incomplete reference stays', () => {
+    const env = literal({ 'my model': 'evil/x', A: 'a' });
+    expect(expandVariables('$(my model)', env).value).toBe('evil/x');
+    expect(expandVariables('$(A$(A)', env).value).toBe('$(A$(A)'); // the name "A$(A" is not defined
+    expect(expandVariables('x$(A', env).value).toBe('x$(A');
+    expect(expandVariables('$($($(A)', env).value).toBe('$($($(A)');
+    expect(expandVariables('$', env).value).toBe('$');
+  });
+
+  it('reads a megabyte of "$(" without a ")" in linear work (one scan for the ")")', () => {
+    let lookups = 0;
+    const text = '$('.repeat(500_000);
+    const r = expandVariables(text, () => {
+      lookups++;
+      return undefined;
+    });
+    expect(r.value).toBe(text);
+    expect(lookups).toBe(0);
+  });
+
   it('never grows beyond the text and its values (linear; property)', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 200 }), (s) => {

@@ -23,9 +23,11 @@ export function expandVariables(text: string, lookup: (name: string) => EnvValue
   if (!text.includes('$')) return { value: text, unknown: [] };
   let out = '';
   const unknown: string[] = [];
+  // The next ")" at or after a position, found once and reused until passed: linear however many "$(".
+  let close = -2;
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
-    if (ch !== '$') {
+    if (ch !== '$' || i + 1 >= text.length) {
       out += ch;
       continue;
     }
@@ -36,19 +38,24 @@ export function expandVariables(text: string, lookup: (name: string) => EnvValue
       continue;
     }
     if (next === '(') {
-      const close = text.indexOf(')', i + 2);
-      const name = close < 0 ? '' : text.slice(i + 2, close);
-      if (close > 0 && /^[A-Za-z_][A-Za-z0-9_.-]*$/.test(name)) {
-        const v = lookup(name);
-        if (v === undefined) out += text.slice(i, close + 1);
-        else if (v.kind === 'literal') out += v.value;
-        else {
-          out += text.slice(i, close + 1);
-          unknown.push(name);
-        }
-        i = close;
+      if (close !== -1 && close < i + 2) close = text.indexOf(')', i + 2);
+      if (close < 0) {
+        // An incomplete reference stays as written.
+        out += '$(';
+        i++;
         continue;
       }
+      // As the kubelet reads it: the name is everything up to the first ")".
+      const name = text.slice(i + 2, close);
+      const v = lookup(name);
+      if (v === undefined) out += text.slice(i, close + 1);
+      else if (v.kind === 'literal') out += v.value;
+      else {
+        out += text.slice(i, close + 1);
+        unknown.push(name);
+      }
+      i = close;
+      continue;
     }
     out += ch;
   }

@@ -18,6 +18,40 @@ describe('reading a server command line as the server would, conservatively', ()
     expect(readCommandLine(GRAMMARS.TGI, ['--mod', 'x']).unknownFlags).toEqual(['--mod']); // clap has none
   });
 
+  it('reads vLLM flags in underscore form, as FlexibleArgumentParser does', () => {
+    expect(models(['/m', '--max_model_len', '4096'])).toEqual(['/m']);
+    expect(models(['--tokenizer_mode', 'auto', '--speculative_model', 'org/draft'])).toEqual(['org/draft']);
+  });
+
+  it('a keyword value of a flag loads nothing; a path is a model input (vLLM --generation-config)', () => {
+    expect(models(['/m', '--generation-config', 'vllm'])).toEqual(['/m']);
+    expect(models(['/m', '--generation-config', 'auto'])).toEqual(['/m']);
+    expect(models(['/m', '--generation-config', '/cfg/gen'])).toEqual(['/m', '/cfg/gen']);
+  });
+
+  it('adapter JSON: labels load nothing, a key modelgate does not know is unreadable', () => {
+    const r = readCommandLine(GRAMMARS.VLLM, [
+      '--lora-modules',
+      '{"name":"sql","path":"/a","base_model_name":"org/base"}',
+    ]);
+    expect(r.candidates.map((c) => c.value)).toEqual(['/a']);
+    expect(r.unreadable).toEqual([]);
+    const odd = readCommandLine(GRAMMARS.VLLM, ['--lora-modules', '{"name":"x","path":"/a","loader":"y"}']);
+    expect(odd.unreadable[0]?.reason).toContain('"loader"');
+  });
+
+  it('TorchServe --models are read in the --model-store; "all" is the store itself', () => {
+    const ts = (args: string[]) => models(args, GRAMMARS.TORCHSERVE);
+    expect(ts(['--model-store', '/models/m', '--models', 'd=densenet.mar', 'r.mar'])).toEqual([
+      '/models/m',
+      '/models/m/densenet.mar',
+      '/models/m/r.mar',
+    ]);
+    expect(ts(['--model-store', '/models/m', '--models', 'all'])).toEqual(['/models/m']);
+    expect(ts(['--models', 'd=https://example.org/d.mar'])).toEqual(['https://example.org/d.mar']);
+    expect(ts(['--models', 'd.mar'])).toEqual(['d.mar']); // no store: relative, refused downstream
+  });
+
   it('takes the token after an unknown flag as a possible model while the positional model is open', () => {
     expect(models(['--new-flag', 'x', 'org/m'])).toEqual(['x', 'org/m']);
     expect(models(['org/m', '--new-flag', '8'])).toEqual(['org/m']);

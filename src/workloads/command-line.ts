@@ -14,6 +14,8 @@ export interface Candidate {
   main?: true;
   /** A Hugging Face repository `owner/name[:tag]`, whatever it looks like (llama.cpp -hf). */
   hub?: true;
+  /** Named relative to the model store (resolved at the end of the reading when the store is known). */
+  storeRelative?: true;
 }
 
 /** Input that may change what is loaded and that modelgate cannot read at admission. */
@@ -134,6 +136,10 @@ export function readCommandLine(g: Grammar, args: readonly string[]): CommandLin
         for (const v of adapterPaths(value, flag, out))
           out.candidates.push({ value: v, where: flag, kind: 'model' });
         break;
+      case 'store-model':
+        for (const v of adapterPaths(value, flag, out))
+          out.candidates.push({ value: v, where: flag, kind: 'model', storeRelative: true });
+        break;
       case 'json-model':
         for (const v of jsonModels(value, flag, out))
           out.candidates.push({ value: v, where: flag, kind: 'model' });
@@ -224,15 +230,20 @@ export function readCommandLine(g: Grammar, args: readonly string[]): CommandLin
     }
     // An abbreviation that could stand for several flags counts as each of them (every meaning applies).
     const arity = specs.length === 1 ? specs[0]!.arity : strongest(specs).arity;
-    const kinds = [...new Map(specs.map((x) => [x.kind, x])).values()];
+    const kindsFor = (v: string) => [
+      ...new Map(
+        specs.filter((_, k) => !g.keywords?.get(flags[k]!)?.test(v)).map((x) => [x.kind, x]),
+      ).values(),
+    ];
     const shown = flags.length === 1 && flags[0] === name ? name : `${name} (read as ${flags.join(' or ')})`;
     // The main model only when every flag the name could stand for names it (--model, --model-id, ...).
     const main = flags.every((f) => MAIN_MODEL_FLAGS.has(f));
     const takeAll = (v: string) => {
-      for (const k of kinds) take(k, shown, v, main);
+      for (const k of kindsFor(v)) take(k, shown, v, main);
     };
     if (arity === 'bool') {
-      if (inline !== undefined) for (const k of kinds) if (k.kind !== 'value') take(k, shown, inline);
+      if (inline !== undefined)
+        for (const k of kindsFor(inline)) if (k.kind !== 'value') take(k, shown, inline);
       continue;
     }
     if (inline !== undefined) {
@@ -249,6 +260,18 @@ export function readCommandLine(g: Grammar, args: readonly string[]): CommandLin
     // nargs='+': values until the next flag.
     while (args[i + 1] !== undefined && !isFlag(args[i + 1]!)) takeAll(args[++i]!);
   }
+  if (g.modelStore) {
+    // Relative names resolve in the model store the command line names (the last one given wins).
+    const store = out.candidates.filter((c) => c.where === g.modelStore).pop()?.value;
+    for (const c of out.candidates)
+      if (
+        c.storeRelative &&
+        store?.startsWith('/') &&
+        !c.value.startsWith('/') &&
+        !/^[a-z][a-z0-9+.-]*:/i.test(c.value)
+      )
+        c.value = `${store.replace(/\/+$/, '')}/${c.value}`;
+  }
   if (g.positional === 'source-destination') {
     // The last positional is the destination, not a source.
     const sources = out.candidates.filter((c) => c.kind === 'source');
@@ -258,11 +281,33 @@ export function readCommandLine(g: Grammar, args: readonly string[]): CommandLin
   return out;
 }
 
-/** vLLM/SGLang adapters: `name=path`, or JSON `{"name": ..., "path": ...}`. */
+/** Keys of an adapter's JSON that name where it is loaded from. */
+const ADAPTER_PATH_KEYS = ['path', 'lora_path', 'local_path'];
+/** Keys of an adapter's JSON that load nothing (labels shown in /v1/models, flags). */
+const ADAPTER_LABEL_KEYS = new Set(['name', 'lora_name', 'base_model_name', 'pinned']);
+
+/** vLLM/SGLang adapters: `name=path`, or JSON `{"name": ..., "path": ...}`; a key modelgate does not know is unreadable. */
 function adapterPaths(value: string, flag: string, out: CommandLineReading): string[] {
   const t = value.trim();
-  if (t.startsWith('{'))
-    return jsonModels(t, flag, out, ['path', 'lora_path', 'local_path', 'base_model_name']);
+  if (t.startsWith('{')) {
+    const paths = jsonModels(t, flag, out, ADAPTER_PATH_KEYS);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(t);
+    } catch {
+      return paths; // reported by jsonModels
+    }
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed))
+      for (const k of Object.keys(parsed))
+        if (!ADAPTER_PATH_KEYS.includes(k) && !ADAPTER_LABEL_KEYS.has(k))
+          out.unreadable.push({
+            where: `${flag} ${k}`,
+            value: t,
+            reason: `modelgate does not know what the key ${JSON.stringify(k)} of ${flag} loads`,
+            remediation: `give the adapter as {"name": ..., "path": ...}`,
+          });
+    return paths;
+  }
   const eq = t.indexOf('=');
   return [eq >= 0 ? t.slice(eq + 1) : t];
 }

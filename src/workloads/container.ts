@@ -1,10 +1,10 @@
 // One container, read as what it runs and what it may load: the program (through launchers and simple
 // shell lines), the grammar that reads it (never chosen by the container's name), every model its
 // arguments and environment may name, and every input modelgate cannot read. Pure.
-import { arr, obj, str, type JsonObject } from '../json/shape.ts';
+import { arr, canonicalJson, obj, str, type JsonObject } from '../json/shape.ts';
 import { expandVariables, programOf, type EnvValue, type ProgramView } from './argv.ts';
 import { readCommandLine, type Candidate, type Unreadable } from './command-line.ts';
-import { envValue, readEnv, type ContainerEnv } from './env.ts';
+import { envValue, readEnv, type ContainerEnv, type PodIdentity } from './env.ts';
 import { mountFor, mountsOf, normalisePath, type MountView, type VolumeView } from './pod.ts';
 import {
   entrypointCommand,
@@ -73,6 +73,11 @@ export interface ContainerView {
   privileged: boolean;
   /** Ephemeral containers: the container whose namespaces it joins. */
   targetContainerName?: string;
+  /**
+   * The environment as resolved at admission (downward-API values of the object's own labels and
+   * annotations included): an UPDATE that changes it is not an unchanged update.
+   */
+  envSnapshot: string;
   raw: JsonObject;
 }
 
@@ -90,7 +95,9 @@ const DANGEROUS_CAPS = new Set([
 
 export interface ContainerContext {
   podPath: string;
-  podMeta: JsonObject;
+  /** Where the container sits when it is not in a container list (KServe's predictor.model: spec.predictor.model). */
+  location?: string;
+  pod: PodIdentity;
   volumes: ReadonlyMap<string, VolumeView>;
   /**
    * KServe components: a container with no image and no command is a patch onto the serving runtime's own
@@ -98,6 +105,14 @@ export interface ContainerContext {
    * LLMInferenceService (its runtime is vLLM serving the component's model); `runtime` otherwise.
    */
   kservePatch?: 'vllm' | 'runtime';
+  /**
+   * The runtime KServe's own ServingRuntimes run for the component's model format (predictor.model,
+   * predictor.sklearn, ...), whose grammar reads the arguments a patch appends; absent when the component
+   * names its runtime or the format has no standard one.
+   */
+  kserveRuntime?: Grammar;
+  /** The component has a storageUri: KServe downloads it to /mnt/models, where the runtime reads it. */
+  kserveModelDir?: boolean;
   /** Model candidates the whole object may still yield (shared by its containers): bounded work per request. */
   budget: { candidates: number };
 }
@@ -128,7 +143,7 @@ function readContainerAs(
   index: number,
   ctx: ContainerContext,
 ): ContainerView {
-  const location = `${ctx.podPath}.${field}[${index}]`;
+  const location = ctx.location ?? `${ctx.podPath}.${field}[${index}]`;
   const name = str(raw.name) ?? '';
   const image = str(raw.image);
   const parsedImage = image !== undefined ? parseOciReference(image) : undefined;
@@ -138,10 +153,8 @@ function readContainerAs(
         .replace(/(@sha256:[0-9a-f]{64})?$/, '')
         .replace(/:[^/:]+$/, '')
     : undefined;
-  const env: ContainerEnv = readEnv(
-    raw,
-    ctx.podMeta,
-    (v, vars) => expandVariables(v, (n) => vars.get(n)).value,
+  const env: ContainerEnv = readEnv(raw, ctx.pod, (v, sofar) =>
+    expandVariables(v, (n) => envValue(sofar, n)),
   );
   const lookup = (n: string): EnvValue | undefined => envValue(env, n);
   const expand = (v: string) => expandVariables(v, lookup);
@@ -155,11 +168,13 @@ function readContainerAs(
     list.map((a, i) => {
       const e = expand(a);
       for (const u of e.unknown) unknownVars.add(u);
-      for (const u of e.unknown)
+      // One finding per argument (its first unknown variable named): bounded however many references it holds.
+      const u = e.unknown[0];
+      if (u !== undefined)
         unreadable.push({
           where: `${what}[${i}]`,
-          value: a,
-          reason: `$(${u}) comes from ${describeUnknown(lookup(u))}, which modelgate does not read at admission, so the argument's real value is unknown`,
+          value: a.length > 200 ? `${a.slice(0, 200)}…` : a,
+          reason: `$(${u}) comes from ${describeUnknown(lookup(u))}${e.unknown.length > 1 ? ` (and ${e.unknown.length - 1} more references of unknown value)` : ''}, which modelgate does not read at admission, so the argument's real value is unknown`,
           remediation: `give ${u} a literal value in the container's env, or write the value into the argument`,
           relevance: 'always',
         });
@@ -191,6 +206,7 @@ function readContainerAs(
     privileged:
       sc.privileged === true || caps.some((c) => DANGEROUS_CAPS.has(c.toUpperCase().replace(/^CAP_/, ''))),
     ...(str(raw.targetContainerName) ? { targetContainerName: str(raw.targetContainerName)! } : {}),
+    envSnapshot: canonicalJson([[...env.vars.entries()], env.envFrom]),
     raw,
   };
 
@@ -203,13 +219,14 @@ function readContainerAs(
   if (ctx.kservePatch && image === undefined && command.length === 0) {
     // KServe merges this into the runtime's server container, which serves the component's model.
     const patchArgs = program.kind === 'entrypoint' ? program.args : [];
-    const grammar = ctx.kservePatch === 'vllm' ? GRAMMARS.VLLM : GRAMMARS.KSERVE_RUNTIME;
+    const grammar =
+      ctx.kservePatch === 'vllm' ? GRAMMARS.VLLM : (ctx.kserveRuntime ?? GRAMMARS.KSERVE_RUNTIME);
     view.recognition = {
       grammar,
       by: `the ${grammar.name} container KServe completes from the serving runtime`,
     };
     view.runs = `the serving runtime's container (completed by KServe)`;
-    if (patchArgs.length > 0 && ctx.kservePatch === 'runtime')
+    if (patchArgs.length > 0 && grammar === GRAMMARS.KSERVE_RUNTIME)
       unreadable.push({
         where: 'args',
         value: patchArgs.join(' ').slice(0, 200),
@@ -229,6 +246,14 @@ function readContainerAs(
         unknownVars,
         false,
       );
+    if (ctx.kserveModelDir) {
+      // /mnt/models is the component's storageUri, downloaded by KServe: the reference to it stands for it.
+      const downloaded = (m: ContainerModel) =>
+        m.kind === 'image' &&
+        m.path !== undefined &&
+        (m.path === '/mnt/models' || m.path.startsWith('/mnt/models/'));
+      view.models = view.models.filter((m) => !downloaded(m));
+    }
     readHooksAndProbes(view, raw);
     return view;
   }
@@ -472,6 +497,8 @@ function readWithGrammar(
     readDownloadEnv(view, env, ctx);
     return;
   }
+  if (g === GRAMMARS.TF_SERVING && !flagsGiven.has('--model_base_path'))
+    tfServingModel(view, env, envCandidates);
   const candidates = [...reading.candidates, ...envCandidates].filter((c) => c.kind === 'model');
   if (
     defaultApplies &&
@@ -487,8 +514,11 @@ function readWithGrammar(
     });
   const workingDir = normalisePath(str(raw.workingDir) ?? '') ?? workdirOf(view.repository);
   // An argument holding $(VAR) of unknown value is already reported as unreadable: its text is not the value.
+  // (Linear in the value: its references are read once and looked up in the set.)
   const unknownRef = (v: string) =>
-    unknownVars.size > 0 && [...unknownVars].some((u) => v.includes(`$(${u})`));
+    unknownVars.size > 0 &&
+    expandVariables(v, (n) => (unknownVars.has(n) ? { kind: 'unknown', from: n } : undefined)).unknown
+      .length > 0;
   if (candidates.length > MAX_CANDIDATES_PER_CONTAINER) {
     view.unreadable.push({
       where: 'arguments',
@@ -523,20 +553,94 @@ function readWithGrammar(
   }
   for (const c of reading.caches) cacheLocation(view, c.where, c.value, ctx.volumes);
   readDownloadEnv(view, env, ctx);
-  // The Hugging Face client's default cache (~/.cache/huggingface) on a volume that outlives the pod.
-  if (
-    !['HF_HOME', 'HF_HUB_CACHE', 'HUGGINGFACE_HUB_CACHE', 'TRANSFORMERS_CACHE', 'XDG_CACHE_HOME'].some((n) =>
-      envValue(env, n),
-    )
-  )
-    for (const m of view.mounts)
-      if (/\/\.cache(\/huggingface(\/hub)?)?$/.test(m.mountPath))
-        cacheLocation(
-          view,
-          `volume mount ${m.mountPath} (the default Hugging Face cache)`,
-          m.mountPath,
-          ctx.volumes,
-        );
+  hubCache(view, env, ctx);
+}
+
+/**
+ * Where the Hugging Face client caches downloads, as it decides: HF_HUB_CACHE, else HF_HOME/hub, else
+ * $XDG_CACHE_HOME/huggingface/hub, else $HOME/.cache/huggingface/hub (HOME is /root when unset, as for
+ * root). A cache on storage that outlives the pod (at it, above it or inside it) can hold other weights.
+ */
+function hubCache(view: ContainerView, env: ContainerEnv, ctx: ContainerContext): void {
+  const value = (n: string) => envValue(env, n);
+  for (const n of [
+    'HF_HUB_CACHE',
+    'HUGGINGFACE_HUB_CACHE',
+    'TRANSFORMERS_CACHE',
+    'HF_HOME',
+    'XDG_CACHE_HOME',
+    'HOME',
+  ]) {
+    const v = value(n);
+    if (v?.kind === 'unknown') {
+      view.unreadable.push({
+        where: `env ${n}`,
+        value: `(from ${v.from})`,
+        reason: `${n} decides where downloads are cached and comes from ${v.from}, which modelgate does not read; a cache on shared storage can hold other weights under a model's name`,
+        remediation: `set ${n} literally to a path on an emptyDir volume`,
+        relevance: 'unbound',
+      });
+      return;
+    }
+  }
+  const lit = (n: string) => {
+    const v = value(n);
+    return v?.kind === 'literal' && v.value !== '' ? v.value : undefined;
+  };
+  const home = lit('HOME') ?? '/root';
+  const cache =
+    lit('HF_HUB_CACHE') ??
+    lit('HUGGINGFACE_HUB_CACHE') ??
+    lit('TRANSFORMERS_CACHE') ??
+    (lit('HF_HOME')
+      ? `${lit('HF_HOME')}/hub`
+      : `${lit('XDG_CACHE_HOME') ?? `${home}/.cache`}/huggingface/hub`);
+  cacheLocation(view, 'the Hugging Face cache', cache, ctx.volumes);
+  // Also any mount named like a cache under a home this container may have (the image's user is unknown).
+  for (const m of view.mounts)
+    if (/\/\.cache(\/huggingface(\/hub)?)?$/.test(m.mountPath))
+      cacheLocation(
+        view,
+        `volume mount ${m.mountPath} (a Hugging Face cache)`,
+        `${m.mountPath}`,
+        ctx.volumes,
+      );
+}
+
+/**
+ * TensorFlow Serving's image serves ${MODEL_BASE_PATH}/${MODEL_NAME} (defaults /models and model): the name
+ * is one path segment, never a way out of the base path.
+ */
+function tfServingModel(view: ContainerView, env: ContainerEnv, out: Candidate[]): void {
+  const base = envValue(env, 'MODEL_BASE_PATH');
+  const name = envValue(env, 'MODEL_NAME');
+  for (const [n, v] of [
+    ['MODEL_BASE_PATH', base],
+    ['MODEL_NAME', name],
+  ] as const)
+    if (v?.kind === 'unknown') {
+      view.unreadable.push(unknownModelVar(n, v.from));
+      return;
+    }
+  if (!base && !name) return;
+  const nameValue = name?.kind === 'literal' ? name.value : 'model';
+  if (nameValue === '' || nameValue === '.' || nameValue === '..' || nameValue.includes('/')) {
+    view.unreadable.push({
+      where: 'env MODEL_NAME',
+      value: nameValue,
+      reason: `MODEL_NAME ${JSON.stringify(nameValue)} is not a single directory name, so the model is read from outside MODEL_BASE_PATH`,
+      remediation: 'set MODEL_NAME to the model directory name under MODEL_BASE_PATH',
+      relevance: 'always',
+    });
+    return;
+  }
+  const baseValue = base?.kind === 'literal' ? base.value : '/models';
+  out.push({
+    value: `${baseValue.replace(/\/+$/, '')}/${nameValue}`,
+    where: 'env MODEL_BASE_PATH/MODEL_NAME',
+    kind: 'model',
+    main: true,
+  });
 }
 
 function runtimeLoading(g: Grammar, where: string, value: string): UnreadableInput {

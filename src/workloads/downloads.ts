@@ -9,17 +9,21 @@ import { mountFor, normalisePath } from './pod.ts';
 import { DEFAULT_ENDPOINTS, DOWNLOAD_ENV, GRAMMARS, type Grammar } from './servers.ts';
 import { parseModelUri } from './uri.ts';
 
+/** The client's own endpoint, written out: no redirect. A scheme-less S3 endpoint with S3_USE_HTTPS off is plain HTTP. */
+function isDefaultEndpoint(name: string, value: string, env: ContainerEnv): boolean {
+  if (!DEFAULT_ENDPOINTS.get(name)?.test(value)) return false;
+  if (!/^S3_|AWS_/.test(name) || value.startsWith('https://')) return true;
+  const https = envValue(env, 'S3_USE_HTTPS');
+  return !https || (https.kind === 'literal' && !/^(0|false|no|off)$/i.test(https.value));
+}
+
 /** Download endpoints and caches from the environment (Hugging Face, S3, GCS, ModelScope clients). */
 export function readDownloadEnv(view: ContainerView, env: ContainerEnv, ctx: ContainerContext): void {
   for (const [n, kind] of DOWNLOAD_ENV) {
     const v = envValue(env, n);
     if (!v) continue;
     if (kind === 'redirect') {
-      if (
-        v.kind === 'literal' &&
-        (v.value === '' || DEFAULT_ENDPOINTS.get(n) === v.value.replace(/\/+$/, ''))
-      )
-        continue;
+      if (v.kind === 'literal' && (v.value === '' || isDefaultEndpoint(n, v.value, env))) continue;
       view.unreadable.push({
         where: `env ${n}`,
         value: v.kind === 'literal' ? v.value : `(from ${v.from})`,
@@ -68,17 +72,25 @@ export function cacheLocation(
 ): void {
   const path = normalisePath(value);
   if (path === undefined) return;
-  const hit = mountFor(path, view.mounts);
-  const vol = hit ? volumes.get(hit.mount.volume) : undefined;
-  if (vol && !vol.podLocal)
+  // The volume holding the cache directory, and any volume mounted inside it.
+  const holders = [
+    mountFor(path, view.mounts)?.mount,
+    ...view.mounts.filter((m) => m.mountPath.startsWith(`${path}/`)),
+  ];
+  for (const mount of holders) {
+    const vol = mount ? volumes.get(mount.volume) : undefined;
+    if (!vol || vol.podLocal) continue;
+    if (view.unreadable.some((u) => u.where === where && u.value === value)) return;
     view.unreadable.push({
       where,
       value,
-      reason: `the download cache ${value} is on volume "${vol.name}" (${vol.type}), which outlives the pod: files already there are loaded under a model's name without being downloaded or checked`,
+      reason: `the download cache ${value} is on volume "${vol.name}" (${vol.type}, mounted at ${mount!.mountPath}), which outlives the pod: files already there are loaded under a model's name without being downloaded or checked`,
       remediation:
         'put the cache on an emptyDir volume, or deliver the model in a volume the runtime verifier checks',
       relevance: 'unbound',
     });
+    return;
+  }
 }
 
 /** A download endpoint named on the command line: like HF_ENDPOINT, it changes whose bytes are fetched. */

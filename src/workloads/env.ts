@@ -36,16 +36,36 @@ const OPAQUE_FIELDS = new Set([
   'status.podIPs',
 ]);
 
-function fieldRefValue(path: string, meta: JsonObject): EnvValue {
+/** The metadata a container's pod will have, as far as the object says. */
+export interface PodIdentity {
+  /** The Pod's own metadata, or what a template gives its pods (labels, annotations, namespace). */
+  meta: JsonObject;
+  /**
+   * A controller creates the pods: their names are generated, and labels and annotations the template
+   * does not set, or that controllers write (pod-template-hash, statefulset.kubernetes.io/pod-name,
+   * KServe's), are not known until then.
+   */
+  generated: boolean;
+}
+
+/** Labels and annotations a workload controller writes on the pods it creates, whatever the template says. */
+const CONTROLLER_KEYS =
+  /^(pod-template-hash|controller-revision-hash|controller-uid|job-name|batch\.kubernetes\.io\/.+|statefulset\.kubernetes\.io\/.+|apps\.kubernetes\.io\/.+|serving\.kserve\.io\/.+|component|app)$/;
+
+function fieldRefValue(path: string, pod: PodIdentity): EnvValue {
+  const { meta } = pod;
   const m = /^metadata\.(labels|annotations)\['(.+)'\]$/.exec(path);
   if (m) {
     const map = isObj(meta[m[1]!]) ? (meta[m[1]!] as JsonObject) : {};
     const v = str(map[m[2]!]);
+    const what = `${m[1] === 'labels' ? 'label' : 'annotation'} ${m[2]}`;
+    if (pod.generated && (v === undefined || CONTROLLER_KEYS.test(m[2]!)))
+      return { kind: 'unknown', from: `the pods' ${what}, which the controller that creates them sets` };
     // A missing label or annotation is an empty string in the container.
     return { kind: 'literal', value: v ?? '' };
   }
   if (path === 'metadata.name') {
-    const name = str(meta.name);
+    const name = pod.generated ? undefined : str(meta.name);
     return name !== undefined ? { kind: 'literal', value: name } : { kind: 'unknown', from: 'the pod name' };
   }
   if (OPAQUE_FIELDS.has(path)) return { kind: 'unknown', from: `field ${path}` };
@@ -55,8 +75,8 @@ function fieldRefValue(path: string, meta: JsonObject): EnvValue {
 /** Reads `env` and `envFrom`; `$(VAR)` in env values refers to variables defined before it, as the kubelet expands. */
 export function readEnv(
   container: JsonObject,
-  podMeta: JsonObject,
-  expand: (v: string, vars: ContainerEnv['vars']) => string,
+  pod: PodIdentity,
+  expand: (v: string, sofar: ContainerEnv) => { value: string; unknown: string[] },
 ): ContainerEnv {
   const vars: ContainerEnv['vars'] = new Map();
   const envFrom: ContainerEnv['envFrom'] = [];
@@ -80,11 +100,19 @@ export function readEnv(
     if (!name) continue;
     const value = str(e.value);
     if (value !== undefined || !isObj(e.valueFrom)) {
-      vars.set(name, { kind: 'literal', value: expand(value ?? '', vars) });
+      // $(X) of a variable whose value is unknown leaves this one unknown too (not the text "$(X)").
+      const e = expand(value ?? '', { vars, envFrom });
+      if (e.unknown.length > 0) {
+        const from = e.unknown.map((u) => envValue({ vars, envFrom }, u)).find((x) => x?.kind === 'unknown');
+        vars.set(name, {
+          kind: 'unknown',
+          from: `$(${e.unknown.join('), $(')}) ${from?.kind === 'unknown' ? `from ${from.from}` : 'whose value is not known'}`,
+        });
+      } else vars.set(name, { kind: 'literal', value: e.value });
       continue;
     }
     const vf = e.valueFrom;
-    if (isObj(vf.fieldRef)) vars.set(name, fieldRefValue(str(vf.fieldRef.fieldPath) ?? '', podMeta));
+    if (isObj(vf.fieldRef)) vars.set(name, fieldRefValue(str(vf.fieldRef.fieldPath) ?? '', pod));
     else if (isObj(vf.resourceFieldRef)) vars.set(name, { kind: 'unknown', from: 'a resource field' });
     else if (isObj(vf.configMapKeyRef))
       vars.set(name, {

@@ -147,6 +147,117 @@ describe('extractModelReferences on pod specs', () => {
     expect(r.models.map((m) => [m.uri, m.volume, m.delivery])).toEqual([['pvc://llama-pvc', 'm', 'volume']]);
   });
 
+  it("a template's pods get generated names and controller labels: those fieldRefs are unknown", () => {
+    const spec = podSpec(withArgs('--model', '/models/$(POD)', '--served-model-name', '$(L)'));
+    (spec.containers as Record<string, unknown>[])[0]!.env = [
+      { name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+      { name: 'L', valueFrom: { fieldRef: { fieldPath: "metadata.labels['pod-template-hash']" } } },
+    ];
+    const d = extractModelReferences(deployment('llm', spec))!;
+    const reasons = d.containers[0]!.unreadable.map((u) => u.reason).join('\n');
+    expect(reasons).toContain('$(POD) comes from the pod name');
+    expect(reasons).toContain('label pod-template-hash, which the controller that creates them sets');
+    // A Pod's own name is what its containers see, and a label it lacks is empty.
+    const p = extractModelReferences(pod('llm', spec))!;
+    expect(p.containers[0]!.unreadable).toEqual([]);
+  });
+
+  it("a StatefulSet's volumeClaimTemplates are volumes of its pods (per-pod claims)", () => {
+    const spec = podSpec(withArgs('--model', '/models/m'));
+    ((spec.containers as Record<string, unknown>[])[0]!.volumeMounts as unknown[]).push({
+      name: 'models',
+      mountPath: '/models/m',
+      readOnly: true,
+    });
+    const sts = {
+      apiVersion: 'apps/v1',
+      kind: 'StatefulSet',
+      metadata: { name: 'ss', namespace: 'default' },
+      spec: { template: { spec }, volumeClaimTemplates: [{ metadata: { name: 'models' } }] },
+    };
+    const r = extractModelReferences(sts)!;
+    expect(r.models.map((m) => [m.uri, m.volume, m.pod])).toEqual([['pvc://models-ss-*', 'models', 0]]);
+  });
+
+  it('a volume name means one thing per pod spec: the transformer\'s "m" is not the predictor\'s', () => {
+    const ro = [{ name: 'm', mountPath: '/models/m', readOnly: true }];
+    const isvc = {
+      apiVersion: 'serving.kserve.io/v1beta1',
+      kind: 'InferenceService',
+      metadata: { name: 'i', namespace: 'default' },
+      spec: {
+        predictor: {
+          containers: [
+            { name: 'a', image: 'vllm/vllm-openai:v1', args: ['--model', '/models/m'], volumeMounts: ro },
+          ],
+          volumes: [{ name: 'm', image: { reference: `reg.io/m@${DIGEST}` } }],
+        },
+        transformer: {
+          containers: [
+            { name: 'b', image: 'vllm/vllm-openai:v1', args: ['--model', '/models/m'], volumeMounts: ro },
+          ],
+          volumes: [{ name: 'm', persistentVolumeClaim: { claimName: 'scratch' } }],
+        },
+      },
+    };
+    const r = extractModelReferences(isvc)!;
+    expect(r.models.map((m) => [m.uri, m.pod, m.containers])).toEqual([
+      [`oci://reg.io/m@${DIGEST}`, 0, ['spec.predictor.containers[0]']],
+      ['pvc://scratch', 1, ['spec.transformer.containers[0]']],
+    ]);
+  });
+
+  it("KServe's predictor.model is the runtime's container: its args, env and image are read", () => {
+    const isvc = (model: Record<string, unknown>) => ({
+      apiVersion: 'serving.kserve.io/v1beta1',
+      kind: 'InferenceService',
+      metadata: { name: 'i', namespace: 'default' },
+      spec: {
+        predictor: { model: { modelFormat: { name: 'huggingface' }, storageUri: 'hf://o/m', ...model } },
+      },
+    });
+    const plain = extractModelReferences(isvc({}))!;
+    expect(plain.containers.map((c) => [c.location, c.name, c.recognition?.grammar.name])).toEqual([
+      ['spec.predictor.model', 'kserve-container', 'KServe model server'],
+    ]);
+    expect(plain.models.map((m) => [m.uri, m.containers])).toEqual([['hf://o/m', ['spec.predictor.model']]]);
+    // KServe's own example: arguments for the huggingface runtime, the model in /mnt/models (the storageUri).
+    const example = extractModelReferences(isvc({ args: ['--model_name=l', '--model_dir=/mnt/models'] }))!;
+    expect(example.models.map((m) => m.uri)).toEqual(['hf://o/m']);
+    expect(example.containers[0]!.unreadable).toEqual([]);
+    const args = extractModelReferences(isvc({ args: ['--model_id=evil/x'] }))!;
+    expect(args.models.map((m) => m.uri)).toEqual(['hf://o/m', 'hf://evil/x']);
+    // A runtime the object names is not one modelgate sees: what it appends cannot be read.
+    const named = extractModelReferences(isvc({ runtime: 'mine', args: ['--x=1'] }))!;
+    expect(named.containers[0]!.unreadable[0]!.reason).toContain('KServe appends these arguments');
+    const image = extractModelReferences(isvc({ image: 'evil.example/x:1' }))!;
+    expect(image.containers[0]!.recognition).toBeUndefined();
+  });
+
+  it('the AWS S3 endpoint, written out, redirects nothing; over plain HTTP, or any other host, it does', () => {
+    const redirects = (env: { name: string; value: string }[]) => {
+      const spec = podSpec(withArgs('--model', 'org/m'));
+      (spec.containers as Record<string, unknown>[])[0]!.env = env;
+      return extractModelReferences(pod('p', spec))!.containers[0]!.unreadable.map((u) => u.where);
+    };
+    expect(redirects([{ name: 'S3_ENDPOINT', value: 's3.amazonaws.com' }])).toEqual([]);
+    expect(redirects([{ name: 'AWS_ENDPOINT_URL', value: 'https://s3.eu-west-1.amazonaws.com' }])).toEqual(
+      [],
+    );
+    expect(
+      redirects([
+        { name: 'S3_ENDPOINT', value: 's3.amazonaws.com' },
+        { name: 'S3_USE_HTTPS', value: '0' },
+      ]),
+    ).toEqual(['env S3_ENDPOINT']);
+    expect(redirects([{ name: 'S3_ENDPOINT', value: 's3.amazonaws.com.evil.example' }])).toEqual([
+      'env S3_ENDPOINT',
+    ]);
+    expect(redirects([{ name: 'AWS_ENDPOINT_URL', value: 'http://s3.amazonaws.com' }])).toEqual([
+      'env AWS_ENDPOINT_URL',
+    ]);
+  });
+
   it('a model path with no volume is inside the server image', () => {
     const r = extractModelReferences(pod('p', podSpec(withArgs('--model', '/opt/model'))))!;
     expect(r.models[0]!.delivery).toBe('image');

@@ -7,9 +7,16 @@
 import { MODELS_ANNOTATION, SENSITIVITY_LABEL } from '../api/types.ts';
 import { arr, isObj, obj, str, strMap, type JsonObject } from '../json/shape.ts';
 import { parseModelsAnnotation, type DeclaredModel } from './annotation.ts';
-import { readContainer, type ContainerField, type ContainerView } from './container.ts';
+import {
+  readContainer,
+  type ContainerContext,
+  type ContainerField,
+  type ContainerView,
+} from './container.ts';
 import { groupOfApiVersion, isSupportedKind } from './kinds.ts';
+import type { PodIdentity } from './env.ts';
 import { podTemplates, volumesOf, type VolumeView } from './pod.ts';
+import { GRAMMARS, type Grammar } from './servers.ts';
 import {
   parseModelUri,
   parseOciReference,
@@ -37,6 +44,8 @@ export interface ModelReference {
   unpinnedReason?: string;
   /** The pod volume that holds the model, when there is one. */
   volume?: string;
+  /** Index into `podSpecs` of the pod spec whose volume `volume` is (volume names are per pod spec). */
+  pod?: number;
   /** The matching entry of the modelgate.io/models annotation, if any. */
   declared?: DeclaredModel;
   /**
@@ -68,7 +77,8 @@ export interface UnclassifiedReference {
 export interface PodSpecView {
   path: string;
   spec: JsonObject;
-  meta: JsonObject;
+  /** The metadata its pods will have, as far as the object says (a template's pods get generated names). */
+  identity: PodIdentity;
   volumes: ReadonlyMap<string, VolumeView>;
 }
 
@@ -115,6 +125,23 @@ const KSERVE_FRAMEWORKS = [
   'huggingface',
 ];
 
+/** The server KServe's standard ServingRuntimes run for a model format (kserve/config/runtimes). */
+const KSERVE_FORMAT_RUNTIMES: Record<string, Grammar> = {
+  huggingface: GRAMMARS.KSERVE_PYTHON,
+  sklearn: GRAMMARS.KSERVE_PYTHON,
+  xgboost: GRAMMARS.KSERVE_PYTHON,
+  lightgbm: GRAMMARS.KSERVE_PYTHON,
+  pmml: GRAMMARS.KSERVE_PYTHON,
+  paddle: GRAMMARS.KSERVE_PYTHON,
+  tensorflow: GRAMMARS.TF_SERVING,
+  pytorch: GRAMMARS.TORCHSERVE,
+  triton: GRAMMARS.TRITON,
+  onnx: GRAMMARS.TRITON,
+};
+
+/** A KServe component's fields that name its model and embed a container of the runtime. */
+const KSERVE_MODEL_FIELDS = ['model', ...KSERVE_FRAMEWORKS, 'art', 'alibi'];
+
 class Collector {
   readonly models: ModelReference[] = [];
   readonly unclassified: UnclassifiedReference[] = [];
@@ -128,7 +155,7 @@ class Collector {
     name: string,
     location: string,
     delivery: Delivery,
-    volume?: string,
+    at?: { volume: string; pod: number },
     container?: string,
   ): void {
     const parsed: UriParse = parseModelUri(raw);
@@ -136,7 +163,7 @@ class Collector {
       this.unclassify({ location, value: raw, reason: parsed.reason });
       return;
     }
-    this.push({ name, location, ...parsed.value, delivery, ...(volume ? { volume } : {}) }, container);
+    this.push({ name, location, ...parsed.value, delivery, ...(at ?? {}) }, container);
   }
 
   unclassify(u: UnclassifiedReference): void {
@@ -148,7 +175,7 @@ class Collector {
   }
 
   push(ref: ModelReference, container?: string): ModelReference | undefined {
-    const key = `${ref.uri ?? ref.name}\u0000${ref.location}\u0000${ref.volume ?? ''}`;
+    const key = `${ref.uri ?? ref.name}\u0000${ref.location}\u0000${ref.volume ?? ''}\u0000${ref.pod ?? ''}`;
     const prior = this.seen.get(key);
     if (prior) {
       if (container && !prior.containers?.includes(container)) (prior.containers ??= []).push(container);
@@ -173,13 +200,13 @@ class Collector {
     return ref;
   }
 
-  /** The reference already collected for a volume (image volume, downloaded, declared), if any. */
-  forVolume(volume: string): ModelReference | undefined {
-    return this.models.find((m) => m.volume === volume);
+  /** The reference already collected for a volume of a pod spec (image volume, downloaded, declared), if any. */
+  forVolume(volume: string, pod: number): ModelReference | undefined {
+    return this.models.find((m) => m.volume === volume && m.pod === pod);
   }
 }
 
-function scanImageVolumes(pod: PodSpecView, c: Collector): void {
+function scanImageVolumes(pod: PodSpecView, p: number, c: Collector): void {
   arr(pod.spec.volumes).forEach((v, i) => {
     if (!isObj(v) || !isObj(v.image)) return;
     const name = str(v.name) ?? '';
@@ -196,6 +223,7 @@ function scanImageVolumes(pod: PodSpecView, c: Collector): void {
           ...parsed.value,
           delivery: 'volume',
           volume: name,
+          pod: p,
         });
       else c.unclassify({ location: loc, value: ref, reason: parsed.reason });
     }
@@ -227,7 +255,7 @@ function collectContainer(
           location,
           ...m.parsed,
           delivery,
-          ...(volume ? { volume } : {}),
+          ...(volume ? { volume, pod: ct.pod } : {}),
         },
         ct.location,
       );
@@ -241,7 +269,7 @@ function collectContainer(
           location: `${location} → image`,
           ...m.parsed,
           delivery: 'image',
-          ...(m.destinationVolume ? { volume: m.destinationVolume } : {}),
+          ...(m.destinationVolume ? { volume: m.destinationVolume, pod: ct.pod } : {}),
         },
         ct.location,
       );
@@ -278,7 +306,7 @@ function collectContainer(
           continue;
         }
       }
-      const existing = c.forVolume(volName);
+      const existing = c.forVolume(volName, ct.pod);
       if (existing) {
         if (!existing.containers?.includes(ct.location)) (existing.containers ??= []).push(ct.location);
         continue;
@@ -292,7 +320,7 @@ function collectContainer(
           `volume "${volName}"`,
           location,
           'volume',
-          volName,
+          { volume: volName, pod: ct.pod },
           ct.location,
         );
         continue;
@@ -311,7 +339,7 @@ function scanKServeComponent(kind: string, spec: JsonObject, c: Collector): void
     for (const comp of ['predictor', 'transformer', 'explainer']) {
       const s = spec[comp];
       if (!isObj(s)) continue;
-      for (const f of ['model', ...KSERVE_FRAMEWORKS, 'art', 'alibi']) {
+      for (const f of KSERVE_MODEL_FIELDS) {
         const m = s[f];
         if (!isObj(m)) continue;
         const uri = str(m.storageUri);
@@ -378,37 +406,66 @@ export function extractModelReferences(object: unknown): WorkloadModels | undefi
   const c = new Collector(declared);
 
   scanKServeComponent(kind, spec, c);
+  const kserve = kind === 'InferenceService' || kind === 'LLMInferenceService';
   const podSpecs: PodSpecView[] = templates.map((t) => ({
     path: t.path,
     spec: t.spec,
-    meta: { ...meta, ...t.meta, labels, annotations },
-    volumes: volumesOf(t.spec),
+    identity: t.generated
+      ? {
+          // Pods get the template's labels and annotations (KServe also copies the object's), never its name.
+          meta: {
+            ...(meta.namespace !== undefined ? { namespace: meta.namespace } : {}),
+            labels: { ...(kserve ? strMap(meta.labels) : {}), ...strMap(t.meta.labels) },
+            annotations: { ...(kserve ? strMap(meta.annotations) : {}), ...strMap(t.meta.annotations) },
+          },
+          generated: true,
+        }
+      : { meta, generated: false },
+    volumes: volumesOf(t.spec, t.claimVolumes),
   }));
   const containers: WorkloadContainer[] = [];
   const budget = { candidates: MAX_REFERENCES * 2 };
+  const kservePatch =
+    kind === 'LLMInferenceService' ? 'vllm' : kind === 'InferenceService' ? 'runtime' : undefined;
   podSpecs.forEach((pod, p) => {
-    scanImageVolumes(pod, c);
-    for (const field of FIELDS) {
-      arr(pod.spec[field]).forEach((raw, i) => {
-        if (!isObj(raw)) return;
-        if (containers.length >= MAX_CONTAINERS) {
-          c.truncated ??= `more than ${MAX_CONTAINERS} containers`;
-          return;
-        }
-        const kservePatch =
-          kind === 'LLMInferenceService' ? 'vllm' : kind === 'InferenceService' ? 'runtime' : undefined;
-        containers.push({
-          ...readContainer(raw, field, i, {
-            podPath: pod.path,
-            podMeta: pod.meta,
-            volumes: pod.volumes,
-            budget,
-            ...(kservePatch ? { kservePatch } : {}),
-          }),
-          pod: p,
-        });
+    scanImageVolumes(pod, p, c);
+    const read = (raw: unknown, field: ContainerField, i: number, location?: string) => {
+      if (!isObj(raw)) return;
+      if (containers.length >= MAX_CONTAINERS) {
+        c.truncated ??= `more than ${MAX_CONTAINERS} containers`;
+        return;
+      }
+      containers.push({
+        ...readContainer(raw, field, i, {
+          podPath: pod.path,
+          pod: pod.identity,
+          volumes: pod.volumes,
+          budget,
+          ...(location ? { location } : {}),
+          ...(kservePatch ? { kservePatch } : {}),
+          ...extra,
+        }),
+        pod: p,
       });
-    }
+    };
+    let extra: Partial<ContainerContext> = {};
+    for (const field of FIELDS) arr(pod.spec[field]).forEach((raw, i) => read(raw, field, i));
+    // KServe's model and framework specs embed a container (image, command, args, env, volumeMounts, ...)
+    // that KServe merges into the serving runtime's container: it is read as that container, its
+    // arguments with the grammar of the runtime KServe runs for the format (unless the spec names one).
+    if (kind === 'InferenceService' && !pod.path.endsWith('.workerSpec'))
+      for (const f of KSERVE_MODEL_FIELDS) {
+        const m = pod.spec[f];
+        if (!isObj(m)) continue;
+        const format = f === 'model' ? str(obj(m.modelFormat).name) : f;
+        const runtime = str(m.runtime) === undefined && format ? KSERVE_FORMAT_RUNTIMES[format] : undefined;
+        extra = {
+          ...(runtime ? { kserveRuntime: runtime } : {}),
+          ...(str(m.storageUri) || str(pod.spec.storageUri) ? { kserveModelDir: true } : {}),
+        };
+        read({ ...m, name: str(m.name) ?? 'kserve-container' }, 'containers', 0, `${pod.path}.${f}`);
+        extra = {};
+      }
   });
   // Downloaders and modelcars first: what they put into a volume is the model a server then reads from it.
   const order = (ct: WorkloadContainer) =>
@@ -425,25 +482,10 @@ export function extractModelReferences(object: unknown): WorkloadModels | undefi
         const mine = patches.filter((ct) => comp === undefined || ct.location.startsWith(`spec.${comp}.`));
         if (mine.length > 0) m.containers = mine.map((ct) => ct.location);
       }
-  // Declared models not tied to a discovered reference are references of their own.
-  const podVolumes = new Map<string, VolumeView>();
-  for (const p of podSpecs) for (const [n, v] of p.volumes) podVolumes.set(n, v);
+  // Declared models not tied to a discovered reference are references of their own, one per pod spec that
+  // has the volume (the annotation reaches every pod of the object; a volume name means one thing per pod).
   for (const d of ann.models) {
-    const vol = podVolumes.get(d.volume);
-    if (templates.length > 0 && !vol) {
-      ann.errors.push(
-        `${MODELS_ANNOTATION}: model "${d.name}" names volume "${d.volume}", which the pod spec does not define (volumes: ${[...podVolumes.keys()].join(', ') || 'none'})`,
-      );
-      continue;
-    }
-    if (c.models.some((m) => m.declared === d)) continue;
-    let scheme: ModelScheme | undefined;
-    let uri: string | undefined;
-    const claim =
-      vol?.type === 'persistentVolumeClaim' ? str(obj(vol.spec.persistentVolumeClaim).claimName) : undefined;
-    if (claim)
-      ({ scheme, uri } = { scheme: 'pvc', uri: `pvc://${claim}${d.subPath ? `/${d.subPath}` : ''}` });
-    else if (d.uri) {
+    if (d.uri) {
       // The annotation's uri is the deployer's claim about where the files came from, for no volume type
       // evidence of it (the volume holds whatever is there): it is checked for form, never used as a source.
       const p = parseModelUri(d.uri);
@@ -452,21 +494,38 @@ export function extractModelReferences(object: unknown): WorkloadModels | undefi
           `${MODELS_ANNOTATION}: model "${d.name}" has uri ${JSON.stringify(d.uri)}: ${p.reason}`,
         );
     }
-    const users = containers
-      .filter((ct) => ct.mounts.some((m) => m.volume === d.volume))
-      .map((ct) => ct.location);
-    c.push({
-      name: d.name,
-      location: `metadata.annotations["${MODELS_ANNOTATION}"]`,
-      ...(uri ? { uri } : {}),
-      ...(scheme ? { scheme } : {}),
-      pinned: true,
-      modelDigest: d.digest,
-      volume: d.volume,
-      declared: d,
-      delivery: 'volume',
-      ...(users.length > 0 ? { containers: users } : {}),
-    });
+    const holders = podSpecs.map((pod, p) => ({ vol: pod.volumes.get(d.volume), p })).filter((h) => h.vol);
+    if (templates.length > 0 && holders.length === 0) {
+      const names = [...new Set(podSpecs.flatMap((pod) => [...pod.volumes.keys()]))];
+      ann.errors.push(
+        `${MODELS_ANNOTATION}: model "${d.name}" names volume "${d.volume}", which the pod spec does not define (volumes: ${names.join(', ') || 'none'})`,
+      );
+      continue;
+    }
+    for (const { vol, p } of holders.length > 0 ? holders : [{ vol: undefined, p: undefined }]) {
+      if (c.models.some((m) => m.declared === d && m.pod === p)) continue;
+      const claim =
+        vol?.type === 'persistentVolumeClaim'
+          ? str(obj(vol.spec.persistentVolumeClaim).claimName)
+          : undefined;
+      const users = containers
+        .filter((ct) => ct.pod === p && ct.mounts.some((m) => m.volume === d.volume))
+        .map((ct) => ct.location);
+      c.push({
+        name: d.name,
+        location: `metadata.annotations["${MODELS_ANNOTATION}"]`,
+        ...(claim
+          ? { scheme: 'pvc' as ModelScheme, uri: `pvc://${claim}${d.subPath ? `/${d.subPath}` : ''}` }
+          : {}),
+        pinned: true,
+        modelDigest: d.digest,
+        volume: d.volume,
+        ...(p !== undefined ? { pod: p } : {}),
+        declared: d,
+        delivery: 'volume',
+        ...(users.length > 0 ? { containers: users } : {}),
+      });
+    }
   }
   const name = str(meta.name) ?? str(meta.generateName) ?? '';
   const namespace = str(meta.namespace);

@@ -4,8 +4,59 @@ import { arr, isObj, obj, str, type JsonObject } from '../json/shape.ts';
 import { basename, programOf } from './argv.ts';
 import type { ContainerView } from './container.ts';
 
-/** A probe or hook calling a model server's load API. */
-const LOAD_API = /load|adapter|pull|register|\/repository\/|unload|create/i;
+/** A probe or hook calling a model server's load API (matched on the percent-decoded URL). */
+const LOAD_API =
+  /load|adapter|pull|register|\/repository\/|unload|create|weights|lora|update|rpc|sleep|wake|collective/i;
+
+/** curl and wget options a health check uses (GET only; no body, no method, no upload); values in *_VALUED. */
+const CURL_SAFE =
+  /^(-[sSfLkvIi]+|--fail|--silent|--show-error|--location|--insecure|--head|--include|--verbose|--fail-with-body)$/;
+const CURL_VALUED = new Set([
+  '-o',
+  '--output',
+  '-m',
+  '--max-time',
+  '--connect-timeout',
+  '-w',
+  '--write-out',
+  '-H',
+  '--header',
+  '-u',
+  '--user',
+  '--retry',
+  '--cacert',
+]);
+const WGET_SAFE = /^(-[qS]+|--spider|--quiet|--server-response|--no-check-certificate|--no-verbose|-nv)$/;
+const WGET_VALUED = new Set(['-O', '--output-document', '-T', '--timeout', '-t', '--tries', '--header']);
+
+const decoded = (u: string): string => {
+  try {
+    return decodeURIComponent(u);
+  } catch {
+    return u;
+  }
+};
+
+/** True when a curl/wget command is a plain GET to a URL that is not a load API. */
+function plainHealthRequest(prog: string, args: string[]): boolean {
+  const safe = prog === 'curl' ? CURL_SAFE : WGET_SAFE;
+  const valued = prog === 'curl' ? CURL_VALUED : WGET_VALUED;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i]!;
+    if (valued.has(a)) {
+      i++;
+      continue;
+    }
+    if (a.startsWith('-')) {
+      const eq = a.indexOf('=');
+      if (eq > 0 && valued.has(a.slice(0, eq))) continue;
+      if (!safe.test(a)) return false;
+      continue;
+    }
+    if (LOAD_API.test(decoded(a))) return false;
+  }
+  return true;
+}
 
 /** Programs that exec probes and hooks commonly run and that cannot load a model. */
 const BENIGN_PROBE_PROGRAMS = new Set([
@@ -38,13 +89,7 @@ export function readHooksAndProbes(view: ContainerView, raw: JsonObject): void {
       const p = programOf(cmd, []);
       const prog = p.kind === 'program' ? p.program : undefined;
       const callsLoadApi =
-        p.kind === 'program' &&
-        (prog === 'curl' || prog === 'wget') &&
-        p.args.some(
-          (a) =>
-            LOAD_API.test(a) ||
-            /^(-X|--request|-d|--data.*|--post-data|--post-file|-F|--form|-T|--upload-file)$/.test(a),
-        );
+        p.kind === 'program' && (prog === 'curl' || prog === 'wget') && !plainHealthRequest(prog, p.args);
       const benign =
         p.kind === 'program' &&
         p.module === undefined &&
@@ -64,7 +109,7 @@ export function readHooksAndProbes(view: ContainerView, raw: JsonObject): void {
         });
     } else if (isObj(h.httpGet)) {
       const path = str(h.httpGet.path) ?? '/';
-      if (LOAD_API.test(path))
+      if (LOAD_API.test(decoded(path)))
         view.unreadable.push({
           where: `${where}.httpGet`,
           value: path,

@@ -3,22 +3,36 @@
 import { arr, isObj, obj, str, type JsonObject } from '../json/shape.ts';
 
 export interface Template {
+  /** The template's own metadata (for a Pod, the Pod's). */
   meta: JsonObject;
   spec: JsonObject;
   /** JSON path of the pod spec inside the object, e.g. `spec.template.spec`. */
   path: string;
+  /**
+   * A controller creates the pods from it: their names are generated, and the controller (and KServe's,
+   * which also copies the object's labels and annotations) adds labels and annotations of its own.
+   */
+  generated: boolean;
+  /** Per-pod claims the controller adds as volumes (StatefulSet volumeClaimTemplates). */
+  claimVolumes?: JsonObject[];
 }
 
 export function podTemplates(kind: string, object: JsonObject): Template[] {
   const spec = obj(object.spec);
   const meta = obj(object.metadata);
   const tpl = (t: unknown, path: string): Template[] =>
-    isObj(t) && isObj(t.spec) ? [{ meta: obj(t.metadata), spec: t.spec, path: `${path}.spec` }] : [];
+    isObj(t) && isObj(t.spec)
+      ? [{ meta: obj(t.metadata), spec: t.spec, path: `${path}.spec`, generated: true }]
+      : [];
   switch (kind) {
     case 'Pod':
-      return [{ meta, spec, path: 'spec' }];
-    case 'Deployment':
+      return [{ meta, spec, path: 'spec', generated: false }];
     case 'StatefulSet':
+      return tpl(spec.template, 'spec.template').map((t) => ({
+        ...t,
+        claimVolumes: claimTemplateVolumes(spec, str(meta.name) ?? ''),
+      }));
+    case 'Deployment':
     case 'DaemonSet':
     case 'ReplicaSet':
     case 'Job':
@@ -27,19 +41,28 @@ export function podTemplates(kind: string, object: JsonObject): Template[] {
       const jt = obj(obj(spec.jobTemplate).spec);
       return tpl(jt.template, 'spec.jobTemplate.spec.template');
     }
-    case 'InferenceService':
-      // KServe components inline pod-spec fields (containers, nodeSelector, runtimeClassName, ...).
-      return ['predictor', 'transformer', 'explainer']
-        .filter((c) => isObj(spec[c]))
-        .map((c) => ({
-          meta: obj((spec[c] as JsonObject).metadata),
-          spec: spec[c] as JsonObject,
-          path: `spec.${c}`,
-        }));
+    case 'InferenceService': {
+      // KServe components inline pod-spec fields (containers, nodeSelector, runtimeClassName, ...); a
+      // multi-node predictor's workerSpec is the pod spec of its worker pods.
+      const out: Template[] = [];
+      for (const c of ['predictor', 'transformer', 'explainer']) {
+        const comp = spec[c];
+        if (!isObj(comp)) continue;
+        out.push({ meta: obj(comp.metadata), spec: comp, path: `spec.${c}`, generated: true });
+        if (isObj(comp.workerSpec))
+          out.push({
+            meta: obj(comp.metadata),
+            spec: comp.workerSpec,
+            path: `spec.${c}.workerSpec`,
+            generated: true,
+          });
+      }
+      return out;
+    }
     case 'LLMInferenceService': {
       const out: Template[] = [];
       const add = (v: unknown, path: string) => {
-        if (isObj(v)) out.push({ meta: {}, spec: v, path });
+        if (isObj(v)) out.push({ meta: {}, spec: v, path, generated: true });
       };
       add(spec.template, 'spec.template');
       add(spec.worker, 'spec.worker');
@@ -51,6 +74,19 @@ export function podTemplates(kind: string, object: JsonObject): Template[] {
     default:
       return [];
   }
+}
+
+/**
+ * A StatefulSet's volumeClaimTemplates as the volumes its pods get: a claim `<template>-<set>-<ordinal>`
+ * per pod, which replaces a pod-template volume of the same name (as the StatefulSet controller does).
+ */
+function claimTemplateVolumes(spec: JsonObject, set: string): JsonObject[] {
+  const out: JsonObject[] = [];
+  for (const t of arr(spec.volumeClaimTemplates)) {
+    const name = isObj(t) ? str(obj(t.metadata).name) : undefined;
+    if (name) out.push({ name, persistentVolumeClaim: { claimName: `${name}-${set}-*` } });
+  }
+  return out;
 }
 
 /** The source kind of a volume (`emptyDir`, `persistentVolumeClaim`, `hostPath`, `image`, ...). */
@@ -82,9 +118,12 @@ export interface VolumeView {
   backing?: string;
 }
 
-export function volumesOf(spec: JsonObject): Map<string, VolumeView> {
+export function volumesOf(
+  spec: JsonObject,
+  claimVolumes: readonly JsonObject[] = [],
+): Map<string, VolumeView> {
   const out = new Map<string, VolumeView>();
-  for (const v of arr(spec.volumes)) {
+  for (const v of [...arr(spec.volumes), ...claimVolumes]) {
     if (!isObj(v)) continue;
     const name = str(v.name) ?? '';
     const type = volumeType(v);

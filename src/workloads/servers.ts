@@ -27,6 +27,8 @@ export type FlagKind =
   | 'destination'
   /** another endpoint to download from (an S3-compatible server, a hub mirror) */
   | 'redirect'
+  /** models (`name=path` or a path) named relative to the grammar's model store (TorchServe --models) */
+  | 'store-model'
   /** a Hugging Face repository, `owner/name[:tag]` (llama.cpp -hf) */
   | 'hub'
   /** a Docker Hub model, `[namespace/]name[:tag]` (llama.cpp -dr pulls ai/<name> by default) */
@@ -65,6 +67,10 @@ export interface Grammar {
   envFlagPrefix?: string;
   /** Variables a command-line flag overrides when both are given (clap, llama.cpp: the flag wins). */
   envFlags?: ReadonlyMap<string, string>;
+  /** The flag naming the directory that store-model values are relative to (TorchServe --model-store). */
+  modelStore?: string;
+  /** Flags whose value is either a keyword (inert) or a path of the flag's kind (vLLM --generation-config). */
+  keywords?: ReadonlyMap<string, RegExp>;
   /** Values of a runtime-load flag or variable that enable loading at run time. */
   runtimeLoadValues?: RegExp;
   /** What the server loads when no model is named (its built-in default), as written on its command line. */
@@ -119,12 +125,23 @@ export const DOWNLOAD_ENV: ReadonlyMap<string, EnvKind> = env({
   XDG_CACHE_HOME: 'cache',
 });
 
-/** The one value of a redirect variable that changes nothing. */
-export const DEFAULT_ENDPOINTS: ReadonlyMap<string, string> = new Map([
-  ['HF_ENDPOINT', 'https://huggingface.co'],
-  ['HUGGINGFACE_CO_RESOLVE_ENDPOINT', 'https://huggingface.co'],
-  ['VLLM_USE_MODELSCOPE', 'false'],
-  ['SGLANG_USE_MODELSCOPE', 'false'],
+/** Amazon S3's own endpoints (global or regional, HTTPS), as KServe's S3 secret annotations write them. */
+const AWS_S3 = /^(https:\/\/)?s3(\.[a-z]{2}(-[a-z]+)+-\d)?\.amazonaws\.com\/?$/;
+
+/**
+ * The values of a redirect variable that change nothing: the client's own default endpoint. A scheme-less
+ * S3 endpoint is HTTPS unless S3_USE_HTTPS turns it off (KServe's storage initializer).
+ */
+export const DEFAULT_ENDPOINTS: ReadonlyMap<string, RegExp> = new Map([
+  ['HF_ENDPOINT', /^https:\/\/huggingface\.co\/?$/],
+  ['HUGGINGFACE_CO_RESOLVE_ENDPOINT', /^https:\/\/huggingface\.co\/?$/],
+  ['VLLM_USE_MODELSCOPE', /^(false|0)$/i],
+  ['SGLANG_USE_MODELSCOPE', /^(false|0)$/i],
+  ['S3_ENDPOINT', AWS_S3],
+  ['S3_ENDPOINT_URL', AWS_S3],
+  ['AWS_S3_ENDPOINT', AWS_S3],
+  ['AWS_ENDPOINT_URL', AWS_S3],
+  ['AWS_ENDPOINT_URL_S3', AWS_S3],
 ]);
 
 const VLLM: Grammar = {
@@ -132,6 +149,8 @@ const VLLM: Grammar = {
   role: 'server',
   positional: 'model',
   abbreviations: true,
+  // FlexibleArgumentParser: --max_model_len is --max-model-len.
+  underscoresAreDashes: true,
   hubIds: true,
   defaultModel: 'facebook/opt-125m',
   flags: flags({
@@ -141,6 +160,7 @@ const VLLM: Grammar = {
       '--speculative-model',
       '--qlora-adapter-name-or-path',
       '--hf-config-path',
+      '--generation-config',
     ],
     'adapter+': ['--lora-modules', '--prompt-adapters'],
     'json-model': ['--speculative-config'],
@@ -193,6 +213,22 @@ const VLLM: Grammar = {
       '--root-path',
       '--cpu-offload-gb',
       '--max-log-len',
+      '--model-impl',
+      '--ssl-keyfile',
+      '--ssl-certfile',
+      '--ssl-ca-certs',
+      '--ssl-cert-reqs',
+      '--tokenizer-pool-size',
+      '--tokenizer-pool-type',
+      '--max-seq-len-to-capture',
+      '--limit-mm-per-prompt',
+      '--mm-processor-kwargs',
+      '--override-generation-config',
+      '--guided-decoding-backend',
+      '--num-scheduler-steps',
+      '--otlp-traces-endpoint',
+      '--lora-dtype',
+      '--allowed-local-media-path',
     ],
     'value+': ['--served-model-name'],
     bool: [
@@ -206,7 +242,9 @@ const VLLM: Grammar = {
       '--disable-custom-all-reduce',
     ],
   }),
-  env: env({ VLLM_ALLOW_RUNTIME_LORA_UPDATING: 'runtime-load' }),
+  // "auto" reads the model's own generation_config.json, "vllm" uses vLLM's defaults; a folder is a model input.
+  keywords: new Map([['--generation-config', /^(auto|vllm)$/]]),
+  env: env({ VLLM_ALLOW_RUNTIME_LORA_UPDATING: 'runtime-load', VLLM_SERVER_DEV_MODE: 'runtime-load' }),
   runtimeLoadValues: /^(1|true|yes|on)$/i,
 };
 
@@ -375,6 +413,8 @@ const SGLANG: Grammar = {
     bool: ['--trust-remote-code', '--enable-torch-compile', '--disable-radix-cache'],
   }),
   env: env({}),
+  loadsAtRunTime:
+    'SGLang serves /update_weights_from_disk and /load_lora_adapter whenever it runs: anyone who reaches its port can make it load other weights at run time, where no admission check or verifier sees them',
 };
 
 const TRITON: Grammar = {
@@ -454,11 +494,14 @@ const TORCHSERVE: Grammar = {
   hubIds: false,
   flags: flags({
     model: ['--model-store'],
-    'adapter+': ['--models'],
+    'store-model+': ['--models'],
     config: ['--ts-config'],
     value: ['--log-config', '--workflow-store'],
     bool: ['--start', '--stop', '--foreground', '--ncs', '--no-config-snapshots', '--disable-token-auth'],
   }),
+  // --models densenet=densenet161.mar loads <model store>/densenet161.mar; "all" loads the store's archives.
+  modelStore: '--model-store',
+  keywords: new Map([['--models', /^all$/]]),
   env: env({}),
 };
 
@@ -481,7 +524,8 @@ const TF_SERVING: Grammar = {
       '--file_system_poll_wait_seconds',
     ],
   }),
-  env: env({ MODEL_BASE_PATH: 'model' }),
+  // The image's entrypoint serves ${MODEL_BASE_PATH}/${MODEL_NAME} (container.ts tfServingModel).
+  env: env({}),
 };
 
 const NIM: Grammar = {

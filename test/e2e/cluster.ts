@@ -36,6 +36,8 @@ export interface CommandOptions {
 }
 
 export interface Cluster {
+  /** The run directory (.cache/cluster). */
+  dir: string;
   /** https://127.0.0.1:<port> */
   server: string;
   /** Admin kubeconfig (client certificate in group system:masters). */
@@ -68,6 +70,7 @@ function toCluster(state: ClusterState, startedHere: boolean): Cluster {
     );
   const helmHome = join(state.dir, 'helm');
   return {
+    dir: state.dir,
     server: state.server,
     kubeconfigPath: state.kubeconfigPath,
     binDir: state.binDir,

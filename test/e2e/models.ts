@@ -6,6 +6,12 @@ import { generateKeyPairSync } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pushDirectoryImage } from '../../scripts/image/oci.ts';
+import { freePort } from '../../scripts/cluster/ports.ts';
+import {
+  startExtraRegistry,
+  type ReferrersMode,
+  type Registry,
+} from '../../scripts/cluster/node/registry.ts';
 import { repoRoot } from '../../scripts/cluster/control-plane.ts';
 import { loadSigner, signModel } from '../../src/signing/sign.ts';
 import { REAL_NODE_LABEL, REAL_NODE_TAINT, type Cluster } from './cluster.ts';
@@ -21,6 +27,16 @@ export function makeSigningKey(): SigningKey {
     privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
     publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
   };
+}
+
+/**
+ * Another registry of the run, next to the cluster's (which answers the referrers API per the spec):
+ * `none` behaves like distribution/distribution (404: clients use the sha256-<hex> referrers tag),
+ * `config-media-type` like go-containerregistry (artifactType = the config's media type, no filter). The
+ * node can pull from it; `cluster:down` stops it if the test does not.
+ */
+export async function startRegistry(cluster: Cluster, referrers: ReferrersMode): Promise<Registry> {
+  return startExtraRegistry(cluster.dir, cluster.node.parts.containerd, await freePort(), referrers);
 }
 
 export interface ModelImage {
@@ -46,7 +62,7 @@ export async function pushModelImage(
   name: string,
   files: Record<string, Buffer | string>,
   key: SigningKey,
-  options: ModelImageOptions = {},
+  options: ModelImageOptions & { registry?: string } = {},
 ): Promise<ModelImage> {
   const work = mkdtempSync(join(repoRoot, '.cache', `model-${name}-`));
   try {
@@ -58,9 +74,15 @@ export async function pushModelImage(
     const signed = await signModel(dir, loadSigner(key.privateKeyPem));
     options.afterSigning?.(dir);
     return {
-      reference: await pushDirectoryImage(dir, cluster.node.registry, `models/${name}`, 'v1', {
-        'org.opencontainers.image.title': name,
-      }),
+      reference: await pushDirectoryImage(
+        dir,
+        options.registry ?? cluster.node.registry,
+        `models/${name}`,
+        'v1',
+        {
+          'org.opencontainers.image.title': name,
+        },
+      ),
       modelDigest: signed.digest,
       bundle: Buffer.from(signed.bundle).toString('utf8'),
     };

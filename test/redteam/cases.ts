@@ -1179,7 +1179,7 @@ export const CASES: Case[] = [
       ],
       volumes: [{ name: 'c', persistentVolumeClaim: { claimName: 'hf-cache' } }],
     }),
-    /download cache \/cache is on volume "c" \(persistentVolumeClaim\)/,
+    /download cache \/cache\/hub is on volume "c" \(persistentVolumeClaim/,
   ),
   deny(
     'redirect',
@@ -1193,7 +1193,7 @@ export const CASES: Case[] = [
       ],
       volumes: [{ name: 'c', persistentVolumeClaim: { claimName: 'hf-cache' } }],
     }),
-    /default Hugging Face cache/,
+    /the download cache \/root\/\.cache\/huggingface\/hub is on volume "c"/,
   ),
   deny(
     'redirect',
@@ -1690,7 +1690,7 @@ export const CASES: Case[] = [
         annotations: { 'modelgate.io/models': JSON.stringify([{ name: 'm', volume: 'k', digest: SIGNED }]) },
       },
     ),
-    /before init container \d+ finishes writing it/,
+    /before init container "storage-initializer" \(spec.initContainers\[1\]\) finishes writing it/,
   ),
   deny(
     'integrity',

@@ -14,7 +14,7 @@ import {
 } from '../../src/oci/oci-images.test-support.ts';
 import { digestOf } from '../../src/oci/manifest.ts';
 import type { OciEvidenceRecord } from '../../src/oci/evidence.ts';
-import { signOciManifest } from '../../src/signing/oci-manifest.ts';
+import { signOciManifest } from '../../src/oci/signed-manifest.ts';
 import { loadSigner, signPayload } from '../../src/signing/sign.ts';
 import type { Case } from './cases.ts';
 

@@ -1260,14 +1260,21 @@ export const FALSE_POSITIVES: ReviewCase[] = [
     {
       apiVersion: 'apps/v1',
       kind: 'StatefulSet',
-      metadata: { name: 'ss', namespace: 'prod' },
+      metadata: { name: 'ss', namespace: 'signed' },
       spec: {
         serviceName: 'ss',
         selector: { matchLabels: { app: 'ss' } },
         template: {
           metadata: {
             labels: { app: 'ss' },
-            ...annotate([{ name: 'm', volume: 'weights', digest: SIGNED }]),
+            ...annotate([
+              {
+                name: 'm',
+                volume: 'models',
+                digest: SIGNED,
+                signature: { configMapRef: { name: 'model-sig', key: 'model.sig' } },
+              },
+            ]),
           },
           spec: {
             containers: [
@@ -1275,14 +1282,15 @@ export const FALSE_POSITIVES: ReviewCase[] = [
                 name: 'server',
                 image: VLLM,
                 args: ['--model', '/models/m'],
-                volumeMounts: [{ name: 'weights', mountPath: '/models/m', readOnly: true }],
+                volumeMounts: [{ name: 'models', mountPath: '/models/m', readOnly: true }],
               },
             ],
           },
         },
+        // Claims models-ss-0, models-ss-1, ...: inside signed's pvc://models-* source; the model is signed.
         volumeClaimTemplates: [
           {
-            metadata: { name: 'weights' },
+            metadata: { name: 'models' },
             spec: { accessModes: ['ReadOnlyMany'], resources: { requests: { storage: '20Gi' } } },
           },
         ],
@@ -1342,7 +1350,7 @@ export const FALSE_POSITIVES: ReviewCase[] = [
     'FP07',
     'KServe storage initializer with S3_ENDPOINT=s3.amazonaws.com (no verifier)',
     pod(
-      'tee',
+      'prod',
       {
         initContainers: [
           {
@@ -1368,7 +1376,7 @@ export const FALSE_POSITIVES: ReviewCase[] = [
       },
       annotate([{ name: 'm', volume: 'k', digest: SIGNED }]),
     ),
-    "KServe's S3 secret annotations set the AWS default endpoint; tee refuses it for the redirect (and, rightly, for the unverified declared digest)",
+    "KServe's S3 secret annotations set the AWS default endpoint; it was refused for the redirect (run under prod, whose verifier checks the download, so the redirect is the only question)",
     'src/workloads/servers.ts:114-119 (DEFAULT_ENDPOINTS has no S3/GCS defaults)',
   ),
   falsePositive(
@@ -1386,15 +1394,17 @@ export const FALSE_POSITIVES: ReviewCase[] = [
  * admitted, and the docs tell the platform team what to use (signatures) for what these cannot prove.
  */
 export const LIMITATIONS: Record<string, string> = {
+  H57: "an InferenceService names its ServingRuntime (or KServe picks one by modelFormat); the runtime's container is not in the object, so the object is judged by what it says, and the runtime's container where it runs: in the Pods, which every policy selects unless match.kinds leaves them out (the policy webhook warns then; docs/policy.md, KServe)",
   H25: 'a commit pins content, not authorship: anyone can push a commit to a public hub repository (a pull request), so hub sources with requirePinned prove which bytes, not whose; authorities prove whose (docs/policy.md, requirePinned)',
 };
 for (const h of HOLES) if (h.id in LIMITATIONS) h.want = 'admitted';
 
 export const REVIEW_CASES: ReviewCase[] = [...HOLES, ...FALSE_POSITIVES];
 
-// Not in the suite (no timing thresholds in tests); measured on this (shared, loaded) machine at bf9489f:
-//  - one expansion of an env value or argument "$(" x 500,000 (1 MB): 9.7 s, and every decision expands
-//    it again (validate + check + audit of one UPDATE: 40 s) — quadratic, indexOf(")") from every "$("
-//    (src/workloads/argv.ts:39); the webhook's event loop is blocked for every other request meanwhile;
-//  - 8,000 hostPath volumes (400 KB) beside one declared model: 7.8 s for the harness's four decisions —
-//    quadratic pairwise hostPath loop with a linear includes() inside (src/policy/checks/integrity.ts:148-159).
+// Denial of service found by the review, fixed in 3773f10 (not in the suite: no timing thresholds in tests):
+//  - "$(" x 500,000 in one argument took 9.7 s per expansion (quadratic indexOf from every "$("): expansion is
+//    now the kubelet's reading with one forward scan for ")" (src/workloads/argv.ts; argv.test.ts checks a
+//    megabyte of "$(" makes no lookups), one finding per argument, and candidates are matched against unknown
+//    names in linear time;
+//  - 8,000 hostPath volumes beside one declared model took 7.8 s (quadratic pairwise loop): the overlap check
+//    now runs only from verified host-path volumes, with sets (src/policy/checks/integrity.ts).

@@ -8,8 +8,8 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { kubectlFor, mustKubectl, waitFor, ComponentExited } from '../exec.ts';
+import { kubeconfigYaml } from '../kubeconfig.ts';
 import { freePort } from '../ports.ts';
 import { issueCertificate, loadCertificateAuthority } from '../pki.ts';
 import {
@@ -36,9 +36,9 @@ import {
   nodeLayout,
   nodeNetwork,
   REAL_NODE_NAME,
-  registryHostsToml,
 } from './config.ts';
 import { pushNodeImages } from './images.ts';
+import { registryArgv, trustRegistry } from './registry.ts';
 import { createNodeMntns, inNamespaces, mntnsFile, namespaceId, sh } from './namespaces.ts';
 import {
   listProcesses,
@@ -47,6 +47,7 @@ import {
   mountsUnder,
   parseMountInfo,
   selfAndAncestors,
+  stopProcesses,
 } from './proc.ts';
 import { recordSysctls, restoreSysctls } from './sysctls.ts';
 
@@ -89,23 +90,6 @@ async function httpOk(url: string): Promise<boolean> {
   }
 }
 
-function kubeconfigFor(server: string, caPem: string, certPem: string, keyPem: string, user: string): string {
-  const b64 = (s: string): string => Buffer.from(s).toString('base64');
-  return `apiVersion: v1
-kind: Config
-clusters:
-- name: local
-  cluster: {server: ${JSON.stringify(server)}, certificate-authority-data: ${b64(caPem)}}
-users:
-- name: ${user}
-  user: {client-certificate-data: ${b64(certPem)}, client-key-data: ${b64(keyPem)}}
-contexts:
-- name: local
-  context: {cluster: local, user: ${JSON.stringify(user)}}
-current-context: local
-`;
-}
-
 /**
  * Starts the registry, pushes the node's images, then containerd, the kubelet and kube-proxy, and waits
  * for the node to be Ready and schedulable (its not-ready taint lifted: the node-lifecycle controller
@@ -137,12 +121,7 @@ export async function startNode(
   await launchProcess(
     state,
     'registry',
-    [
-      join(parts.containerd, 'bin', 'registry'),
-      `--address=${registry}`,
-      `--disk=${join(state.dir, 'registry')}`,
-      '--referrers=spec',
-    ],
+    registryArgv(parts.containerd, state.dir, ports.registry, 'spec'),
     log,
   );
   await waitFor(
@@ -174,8 +153,7 @@ export async function startNode(
     layout.podLogs,
   ])
     mkdirSync(d, { recursive: true, mode: 0o700 });
-  mkdirSync(join(layout.certsDir, registry), { recursive: true });
-  writeFileSync(join(layout.certsDir, registry, 'hosts.toml'), registryHostsToml(registry));
+  trustRegistry(state.dir, registry);
   writeFileSync(
     layout.containerdConfig,
     containerdConfig({
@@ -211,24 +189,12 @@ export async function startNode(
   const kubeProxyKubeconfig = join(layout.root, 'kubeconfig-kube-proxy');
   writeFileSync(
     kubeletKubeconfig,
-    kubeconfigFor(
-      state.server,
-      ca.certPem,
-      kubeletClient.certPem,
-      kubeletClient.keyPem,
-      `system:node:${REAL_NODE_NAME}`,
-    ),
+    kubeconfigYaml(state.server, ca.certPem, kubeletClient, `system:node:${REAL_NODE_NAME}`),
     { mode: 0o600 },
   );
   writeFileSync(
     kubeProxyKubeconfig,
-    kubeconfigFor(
-      state.server,
-      ca.certPem,
-      kubeProxyClient.certPem,
-      kubeProxyClient.keyPem,
-      'system:kube-proxy',
-    ),
+    kubeconfigYaml(state.server, ca.certPem, kubeProxyClient, 'system:kube-proxy'),
     { mode: 0o600 },
   );
   writeFileSync(
@@ -367,37 +333,6 @@ export async function startNode(
 
 // ---------- teardown ----------
 
-async function signalAndWait(
-  pids: number[],
-  log: (line: string) => void,
-  what: string,
-  graceMs: number,
-): Promise<void> {
-  const live = pids.filter(pidAlive);
-  if (live.length === 0) return;
-  log(`stopping ${what}: pids ${live.join(', ')}`);
-  for (const pid of live) {
-    try {
-      process.kill(pid, graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-  const deadline = Date.now() + graceMs;
-  while (Date.now() < deadline && live.some(pidAlive)) await sleep(100);
-  for (const pid of live.filter(pidAlive)) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
-  }
-  const hard = Date.now() + 10_000;
-  while (Date.now() < hard && live.some(pidAlive)) await sleep(50);
-  const left = live.filter(pidAlive);
-  if (left.length) throw new Error(`${what}: pids ${left.join(', ')} survived SIGKILL`);
-}
-
 /** The node's processes: in its mount namespace, in its cgroup tree, or running one of its binaries
  *  with the run directory on the command line (also after a crash that lost the namespace file). */
 function nodeProcesses(
@@ -453,17 +388,17 @@ function unmountNodeMounts(runDir: string, privateTargets: string[], log: (line:
 export async function stopNode(runDir: string, log: (line: string) => void): Promise<void> {
   const cgroupRoot = cgroupRootName(runId(runDir));
   let procs = nodeProcesses(runDir, cgroupRoot);
-  await signalAndWait(procs.daemons.get('kubelet') ?? [], log, 'the kubelet', 10_000);
+  await stopProcesses(procs.daemons.get('kubelet') ?? [], log, 'the kubelet', 10_000);
   procs = nodeProcesses(runDir, cgroupRoot);
-  await signalAndWait(procs.containers, log, 'container processes', 0);
-  await signalAndWait(
+  await stopProcesses(procs.containers, log, 'container processes', 0);
+  await stopProcesses(
     [...(procs.daemons.get('containerd') ?? []), ...(procs.daemons.get('kube-proxy') ?? [])],
     log,
     'containerd and kube-proxy',
     10_000,
   );
   procs = nodeProcesses(runDir, cgroupRoot);
-  await signalAndWait(
+  await stopProcesses(
     [...procs.daemons.values()].flat().concat(procs.containers),
     log,
     'the remaining node processes',

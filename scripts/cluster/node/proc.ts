@@ -1,6 +1,7 @@
 // What /proc says about processes and mounts: the real node's start and teardown find their processes by
 // namespace, cgroup and command line, and its mounts by path (never by name alone).
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface ProcessInfo {
   pid: number;
@@ -76,6 +77,43 @@ export function pidAlive(pid: number): boolean {
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/** The command line of a process ('' once it is gone). */
+export function cmdline(pid: number): string {
+  return processInfo(pid)?.cmdline ?? '';
+}
+
+/**
+ * Stops processes: SIGTERM and up to `graceMs` to exit (0: SIGKILL at once), then SIGKILL; throws if any
+ * survives SIGKILL, so a teardown never reports success over a live process.
+ */
+export async function stopProcesses(
+  pids: number[],
+  log: (line: string) => void,
+  what: string,
+  graceMs: number,
+): Promise<void> {
+  const live = [...new Set(pids)].filter(pidAlive);
+  if (live.length === 0) return;
+  log(`stopping ${what}: pids ${live.join(', ')}`);
+  const signal = (pid: number, sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // gone
+    }
+  };
+  for (const pid of live) signal(pid, graceMs > 0 ? 'SIGTERM' : 'SIGKILL');
+  const deadline = Date.now() + graceMs;
+  while (Date.now() < deadline && live.some(pidAlive)) await sleep(100);
+  const stubborn = live.filter(pidAlive);
+  if (stubborn.length && graceMs > 0) log(`pids ${stubborn.join(', ')} ignored SIGTERM; killing`);
+  for (const pid of stubborn) signal(pid, 'SIGKILL');
+  const hard = Date.now() + 10_000;
+  while (Date.now() < hard && live.some(pidAlive)) await sleep(50);
+  const left = live.filter(pidAlive);
+  if (left.length) throw new Error(`${what}: pids ${left.join(', ')} survived SIGKILL`);
 }
 
 export interface MountInfo {

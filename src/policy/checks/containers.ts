@@ -49,7 +49,7 @@ export const containersAccounted: Check = (ctx) => {
     // A downloader writes what a server then loads: its image must be approved, or what it wrote must be
     // checked by the runtime verifier after it (recognising its program proves nothing about what it writes).
     if (ct.recognition.grammar.role === 'downloader') {
-      const verified = verifiedVolumes(workload, policy);
+      const verified = verifiedVolumes(workload, policy, ct.pod);
       const unverified = ct.destinations.filter((v) => !verified.has(v));
       if (ct.destinations.length === 0 || unverified.length > 0)
         findings.push({

@@ -8,7 +8,6 @@
 //
 // What a pod cannot close by itself: storage that other pods write (a ReadWriteMany claim mounted
 // elsewhere). Use ReadOnlyMany claims or OCI image volumes for verified models (docs/policy.md).
-import { VERIFIER_CONTAINER_NAME } from '../../api/types.ts';
 import { obj, str } from '../../json/shape.ts';
 import type { PodSpecView, WorkloadContainer } from '../../workloads/extract.ts';
 import { normalisePath } from '../../workloads/pod.ts';
@@ -47,15 +46,15 @@ const FIX_RO =
 
 export const noWriterAfterVerification: Check = (ctx) => {
   const { workload, policy } = ctx;
-  const verified = verifiedVolumes(workload, policy);
-  if (verified.size === 0) return [];
   const findings: Finding[] = [];
   const add = (message: string, remediation: string) =>
     findings.push({ check: 'integrity', message, remediation });
   workload.podSpecs.forEach((pod, p) => {
-    const mine = [...verified].filter((v) => pod.volumes.has(v));
-    if (mine.length === 0) return;
-    const containers = workload.containers.filter((c) => c.pod === p && c.name !== VERIFIER_CONTAINER_NAME);
+    const containers = workload.containers.filter((c) => c.pod === p);
+    // Whatever this pod loads, these reach other pods' verified volumes on the same node.
+    nodeWide(pod, containers, add);
+    const mine = verifiedVolumes(workload, policy, p);
+    if (mine.size === 0) return;
     podWide(pod, mine, add);
     // Writers: init containers (not sidecars) with a writable mount of a verified volume. The verifier is
     // placed right after the last of them, so every later init container runs after the verifier.
@@ -63,10 +62,8 @@ export const noWriterAfterVerification: Check = (ctx) => {
     // Image, ConfigMap, Secret and projected volumes are read-only whatever the mount says.
     const writes = (c: WorkloadContainer, v: string) =>
       !pod.volumes.get(v)?.readOnlySource && c.mounts.some((m) => m.volume === v && !m.readOnly);
-    const lastWriter = Math.max(
-      -1,
-      ...inits.filter((c) => !c.sidecar && mine.some((v) => writes(c, v))).map((c) => c.index),
-    );
+    const writers = inits.filter((c) => !c.sidecar && [...mine].some((v) => writes(c, v)));
+    const lastWriter = writers[writers.length - 1];
     for (const c of containers) {
       for (const v of mine) {
         if (!writes(c, v)) continue;
@@ -84,76 +81,98 @@ export const noWriterAfterVerification: Check = (ctx) => {
       }
       // An init container that loads a verified model must run after every writer (and so after the verifier).
       if (
+        lastWriter !== undefined &&
         c.field === 'initContainers' &&
         !c.sidecar &&
-        c.index < lastWriter &&
-        modelsOf(workload, c).some((m) => m.volume && mine.includes(m.volume))
+        c.index < lastWriter.index &&
+        modelsOf(workload, c).some((m) => m.pod === p && m.volume !== undefined && mine.has(m.volume))
       )
         add(
-          `init container "${c.name}" (${c.location}) loads a model from a verified volume before init container ${lastWriter + 1} finishes writing it, so it would load files the verifier has not checked`,
-          'move it after the init containers that download or write the model',
+          `init container "${c.name}" (${c.location}) loads a model from a verified volume before init container "${lastWriter.name}" (${lastWriter.location}) finishes writing it, so it would load files the verifier has not checked`,
+          `move it after init container "${lastWriter.name}", which downloads or writes the model`,
         );
       if (c.targetContainerName !== undefined) {
         const target = containers.find(
           (t) => t.name === c.targetContainerName && t.field !== 'ephemeralContainers',
         );
-        if (target && target.mounts.some((m) => mine.includes(m.volume)))
+        if (target && target.mounts.some((m) => mine.has(m.volume)))
           add(
             `ephemeral container "${c.name}" targets container "${target.name}", sharing its process namespace, through which it can reach the verified model files the target reads`,
             'debug without --target, or in a copy of the pod (kubectl debug --copy-to)',
           );
       }
-      if (c.privileged)
-        add(
-          `container "${c.name}" (${c.location}) is privileged or adds capabilities that reach other containers' files and devices, so it could change verified model files`,
-          'drop privileged and the added capabilities (SYS_ADMIN, SYS_PTRACE, DAC_OVERRIDE, ...) from containers of pods that load verified models',
-        );
     }
   });
   return findings;
 };
 
-function podWide(pod: PodSpecView, verified: string[], add: (m: string, r: string) => void): void {
+/**
+ * What reaches beyond the pod, into other pods' files on the node (their verified model volumes included):
+ * the host's process namespace, host paths into the kubelet or the container runtime, privilege. Refused in
+ * every pod a policy selects, whether or not it loads a verified model itself.
+ */
+function nodeWide(
+  pod: PodSpecView,
+  containers: readonly WorkloadContainer[],
+  add: (m: string, r: string) => void,
+): void {
+  if (pod.spec.hostPID === true)
+    add(
+      `${pod.path}.hostPID is true: its containers can reach every process's files on the node, including the verified model files of other pods`,
+      'remove hostPID',
+    );
+  for (const v of pod.volumes.values()) {
+    if (v.type !== 'hostPath') continue;
+    const path = str(obj(v.spec.hostPath).path) ?? '/';
+    if (hostPathReachesContainers(path))
+      add(
+        `volume "${v.name}" mounts host path ${path}, which reaches the kubelet's volumes or the container runtime, and through them the verified model files of every pod on the node`,
+        'remove the hostPath volume (or use one outside the kubelet and container runtime directories)',
+      );
+  }
+  for (const c of containers)
+    if (c.privileged)
+      add(
+        `container "${c.name}" (${c.location}) is privileged or adds capabilities that reach other containers' files and devices, so it could change the verified model files of pods on its node`,
+        'drop privileged and the added capabilities (SYS_ADMIN, SYS_PTRACE, DAC_OVERRIDE, ...); node agents that need them belong in namespaces no model policy selects',
+      );
+}
+
+/** What reaches a verified volume from inside the pod: shared processes, a second volume on its storage. */
+function podWide(pod: PodSpecView, verified: ReadonlySet<string>, add: (m: string, r: string) => void): void {
   if (pod.spec.shareProcessNamespace === true)
     add(
       `${pod.path}.shareProcessNamespace is true: every container can reach the others' files through /proc, including verified model files`,
       'remove shareProcessNamespace from pods that load verified models',
     );
-  if (pod.spec.hostPID === true)
-    add(
-      `${pod.path}.hostPID is true: containers can reach every process's files on the node`,
-      'remove hostPID',
-    );
   const backings = new Map<string, string[]>();
+  const hostPaths: { name: string; path: string }[] = [];
   for (const v of pod.volumes.values()) {
-    if (v.type === 'hostPath') {
-      const path = str(obj(v.spec.hostPath).path) ?? '/';
-      if (hostPathReachesContainers(path))
-        add(
-          `volume "${v.name}" mounts host path ${path}, which reaches the kubelet's volumes or the container runtime, and through them the verified model files`,
-          'remove the hostPath volume (or use one outside the kubelet and container runtime directories)',
-        );
+    if (v.backing !== undefined) {
+      const names = backings.get(v.backing);
+      if (names) names.push(v.name);
+      else backings.set(v.backing, [v.name]);
     }
-    if (v.backing !== undefined) backings.set(v.backing, [...(backings.get(v.backing) ?? []), v.name]);
+    if (v.type === 'hostPath')
+      hostPaths.push({ name: v.name, path: normalisePath(str(obj(v.spec.hostPath).path) ?? '/') ?? '/' });
   }
   // Two volumes on one storage: a read-only verified mount is pointless if the other is writable.
-  const hostPaths = [...pod.volumes.values()].filter((v) => v.type === 'hostPath');
-  for (const [backing, names] of backings) {
-    if (names.length > 1 && names.some((n) => verified.includes(n)))
+  for (const [backing, names] of backings)
+    if (names.length > 1 && names.some((n) => verified.has(n)))
       add(
         `volumes ${names.map((n) => `"${n}"`).join(' and ')} are the same storage (${backing.replace(/^(\w+):/, '$1 ')}); one of them is verified, and the other could change its files`,
         'mount the storage through one volume only',
       );
-  }
-  for (const a of hostPaths)
+  // Host paths that contain one another (linear in the volumes for each verified host-path volume).
+  for (const a of hostPaths) {
+    if (!verified.has(a.name)) continue;
     for (const b of hostPaths) {
-      if (a === b || !verified.includes(a.name)) continue;
-      const pa = normalisePath(str(obj(a.spec.hostPath).path) ?? '/') ?? '/';
-      const pb = normalisePath(str(obj(b.spec.hostPath).path) ?? '/') ?? '/';
-      if (pa !== pb && (pb.startsWith(`${pa}/`) || pa.startsWith(`${pb}/`) || pb === '/'))
+      if (a === b || a.path === b.path) continue;
+      if (b.path.startsWith(`${a.path}/`) || a.path.startsWith(`${b.path}/`) || b.path === '/')
         add(
-          `host-path volumes "${a.name}" (${pa}) and "${b.name}" (${pb}) overlap; "${a.name}" is verified and "${b.name}" could change its files`,
+          `host-path volumes "${a.name}" (${a.path}) and "${b.name}" (${b.path}) overlap; "${a.name}" is verified and "${b.name}" could change its files`,
           'mount the storage through one volume only',
         );
     }
+  }
 }

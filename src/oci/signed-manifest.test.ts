@@ -1,16 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseImageManifest } from '../oci/manifest.ts';
+import { parseImageManifest } from './manifest.ts';
 import {
   ociManifestResources,
   OciSigningError,
   signOciManifest,
   statementCoversManifest,
   type StatementResources,
-} from './oci-manifest.ts';
-import { loadSigner } from './sign.ts';
-import { verifyBundleSignature } from './verify-signature.ts';
+} from './signed-manifest.ts';
+import { loadSigner } from '../signing/sign.ts';
+import { verifyBundleSignature } from '../signing/verify-signature.ts';
 
 const FIXTURES = join(import.meta.dirname, '../../test/fixtures/oci');
 const read = (f: string) => readFileSync(join(FIXTURES, f));

@@ -13,9 +13,9 @@ import {
   parseImageManifest,
   type ImageManifest,
   type LayerNaming,
-} from '../oci/manifest.ts';
-import { signPayload, type Signer } from './sign.ts';
-import { buildStatement, PREDICATE_V1, validName, type Serialization } from './statement.ts';
+} from './manifest.ts';
+import { signPayload, type Signer } from '../signing/sign.ts';
+import { buildStatement, PREDICATE_V1, validName, type Serialization } from '../signing/statement.ts';
 
 /** How the Go CLI serialises an OCI manifest: whole "files", SHA-256, no symlinks, no ignore paths. */
 export const OCI_SERIALIZATION: Serialization = { method: 'files', hashType: 'sha256', allowSymlinks: false };
