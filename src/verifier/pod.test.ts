@@ -109,6 +109,9 @@ describe('pod verifier: models proven at admission (OCI evidence)', () => {
     mkdirSync(evil);
     writeFileSync(join(clean, 'config.json'), '{"a":1}');
     writeFileSync(join(evil, 'model.pkl'), reducePickle('os', 'system'));
+    const named = join(tmp, 'scan-only-named-like-a-bundle');
+    mkdirSync(named);
+    writeFileSync(join(named, 'model.sig'), reducePickle('os', 'system'));
     const cfg = (path: string) =>
       JSON.stringify({
         version: 1,
@@ -128,6 +131,10 @@ describe('pod verifier: models proven at admission (OCI evidence)', () => {
     const bad = await runPodVerifier(cfg(evil));
     expect(bad.exitCode).toBe(1);
     expect(bad.results[0]!.scan?.join()).toMatch(/model.pkl/);
+    // No bundle is read from a scan-only volume, so a file named like one is scanned too.
+    const hidden = await runPodVerifier(cfg(named));
+    expect(hidden.exitCode).toBe(1);
+    expect(hidden.results[0]!.scan?.join()).toMatch(/model.sig/);
     // scanOnly with a bundle or digest is a contradiction: refused.
     const both = JSON.parse(cfg(clean)) as { models: Record<string, unknown>[] };
     both.models[0]!.digest = KEY_DIGEST;

@@ -205,9 +205,11 @@ async function scanPodModel(
   config: Pick<PodConfig, 'denyFormats' | 'allowGlobals'>,
   run: VerifierRun,
 ): Promise<void> {
-  const skip = model.inlineBundle
-    ? []
-    : [isAbsolute(model.signature) ? model.signature : join(model.path, model.signature)];
+  // A scan-only model has no bundle in its volume: a file named like one is scanned like any other.
+  const skip =
+    model.inlineBundle || model.scanOnly
+      ? []
+      : [isAbsolute(model.signature) ? model.signature : join(model.path, model.signature)];
   const options = { denyFormats: config.denyFormats, allowGlobals: config.allowGlobals, skip };
   run.exitCode = await scanVerifiedModel(model.path, options, run.result, run.exitCode);
 }
