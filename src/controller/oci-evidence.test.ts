@@ -12,6 +12,7 @@ import type { KubeObject } from '../kube/types.ts';
 import { EVIDENCE_KEY, evidenceObjectName, parseEvidence, requestObject } from '../oci/evidence.ts';
 import { FakeRegistry } from '../oci/fake-registry.test-support.ts';
 import { pushImage, safetensors, signAndAttach } from '../oci/oci-images.test-support.ts';
+import { dataClassPickle } from '../scanning/testing.test-support.ts';
 import { RegistryClient } from '../oci/registry.ts';
 import { MemoryClusterView } from '../policy/cluster-view.ts';
 import { compilePolicy } from '../policy/compile.ts';
@@ -27,13 +28,13 @@ const signer = loadSigner(privateKey.export({ type: 'pkcs8', format: 'pem' }).to
 const pem = publicKey.export({ type: 'spki', format: 'pem' }).toString();
 const scratch = mkdtempSync(join(tmpdir(), 'mg-oci-rec-'));
 
-function snapshot(withAuthorities = true): PolicySnapshot {
+function snapshot(withAuthorities = true, formats?: Record<string, unknown>): PolicySnapshot {
   const view = new MemoryClusterView({ evidenceNamespace: NS });
   view.upsert({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ml', labels: { env: 'prod' } } });
   view.upsert({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'other', labels: { env: 'dev' } } });
   const match = { namespaceSelector: { matchLabels: { env: 'prod' } } };
   const spec = withAuthorities
-    ? { match, authorities: [{ name: 'release', key: { pem } }] }
+    ? { match, authorities: [{ name: 'release', key: { pem } }], ...(formats ? { formats } : {}) }
     : { match, requirePinned: true };
   const r = compilePolicy(policy('p', spec), view, {
     controllerNamespace: NS,
@@ -50,7 +51,14 @@ afterEach(async () => {
   await Promise.all(registries.splice(0).map((r) => r.stop()));
 });
 
-async function setup(opts: { auth?: boolean; options?: OciEvidenceOptions; withAuthorities?: boolean } = {}) {
+async function setup(
+  opts: {
+    auth?: boolean;
+    options?: OciEvidenceOptions;
+    withAuthorities?: boolean;
+    formats?: Record<string, unknown>;
+  } = {},
+) {
   const reg = await new FakeRegistry({
     referrers: 'spec',
     ...(opts.auth ? { auth: { user: 'u', password: 'p' } } : {}),
@@ -60,7 +68,10 @@ async function setup(opts: { auth?: boolean; options?: OciEvidenceOptions; withA
   client.seed(NAMESPACES, { apiVersion: 'v1', kind: 'Namespace', metadata: { name: NS } } as KubeObject);
   const clock = new FakeClock(Date.parse('2026-01-01T00:00:00Z'));
   const cache = new VerdictCache();
-  const snap = snapshot(opts.withAuthorities ?? true);
+  let snap = snapshot(opts.withAuthorities ?? true, opts.formats);
+  const setSnapshot = (next: PolicySnapshot) => {
+    snap = next;
+  };
   const rec = new OciEvidenceReconciler({
     client,
     clock,
@@ -88,7 +99,7 @@ async function setup(opts: { auth?: boolean; options?: OciEvidenceOptions; withA
     const o = client.peek(CONFIG_MAPS, evidenceObjectName(digest), NS);
     return o ? parseEvidence((o.data as Record<string, string>)[EVIDENCE_KEY]!) : undefined;
   };
-  return { reg, client, clock, rec, regClient, settle, record };
+  return { reg, client, clock, rec, regClient, settle, record, setSnapshot };
 }
 
 const request = (digest: string, uri: string, pullSecrets: string[] = []) =>
@@ -144,6 +155,40 @@ describe('OciEvidenceReconciler', () => {
     await settle();
     expect(record(img.digest)?.signatures?.bundles).toHaveLength(1);
     expect(record(`sha256:${'0'.repeat(64)}`)).toBeUndefined();
+  });
+
+  it('scans with the pickle globals the policies allow, records those the model uses, and scans again when a policy allows more', async () => {
+    const { reg, rec, regClient, settle, record, clock, setSnapshot } = await setup({
+      formats: { allowPickleGlobals: ['acme.prep.Scale'] },
+    });
+    const img = pushImage(reg, 'models/sklearn', [
+      { name: 'm/pipeline.pkl', data: dataClassPickle('acme.prep', 'Clip') },
+    ]);
+    await signAndAttach(regClient, img, signer);
+    rec.start();
+    await settle();
+    const ref = {
+      digest: img.digest,
+      uri: `oci://${reg.host}/models/sklearn@${img.digest}`,
+      pullSecrets: [],
+      serviceAccount: 'default',
+    };
+    rec.workloadWants('ml/d', 'ml', [ref]);
+    await settle();
+    const before = record(img.digest)!.scan!;
+    expect(before).toMatchObject({ status: 'complete', allowGlobals: ['acme.prep.Scale'] });
+    expect(before.problems.map((p) => p.verdict)).toEqual(['suspicious']);
+    // The policy now allows the class: the next tick looks again and the scan is redone with it.
+    setSnapshot(snapshot(true, { allowPickleGlobals: ['acme.prep.Clip', 'acme.prep.Scale'] }));
+    await clock.advance(31_000);
+    await settle();
+    const after = record(img.digest)!.scan!;
+    expect(after).toMatchObject({
+      status: 'complete',
+      problems: [],
+      allowGlobals: ['acme.prep.Clip', 'acme.prep.Scale'],
+      usedGlobals: ['acme.prep.Clip'],
+    });
   });
 
   it("uses the workload's pull secret for a private registry", async () => {

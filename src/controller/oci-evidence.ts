@@ -257,14 +257,25 @@ export class OciEvidenceReconciler {
     return [...out.values()];
   }
 
+  /**
+   * Pickle globals a scan may treat as data: every global some policy allows. The scan records which of
+   * them the model uses, and a policy accepts its verdict only if it allows each of those, so every
+   * workload gets what the intersection of its policies' lists would give (src/policy/oci-evidence.ts).
+   */
+  private allowGlobals(): string[] {
+    return [...new Set(this.d.snapshot().policies.policies.flatMap((p) => p.allowPickleGlobals))].sort();
+  }
+
   /** Periodic: refresh what is wanted and due, forget and delete what is not, keep the count bounded. */
   private tick(): void {
     if (this.stopped) return;
     const now = this.d.clock.now();
+    // Trust or allowed globals changed: every wanted digest is looked at again (bundles that verify now
+    // are kept first; a scan with problems is redone when a policy allows more).
     const fp = createHash('sha256')
-      .update(canonicalJson([...this.trust().map((t) => canonicalJson(t))].sort()))
+      .update(canonicalJson([[...this.trust().map((t) => canonicalJson(t))].sort(), this.allowGlobals()]))
       .digest('hex');
-    const trustChanged = fp !== this.trustFingerprint;
+    const trustChanged = this.trustFingerprint !== '' && fp !== this.trustFingerprint;
     this.trustFingerprint = fp;
     const unused = this.d.unusedMs ?? 86_400_000;
     for (const [digest, w] of this.wants) {
@@ -272,6 +283,7 @@ export class OciEvidenceReconciler {
         this.wants.delete(digest);
         continue;
       }
+      if (trustChanged) w.requested = true;
       if (trustChanged || this.due(digest)) this.queue.add(digest);
     }
     // Records nobody wants any more, and the oldest beyond the bound, are deleted.
@@ -379,6 +391,7 @@ export class OciEvidenceReconciler {
         verify: this.d.verify,
         now: () => this.d.clock.now(),
         ...(this.d.scan ? { scan: this.d.scan } : {}),
+        allowGlobals: this.allowGlobals(),
         ...(previous?.scan?.status === 'complete' ? { reuseScan: previous.scan } : {}),
         runScan: (scan) => {
           const run = this.scanning.then(scan, scan);

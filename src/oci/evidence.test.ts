@@ -7,6 +7,7 @@ import {
   parseRequest,
   requestObjectName,
   resourcesDigest,
+  scanHoldsFor,
   serializeEvidence,
   type OciEvidenceRecord,
 } from './evidence.ts';
@@ -66,6 +67,40 @@ describe('evidence records', () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  it('allowed globals: those the model uses are never truncated (a scan that used too many has no verdict)', () => {
+    const clean = { status: 'complete' as const, files: 1, bytes: 1, formats: {}, problems: [] };
+    const used = { ...record, scan: { ...clean, allowGlobals: ['a.B', 'c.D'], usedGlobals: ['a.B'] } };
+    expect(parseEvidence(serializeEvidence(used)).scan).toMatchObject({
+      allowGlobals: ['a.B', 'c.D'],
+      usedGlobals: ['a.B'],
+    });
+    const many = Array.from({ length: 300 }, (_, i) => `m.C${i}`);
+    const tooMany = parseEvidence(
+      serializeEvidence({ ...record, scan: { ...clean, allowGlobals: many, usedGlobals: many } }),
+    ).scan!;
+    expect(tooMany.status).toBe('incomplete');
+    expect(tooMany.reason).toMatch(/more than 256 globals/);
+    expect(tooMany.usedGlobals).toBeUndefined();
+    for (const bad of [many, 'a.B', [1], ['']])
+      expect(() =>
+        parseEvidence(JSON.stringify({ ...record, scan: { ...clean, usedGlobals: bad } })),
+      ).toThrow(/scan.usedGlobals/);
+  });
+
+  it('a clean scan holds whatever the policies allow; one with problems only while they allow no more', () => {
+    const clean = { status: 'complete' as const, files: 1, bytes: 1, formats: {}, problems: [] };
+    const refused = {
+      ...clean,
+      allowGlobals: ['a.B'],
+      problems: [{ file: 'f', verdict: 'suspicious', rule: 'r', detail: '' }],
+    };
+    expect(scanHoldsFor(clean, ['x.Y'])).toBe(true);
+    expect(scanHoldsFor(refused, ['a.B'])).toBe(true);
+    expect(scanHoldsFor(refused, [])).toBe(true);
+    expect(scanHoldsFor(refused, ['a.B', 'x.Y'])).toBe(false);
+    expect(scanHoldsFor({ ...clean, status: 'incomplete' }, [])).toBe(false);
   });
 
   it('names objects by digest, requests by namespace and digest', () => {

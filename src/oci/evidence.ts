@@ -73,6 +73,31 @@ export interface ScanFacts {
   problems: ScanProblem[];
   /** More problems than listed. */
   moreProblems?: number;
+  /**
+   * Pickle globals the scan was allowed to treat as data (the union of the policies'
+   * `formats.allowPickleGlobals` when it ran); absent: none.
+   */
+  allowGlobals?: string[];
+  /**
+   * Those of them the model's pickles reference: the scan's verdict holds for a policy only if it allows
+   * every one (src/policy/oci-evidence.ts). Never truncated: a scan that used more is incomplete.
+   */
+  usedGlobals?: string[];
+}
+
+/** The most allowed globals a record lists; a scan that used more is recorded incomplete. */
+export const MAX_RECORD_GLOBALS = 256;
+
+/**
+ * Does a complete scan still hold when the policies allow `allowGlobals`? A clean scan always does (an
+ * allowed global can only turn a finding into data); one with problems only if it already treated every
+ * one of them as data (otherwise a problem may be a global a policy now allows).
+ */
+export function scanHoldsFor(scan: ScanFacts, allowGlobals: readonly string[]): boolean {
+  if (scan.status !== 'complete') return false;
+  if (scan.problems.length === 0 && !scan.moreProblems) return true;
+  const had = new Set(scan.allowGlobals ?? []);
+  return allowGlobals.every((g) => had.has(g));
 }
 
 export interface SignatureFacts {
@@ -151,6 +176,15 @@ export function serializeEvidence(r: OciEvidenceRecord): string {
         ? { moreProblems: (r.scan.moreProblems ?? 0) + Math.max(0, r.scan.problems.length - MAX_PROBLEMS) }
         : {}),
     };
+    const scan = out.scan as Record<string, unknown>;
+    delete scan.allowGlobals;
+    delete scan.usedGlobals;
+    if (r.scan.allowGlobals?.length) scan.allowGlobals = r.scan.allowGlobals.slice(0, MAX_RECORD_GLOBALS);
+    if ((r.scan.usedGlobals?.length ?? 0) > MAX_RECORD_GLOBALS) {
+      // Truncating would hide a global some policy does not allow: no verdict instead.
+      scan.status = 'incomplete';
+      scan.reason = `its pickles use more than ${MAX_RECORD_GLOBALS} globals allowed by policies (formats.allowPickleGlobals)`;
+    } else if (r.scan.usedGlobals?.length) scan.usedGlobals = r.scan.usedGlobals;
   }
   return JSON.stringify(out);
 }
@@ -227,6 +261,21 @@ function parseScan(v: unknown): ScanFacts {
   };
   if (optText(v.reason)) out.reason = v.reason as string;
   if (typeof v.moreProblems === 'number') out.moreProblems = v.moreProblems;
+  const globals = (field: 'allowGlobals' | 'usedGlobals'): string[] | undefined => {
+    if (v[field] === undefined) return undefined;
+    const list = v[field];
+    if (
+      !Array.isArray(list) ||
+      list.length > MAX_RECORD_GLOBALS ||
+      !list.every((g) => typeof g === 'string' && g.length > 0 && g.length <= MAX_TEXT)
+    )
+      throw new EvidenceFormatError(`scan.${field} is not a list of at most ${MAX_RECORD_GLOBALS} names`);
+    return list as string[];
+  };
+  const allow = globals('allowGlobals');
+  const used = globals('usedGlobals');
+  if (allow?.length) out.allowGlobals = allow;
+  if (used?.length) out.usedGlobals = used;
   return out;
 }
 

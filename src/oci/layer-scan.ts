@@ -2,7 +2,9 @@
 // from the registry and checked against its digest (a range read could be served different bytes than
 // the runtime will pull), unpacked to a scratch file if compressed, and every file in it scanned by the
 // same scanner the runtime verifier runs (src/scanning), with no deny list: a record holds what the
-// files ARE, and each policy applies its own `formats.deny` when it reads the record.
+// files ARE, and each policy applies its own `formats.deny` when it reads the record. Pickle globals some
+// policy allows are treated as data, and the ones the model uses are recorded: a policy that does not
+// allow one of them refuses the model (src/policy/oci-evidence.ts).
 //
 // Bounded: bytes per layer and in total, files, and time. What cannot be scanned (zstd layers, a layer
 // over the limit) makes the scan `incomplete` with the reason — never "clean".
@@ -32,6 +34,18 @@ export interface LayerScanOptions {
   /** Files over all layers (default 100,000). */
   maxFiles?: number;
   scanLimits?: Partial<ScanLimits>;
+  /** Pickle globals to treat as data (the union of the policies' formats.allowPickleGlobals). */
+  allowGlobals?: readonly string[];
+}
+
+/** The allowed globals a scan treated as data: a policy that allows fewer may not accept its verdict. */
+class UsedGlobals extends Set<string> {
+  readonly used = new Set<string>();
+  override has(name: string): boolean {
+    const hit = super.has(name);
+    if (hit) this.used.add(name);
+    return hit;
+  }
 }
 
 const GiB = 1024 ** 3;
@@ -90,6 +104,8 @@ export async function scanLayers(
   const maxTotal = o.maxTotalBytes ?? 256 * GiB;
   const maxFiles = o.maxFiles ?? 100_000;
   const facts: ScanFacts = { status: 'complete', files: 0, bytes: 0, formats: {}, problems: [] };
+  const allow = new UsedGlobals([...new Set(o.allowGlobals ?? [])].sort());
+  if (allow.size > 0) facts.allowGlobals = [...allow];
   const problem = (p: ScanProblem) => {
     if (facts.problems.length < 20) facts.problems.push(p);
     else facts.moreProblems = (facts.moreProblems ?? 0) + 1;
@@ -100,7 +116,7 @@ export async function scanLayers(
   };
   const scanOne = async (src: ByteSource, name: string) => {
     facts.files++;
-    const report = await scanWith(src, name, limits, EMPTY, EMPTY);
+    const report = await scanWith(src, name, limits, allow, EMPTY);
     for (const f of [report.format, ...report.contains]) if (!(f in facts.formats)) facts.formats[f] = name;
     // Over the controller's (smaller) limits is not a verdict on the file: the verifier, with the
     // runtime's limits, scans it at pod start instead.
@@ -206,5 +222,6 @@ export async function scanLayers(
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+  if (allow.used.size > 0) facts.usedGlobals = [...allow.used].sort();
   return facts;
 }

@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { reducePickle } from '../scanning/testing.test-support.ts';
+import { dataClassPickle, reducePickle } from '../scanning/testing.test-support.ts';
 import { loadSigner } from '../signing/sign.ts';
 import type { TrustMaterial } from '../signing/trust.ts';
 import { VerdictCache } from '../signing/cache.ts';
@@ -184,6 +184,40 @@ describe('resolveEvidence', () => {
     const d = reg.putManifest('models/llama', index, 'application/vnd.oci.image.index.v1+json');
     const r = await resolveEvidence(img.repo, d, opts);
     expect(r.manifest).toMatchObject({ shape: 'index' });
+  });
+
+  it('allowed pickle globals: treated as data, and the record names those the model uses; a scan with problems is redone when more is allowed', async () => {
+    const { reg, client, opts } = await setup();
+    const img = pushImage(reg, 'models/sklearn', [
+      { name: 'model/pipeline.pkl', data: dataClassPickle('acme.prep', 'Clip') },
+    ]);
+    await signAndAttach(client, img, release.signer);
+    const strict = await resolveEvidence(img.repo, img.digest, opts);
+    expect(strict.scan!.problems.map((p) => `${p.file} ${p.verdict}`)).toEqual([
+      'layer_000.tar.gz!model/pipeline.pkl suspicious',
+    ]);
+    expect(strict.scan!.usedGlobals).toBeUndefined();
+    const allowGlobals = ['acme.other.Scale', 'acme.prep.Clip'];
+    // The strict scan does not hold once a policy allows more: scanned again.
+    const allowed = await resolveEvidence(img.repo, img.digest, {
+      ...opts,
+      allowGlobals,
+      reuseScan: strict.scan!,
+    });
+    expect(allowed.scan).toMatchObject({
+      status: 'complete',
+      problems: [],
+      allowGlobals,
+      usedGlobals: ['acme.prep.Clip'],
+    });
+    expect(parseEvidence(serializeEvidence(allowed)).scan).toEqual(allowed.scan);
+    // A clean scan holds whatever is allowed (reused: the same object comes back).
+    const again = await resolveEvidence(img.repo, img.digest, {
+      ...opts,
+      allowGlobals: [],
+      reuseScan: allowed.scan!,
+    });
+    expect(again.scan).toBe(allowed.scan);
   });
 
   it("a file over the controller's scan limits makes the scan incomplete (scanned at pod start), not refused", async () => {

@@ -18,6 +18,7 @@ import {
   MAX_RECORD_BUNDLE_BYTES,
   MAX_RECORD_BUNDLES,
   resourcesDigest,
+  scanHoldsFor,
   type ManifestFacts,
   type OciEvidenceRecord,
   type ScanFacts,
@@ -45,8 +46,13 @@ export interface ResolveOptions {
   now: () => number;
   /** Scan the layers (default: yes, when a kept bundle verifies). Undefined: no scan. */
   scan?: LayerScanOptions;
-  /** A complete scan of the same digest done before (layers are content-addressed: it still holds). */
+  /**
+   * A complete scan of the same digest done before (layers are content-addressed), reused while it holds
+   * for `allowGlobals` (scanHoldsFor).
+   */
   reuseScan?: ScanFacts;
+  /** Pickle globals the scan may treat as data: the union of the policies' formats.allowPickleGlobals. */
+  allowGlobals?: readonly string[];
   /** Runs a scan (the controller queues scans one at a time: each streams gigabytes through the scanner). */
   runScan?: (scan: () => Promise<ScanFacts>) => Promise<ScanFacts>;
   referrerLimits?: ReferrerLimits;
@@ -193,7 +199,7 @@ export async function resolveEvidence(
   };
 
   if (kept.some((c) => c.verified)) {
-    if (o.reuseScan?.status === 'complete') record.scan = o.reuseScan;
+    if (o.reuseScan && scanHoldsFor(o.reuseScan, o.allowGlobals ?? [])) record.scan = o.reuseScan;
     else if (o.scan) {
       const scan = () => scanFor(doc, facts, repo, o);
       record.scan = await (o.runScan ? o.runScan(scan) : scan());
@@ -218,5 +224,8 @@ async function scanFor(
       problems: [],
     };
   const names = m.layers.map((l, i) => layerName(l, i, 'modelgate'));
-  return scanLayers(o.client, repo, m, names, o.scan!);
+  return scanLayers(o.client, repo, m, names, {
+    ...o.scan!,
+    ...(o.allowGlobals ? { allowGlobals: o.allowGlobals } : {}),
+  });
 }

@@ -282,6 +282,55 @@ describe('admission-time OCI evidence', () => {
     }
   });
 
+  it("pickle globals the controller's scan treated as data count only for policies that allow them (the intersection, as the verifier's)", () => {
+    const scan = {
+      ...CLEAN_SCAN,
+      formats: { pickle: 'layer_000.tar.gz!model/pipeline.pkl' },
+      allowGlobals: ['acme.prep.Clip', 'acme.prep.Scale'],
+      usedGlobals: ['acme.prep.Clip'],
+    };
+    const view = viewWith(recordFor(MANIFEST, [signed], { scan }));
+    const allows = (globals: string[], extra: Obj = {}) =>
+      signedBy(release.pem, { formats: { allowPickleGlobals: globals, ...extra } });
+    const both = judge(
+      modelcarPod(),
+      setOf(allows(['acme.prep.Clip']), allows(['acme.prep.Clip', 'x.Y'])),
+      view,
+    );
+    expect(both.violations).toEqual([]);
+    expect(both.evidence?.map((e) => e.kind)).toEqual(['admission-oci', 'admission-oci']);
+    // A second policy that does not allow it: refused by that policy alone, naming the global.
+    const one = judge(modelcarPod(), setOf(allows(['acme.prep.Clip']), allows(['acme.prep.Scale'])), view);
+    expect(one.allowed).toBe(false);
+    expect(one.violations.map((v) => `${v.policy} ${v.check}`)).toEqual(['ClusterModelPolicy/p1 format']);
+    expect(one.violations[0]!.message).toMatch(/reference acme.prep.Clip.*policy p1 does not/);
+    expect(one.violations[0]!.remediation).toMatch(/allowPickleGlobals of policy p1/);
+    // A policy without the list at all (the default scan) refuses it too; formats.deny still applies.
+    expect(judge(modelcarPod(), setOf(signedBy(release.pem)), view).violations.map((v) => v.check)).toEqual([
+      'format',
+    ]);
+    const denied = judge(modelcarPod(), setOf(allows(['acme.prep.Clip'], { deny: ['pickle'] })), view);
+    expect(denied.violations.map((v) => v.message).join()).toMatch(/denies the pickle format/);
+    // A scan refused before a policy allowed the global says it is being scanned again.
+    const stale = {
+      ...CLEAN_SCAN,
+      problems: [
+        {
+          file: 'layer_000.tar.gz!model/pipeline.pkl',
+          verdict: 'suspicious',
+          rule: 'pickle-unknown-import',
+          detail: 'acme.prep.Clip',
+        },
+      ],
+    };
+    const s = judge(
+      modelcarPod(),
+      setOf(allows(['acme.prep.Clip'])),
+      viewWith(recordFor(MANIFEST, [signed], { scan: stale })),
+    );
+    expect(s.violations.map((v) => v.message).join()).toMatch(/scanned before acme.prep.Clip was allowed/);
+  });
+
   it("records count only in modelgate's namespace and under their own digest's name", () => {
     const set = setOf(signedBy(release.pem));
     const record = recordFor(MANIFEST, [signed], { scan: CLEAN_SCAN });

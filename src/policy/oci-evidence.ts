@@ -185,14 +185,29 @@ export function ociFormatProblems(
           message: `model ${label} holds ${file}, a ${format} file (found by modelgate's scan of manifest ${record.digest}), and policy ${policy.name} denies the ${format} format`,
           remediation: 'publish the model in a format the policy allows (e.g. safetensors) and sign it again',
         });
+    // The scan treated as data the globals some policy allows; this policy accepts that only for those
+    // it allows itself (so a workload gets what the intersection of its policies' lists gives, as the
+    // runtime verifier does).
+    const allowed = new Set(policy.allowPickleGlobals);
+    const beyond = (scan.usedGlobals ?? []).filter((g) => !allowed.has(g));
+    if (beyond.length > 0)
+      out.push({
+        check: 'format',
+        message: `model ${label} has pickle files that reference ${beyond.slice(0, 5).join(', ')}${beyond.length > 5 ? ` and ${beyond.length - 5} more` : ''}; modelgate's scan of manifest ${record.digest} treated ${beyond.length === 1 ? 'it' : 'them'} as data because another policy allows ${beyond.length === 1 ? 'it' : 'them'} (formats.allowPickleGlobals), but policy ${policy.name} does not, so to it ${beyond.length === 1 ? 'it is' : 'they are'} code the scanner cannot vouch for`,
+        remediation: `after reviewing the class, list it in spec.formats.allowPickleGlobals of policy ${policy.name} (a ClusterModelPolicy; a ModelPolicy cannot allow globals), or publish the model in a format that carries no code (e.g. safetensors)`,
+      });
     if (scan.problems.length > 0) {
       const p = scan.problems[0]!;
       const more = scan.problems.length - 1 + (scan.moreProblems ?? 0);
+      const scanned = new Set(scan.allowGlobals ?? []);
+      const newer = policy.allowPickleGlobals.filter((g) => !scanned.has(g));
       out.push({
         check: 'format',
-        message: `model ${label} was refused by modelgate's scan of manifest ${record.digest}: ${p.file}: ${p.verdict} (${p.rule}: ${p.detail})${more > 0 ? ` and ${more} more` : ''}`,
+        message: `model ${label} was refused by modelgate's scan of manifest ${record.digest}: ${p.file}: ${p.verdict} (${p.rule}: ${p.detail})${more > 0 ? ` and ${more} more` : ''}${newer.length > 0 ? ` (scanned before ${newer.slice(0, 3).join(', ')} ${newer.length === 1 ? 'was' : 'were'} allowed: modelgate's controller scans it again)` : ''}`,
         remediation:
-          'publish the model in a format that carries no code (e.g. safetensors), without links or paths leaving the model, and sign it again',
+          newer.length > 0
+            ? 'apply again in a minute, once the controller has scanned the model with the globals the policies now allow'
+            : 'publish the model in a format that carries no code (e.g. safetensors), without links or paths leaving the model, and sign it again',
       });
     }
   }
