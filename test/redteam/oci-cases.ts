@@ -48,6 +48,7 @@ const PICKLE = manifest('weights.pt');
 const UNSCANNED = manifest('zstd.safetensors');
 const PLANTED = manifest('planted.safetensors');
 const NONE = manifest('never-resolved.safetensors');
+const GLOBALS = manifest('pipeline.pkl');
 
 /** A bundle from the trusted key over another statement on the same bytes (as a cosign image signature is). */
 const cosignStyle = signPayload(
@@ -85,6 +86,15 @@ export function ociRecords(): { modelgate: OciEvidenceRecord[]; tenant: Obj[] } 
         scan: {
           ...CLEAN_SCAN,
           formats: { 'pytorch-zip': 'layer_000.tar.gz!weights.pt', pickle: 'layer_000.tar.gz!weights.pt' },
+        },
+      }),
+      // Scanned clean only because another policy allows the class it references.
+      recordFor(GLOBALS.bytes, [sign(GLOBALS)], {
+        scan: {
+          ...CLEAN_SCAN,
+          formats: { joblib: 'layer_000.tar.gz!pipeline.pkl' },
+          allowGlobals: ['acme.prep.Clip'],
+          usedGlobals: ['acme.prep.Clip'],
         },
       }),
       recordFor(UNSCANNED.bytes, [sign(UNSCANNED)], {
@@ -226,6 +236,11 @@ export function ociCases(): Case[] {
       /refused by modelgate's scan/,
     ),
     deny('a signed model in a format the policy denies', modelcarPod(PICKLE.ref), /denies the pickle format/),
+    deny(
+      'a signed model scanned clean only because another policy allows the pickle global it uses',
+      modelcarPod(GLOBALS.ref),
+      /reference acme.prep.Clip.*policy oci does not/,
+    ),
     deny(
       'a signed modelcar the controller could not scan (nothing scans it at pod start)',
       modelcarPod(UNSCANNED.ref),
