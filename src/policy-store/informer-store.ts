@@ -101,7 +101,9 @@ export class InformerPolicyStore implements ClusterPolicyStore {
   constructor(private readonly d: ClusterPolicyStoreDeps) {
     this.clock = d.clock ?? realClock;
     const oci = d.ociEvidence !== false;
-    this.view = new MemoryClusterView(oci ? { evidenceNamespace: d.controllerNamespace } : {});
+    this.view = new MemoryClusterView(
+      oci ? { evidenceNamespace: d.controllerNamespace, evidenceResolved: true } : {},
+    );
     this.current = { policies: new PolicySet([]), cluster: this.view, errors: [] };
     const informer = (ref: typeof NAMESPACES, extra: { labelSelector?: string; namespace?: string } = {}) => {
       const inf = new Informer({

@@ -26,7 +26,10 @@ export interface ClusterView {
   secretData(namespace: string, name: string): Record<string, string> | undefined;
   /** What the controller recorded about an OCI manifest digest (issue 17); undefined when nothing yet. */
   ociEvidence?(digest: string): OciEvidenceRecord | undefined;
-  /** Whether records are read at all (a missing one then means "not resolved yet", not "feature off"). */
+  /**
+   * Whether a controller resolves missing records for this view (a missing one then means "not looked up
+   * yet", worth waiting for), rather than records given once (a file) or none at all.
+   */
   ociEvidenceEnabled?(): boolean;
 }
 
@@ -36,6 +39,8 @@ export interface MemoryClusterViewOptions {
    * anywhere else could be written by a tenant). Without it, no record is read.
    */
   evidenceNamespace?: string;
+  /** A controller writes records there on request (the webhook's informers; not `check` or a file). */
+  evidenceResolved?: boolean;
 }
 
 /** A mutable in-memory ClusterView: `upsert`/`remove` objects as they arrive (informer events or a file). */
@@ -124,7 +129,7 @@ export class MemoryClusterView implements ClusterView {
     return this.evidence.get(digest);
   }
   ociEvidenceEnabled(): boolean {
-    return this.options.evidenceNamespace !== undefined;
+    return this.options.evidenceNamespace !== undefined && this.options.evidenceResolved === true;
   }
 
   /** A record counts only in modelgate's namespace, under the name of the digest it is about. */

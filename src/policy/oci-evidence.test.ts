@@ -55,7 +55,7 @@ const signedBy = (pem: string, extra: Obj = {}) => ({
 });
 
 function viewWith(...records: OciEvidenceRecord[]) {
-  const v = new MemoryClusterView({ evidenceNamespace: 'modelgate-system' });
+  const v = new MemoryClusterView({ evidenceNamespace: 'modelgate-system', evidenceResolved: true });
   v.upsert(namespace('ml'));
   for (const r of records) v.upsert(evidenceConfigMap(r));
   return v;
@@ -417,9 +417,15 @@ describe('admission-time OCI evidence', () => {
       /the registry could not tell: .*ECONNREFUSED/,
     );
     expect(failed.violations.map((v) => v.remediation).join()).toMatch(/reach the registry/);
-    // A view that reads no records (the feature off) never says "pending".
+    // A view that reads no records (the feature off), or records given once (`check`, a file) with no
+    // controller to resolve more, never waits: the runtime path.
     const off = new MemoryClusterView();
     off.upsert(namespace('ml'));
     expect(judge(imageVolumePod(), set, off).violations.map((v) => v.check)).toEqual(['verifier']);
+    const file = new MemoryClusterView({ evidenceNamespace: 'modelgate-system' });
+    file.upsert(namespace('ml'));
+    const offline = judge(imageVolumePod(), set, file);
+    expect(offline.violations.map((v) => v.check)).toEqual(['verifier']);
+    expect(offline.ociMisses?.map((m) => m.digest)).toEqual([DIGEST]); // check says it could not look
   });
 });
