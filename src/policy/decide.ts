@@ -6,7 +6,8 @@
 // supported kind that a policy selects is subject to it, whether or not modelgate found a model in it;
 // every container must be accounted for (checks/containers.ts).
 import { SENSITIVITIES, SENSITIVITY_LABEL, type Sensitivity } from '../api/types.ts';
-import { canonicalJson } from '../json/shape.ts';
+import { canonicalJson, isObj, str } from '../json/shape.ts';
+import { groupOfApiVersion } from '../workloads/kinds.ts';
 import { extractModelReferences, type WorkloadContainer, type WorkloadModels } from '../workloads/extract.ts';
 import { confidentialPlacement } from './checks/confidential.ts';
 import { containersAccounted } from './checks/containers.ts';
@@ -169,9 +170,12 @@ export function decide(
     if (HARMLESS_SUBRESOURCES.has(input.subResource))
       return allow(`the ${input.subResource} subresource does not change models or placement`);
   }
-  const workload = extractModelReferences(input.object);
-  if (!workload) return allow('not a kind modelgate checks');
-  if (input.kind && (input.kind.group !== workload.group || input.kind.kind !== workload.kind)) {
+  // The request's kind decides which webhook rules and policies apply: an object of another kind (or of
+  // none) inside it is refused before anything is read from it, whatever kind it claims to be.
+  const raw = isObj(input.object) ? input.object : {};
+  const objectGroup = groupOfApiVersion(raw.apiVersion);
+  const objectKind = str(raw.kind);
+  if (input.kind && (input.kind.group !== objectGroup || input.kind.kind !== objectKind)) {
     return {
       allowed: false,
       warnings: [],
@@ -181,12 +185,14 @@ export function decide(
           policy: '(request)',
           enforcement: 'Enforce',
           check: 'request',
-          message: `the request is for ${input.kind.kind}${input.kind.group ? `.${input.kind.group}` : ''} but its object is a ${workload.kind}${workload.group ? `.${workload.group}` : ''}`,
+          message: `the request is for ${input.kind.kind}${input.kind.group ? `.${input.kind.group}` : ''} but its object is ${objectKind ? `a ${objectKind}` : 'of no kind'}${objectGroup ? `.${objectGroup}` : objectGroup === undefined ? ` (apiVersion ${JSON.stringify(raw.apiVersion ?? null)})` : ''}`,
           remediation: 'send the object to the API endpoint of its own kind',
         },
       ],
     };
   }
+  const workload = extractModelReferences(input.object);
+  if (!workload) return allow('not a kind modelgate checks');
   const namespace = input.namespace || workload.namespace || 'default';
   if ((options.exemptNamespaces ?? DEFAULT_EXEMPT_NAMESPACES).has(namespace))
     return allow(`namespace ${namespace} is exempt`);

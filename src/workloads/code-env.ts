@@ -4,7 +4,7 @@
 // whatever that file says, which can load any model: such a variable is refused unless every file or
 // directory it names is in the image (absolute, on no mounted volume), and whenever its value is unknown.
 import type { UnreadableInput } from './container.ts';
-import { envValue, type ContainerEnv } from './env.ts';
+import { envValue, isCredentialName, type ContainerEnv } from './env.ts';
 import { mountFor, normalisePath, type MountView } from './pod.ts';
 
 /** Variables holding paths (colon- or space-separated) the process loads code from or runs. */
@@ -27,6 +27,21 @@ const PATH_VARS = [
   'HF_MODULES_CACHE',
   'TRITON_CACHE_DIR',
   'TORCHINDUCTOR_CACHE_DIR',
+  'TORCH_EXTENSIONS_DIR',
+  'TORCH_HOME',
+  'VLLM_CACHE_ROOT',
+  'VLLM_CONFIG_ROOT',
+  'VLLM_LOGGING_CONFIG_PATH',
+  // Python's user site (~/.local: its .pth files run at start-up) and every client's ~/.config live here.
+  'HOME',
+  'XDG_CONFIG_HOME',
+  // OpenSSL loads providers and engines that its configuration names; NCCL loads plugins by path.
+  'OPENSSL_CONF',
+  'OPENSSL_MODULES',
+  'OPENSSL_ENGINES',
+  'NCCL_NET_PLUGIN',
+  'NCCL_TUNER_PLUGIN',
+  'NCCL_PROFILER_PLUGIN',
 ];
 /** Option strings of other runtimes that can load a file (--require, -javaagent, ...). */
 const OPTION_VARS = [
@@ -49,6 +64,8 @@ export function codeEnvInputs(
   env: ContainerEnv,
   mounts: readonly MountView[],
   cwd: string | undefined,
+  /** An emptyDir only this container mounts: it starts empty with the pod and holds only what it writes. */
+  ownScratch: (volume: string) => boolean = () => false,
 ): UnreadableInput[] {
   const out: UnreadableInput[] = [];
   const refuse = (name: string, value: string, reason: string) =>
@@ -90,7 +107,7 @@ export function codeEnvInputs(
         break;
       }
       const hit = mountFor(path, mounts);
-      if (hit) {
+      if (hit && !ownScratch(hit.mount.volume)) {
         refuse(
           name,
           v.value,
@@ -98,6 +115,49 @@ export function codeEnvInputs(
         );
         break;
       }
+    }
+  }
+  return out;
+}
+
+/** Volume types whose files exist before the container starts and come from the pod's author or its storage. */
+const SUPPLIED = (type: string) => !['emptyDir', 'image', 'downwardAPI'].includes(type);
+
+/**
+ * Any other variable whose value names a file or directory on a volume whose content the pod supplies (a
+ * ConfigMap, a Secret, a claim, a host path): modelgate does not know what the server does with that
+ * variable, and a file there can change what it loads (a settings file naming another model, a client
+ * configuration with another endpoint) or make it run code. Credentials from Secrets are not: they grant
+ * access, they do not choose a model. Paths inside the volumes the container reads its models from are
+ * bound by the model's own evidence.
+ */
+export function suppliedFileInputs(
+  env: ContainerEnv,
+  mounts: readonly MountView[],
+  volumes: ReadonlyMap<string, { type: string }>,
+  skip: (name: string) => boolean,
+  modelVolumes: ReadonlySet<string>,
+  server: string,
+): UnreadableInput[] {
+  const out: UnreadableInput[] = [];
+  for (const [name, v] of env.vars) {
+    if (v.kind !== 'literal' || skip(name) || CODE_ENV.includes(name)) continue;
+    for (const t of v.value.split(/[\s:,;=]+/)) {
+      if (!t.startsWith('/')) continue;
+      const path = normalisePath(t);
+      const hit = path !== undefined ? mountFor(path, mounts) : undefined;
+      if (!hit || modelVolumes.has(hit.mount.volume)) continue;
+      const type = volumes.get(hit.mount.volume)?.type ?? 'unknown';
+      if (!SUPPLIED(type)) continue;
+      if (isCredentialName(name) && (type === 'secret' || type === 'projected')) continue;
+      out.push({
+        where: `env ${name}`,
+        value: v.value.length > 200 ? `${v.value.slice(0, 200)}…` : v.value,
+        reason: `${name} names ${t}, on volume "${hit.mount.volume}" (${type}), a file the pod supplies; modelgate does not know what ${server} does with ${name}, and such a file can change what it loads or make it run code`,
+        remediation: `remove ${name}, pass the setting as a command-line flag modelgate reads, or put the file in the image`,
+        relevance: 'always',
+      });
+      break;
     }
   }
   return out;

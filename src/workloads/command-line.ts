@@ -41,6 +41,8 @@ export interface CommandLineReading {
   redirects: { where: string; value: string }[];
   /** Flags the grammar does not know (reported so the reading can be explained). */
   unknownFlags: string[];
+  /** Values taken by flags whose values are inert (ports, hosts, keys): they name no model or file. */
+  inert: Set<string>;
 }
 
 /** Above this many arguments modelgate stops reading and refuses (a real server has a few dozen). */
@@ -92,6 +94,7 @@ export function readCommandLine(g: Grammar, args: readonly string[]): CommandLin
     destinations: [],
     redirects: [],
     unknownFlags: [],
+    inert: new Set(),
   };
   if (args.length > MAX_ARGS) {
     out.unreadable.push({
@@ -185,6 +188,7 @@ export function readCommandLine(g: Grammar, args: readonly string[]): CommandLin
         break;
       }
       case 'value':
+        out.inert.add(value);
         break;
     }
   };

@@ -13,13 +13,14 @@ import {
   recognise,
   type Grammar,
   type Recognition,
+  DOWNLOAD_ENV,
 } from './servers.ts';
 import { parseOciReference, type ParsedModelUri } from './uri.ts';
 import { cacheLocation, readDownloadEnv, readDownloader, redirectFlags } from './downloads.ts';
 import { readHooksAndProbes } from './hooks.ts';
-import { codeEnvInputs } from './code-env.ts';
+import { codeEnvInputs, suppliedFileInputs } from './code-env.ts';
 import { overlayInputs } from './overlays.ts';
-import { addCandidate, addRemote, workdirOf } from './model-values.ts';
+import { addCandidate, addRemote, imageEnvOf, workdirOf } from './model-values.ts';
 
 export type ContainerField = 'initContainers' | 'containers' | 'ephemeralContainers';
 
@@ -83,14 +84,37 @@ export interface ContainerView {
 
 /** More models than this in one container is not a real server's command line: refused, not read on. */
 export const MAX_CANDIDATES_PER_CONTAINER = 256;
-const DANGEROUS_CAPS = new Set([
-  'SYS_ADMIN',
-  'ALL',
-  'SYS_PTRACE',
-  'DAC_OVERRIDE',
-  'DAC_READ_SEARCH',
-  'SYS_RAWIO',
-  'MKNOD',
+/**
+ * Capabilities that give no reach into other containers' files, the node's devices or its kernel (Docker's
+ * default set, and what network meshes, GPU and RDMA workloads add). Any other capability, unknown names
+ * included, counts as privileged (SYS_ADMIN, SYS_MODULE, SYS_PTRACE, DAC_READ_SEARCH, SYS_RAWIO, MKNOD, ...).
+ */
+const HARMLESS_CAPS = new Set([
+  'AUDIT_WRITE',
+  'AUDIT_READ',
+  'BLOCK_SUSPEND',
+  'BPF',
+  'CHOWN',
+  'FOWNER',
+  'FSETID',
+  'IPC_LOCK',
+  'IPC_OWNER',
+  'KILL',
+  'LEASE',
+  'NET_ADMIN',
+  'NET_BIND_SERVICE',
+  'NET_BROADCAST',
+  'NET_RAW',
+  'PERFMON',
+  'SETFCAP',
+  'SETGID',
+  'SETPCAP',
+  'SETUID',
+  'SYS_CHROOT',
+  'SYS_NICE',
+  'SYS_RESOURCE',
+  'SYS_TTY_CONFIG',
+  'WAKE_ALARM',
 ]);
 
 export interface ContainerContext {
@@ -115,6 +139,8 @@ export interface ContainerContext {
   kserveModelDir?: boolean;
   /** Model candidates the whole object may still yield (shared by its containers): bounded work per request. */
   budget: { candidates: number };
+  /** How many containers of the pod mount each volume. */
+  mountCounts?: ReadonlyMap<string, number>;
 }
 
 const describeProgram = (p: ProgramView, image: string | undefined): string =>
@@ -126,6 +152,10 @@ const describeProgram = (p: ProgramView, image: string | undefined): string =>
         ? `python -m ${p.module}`
         : `${p.program}${p.args[0] && !p.args[0].startsWith('-') ? ` ${p.args[0]}` : ''}`;
 
+/** An emptyDir that no other container of the pod mounts: it starts empty and holds only what this one writes. */
+const ownScratch = (ctx: ContainerContext, volume: string): boolean =>
+  ctx.volumes.get(volume)?.type === 'emptyDir' && (ctx.mountCounts?.get(volume) ?? 2) <= 1;
+
 export function readContainer(
   raw: JsonObject,
   field: ContainerField,
@@ -133,7 +163,7 @@ export function readContainer(
   ctx: ContainerContext,
 ): ContainerView {
   const view = readContainerAs(raw, field, index, ctx);
-  view.unreadable.push(...overlayInputs(raw, view));
+  view.unreadable.push(...overlayInputs(raw, view, (vol) => ownScratch(ctx, vol)));
   return view;
 }
 
@@ -164,22 +194,48 @@ function readContainerAs(
   const unreadable: UnreadableInput[] = [];
   // $(VAR) in command and args is expanded by the kubelet before the program sees it.
   const unknownVars = new Set<string>();
+  // Arguments holding unknown values, by their expanded text: a grammar that reads one as the value of an
+  // inert flag (--host $(POD_IP), --api-key $(API_KEY)) clears it; anywhere else it stays unreadable.
+  const opaqueArgs = new Map<string, UnreadableInput[]>();
   const expandArgv = (list: string[], what: string): string[] =>
     list.map((a, i) => {
       const e = expand(a);
       for (const u of e.unknown) unknownVars.add(u);
       // One finding per argument (its first unknown variable named): bounded however many references it holds.
       const u = e.unknown[0];
-      if (u !== undefined)
-        unreadable.push({
+      if (u !== undefined) {
+        const input: UnreadableInput = {
           where: `${what}[${i}]`,
           value: a.length > 200 ? `${a.slice(0, 200)}…` : a,
           reason: `$(${u}) comes from ${describeUnknown(lookup(u))}${e.unknown.length > 1 ? ` (and ${e.unknown.length - 1} more references of unknown value)` : ''}, which modelgate does not read at admission, so the argument's real value is unknown`,
           remediation: `give ${u} a literal value in the container's env, or write the value into the argument`,
           relevance: 'always',
-        });
+        };
+        unreadable.push(input);
+        // The program itself (command[0]) is never an inert value.
+        if (what === 'args' || i > 0) {
+          const same = opaqueArgs.get(e.value);
+          if (same) same.push(input);
+          else opaqueArgs.set(e.value, [input]);
+        }
+      }
       return e.value;
     });
+  /** Drops the findings of arguments the grammar read as inert flag values (whole, or `--flag=value`). */
+  const clearInert = (inert: ReadonlySet<string>) => {
+    const cleared = new Set<UnreadableInput>();
+    for (const [value, inputs] of opaqueArgs) {
+      const eq = value.startsWith('--') ? value.indexOf('=') : -1;
+      const flagValue = eq > 0 && !value.slice(0, eq).includes('$(') ? value.slice(eq + 1) : undefined;
+      if (inert.has(value) || (flagValue !== undefined && inert.has(flagValue)))
+        for (const input of inputs) cleared.add(input);
+    }
+    if (cleared.size > 0) {
+      const kept = unreadable.filter((x) => !cleared.has(x));
+      unreadable.length = 0;
+      unreadable.push(...kept);
+    }
+  };
   const expandedArgs = expandArgv(args, 'args');
   let program = programOf(expandArgv(command, 'command'), expandedArgs);
   if (program.kind === 'entrypoint') {
@@ -204,7 +260,7 @@ function readContainerAs(
     unreadable,
     mounts,
     privileged:
-      sc.privileged === true || caps.some((c) => DANGEROUS_CAPS.has(c.toUpperCase().replace(/^CAP_/, ''))),
+      sc.privileged === true || caps.some((c) => !HARMLESS_CAPS.has(c.toUpperCase().replace(/^CAP_/, ''))),
     ...(str(raw.targetContainerName) ? { targetContainerName: str(raw.targetContainerName)! } : {}),
     envSnapshot: canonicalJson([[...env.vars.entries()], env.envFrom]),
     raw,
@@ -237,14 +293,16 @@ function readContainerAs(
         relevance: 'always',
       });
     else
-      readWithGrammar(
-        view,
-        { grammar, args: patchArgs, by: view.recognition.by },
-        env,
-        ctx,
-        raw,
-        unknownVars,
-        false,
+      clearInert(
+        readWithGrammar(
+          view,
+          { grammar, args: patchArgs, by: view.recognition.by },
+          env,
+          ctx,
+          raw,
+          unknownVars,
+          false,
+        ),
       );
     if (ctx.kserveModelDir) {
       // /mnt/models is the component's storageUri, downloaded by KServe: the reference to it stands for it.
@@ -310,7 +368,7 @@ function readContainerAs(
     program.kind === 'script' ? undefined : recognise(program, repository);
   if (recognition) {
     view.recognition = { grammar: recognition.grammar, by: recognition.by };
-    readWithGrammar(view, recognition, env, ctx, raw, unknownVars);
+    clearInert(readWithGrammar(view, recognition, env, ctx, raw, unknownVars));
   } else if (program.kind === 'script') {
     unreadable.push({
       where: 'command',
@@ -405,10 +463,10 @@ function readWithGrammar(
   unknownVars: ReadonlySet<string>,
   /** False when the model comes from elsewhere (a KServe component's storageUri): no built-in default. */
   defaultApplies = true,
-): void {
+): ReadonlySet<string> {
   const g = r.grammar;
   const cwdForCode = normalisePath(str(raw.workingDir) ?? '') ?? workdirOf(view.repository);
-  view.unreadable.push(...codeEnvInputs(env, view.mounts, cwdForCode));
+  view.unreadable.push(...codeEnvInputs(env, view.mounts, cwdForCode, (vol) => ownScratch(ctx, vol)));
   const reading = readCommandLine(g, r.args);
   view.unreadable.push(...reading.unreadable.map((u) => ({ ...u, relevance: 'always' as const })));
   const lookup = (n: string) => envValue(env, n);
@@ -422,19 +480,30 @@ function readWithGrammar(
   const revisions = reading.revisions
     .filter((r2) => MAIN_REVISION_FLAGS.has(flagOf(r2.where)))
     .map((r2) => r2.value);
-  const revisionsFor = (c: Candidate): string[] =>
+  // The main model's repository is also read at the tokenizer's revision (when no --tokenizer names
+  // another) and at the code revision: every one of them must pin it.
+  const alsoMain = (r2: { where: string }) =>
+    flagOf(r2.where) === '--code-revision' ||
+    (flagOf(r2.where) === '--tokenizer-revision' && !flagsGiven.has('--tokenizer'));
+  const revisionsFor = (c: Candidate): (string | undefined)[] =>
     c.main
-      ? revisions
+      ? reading.revisions.some(alsoMain)
+        ? [
+            ...(revisions.length > 0 ? revisions : [undefined]),
+            ...reading.revisions.filter(alsoMain).map((r2) => r2.value),
+          ]
+        : revisions
       : reading.revisions
           .filter((r2) => flagOf(r2.where) === `${flagOf(c.where)}-revision`)
           .map((r2) => r2.value);
   const envCandidates: Candidate[] = [];
   const names = new Set<string>([...g.env.keys()]);
-  if (g.envFlagPrefix) {
-    for (const n of env.vars.keys()) if (n.startsWith(g.envFlagPrefix)) names.add(n);
-  }
+  const prefixed = (n: string) =>
+    (g.envFlagPrefix !== undefined && n.startsWith(g.envFlagPrefix)) ||
+    (g.envConfigPrefixes ?? []).some((p) => n.startsWith(p));
+  for (const n of env.vars.keys()) if (prefixed(n)) names.add(n);
   for (const n of names) {
-    const kind = g.env.get(n) ?? (g.envFlagPrefix && n.startsWith(g.envFlagPrefix) ? 'config' : undefined);
+    const kind = g.env.get(n) ?? (prefixed(n) ? 'config' : undefined);
     const overriddenBy = g.envFlags?.get(n);
     if (overriddenBy && flagsGiven.has(overriddenBy)) continue;
     const v = lookup(n);
@@ -490,12 +559,23 @@ function readWithGrammar(
       relevance: 'always',
     });
 
+  // Variables naming files the pod supplies, once the volumes the container reads models from are known.
+  const supplied = () => {
+    const modelVolumes = new Set<string>();
+    for (const m of view.models) {
+      if (m.mount) modelVolumes.add(m.mount.volume);
+      if (m.destinationVolume) modelVolumes.add(m.destinationVolume);
+    }
+    const skip = (n: string) => g.env.has(n) || prefixed(n) || DOWNLOAD_ENV.has(n);
+    view.unreadable.push(...suppliedFileInputs(env, view.mounts, ctx.volumes, skip, modelVolumes, g.name));
+  };
   // Downloaders: sources go to the destination's volume.
   redirectFlags(view, reading);
   if (g.role === 'downloader') {
     readDownloader(view, reading, ctx, g);
     readDownloadEnv(view, env, ctx);
-    return;
+    supplied();
+    return reading.inert;
   }
   if (g === GRAMMARS.TF_SERVING && !flagsGiven.has('--model_base_path'))
     tfServingModel(view, env, envCandidates);
@@ -542,6 +622,16 @@ function readWithGrammar(
   ctx.budget.candidates -= candidates.length;
   for (const c of candidates)
     if (!unknownRef(c.value)) addCandidate(view, c, g, ctx, workingDir, revisionsFor(c));
+    else if (reading.inert.has(c.value))
+      // Also an inert flag's value elsewhere on the line: reported here, as the model it may be.
+      view.unreadable.push({
+        where: c.where,
+        value: c.value,
+        reason: `${c.where} holds a $(VAR) reference whose value modelgate does not read at admission, so the model it names is unknown`,
+        remediation:
+          'write the model into the argument, or give the variable a literal value in the container env',
+        relevance: 'always',
+      });
   if (g.imageCarriesModel && view.image) {
     const p = parseOciReference(view.image);
     view.models.push({
@@ -554,6 +644,8 @@ function readWithGrammar(
   for (const c of reading.caches) cacheLocation(view, c.where, c.value, ctx.volumes);
   readDownloadEnv(view, env, ctx);
   hubCache(view, env, ctx);
+  supplied();
+  return reading.inert;
 }
 
 /**
@@ -585,7 +677,8 @@ function hubCache(view: ContainerView, env: ContainerEnv, ctx: ContainerContext)
   }
   const lit = (n: string) => {
     const v = value(n);
-    return v?.kind === 'literal' && v.value !== '' ? v.value : undefined;
+    if (v === undefined) return imageEnvOf(view.repository, n);
+    return v.kind === 'literal' && v.value !== '' ? v.value : undefined;
   };
   const home = lit('HOME') ?? '/root';
   const cache =

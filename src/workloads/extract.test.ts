@@ -147,8 +147,21 @@ describe('extractModelReferences on pod specs', () => {
     expect(r.models.map((m) => [m.uri, m.volume, m.delivery])).toEqual([['pvc://llama-pvc', 'm', 'volume']]);
   });
 
+  it('an unknown $(VAR) is unreadable wherever it may name a model, not as the value of an inert flag', () => {
+    const spec = podSpec(
+      withArgs('--model', '/models/m', '--host', '$(IP)', '--port=$(PORT)', '--tokenizer', '$(IP)'),
+    );
+    (spec.containers as Record<string, unknown>[])[0]!.env = [
+      { name: 'IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+      { name: 'PORT', valueFrom: { configMapKeyRef: { name: 'c', key: 'port' } } },
+    ];
+    const u = extractModelReferences(pod('p', spec))!.containers[0]!.unreadable;
+    // --host and --port take inert values; the same $(IP) as --tokenizer may name a model.
+    expect(u.map((x) => x.where)).toEqual(['--tokenizer']);
+  });
+
   it("a template's pods get generated names and controller labels: those fieldRefs are unknown", () => {
-    const spec = podSpec(withArgs('--model', '/models/$(POD)', '--served-model-name', '$(L)'));
+    const spec = podSpec(withArgs('--model', '/models/$(POD)', '--tokenizer', '$(L)'));
     (spec.containers as Record<string, unknown>[])[0]!.env = [
       { name: 'POD', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
       { name: 'L', valueFrom: { fieldRef: { fieldPath: "metadata.labels['pod-template-hash']" } } },
@@ -218,7 +231,7 @@ describe('extractModelReferences on pod specs', () => {
     });
     const plain = extractModelReferences(isvc({}))!;
     expect(plain.containers.map((c) => [c.location, c.name, c.recognition?.grammar.name])).toEqual([
-      ['spec.predictor.model', 'kserve-container', 'KServe model server'],
+      ['spec.predictor.model', 'kserve-container', 'KServe Hugging Face server'],
     ]);
     expect(plain.models.map((m) => [m.uri, m.containers])).toEqual([['hf://o/m', ['spec.predictor.model']]]);
     // KServe's own example: arguments for the huggingface runtime, the model in /mnt/models (the storageUri).

@@ -127,7 +127,7 @@ const KSERVE_FRAMEWORKS = [
 
 /** The server KServe's standard ServingRuntimes run for a model format (kserve/config/runtimes). */
 const KSERVE_FORMAT_RUNTIMES: Record<string, Grammar> = {
-  huggingface: GRAMMARS.KSERVE_PYTHON,
+  huggingface: GRAMMARS.KSERVE_HF,
   sklearn: GRAMMARS.KSERVE_PYTHON,
   xgboost: GRAMMARS.KSERVE_PYTHON,
   lightgbm: GRAMMARS.KSERVE_PYTHON,
@@ -155,7 +155,7 @@ class Collector {
     name: string,
     location: string,
     delivery: Delivery,
-    at?: { volume: string; pod: number },
+    at?: { volume: string; pod?: number },
     container?: string,
   ): void {
     const parsed: UriParse = parseModelUri(raw);
@@ -334,6 +334,14 @@ function collectContainer(
   }
 }
 
+/**
+ * The volume KServe's storage initializer downloads a component's storageUri into (in every predictor,
+ * transformer and explainer pod). The object does not define it, but an annotation entry naming it pins the
+ * download: the injected verifier checks that volume in each pod after the storage initializer.
+ */
+export const KSERVE_DOWNLOAD_VOLUME = 'kserve-provision-location';
+const KSERVE_DOWNLOAD = { volume: KSERVE_DOWNLOAD_VOLUME };
+
 function scanKServeComponent(kind: string, spec: JsonObject, c: Collector): void {
   if (kind === 'InferenceService') {
     for (const comp of ['predictor', 'transformer', 'explainer']) {
@@ -343,7 +351,14 @@ function scanKServeComponent(kind: string, spec: JsonObject, c: Collector): void
         const m = s[f];
         if (!isObj(m)) continue;
         const uri = str(m.storageUri);
-        if (uri) c.addUri(uri, `${comp} ${f}`, `spec.${comp}.${f}.storageUri`, 'storage-initializer');
+        if (uri)
+          c.addUri(
+            uri,
+            `${comp} ${f}`,
+            `spec.${comp}.${f}.storageUri`,
+            'storage-initializer',
+            KSERVE_DOWNLOAD,
+          );
         if (isObj(m.storage)) {
           c.unclassify({
             location: `spec.${comp}.${f}.storage`,
@@ -354,7 +369,14 @@ function scanKServeComponent(kind: string, spec: JsonObject, c: Collector): void
         }
       }
       const top = str(s.storageUri);
-      if (top) c.addUri(top, `${comp} storageUri`, `spec.${comp}.storageUri`, 'storage-initializer');
+      if (top)
+        c.addUri(
+          top,
+          `${comp} storageUri`,
+          `spec.${comp}.storageUri`,
+          'storage-initializer',
+          KSERVE_DOWNLOAD,
+        );
     }
   } else if (kind === 'LLMInferenceService') {
     const model = obj(spec.model);
@@ -429,6 +451,11 @@ export function extractModelReferences(object: unknown): WorkloadModels | undefi
     kind === 'LLMInferenceService' ? 'vllm' : kind === 'InferenceService' ? 'runtime' : undefined;
   podSpecs.forEach((pod, p) => {
     scanImageVolumes(pod, p, c);
+    const mountCounts = new Map<string, number>();
+    for (const field of FIELDS)
+      for (const ct of arr(pod.spec[field]))
+        for (const m of new Set(arr(obj(ct).volumeMounts).map((vm) => str(obj(vm).name) ?? '')))
+          mountCounts.set(m, (mountCounts.get(m) ?? 0) + 1);
     const read = (raw: unknown, field: ContainerField, i: number, location?: string) => {
       if (!isObj(raw)) return;
       if (containers.length >= MAX_CONTAINERS) {
@@ -441,6 +468,7 @@ export function extractModelReferences(object: unknown): WorkloadModels | undefi
           pod: pod.identity,
           volumes: pod.volumes,
           budget,
+          mountCounts,
           ...(location ? { location } : {}),
           ...(kservePatch ? { kservePatch } : {}),
           ...extra,
@@ -495,6 +523,8 @@ export function extractModelReferences(object: unknown): WorkloadModels | undefi
         );
     }
     const holders = podSpecs.map((pod, p) => ({ vol: pod.volumes.get(d.volume), p })).filter((h) => h.vol);
+    // Bound already to a download the object names (a KServe component's storageUri into its pods' volume).
+    if (holders.length === 0 && c.models.some((m) => m.declared === d)) continue;
     if (templates.length > 0 && holders.length === 0) {
       const names = [...new Set(podSpecs.flatMap((pod) => [...pod.volumes.keys()]))];
       ann.errors.push(

@@ -15,6 +15,18 @@ const IMAGE_WORKDIRS: [RegExp, string][] = [
   [/(^|\/)tritonserver$/, '/opt/tritonserver'],
 ];
 
+/** Environment official images set for their server (Dockerfile ENV), which a pod inherits unless it overrides it. */
+const IMAGE_ENV: [RegExp, Record<string, string>][] = [
+  // TGI's image: HF_HOME=/data, and its documentation mounts a volume there.
+  [/(^|\/)(huggingface-)?text-generation-inference[a-z0-9._-]*$/, { HF_HOME: '/data' }],
+];
+
+/** A variable the image's own environment sets (when the pod does not), for known images. */
+export function imageEnvOf(repository: string | undefined, name: string): string | undefined {
+  if (!repository) return undefined;
+  return IMAGE_ENV.find(([re]) => re.test(repository))?.[1][name];
+}
+
 export const HUB_ID = /^[A-Za-z0-9][\w.-]*(\/[\w.-]+)?$/;
 
 export function workdirOf(repository: string | undefined): string | undefined {
@@ -46,7 +58,8 @@ export function addCandidate(
   g: Grammar,
   ctx: ContainerContext,
   workingDir: string | undefined,
-  revisions: string[],
+  /** Revisions the value is read at (undefined: the repository's default branch). */
+  revisions: (string | undefined)[],
 ): void {
   const v = c.value.trim();
   if (v === '') return;

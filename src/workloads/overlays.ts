@@ -6,7 +6,66 @@ import { arr, isObj, str, type JsonObject } from '../json/shape.ts';
 import type { ContainerView, UnreadableInput } from './container.ts';
 import { normalisePath } from './pod.ts';
 
-export function overlayInputs(raw: JsonObject, view: ContainerView): UnreadableInput[] {
+/**
+ * Where a process finds the code and the loader settings it runs: the system's programs and libraries, the
+ * dynamic loader's configuration, Python's installations, the NVIDIA directories first on GPU images' PATH
+ * and library path. A volume at, inside or above one of them replaces code the image ships.
+ */
+const CODE_LOCATIONS = [
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/usr',
+  '/etc/ld.so.preload',
+  '/etc/ld.so.conf',
+  '/etc/ld.so.conf.d',
+  '/etc/ld.so.cache',
+  '/etc/pip.conf',
+  '/opt/conda',
+];
+/** Inside $HOME: Python's user site (its .pth files run at start-up) and clients' configuration files. */
+const HOME_CODE_LOCATIONS = ['.local', '.aws', '.boto', '.config', '.huggingface', '.pip', '.netrc'];
+/** Data, not code, under the locations above (time zones, mounted read-only from the host). */
+const NOT_CODE = ['/usr/share/zoneinfo'];
+
+const within = (a: string, b: string) => a === b || b === '/' || a.startsWith(`${b}/`);
+
+/** Mounts at, inside or above a location the process loads code or client configuration from. */
+function codeLocationInputs(
+  raw: JsonObject,
+  view: ContainerView,
+  ownScratch: (volume: string) => boolean,
+  out: UnreadableInput[],
+): void {
+  const homeVar = arr(raw.env).find((e) => isObj(e) && e.name === 'HOME');
+  const home = normalisePath((isObj(homeVar) ? str(homeVar.value) : undefined) ?? '/root') ?? '/root';
+  const locations = [
+    ...CODE_LOCATIONS,
+    ...HOME_CODE_LOCATIONS.map((l) => `${home === '/' ? '' : home}/${l}`),
+  ];
+  for (const m of view.mounts) {
+    // An emptyDir only this container mounts starts empty and holds only what the container itself writes.
+    if (NOT_CODE.some((n) => within(m.mountPath, n)) || ownScratch(m.volume)) continue;
+    const hit = locations.find((l) => within(m.mountPath, l) || within(l, m.mountPath));
+    if (hit === undefined) continue;
+    out.push({
+      where: `volumeMounts ${m.volume}`,
+      value: m.mountPath,
+      reason: `volume "${m.volume}" is mounted at ${m.mountPath}, over ${hit}, where the container's programs, libraries or start-up settings come from: the pod would replace code the image ships, and that code decides what is loaded`,
+      remediation: `mount the volume elsewhere (data under /data, /models or /mnt); put programs and their settings in the image`,
+      relevance: 'always',
+    });
+  }
+}
+
+export function overlayInputs(
+  raw: JsonObject,
+  view: ContainerView,
+  ownScratch: (volume: string) => boolean,
+): UnreadableInput[] {
   const out: UnreadableInput[] = [];
   const refuse = (where: string, value: string, reason: string, remediation: string) =>
     out.push({ where, value, reason, remediation, relevance: 'always' });
@@ -34,6 +93,7 @@ export function overlayInputs(raw: JsonObject, view: ContainerView): UnreadableI
       );
     else seen.set(path, str(m.name) ?? '?');
   }
+  codeLocationInputs(raw, view, ownScratch, out);
   // A mount at or below a model path, other than the one the model is read from.
   for (const model of view.models) {
     if (model.path === undefined) continue;

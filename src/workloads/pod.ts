@@ -48,10 +48,12 @@ export function podTemplates(kind: string, object: JsonObject): Template[] {
       for (const c of ['predictor', 'transformer', 'explainer']) {
         const comp = spec[c];
         if (!isObj(comp)) continue;
-        out.push({ meta: obj(comp.metadata), spec: comp, path: `spec.${c}`, generated: true });
+        // A component's labels and annotations are its pods' (KServe's ComponentExtensionSpec).
+        const compMeta = { labels: comp.labels, annotations: comp.annotations };
+        out.push({ meta: compMeta, spec: comp, path: `spec.${c}`, generated: true });
         if (isObj(comp.workerSpec))
           out.push({
-            meta: obj(comp.metadata),
+            meta: compMeta,
             spec: comp.workerSpec,
             path: `spec.${c}.workerSpec`,
             generated: true,
@@ -69,6 +71,8 @@ export function podTemplates(kind: string, object: JsonObject): Template[] {
       const prefill = obj(spec.prefill);
       add(prefill.template, 'spec.prefill.template');
       add(prefill.worker, 'spec.prefill.worker');
+      // The router's scheduler (the endpoint picker) runs as pods of this template.
+      add(obj(obj(spec.router).scheduler).template, 'spec.router.scheduler.template');
       return out;
     }
     default:
@@ -160,8 +164,10 @@ export function mountsOf(container: JsonObject): MountView[] {
   const out: MountView[] = [];
   for (const m of arr(container.volumeMounts)) {
     if (!isObj(m)) continue;
-    const mountPath = normalisePath(str(m.mountPath) ?? '');
-    if (mountPath === undefined) continue;
+    // A relative mountPath is placed under the container's root; one that cannot be placed ("..") is kept
+    // as covering everything, so a writer is never lost (overlays.ts refuses both as unreadable).
+    const written = str(m.mountPath) ?? '';
+    const mountPath = normalisePath(written) ?? normalisePath(`/${written}`) ?? '/';
     out.push({
       volume: str(m.name) ?? '',
       mountPath,

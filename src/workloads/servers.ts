@@ -65,6 +65,8 @@ export interface Grammar {
   env: ReadonlyMap<string, EnvKind>;
   /** Environment variables named `<prefix><FLAG>` are flags too (llama.cpp's LLAMA_ARG_*). */
   envFlagPrefix?: string;
+  /** Settings read from variables with these prefixes (MLServer's MLSERVER_MODEL_*): unreadable unless in `env`. */
+  envConfigPrefixes?: readonly string[];
   /** Variables a command-line flag overrides when both are given (clap, llama.cpp: the flag wins). */
   envFlags?: ReadonlyMap<string, string>;
   /** The flag naming the directory that store-model values are relative to (TorchServe --model-store). */
@@ -164,7 +166,8 @@ const VLLM: Grammar = {
     ],
     'adapter+': ['--lora-modules', '--prompt-adapters'],
     'json-model': ['--speculative-config'],
-    revision: ['--revision', '--tokenizer-revision'],
+    // --code-revision: the revision of the model repository's own code (--trust-remote-code) is loaded from.
+    revision: ['--revision', '--tokenizer-revision', '--code-revision'],
     config: ['--config', '--model-loader-extra-config'],
     code: [
       '--tool-parser-plugin',
@@ -205,7 +208,6 @@ const VLLM: Grammar = {
       '--tool-call-parser',
       '--reasoning-parser',
       '--tokenizer-mode',
-      '--code-revision',
       '--load-format',
       '--distributed-executor-backend',
       '--chat-template',
@@ -229,9 +231,30 @@ const VLLM: Grammar = {
       '--otlp-traces-endpoint',
       '--lora-dtype',
       '--allowed-local-media-path',
+      // Keywords (auto|hf|mistral) and JSON overrides of the model's own config: they name no file.
+      '--config-format',
+      '--hf-overrides',
+      '--max-parallel-loading-workers',
+      '--long-prefill-token-threshold',
+      '--max-num-partial-prefills',
+      '--scheduling-policy',
+      '--disable-log-requests-after',
+      '--uds',
     ],
-    'value+': ['--served-model-name'],
+    'value+': ['--served-model-name', '--allowed-origins', '--allowed-methods', '--allowed-headers'],
     bool: [
+      '--enable-chunked-prefill',
+      '--no-enable-chunked-prefill',
+      '--no-enable-prefix-caching',
+      '--disable-sliding-window',
+      '--enable-sleep-mode',
+      '--disable-fastapi-docs',
+      '--disable-frontend-multiprocessing',
+      '--enable-expert-parallel',
+      '--return-tokens-as-token-ids',
+      '--enable-prompt-tokens-details',
+      '--enable-server-load-tracking',
+      '--enable-log-requests',
       '--disable-log-requests',
       '--trust-remote-code',
       '--enforce-eager',
@@ -244,7 +267,12 @@ const VLLM: Grammar = {
   }),
   // "auto" reads the model's own generation_config.json, "vllm" uses vLLM's defaults; a folder is a model input.
   keywords: new Map([['--generation-config', /^(auto|vllm)$/]]),
-  env: env({ VLLM_ALLOW_RUNTIME_LORA_UPDATING: 'runtime-load', VLLM_SERVER_DEV_MODE: 'runtime-load' }),
+  env: env({
+    VLLM_ALLOW_RUNTIME_LORA_UPDATING: 'runtime-load',
+    VLLM_SERVER_DEV_MODE: 'runtime-load',
+    // A JSON file mapping model names to other paths: the model loaded is not the one named.
+    VLLM_MODEL_REDIRECT_PATH: 'config',
+  }),
   runtimeLoadValues: /^(1|true|yes|on)$/i,
 };
 
@@ -333,8 +361,62 @@ const LLAMA_CPP: Grammar = {
       '--parallel',
       '-a',
       '--alias',
+      // Server TLS and API keys, sampling and memory settings: none names a model.
+      '--api-key',
+      '--api-key-file',
+      '--ssl-key-file',
+      '--ssl-cert-file',
+      '-n',
+      '--n-predict',
+      '-b',
+      '--batch-size',
+      '-ub',
+      '--ubatch-size',
+      '--temp',
+      '--top-k',
+      '--top-p',
+      '-s',
+      '--seed',
+      '-to',
+      '--timeout',
+      '--threads-http',
+      '-ctk',
+      '--cache-type-k',
+      '-ctv',
+      '--cache-type-v',
+      '-sm',
+      '--split-mode',
+      '-ts',
+      '--tensor-split',
+      '-mg',
+      '--main-gpu',
+      '--keep',
+      '--reasoning-format',
+      '--pooling',
+      '-ngld',
+      '--n-gpu-layers-draft',
+      '--draft-max',
+      '--draft-min',
     ],
-    bool: ['--embedding', '--embeddings', '--cont-batching', '--metrics', '--no-webui', '--jinja'],
+    bool: [
+      '--embedding',
+      '--embeddings',
+      '--cont-batching',
+      '-cb',
+      '--no-cont-batching',
+      '--metrics',
+      '--no-webui',
+      '--jinja',
+      '--mlock',
+      '--no-mmap',
+      '--rerank',
+      '--reranking',
+      '--log-disable',
+      '--slots',
+      '--no-slots',
+      '--props',
+      '--no-warmup',
+    ],
   }),
   env: env({
     LLAMA_ARG_MODEL: 'model',
@@ -476,6 +558,20 @@ const KSERVE_PYTHON: Grammar = {
   env: env({}),
 };
 
+/**
+ * KServe's Hugging Face server parses vLLM's engine arguments too (its vLLM backend): every vLLM flag is
+ * read as vLLM reads it (--tokenizer names a model, not an abbreviation of --tokenizer-revision), and
+ * KServe's own flags as KServe's.
+ */
+const KSERVE_HF: Grammar = {
+  ...KSERVE_PYTHON,
+  name: 'KServe Hugging Face server',
+  flags: new Map([...VLLM.flags, ...KSERVE_PYTHON.flags]),
+  env: VLLM.env,
+  ...(VLLM.keywords ? { keywords: VLLM.keywords } : {}),
+  ...(VLLM.runtimeLoadValues ? { runtimeLoadValues: VLLM.runtimeLoadValues } : {}),
+};
+
 const MLSERVER: Grammar = {
   name: 'MLServer',
   role: 'server',
@@ -483,7 +579,19 @@ const MLSERVER: Grammar = {
   abbreviations: false,
   hubIds: false,
   flags: flags({}),
-  env: env({ MLSERVER_MODEL_URI: 'model', MLSERVER_MODELS_DIR: 'model' }),
+  // MLServer reads a model's settings from MLSERVER_MODEL_* (pydantic settings): its URI, its parameters
+  // (a Hugging Face model id among them), extra JSON. Names and the implementation class are inert.
+  env: env({
+    MLSERVER_MODEL_URI: 'model',
+    MLSERVER_MODELS_DIR: 'model',
+    MLSERVER_MODEL_NAME: 'value',
+    MLSERVER_MODEL_VERSION: 'value',
+    MLSERVER_MODEL_IMPLEMENTATION: 'value',
+    MLSERVER_MODEL_PLATFORM: 'value',
+    MLSERVER_MODEL_MAX_BATCH_SIZE: 'value',
+    MLSERVER_MODEL_MAX_BATCH_TIME: 'value',
+  }),
+  envConfigPrefixes: ['MLSERVER_MODEL_'],
 };
 
 const TORCHSERVE: Grammar = {
@@ -502,7 +610,8 @@ const TORCHSERVE: Grammar = {
   // --models densenet=densenet161.mar loads <model store>/densenet161.mar; "all" loads the store's archives.
   modelStore: '--model-store',
   keywords: new Map([['--models', /^all$/]]),
-  env: env({}),
+  // The variable form of --ts-config (TorchServe also reads config.properties in its working directory).
+  env: env({ TS_CONFIG_FILE: 'config' }),
 };
 
 const TF_SERVING: Grammar = {
@@ -634,6 +743,7 @@ export const GRAMMARS = {
   SGLANG,
   TRITON,
   KSERVE_PYTHON,
+  KSERVE_HF,
   MLSERVER,
   TORCHSERVE,
   TF_SERVING,
@@ -675,8 +785,9 @@ const MODULES: { module: RegExp; subcommand?: string; grammar: Grammar }[] = [
   { module: /^vllm\.entrypoints\.cli\.main$/, subcommand: 'serve', grammar: VLLM },
   { module: /^vllm\.entrypoints\.api_server$/, grammar: VLLM },
   { module: /^sglang\.launch_server$/, grammar: SGLANG },
+  { module: /^huggingfaceserver(\..*)?$/, grammar: KSERVE_HF },
   {
-    module: /^(huggingfaceserver|sklearnserver|xgbserver|lgbserver|pmmlserver|paddleserver|kserve)(\..*)?$/,
+    module: /^(sklearnserver|xgbserver|lgbserver|pmmlserver|paddleserver|kserve)(\..*)?$/,
     grammar: KSERVE_PYTHON,
   },
   { module: /^mlserver$/, subcommand: 'start', grammar: MLSERVER },
@@ -699,9 +810,9 @@ const IMAGES: { repository: RegExp; grammar: Grammar; entrypointSubcommand?: str
     grammar: TGI,
   },
   { repository: /^ghcr\.io\/(ggml-org|ggerganov)\/llama\.cpp$/, grammar: LLAMA_CPP },
+  { repository: /^docker\.io\/kserve\/huggingfaceserver(-gpu)?$/, grammar: KSERVE_HF },
   {
-    repository:
-      /^docker\.io\/kserve\/(huggingfaceserver|sklearnserver|xgbserver|lgbserver|pmmlserver|paddleserver)(-gpu)?$/,
+    repository: /^docker\.io\/kserve\/(sklearnserver|xgbserver|lgbserver|pmmlserver|paddleserver)(-gpu)?$/,
     grammar: KSERVE_PYTHON,
   },
   {

@@ -369,7 +369,7 @@ describe('the runtime verifier on the real node', { timeout: 300_000 }, () => {
     if (r.code !== 0) {
       // Refused at admission: the model would be read while a later init container may still rewrite it.
       expect(r.stderr).toContain('denied the request');
-      expect(r.stderr).toMatch(/\] integrity: .*init container 2/);
+      expect(r.stderr).toMatch(/\] integrity: .*before init container "swap-weights"/);
     } else {
       // Admitted: the verifier runs after every writer (placed after the last init container that writes
       // the volume), sees the swapped file, and the server never starts.

@@ -4,7 +4,10 @@
 // code that lets it through (file:line at the commit reviewed), and its class — fix the class, not the case.
 //
 // `now` is what the code does today; `want` is what the documented model says. review.test.ts asserts
-// `now`, so the suite stays green and documents each hole: after a fix, flip `now` to `want`.
+// `now`, so the suite stays green and documents each hole. Rounds 1-2 (H01-H62, FP01-FP08) are fixed
+// (`hole`, `falsePositive`: now = want); round 3 (H63-, FP09-) is open (`openHole`, `openFalsePositive`:
+// now is today's verdict). After a fix, turn `openHole` into `hole` (and `openFalsePositive` into
+// `falsePositive`).
 import { img, pod, type Case } from './cases.ts';
 
 type Obj = Record<string, unknown>;
@@ -16,6 +19,8 @@ export interface ReviewCase {
   name: string;
   object: Obj;
   request?: Case['request'];
+  /** The kind the AdmissionRequest names, when it is not the object's own (the API server's view). */
+  requestKind?: { group: string; version: string; kind: string };
   now: Outcome;
   want: Outcome;
   /** Holes: what the attacker gets. False positives: why the workload is legitimate. */
@@ -27,6 +32,7 @@ export interface ReviewCase {
 /** Classes, highest risk first (the report's order). */
 export type ReviewClass =
   | 'exec-identity'
+  | 'signature-scope'
   | 'code-injection'
   | 'verifier-impersonation'
   | 'source-provenance'
@@ -39,6 +45,7 @@ export type ReviewClass =
   | 'update-relaxation'
   | 'object-level'
   | 'cross-pod-integrity'
+  | 'writer-after-verification'
   | 'false-positive';
 
 const D = (c: string) => `sha256:${c.repeat(64)}`;
@@ -126,12 +133,16 @@ const hole = (
   class: klass,
   name,
   object,
-  now: 'admitted',
+  // Fixed: today's verdict is the documented one.
+  now: 'refused',
   want: 'refused',
   achieves,
   cause,
   ...(request ? { request } : {}),
 });
+
+/** A hole found in round 3 and not fixed yet: admitted today. */
+const openHole = (...a: Parameters<typeof hole>): ReviewCase => ({ ...hole(...a), now: 'admitted' });
 
 export const HOLES: ReviewCase[] = [
   // ── exec-identity: what the kernel executes is not what modelgate read ─────────────────────────────
@@ -1181,6 +1192,463 @@ export const HOLES: ReviewCase[] = [
     "rewrites other pods' verified volumes on the node after their verifier ran",
     'src/policy/checks/integrity.ts:51 (host paths into the kubelet/runtime and privilege are judged only in pods that have a verified volume)',
   ),
+  // ══ Round 3 (open): found after H01-H62 were fixed ═══════════════════════════════════════════════════
+  // ── exec-identity: a recognised program in an image nobody vouched for ──────────────────────────────
+  openHole(
+    'H63',
+    'exec-identity',
+    'any image whose command is "vllm serve" is read as vLLM',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: img('docker.io/attacker/inference', 'e'),
+          command: ['vllm', 'serve', '/models/m'],
+          volumeMounts: ro,
+        },
+      ],
+      volumes: [modelVol],
+    }),
+    'the deployer builds an image whose /usr/local/bin/vllm downloads and serves any model; modelgate reads "vllm serve /models/m" and admits it as vLLM serving the verified volume. Same with tritonserver, python -m vllm..., initializer-entrypoint (a "storage initializer" that writes what it likes before the verifier) and huggingface-cli in any image; and with an UPDATE that swaps a running pod\'s server image',
+    "src/workloads/servers.ts:740-745 (recognise: a program name selects a grammar whatever the image; only IMAGES-recognition checks the repository). Class: what a recognised server runs is the image's code, so the image must be one the platform vouches for. Fix: a grammar applies only in an image known to ship that server (the IMAGES table by repository, or a ClusterModelPolicy list of server images, per policy like nonModelImages); otherwise a `container` violation",
+  ),
+  hole(
+    'H64',
+    'exec-identity',
+    'a ConfigMap mounted over /usr/local/bin replaces the "vllm" the image ships',
+    vllmPod(
+      'prod',
+      {
+        command: ['vllm', 'serve', '/models/m'],
+        volumeMounts: [...ro, { name: 'cfg', mountPath: '/usr/local/bin', readOnly: true }],
+      },
+      [cfgVol],
+    ),
+    'official pinned vLLM image; "vllm" is found through the image\'s own PATH, in a directory the pod replaced with a ConfigMap (any script). H02 covers a PATH the pod sets, not a mount over the image\'s PATH directories (/usr/bin, /usr/local/bin, /bin, ...) or over the program file itself (subPath) — stealthiest at /usr/local/nvidia/bin, first on the PATH of NVIDIA-based images (vLLM, Triton, TGI) and empty until a GPU driver mount fills it',
+    "src/workloads/container.ts:361-371 (programOrigin checks PATH only when the pod sets it; a bare name resolved through the image's default PATH is never looked up in the mounts). Fix: resolve a bare program through the image's PATH (or the standard one when unknown) and refuse when any candidate directory or file is at or under a mount",
+  ),
+
+  // ── signature-scope: the server reads files inside the verified volume that the signature does not cover
+  openHole(
+    'H65',
+    'signature-scope',
+    'llama.cpp loads a GGUF from an ignored path (.git/, a signed ignore_paths entry) of the verified PVC',
+    pod(
+      'signed',
+      {
+        containers: [
+          {
+            name: 'server',
+            image: LLAMA,
+            args: ['-m', '/models/m/ignore-me/evil.gguf'],
+            volumeMounts: [{ name: 'w', mountPath: '/models/m', readOnly: true }],
+          },
+        ],
+        volumes: [{ name: 'w', persistentVolumeClaim: { claimName: 'models-llama', readOnly: true } }],
+      },
+      annotate([
+        {
+          name: 'llama',
+          volume: 'w',
+          digest: SIGNED,
+          signature: { configMapRef: { name: 'model-sig', key: 'model.sig' } },
+        },
+      ]),
+    ),
+    'the signature verifies (the PVC holds the signed files) and the verifier passes: files under ignore_paths of the signed statement ("ignore-me", ".github", ...), under .git/ (model_signing always ignores it) and the bundle file are excused, extra files there included. The server is pointed at one of them: an unsigned model served under a valid signature',
+    'src/workloads/extract.ts:290-300 (a model path only has to be inside the declared volume/subPath) with src/signing/verify-model.ts:217-226 (ignore paths excuse unlisted files). Class: a signature counts for the files it lists, not for a directory. Fix: refuse a server path under .git*, the bundle path or (for ConfigMap/inline bundles, known at admission) a statement ignore path; pass every server path to the verifier so it refuses one the manifest does not cover',
+  ),
+
+  // ── code-injection: more ways a pinned official server runs code the pod supplies ───────────────────
+  hole(
+    'H66',
+    'code-injection',
+    '/etc/ld.so.preload mounted from a ConfigMap (subPath)',
+    vllmPod(
+      'prod',
+      {
+        command: ['vllm', 'serve', '/models/m'],
+        volumeMounts: [
+          ...ro,
+          { name: 'cfg', mountPath: '/etc/ld.so.preload', subPath: 'preload', readOnly: true },
+          cfgMount,
+        ],
+      },
+      [cfgVol],
+    ),
+    "the dynamic loader preloads /cfg/evil.so (named in the mounted file) into every program of the container: LD_PRELOAD without the variable. Same class: a mount over the image's Python (site-packages/evil.pth, vllm/__init__.py, /usr/bin/python3), /etc/ld.so.conf.d, /etc/profile.d, and /usr/local/nvidia/lib64 (on the image's own LD_LIBRARY_PATH in NVIDIA-based images: a libcuda.so.1 there is what torch dlopens)",
+    "src/workloads/overlays.ts:37-50 (only mounts at or below a model path are judged; a mount that replaces a file or directory of the image is not). Fix: refuse mounts over the image's code and loader configuration (/etc/ld.so.*, /usr, /lib*, /bin, /sbin, /opt, interpreter site directories) — or, fail-closed, allow mounts only at paths that are not ancestors of, equal to, or inside those",
+  ),
+  hole(
+    'H67',
+    'code-injection',
+    'HOME on a ConfigMap: Python runs the .pth files of ~/.local (bound model)',
+    vllmPod(
+      'prod',
+      withCfg({
+        command: ['vllm', 'serve', '/models/m'],
+        env: [{ name: 'HOME', value: '/cfg' }],
+      }),
+      [cfgVol],
+    ),
+    'site.py adds $HOME/.local/lib/python3.X/site-packages (user site, on for root outside a venv) and executes its .pth lines: any code, then any model. H50 made HOME a cache location, which matters only for unbound models; this model is a digest-pinned image volume, so nothing is refused. Same with a volume mounted at /root/.local or /root',
+    'src/workloads/code-env.ts:11-31 (HOME is not a code path) and src/workloads/container.ts:572 (HOME is read only as a cache, relevance "unbound")',
+  ),
+  hole(
+    'H68',
+    'code-injection',
+    'OPENSSL_CONF loads an OpenSSL provider from a ConfigMap',
+    vllmPod(
+      'prod',
+      withCfg({
+        command: ['vllm', 'serve', '/models/m'],
+        env: [{ name: 'OPENSSL_CONF', value: '/cfg/openssl.cnf' }],
+      }),
+      [cfgVol],
+    ),
+    "Python's ssl module initialises OpenSSL, which reads OPENSSL_CONF; a [provider_sect] with module = /cfg/evil.so and activate = 1 dlopens it. Same list gap: OPENSSL_MODULES, NCCL_TUNER_PLUGIN / NCCL_NET_PLUGIN (paths NCCL dlopens), VLLM_CACHE_ROOT on a PVC (torch.compile artefacts vLLM loads and runs)",
+    'src/workloads/code-env.ts:11-41 (a denylist of code-loading variables). Class: a variable whose value names a file on a pod-supplied volume. Fix: beyond the list, refuse any variable (other than those a grammar reads as models or caches) whose value is, or lists, a path on a volume other than a verified model volume',
+  ),
+
+  // ── cache-location: the image's own cache ───────────────────────────────────────────────────────────
+  hole(
+    'H69',
+    'cache-location',
+    "TGI with a PVC at /data, the image's HF_HOME",
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: TGI,
+          args: ['--model-id', 'example-org/llama', '--revision', C],
+          volumeMounts: [{ name: 'w', mountPath: '/data' }],
+        },
+      ],
+      volumes: [scratch],
+    }),
+    'the TGI image sets HF_HOME=/data and its docs mount a volume there; a PVC pre-seeded with models--example-org--llama/snapshots/<commit>/ is loaded without a download. Setting HF_HOME=/data explicitly is refused; leaving it to the image is admitted',
+    'src/workloads/container.ts:590 (the default cache is $HOME/.cache/huggingface/hub with HOME=/root, whatever the image sets). Fix: per recognised image, the cache its image environment sets (TGI: /data), and for unknown images any persistent mount is a potential cache when the model is unbound',
+  ),
+
+  // ── source-provenance: redirects the variable list does not know ───────────────────────────────────
+  hole(
+    'H70',
+    'source-provenance',
+    'hostAliases send huggingface.co to the deployer, whose CA the pod trusts',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          command: ['vllm', 'serve', 'example-org/llama', '--revision', C],
+          env: [{ name: 'REQUESTS_CA_BUNDLE', value: '/cfg/ca.pem' }],
+          volumeMounts: [cfgMount],
+        },
+      ],
+      volumes: [cfgVol],
+      hostAliases: [{ ip: '10.1.2.3', hostnames: ['huggingface.co', 'cdn-lfs.huggingface.co'] }],
+    }),
+    'the hub download (unbound: no signature, no verifier) goes to 10.1.2.3, which serves any bytes for the pinned commit under a certificate the pod trusts: the effect of HF_ENDPOINT, which is refused. Also SSL_CERT_FILE/SSL_CERT_DIR/CURL_CA_BUNDLE/AWS_CA_BUNDLE, a ConfigMap over certifi/cacert.pem, dnsPolicy None + dnsConfig.nameservers, HTTPS_PROXY',
+    'src/workloads/servers.ts:105-124 (DOWNLOAD_ENV lists endpoint variables only; pod-level name resolution — hostAliases, dnsConfig — and TLS trust are never read). Fix: for unbound models, treat hostAliases/custom DNS naming a download host, and any CA-trust override (variable or mount), as a redirect',
+  ),
+  hole(
+    'H71',
+    'source-provenance',
+    'storage initializer with AWS_CONFIG_FILE (endpoint_url in the file)',
+    downloaded({
+      name: 'storage-initializer',
+      image: SI,
+      args: ['s3://models-prod/llama', '/mnt/models'],
+      env: [{ name: 'AWS_CONFIG_FILE', value: '/cfg/config' }],
+      volumeMounts: [{ name: 'k', mountPath: '/mnt/models' }, cfgMount],
+    }),
+    "boto3 reads endpoint_url (and services.s3.endpoint_url) from the config file: s3://models-prod/llama comes from the deployer's server, with an attacker-declared digest the verifier happily confirms (H17 with a file instead of a variable). Also a volume at /root/.aws, RCLONE_CONFIG / RCLONE_CONFIG_<REMOTE>_ENDPOINT / RCLONE_S3_ENDPOINT for Seldon's rclone initializer, BOTO_CONFIG for gsutil",
+    "src/workloads/servers.ts:105-124 (only endpoint variables are redirects; client configuration files and rclone's variable-per-option scheme are not read). Fix: the downloaders' configuration files (AWS_CONFIG_FILE, ~/.aws, RCLONE_CONFIG*, BOTO_CONFIG, ~/.config/rclone) and RCLONE_* option variables are redirects (unbound) or unreadable",
+  ),
+
+  // ── writer-after-verification ───────────────────────────────────────────────────────────────────────
+  hole(
+    'H72',
+    'writer-after-verification',
+    'an approved sidecar mounts the verified emptyDir at a relative mountPath, writable',
+    (() => {
+      const o = downloaded({
+        name: 'storage-initializer',
+        image: SI,
+        args: ['s3://models-prod/llama', '/mnt/models'],
+      }) as { spec: { containers: Obj[] } };
+      o.spec.containers.push({
+        name: 'istio-proxy',
+        image: ISTIO,
+        volumeMounts: [{ name: 'k', mountPath: 'k' }],
+      });
+      return o as Obj;
+    })(),
+    'the kubelet makes a relative mountPath absolute (/k); the sidecar rewrites the verified files after the verifier. The approved image is trusted to load no model, not to leave verified files alone ("still subject to integrity")',
+    'src/workloads/pod.ts:163-164 (mountsOf drops a mountPath that does not normalise, so integrity never sees the mount) with src/workloads/container.ts:136 (overlays refuses it only as an unreadable input, which an approved container does not report). Fix: mountsOf keeps every mount, reading a relative path as the kubelet does ("/" + path) and one with ".." as covering everything; integrity judges all containers on it',
+  ),
+
+  // ── cross-pod-integrity: host paths the denylist does not know ─────────────────────────────────────
+  hole(
+    'H73',
+    'cross-pod-integrity',
+    'hostPath /etc/kubernetes/manifests: a static pod the kubelet runs without admission',
+    pod('prod', {
+      containers: [
+        { name: 'server', image: VLLM, command: ['vllm', 'serve', '/models/m'], volumeMounts: ro },
+        {
+          name: 'istio-proxy',
+          image: ISTIO,
+          args: ['proxy', 'sidecar'],
+          volumeMounts: [{ name: 'h', mountPath: '/etc/istio/manifests' }],
+        },
+      ],
+      volumes: [modelVol, { name: 'h', hostPath: { path: '/etc/kubernetes/manifests' } }],
+    }),
+    "the approved sidecar (a shell image) writes a pod manifest there; the kubelet runs it with no webhook in the way (mirror pods cannot be refused into not running): a privileged pod that rewrites every verified volume on the node, or serves any model. Same class: /var/lib/rancher (k3s containerd), /var/snap/microk8s, /var/lib/k0s, /opt/local-path-provisioner and /mnt/disks (other pods' PVC data), /etc (kubelet and containerd configuration)",
+    'src/policy/checks/integrity.ts:18-34 (PROTECTED_HOST_PATHS is a denylist of a few standard runtime paths). Fix: in a selected namespace refuse every writable hostPath (and readOnly ones that reach runtime or kubelet state), or allow only paths a ClusterModelPolicy lists',
+  ),
+
+  // ── grammar-gaps ────────────────────────────────────────────────────────────────────────────────────
+  hole(
+    'H74',
+    'grammar-gaps',
+    "KServe's Hugging Face server takes vLLM's engine flags: --tokenizer",
+    pod('prod', {
+      containers: [
+        {
+          name: 'kserve-container',
+          image: HFS,
+          args: ['--model_dir=/models/m', '--model_name=llama', '--tokenizer', 'evil-org/tok'],
+          volumeMounts: ro,
+        },
+      ],
+      volumes: [modelVol],
+    }),
+    "huggingfaceserver adds vLLM's argument parser (maybe_add_vllm_cli_parser) and the vLLM backend loads --tokenizer from the hub (unpinned, unsourced); modelgate reads it as an abbreviation of --tokenizer_revision only",
+    "src/workloads/servers.ts:449 (KSERVE_PYTHON lacks the vLLM engine flags, so an exact vLLM flag is taken for an abbreviation of a KServe one). Fix: read huggingfaceserver with the union of its own and vLLM's grammar (every candidate must pass)",
+  ),
+
+  // ── object-level ────────────────────────────────────────────────────────────────────────────────────
+  hole(
+    'H75',
+    'object-level',
+    'LLMInferenceService router.scheduler.template is a pod spec that is never read',
+    {
+      apiVersion: 'serving.kserve.io/v1alpha1',
+      kind: 'LLMInferenceService',
+      metadata: { name: 'l', namespace: 'prod' },
+      spec: {
+        model: { uri: `oci://${MODEL_IMG}` },
+        router: {
+          scheduler: {
+            template: {
+              containers: [
+                {
+                  name: 'main',
+                  image: img('docker.io/library/python'),
+                  command: ['python', '-c', 'import x'],
+                },
+              ],
+            },
+          },
+        },
+      },
+    },
+    'the object is admitted with an unapproved python container running a script; the policy decision on the object (and the audit report) says nothing of it. The pods are still checked when created (unless match.kinds leaves Pods out)',
+    'src/workloads/pod.ts:62-73 (podTemplates lists template, worker, prefill.template, prefill.worker; router.scheduler.template is missing; spec.baseRefs pulls templates from LLMInferenceServiceConfig like H57). Fix: every PodSpec-typed field of the kind (generate the list from the CRD schema), and treat baseRefs as H57 (judged in the Pods)',
+  ),
+  hole(
+    'H76',
+    'cross-pod-integrity',
+    'an approved sidecar adds CAP_SYS_MODULE',
+    pod('prod', {
+      containers: [
+        { name: 'server', image: VLLM, command: ['vllm', 'serve', '/models/m'], volumeMounts: ro },
+        { name: 'istio-proxy', image: ISTIO, securityContext: { capabilities: { add: ['SYS_MODULE'] } } },
+      ],
+      volumes: [modelVol],
+    }),
+    'init_module(2) loads a kernel module (a .ko from a ConfigMap, or the image): kernel code on the node, which rewrites every verified volume and page cache there. Same for SYS_BOOT (kexec), SYS_TIME-style node-wide capabilities; a denylist cannot keep up',
+    'src/workloads/container.ts:86-94 (DANGEROUS_CAPS is a denylist: SYS_ADMIN, ALL, SYS_PTRACE, DAC_OVERRIDE, DAC_READ_SEARCH, SYS_RAWIO, MKNOD). Fix: an allowlist (the runtime defaults Pod Security "baseline" admits, plus NET_BIND_SERVICE, IPC_LOCK, SYS_NICE, NET_ADMIN/NET_RAW for mesh init containers); anything else is an integrity violation',
+  ),
+  hole(
+    'H77',
+    'code-injection',
+    "VLLM_LOGGING_CONFIG_PATH: Python's dictConfig instantiates what the file names",
+    vllmPod(
+      'prod',
+      withCfg({
+        command: ['vllm', 'serve', '/models/m'],
+        env: [{ name: 'VLLM_LOGGING_CONFIG_PATH', value: '/cfg/logging.json' }],
+      }),
+      [cfgVol],
+    ),
+    'vLLM passes the JSON file to logging.config.dictConfig, whose "()" key imports and calls any callable with the given keywords ({"()": "subprocess.Popen", "args": [...]}): code at start-up, no native library needed. The flag form (--log-config-file) is refused by MODEL_ISH; the variable is not. Same shape: any server option variable whose value is a config file (TGI/uvicorn/gunicorn log configs, HF_HUB_* files)',
+    'src/workloads/code-env.ts:11-41 (the list of code-loading variables) and src/workloads/servers.ts (the vLLM grammar reads flags, not VLLM_* variables). Fix: as H68 — a variable naming a file on a pod-supplied volume is unreadable unless a grammar reads it as a model or cache',
+  ),
+  openHole(
+    'H78',
+    'code-injection',
+    'a PVC at the default HF_MODULES_CACHE (~/.cache/huggingface/modules) with --trust-remote-code',
+    vllmPod(
+      'prod',
+      {
+        command: ['vllm', 'serve', '/models/m', '--trust-remote-code'],
+        volumeMounts: [...ro, { name: 'w', mountPath: '/root/.cache/huggingface/modules' }],
+      },
+      [scratch],
+    ),
+    'the verified model ships custom code (auto_map); transformers puts HF_MODULES_CACHE on sys.path and imports the package transformers_modules from it, so a pre-seeded transformers_modules/__init__.py on the PVC runs first. HF_MODULES_CACHE=/w is refused; the default location under HOME is not. Same class: ~/.triton/cache, ~/.cache/vllm (torch.compile), ~/.cache/torch/inductor on a PVC — the defaults of the variables code-env.ts lists',
+    "src/workloads/code-env.ts:11-31 (only explicitly set variables are judged; their default locations under HOME are not) with src/workloads/container.ts:600-601 (the cache-named mount pattern covers .cache, .cache/huggingface and .cache/huggingface/hub only). Fix: derive each code-loading variable's default from HOME/XDG_CACHE_HOME/HF_HOME and judge mounts at, above or below it like an explicit value",
+  ),
+  {
+    ...hole(
+      'H79',
+      'object-level',
+      'request.kind Pod with an object whose kind is not one modelgate knows',
+      { ...vllmPod('prod', { command: ['vllm', 'serve', 'evil-org/x'] }), kind: 'pod' },
+      'the request-kind check (docs: a `request` violation when "its kind differs from its object\'s") runs only after the object was recognised, so an object of any unknown kind — or none — sent as a Pod review is admitted as "not a kind modelgate checks". Low risk behind a real API server, which serialises the object it stores, but it is the documented guard and a webhook reachable by other callers (or a future kind alias) relies on it',
+      "src/policy/decide.ts:162 (return allow('not a kind modelgate checks') before the request.kind comparison). Fix: compare request.kind with the object's apiVersion/kind first, and refuse a supported request kind whose object cannot be read as it",
+    ),
+    requestKind: { group: '', version: 'v1', kind: 'Pod' },
+  },
+  hole(
+    'H80',
+    'object-level',
+    "InferenceService high sensitivity set through the component's labels (KServe's pod labels) is not seen",
+    {
+      apiVersion: 'serving.kserve.io/v1beta1',
+      kind: 'InferenceService',
+      metadata: { name: 'i', namespace: 'tee' },
+      spec: {
+        predictor: {
+          labels: { 'modelgate.io/sensitivity': 'high' },
+          model: { modelFormat: { name: 'sklearn' }, storageUri: `oci://${MODEL_IMG}` },
+        },
+      },
+    },
+    "KServe copies spec.predictor.labels/annotations onto the predictor's pods, so the pods are high-sensitivity; the object is judged low and admitted without a TEE (the audit reports it compliant), and only its pods are refused later. modelgate reads comp.metadata, a field KServe components do not have, so component labels also never reach the sensitivity floor or the downward-API resolution of the pods' labels",
+    "src/workloads/pod.ts:51 (meta: obj(comp.metadata); KServe's ComponentExtensionSpec carries labels and annotations directly). Fix: a KServe component's pod metadata is {labels: comp.labels, annotations: comp.annotations} merged over the object's (as KServe does); the sensitivity floor reads it",
+  ),
+  hole(
+    'H81',
+    'env-reading',
+    'TorchServe: TS_CONFIG_FILE (the variable form of the unreadable --ts-config)',
+    pod('prod', {
+      containers: [
+        {
+          name: 'ts',
+          image: img('pytorch/torchserve'),
+          command: ['torchserve', '--foreground', '--model-store', '/models/m', '--models', 'all'],
+          env: [{ name: 'TS_CONFIG_FILE', value: '/cfg/config.properties' }],
+          volumeMounts: [...ro, cfgMount],
+        },
+      ],
+      volumes: [modelVol, cfgVol],
+    }),
+    'TorchServe takes its config from TS_CONFIG_FILE before --ts-config, and from ./config.properties when neither is set (so a workingDir on a ConfigMap does the same): model_store, load_models, enable_model_api=true with allowed_urls, enable_envvars_config (then TS_* variables set any key). --ts-config is refused as unreadable; its two other spellings are admitted',
+    "src/workloads/servers.ts:489-500 (the TorchServe grammar reads flags only; config-file variables and the working directory's config.properties are not inputs). Fix: each grammar lists every way its server finds a config file (variable, flag, working directory) and treats them alike",
+  ),
+  hole(
+    'H82',
+    'env-reading',
+    'MLServer settings from the environment: MLSERVER_MODEL_HUGGINGFACE_PRETRAINED_MODEL',
+    pod('prod', {
+      containers: [
+        {
+          name: 'mlserver',
+          image: img('seldonio/mlserver'),
+          args: ['start', '/models/m'],
+          env: [
+            { name: 'MLSERVER_MODEL_IMPLEMENTATION', value: 'mlserver_huggingface.HuggingFaceRuntime' },
+            { name: 'MLSERVER_MODEL_HUGGINGFACE_PRETRAINED_MODEL', value: 'evil-org/x' },
+          ],
+          volumeMounts: ro,
+        },
+      ],
+      volumes: [modelVol],
+    }),
+    "MLServer's settings are pydantic BaseSettings with env prefixes: the Hugging Face runtime downloads pretrained_model (unpinned, unsourced) from the hub; MLSERVER_MODEL_EXTRA (JSON) does the same, and MLSERVER_MODEL_ENVIRONMENT_TARBALL unpacks and runs a Python environment from any path",
+    'src/workloads/servers.ts:479-487 (MLServer env: only MLSERVER_MODEL_URI and MLSERVER_MODELS_DIR). Fix: every variable with a settings prefix the server reads (MLSERVER_MODEL_*, MLSERVER_MODEL_HUGGINGFACE_*) is read by key like a JSON option, an unknown key being unreadable',
+  ),
+  hole(
+    'H83',
+    'env-reading',
+    'vLLM VLLM_MODEL_REDIRECT_PATH maps the verified model to another',
+    vllmPod(
+      'prod',
+      withCfg({
+        command: ['vllm', 'serve', '/models/m'],
+        env: [{ name: 'VLLM_MODEL_REDIRECT_PATH', value: '/cfg/redirect.json' }],
+      }),
+      [cfgVol],
+    ),
+    'vLLM (maybe_model_redirect) reads the file named by VLLM_MODEL_REDIRECT_PATH and replaces a model name found in it ({"/models/m": "evil-org/x"}) before loading: modelgate checks /models/m, vLLM loads evil-org/x (or a PVC path)',
+    "src/workloads/servers.ts:247 (the vLLM grammar's variables are VLLM_ALLOW_RUNTIME_LORA_UPDATING and VLLM_SERVER_DEV_MODE only). Fix: read the server's model-affecting variables (VLLM_MODEL_REDIRECT_PATH: a config file, unreadable) — and, fail-closed, treat any VLLM_* variable the grammar does not list whose value names a file or a model as unreadable",
+  ),
+  hole(
+    'H84',
+    'cache-location',
+    'NVIDIA NIM: NIM_CACHE_PATH on a PVC (the default /opt/nim/.cache is refused only because it looks like a Hugging Face cache)',
+    pod('tee', {
+      containers: [
+        {
+          name: 'nim',
+          image: img('nvcr.io/nim/meta/llama-3.1-8b-instruct'),
+          env: [
+            { name: 'NGC_API_KEY', valueFrom: { secretKeyRef: { name: 'ngc', key: 'key' } } },
+            { name: 'NIM_CACHE_PATH', value: '/w' },
+          ],
+          volumeMounts: [{ name: 'w', mountPath: '/w' }],
+        },
+      ],
+      volumes: [scratch],
+    }),
+    "LLM NIMs download the profile's weights from NGC into NIM_CACHE_PATH at start and load what is already there; NIM's documented deployment puts a PVC there. A pre-seeded cache serves any weights under the pinned image. The same PVC at /opt/nim/.cache is refused (by the Hugging Face cache pattern), the variable is not read",
+    "src/workloads/servers.ts:531-545 (the NIM grammar: the image is the model; NIM_CACHE_PATH and NIM's NGC download are not modelled). Fix: NIM delivery is a download by the server (unbound) unless the image is known to carry the weights; NIM_CACHE_PATH and its default are caches",
+  ),
+  hole(
+    'H85',
+    'pin-scope',
+    'vLLM --trust-remote-code --code-revision main: the pinned model runs unpinned code',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          command: [
+            'vllm',
+            'serve',
+            'example-org/llama',
+            '--revision',
+            C,
+            '--trust-remote-code',
+            '--code-revision',
+            'main',
+          ],
+        },
+      ],
+    }),
+    "the weights come from the pinned commit, the model's Python (modeling_*.py, configuration_*.py, executed by transformers) from the branch head, which anyone who can push (H25: a PR) moves — code in the server process, which loads anything",
+    "src/workloads/servers.ts:208 (--code-revision is listed among flags that name no model). Fix: --code-revision (and KServe's --code_revision) is a revision of the main model's code: with --trust-remote-code it must be a 40-hex commit under requirePinned, like --revision",
+  ),
+  hole(
+    'H86',
+    'pin-scope',
+    'vLLM --tokenizer-revision main with no --tokenizer: the implicit tokenizer is unpinned',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          command: ['vllm', 'serve', 'example-org/llama', '--revision', C, '--tokenizer-revision', 'main'],
+        },
+      ],
+    }),
+    "the tokenizer defaults to the model's repository, fetched at --tokenizer-revision (main), not at --revision: tokenizer.json and tokenizer_config.json (its chat template, added tokens, and with --trust-remote-code its code) move with the branch. H33's fix pins an explicit --tokenizer by its own revision; the implicit one is not a candidate at all. Same in KServe's huggingfaceserver (--tokenizer_revision)",
+    'src/workloads/container.ts:419-431 (revisions are matched to candidates; the implicit tokenizer — the model id at --tokenizer-revision — is never a candidate). Fix: when a tokenizer revision is given without a tokenizer, add the model id at that revision as a tokenizer candidate (and likewise for every "<artefact>-revision" whose artefact defaults to the model)',
+  ),
 ];
 
 function endpointPod(ep: string): Obj {
@@ -1230,10 +1698,17 @@ const falsePositive = (
   class: 'false-positive',
   name,
   object,
-  now: 'refused',
+  // Fixed: today's verdict is the documented one.
+  now: 'admitted',
   want: 'admitted',
   achieves,
   cause,
+});
+
+/** A false positive found in round 3 and not fixed yet: refused today. */
+const openFalsePositive = (...a: Parameters<typeof falsePositive>): ReviewCase => ({
+  ...falsePositive(...a),
+  now: 'refused',
 });
 
 export const FALSE_POSITIVES: ReviewCase[] = [
@@ -1386,6 +1861,145 @@ export const FALSE_POSITIVES: ReviewCase[] = [
     'the value is a keyword (auto|vllm) in most manifests; a folder path would be a real input',
     'src/workloads/command-line.ts:42-43 (MODEL_ISH on "config"); same for --ssl-keyfile, --model-impl, --tokenizer-pool-size',
   ),
+  falsePositive(
+    'FP09',
+    'a signed model in a subPath of an allowed claim (pvc://models-* with subPath)',
+    pod(
+      'signed',
+      {
+        containers: [
+          {
+            name: 'server',
+            image: VLLM,
+            args: ['--model', '/models/m'],
+            volumeMounts: [{ name: 'w', mountPath: '/models/m', readOnly: true, subPath: 'llama' }],
+          },
+        ],
+        volumes: [{ name: 'w', persistentVolumeClaim: { claimName: 'models-llama', readOnly: true } }],
+      },
+      annotate([
+        {
+          name: 'llama',
+          volume: 'w',
+          subPath: 'llama',
+          digest: SIGNED,
+          signature: { configMapRef: { name: 'model-sig', key: 'model.sig' } },
+        },
+      ]),
+    ),
+    'the same signed model is admitted at the claim\'s root; one directory per model in a shared claim (the usual layout) is refused because its source becomes pvc://models-llama/llama, which "pvc://models-*" (docs: "PVCs whose name starts with models-") does not match — and the signer, not the path, is the evidence here',
+    'src/workloads/extract.ts:510 (the subPath is appended to the pvc:// source) with src/policy/checks/source.ts:5 ("*" stays within one segment). Fix: match pvc:// sources on the claim (a pattern without a "/" after the claim matches any subPath of it), or document pvc://models-*/** and fix the examples',
+  ),
+  falsePositive(
+    'FP10',
+    'vLLM --api-key $(API_KEY) from a Secret',
+    vllmPod('prod', {
+      command: ['vllm', 'serve', '/models/m', '--api-key', '$(API_KEY)'],
+      env: [{ name: 'API_KEY', valueFrom: { secretKeyRef: { name: 'vllm', key: 'api-key' } } }],
+    }),
+    'a credential from a Secret (issue 13 §3: not a violation) in the value of a flag the grammar knows takes a non-model value; the kubelet expands $(VAR) inside one argument, so it cannot add flags. Same class: --hf-token $(HF_TOKEN), --host $(POD_IP) (LWS/Ray multi-node), --port $(PORT) from a ConfigMap',
+    'src/workloads/container.ts:167-181 (any argument holding an unknown $(VAR) is unreadable before the grammar says what the argument is). Fix: expand to an "unknown" token and let the grammar decide: unreadable only where it may name a model (the positional, a model flag, an unknown flag\'s value)',
+  ),
+  falsePositive(
+    'FP11',
+    'vLLM multi-node: --host $(POD_IP) in a Deployment template',
+    deploy('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          command: ['vllm', 'serve', '/models/m', '--host', '$(POD_IP)'],
+          env: [{ name: 'POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } }],
+          volumeMounts: ro,
+        },
+      ],
+      volumes: [modelVol],
+    }),
+    'a fieldRef to the pod IP (docs: "fieldRef env used by meshes are not" violations) as the value of --host',
+    'as FP10: src/workloads/container.ts:167-181',
+  ),
+  falsePositive(
+    'FP12',
+    "vLLM with Mistral's documented flags (--config-format mistral)",
+    vllmPod('prod', {
+      command: [
+        'vllm',
+        'serve',
+        '/models/m',
+        '--tokenizer-mode',
+        'mistral',
+        '--config-format',
+        'mistral',
+        '--load-format',
+        'mistral',
+      ],
+    }),
+    "Mistral's model cards give exactly this line; --config-format is a keyword (auto|hf|mistral), it names no file",
+    'src/workloads/command-line.ts:209 (MODEL_ISH matches "config" in a flag the vLLM grammar lacks). Fix: complete the grammars from the servers\' own --help (a generated table per version), so MODEL_ISH only meets really unknown flags',
+  ),
+  falsePositive(
+    'FP13',
+    'llama.cpp server with --api-key-file and TLS files from a Secret',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: LLAMA,
+          args: [
+            '-m',
+            '/models/m/model.gguf',
+            '--api-key-file',
+            '/s/keys',
+            '--ssl-key-file',
+            '/s/tls.key',
+            '--ssl-cert-file',
+            '/s/tls.crt',
+          ],
+          volumeMounts: [...ro, { name: 's', mountPath: '/s', readOnly: true }],
+        },
+      ],
+      volumes: [modelVol, { name: 's', secret: { secretName: 'llama-tls' } }],
+    }),
+    "llama-server's documented API-key and TLS options; none of them loads a model",
+    'as FP12: src/workloads/command-line.ts:209 ("file" in flags the llama.cpp grammar lacks, src/workloads/servers.ts:297)',
+  ),
+  falsePositive(
+    'FP14',
+    'hardened vLLM: readOnlyRootFilesystem, caches on an emptyDir (TRITON_CACHE_DIR=/tmp/triton)',
+    vllmPod(
+      'prod',
+      {
+        command: ['vllm', 'serve', '/models/m'],
+        env: [
+          { name: 'HOME', value: '/tmp' },
+          { name: 'TRITON_CACHE_DIR', value: '/tmp/triton' },
+        ],
+        volumeMounts: [...ro, { name: 'tmp', mountPath: '/tmp' }],
+        securityContext: { readOnlyRootFilesystem: true, runAsNonRoot: true, runAsUser: 1000 },
+      },
+      [{ name: 'tmp', emptyDir: {} }],
+    ),
+    "the server's own compile cache on an emptyDir only it mounts starts empty with the pod: nothing the deployer supplies is in it (unlike a ConfigMap or PVC). The same pod with HOME=/tmp and no TRITON_CACHE_DIR (Triton's default ~/.triton is then on the same emptyDir) is admitted",
+    "src/workloads/code-env.ts:92-100 (any code path on any volume is refused, emptyDir included). Fix: a code-cache variable on an emptyDir that no other container (init or sidecar) mounts is the server's own",
+  ),
+  falsePositive(
+    'FP15',
+    'InferenceService with an S3 storageUri and its digest declared (the storage-initializer flow)',
+    {
+      apiVersion: 'serving.kserve.io/v1beta1',
+      kind: 'InferenceService',
+      metadata: {
+        name: 'sk',
+        namespace: 'prod',
+        ...annotate([{ name: 'sk', volume: 'kserve-provision-location', digest: SIGNED }]),
+      },
+      spec: {
+        predictor: { model: { modelFormat: { name: 'sklearn' }, storageUri: 's3://models-prod/sk' } },
+      },
+    },
+    'KServe\'s most common shape: the storage initializer downloads s3://models-prod/sk into the volume kserve-provision-location, KServe copies the object\'s annotations to the pods, and the pods (storage initializer, then the injected verifier, then the server) are admitted. The object is refused: a storageUri reference has no volume, so no annotation entry can pin it ("names volume kserve-provision-location, which the pod spec does not define"), and without one it is "not pinned" — under requirePinned or authorities no InferenceService with an S3/GCS/PVC model can be created',
+    "src/workloads/extract.ts:337-338 (a storageUri is added with no volume) with src/workloads/extract.ts:493 (a declared volume must exist in a pod spec of the object). Fix: bind an annotation entry to a component's storageUri (by KServe's volume name kserve-provision-location, or by name), and count the verifier its pods will get",
+  ),
 ];
 
 /** Every case, holes first. */
@@ -1397,7 +2011,7 @@ export const LIMITATIONS: Record<string, string> = {
   H57: "an InferenceService names its ServingRuntime (or KServe picks one by modelFormat); the runtime's container is not in the object, so the object is judged by what it says, and the runtime's container where it runs: in the Pods, which every policy selects unless match.kinds leaves them out (the policy webhook warns then; docs/policy.md, KServe)",
   H25: 'a commit pins content, not authorship: anyone can push a commit to a public hub repository (a pull request), so hub sources with requirePinned prove which bytes, not whose; authorities prove whose (docs/policy.md, requirePinned)',
 };
-for (const h of HOLES) if (h.id in LIMITATIONS) h.want = 'admitted';
+for (const h of HOLES) if (h.id in LIMITATIONS) h.want = h.now = 'admitted';
 
 export const REVIEW_CASES: ReviewCase[] = [...HOLES, ...FALSE_POSITIVES];
 

@@ -1,7 +1,8 @@
 // The security review's findings (review-cases.ts), run through the same harness and policies as the
-// red-team suite. Each case asserts what the code does TODAY:
-//   - HOLES are admitted although docs/policy.md refuses them (`now: 'admitted'`, `want: 'refused'`);
-//   - FALSE_POSITIVES are refused although the documented model admits them.
+// red-team suite. Each case asserts what the code does TODAY (`now`):
+//   - fixed cases: `now` equals `want` (refused holes, admitted false positives);
+//   - open HOLES are admitted although docs/policy.md refuses them (`now: 'admitted'`, `want: 'refused'`);
+//   - open FALSE_POSITIVES are refused although the documented model admits them.
 // When a fix lands, flip the case's `now` to its `want`: the test then asserts the fixed behaviour (and,
 // for refusals, that the message says how to fix it).
 import { describe, expect, it } from 'vitest';
@@ -18,7 +19,10 @@ import {
 const judge = createJudge(loadSnapshot());
 
 function decide(c: ReviewCase): Verdicts {
-  return judge(c.object, c.request ? { operation: c.request.operation, oldObject: c.request.oldObject } : {});
+  return judge(c.object, {
+    ...(c.request ? { operation: c.request.operation, oldObject: c.request.oldObject } : {}),
+    ...(c.requestKind ? { kind: c.requestKind } : {}),
+  });
 }
 
 const outcomeOf = (v: Verdicts): Outcome => (v.webhook.verdict === 'denied' ? 'refused' : 'admitted');
@@ -26,13 +30,13 @@ const outcomeOf = (v: Verdicts): Outcome => (v.webhook.verdict === 'denied' ? 'r
 function assertNow(c: ReviewCase): void {
   const v = decide(c);
   const reasons = `${v.webhook.reasons.join('\n')}\n${v.webhook.response.status?.message ?? ''}`;
-  expect(outcomeOf(v), `${c.id}: ${c.achieves}\ncause: ${c.cause}\nwebhook said: ${reasons}`).toBe(c.want);
-  if (c.want === 'refused') expect(v.webhook.response.status?.message ?? '').toMatch(/Fix: \S/);
-  if (!c.request) {
+  expect(outcomeOf(v), `${c.id}: ${c.achieves}\ncause: ${c.cause}\nwebhook said: ${reasons}`).toBe(c.now);
+  if (c.now === 'refused') expect(v.webhook.response.status?.message ?? '').toMatch(/Fix: \S/);
+  if (!c.request && !c.requestKind) {
     // `modelgate check` and the audit reach the webhook's verdict on the object as stored.
-    expect(v.check.allowed, `check disagrees: ${v.check.reasons.join('; ')}`).toBe(c.want === 'admitted');
+    expect(v.check.allowed, `check disagrees: ${v.check.reasons.join('; ')}`).toBe(c.now === 'admitted');
     expect(v.audit?.enforced ?? false, `audit disagrees: ${v.audit?.violations.join('; ')}`).toBe(
-      c.want === 'refused',
+      c.now === 'refused',
     );
   }
 }

@@ -61,19 +61,24 @@ export function moveIntoCgroup(pid: number, root: string, child: string): void {
   }
 }
 
+/** The names of the directories in `dir`, or undefined when it cannot be read (gone already). */
+function subdirectories(dir: string): string[] | undefined {
+  try {
+    return readdirSync(dir, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => e.name);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Every pid in the cgroup tree `root`, in any hierarchy. */
 export function pidsInCgroupTree(root: string): number[] {
   const pids = new Set<number>();
   const walk = (dir: string): void => {
     for (const line of readTrim(join(dir, 'cgroup.procs')).split('\n')) if (line) pids.add(Number(line));
-    let entries: string[] = [];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true })
-        .filter((e) => e.isDirectory())
-        .map((e) => e.name);
-    } catch {
-      return;
-    }
+    const entries = subdirectories(dir);
+    if (entries === undefined) return;
     for (const e of entries) walk(join(dir, e));
   };
   for (const mount of cgroupMounts()) if (existsSync(join(mount, root))) walk(join(mount, root));
@@ -84,14 +89,8 @@ export function pidsInCgroupTree(root: string): number[] {
 export function removeCgroupTree(root: string): string[] {
   const left: string[] = [];
   const remove = (dir: string): void => {
-    let entries: string[] = [];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true })
-        .filter((e) => e.isDirectory())
-        .map((e) => e.name);
-    } catch {
-      return;
-    }
+    const entries = subdirectories(dir);
+    if (entries === undefined) return;
     for (const e of entries) remove(join(dir, e));
     try {
       rmdirSync(dir);

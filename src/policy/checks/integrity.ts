@@ -32,6 +32,40 @@ const PROTECTED_HOST_PATHS = [
   '/dev',
 ];
 
+/**
+ * Host paths through which a writable mount takes over the node (and so every pod on it): static pod
+ * manifests the kubelet runs without admission, the node's programs, libraries, start-up and scheduled jobs,
+ * its users' homes, other distributions' kubelet and runtime roots, and local storage provisioners' roots
+ * (other pods' volumes). Read-only mounts of them (/etc/localtime, /usr/share/zoneinfo) are harmless.
+ */
+const NODE_CONTROL_HOST_PATHS = [
+  '/etc',
+  '/usr',
+  '/bin',
+  '/sbin',
+  '/lib',
+  '/lib32',
+  '/lib64',
+  '/libx32',
+  '/boot',
+  '/root',
+  '/home',
+  '/opt',
+  '/run',
+  '/var/run',
+  '/var/lib',
+  '/var/spool',
+  '/var/snap',
+  '/snap',
+];
+
+/** True when a writable mount of `hostPath` can change the node's programs or configuration. */
+export function hostPathControlsNode(hostPath: string): boolean {
+  const p = normalisePath(hostPath);
+  if (p === undefined) return true;
+  return NODE_CONTROL_HOST_PATHS.some((q) => p === q || p.startsWith(`${q}/`) || q.startsWith(`${p}/`));
+}
+
 /** True when mounting `hostPath` exposes a protected path (it is one, lies inside one, or contains one). */
 export function hostPathReachesContainers(hostPath: string): boolean {
   const p = normalisePath(hostPath);
@@ -129,6 +163,14 @@ function nodeWide(
         `volume "${v.name}" mounts host path ${path}, which reaches the kubelet's volumes or the container runtime, and through them the verified model files of every pod on the node`,
         'remove the hostPath volume (or use one outside the kubelet and container runtime directories)',
       );
+    else if (hostPathControlsNode(path)) {
+      const writers = containers.filter((c) => c.mounts.some((m) => m.volume === v.name && !m.readOnly));
+      if (writers.length > 0)
+        add(
+          `volume "${v.name}" mounts host path ${path} writable in container "${writers[0]!.name}" (${writers[0]!.location}): through it a pod changes the node's programs, configuration or static pods (which the kubelet runs without admission), and so the verified model files of every pod on the node`,
+          "mount it with readOnly: true, or use a host path outside the node's system directories (or a PersistentVolumeClaim)",
+        );
+    }
   }
   for (const c of containers)
     if (c.privileged)

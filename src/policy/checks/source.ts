@@ -17,7 +17,10 @@ export const sourceAllowed: Check = ({ policy, workload }) => {
         },
       ];
     }
-    if (policy.sources.some((s) => s.test(m.uri!))) {
+    // A claim is the unit a platform team approves: a pattern for the claim (pvc://models-*) covers every
+    // sub-path of it (pvc://models-llama/llama); a pattern with a sub-path still narrows to it.
+    const claimUri = m.scheme === 'pvc' ? /^pvc:\/\/[^/]+/.exec(m.uri)?.[0] : undefined;
+    if (policy.sources.some((s) => s.test(m.uri!) || (claimUri !== undefined && s.test(claimUri)))) {
       // A PVC's name is chosen by whoever creates the claim: it says nothing about where the files on it
       // came from. Only a signature (or an allowed digest) says whose they are.
       const vouched =
