@@ -644,8 +644,35 @@ function readWithGrammar(
   for (const c of reading.caches) cacheLocation(view, c.where, c.value, ctx.volumes);
   readDownloadEnv(view, env, ctx);
   hubCache(view, env, ctx);
+  if (r.args.some((a) => /^--trust[-_]remote[-_]code(=|$)/.test(a))) trustedCodeCache(view, env, ctx);
   supplied();
   return reading.inert;
+}
+
+/**
+ * With --trust-remote-code the server imports the model repository's Python files from the Hugging Face
+ * modules cache (HF_MODULES_CACHE, by default $HF_HOME/modules): storage the pod brings there is code it runs.
+ */
+function trustedCodeCache(view: ContainerView, env: ContainerEnv, ctx: ContainerContext): void {
+  if (envValue(env, 'HF_MODULES_CACHE') !== undefined) return; // a path variable: code-env.ts judges it
+  const lit = (n: string) => {
+    const v = envValue(env, n);
+    if (v === undefined) return imageEnvOf(view.repository, n);
+    return v.kind === 'literal' && v.value !== '' ? v.value : undefined;
+  };
+  const hfHome =
+    lit('HF_HOME') ?? `${lit('XDG_CACHE_HOME') ?? `${lit('HOME') ?? '/root'}/.cache`}/huggingface`;
+  const modules = normalisePath(`${hfHome}/modules`);
+  const hit = modules !== undefined ? mountFor(modules, view.mounts) : undefined;
+  if (!hit || ownScratch(ctx, hit.mount.volume)) return;
+  view.unreadable.push({
+    where: '--trust-remote-code',
+    value: modules!,
+    reason: `with --trust-remote-code the server imports the model's Python code from ${modules}, which is on volume "${hit.mount.volume}": code there is whatever that storage holds`,
+    remediation:
+      'mount the Hugging Face cache on an emptyDir only the server uses, or drop --trust-remote-code',
+    relevance: 'always',
+  });
 }
 
 /**

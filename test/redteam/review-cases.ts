@@ -1487,7 +1487,7 @@ export const HOLES: ReviewCase[] = [
     'vLLM passes the JSON file to logging.config.dictConfig, whose "()" key imports and calls any callable with the given keywords ({"()": "subprocess.Popen", "args": [...]}): code at start-up, no native library needed. The flag form (--log-config-file) is refused by MODEL_ISH; the variable is not. Same shape: any server option variable whose value is a config file (TGI/uvicorn/gunicorn log configs, HF_HUB_* files)',
     'src/workloads/code-env.ts:11-41 (the list of code-loading variables) and src/workloads/servers.ts (the vLLM grammar reads flags, not VLLM_* variables). Fix: as H68 — a variable naming a file on a pod-supplied volume is unreadable unless a grammar reads it as a model or cache',
   ),
-  openHole(
+  hole(
     'H78',
     'code-injection',
     'a PVC at the default HF_MODULES_CACHE (~/.cache/huggingface/modules) with --trust-remote-code',
