@@ -219,8 +219,12 @@ describe('the runtime verifier on the real node', { timeout: 300_000 }, () => {
     expect(result?.reason).toBeTruthy();
     // The server never started.
     expect(status.containerStatuses?.[0]?.state?.running).toBeUndefined();
-    const get = await cluster.kubectl(['get', 'pod', 'tampered', '-n', NS]);
-    expect(get.stdout).toMatch(/Init:Error|Init:CrashLoopBackOff/);
+    // kubectl's STATUS cycles while the kubelet restarts the failed init container (restartPolicy Always):
+    // Init:Error, Init:0/1 while it runs again, then Init:CrashLoopBackOff.
+    await eventually('kubectl to show the failed init container', async () => {
+      const get = await cluster.kubectl(['get', 'pod', 'tampered', '-n', NS]);
+      return /Init:Error|Init:CrashLoopBackOff/.test(get.stdout) ? true : undefined;
+    });
 
     const event = await eventually('ModelVerificationFailed Event', async () => {
       const ev = await cluster.kubectl([
