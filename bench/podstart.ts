@@ -7,8 +7,14 @@
 // Ready condition is taken from a watch. The verifier's own time is the durationMs in its termination
 // message (re-hash, compare, signature); `openssl dgst -sha256` hashes the same files with the same
 // parallelism (one process per worker the verifier uses, files split evenly) for reference.
+// OCI evidence (issue 17): the image's manifest is also signed in model-signing's OCI mode and the bundle
+// attached to it in the registry; in a third namespace a policy with the same key (and verifier.inject)
+// selects the pod, which declares nothing: the controller finds the signature and scans the layers once,
+// admission verifies it, and the pod gets no verifier (no re-hash). `oci_admission_ratio` is its Ready time
+// over the unselected namespace's, same image (target <= 1.1). The verifier's pods mount the same layers
+// under a second manifest with no signature in the registry (a signed one would need no re-hash).
 // Last line: one JSON object, also written to docs/perf/podstart.json (emitResult).
-//   npm run bench:podstart [-- --rounds 6 --size-mib 1024]
+//   npm run bench:podstart [-- --rounds 12 --size-mib 1024]
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -17,7 +23,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import yaml from 'js-yaml';
 import { CoreV1Api, Watch, type V1Pod } from '@kubernetes/client-node';
-import { repoRoot } from '../scripts/cluster/control-plane.ts';
+import { repoRoot, run } from '../scripts/cluster/control-plane.ts';
 import { REAL_NODE_LABEL, REAL_NODE_TAINT } from '../scripts/cluster/node/config.ts';
 import { pushDirectoryImage } from '../scripts/image/oci.ts';
 import { installInClusterModelgate } from '../scripts/demo/in-cluster-modelgate.ts';
@@ -34,7 +40,7 @@ const arg = (name: string, fallback: number): number => {
   if (!Number.isFinite(v) || v <= 0) throw new Error(`--${name} must be a positive number`);
   return v;
 };
-const rounds = arg('rounds', 6);
+const rounds = arg('rounds', 12);
 const sizeMib = arg('size-mib', 1024);
 const shards = 4;
 const log = (s: string): void => {
@@ -114,17 +120,51 @@ async function main(): Promise<void> {
   const signed = await signModel(modelDir, loadSigner(key.privateKeyPem));
   log(`signed: ${signed.digest}; pushing the image`);
   const reference = await pushDirectoryImage(modelDir, cluster.node.registry, 'models/bench-podstart', 'v1');
+  // The same layers and config under another manifest (an annotation more) with no signature in the
+  // registry: the verifier's pods use it, so they take the runtime path (re-hash) rather than the evidence.
+  const runtimeReference = await pushDirectoryImage(
+    modelDir,
+    cluster.node.registry,
+    'models/bench-podstart-runtime',
+    'v1',
+    { 'org.opencontainers.image.description': 'bench:podstart, runtime-hash path' },
+  );
+  // The first manifest signed in model-signing's OCI mode, the bundle attached to it as a referrer.
+  writeFileSync(join(work, 'key.pem'), key.privateKeyPem);
+  writeFileSync(join(work, 'no-auth.json'), '{"auths":{}}');
+  const attached = await run(
+    process.execPath,
+    [
+      join(repoRoot, 'bin', 'modelgate.js'),
+      'sign',
+      '--oci-manifest',
+      reference,
+      '--key',
+      join(work, 'key.pem'),
+      '--attach',
+      '--insecure-registry',
+      cluster.node.registry,
+      '--registry-auth',
+      join(work, 'no-auth.json'),
+    ],
+    { timeoutMs: 120_000 },
+  );
+  if (attached.code !== 0) throw new Error(`modelgate sign --oci-manifest failed: ${attached.stderr}`);
+  log(attached.stdout.trim());
 
   const label = 'modelgate.io/bench-podstart';
   const nsWith = 'bench-podstart-verifier';
   const nsWithout = 'bench-podstart-plain';
+  const nsOci = 'bench-podstart-oci';
   const policyName = 'bench-podstart';
-  for (const ns of [nsWith, nsWithout]) await removeNamespace(cluster, ns);
+  const ociPolicyName = 'bench-podstart-oci';
+  for (const ns of [nsWith, nsWithout, nsOci]) await removeNamespace(cluster, ns);
   const mg = await installInClusterModelgate(cluster, {
     release: 'mg-bench',
     namespace: 'mg-bench',
     namespaceLabel: label,
     log,
+    set: [`ociEvidence.insecureRegistries[0]=${cluster.node.registry}`],
   });
   try {
     const objects: Record<string, unknown>[] = [
@@ -134,6 +174,30 @@ async function main(): Promise<void> {
         metadata: { name: nsWith, labels: { [label]: 'true', 'bench/verifier': 'on' } },
       },
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name: nsWithout, labels: { [label]: 'true' } } },
+      {
+        apiVersion: 'v1',
+        kind: 'Namespace',
+        metadata: { name: nsOci, labels: { [label]: 'true', 'bench/oci': 'on' } },
+      },
+      {
+        apiVersion: 'modelgate.io/v1alpha1',
+        kind: 'ClusterModelPolicy',
+        metadata: { name: ociPolicyName },
+        spec: {
+          enforcement: 'Enforce',
+          match: { namespaceSelector: { matchLabels: { 'bench/oci': 'on' } } },
+          requirePinned: true,
+          authorities: [{ name: 'bench', key: { pem: key.publicKeyPem } }],
+          // Injected for models without evidence in the registry; this one has it, so it gets none.
+          verifier: { inject: true },
+          nonModelImages: [
+            {
+              repository: cluster.node.images.busybox.split('@')[0]!,
+              reason: 'the benchmark server only sleeps',
+            },
+          ],
+        },
+      },
       {
         apiVersion: 'modelgate.io/v1alpha1',
         kind: 'ClusterModelPolicy',
@@ -164,22 +228,27 @@ async function main(): Promise<void> {
     });
     if (applied.code !== 0) throw new Error(applied.stderr);
 
+    // The OCI pod declares nothing: its signature is found in the registry.
     const podFor = (namespace: string, name: string): V1Pod => ({
       apiVersion: 'v1',
       kind: 'Pod',
       metadata: {
         name,
         namespace,
-        annotations: {
-          'modelgate.io/models': JSON.stringify([
-            {
-              name: 'bench',
-              volume: 'model',
-              digest: signed.digest,
-              signature: { configMapRef: { name: 'bench-signature', key: 'model.sig' } },
-            },
-          ]),
-        },
+        ...(namespace === nsOci
+          ? {}
+          : {
+              annotations: {
+                'modelgate.io/models': JSON.stringify([
+                  {
+                    name: 'bench',
+                    volume: 'model',
+                    digest: signed.digest,
+                    signature: { configMapRef: { name: 'bench-signature', key: 'model.sig' } },
+                  },
+                ]),
+              },
+            }),
       },
       spec: {
         nodeSelector: { [REAL_NODE_LABEL.key]: REAL_NODE_LABEL.value },
@@ -194,7 +263,9 @@ async function main(): Promise<void> {
             volumeMounts: [{ name: 'model', mountPath: '/models/bench', readOnly: true }],
           },
         ],
-        volumes: [{ name: 'model', image: { reference } }],
+        volumes: [
+          { name: 'model', image: { reference: namespace === nsWith ? runtimeReference : reference } },
+        ],
       },
     });
 
@@ -202,7 +273,7 @@ async function main(): Promise<void> {
     const startPod = async (
       namespace: string,
       name: string,
-    ): Promise<{ ms: number; verifierMs?: number }> => {
+    ): Promise<{ ms: number; admitMs: number; verifierMs?: number }> => {
       const watch = new Watch(kc);
       let resolveReady: (pod: V1Pod) => void = () => {};
       let rejectReady: (e: Error) => void = () => {};
@@ -229,6 +300,8 @@ async function main(): Promise<void> {
       const t0 = performance.now();
       try {
         await core.createNamespacedPod({ namespace, body: podFor(namespace, name) });
+        // The create call returns once admission (both webhooks) is done.
+        const admitMs = performance.now() - t0;
         const timeout = setTimeout(
           () => rejectReady(new Error(`pod ${namespace}/${name} not Ready after 5 minutes`)),
           300_000,
@@ -240,7 +313,7 @@ async function main(): Promise<void> {
         const verifierMs = message
           ? (JSON.parse(message) as { durationMs: number }[])[0]?.durationMs
           : undefined;
-        return verifierMs === undefined ? { ms } : { ms, verifierMs };
+        return verifierMs === undefined ? { ms, admitMs } : { ms, admitMs, verifierMs };
       } finally {
         request.abort();
         await core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds: 0 }).catch(() => undefined);
@@ -267,9 +340,28 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 500));
     }
 
-    log('warm-up: pulling the image on the node and reading the files once (both kinds of pod)');
+    // The controller finds the signature and scans the layers once ("verification pending" until then);
+    // then the pod is admitted from the record, without the verifier.
+    const ociStarted = performance.now();
+    for (let i = 0; ; i++) {
+      const dry = await cluster.kubectl(['apply', '--dry-run=server', '-o', 'json', '-f', '-'], {
+        input: yaml.dump(podFor(nsOci, 'probe')),
+      });
+      if (dry.code === 0) {
+        if (dry.stdout.includes('modelgate-verifier'))
+          throw new Error('the OCI pod got the verifier: its signature in the registry did not count');
+        break;
+      }
+      if (!/verification pending|not scanned its layers yet/.test(dry.stderr) || i > 600)
+        throw new Error(`the OCI pod was refused: ${dry.stderr}`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const ociFirstAdmissionMs = performance.now() - ociStarted;
+    log(`OCI evidence resolved and the layers scanned: admitted after ${ociFirstAdmissionMs.toFixed(0)} ms`);
+
+    log('warm-up: pulling the image on the node and reading the files once (every kind of pod)');
     let n = 0;
-    for (const ns of [nsWith, nsWithout]) {
+    for (const ns of [nsWith, nsWithout, nsOci]) {
       const name = `warm-${n++}`;
       const r = await startPod(ns, name);
       await waitGone(ns, name);
@@ -278,21 +370,35 @@ async function main(): Promise<void> {
 
     const withVerifier: number[] = [];
     const without: number[] = [];
+    const oci: number[] = [];
+    const admit = { oci: [] as number[], without: [] as number[] };
     const verifierMs: number[] = [];
     const opensslMs: number[] = [];
     const workers = availableParallelism();
+    const kinds = [nsWith, nsWithout, nsOci];
+    const what = (ns: string) =>
+      ns === nsWith ? 'with verifier   ' : ns === nsOci ? 'OCI evidence    ' : 'not selected    ';
     for (let round = 0; round < rounds; round++) {
-      const order = round % 2 === 0 ? [nsWith, nsWithout] : [nsWithout, nsWith];
+      // Each kind goes first, second and third in turn (and the rotation reverses every other cycle).
+      const rotated = [...kinds.slice(round % 3), ...kinds.slice(0, round % 3)];
+      const order = Math.floor(round / 3) % 2 === 0 ? rotated : rotated.reverse();
       for (const ns of order) {
-        const name = `pod-${round}-${ns === nsWith ? 'v' : 'p'}`;
+        const name = `pod-${round}-${ns === nsWith ? 'v' : ns === nsOci ? 'o' : 'p'}`;
         const r = await startPod(ns, name);
         await waitGone(ns, name);
         if (ns === nsWith) {
           withVerifier.push(r.ms);
           if (r.verifierMs !== undefined) verifierMs.push(r.verifierMs);
-        } else without.push(r.ms);
+        } else if (ns === nsOci) {
+          if (r.verifierMs !== undefined) throw new Error('the OCI pod ran the verifier');
+          oci.push(r.ms);
+          admit.oci.push(r.admitMs);
+        } else {
+          without.push(r.ms);
+          admit.without.push(r.admitMs);
+        }
         log(
-          `  round ${round + 1} ${ns === nsWith ? 'with verifier   ' : 'without verifier'}: ${r.ms.toFixed(0)} ms to Ready${r.verifierMs !== undefined ? ` (verifier ${r.verifierMs} ms)` : ''}`,
+          `  round ${round + 1} ${what(ns)}: ${r.ms.toFixed(0)} ms to Ready (create call ${r.admitMs.toFixed(0)} ms)${r.verifierMs !== undefined ? ` (verifier ${r.verifierMs} ms)` : ''}`,
         );
       }
       opensslMs.push(await opensslParallel(files, workers));
@@ -314,6 +420,11 @@ async function main(): Promise<void> {
       verifier_ratio: Number((median(withVerifier) / median(without)).toFixed(2)),
       verifier_added_ms: Math.round(median(withVerifier) - median(without)),
       hash_vs_openssl: Number((median(verifierMs) / median(opensslMs)).toFixed(2)),
+      ready_ms_oci_evidence: Math.round(median(oci)),
+      oci_admission_ratio: Number((median(oci) / median(without)).toFixed(2)),
+      oci_first_admission_ms: Math.round(ociFirstAdmissionMs),
+      create_call_ms_oci_evidence: Math.round(median(admit.oci)),
+      create_call_ms_not_selected: Math.round(median(admit.without)),
     };
     process.stderr.write(
       [
@@ -321,6 +432,8 @@ async function main(): Promise<void> {
         `model ${sizeMib} MiB in ${files.length} files, image on the node, warm page cache; medians of ${rounds} interleaved rounds`,
         `  pod create -> Ready, without the verifier   ${summary.ready_ms_without_verifier} ms`,
         `  pod create -> Ready, with the verifier      ${summary.ready_ms_with_verifier} ms  (x${summary.verifier_ratio}, +${summary.verifier_added_ms} ms)`,
+        `  pod create -> Ready, OCI evidence           ${summary.ready_ms_oci_evidence} ms  (x${summary.oci_admission_ratio}; first admission after ${summary.oci_first_admission_ms} ms: registry lookup and layer scan)`,
+        `  the create call (admission), OCI evidence  ${summary.create_call_ms_oci_evidence} ms; not selected ${summary.create_call_ms_not_selected} ms`,
         `  verifier (re-hash + compare + signature)    ${summary.verifier_ms} ms`,
         `  openssl dgst -sha256, ${workers} processes          ${summary.openssl_ms} ms  (verifier / openssl = ${summary.hash_vs_openssl})`,
         '',
@@ -328,8 +441,8 @@ async function main(): Promise<void> {
     );
     emitResult('podstart', summary);
   } finally {
-    for (const ns of [nsWith, nsWithout]) await removeNamespace(cluster, ns);
-    await cluster.kubectl(['delete', 'clustermodelpolicy', policyName, '--ignore-not-found']);
+    for (const ns of [nsWith, nsWithout, nsOci]) await removeNamespace(cluster, ns);
+    await cluster.kubectl(['delete', 'clustermodelpolicy', policyName, ociPolicyName, '--ignore-not-found']);
     await mg.uninstall();
     rmSync(work, { recursive: true, force: true });
     await cluster.stop();

@@ -23,7 +23,15 @@ export interface CheckResultJson {
     remediation: string;
     enforcement: string;
   }[];
+  /** Which evidence verified each model, per policy. */
+  evidence?: { policy: string; model: string; kind: string; detail: string }[];
+  /** OCI digests whose registry evidence this offline check could not consult. */
+  registryEvidenceMissing?: { digest: string; uri: string; note: string }[];
 }
+
+/** What `check` says about OCI digests it has no record for: it never calls a registry. */
+export const OFFLINE_NOTE =
+  'modelgate check runs offline: signatures stored in the registry are out of its reach; give it the records the controller wrote (kubectl get configmaps -n <modelgate namespace> -l modelgate.io/oci-evidence -o yaml) in --cluster, or decide in the cluster (kubectl apply --dry-run=server)';
 
 export function toJsonResult(o: CheckedObject): CheckResultJson {
   return {
@@ -40,6 +48,10 @@ export function toJsonResult(o: CheckedObject): CheckResultJson {
       remediation: v.remediation,
       enforcement: v.enforcement,
     })),
+    ...(o.decision.evidence ? { evidence: o.decision.evidence } : {}),
+    ...(o.decision.ociMisses
+      ? { registryEvidenceMissing: o.decision.ociMisses.map((m) => ({ ...m, note: OFFLINE_NOTE })) }
+      : {}),
   };
 }
 
@@ -59,5 +71,11 @@ export function renderText(o: CheckedObject): string {
   }
   for (const w of d.warnings.filter((w) => !d.violations.some((v) => w.includes(v.message))))
     lines.push(`  warning: ${w}`);
+  for (const e of d.evidence ?? [])
+    lines.push(`  evidence ${e.policy} · ${e.model}: ${e.kind} (${e.detail})`);
+  if (d.ociMisses?.length)
+    lines.push(
+      `  registry evidence: none at hand for ${d.ociMisses.map((m) => m.uri || m.digest).join(', ')}. ${OFFLINE_NOTE}`,
+    );
   return lines.join('\n');
 }

@@ -127,3 +127,80 @@ describe('modelgate check', () => {
     expect((await check('--output', 'xml', '--policy', 'x', 'y')).code).toBe(2);
   });
 });
+
+describe('modelgate check and registry evidence (OCI)', () => {
+  it('says registry evidence is out of its reach offline, and uses the records given in --cluster', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const yaml = (await import('js-yaml')).default;
+    const { loadSigner } = await import('../signing/sign.ts');
+    const { signOciManifest } = await import('../oci/signed-manifest.ts');
+    const { CLEAN_SCAN, evidenceConfigMap, imageManifestBytes, recordFor } =
+      await import('../oci/oci-images.test-support.ts');
+    const { digestOf } = await import('../oci/manifest.ts');
+    const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const manifest = imageManifestBytes('model.safetensors');
+    const ref = `registry.example.com/models/llama@${digestOf(manifest)}`;
+    const dir = tmp();
+    const pem = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    writeFileSync(
+      join(dir, 'policy.yaml'),
+      yaml.dump({
+        apiVersion: 'modelgate.io/v1alpha1',
+        kind: 'ClusterModelPolicy',
+        metadata: { name: 'oci' },
+        spec: {
+          authorities: [{ name: 'release', key: { pem } }],
+          nonModelImages: [{ repository: 'docker.io/kserve/huggingfaceserver', reason: 'test' }],
+        },
+      }),
+    );
+    writeFileSync(
+      join(dir, 'pod.yaml'),
+      yaml.dump({
+        apiVersion: 'v1',
+        kind: 'Pod',
+        metadata: { name: 'p', namespace: 'ml' },
+        spec: {
+          shareProcessNamespace: true,
+          containers: [
+            {
+              name: 'kserve-container',
+              image: `kserve/huggingfaceserver@sha256:${'a'.repeat(64)}`,
+              args: ['--model_dir=/mnt/models'],
+              volumeMounts: [{ name: 'kserve-provision-location', mountPath: '/mnt', readOnly: true }],
+            },
+            {
+              name: 'modelcar',
+              image: ref,
+              args: ['sh', '-c', 'ln -sf /proc/$$$$/root/models /mnt/models && sleep infinity'],
+              volumeMounts: [{ name: 'kserve-provision-location', mountPath: '/mnt' }],
+            },
+          ],
+          volumes: [{ name: 'kserve-provision-location', emptyDir: {} }],
+        },
+      }),
+    );
+    const offline = await check('--policy', join(dir, 'policy.yaml'), join(dir, 'pod.yaml'));
+    expect(offline.code).toBe(1);
+    expect(offline.out).toMatch(
+      /registry evidence: none at hand for oci:\/\/registry.example.com\/models\/llama@sha256:/,
+    );
+    expect(offline.out).toMatch(
+      /modelgate check runs offline: signatures stored in the registry are out of its reach/,
+    );
+    const signer = loadSigner(keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    const record = recordFor(manifest, [signOciManifest(manifest, signer, 'm').bundle], { scan: CLEAN_SCAN });
+    writeFileSync(join(dir, 'cluster.yaml'), yaml.dump(evidenceConfigMap(record)));
+    const withRecords = await check(
+      '--policy',
+      join(dir, 'policy.yaml'),
+      '--cluster',
+      join(dir, 'cluster.yaml'),
+      join(dir, 'pod.yaml'),
+    );
+    expect(withRecords.out).toMatch(
+      /evidence ClusterModelPolicy\/oci · oci:\/\/registry.example.com\/models\/llama@sha256:[0-9a-f]+: admission-oci/,
+    );
+    expect(withRecords.code).toBe(0);
+  });
+});

@@ -156,3 +156,16 @@ describe('modelgate controller flags', () => {
     expect(() => parseControllerFlags(['--nope'])).toThrow(UsageError);
   });
 });
+
+describe('controller OCI evidence flags', () => {
+  it('on by default with pull secrets; off with --oci-evidence=false; bad sizes refused', () => {
+    const on = parseControllerFlags(['--insecure-registry', '10.0.0.1:5000', '--insecure-registry', 'r:1']);
+    expect(on !== 'help' && on.oci).toMatchObject({
+      insecureRegistries: ['10.0.0.1:5000', 'r:1'],
+      pullSecrets: true,
+    });
+    const off = parseControllerFlags(['--oci-evidence=false']);
+    expect(off !== 'help' && off.oci).toBeUndefined();
+    expect(() => parseControllerFlags(['--oci-scan-max-layer-bytes', '1e9'])).toThrow(/whole number/);
+  });
+});

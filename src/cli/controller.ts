@@ -1,7 +1,8 @@
 // `modelgate controller`: policy status, audit, verification results, webhook TLS and configuration,
 // leader-elected. Thin: parse flags, connect, build the Controller, serve health and metrics, wait for
 // SIGTERM/SIGINT (then release the lease so a standby takes over at once).
-import { hostname } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { HttpKubeClient } from '../kube/client.ts';
 import { Kubeconfig } from '../kube/kubeconfig.ts';
@@ -10,6 +11,9 @@ import { startHealthServer, type HealthServer } from '../telemetry/health-server
 import { Controller } from '../controller/manager.ts';
 import { ControllerMetrics } from '../telemetry/metrics.ts';
 import { preflight } from '../controller/preflight.ts';
+import type { OciEvidenceOptions } from '../controller/oci-evidence.ts';
+import type { ReportApiChoice } from '../controller/reports.ts';
+import { Keyring } from '../oci/credentials.ts';
 import { DEFAULT_VERIFIER_IMAGE } from '../mutation/verifier-container.ts';
 import { createLogger, isLogLevel, LOG_LEVELS } from '../telemetry/logger.ts';
 import { parseFlags, UsageError } from './args.ts';
@@ -37,6 +41,18 @@ flags:
   --certificate-expiry-warning <DURATION>  warn this long before a signing or CA certificate expires (default 720h)
   --verifier-image <IMG>         the verifier image the webhook injects (the same value as its --verifier-image;
                                  default ${DEFAULT_VERIFIER_IMAGE}): only results of that verifier count
+  --reports <WHICH>              report API: auto (openreports.io Reports when that CRD is installed, else
+                                 wgpolicyk8s.io PolicyReports), openreports, wgpolicyk8s, or both (default auto)
+  --oci-evidence[=true|false]    look for signatures of digest-pinned OCI models in their registries, scan
+                                 their layers, and record what is found for the webhooks (default true)
+  --registry-credentials <FILE>  Docker config JSON with modelgate's own registry credentials (a mounted Secret)
+  --insecure-registry <HOST>     a registry (host:port as in references) reached over plain HTTP (repeatable)
+  --oci-pull-secrets[=true|false] also use the pull secrets (and service accounts) of the workloads that
+                                 pin a digest; needs get on Secrets and ServiceAccounts (default true)
+  --oci-scan-dir <DIR>           scratch directory for unpacking layers to scan (default the system temp dir)
+  --oci-scan-max-layer-bytes <N> largest layer, unpacked, the controller scans (default 34359738368)
+  --oci-refresh <DURATION>       look again at a digest with a signature after this long (default 10m)
+  --oci-retry <DURATION>         look again at a digest without one, or whose registry failed (default 1m)
   --log-level <LEVEL>            ${LOG_LEVELS.join(', ')} (default info)`;
 
 const FLAGS = {
@@ -57,9 +73,18 @@ const FLAGS = {
   'certificate-expiry-warning': { type: 'string' },
   'verifier-image': { type: 'string' },
   'log-level': { type: 'string' },
+  reports: { type: 'string' },
+  'oci-evidence': { type: 'string' },
+  'registry-credentials': { type: 'string' },
+  'insecure-registry': { type: 'string', multiple: true },
+  'oci-pull-secrets': { type: 'string' },
+  'oci-scan-dir': { type: 'string' },
+  'oci-scan-max-layer-bytes': { type: 'string' },
+  'oci-refresh': { type: 'string' },
+  'oci-retry': { type: 'string' },
 } as const;
 
-const BOOLEAN_FLAGS = ['--leader-elect', '--cert-manager'];
+const BOOLEAN_FLAGS = ['--leader-elect', '--cert-manager', '--oci-evidence', '--oci-pull-secrets'];
 /** How long the start-up check waits for the API server. */
 const PREFLIGHT_TIMEOUT_MS = 10_000;
 
@@ -103,6 +128,17 @@ export interface ControllerFlags {
   certificateExpiryWarningMs: number;
   verifierImage: string;
   logLevel: string;
+  reports: ReportApiChoice;
+  /** Undefined when --oci-evidence=false. */
+  oci?: {
+    credentialsFile?: string;
+    insecureRegistries: string[];
+    pullSecrets: boolean;
+    scanDir: string;
+    maxLayerBytes: number;
+    refreshMs: number;
+    retryMs: number;
+  };
 }
 
 export function parseControllerFlags(argv: string[]): ControllerFlags | 'help' {
@@ -144,6 +180,39 @@ export function parseControllerFlags(argv: string[]): ControllerFlags | 'help' {
       : 30 * 86_400_000,
     verifierImage: values['verifier-image'] || DEFAULT_VERIFIER_IMAGE,
     logLevel,
+    reports: reportsFlag(values.reports),
+    ...(boolFlag(values['oci-evidence'], 'oci-evidence', true) ? { oci: ociFlags(values) } : {}),
+  };
+}
+
+function reportsFlag(v: string | undefined): ReportApiChoice {
+  if (v === undefined) return 'auto';
+  if (v === 'auto' || v === 'openreports' || v === 'wgpolicyk8s' || v === 'both') return v;
+  throw new UsageError(`--reports must be auto, openreports, wgpolicyk8s or both, not "${v}"\n\n${USAGE}`);
+}
+
+function ociFlags(values: {
+  'registry-credentials'?: string;
+  'insecure-registry'?: string[];
+  'oci-pull-secrets'?: string;
+  'oci-scan-dir'?: string;
+  'oci-scan-max-layer-bytes'?: string;
+  'oci-refresh'?: string;
+  'oci-retry'?: string;
+}): NonNullable<ControllerFlags['oci']> {
+  const max = values['oci-scan-max-layer-bytes'];
+  if (max !== undefined && !/^[1-9][0-9]*$/.test(max))
+    throw new UsageError(
+      `--oci-scan-max-layer-bytes must be a whole number of bytes, not "${max}"\n\n${USAGE}`,
+    );
+  return {
+    ...(values['registry-credentials'] ? { credentialsFile: values['registry-credentials'] } : {}),
+    insecureRegistries: values['insecure-registry'] ?? [],
+    pullSecrets: boolFlag(values['oci-pull-secrets'], 'oci-pull-secrets', true),
+    scanDir: values['oci-scan-dir'] ?? tmpdir(),
+    maxLayerBytes: max === undefined ? 32 * 1024 ** 3 : Number(max),
+    refreshMs: values['oci-refresh'] ? parseDuration(values['oci-refresh'], 'oci-refresh') : 600_000,
+    retryMs: values['oci-retry'] ? parseDuration(values['oci-retry'], 'oci-retry') : 60_000,
   };
 }
 
@@ -174,6 +243,32 @@ export async function run(argv: string[]): Promise<number> {
     );
   }
   const server = kubeConfig.getCurrentCluster().server;
+  let ociOptions: OciEvidenceOptions | undefined;
+  if (flags.oci) {
+    let credentials: string | undefined;
+    if (flags.oci.credentialsFile !== undefined)
+      try {
+        credentials = readFileSync(flags.oci.credentialsFile, 'utf8');
+        new Keyring().addDockerConfig(credentials, flags.oci.credentialsFile);
+      } catch (err) {
+        return fail(
+          `cannot use --registry-credentials ${flags.oci.credentialsFile}: ${(err as Error).message}; give a Docker config JSON file ({"auths": {...}})`,
+        );
+      }
+    ociOptions = {
+      ...(credentials !== undefined ? { credentials } : {}),
+      insecureHosts: flags.oci.insecureRegistries,
+      pullSecrets: flags.oci.pullSecrets,
+      refreshMs: flags.oci.refreshMs,
+      retryMs: flags.oci.retryMs,
+      // The controller's memory is small (docs/operations.md, Sizing): what it cannot hold is scanned at pod start.
+      scan: {
+        scratchDir: flags.oci.scanDir,
+        maxLayerBytes: flags.oci.maxLayerBytes,
+        scanLimits: { maxPickleBytes: 64 * 1024 * 1024, maxHeaderBytes: 32 * 1024 * 1024 },
+      },
+    };
+  }
   const metrics = new ControllerMetrics({ processMetrics: true });
   const controller = new Controller(client, realClock, logger, metrics, {
     namespace: flags.namespace,
@@ -192,6 +287,8 @@ export async function run(argv: string[]): Promise<number> {
     certificateExpiryWarningMs: flags.certificateExpiryWarningMs,
     verifier: { image: flags.verifierImage },
     ...(flags.extraCertNames.length ? { extraCertNames: flags.extraCertNames } : {}),
+    reports: flags.reports,
+    ...(ociOptions ? { ociEvidence: ociOptions } : {}),
   });
   let health: HealthServer;
   try {

@@ -12,6 +12,8 @@ import { parseWorkers, resolveIgnorePath } from './verify.ts';
 const USAGE = `usage: modelgate sign <MODEL_PATH> --key <PRIVATE PEM> [--certificate-chain <PEM>] --signature <OUT>
          [--hash sha256|blake2b|blake3] [--shard-size N] [--ignore-path <P>]... [--allow-symlinks]
          [--workers N] [--output text|json]
+       modelgate sign --oci-manifest <FILE|REF> --key <PRIVATE PEM> [--signature <OUT>] [--attach] ...
+                      (an OCI manifest in model-signing's OCI mode: add --help after --oci-manifest=x for its flags)
 
 Writes an OpenSSF model_signing bundle (Sigstore bundle v0.3, DSSE, in-toto statement) that
 \`model_signing verify key|certificate\` accepts.
@@ -50,6 +52,8 @@ function readPem(path: string, what: string): string {
 }
 
 export async function run(argv: string[]): Promise<number> {
+  if (argv.some((a) => a === '--oci-manifest' || a.startsWith('--oci-manifest=')))
+    return (await import('./oci.ts')).runSign(argv);
   const { values, positionals } = parseFlags(argv, OPTIONS, USAGE);
   if (values.help) {
     process.stdout.write(`${USAGE}\n`);

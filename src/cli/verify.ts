@@ -19,6 +19,7 @@ const USAGE = `usage: modelgate verify <MODEL_PATH> --signature <FILE>
          [--scan] [--deny-format FORMAT]... [--allow-global module.Name]...
          [--workers N] [--output text|json] [--verifier] [--termination-log <PATH>] [--config <FILE>]
        modelgate verify --pod-config-env <ENV> [--termination-log <PATH>] [--workers N]
+       modelgate verify --oci-manifest <FILE|REF> ...   (a bundle over an OCI manifest: add --help after --oci-manifest=x)
 
 Verifies the signature bundle (OpenSSF model_signing format) and that every file of the model matches it.
   --key               PEM public key (ECDSA P-256/P-384/P-521 or Ed25519)
@@ -120,7 +121,7 @@ export function resolveIgnorePath(modelPath: string, p: string): string {
   return existsSync(abs) && rel !== '' && !rel.startsWith('..') && !isAbsolute(rel) ? abs : p;
 }
 
-function trustSpec(v: {
+export function trustSpec(v: {
   key?: string;
   ca?: string[];
   identity?: string[];
@@ -244,6 +245,8 @@ async function runPodMode(argv: string[]): Promise<number> {
 export async function run(argv: string[]): Promise<number> {
   if (argv.some((a) => a === '--pod-config-env' || a.startsWith('--pod-config-env=')))
     return runPodMode(argv);
+  if (argv.some((a) => a === '--oci-manifest' || a.startsWith('--oci-manifest=')))
+    return (await import('./oci.ts')).runVerify(argv);
   let parsed;
   try {
     parsed = verifierInput(argv);

@@ -8,6 +8,7 @@ import { VerdictCache } from '../signing/index.ts';
 import { createLogger, isLogLevel, LOG_LEVELS, type Logger } from '../telemetry/logger.ts';
 import { AdmissionMetrics } from '../telemetry/metrics.ts';
 import { createAdmission } from '../webhook/admission.ts';
+import { OciEvidenceRequester } from '../webhook/oci-evidence-requests.ts';
 import { watchPolicyFiles } from '../webhook/policy-files-watcher.ts';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, startWebhookServer } from '../webhook/server.ts';
 import { parseFlags, requireOne, UsageError } from './args.ts';
@@ -28,6 +29,8 @@ flags:
   --policy-dir <DIR>             read policies from files instead of a cluster (reloaded on change, SIGHUP)
   --cluster-file <FILE>          with --policy-dir: Namespaces, RuntimeClasses, ConfigMaps, Secrets
   --controller-namespace <NS>    where cluster-wide key Secrets live (default $POD_NAMESPACE or modelgate-system)
+  --oci-evidence=true|false      read the controller's OCI evidence records and ask it for missing ones
+                                 (default true; the controller's --oci-evidence must agree)
   --verifier-image <IMG>         runtime verifier image when a policy names none (default ${DEFAULT_VERIFIER_IMAGE})
   --log-level <LEVEL>            ${LOG_LEVELS.join(', ')} (default info)
   --max-body-bytes <N>           largest AdmissionReview accepted, else 413 (default ${DEFAULT_MAX_BODY_BYTES})
@@ -45,6 +48,7 @@ const FLAGS = {
   'policy-dir': { type: 'string' },
   'cluster-file': { type: 'string' },
   'controller-namespace': { type: 'string' },
+  'oci-evidence': { type: 'string' },
   'verifier-image': { type: 'string' },
   'log-level': { type: 'string' },
   'max-body-bytes': { type: 'string' },
@@ -65,7 +69,8 @@ async function clusterStore(
   kubeconfig: string | undefined,
   controllerNamespace: string,
   logger: Logger,
-): Promise<PolicyStore> {
+  ociEvidence: boolean,
+): Promise<{ store: PolicyStore; requester?: OciEvidenceRequester }> {
   const { KubeConfig } = await import('@kubernetes/client-node');
   const kubeConfig = new KubeConfig();
   if (kubeconfig) kubeConfig.loadFromFile(kubeconfig);
@@ -75,17 +80,28 @@ async function clusterStore(
       kubeConfig: typeof kubeConfig;
       controllerNamespace: string;
       logger: Logger;
+      ociEvidence?: boolean;
     }) => PolicyStore;
   };
   if (typeof mod.createClusterPolicyStore !== 'function')
     throw new Error(
       'this build has no cluster policy store (src/policy-store/informer-store.ts); use --policy-dir',
     );
-  return mod.createClusterPolicyStore({
+  const store = mod.createClusterPolicyStore({
     kubeConfig,
     controllerNamespace,
     logger: logger.child({ component: 'policy-store' }),
+    ociEvidence,
   });
+  if (!ociEvidence) return { store };
+  // Asks the controller for OCI evidence the decisions missed (after answering, never on the admission path).
+  const { HttpKubeClient } = await import('../kube/client.ts');
+  const requester = new OciEvidenceRequester({
+    client: new HttpKubeClient(kubeConfig),
+    namespace: controllerNamespace,
+    logger: logger.child({ component: 'oci-evidence-requests' }),
+  });
+  return { store, requester };
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -123,6 +139,7 @@ export async function run(argv: string[]): Promise<number> {
   const metrics = new AdmissionMetrics({ processMetrics: true });
 
   let store: PolicyStore;
+  let requester: OciEvidenceRequester | undefined;
   const cleanups: (() => void)[] = [];
   const policyDir = values['policy-dir'];
   if (policyDir) {
@@ -147,7 +164,15 @@ export async function run(argv: string[]): Promise<number> {
     cleanups.push(watchPolicyFiles(paths, reload, logger));
     store = fileStore;
   } else {
-    store = await clusterStore(values.kubeconfig, controllerNamespace, logger);
+    const oci = values['oci-evidence'] ?? 'true';
+    if (oci !== 'true' && oci !== 'false')
+      throw new UsageError(`--oci-evidence must be true or false, not "${oci}"\n\n${USAGE}`);
+    ({ store, requester } = await clusterStore(
+      values.kubeconfig,
+      controllerNamespace,
+      logger,
+      oci === 'true',
+    ));
   }
   store.onChange((s) => {
     metrics.setPolicyCounts(s.policies.size, s.errors.length);
@@ -171,6 +196,7 @@ export async function run(argv: string[]): Promise<number> {
     verifyBundle,
     validateTrust: trustProblem,
     controllerNamespace,
+    ...(requester ? { onOciMisses: (m, o, ns) => requester.request(m, o, ns) } : {}),
   });
   const server = await startWebhookServer({
     admission,

@@ -49,3 +49,45 @@ describe('auditWorkload', () => {
     expect(a?.violations.map((v) => v.message).join()).toContain('signature verification is not available');
   });
 });
+
+describe('reports say which evidence verified each model', () => {
+  it('admission-oci for a model proven by a signature in the registry', async () => {
+    const { generateKeyPairSync } = await import('node:crypto');
+    const { loadSigner } = await import('../signing/sign.ts');
+    const { signOciManifest } = await import('../oci/signed-manifest.ts');
+    const { CLEAN_SCAN, evidenceConfigMap, imageManifestBytes, recordFor } =
+      await import('../oci/oci-images.test-support.ts');
+    const { digestOf } = await import('../oci/manifest.ts');
+    const { MemoryClusterView } = await import('../policy/cluster-view.ts');
+    const { reportResults } = await import('./audit-evaluate.ts');
+    const keys = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const signer = loadSigner(keys.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    const manifest = imageManifestBytes('model.safetensors');
+    const view = new MemoryClusterView({ evidenceNamespace: 'modelgate-system' });
+    view.upsert(namespace('ml'));
+    view.upsert(
+      evidenceConfigMap(
+        recordFor(manifest, [signOciManifest(manifest, signer, 'm').bundle], { scan: CLEAN_SCAN }),
+      ),
+    );
+    const pubPem = keys.publicKey.export({ type: 'spki', format: 'pem' }).toString();
+    const snap = {
+      policies: policySet(policy('oci', { authorities: [{ name: 'release', key: { pem: pubPem } }] })),
+      cluster: view,
+      errors: [],
+    };
+    const cache = new VerdictCache();
+    const d = deployment(
+      'd',
+      podSpec(withImageVolume('m', `registry.example.com/models/llama@${digestOf(manifest)}`)),
+    );
+    const a = auditWorkload(d as unknown as KubeObject, snap, DEFAULT_EXEMPT_NAMESPACES, (b, t) =>
+      cache.verify(b, t),
+    );
+    expect(a?.violations).toEqual([]);
+    const pass = reportResults(a!, 0).find((r) => r.result === 'pass');
+    expect(pass?.properties?.evidence).toMatch(
+      /^oci:\/\/registry.example.com\/models\/llama@sha256:[0-9a-f]{64}: admission-oci \(manifest sha256:.* signed by release: key sha256:/,
+    );
+  });
+});

@@ -3,7 +3,7 @@
 import { decide, formatViolation, type DecideOptions } from '../policy/decide.ts';
 import type { PolicySnapshot } from '../policy/store.ts';
 import type { BundleVerifier } from '../policy/signature-seam.ts';
-import type { Violation } from '../policy/types.ts';
+import type { ModelEvidence, Violation } from '../policy/types.ts';
 import { groupOfApiVersion, isSupportedKind } from '../workloads/kinds.ts';
 import type { KubeObject } from '../kube/types.ts';
 import type { ReportResult } from './reports.ts';
@@ -21,6 +21,8 @@ export interface WorkloadAudit {
   /** Ids of the policies that apply to the workload. */
   policies: string[];
   violations: Violation[];
+  /** Which evidence satisfied each policy's signature requirement, per model (admission-oci, runtime-hash). */
+  evidence?: ModelEvidence[];
 }
 
 /**
@@ -63,7 +65,19 @@ export function auditWorkload(
     },
     policies: d.policies,
     violations: d.violations,
+    ...(d.evidence ? { evidence: d.evidence } : {}),
   };
+}
+
+/** One line per model: which evidence verified it for this policy (PolicyReport result properties). */
+export function evidenceProperty(
+  evidence: readonly ModelEvidence[] | undefined,
+  policy: string,
+): string | undefined {
+  const mine = (evidence ?? []).filter((e) => e.policy === policy);
+  if (mine.length === 0) return undefined;
+  const text = mine.map((e) => `${e.model}: ${e.kind} (${e.detail})`).join('; ');
+  return text.length > 1024 ? `${text.slice(0, 1023)}…` : text;
 }
 
 const SEVERITY = { Enforce: 'high', Warn: 'medium', Audit: 'low' } as const;
@@ -88,6 +102,7 @@ export function reportResults(a: WorkloadAudit, at: number): ReportResult[] {
   }));
   for (const p of a.policies) {
     if (a.violations.some((v) => v.policy === p)) continue;
+    const evidence = evidenceProperty(a.evidence, p);
     out.push({
       policy: p,
       rule: 'all-checks',
@@ -95,6 +110,7 @@ export function reportResults(a: WorkloadAudit, at: number): ReportResult[] {
       message: 'the workload meets the policy',
       category: 'Model supply chain',
       resources,
+      ...(evidence ? { properties: { evidence } } : {}),
       at,
     });
   }

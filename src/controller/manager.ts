@@ -23,12 +23,15 @@ import type { ControllerMetrics } from '../telemetry/metrics.ts';
 import { PolicyStatusReconciler } from './policy-status.ts';
 import { CrdSchemaChecker } from './crd-schema.ts';
 import { ReportWriter } from './report-writer.ts';
+import { reportApis, type ReportApiChoice } from './reports.ts';
 import { podVerification, VerificationReconciler } from './verification.ts';
 import { WorkloadInformers } from './workload-informers.ts';
 import { untrustedVerifier } from './verifier-origin.ts';
 import { DEFAULT_VERIFIER_IMAGE, type VerifierDefaults } from '../mutation/verifier-container.ts';
 import { verifierDecideOptions } from '../mutation/verifier-check.ts';
 import { WebhookConfigReconciler } from './webhook-config.ts';
+import { OciEvidenceReconciler, type OciEvidenceOptions } from './oci-evidence.ts';
+import { ociReferencesOf } from '../policy/oci-evidence.ts';
 
 export interface ControllerConfig {
   namespace: string;
@@ -54,6 +57,10 @@ export interface ControllerConfig {
   verifier?: VerifierDefaults;
   /** Periodic resync of policy status, webhook configurations and verification reports. */
   resyncMs?: number;
+  /** Which report API(s) to write (default: openreports.io Reports when installed, else PolicyReports). */
+  reports?: ReportApiChoice;
+  /** Resolve OCI evidence (signatures in the registry, scans) for digest-pinned models (issue 17). */
+  ociEvidence?: OciEvidenceOptions;
 }
 
 /** How long a drain waits for aborted calls' answers (well under a pod's termination grace period). */
@@ -71,6 +78,7 @@ interface Reconcilers {
   webhookConfig: WebhookConfigReconciler;
   certificates?: CertificateReconciler;
   expiry: CertificateExpiryReconciler;
+  oci?: OciEvidenceReconciler;
 }
 
 export class Controller {
@@ -221,7 +229,12 @@ export class Controller {
     const verdicts = new VerdictCache();
     const exempt = new Set(this.exempt);
     const verifier = config.verifier ?? { image: DEFAULT_VERIFIER_IMAGE };
-    const reports = new ReportWriter({ client, clock, logger: log('reports') });
+    const reports = new ReportWriter({
+      client,
+      clock,
+      logger: log('reports'),
+      ...reportApis(config.reports ?? 'auto'),
+    });
     // One informer per workload resource (one Pod watch), shared by the audit and verification results.
     const workloads = new WorkloadInformers({
       client,
@@ -229,9 +242,32 @@ export class Controller {
       logger: log('informers'),
       metrics,
       podVerification: podVerification((pod) =>
-        untrustedVerifier(pod, snapshot(), { defaults: verifier, exemptNamespaces: exempt }),
+        untrustedVerifier(pod, snapshot(), {
+          defaults: verifier,
+          exemptNamespaces: exempt,
+          verifyBundle: (b, t) => verdicts.verify(b, t),
+        }),
       ),
+      ...(config.ociEvidence ? { ociReferences: (o) => ociReferencesOf(o) } : {}),
     });
+    const oci = config.ociEvidence
+      ? new OciEvidenceReconciler({
+          ...config.ociEvidence,
+          client,
+          clock,
+          logger: log('oci-evidence'),
+          namespace: config.namespace,
+          snapshot,
+          verify: (bundle, trust) => verdicts.verify(bundle, trust),
+        })
+      : undefined;
+    if (oci)
+      for (const inf of workloads.all())
+        inf.addHandlers({
+          onAdd: (f, key) => oci.workloadWants(key, f.namespace, f.oci ?? []),
+          onUpdate: (f, _old, key) => oci.workloadWants(key, f.namespace, f.oci ?? []),
+          onDelete: (_f, key) => oci.workloadGone(key),
+        });
     const pods = workloads.pods;
     if (!pods) throw new Error('the workload informers have no Pod informer');
     // Helm never upgrades CRDs: every policy's status says whether the installed schema is this build's.
@@ -284,6 +320,7 @@ export class Controller {
       }),
       webhookConfig,
       ...(certificates ? { certificates } : {}),
+      ...(oci ? { oci } : {}),
       expiry: new CertificateExpiryReconciler({
         client,
         clock,
@@ -304,6 +341,7 @@ export class Controller {
     r.audit.start();
     r.verification.start();
     r.expiry.start();
+    r.oci?.start();
     r.workloads.start();
     this.logger.info({ certificates: !config.certManager }, 'reconcilers started');
   }
@@ -328,6 +366,7 @@ export class Controller {
       r.webhookConfig.stop(),
       r.certificates?.stop(),
       Promise.resolve(r.expiry.stop()),
+      r.oci?.stop(),
       r.events.stop(),
     ])
       // Calls aborted by the end of the term may still be on the wire: wait for their answers, briefly

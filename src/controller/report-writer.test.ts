@@ -2,7 +2,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { FakeClock } from '../kube/clock.ts';
 import { FakeKubeClient } from '../kube/fake-client.test-support.ts';
-import { POLICY_REPORTS } from '../kube/resources.ts';
+import { OPEN_REPORTS, POLICY_REPORTS } from '../kube/resources.ts';
 import { silentLogger } from '../kube/builders.test-support.ts';
 import type { ResourceRef } from '../kube/types.ts';
 import { ReportWriter } from './report-writer.ts';
@@ -10,6 +10,7 @@ import {
   buildPolicyReport,
   emptySummary,
   WGPOLICY_REPORTS,
+  reportApis,
   type ReportApi,
   type ReportContent,
 } from './reports.ts';
@@ -84,12 +85,13 @@ describe('ReportWriter', () => {
     const clock = new FakeClock();
     const { logger, lines } = capture();
     client.notServed.add('policyreports');
+    client.notServed.add('reports');
     const w = new ReportWriter({ client, clock, logger });
     expect(await w.begin('modelgate-audit')).toBeUndefined();
     await clock.advance(61_000);
     expect(await w.begin('modelgate-verification', 'ml')).toBeUndefined();
     expect(lines.filter((l) => l.level === 40).map((l) => l.msg)).toEqual([
-      'no report CRD installed (wgpolicyk8s.io/v1alpha2 PolicyReport): audit and verification results go to Events, metrics and policy status only; install the CRD (crds/wgpolicyk8s/) to get reports',
+      'no report CRD installed (openreports.io/v1alpha1 Report or wgpolicyk8s.io/v1alpha2 PolicyReport): audit and verification results go to Events, metrics and policy status only; install one (openreports.io from the OpenReports project, or crds/wgpolicyk8s/) to get reports',
     ]);
     client.notServed.delete('policyreports');
     expect(await w.begin('modelgate-audit')).toBeUndefined(); // the answer holds for a minute
@@ -101,6 +103,7 @@ describe('ReportWriter', () => {
   it('writes the first report API the cluster serves, never both', async () => {
     const clock = new FakeClock();
     const both = new FakeKubeClient();
+    both.notServed.delete('reports');
     let w = new ReportWriter({ client: both, clock, logger: silentLogger, apis: [SECOND, WGPOLICY_REPORTS] });
     let batch = await w.begin('modelgate-audit');
     await batch?.put(content('a', 1));
@@ -118,5 +121,42 @@ describe('ReportWriter', () => {
     batch = await w.begin('modelgate-audit');
     await batch?.put(content('a', 1));
     expect(onlyPolicyReports.all(POLICY_REPORTS)).toHaveLength(1);
+  });
+
+  it('writes openreports.io Reports when installed (ahead of PolicyReports), PolicyReports when only they are, both only when asked', async () => {
+    const clock = new FakeClock();
+    const both = new FakeKubeClient();
+    both.notServed.delete('reports');
+    let batch = await new ReportWriter({ client: both, clock, logger: silentLogger }).begin(
+      'modelgate-audit',
+    );
+    await batch?.put(content('a', 1));
+    const open = both.all(OPEN_REPORTS);
+    expect(open).toHaveLength(1);
+    expect(open[0]).toMatchObject({
+      apiVersion: 'openreports.io/v1alpha1',
+      kind: 'Report',
+      source: 'modelgate',
+      summary: { fail: 1 },
+    });
+    expect(both.all(POLICY_REPORTS)).toHaveLength(0);
+
+    const only = new FakeKubeClient();
+    batch = await new ReportWriter({ client: only, clock, logger: silentLogger }).begin('modelgate-audit');
+    await batch?.put(content('a', 1));
+    expect(only.all(POLICY_REPORTS)).toHaveLength(1);
+
+    const asked = new FakeKubeClient();
+    asked.notServed.delete('reports');
+    batch = await new ReportWriter({
+      client: asked,
+      clock,
+      logger: silentLogger,
+      ...reportApis('both'),
+    }).begin('modelgate-audit');
+    await batch?.put(content('a', 1));
+    await batch?.finish();
+    expect([asked.all(OPEN_REPORTS).length, asked.all(POLICY_REPORTS).length]).toEqual([1, 1]);
+    expect(reportApis('wgpolicyk8s').apis).toEqual([WGPOLICY_REPORTS]);
   });
 });

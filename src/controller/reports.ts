@@ -4,7 +4,7 @@
 // (openreports.io/v1alpha1 Report, the same shape under a new group) is one more `ReportApi` in the
 // preference list of report-writer.ts. Pure: the writer does the I/O.
 import { createHash } from 'node:crypto';
-import { POLICY_REPORTS } from '../kube/resources.ts';
+import { OPEN_REPORTS, POLICY_REPORTS } from '../kube/resources.ts';
 import type { KubeObject, ResourceRef } from '../kube/types.ts';
 
 export type ReportOutcome = 'pass' | 'fail' | 'warn' | 'error' | 'skip';
@@ -137,6 +137,41 @@ export const WGPOLICY_REPORTS: ReportApi = {
   describe: 'wgpolicyk8s.io/v1alpha2 PolicyReport',
   build: buildPolicyReport,
 };
+
+/**
+ * openreports.io/v1alpha1 Reports (Kyverno >= 1.15 and Kubewarden moved to them): the PolicyReport
+ * shape under a new group, with the engine named once at the top (`source`) as well as per result.
+ */
+export function buildOpenReport(c: ReportContent): KubeObject {
+  return {
+    ...buildPolicyReport(c),
+    apiVersion: 'openreports.io/v1alpha1',
+    kind: 'Report',
+    source: 'modelgate',
+  };
+}
+
+export const OPEN_REPORTS_API: ReportApi = {
+  ref: OPEN_REPORTS,
+  describe: 'openreports.io/v1alpha1 Report',
+  build: buildOpenReport,
+};
+
+/** Which report APIs to write: the first installed of OpenReports then PolicyReports (default), one, or both. */
+export type ReportApiChoice = 'auto' | 'openreports' | 'wgpolicyk8s' | 'both';
+
+export function reportApis(choice: ReportApiChoice): { apis: readonly ReportApi[]; all: boolean } {
+  switch (choice) {
+    case 'openreports':
+      return { apis: [OPEN_REPORTS_API], all: false };
+    case 'wgpolicyk8s':
+      return { apis: [WGPOLICY_REPORTS], all: false };
+    case 'both':
+      return { apis: [OPEN_REPORTS_API, WGPOLICY_REPORTS], all: true };
+    default:
+      return { apis: [OPEN_REPORTS_API, WGPOLICY_REPORTS], all: false };
+  }
+}
 
 /**
  * A digest of what a report says, apart from timestamps: a report whose content did not change is not

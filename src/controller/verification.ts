@@ -26,6 +26,8 @@ export interface VerifierRecord {
   verdict: string;
   digest?: string;
   signer?: string;
+  /** runtime-hash: the verifier hashed the files; admission-oci: proven at admission, only scanned here. */
+  evidence?: 'runtime-hash' | 'admission-oci';
   reason?: string;
   durationMs?: number;
 }
@@ -56,6 +58,7 @@ function toRecord(v: unknown): VerifierRecord | undefined {
     ...(str(v.digest) ? { digest: str(v.digest) as string } : {}),
     ...(str(v.signer) ? { signer: str(v.signer) as string } : {}),
     ...(str(v.reason) ? { reason: str(v.reason) as string } : {}),
+    ...(v.evidence === 'runtime-hash' || v.evidence === 'admission-oci' ? { evidence: v.evidence } : {}),
     ...(typeof v.durationMs === 'number' && Number.isFinite(v.durationMs)
       ? { durationMs: v.durationMs }
       : {}),
@@ -155,6 +158,7 @@ export function verificationResults(p: PodVerification, at: number): ReportResul
       verdict: r.verdict,
       ...(r.digest ? { digest: r.digest } : {}),
       ...(r.signer ? { signer: r.signer } : {}),
+      ...(r.evidence ? { evidence: r.evidence } : {}),
       ...(r.durationMs !== undefined ? { durationMs: String(r.durationMs) } : {}),
     },
     at,

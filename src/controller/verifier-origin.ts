@@ -17,6 +17,7 @@ import { planVerifier } from '../mutation/verifier-container.ts';
 import { decide } from '../policy/decide.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
 import type { PolicySnapshot } from '../policy/store.ts';
+import type { BundleVerifier } from '../policy/signature-seam.ts';
 import { extractModelReferences } from '../workloads/extract.ts';
 import { isObj } from '../json/shape.ts';
 import type { KubeObject } from '../kube/types.ts';
@@ -25,6 +26,8 @@ import type { KubeObject } from '../kube/types.ts';
 export interface VerifierExpectation {
   defaults: VerifierDefaults;
   exemptNamespaces: ReadonlySet<string>;
+  /** The webhook's bundle verifier: models proven at admission (OCI evidence) change the verifier a pod gets. */
+  verifyBundle?: BundleVerifier;
 }
 
 const DIGEST = /@(sha256:[0-9a-f]{64})$/;
@@ -59,6 +62,7 @@ export function untrustedVerifier(
     snapshot.cluster,
     {
       exemptNamespaces: expect.exemptNamespaces,
+      ...(expect.verifyBundle ? { verifyBundle: expect.verifyBundle } : {}),
     },
   );
   const byId = new Map(snapshot.policies.policies.map((p) => [p.id, p]));
@@ -70,6 +74,7 @@ export function untrustedVerifier(
     policies: matching,
     cluster: snapshot.cluster,
     defaults: expect.defaults,
+    ...(expect.verifyBundle ? { verifyBundle: expect.verifyBundle } : {}),
   });
   if (!injection.config)
     return matching.some((p) => p.verifier.inject)
@@ -84,6 +89,7 @@ export function untrustedVerifier(
           policies: matching,
           cluster: snapshot.cluster,
           defaults: expect.defaults,
+          ...(expect.verifyBundle ? { verifyBundle: expect.verifyBundle } : {}),
         })
       : undefined;
     const diff = plan?.kind === 'inject' ? verifierDifferences(actual, plan.container) : [];

@@ -11,6 +11,7 @@ import { Informer } from '../kube/informer.ts';
 import { PODS, WORKLOAD_RESOURCES } from '../kube/resources.ts';
 import type { KubeClient, KubeObject, ResourceRef } from '../kube/types.ts';
 import type { ControllerMetrics } from '../telemetry/metrics.ts';
+import type { OciWorkloadReference } from '../policy/oci-evidence.ts';
 import { controlledBySupportedKind } from './audit-evaluate.ts';
 import type { PodVerification } from './verification.ts';
 
@@ -22,6 +23,8 @@ export interface WorkloadFacts {
   controlled: boolean;
   /** Pods only: the verifier's result, once its init container has terminated. */
   verification?: PodVerification;
+  /** Digest-pinned OCI models the runtime enforces, for the OCI evidence reconciler (when it runs). */
+  oci?: OciWorkloadReference[];
 }
 
 export interface WorkloadInformersDeps {
@@ -32,6 +35,8 @@ export interface WorkloadInformersDeps {
   resources?: readonly ResourceRef[];
   /** What the Pod cache keeps of a pod's verifier result (verification.ts). */
   podVerification?: (pod: KubeObject) => PodVerification | undefined;
+  /** The OCI models to resolve ahead of need (oci-evidence.ts), when that reconciler runs. */
+  ociReferences?: (o: KubeObject) => OciWorkloadReference[];
 }
 
 /** Index of the objects the audit evaluates (not controlled by another audited kind), by namespace. */
@@ -80,7 +85,11 @@ export class WorkloadInformers {
         ref,
         clock: d.clock,
         logger: d.logger,
-        transform: (o) => workloadFacts(o, verification ? d.podVerification : undefined, intern),
+        transform: (o) => {
+          const facts = workloadFacts(o, verification ? d.podVerification : undefined, intern);
+          const oci = d.ociReferences?.(o);
+          return oci && oci.length > 0 ? { ...facts, oci } : facts;
+        },
         indexes: {
           [AUDITED]: (f) => (f.controlled ? undefined : f.namespace),
           ...(verification

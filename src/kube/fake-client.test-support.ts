@@ -103,8 +103,12 @@ export class FakeKubeClient implements KubeClient {
     subresource?: string;
     body?: unknown;
   }[] = [];
-  /** Resources the fake answers 404 for (a CRD that is not installed). */
-  readonly notServed = new Set<string>();
+  /**
+   * Resources the fake answers 404 for (a CRD that is not installed). openreports.io Reports start
+   * uninstalled, as on most clusters (the report writer prefers them when they are): tests that want
+   * them delete 'reports' from this set.
+   */
+  readonly notServed = new Set<string>(['reports']);
   /** Resources with a status subresource: plain writes keep status, status writes keep the rest. */
   readonly statusSubresource = new Set<string>([
     'clustermodelpolicies',

@@ -47,6 +47,8 @@ export const MUTATING_WEBHOOKS = ref(
   false,
 );
 export const POLICY_REPORTS = ref('wgpolicyk8s.io', 'v1alpha2', 'policyreports', 'PolicyReport', true);
+export const OPEN_REPORTS = ref('openreports.io', 'v1alpha1', 'reports', 'Report', true);
+export const SERVICE_ACCOUNTS = ref('', 'v1', 'serviceaccounts', 'ServiceAccount', true);
 
 /** The served version modelgate lists for each supported workload group. */
 const VERSION_OF_GROUP: Record<string, string> = {

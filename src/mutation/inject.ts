@@ -3,6 +3,7 @@
 // re-admission). A pod that carries a different one gets it replaced.
 import type { ClusterView } from '../policy/cluster-view.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
+import type { BundleVerifier } from '../policy/signature-seam.ts';
 import { extractModelReferences } from '../workloads/extract.ts';
 import type { JsonPatchOperation } from './json-patch.ts';
 import { planVerifier, type InjectionRefusal, type VerifierDefaults } from './verifier-container.ts';
@@ -32,6 +33,7 @@ export function verifierInjection(
     policies: readonly CompiledPolicy[];
     cluster: ClusterView;
     defaults: VerifierDefaults;
+    verifyBundle?: BundleVerifier;
   },
 ): InjectionResult {
   const workload = extractModelReferences(pod);

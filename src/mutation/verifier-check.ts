@@ -43,6 +43,7 @@ function checkVerifier(ctx: CheckContext, opts: VerifierCheckOptions): Finding[]
     cluster: ctx.cluster,
     defaults: opts.defaults,
     policies: ctx.policies,
+    ...(ctx.verifyBundle ? { verifyBundle: ctx.verifyBundle } : {}),
   });
   if (plan.kind === 'refused') {
     const mine = plan.refusals
@@ -111,6 +112,7 @@ export function isExpectedVerifier(
     cluster: ctx.cluster,
     defaults,
     policies: ctx.policies,
+    ...(ctx.verifyBundle ? { verifyBundle: ctx.verifyBundle } : {}),
   });
   return plan.kind === 'inject' && verifierDifferences(ct.raw, plan.container).length === 0;
 }

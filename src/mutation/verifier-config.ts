@@ -18,6 +18,11 @@ export interface VerifierModelConfig {
   inlineBundle?: string;
   /** `sha256:<hex>`: the pinned model digest the signed subject must match. */
   digest?: string;
+  /**
+   * The model's signature was verified at admission over the OCI manifest the runtime enforces
+   * (docs/signing.md): nothing is re-hashed, only the format scan runs. No bundle, no digest.
+   */
+  scanOnly?: true;
 }
 
 export interface VerifierConfig {

@@ -4,6 +4,8 @@
 import { VERIFIER_CONTAINER_NAME, type ResourceRequirements } from '../api/types.ts';
 import type { ClusterView } from '../policy/cluster-view.ts';
 import type { CompiledPolicy } from '../policy/compile.ts';
+import { ociEvidenceOf, ociSignatures } from '../policy/oci-evidence.ts';
+import type { BundleVerifier } from '../policy/signature-seam.ts';
 import { runtimeVerifiable, type ModelReference, type WorkloadModels } from '../workloads/extract.ts';
 import { VERIFIER_CONFIG_ENV, type VerifierConfig, type VerifierModelConfig } from './verifier-config.ts';
 
@@ -56,6 +58,8 @@ export interface PlanInput {
   policies: readonly CompiledPolicy[];
   cluster: ClusterView;
   defaults: VerifierDefaults;
+  /** Verifies OCI evidence bundles (the webhook's cached verifier): models proven at admission are not re-hashed. */
+  verifyBundle?: BundleVerifier;
 }
 
 /** Models the verifier can check before the server starts: delivered in a pod volume. */
@@ -88,10 +92,34 @@ function modelConfig(
   return out;
 }
 
+/**
+ * What the verifier still has to do for a model whose manifest signature was verified at admission
+ * (src/policy/oci-evidence.ts): nothing when the controller scanned its layers, only the scan otherwise;
+ * undefined when there is no such evidence (hash and scan, as for any volume).
+ */
+function admissionVerified(
+  m: ModelReference,
+  input: PlanInput,
+  signing: CompiledPolicy | undefined,
+): 'skip' | 'scan-only' | undefined {
+  if (!signing) return undefined;
+  const ev = ociEvidenceOf(m, input.workload, input.cluster);
+  if (ev.state !== 'resolved' || ev.delivery !== 'image volume') return undefined;
+  // Policies that inject and sign share their trust (else the plan is refused): the first one decides.
+  if (ociSignatures(ev.record, signing, input.verifyBundle).passed < signing.threshold) return undefined;
+  return ev.record.scan?.status === 'complete' ? 'skip' : 'scan-only';
+}
+
 export function planVerifier(input: PlanInput): VerifierPlan {
   const { workload, namespace } = input;
   const injecting = input.policies.filter((p) => p.verifier.inject).sort((a, b) => a.id.localeCompare(b.id));
-  const models = verifiableModels(workload);
+  const signingPolicy = injecting.find((p) => p.authorities.length > 0);
+  const ociPlan = new Map<ModelReference, 'skip' | 'scan-only'>();
+  for (const m of verifiableModels(workload)) {
+    const plan = admissionVerified(m, input, signingPolicy);
+    if (plan) ociPlan.set(m, plan);
+  }
+  const models = verifiableModels(workload).filter((m) => ociPlan.get(m) !== 'skip');
   if (injecting.length === 0 || models.length === 0 || workload.kind !== 'Pod') return { kind: 'none' };
 
   const refusals: InjectionRefusal[] = [];
@@ -144,6 +172,15 @@ export function planVerifier(input: PlanInput): VerifierPlan {
       continue;
     }
     if (byVolume.has(m.volume)) continue;
+    if (ociPlan.get(m) === 'scan-only') {
+      byVolume.set(m.volume, {
+        name: m.declared?.name ?? m.volume,
+        volume: m.volume,
+        path: `${MODEL_MOUNT_ROOT}/${m.volume}`,
+        scanOnly: true,
+      });
+      continue;
+    }
     const cfg = modelConfig({ ...m, volume: m.volume }, namespace, input.cluster);
     if (typeof cfg === 'string') {
       for (const p of injecting)

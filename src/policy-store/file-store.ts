@@ -21,7 +21,8 @@ export function buildSnapshot(
   clusterObjects: LoadedObject[],
   controllerNamespace: string,
 ): PolicySnapshot {
-  const cluster = new MemoryClusterView();
+  // OCI evidence records (ConfigMaps the controller writes) count only from modelgate's namespace.
+  const cluster = new MemoryClusterView({ evidenceNamespace: controllerNamespace });
   for (const o of clusterObjects) cluster.upsert(o.object);
   const compiled: CompiledPolicy[] = [];
   const errors: PolicyError[] = [];

@@ -5,6 +5,7 @@
 // PolicySnapshot (compile once, read fast: the request path only reads the snapshot).
 import type pino from 'pino';
 import { BUNDLE_CONFIGMAP_LABEL } from '../api/types.ts';
+import { EVIDENCE_LABEL } from '../oci/evidence.ts';
 import { MemoryClusterView } from '../policy/cluster-view.ts';
 import { compilePolicy, policyId, type CompiledPolicy, type CompileResult } from '../policy/compile.ts';
 import { PolicySet } from '../policy/policy-set.ts';
@@ -42,12 +43,16 @@ export interface ClusterPolicyStoreOptions {
   kubeConfig: KubeAccess;
   controllerNamespace: string;
   logger: pino.Logger;
+  /** Read OCI evidence records (default true; off when the controller does not write them). */
+  ociEvidence?: boolean;
 }
 
 export interface ClusterPolicyStoreDeps {
   client: KubeClient;
   controllerNamespace: string;
   logger: pino.Logger;
+  /** Read OCI evidence records from the controller's namespace (default true). */
+  ociEvidence?: boolean;
   clock?: Clock;
   /** Coalesces bursts of changes (startup, mass updates) into one recompile. */
   debounceMs?: number;
@@ -61,6 +66,7 @@ export function createClusterPolicyStore(opts: ClusterPolicyStoreOptions): Clust
     client: new HttpKubeClient(opts.kubeConfig),
     controllerNamespace: opts.controllerNamespace,
     logger: opts.logger,
+    ...(opts.ociEvidence === false ? { ociEvidence: false } : {}),
   });
 }
 
@@ -79,14 +85,14 @@ export function referencedSecrets(obj: KubeObject, controllerNamespace: string):
 }
 
 export class InformerPolicyStore implements ClusterPolicyStore {
-  private readonly view = new MemoryClusterView();
+  private readonly view: MemoryClusterView;
   private readonly clock: Clock;
   private readonly base: Informer[];
   private readonly policyInformers: Informer[];
   private readonly secretInformers = new Map<string, Informer>();
   private readonly listeners: ((s: PolicySnapshot) => void)[] = [];
   private readonly namespaceListeners: ((name: string) => void)[] = [];
-  private current: PolicySnapshot = { policies: new PolicySet([]), cluster: this.view, errors: [] };
+  private current: PolicySnapshot;
   private states: PolicyCompileState[] = [];
   private compiledOnce = false;
   private timer: TimerHandle | undefined;
@@ -94,7 +100,12 @@ export class InformerPolicyStore implements ClusterPolicyStore {
 
   constructor(private readonly d: ClusterPolicyStoreDeps) {
     this.clock = d.clock ?? realClock;
-    const informer = (ref: typeof NAMESPACES, extra: { labelSelector?: string } = {}) => {
+    const oci = d.ociEvidence !== false;
+    this.view = new MemoryClusterView(
+      oci ? { evidenceNamespace: d.controllerNamespace, evidenceResolved: true } : {},
+    );
+    this.current = { policies: new PolicySet([]), cluster: this.view, errors: [] };
+    const informer = (ref: typeof NAMESPACES, extra: { labelSelector?: string; namespace?: string } = {}) => {
       const inf = new Informer({
         client: d.client,
         ref,
@@ -123,6 +134,16 @@ export class InformerPolicyStore implements ClusterPolicyStore {
         onDelete: () => this.changed(),
       });
     for (const inf of viewInformers) this.feedView(inf);
+    // OCI evidence records (issue 17) change no policy: they go into the view without a recompile.
+    const evidence = oci
+      ? [informer(CONFIG_MAPS, { labelSelector: `${EVIDENCE_LABEL}=true`, namespace: d.controllerNamespace })]
+      : [];
+    for (const inf of evidence)
+      inf.addHandlers({
+        onAdd: (o) => void this.view.upsert(o),
+        onUpdate: (o) => void this.view.upsert(o),
+        onDelete: (o) => this.view.remove('ConfigMap', o.metadata.namespace, o.metadata.name),
+      });
     // Selectors match namespace labels: a relabelled namespace may gain or lose policies. Registered after
     // feedView, so listeners see the view with the new labels.
     namespaces.addHandlers({
@@ -131,7 +152,7 @@ export class InformerPolicyStore implements ClusterPolicyStore {
         for (const l of this.namespaceListeners) l(o.metadata.name);
       },
     });
-    this.base = [...this.policyInformers, ...viewInformers];
+    this.base = [...this.policyInformers, ...viewInformers, ...evidence];
   }
 
   get informers(): readonly Informer[] {

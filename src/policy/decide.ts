@@ -12,6 +12,7 @@ import { extractModelReferences, type WorkloadContainer, type WorkloadModels } f
 import { confidentialPlacement } from './checks/confidential.ts';
 import { containersAccounted } from './checks/containers.ts';
 import { noWriterAfterVerification } from './checks/integrity.ts';
+import { ociFormats } from './checks/oci.ts';
 import { referencesPinned } from './checks/pinned.ts';
 import { annotationErrors, unclassifiedReferences } from './checks/references.ts';
 import { signatureVerified } from './checks/signature.ts';
@@ -20,7 +21,16 @@ import type { ClusterView } from './cluster-view.ts';
 import type { CompiledPolicy } from './compile.ts';
 import type { PolicySet } from './policy-set.ts';
 import type { BundleVerifier } from './signature-seam.ts';
-import type { Check, CheckContext, CheckName, Decision, Finding, Violation } from './types.ts';
+import type {
+  Check,
+  CheckContext,
+  CheckName,
+  Decision,
+  Finding,
+  ModelEvidence,
+  OciEvidenceMiss,
+  Violation,
+} from './types.ts';
 
 export type Operation = 'CREATE' | 'UPDATE' | 'DELETE' | 'CONNECT';
 
@@ -84,6 +94,7 @@ export const BUILTIN_CHECKS: readonly NamedCheck[] = [
   { name: 'source', run: sourceAllowed },
   { name: 'pinned', run: referencesPinned },
   { name: 'signature', run: signatureVerified },
+  { name: 'format', run: ociFormats },
   { name: 'integrity', run: noWriterAfterVerification },
   { name: 'confidential-computing', run: confidentialPlacement },
 ];
@@ -204,6 +215,8 @@ export function decide(
 
   const violations: Violation[] = [];
   const warnings: string[] = [...sensitivity.warnings];
+  const evidence: ModelEvidence[] = [];
+  const misses = new Map<string, OciEvidenceMiss>();
   let denied = false;
   const checks = [...BUILTIN_CHECKS, ...(options.extraChecks ?? [])];
   for (const policy of matching) {
@@ -216,6 +229,10 @@ export function decide(
       policies: matching,
       ...(options.verifyBundle ? { verifyBundle: options.verifyBundle } : {}),
       ...(options.expectedVerifier ? { expectedVerifier: options.expectedVerifier } : {}),
+      note: {
+        evidence: (e: Omit<ModelEvidence, 'policy'>) => evidence.push({ ...e, policy: policy.id }),
+        ociMiss: (m: OciEvidenceMiss) => misses.set(m.digest, m),
+      },
     };
     const findings: Finding[] = [];
     if (policy.broken) findings.push(brokenPolicyFinding(policy));
@@ -261,5 +278,12 @@ export function decide(
       }
     }
   }
-  return { allowed: !denied, warnings, violations, policies: matching.map((p) => p.id) };
+  return {
+    allowed: !denied,
+    warnings,
+    violations,
+    policies: matching.map((p) => p.id),
+    ...(evidence.length > 0 ? { evidence } : {}),
+    ...(misses.size > 0 ? { ociMisses: [...misses.values()] } : {}),
+  };
 }

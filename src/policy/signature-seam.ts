@@ -10,6 +10,9 @@ export type TrustMaterial =
 export interface SignedStatementView {
   subjectName: string;
   subjectDigest: { algorithm: string; hex: string };
+  /** The predicate and resources signed (the verifier returns them; OCI evidence compares them with a manifest). */
+  predicateType?: string;
+  resources?: readonly { name: string; digest: string }[];
 }
 
 export type SignatureVerdictView =

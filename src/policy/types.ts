@@ -17,6 +17,7 @@ export type CheckName =
   | 'sensitivity-label'
   | 'container'
   | 'integrity'
+  | 'format'
   | 'policy'
   | 'request'
   | 'decision';
@@ -35,6 +36,26 @@ export interface Violation extends Finding {
   enforcement: Enforcement;
 }
 
+/**
+ * Which evidence a policy accepted for a model (audit records and reports say it): a signature over the
+ * OCI manifest the runtime enforces, verified at admission (`admission-oci`); the runtime verifier's
+ * hash of the mounted files at pod start (`runtime-hash`); or a digest the policy allows unsigned.
+ */
+export interface ModelEvidence {
+  policy: string;
+  model: string;
+  kind: 'admission-oci' | 'runtime-hash' | 'allowed-digest';
+  /** Who signed, which digest, what still happens at pod start. */
+  detail: string;
+}
+
+/** A digest-pinned OCI model whose registry evidence modelgate does not have yet: the controller should look. */
+export interface OciEvidenceMiss {
+  digest: string;
+  /** The canonical reference (`oci://registry/repo@sha256:…`). */
+  uri: string;
+}
+
 export interface Decision {
   allowed: boolean;
   /** Shown to the deployer by kubectl (Warn-mode violations and notices). */
@@ -45,6 +66,10 @@ export interface Decision {
   policies: string[];
   /** Why no policy was evaluated, when none was (e.g. "DELETE is never blocked"). */
   skipped?: string;
+  /** Per policy and model, the evidence that satisfied its signature requirement. */
+  evidence?: ModelEvidence[];
+  /** OCI digests a policy needed registry evidence for and the cluster view had none (yet). */
+  ociMisses?: OciEvidenceMiss[];
 }
 
 export interface CheckContext {
@@ -58,6 +83,11 @@ export interface CheckContext {
   policies: readonly CompiledPolicy[];
   /** Whether a container is exactly the verifier these policies require (DecideOptions.expectedVerifier). */
   expectedVerifier?: (ct: WorkloadContainer, ctx: CheckContext) => boolean;
+  /** Collects what a check accepted as evidence, and registry evidence it missed (decide() passes one). */
+  note?: {
+    evidence(e: Omit<ModelEvidence, 'policy'>): void;
+    ociMiss(m: OciEvidenceMiss): void;
+  };
 }
 
 export type Check = (ctx: CheckContext) => Finding[];

@@ -232,3 +232,8 @@ export function stackGlobalPickle(module: string, name: string): Uint8Array {
   const n = enc.encode(name);
   return concat([0x80, 0x04, 0x8c, m.length], m, [0x94, 0x8c, n.length], n, [0x94, 0x93, 0x94], '.');
 }
+
+/** Protocol-2 pickle of an instance of module.name built without __init__ and given a dict state (data-only). */
+export function dataClassPickle(module: string, name: string): Uint8Array {
+  return concat([0x80, 0x02], `c${module}\n${name}\n`, ')', [0x81], '}b.');
+}

@@ -17,6 +17,8 @@ export interface AuditRecord {
   verdict: 'allowed' | 'denied' | 'warned' | 'patched';
   /** Violations (one line each, capped) or why no policy applied. */
   reasons: string[];
+  /** Which evidence verified each model ("[policy] model: admission-oci|runtime-hash|allowed-digest"), capped. */
+  evidence?: string[];
   warnings: number;
   latencyMs: number;
 }
@@ -48,14 +50,20 @@ export function logAudit(logger: Logger, record: AuditRecord): void {
   if (!logger.isLevelEnabled('info')) return;
   // The record is logged as is (no copy) unless its reasons need capping.
   const capped =
-    record.reasons.length > MAX_REASONS || record.reasons.some((r) => r.length > MAX_REASON_CHARS);
+    record.reasons.length > MAX_REASONS ||
+    record.reasons.some((r) => r.length > MAX_REASON_CHARS) ||
+    (record.evidence?.length ?? 0) > MAX_REASONS;
   let out = record;
   if (capped) {
     const reasons = record.reasons
       .slice(0, MAX_REASONS)
       .map((r) => (r.length > MAX_REASON_CHARS ? `${r.slice(0, MAX_REASON_CHARS)}…` : r));
     if (record.reasons.length > MAX_REASONS) reasons.push(`… ${record.reasons.length - MAX_REASONS} more`);
-    out = { ...record, reasons };
+    out = {
+      ...record,
+      reasons,
+      ...(record.evidence ? { evidence: record.evidence.slice(0, MAX_REASONS) } : {}),
+    };
   }
   auditLogger(logger).info(out, MESSAGES[record.verdict] ?? `admission ${record.verdict}`);
 }

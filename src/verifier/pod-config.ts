@@ -13,6 +13,8 @@ export interface PodModel {
   signature: string;
   inlineBundle?: Uint8Array;
   digest?: string;
+  /** Signature verified at admission (OCI manifest evidence): only the format scan runs. */
+  scanOnly?: boolean;
 }
 
 export interface PodConfig {
@@ -105,6 +107,12 @@ export function parsePodConfig(text: string): PodConfig {
     if (m.digest !== undefined) {
       if (typeof m.digest !== 'string') throw new PodConfigError(`${where}.digest is not a string`);
       out.digest = m.digest;
+    }
+    if (m.scanOnly !== undefined) {
+      if (m.scanOnly !== true) throw new PodConfigError(`${where}.scanOnly must be true when present`);
+      if (out.inlineBundle || out.digest)
+        throw new PodConfigError(`${where} is scanOnly but names a bundle or digest`);
+      out.scanOnly = true;
     }
     return out;
   });

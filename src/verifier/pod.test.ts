@@ -98,3 +98,46 @@ describe('pod verifier', () => {
     expect(parsed.at(-1).model).toMatch(/^\(\d+ more\)$/);
   });
 });
+
+describe('pod verifier: models proven at admission (OCI evidence)', () => {
+  it('scans a scanOnly model without a bundle, and still refuses what the scan refuses', async () => {
+    const { writeFileSync, mkdirSync } = await import('node:fs');
+    const { reducePickle } = await import('../scanning/testing.test-support.ts');
+    const clean = join(tmp, 'scan-only-clean');
+    const evil = join(tmp, 'scan-only-evil');
+    mkdirSync(clean);
+    mkdirSync(evil);
+    writeFileSync(join(clean, 'config.json'), '{"a":1}');
+    writeFileSync(join(evil, 'model.pkl'), reducePickle('os', 'system'));
+    const named = join(tmp, 'scan-only-named-like-a-bundle');
+    mkdirSync(named);
+    writeFileSync(join(named, 'model.sig'), reducePickle('os', 'system'));
+    const cfg = (path: string) =>
+      JSON.stringify({
+        version: 1,
+        policies: ['ClusterModelPolicy/prod'],
+        threshold: 1,
+        denyFormats: [],
+        authorities: [{ name: 'release-key', trust: keyTrust }],
+        models: [{ name: 'm', volume: 'm', path, scanOnly: true }],
+      });
+    const ok = await runPodVerifier(cfg(clean));
+    expect(ok.exitCode).toBe(0);
+    expect(ok.results[0]).toMatchObject({
+      verdict: 'valid',
+      evidence: 'admission-oci',
+      reason: expect.stringMatching(/verified at admission/),
+    });
+    const bad = await runPodVerifier(cfg(evil));
+    expect(bad.exitCode).toBe(1);
+    expect(bad.results[0]!.scan?.join()).toMatch(/model.pkl/);
+    // No bundle is read from a scan-only volume, so a file named like one is scanned too.
+    const hidden = await runPodVerifier(cfg(named));
+    expect(hidden.exitCode).toBe(1);
+    expect(hidden.results[0]!.scan?.join()).toMatch(/model.sig/);
+    // scanOnly with a bundle or digest is a contradiction: refused.
+    const both = JSON.parse(cfg(clean)) as { models: Record<string, unknown>[] };
+    both.models[0]!.digest = KEY_DIGEST;
+    expect((await runPodVerifier(JSON.stringify(both))).exitCode).toBe(2);
+  });
+});

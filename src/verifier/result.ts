@@ -9,6 +9,8 @@ export interface VerifierResult {
   verdict: Verdict;
   digest?: string;
   signer?: string;
+  /** runtime-hash: every file hashed against the signed manifest here; admission-oci: only scanned (proven at admission). */
+  evidence?: 'runtime-hash' | 'admission-oci';
   reason?: string;
   missing?: string[];
   extra?: string[];
@@ -24,6 +26,7 @@ export function toVerifierResult(model: string, v: ModelVerification): VerifierR
   const r: VerifierResult = { model, verdict: v.verdict, durationMs: v.durationMs };
   if (v.digest) r.digest = v.digest;
   if (v.signer) r.signer = v.signer;
+  if (v.verdict === 'valid' && v.files) r.evidence = 'runtime-hash';
   if (v.reason) r.reason = v.reason;
   if (v.missing.length) r.missing = v.missing;
   if (v.extra.length) r.extra = v.extra;

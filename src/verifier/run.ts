@@ -170,7 +170,9 @@ export async function runPodVerifier(
       throw new PodConfigError('no verifier configuration in the environment');
     const config = parsePodConfig(configJson);
     for (const model of config.models) {
-      const r = await verifyPodModel(model, config.threshold, config.authorities, options);
+      const r = model.scanOnly
+        ? scanOnlyRun(model)
+        : await verifyPodModel(model, config.threshold, config.authorities, options);
       if (r.exitCode === 0) await scanPodModel(model, config, r);
       results.push(r.result);
       codes.push(r.exitCode);
@@ -203,11 +205,28 @@ async function scanPodModel(
   config: Pick<PodConfig, 'denyFormats' | 'allowGlobals'>,
   run: VerifierRun,
 ): Promise<void> {
-  const skip = model.inlineBundle
-    ? []
-    : [isAbsolute(model.signature) ? model.signature : join(model.path, model.signature)];
+  // A scan-only model has no bundle in its volume: a file named like one is scanned like any other.
+  const skip =
+    model.inlineBundle || model.scanOnly
+      ? []
+      : [isAbsolute(model.signature) ? model.signature : join(model.path, model.signature)];
   const options = { denyFormats: config.denyFormats, allowGlobals: config.allowGlobals, skip };
   run.exitCode = await scanVerifiedModel(model.path, options, run.result, run.exitCode);
+}
+
+/** A model proven at admission (OCI manifest signature): nothing to hash, the scan (next step) runs. */
+function scanOnlyRun(model: PodModel): VerifierRun {
+  return {
+    exitCode: 0,
+    result: {
+      model: model.name,
+      verdict: 'valid',
+      evidence: 'admission-oci',
+      reason:
+        'signature verified at admission over the OCI manifest the runtime enforces; files scanned, not re-hashed',
+      durationMs: 0,
+    },
+  };
 }
 
 async function verifyPodModel(

@@ -9,7 +9,7 @@ import { GROUP } from '../api/types.ts';
 import { MemoryClusterView } from '../policy/cluster-view.ts';
 import { admitPolicy } from '../policy/policy-admission.ts';
 import type { PolicySet } from '../policy/policy-set.ts';
-import type { Decision, Violation } from '../policy/types.ts';
+import type { Decision, OciEvidenceMiss, Violation } from '../policy/types.ts';
 import { verifierDecideOptions, verifierInjection, type VerifierDefaults } from '../mutation/index.ts';
 import { NamespaceIndexedPolicySet } from '../policy/namespace-index.ts';
 import { auditAnnotations, denialMessage, objectLabel, trimWarnings } from './messages.ts';
@@ -24,6 +24,8 @@ export interface AdmissionOptions {
   controllerNamespace?: string;
   verifyBundle?: BundleVerifier;
   exemptNamespaces?: ReadonlySet<string>;
+  /** Told (after deciding) which OCI digests had no registry evidence yet: the controller is asked for it. */
+  onOciMisses?: (misses: OciEvidenceMiss[], object: unknown, namespace: string) => void;
 }
 
 export type Verdict = 'allowed' | 'denied' | 'warned' | 'patched';
@@ -36,6 +38,8 @@ export interface AdmissionOutcome {
   reasons: string[];
   /** Per matching policy: did it find a violation. */
   policyResults: { policy: string; violated: boolean }[];
+  /** Which evidence verified each model, per policy ("policy model: admission-oci"), for the audit record. */
+  evidence?: string[];
 }
 
 export interface Admission {
@@ -69,6 +73,11 @@ const objectName = (req: AdmissionRequest): string | undefined => {
     : typeof meta?.generateName === 'string'
       ? `${meta.generateName}*`
       : undefined;
+};
+
+const objectNamespace = (o: unknown): string => {
+  const ns = (o as { metadata?: { namespace?: unknown } } | undefined)?.metadata?.namespace;
+  return typeof ns === 'string' && ns !== '' ? ns : 'default';
 };
 
 const policyResults = (d: Decision) =>
@@ -161,7 +170,10 @@ export function createAdmission(opts: AdmissionOptions): Admission {
     } catch (err) {
       return undecidable(req, `internal error: ${(err as Error).message}`, snap);
     }
+    if (decision.ociMisses && opts.onOciMisses)
+      opts.onOciMisses(decision.ociMisses, req.object, req.namespace ?? objectNamespace(req.object));
     const label = objectLabel(req.kind.kind, req.namespace, objectName(req));
+    const evidence = decision.evidence?.map((e) => `[${e.policy}] ${e.model}: ${e.kind}`);
     const reasons =
       decision.violations.length > 0
         ? decision.violations.map(formatReason)
@@ -188,6 +200,7 @@ export function createAdmission(opts: AdmissionOptions): Admission {
         policies: decision.policies,
         reasons,
         policyResults: policyResults(decision),
+        ...(evidence ? { evidence } : {}),
       };
     }
     return {
@@ -201,6 +214,7 @@ export function createAdmission(opts: AdmissionOptions): Admission {
       policies: decision.policies,
       reasons,
       policyResults: policyResults(decision),
+      ...(evidence ? { evidence } : {}),
     };
   }
 
@@ -256,6 +270,7 @@ export function createAdmission(opts: AdmissionOptions): Admission {
         policies: matching,
         cluster: snap.cluster,
         defaults: opts.verifier,
+        ...(opts.verifyBundle ? { verifyBundle: opts.verifyBundle } : {}),
       });
       const warnings = trimWarnings(
         result.refusals.map(

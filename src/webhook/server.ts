@@ -181,6 +181,7 @@ export async function startWebhookServer(opts: WebhookServerOptions): Promise<We
           policies: outcome.policies,
           verdict: outcome.verdict,
           reasons: outcome.reasons,
+          ...(outcome.evidence ? { evidence: outcome.evidence } : {}),
           warnings: outcome.response.warnings?.length ?? 0,
           latencyMs: Math.round(latencyMs * 1000) / 1000,
         });

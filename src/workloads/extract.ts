@@ -17,7 +17,13 @@ import { groupOfApiVersion, isSupportedKind } from './kinds.ts';
 import type { PodIdentity } from './env.ts';
 import { podTemplates, volumesOf, type VolumeView } from './pod.ts';
 import { GRAMMARS, type Grammar } from './servers.ts';
-import { parseModelUri, parseOciReference, type ModelScheme, type UriParse } from './uri.ts';
+import {
+  parseModelUri,
+  parseOciReference,
+  type ModelScheme,
+  type OciTransport,
+  type UriParse,
+} from './uri.ts';
 
 export interface ModelReference {
   /** Short human label, e.g. `volume "model"`, `predictor storageUri`, or the annotation name. */
@@ -52,6 +58,8 @@ export interface ModelReference {
   delivery: Delivery;
   /** Locations of the containers that load (or download) it. */
   containers?: string[];
+  /** How an OCI URI was written (`oci://`, `oci+native://`, `oci+fetch://`); see ParsedModelUri. */
+  transport?: OciTransport;
 }
 
 export type Delivery = 'volume' | 'storage-initializer' | 'server' | 'image' | 'model-agent';

@@ -13,7 +13,14 @@ export interface ParsedModelUri {
   pinned: boolean;
   /** Why the reference is not pinned, written for the deployer. */
   unpinnedReason?: string;
+  /**
+   * The URI scheme an OCI reference was written with (KServe: `oci://` is a modelcar, `oci+native://` an
+   * image volume, `oci+fetch://` a download by the storage initializer); absent for bare references.
+   */
+  transport?: OciTransport;
 }
+
+export type OciTransport = 'oci' | 'oci+native' | 'oci+fetch' | 'docker';
 
 export type UriParse = { ok: true; value: ParsedModelUri } | { ok: false; reason: string };
 
@@ -121,8 +128,10 @@ export function parseModelUri(raw: string): UriParse {
     case 'oci':
     case 'oci+native': // KServe: mounted as a Kubernetes image volume
     case 'oci+fetch': // KServe: layers pulled by the storage initializer
-    case 'docker':
-      return parseOciReference(rest);
+    case 'docker': {
+      const p = parseOciReference(rest);
+      return p.ok ? { ok: true, value: { ...p.value, transport: scheme } } : p;
+    }
     case 'hf':
       return parseHf(rest, raw);
     case 's3':

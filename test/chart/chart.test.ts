@@ -173,7 +173,9 @@ describe('chart metadata', () => {
         `MutatingWebhookConfiguration/${configName}`,
         `PodDisruptionBudget/${webhookName}`,
         `Role/${controllerName}`,
+        `Role/${webhookName}`,
         `RoleBinding/${controllerName}`,
+        `RoleBinding/${webhookName}`,
         `Secret/${tlsSecret}`,
         `Service/${controllerName}-metrics`,
         `Service/${webhookName}`,
@@ -478,6 +480,9 @@ describe('containers', () => {
       '--audit-interval=10m',
       `--verifier-image=ghcr.io/modelgate/modelgate:${chart.appVersion}`,
       '--log-level=info',
+      '--oci-pull-secrets=true',
+      '--oci-scan-dir=/var/run/modelgate/scan',
+      '--oci-scan-max-layer-bytes=32212254720',
     ]);
     expect(d.spec.template.spec.serviceAccountName).toBe(controllerName);
     const off = render({ controller: { leaderElection: { enabled: false } } }).get<Deployment>(
@@ -625,6 +630,35 @@ describe('RBAC', () => {
     expect(defaults.get<Binding>('ClusterRoleBinding', `${configName}-webhook`).subjects).toEqual([
       { kind: 'ServiceAccount', name: webhookName, namespace: release.namespace },
     ]);
+    // Its one write: OCI evidence requests (ConfigMaps) in its own namespace, for the controller.
+    expect(defaults.get<Role>('Role', webhookName).rules).toEqual([
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+    ]);
+    expect(
+      render({ ociEvidence: { enabled: false } }).objects.map((o) => `${o.kind}/${o.metadata.name}`),
+    ).not.toContain(`Role/${webhookName}`);
+  });
+
+  it('OCI evidence: the controller scans into a sized emptyDir, reads its own registry credential from a Secret', () => {
+    const r = render({
+      ociEvidence: {
+        registryCredentialsSecret: 'regcred',
+        insecureRegistries: ['10.0.0.5:5000'],
+        scan: { sizeLimit: '8Gi' },
+      },
+    });
+    const d = r.get<Deployment>('Deployment', controllerName);
+    const c = d.spec.template.spec.containers[0]!;
+    expect(c.args).toEqual(
+      expect.arrayContaining([
+        '--insecure-registry=10.0.0.5:5000',
+        '--registry-credentials=/etc/modelgate/registry/.dockerconfigjson',
+      ]),
+    );
+    expect(JSON.stringify(d.spec.template.spec)).toMatch(/"sizeLimit":"8Gi"/);
+    expect(JSON.stringify(d.spec.template.spec)).toMatch(/"secretName":"regcred"/);
+    const off = render({ ociEvidence: { enabled: false } }).get<Deployment>('Deployment', controllerName);
+    expect(off.spec.template.spec.containers[0]?.args).toContain('--oci-evidence=false');
   });
 
   const writeVerbs = ['create', 'update', 'patch', 'delete', 'deletecollection'];
@@ -657,6 +691,7 @@ describe('RBAC', () => {
         'modelpolicies/status',
         'mutatingwebhookconfigurations',
         'policyreports',
+        'reports',
         'validatingwebhookconfigurations',
       ].sort(),
     );

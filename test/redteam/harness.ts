@@ -15,6 +15,8 @@ import { VerdictCache } from '../../src/signing/index.ts';
 import { trustProblem } from '../../src/signing/trust.ts';
 import { createAdmission, type AdmissionOutcome } from '../../src/webhook/admission.ts';
 import type { AdmissionRequest } from '../../src/webhook/review.ts';
+import { expect } from 'vitest';
+import type { Case } from './cases.ts';
 
 export const VERIFIER_IMAGE = `registry.example.com/modelgate/verifier@sha256:${'a'.repeat(64)}`;
 const HERE = import.meta.dirname;
@@ -124,4 +126,35 @@ export function createJudge(snapshot: PolicySnapshot) {
       },
     };
   };
+}
+
+/** One case, decided three ways: the webhook's verdict and reasons, and `check` and the audit agreeing. */
+export function expectCaseVerdict(judge: ReturnType<typeof createJudge>, c: Case): void {
+  const v = judge(
+    c.object,
+    c.request
+      ? {
+          operation: c.request.operation,
+          oldObject: c.request.oldObject,
+          ...(c.request.subResource ? { subResource: c.request.subResource } : {}),
+        }
+      : {},
+    c.bypassMutation === true,
+  );
+  // What the deployer reads: the violations, and the denial message with each fix.
+  const reasons = `${v.webhook.reasons.join('\n')}\n${v.webhook.response.status?.message ?? ''}`;
+  if (c.expect === 'allow') {
+    expect(v.webhook.verdict, `webhook refused a control: ${reasons}`).not.toBe('denied');
+  } else {
+    expect(v.webhook.verdict, `webhook admitted a hostile workload`).toBe('denied');
+    expect(reasons).toMatch(c.why!);
+    // Every refusal says how to fix it.
+    expect(v.webhook.response.status?.message ?? '').toMatch(/Fix: \S/);
+  }
+  if (!c.request) {
+    // The offline check and the audit reach the webhook's verdict on the object as stored.
+    expect(v.check.allowed, `check disagrees: ${v.check.reasons.join('; ')}`).toBe(c.expect === 'allow');
+    const auditDenies = v.audit?.enforced ?? false;
+    expect(auditDenies, `audit disagrees: ${v.audit?.violations.join('; ')}`).toBe(c.expect === 'deny');
+  }
 }

@@ -4,40 +4,12 @@
 // three must agree.
 import { describe, expect, it } from 'vitest';
 import { CASES, ephemeralCases, type Case } from './cases.ts';
-import { createJudge, loadSnapshot } from './harness.ts';
+import { createJudge, expectCaseVerdict, loadSnapshot } from './harness.ts';
 
 const snapshot = loadSnapshot();
 const judge = createJudge(snapshot);
 
-function run(c: Case) {
-  const v = judge(
-    c.object,
-    c.request
-      ? {
-          operation: c.request.operation,
-          oldObject: c.request.oldObject,
-          ...(c.request.subResource ? { subResource: c.request.subResource } : {}),
-        }
-      : {},
-    c.bypassMutation === true,
-  );
-  // What the deployer reads: the violations, and the denial message with each fix.
-  const reasons = `${v.webhook.reasons.join('\n')}\n${v.webhook.response.status?.message ?? ''}`;
-  if (c.expect === 'allow') {
-    expect(v.webhook.verdict, `webhook refused a control: ${reasons}`).not.toBe('denied');
-  } else {
-    expect(v.webhook.verdict, `webhook admitted a hostile workload`).toBe('denied');
-    expect(reasons).toMatch(c.why!);
-    // Every refusal says how to fix it.
-    expect(v.webhook.response.status?.message ?? '').toMatch(/Fix: \S/);
-  }
-  if (!c.request) {
-    // The offline check and the audit reach the webhook's verdict on the object as stored.
-    expect(v.check.allowed, `check disagrees: ${v.check.reasons.join('; ')}`).toBe(c.expect === 'allow');
-    const auditDenies = v.audit?.enforced ?? false;
-    expect(auditDenies, `audit disagrees: ${v.audit?.violations.join('; ')}`).toBe(c.expect === 'deny');
-  }
-}
+const run = (c: Case) => expectCaseVerdict(judge, c);
 
 describe('red team: hostile workloads are refused with a reason, controls are admitted', () => {
   it('the policies compile (except the one meant to be broken)', () => {

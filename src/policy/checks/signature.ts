@@ -7,6 +7,7 @@ import { MODELS_ANNOTATION } from '../../api/types.ts';
 import { runtimeVerifiable, type ModelReference } from '../../workloads/extract.ts';
 import { digestBound, runtimeVerified } from '../binding.ts';
 import type { CompiledAuthority } from '../compile.ts';
+import { ociEvidenceOf, ociSignatures } from '../oci-evidence.ts';
 import type { SignatureVerdictView } from '../signature-seam.ts';
 import type { Check, CheckContext, Finding } from '../types.ts';
 import { modelLabel } from '../types.ts';
@@ -65,17 +66,100 @@ export const signatureVerified: Check = (ctx) => {
   for (const m of workload.models) {
     const label = modelLabel(m);
     // An allowed OCI digest is bound by the runtime; an allowed model digest only through the verifier.
-    if (m.digest !== undefined && policy.allowedDigests.has(m.digest) && digestBound(m)) continue;
-    if (m.modelDigest !== undefined && policy.allowedDigests.has(m.modelDigest) && runtimeVerified(m, policy))
+    if (m.digest !== undefined && policy.allowedDigests.has(m.digest) && digestBound(m)) {
+      ctx.note?.evidence({
+        model: label,
+        kind: 'allowed-digest',
+        detail: `OCI digest ${m.digest} is allowed unsigned`,
+      });
       continue;
-    if (!runtimeVerifiable(m)) {
+    }
+    if (
+      m.modelDigest !== undefined &&
+      policy.allowedDigests.has(m.modelDigest) &&
+      runtimeVerified(m, policy)
+    ) {
+      ctx.note?.evidence({
+        model: label,
+        kind: 'allowed-digest',
+        detail: `model digest ${m.modelDigest} is allowed unsigned; the files are hashed at pod start`,
+      });
+      continue;
+    }
+    // A digest the container runtime enforces: a signature over that manifest in the registry proves the
+    // bytes at admission, and no re-hash is needed at pod start (src/policy/oci-evidence.ts).
+    const oci = ociEvidenceOf(m, workload, ctx.cluster);
+    let ociWhy: string | undefined;
+    if (oci.state === 'resolved') {
+      const sig = ociSignatures(oci.record, policy, ctx.verifyBundle);
+      if (sig.passed >= policy.threshold) {
+        const signed = `manifest ${oci.digest} signed by ${sig.signers.join(', ')}`;
+        const scan = oci.record.scan;
+        if (scan?.status === 'complete') {
+          ctx.note?.evidence({
+            model: label,
+            kind: 'admission-oci',
+            detail: `${signed}; layers scanned by modelgate`,
+          });
+          continue;
+        }
+        if (oci.delivery === 'image volume' && policy.verifier.inject) {
+          // Proven at admission; the files are still scanned, by the verifier at pod start (no re-hash).
+          ctx.note?.evidence({
+            model: label,
+            kind: 'admission-oci',
+            detail: `${signed}; scanned at pod start (${scan?.reason ?? 'not scanned by the controller'})`,
+          });
+          continue;
+        }
+        if (!scan) {
+          ctx.note?.ociMiss({ digest: oci.digest, uri: m.uri ?? '' });
+          ociWhy = `its signature verifies (${signed}) but modelgate has not scanned its layers yet; retry in a few seconds`;
+        } else
+          ociWhy = `its signature verifies (${signed}) but modelgate could not scan its layers: ${scan.reason ?? 'unknown reason'}`;
+      } else ociWhy = sig.reasons.join('; ');
+    } else if (oci.state === 'pending') {
+      ctx.note?.ociMiss({ digest: oci.digest, uri: m.uri ?? '' });
+      ociWhy = `verification pending: ${oci.reason}; modelgate's controller is looking for it now, retry in a few seconds`;
+    } else if (oci.state === 'failed') ociWhy = `the registry could not tell: ${oci.reason}`;
+    if (
+      (oci.state === 'pending' || oci.state === 'failed') &&
+      oci.delivery === 'image volume' &&
+      m.declared === undefined &&
+      ctx.cluster.ociEvidenceEnabled?.() === true
+    ) {
+      // An undeclared image volume may be proven by a signature over its manifest in the registry: until
+      // the controller knows (a first look, or a registry that never answered), it is not handed to a
+      // verifier that would fail at pod start for want of a bundle in the image. Once the record says no
+      // signature is there, the runtime verifier takes it (a bundle in the image, as before).
+      findings.push({
+        check: 'signature',
+        model: label,
+        message: `model ${label} must be signed by ${need}: ${ociWhy}`,
+        remediation:
+          oci.state === 'pending'
+            ? 'apply again in a few seconds (kubectl apply, or let your GitOps controller retry)'
+            : `let modelgate's controller reach the registry (network, and a pull secret or ociEvidence.registryCredentialsSecret for it), then apply again; or declare the model in ${MODELS_ANNOTATION} with its signed digest and bundle, for the runtime verifier to check at pod start`,
+      });
+      continue;
+    }
+    // KServe delivers an oci:// storage URI as a modelcar: a container image, which no verifier checks.
+    const kserveModelcar =
+      oci.state !== 'none' && oci.delivery === 'KServe OCI storage URI' && m.transport === 'oci';
+    if (!runtimeVerifiable(m) || kserveModelcar) {
       // A signature over files says nothing about bytes the server fetches, an image holds or an agent
       // pulls later: nothing at pod start can tie them together.
       findings.push({
         check: 'signature',
         model: label,
-        message: `model ${label} must be signed by ${need}, but its files are ${m.delivery === 'server' ? 'downloaded by the model server itself at run time' : m.delivery === 'image' ? 'inside a container image' : 'loaded by a model agent into a running server'}, where no verifier can check them against a signature before they load`,
-        remediation: `deliver the model in a volume (image volume, PVC, or KServe storageUri) and declare it in ${MODELS_ANNOTATION} with its signed digest, with spec.verifier.inject in policy ${policy.name}`,
+        message:
+          (m.delivery === 'image' || kserveModelcar) && ociWhy !== undefined
+            ? `model ${label} must be signed by ${need}; its files are inside a container image, so only a model-signing signature over the manifest its digest pins can prove them at admission: ${ociWhy}`
+            : `model ${label} must be signed by ${need}, but its files are ${m.delivery === 'server' ? 'downloaded by the model server itself at run time' : m.delivery === 'image' ? 'inside a container image' : 'loaded by a model agent into a running server'}, where no verifier can check them against a signature before they load`,
+        remediation:
+          (m.delivery === 'image' || kserveModelcar) && m.digest !== undefined
+            ? `sign the image's manifest with model-signing's OCI mode and attach the bundle to it in the registry (\`modelgate sign --oci-manifest <ref>@${m.digest} --attach\`), with a key policy ${policy.name} trusts`
+            : `deliver the model in a volume (image volume, PVC, or KServe storageUri) and declare it in ${MODELS_ANNOTATION} with its signed digest, with spec.verifier.inject in policy ${policy.name}`,
       });
       continue;
     }
@@ -84,13 +168,24 @@ export const signatureVerified: Check = (ctx) => {
       findings.push({
         check: 'signature',
         model: label,
-        message: `model ${label} must be signed by ${need}, and only the runtime verifier can tie a signature to the files in volume ${m.volume ? `"${m.volume}"` : '(none)'}, but policy ${policy.name} does not inject it`,
-        remediation: `set spec.verifier.inject: true in policy ${policy.name}`,
+        message: `model ${label} must be signed by ${need}, and only the runtime verifier can tie a signature to the files in volume ${m.volume ? `"${m.volume}"` : '(none)'}, but policy ${policy.name} does not inject it${ociWhy !== undefined ? `; nor is there evidence in the registry: ${ociWhy}` : ''}`,
+        remediation:
+          ociWhy !== undefined && oci.state !== 'none'
+            ? `sign the manifest ${oci.digest} with model-signing's OCI mode and attach it (\`modelgate sign --oci-manifest <ref> --attach\`), or set spec.verifier.inject: true in policy ${policy.name}`
+            : `set spec.verifier.inject: true in policy ${policy.name}`,
       });
       continue;
     }
     const bytes = bundleBytes(m, ctx);
-    if (bytes === IN_VOLUME) continue; // checked at pod start by the verifier
+    if (bytes === IN_VOLUME) {
+      // Checked at pod start by the verifier.
+      ctx.note?.evidence({
+        model: label,
+        kind: 'runtime-hash',
+        detail: 'the bundle in the model volume is verified and every file hashed at pod start',
+      });
+      continue;
+    }
     if (typeof bytes === 'string') {
       findings.push({
         check: 'signature',
@@ -127,7 +222,13 @@ export const signatureVerified: Check = (ctx) => {
       }
       passed++;
     }
-    if (passed < policy.threshold) {
+    if (passed >= policy.threshold)
+      ctx.note?.evidence({
+        model: label,
+        kind: 'runtime-hash',
+        detail: 'the bundle verified at admission; every file is hashed against it at pod start',
+      });
+    else {
       findings.push({
         check: 'signature',
         model: label,
