@@ -11,6 +11,7 @@ import { createAdmission } from '../webhook/admission.ts';
 import { OciEvidenceRequester } from '../webhook/oci-evidence-requests.ts';
 import { watchPolicyFiles } from '../webhook/policy-files-watcher.ts';
 import { DEFAULT_MAX_BODY_BYTES, DEFAULT_REQUEST_TIMEOUT_MS, startWebhookServer } from '../webhook/server.ts';
+import type { KubeAccess } from '../kube/kubeconfig.ts';
 import { parseFlags, requireOne, UsageError } from './args.ts';
 import { trustProblem } from '../signing/trust.ts';
 
@@ -71,10 +72,17 @@ async function clusterStore(
   logger: Logger,
   ociEvidence: boolean,
 ): Promise<{ store: PolicyStore; requester?: OciEvidenceRequester }> {
-  const { KubeConfig } = await import('@kubernetes/client-node');
-  const kubeConfig = new KubeConfig();
-  if (kubeconfig) kubeConfig.loadFromFile(kubeconfig);
-  else kubeConfig.loadFromCluster();
+  // modelgate's own loader, not @kubernetes/client-node's KubeConfig: importing that loads the whole generated
+  // API (~57 MiB resident) to read a few fields (src/kube/kubeconfig.ts).
+  const { Kubeconfig } = await import('../kube/kubeconfig.ts');
+  let kubeConfig: KubeAccess;
+  try {
+    kubeConfig = Kubeconfig.load(kubeconfig);
+  } catch (err) {
+    throw new UsageError(
+      `cannot load the kubeconfig: ${(err as Error).message}; pass --kubeconfig, set $KUBECONFIG, or run in a pod with a service account`,
+    );
+  }
   const mod = (await import('../policy-store/informer-store.ts')) as {
     createClusterPolicyStore?: (o: {
       kubeConfig: typeof kubeConfig;
