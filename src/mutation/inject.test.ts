@@ -143,6 +143,16 @@ describe('verifier injection', () => {
     });
   });
 
+  it("leaves KServe's own digest pinning intact (internal.serving.kserve.io/verification-digest)", () => {
+    const p = pod({ annotation: [{ name: 'llama', volume: 'model', digest: DIGEST }] });
+    const meta = p.metadata as { annotations: Record<string, string> };
+    meta.annotations['internal.serving.kserve.io/verification-digest'] = `sha256:${'a'.repeat(64)}`;
+    const before = JSON.stringify(meta);
+    const r = inject(p, [policy]);
+    expect(r.patch.map((op) => op.path)).toEqual(['/spec/initContainers']);
+    expect(JSON.stringify(applyJsonPatch(p, r.patch).metadata)).toBe(before);
+  });
+
   it('is idempotent: an injected pod gets no patch and passes the check', () => {
     const p = pod();
     const once = applyJsonPatch(p, inject(p, [policy]).patch);
