@@ -66,6 +66,9 @@ function intFlag(v: string | undefined, name: string, def: number, min: number, 
   return n;
 }
 
+/** The cluster cannot be reached as configured: one line for the operator, exit 1 (not a usage error). */
+class KubeconfigUnusable extends Error {}
+
 async function clusterStore(
   kubeconfig: string | undefined,
   controllerNamespace: string,
@@ -79,7 +82,7 @@ async function clusterStore(
   try {
     kubeConfig = Kubeconfig.load(kubeconfig);
   } catch (err) {
-    throw new UsageError(
+    throw new KubeconfigUnusable(
       `cannot load the kubeconfig: ${(err as Error).message}; pass --kubeconfig, set $KUBECONFIG, or run in a pod with a service account`,
     );
   }
@@ -175,12 +178,18 @@ export async function run(argv: string[]): Promise<number> {
     const oci = values['oci-evidence'] ?? 'true';
     if (oci !== 'true' && oci !== 'false')
       throw new UsageError(`--oci-evidence must be true or false, not "${oci}"\n\n${USAGE}`);
-    ({ store, requester } = await clusterStore(
-      values.kubeconfig,
-      controllerNamespace,
-      logger,
-      oci === 'true',
-    ));
+    try {
+      ({ store, requester } = await clusterStore(
+        values.kubeconfig,
+        controllerNamespace,
+        logger,
+        oci === 'true',
+      ));
+    } catch (err) {
+      if (!(err instanceof KubeconfigUnusable)) throw err;
+      logger.fatal(err.message);
+      return 1;
+    }
   }
   store.onChange((s) => {
     metrics.setPolicyCounts(s.policies.size, s.errors.length);
