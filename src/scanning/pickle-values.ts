@@ -34,7 +34,7 @@ export type Value =
   | { t: 'obj'; cls: ImportRef | undefined; indirect?: boolean; dtype?: DtypeValue; joblib?: boolean }
   /** `items` null: too long to track. */
   | { t: 'tuple'; items: Value[] | null }
-  /** `entries` null: too many to track; `dunder` is kept regardless (first key that is a dunder name). */
+  /** `entries` null: too many to track; `dunder` is kept regardless (first key that is a dunder name, or a protocol hook such as `append` holding an object). */
   | { t: 'dict'; entries: [Value, Value][] | null; dunder?: string }
   | {
       t:

@@ -7,6 +7,7 @@ import {
   claimedFormats,
   extensionOf,
   HDF5_SIGNATURE,
+  joblibZfileStart,
   sniff,
   SNIFF_BYTES,
   type SniffedFormat,
@@ -206,6 +207,12 @@ async function scanByKind(
     case 'lzma':
     case 'lz4':
       return scanCompressed(kind, head, src, ctx, where);
+    case 'joblib-zfile': {
+      const at = joblibZfileStart(head) ?? 21;
+      const body = new SliceSource(src, at, src.size - at);
+      await scanCompressed('zlib', await body.read(0, SNIFF_BYTES), body, ctx, where);
+      return { format: 'zlib' };
+    }
     case '7z':
     case 'compressed':
       emit(ctx, where, [
@@ -295,6 +302,21 @@ async function scanClaimed(
   head: Uint8Array,
 ): Promise<string> {
   const claimed = claimedFormats(where.name) ?? [];
+  if (extensionOf(where.name) === 'bin' && src.size > 0) {
+    // `.bin` names raw tensor data as often as checkpoints (ONNX external data, OpenVINO weights, TF
+    // shards). The probe has shown pickle.load would fail before importing or calling anything, and
+    // every format with a magic was ruled out: data, not a model loader's input.
+    emit(ctx, where, [
+      {
+        rule: 'unrecognised-binary',
+        severity: 'info',
+        detail:
+          'no model format recognised and not a pickle (pickle.load and torch.load fail on it before importing or calling anything): raw data such as ONNX external tensors or OpenVINO weights',
+        offset: 0,
+      },
+    ]);
+    return 'unknown';
+  }
   if (claimed.includes('pickle')) return scanPickleFlow(src, ctx, where);
   if (claimed.includes('safetensors')) {
     emit(ctx, where, await scanSafetensors(src, ctx));
