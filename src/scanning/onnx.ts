@@ -6,12 +6,16 @@ import { CachedReader, type ByteSource } from './source.ts';
 import type { Finding, ScanContext } from './types.ts';
 import { isTraversalName } from './zip.ts';
 
-type Kind = 'model' | 'graph' | 'function' | 'node' | 'attribute' | 'tensor' | 'sparse' | 'entry';
+type Kind =
+  'model' | 'training' | 'graph' | 'function' | 'node' | 'attribute' | 'tensor' | 'sparse' | 'entry';
 /** field number -> message kind, per message kind; fields not listed are skipped unread. */
 const CHILDREN: Record<Kind, Record<number, Kind>> = {
-  model: { 7: 'graph', 25: 'function' },
+  // graph, training_info (TrainingInfoProto: initialization and algorithm graphs), functions
+  model: { 7: 'graph', 20: 'training', 25: 'function' },
+  training: { 1: 'graph', 2: 'graph' },
   graph: { 1: 'node', 5: 'tensor', 15: 'sparse' },
-  function: { 7: 'node' },
+  // nodes, and attribute_proto (defaults of the function's attributes)
+  function: { 7: 'node', 11: 'attribute' },
   node: { 5: 'attribute' },
   attribute: { 5: 'tensor', 6: 'graph', 10: 'tensor', 11: 'graph', 22: 'sparse', 23: 'sparse' },
   sparse: { 1: 'tensor', 2: 'tensor' },

@@ -44,7 +44,12 @@ export function runEvidence(run: PickleRun): Evidence {
   const importable = run.imports.filter(
     (i) => IDENTIFIER_PATH.test(i.module) && IDENTIFIER_PATH.test(i.name),
   );
-  if (run.calls.length > 0 || run.findings.some((f) => STRUCTURAL_RULES.has(f.rule))) return 'strong';
+  // An EXT code in bytes that then fail to parse is what raw numbers look like (0x82-0x84 are common
+  // bytes): no process registers extension codes, so it counts only in a stream that reaches STOP.
+  const structural = run.findings.some(
+    (f) => STRUCTURAL_RULES.has(f.rule) && (f.rule !== 'pickle-extension-code' || run.stopped),
+  );
+  if (run.calls.length > 0 || structural) return 'strong';
   // An import alone does nothing unless importing runs code (antigravity opens a browser); a text line
   // that reads as `cos\nsystem` imports os and stops.
   if (importable.some((i) => IMPORT_SIDE_EFFECTS.has(i.resolved.split('.')[0] ?? ''))) return 'strong';
