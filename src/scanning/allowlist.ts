@@ -110,8 +110,18 @@ function boosterState(keys: string[], problem: (v: Value) => string | undefined)
     const d = s?.t === 'dict' ? s : s?.t === 'tuple' && s.items?.[0]?.t === 'dict' ? s.items[0] : undefined;
     if (d?.t !== 'dict') return undefined;
     if (d.entries === null) return 'state too large to check the model it carries';
+    // `keys` in the order __setstate__ tries them (LightGBM: state.get("_handle", state.get("handle"))):
+    // the first key present decides, with the last value given for it (dict assignment).
     let model: Value | undefined;
-    for (const [k, v] of d.entries) if (k.t === 'str' && keys.includes(k.v)) model = v;
+    for (const key of keys) {
+      let found = false;
+      for (const [k, v] of d.entries)
+        if (k.t === 'str' && k.v === key) {
+          model = v;
+          found = true;
+        }
+      if (found) break;
+    }
     if (model === undefined || model.t === 'none') return undefined;
     const why = problem(model);
     return why === undefined
