@@ -508,10 +508,20 @@ export function chatTemplateFindings(template: string, key: string, offset?: num
     const hit =
       /__[A-Za-z]+__|\|\s*attr\b|\battr\s*\(|\battribute\s*=|\._[A-Za-z]/.exec(text) ??
       /__[A-Za-z]+__/.exec(literals);
+    const load = /\{%[-+]?\s*(include|import|extends|from)\b[^%]*%\}/.exec(text);
     if (hit)
       a.report(
         `could not be parsed as Jinja (${(e as Error).message.slice(0, 80)}) and its text uses ${JSON.stringify(hit[0])}`,
       );
+    else if (load)
+      return [
+        {
+          rule: 'chat-template-load',
+          severity: 'suspicious',
+          detail: `${key} uses {% ${load[1]} %} (${JSON.stringify(load[0].slice(0, 80))}): a chat template is self-contained; loading another template by name reads files wherever the renderer has a template loader`,
+          ...(offset === undefined ? {} : { offset }),
+        },
+      ];
     else
       return [
         {

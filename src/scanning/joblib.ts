@@ -65,8 +65,13 @@ export function readJoblibArray(m: PickleMachine, state: Value): void {
     dims.push(d.v);
   }
   if (dtype.hasObject) {
-    // a nested pickle, loaded by a fresh Unpickler: scan it as one, in place
-    const inner = runPickle(m.data, m.pos, { ...m.opts, windowEndsEarly: m.opts.windowEndsEarly ?? false });
+    // a nested pickle, loaded by plain pickle.load (not joblib's unpickler, so a NumpyArrayWrapper
+    // inside it is an ordinary object and no array bytes follow it): scan it as one, in place
+    const inner = runPickle(m.data, m.pos, {
+      ...m.opts,
+      windowEndsEarly: m.opts.windowEndsEarly ?? false,
+      plainPickle: true,
+    });
     m.run.imports.push(...inner.imports);
     m.run.calls.push(...inner.calls);
     m.run.findings.push(...inner.findings);
