@@ -186,6 +186,24 @@ allow('python', ['collections.OrderedDict', 'collections.Counter'], {
   newobj: true,
   build: dataState,
 });
+// Values of the standard library that model metadata carries (a training timestamp, a version number):
+// their constructors only parse the plain data CPython pickles for them.
+allow(
+  'python',
+  [
+    'collections.deque',
+    'datetime.datetime',
+    'datetime.date',
+    'datetime.time',
+    'datetime.timedelta',
+    'datetime.timezone',
+    'decimal.Decimal',
+    'fractions.Fraction',
+    'uuid.SafeUUID',
+  ],
+  { reduce: data },
+);
+allow('python', ['uuid.UUID'], { newobj: true, build: dataState });
 // defaultdict(factory): the factory is called for missing keys, so only a container type may be it.
 allow('python', ['collections.defaultdict'], {
   reduce: (items) => {
