@@ -193,3 +193,28 @@ describe('standard-library values in model metadata', () => {
     expect(await scanBuffer(b, 'meta.pkl')).toMatchObject({ verdict: 'clean' });
   });
 });
+
+describe('ONNX custom operators', () => {
+  const model = (nodes: Uint8Array[], functions: Uint8Array[] = []) =>
+    concat(
+      pbVarint(1, 8),
+      pbBytes(7, concat(...nodes.map((n) => pbBytes(1, n)), pbBytes(2, 'g'))),
+      pbBytes(8, pbVarint(2, 17)),
+      ...functions.map((f) => pbBytes(25, f)),
+    );
+  const node = (op: string, domain = '') =>
+    concat(pbBytes(1, 'x'), pbBytes(2, 'y'), pbBytes(4, op), ...(domain ? [pbBytes(7, domain)] : []));
+
+  it('flags Python ops and operators of unknown domains, not the standard ones or model functions', async () => {
+    expect(await rules(model([node('PyOp', 'ai.onnx.contrib')]), 'm.onnx')).toContain('onnx-python-op');
+    expect(await rules(model([node('RunShell', 'com.attacker')]), 'm.onnx')).toContain('onnx-custom-op');
+    expect(
+      await verdict(
+        model([node('Relu'), node('TreeEnsembleClassifier', 'ai.onnx.ml'), node('Gelu', 'com.microsoft')]),
+        'm.onnx',
+      ),
+    ).toBe('clean');
+    const fn = concat(pbBytes(1, 'Block'), pbBytes(10, 'pkg.local'));
+    expect(await verdict(model([node('Block', 'pkg.local')], [fn]), 'm.onnx')).toBe('clean');
+  });
+});
