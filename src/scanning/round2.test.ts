@@ -218,3 +218,14 @@ describe('ONNX custom operators', () => {
     expect(await verdict(model([node('Block', 'pkg.local')], [fn]), 'm.onnx')).toBe('clean');
   });
 });
+
+describe('TensorFlow text format', () => {
+  it('reads PrintV2 output_stream from attr entries', async () => {
+    const graph = (stream: string) =>
+      enc.encode(
+        `node {\n  name: "p"\n  op: "PrintV2"\n  attr {\n    key: "output_stream"\n    value {\n      s: "${stream}"\n    }\n  }\n}\n`,
+      );
+    expect(await rules(graph('file:///root/.bashrc'), 'graph.pbtxt')).toContain('tf-file-op');
+    expect(await verdict(graph('stderr'), 'graph.pbtxt')).toBe('clean');
+  });
+});
