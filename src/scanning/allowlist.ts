@@ -17,6 +17,7 @@ import {
   SKLEARN_SPLITTERS,
 } from './allowlist-sklearn.ts';
 import { lightgbmModelProblem, xgboostBufferProblem } from './boosters.ts';
+import { treeStateProblem } from './sklearn-tree.ts';
 import { bytesOfValue, textOfValue, type Value } from './pickle-values.ts';
 
 /** Returns why the arguments (or state) do not fit, or undefined when they do. */
@@ -29,7 +30,7 @@ export interface AllowEntry {
   reduce?: ValueCheck;
   build?: ValueCheck;
   /** How the result of a call is tracked: a numpy dtype, a joblib array wrapper, or an instance of the class in argument 0. */
-  result?: 'dtype' | 'stringdtype' | 'joblib-array' | 'instance-of-arg0' | 'bytes';
+  result?: 'dtype' | 'stringdtype' | 'joblib-array' | 'instance-of-arg0' | 'bytes' | 'ndarray' | 'frombuffer';
   /**
    * A function that only computes on the arrays it is given (numpy math, scikit-learn metrics and
    * validation): estimators keep it as a parameter, and `functools.partial` may bind arguments to it.
@@ -390,16 +391,19 @@ for (const core of ['numpy.core', 'numpy._core']) {
   allow('numpy', [`${core}.multiarray._reconstruct`], {
     reduce: reconstructArgs,
     build: args([['tuple']]),
+    result: 'ndarray',
   });
   allow('numpy', [`${core}.multiarray.scalar`], {
     reduce: args([['obj'], ['bytes', 'str', 'obj', 'none', 'int', 'float', 'list', 'tuple']]),
   });
   allow('numpy', [`${core}.numeric._frombuffer`], {
+    result: 'frombuffer',
     reduce: args([['bytes', 'bytearray', 'buffer'], ['obj'], ['tuple'], ['str']]),
   });
   allow('numpy', [`${core}._multiarray_umath._reconstruct`], {
     reduce: reconstructArgs,
     build: args([['tuple']]),
+    result: 'ndarray',
   });
 }
 // StringDType arrays pickle their dtype through this constructor (coerce flag, optional NA object).
@@ -640,6 +644,14 @@ for (const [module, names] of Object.entries(SKLEARN_EXTENSION_TYPES))
       names.map((n) => `${p}.${n}`),
       { reduce: data, newobj: true, build: dataState },
     );
+// Tree.__setstate__ copies the node records into C structures without checking the child indices
+// prediction follows (sklearn-tree.ts).
+for (const p of sklearnPaths('sklearn.tree._tree'))
+  allow('scikit-learn', [`${p}.Tree`], {
+    reduce: data,
+    newobj: true,
+    build: (items) => dataState(items) ?? treeStateProblem(items[0]),
+  });
 // newObj(cls) helpers of Cython modules: instantiate their own extension types.
 allow(
   'scikit-learn',

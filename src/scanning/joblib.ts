@@ -87,7 +87,14 @@ export function readJoblibArray(m: PickleMachine, state: Value): void {
     if (count > 0 && dtype.itemsize === 0)
       return m.fail('joblib array of a zero-size dtype (joblib cannot read it)');
     if (!Number.isSafeInteger(bytes)) return m.fail('joblib array size overflows');
-    m.need(bytes);
+    const at = m.need(bytes);
+    const rows = dims.length > 0 ? Number(dims[0]) : 1;
+    m.replaceTop({
+      t: 'obj',
+      cls: undefined,
+      array: { rows, itemsize: dtype.itemsize, bytes: m.data.subarray(at, at + bytes) },
+    });
+    return;
   }
   m.replaceTop({ t: 'obj', cls: undefined });
 }

@@ -103,6 +103,10 @@ function resultOf(ref: ImportRef, entry: AllowEntry, argItems: readonly Value[])
       return { result: { t: 'obj', cls: ref, dtype: { code: 'T' } } };
     case 'joblib-array':
       return { result: { t: 'obj', cls: ref, joblib: true } };
+    case 'ndarray':
+      return { result: { t: 'obj', cls: ref, array: {} } };
+    case 'frombuffer':
+      return { result: { t: 'obj', cls: ref, array: { frombuffer: argItems } } };
     case 'instance-of-arg0': {
       const cls = argItems[0];
       return cls?.t === 'global' ? { instanceOf: cls.ref } : {};

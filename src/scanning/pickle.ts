@@ -906,6 +906,7 @@ export class PickleMachine {
     const f = judgeBuild(target, state);
     if (f !== undefined) this.shapeFinding(f);
     if (target.t === 'obj' && target.dtype !== undefined) target.dtype.state = state;
+    if (target.t === 'obj' && target.array !== undefined) target.array.state = state;
     if (target.t === 'obj' && target.joblib && this.opts.plainPickle !== true) {
       this.run.joblibArrayAt ??= this.pos;
       readJoblibArray(this, state);

@@ -4,6 +4,8 @@ import { deflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { chatTemplateFindings } from './chat-template.ts';
 import { scanBuffer } from './index.ts';
+import type { Value } from './pickle-values.ts';
+import { treeStateProblem } from './sklearn-tree.ts';
 import { buildGguf, concat, enc, pbBytes, pbVarint } from './testing.test-support.ts';
 
 const rules = async (b: Uint8Array, name: string) => (await scanBuffer(b, name)).findings.map((f) => f.rule);
@@ -227,5 +229,74 @@ describe('TensorFlow text format', () => {
       );
     expect(await rules(graph('file:///root/.bashrc'), 'graph.pbtxt')).toContain('tf-file-op');
     expect(await verdict(graph('stderr'), 'graph.pbtxt')).toBe('clean');
+  });
+});
+
+describe('scikit-learn Tree node arrays', () => {
+  const nodes = (children: [number, number][]) => {
+    const b = new Uint8Array(children.length * 64);
+    const dv = new DataView(b.buffer);
+    children.forEach(([l, r], i) => {
+      dv.setBigInt64(i * 64, BigInt(l), true);
+      dv.setBigInt64(i * 64 + 8, BigInt(r), true);
+    });
+    return b;
+  };
+  const state = (children: [number, number][], count = children.length): Value => ({
+    t: 'dict',
+    entries: [
+      [
+        { t: 'str', v: 'node_count' },
+        { t: 'int', v: BigInt(count) },
+      ],
+      [
+        { t: 'str', v: 'nodes' },
+        { t: 'obj', cls: undefined, array: { rows: children.length, itemsize: 64, bytes: nodes(children) } },
+      ],
+    ],
+  });
+
+  it('accepts children inside the tree and leaves', () => {
+    expect(
+      treeStateProblem(
+        state([
+          [1, 2],
+          [-1, -1],
+          [-1, -1],
+        ]),
+      ),
+    ).toBeUndefined();
+  });
+
+  it('refuses children outside the tree, self loops and a node_count past the array', () => {
+    expect(
+      treeStateProblem(
+        state([
+          [1, 9],
+          [-1, -1],
+          [-1, -1],
+        ]),
+      ),
+    ).toMatch(/child 9/);
+    expect(
+      treeStateProblem(
+        state([
+          [0, 1],
+          [-1, -1],
+        ]),
+      ),
+    ).toMatch(/child 0/);
+    expect(treeStateProblem(state([[-1, -1]], 5))).toMatch(/node_count 5/);
+    expect(
+      treeStateProblem({
+        t: 'dict',
+        entries: [
+          [
+            { t: 'str', v: 'nodes' },
+            { t: 'obj', cls: undefined },
+          ],
+        ],
+      }),
+    ).toMatch(/not one modelgate can read/);
   });
 });
