@@ -484,6 +484,13 @@ def write_onnx_paths(g):
     gr = helper.make_graph([helper.make_node("F", ["x"], ["y"], domain="local")], "g", *io_)
     m = helper.make_model(gr, producer_name="x", opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("local", 1)], functions=[fn])
     w("malicious", "onnx2/function-subgraph-backslash.onnx", m.SerializeToString(), "onnx", "DANGEROUS: external data with a backslash traversal in a subgraph of a model-local function")
+    # custom operators: a Python op (onnxruntime-extensions PyOp) and an operator of an unknown domain
+    gr = helper.make_graph([helper.make_node("PyOp", ["x"], ["y"], domain="ai.onnx.contrib")], "g", *io_)
+    w("malicious", "onnx2/python-op.onnx", helper.make_model(gr, producer_name="x", opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.contrib", 1)]).SerializeToString(), "onnx", "DANGEROUS: PyOp — an ONNX node that calls Python in the serving process")
+    gr = helper.make_graph([helper.make_node("RunShell", ["x"], ["y"], domain="com.attacker.ops")], "g", *io_)
+    w("malicious", "onnx2/custom-domain-op.onnx", helper.make_model(gr, producer_name="x", opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.attacker.ops", 1)]).SerializeToString(), "onnx", "FLAGGED: RunShell — an operator of a domain no runtime defines (native code from a custom-op library)")
+    gr = helper.make_graph([helper.make_node("Relu", ["x"], ["h"]), helper.make_node("TreeEnsembleRegressor", ["h"], ["y"], domain="ai.onnx.ml", n_targets=1, nodes_treeids=[0], nodes_nodeids=[0], nodes_featureids=[0], nodes_values=[0.0], nodes_modes=["LEAF"], nodes_truenodeids=[0], nodes_falsenodeids=[0], target_treeids=[0], target_nodeids=[0], target_ids=[0], target_weights=[1.0])], "g", *io_)
+    w("benign", "onnx2/ml-domain.onnx", helper.make_model(gr, producer_name="x", opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ai.onnx.ml", 3)]).SerializeToString(), "onnx", "CLEAN: ONNX with ai.onnx.ml operators (as sklearn-onnx writes)")
     w("malicious", "onnx2/absolute-named.pb", model(helper.make_graph([helper.make_node("Add", ["x", "w"], ["y"])], "g", *io_, [ext_tensor("w", "/proc/self/environ")])), "onnx", "DANGEROUS: ONNX named .pb reading /proc/self/environ as external data")
     # a pickle that is also an ONNX model: unknown protobuf field 32 swallows the payload
     evil = pa.body(call("os", "system", "id", protocol=0))
@@ -722,6 +729,14 @@ def write_benign_zoo(g):
         w("benign", f"numpy2/masked-array-p{p}.pkl", pickle.dumps(np.ma.masked_array([1.0, 2.0, 3.0], mask=[0, 1, 0]), protocol=p), "numpy", "CLEAN: numpy masked array pickled", stable=False)
         w("benign", f"numpy2/random-state-p{p}.pkl", pickle.dumps({"rs": np.random.RandomState(0), "gen": np.random.default_rng(0)}, protocol=p), "numpy", "CLEAN: numpy RandomState and Generator pickled", stable=False)
         w("benign", f"numpy2/scalars-p{p}.pkl", pickle.dumps({"a": np.float32(1.5), "b": np.int64(3), "c": np.bool_(True), "d": np.dtype("<U5"), "e": np.datetime64("2024-01-01")}, protocol=p), "numpy", "CLEAN: numpy scalars and dtypes pickled", stable=False)
+    import datetime
+    import decimal
+    import uuid
+    from collections import deque
+
+    meta = {"trained_at": datetime.datetime(2024, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc), "day": datetime.date(2024, 1, 2), "took": datetime.timedelta(minutes=3), "score": decimal.Decimal("0.975"), "run": uuid.UUID(int=7), "recent": deque([1, 2], maxlen=5)}
+    for p in [2, 4]:
+        w("benign", f"numpy2/metadata-p{p}.pkl", pickle.dumps(meta, protocol=p), "sklearn", "CLEAN: model metadata (datetime, Decimal, UUID, deque) pickled")
     # joblib with memory-mapping alignment and lists of arrays; a dict of arrays (the common "artifacts" file)
     buf = io.BytesIO()
     joblib.dump({"emb": rng.standard_normal((5, 4)).astype(np.float32), "ids": np.arange(5), "names": ["a", "b"], "meta": {"v": 1}}, buf)
@@ -841,6 +856,24 @@ def write_keras_zoo(g):
                     g.write("benign", f"keras2/{name}.{ext}", f.read(), "keras", f"CLEAN: Keras 3 {name} model ({ext})", stable=False)
 
 
+def write_tree_paths(g):
+    """A DecisionTree whose node records point outside the tree (Tree.__setstate__ copies them unchecked)."""
+    import joblib
+    from sklearn.datasets import make_classification
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = make_classification(n_samples=80, n_features=5, random_state=0)
+    m = DecisionTreeClassifier(max_depth=3, random_state=0).fit(X, y)
+    nodes = m.tree_.__getstate__()["nodes"]
+    bad = nodes.copy()
+    bad["left_child"][int(np.where(nodes["left_child"] != -1)[0][0])] = 10**6
+    buf = io.BytesIO()
+    joblib.dump(m, buf)
+    for name, data in [("tree-child-out-of-range.joblib", buf.getvalue()), ("tree-child-out-of-range.pkl", pickle.dumps(m, protocol=4))]:
+        assert nodes.tobytes() in data
+        g.write("malicious", f"sklearn-tree/{name}", data.replace(nodes.tobytes(), bad.tobytes()), "sklearn", "FLAGGED: a scikit-learn Tree node whose child index is outside the tree (predict reads past the node array)", stable=False)
+
+
 def write_all(g):
     global GEN
     GEN = g
@@ -857,4 +890,5 @@ def write_all(g):
     write_misc(g)
     with without_fake_torch():
         write_booster_paths(g)
+        write_tree_paths(g)
     write_benign_zoo(g)
