@@ -1116,6 +1116,9 @@ def main() -> None:
     write_malicious_routing()
     write_malicious_boosters()
     write_invalid()
+    import variants  # round-2 variants (an outside attacker's view of issue 15) and more benign models
+
+    variants.write_all(sys.modules[__name__])
     lines = [
         "# modelgate scanner corpus (generated)",
         "",

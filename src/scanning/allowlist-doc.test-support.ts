@@ -4,7 +4,13 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { allowlistTable } from './allowlist.ts';
-import { SKLEARN_EXTENSION_TYPES, SKLEARN_PYTHON_CLASSES } from './allowlist-sklearn.ts';
+import {
+  SKLEARN_EXTENSION_TYPES,
+  SKLEARN_METRIC_FUNCTIONS,
+  SKLEARN_PYTHON_CLASSES,
+  SKLEARN_SCORERS,
+  SKLEARN_SPLITTERS,
+} from './allowlist-sklearn.ts';
 
 export const START =
   '<!-- allowlist:start (generated from src/scanning/allowlist.ts; do not edit by hand) -->';
@@ -13,7 +19,7 @@ export const END = '<!-- allowlist:end -->';
 /** Why each group is data, in the words a reviewer checks it by. */
 const WHY: Record<string, string> = {
   python:
-    'Builtin containers and scalars rebuilt from plain data (what CPython writes for them); `_codecs.encode` turns a latin-1 str back into bytes (protocol 2); `copyreg._reconstructor` / `__newobj__` instantiate an allowlisted class without running `__init__`; `collections.defaultdict` only with a container type as its factory (the factory is called for missing keys); `builtins.object` only as the base argument of `_reconstructor`.',
+    'Builtin containers and scalars rebuilt from plain data (what CPython writes for them); `_codecs.encode` turns a latin-1 str back into bytes (protocol 2); `copyreg._reconstructor` / `__newobj__` instantiate an allowlisted class without running `__init__`; `collections.defaultdict` only with a container type as its factory (the factory is called for missing keys); `builtins.object` only as the base argument of `_reconstructor`; `datetime`, `decimal.Decimal`, `fractions.Fraction`, `uuid.UUID` and `collections.deque` rebuilt from the plain data CPython pickles for them (model metadata: timestamps, versions); `functools.partial` only of a pure data function (numpy math, scikit-learn metrics, `check_array`), as REDUCE with that function alone and BUILD of the (func, args, keywords, dict) tuple `partial.__reduce__` writes — calling the partial later is an indirect call and flagged.',
   torch:
     "PyTorch's own `weights_only` allowlist (`torch/_weights_only_unpickler.py`): storage classes, dtypes, layouts and memory formats are referenced, never called; the `torch._utils._rebuild_*` functions rebuild tensors from storages (persistent ids), offsets, sizes, strides and flags; `_rebuild_from_type_v2` only with a rebuild function and `torch.Tensor`/`Parameter` as its first two arguments (it calls the first).",
   numpy:
@@ -53,7 +59,15 @@ export function renderAllowlistMarkdown(): string {
           lines.push(`| \`${m}\` | ${shapes} | ${names.join(', ')} |`);
       lines.push(
         '',
-        'Functions referenced as parameters (value only): `sklearn.feature_selection._univariate_selection.{f_classif, f_regression, chi2, r_regression, f_oneway}`, `sklearn.feature_selection._mutual_info.{mutual_info_classif, mutual_info_regression}`, `sklearn.cluster._kmeans.{_kmeans_single_lloyd, _kmeans_single_elkan}`; `newObj` of `sklearn.neighbors._kd_tree`, `_ball_tree`, `_binary_tree` and `sklearn.metrics._dist_metrics` (REDUCE, instantiates its allowlisted argument).',
+        'Functions referenced as parameters (value only): `sklearn.feature_selection._univariate_selection.{f_classif, f_regression, chi2, r_regression, f_oneway}`, `sklearn.feature_selection._mutual_info.{mutual_info_classif, mutual_info_regression}`, `sklearn.cluster._kmeans.{_kmeans_single_lloyd, _kmeans_single_elkan}`, `sklearn.utils.validation.check_array`; `newObj` of `sklearn.neighbors._kd_tree`, `_ball_tree`, `_binary_tree` and `sklearn.metrics._dist_metrics` (REDUCE, instantiates its allowlisted argument).',
+        '',
+        `Metric functions scorers keep as \`_score_func\` (value only): ${Object.entries(
+          SKLEARN_METRIC_FUNCTIONS,
+        )
+          .map(([m, fs]) => `\`${m}.{${fs.join(', ')}}\``)
+          .join('; ')}.`,
+        '',
+        `Cross-validation splitters a fitted search keeps as \`cv\` (value, NEWOBJ, BUILD), under \`sklearn.model_selection._split\` and \`sklearn.model_selection\`: ${SKLEARN_SPLITTERS.join(', ')}. Scorers (value, NEWOBJ, BUILD) in \`sklearn.metrics._scorer\`: ${SKLEARN_SCORERS.join(', ')}. \`sklearn.impute._iterative.IterativeImputer\` (value, NEWOBJ, BUILD) and its namedtuple \`_ImputerTriplet\` (value, NEWOBJ, REDUCE with plain data).`,
         '',
       );
       continue;

@@ -9,8 +9,15 @@
 //   build   BUILD may give its instances state — only state `build` accepts.
 // A use outside these shapes is reported (pickle-disallowed-shape) even though the name is allowed.
 // docs/scanning.md lists every entry and why it is safe.
-import { SKLEARN_EXTENSION_TYPES, SKLEARN_PYTHON_CLASSES } from './allowlist-sklearn.ts';
+import {
+  SKLEARN_EXTENSION_TYPES,
+  SKLEARN_METRIC_FUNCTIONS,
+  SKLEARN_PYTHON_CLASSES,
+  SKLEARN_SCORERS,
+  SKLEARN_SPLITTERS,
+} from './allowlist-sklearn.ts';
 import { lightgbmModelProblem, xgboostBufferProblem } from './boosters.ts';
+import { treeStateProblem } from './sklearn-tree.ts';
 import { bytesOfValue, textOfValue, type Value } from './pickle-values.ts';
 
 /** Returns why the arguments (or state) do not fit, or undefined when they do. */
@@ -23,7 +30,12 @@ export interface AllowEntry {
   reduce?: ValueCheck;
   build?: ValueCheck;
   /** How the result of a call is tracked: a numpy dtype, a joblib array wrapper, or an instance of the class in argument 0. */
-  result?: 'dtype' | 'stringdtype' | 'joblib-array' | 'instance-of-arg0' | 'bytes';
+  result?: 'dtype' | 'stringdtype' | 'joblib-array' | 'instance-of-arg0' | 'bytes' | 'ndarray' | 'frombuffer';
+  /**
+   * A function that only computes on the arrays it is given (numpy math, scikit-learn metrics and
+   * validation): estimators keep it as a parameter, and `functools.partial` may bind arguments to it.
+   */
+  pure?: boolean;
 }
 
 // --- argument checks ----------------------------------------------------------------------------
@@ -99,8 +111,18 @@ function boosterState(keys: string[], problem: (v: Value) => string | undefined)
     const d = s?.t === 'dict' ? s : s?.t === 'tuple' && s.items?.[0]?.t === 'dict' ? s.items[0] : undefined;
     if (d?.t !== 'dict') return undefined;
     if (d.entries === null) return 'state too large to check the model it carries';
+    // `keys` in the order __setstate__ tries them (LightGBM: state.get("_handle", state.get("handle"))):
+    // the first key present decides, with the last value given for it (dict assignment).
     let model: Value | undefined;
-    for (const [k, v] of d.entries) if (k.t === 'str' && keys.includes(k.v)) model = v;
+    for (const key of keys) {
+      let found = false;
+      for (const [k, v] of d.entries)
+        if (k.t === 'str' && k.v === key) {
+          model = v;
+          found = true;
+        }
+      if (found) break;
+    }
     if (model === undefined || model.t === 'none') return undefined;
     const why = problem(model);
     return why === undefined
@@ -165,6 +187,24 @@ allow('python', ['collections.OrderedDict', 'collections.Counter'], {
   newobj: true,
   build: dataState,
 });
+// Values of the standard library that model metadata carries (a training timestamp, a version number):
+// their constructors only parse the plain data CPython pickles for them.
+allow(
+  'python',
+  [
+    'collections.deque',
+    'datetime.datetime',
+    'datetime.date',
+    'datetime.time',
+    'datetime.timedelta',
+    'datetime.timezone',
+    'decimal.Decimal',
+    'fractions.Fraction',
+    'uuid.SafeUUID',
+  ],
+  { reduce: data },
+);
+allow('python', ['uuid.UUID'], { newobj: true, build: dataState });
 // defaultdict(factory): the factory is called for missing keys, so only a container type may be it.
 allow('python', ['collections.defaultdict'], {
   reduce: (items) => {
@@ -335,6 +375,7 @@ const NDARRAY_CLASSES = [
   'numpy.recarray',
   'numpy.matrixlib.defmatrix.matrix',
   'numpy.ma.core.MaskedArray',
+  'numpy.ma.MaskedArray',
   'numpy.rec.recarray',
   'numpy.core.records.recarray',
   'numpy._core.records.recarray',
@@ -350,16 +391,19 @@ for (const core of ['numpy.core', 'numpy._core']) {
   allow('numpy', [`${core}.multiarray._reconstruct`], {
     reduce: reconstructArgs,
     build: args([['tuple']]),
+    result: 'ndarray',
   });
   allow('numpy', [`${core}.multiarray.scalar`], {
     reduce: args([['obj'], ['bytes', 'str', 'obj', 'none', 'int', 'float', 'list', 'tuple']]),
   });
   allow('numpy', [`${core}.numeric._frombuffer`], {
+    result: 'frombuffer',
     reduce: args([['bytes', 'bytearray', 'buffer'], ['obj'], ['tuple'], ['str']]),
   });
   allow('numpy', [`${core}._multiarray_umath._reconstruct`], {
     reduce: reconstructArgs,
     build: args([['tuple']]),
+    result: 'ndarray',
   });
 }
 // StringDType arrays pickle their dtype through this constructor (coerce flag, optional NA object).
@@ -517,7 +561,7 @@ const NUMPY_FUNCTIONS = [
 allow(
   'numpy',
   NUMPY_FUNCTIONS.map((f) => `numpy.${f}`),
-  {},
+  { pure: true },
 );
 // numpy.random state (RandomState/Generator kept by estimators): constructors of bit generators by name.
 allow(
@@ -600,6 +644,14 @@ for (const [module, names] of Object.entries(SKLEARN_EXTENSION_TYPES))
       names.map((n) => `${p}.${n}`),
       { reduce: data, newobj: true, build: dataState },
     );
+// Tree.__setstate__ copies the node records into C structures without checking the child indices
+// prediction follows (sklearn-tree.ts).
+for (const p of sklearnPaths('sklearn.tree._tree'))
+  allow('scikit-learn', [`${p}.Tree`], {
+    reduce: data,
+    newobj: true,
+    build: (items) => dataState(items) ?? treeStateProblem(items[0]),
+  });
 // newObj(cls) helpers of Cython modules: instantiate their own extension types.
 allow(
   'scikit-learn',
@@ -618,13 +670,43 @@ allow(
     `sklearn.feature_selection._univariate_selection.${f}`,
     `sklearn.feature_selection.univariate_selection.${f}`,
   ]),
-  {},
+  { pure: true },
 );
 allow(
   'scikit-learn',
   ['mutual_info_classif', 'mutual_info_regression'].map((f) => `sklearn.feature_selection._mutual_info.${f}`),
-  {},
+  { pure: true },
 );
+// Metric functions scorers keep (`_Scorer._score_func`, `make_scorer(f1_score)`) and the input
+// validation HistGradientBoosting binds with functools.partial: referenced, never called by the pickle.
+allow(
+  'scikit-learn',
+  Object.entries(SKLEARN_METRIC_FUNCTIONS).flatMap(([m, fs]) => fs.map((f) => `${m}.${f}`)),
+  { pure: true },
+);
+allow('scikit-learn', ['sklearn.utils.validation.check_array'], { pure: true });
+// Cross-validation splitters and scorers a fitted search (GridSearchCV, RandomizedSearchCV,
+// LogisticRegressionCV, ...) keeps: plain instances.
+allow(
+  'scikit-learn',
+  [
+    ...SKLEARN_SPLITTERS.flatMap((c) => [
+      `sklearn.model_selection._split.${c}`,
+      `sklearn.model_selection.${c}`,
+    ]),
+    ...SKLEARN_SCORERS.map((c) => `sklearn.metrics._scorer.${c}`),
+    'sklearn.impute._iterative.IterativeImputer',
+    'sklearn.impute._iterative._ImputerTriplet',
+  ],
+  { newobj: true, build: instanceState },
+);
+// _ImputerTriplet is a namedtuple: protocol 2+ rebuild it with NEWOBJ(cls, fields); 0-1 through
+// copyreg._reconstructor(cls, tuple, fields).
+ENTRIES.set('sklearn.impute._iterative._ImputerTriplet', {
+  group: 'scikit-learn',
+  newobj: true,
+  reduce: data,
+});
 allow(
   'scikit-learn',
   ['_kmeans_single_lloyd', '_kmeans_single_elkan'].map((f) => `sklearn.cluster._kmeans.${f}`),
@@ -734,6 +816,29 @@ allow(
   { newobj: true, build: instanceState },
 );
 allow('lightgbm', ['lightgbm.basic.Booster'], { newobj: true, build: lightgbmState });
+
+// functools.partial of a pure function (HistGradientBoosting keeps partial(check_array, ...)): REDUCE of
+// partial with the function alone, then BUILD of (func, args, keywords, __dict__) as partial.__reduce__
+// writes it. Calling the partial later is an indirect call, judged as such.
+const pureFunction = (v: Value | undefined): string | undefined =>
+  v?.t === 'global' && v.ref.classification === 'allowed' && v.ref.entry?.pure === true
+    ? undefined
+    : `the function must be an allowlisted data function (numpy math, scikit-learn metrics), not ${v?.t === 'global' ? v.ref.name : `a ${v?.t ?? 'missing value'}`}`;
+allow('python', ['functools.partial'], {
+  reduce: (items) => (items.length !== 1 ? `takes 1 argument, got ${items.length}` : pureFunction(items[0])),
+  build: ([state]) => {
+    if (state?.t !== 'tuple' || state.items === null || state.items.length !== 4)
+      return 'state is not the (func, args, keywords, dict) tuple partial.__reduce__ writes';
+    const [fn, a, kw, d] = state.items;
+    return (
+      pureFunction(fn) ??
+      (a?.t !== 'tuple' ? 'args is not a tuple' : undefined) ??
+      (kw?.t !== 'dict' && kw?.t !== 'none' ? 'keywords is not a dict' : undefined) ??
+      (d?.t !== 'dict' && d?.t !== 'none' ? '__dict__ is not a dict' : undefined) ??
+      data(state.items)
+    );
+  },
+});
 
 /** The allowlist entry for a resolved dotted name. */
 export function allowEntry(name: string): AllowEntry | undefined {

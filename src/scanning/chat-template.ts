@@ -17,6 +17,8 @@ interface Val {
 }
 
 const MAX_VALUES = 64;
+/** A Python dunder name (`__class__`, `__globals__`). */
+const DUNDER = /^__[A-Za-z_][A-Za-z0-9_]*__$/;
 /** Python internals templates have no business touching (besides every _private or __dunder__ name). */
 const INTERNAL_NAMES = new Set([
   'mro',
@@ -352,7 +354,7 @@ class Analysis {
         this.env.set(name, this.env.has(name) ? merge(this.env.get(name), v) : v);
       }
     }
-    for (const [k, child] of Object.entries(nodes)) if (k !== 'type') this.bind(child, depth + 1);
+    for (const [k, child] of Object.entries(nodes)) if (k !== 'type') this.bind(children(child), depth + 1);
   }
 
   /** Judge every member access, attr filter, attribute-name argument and format string. */
@@ -363,6 +365,21 @@ class Analysis {
       return;
     }
     if (!isNode(node)) return;
+    // A Python internal name spelled as a string anywhere (a macro argument, a dict value, a namespace
+    // field, a selectattr test) is only there to be used as an attribute name later.
+    if (node.type === 'StringLiteral' || node.type === 'BinaryExpression' || node.type === 'FilterExpression')
+      for (const s of this.fold(node)?.s ?? [])
+        if (DUNDER.test(s)) this.report(`spells the Python internal name ${JSON.stringify(s)}`);
+    if (
+      (node.type === 'Identifier' && typeof node.value === 'string' && DUNDER.test(node.value)) ||
+      (node.type === 'KeywordArgumentExpression' &&
+        isNode(node.key) &&
+        typeof node.key.value === 'string' &&
+        DUNDER.test(node.key.value))
+    )
+      this.report(
+        `names ${JSON.stringify(node.type === 'Identifier' ? node.value : (node.key as Node).value)}`,
+      );
     switch (node.type) {
       case 'MemberExpression': {
         const prop = node.property;
@@ -414,8 +431,13 @@ class Analysis {
       default:
         break;
     }
-    for (const [k, child] of Object.entries(node)) if (k !== 'type') this.check(child, depth + 1);
+    for (const [k, child] of Object.entries(node)) if (k !== 'type') this.check(children(child), depth + 1);
   }
+}
+
+/** A node's child: object literals keep their keys and values in a Map. */
+function children(v: unknown): unknown {
+  return v instanceof Map ? [...(v as Map<unknown, unknown>).entries()].flat() : v;
 }
 
 function merge(a: Val | undefined, b: Val | undefined): Val | undefined {
@@ -438,6 +460,25 @@ function pySlice(s: string, start: number | undefined, stop: number | undefined,
   return out;
 }
 
+/**
+ * Parse with @huggingface/jinja; when it fails, once more with Jinja2's empty tuple `()` (which that
+ * parser lacks, and which SSTI payloads use as a handy object: `()|attr(...)`) written as `[]`.
+ */
+function parseTemplate(template: string): unknown {
+  const opts = { lstrip_blocks: true, trim_blocks: true };
+  try {
+    return parse(tokenize(template, opts));
+  } catch (e) {
+    const rewritten = template.replace(/(?<![\w)\]'"\s])(\s*)\(\s*\)/g, '$1[]');
+    if (rewritten === template) throw e;
+    try {
+      return parse(tokenize(rewritten, opts));
+    } catch {
+      throw e;
+    }
+  }
+}
+
 /** Python-style escapes a Jinja lexer resolves, for the text fallback. */
 function decodeEscapes(s: string): string {
   return s
@@ -455,16 +496,32 @@ export function chatTemplateFindings(template: string, key: string, offset?: num
   const a = new Analysis(key, offset);
   let program: unknown;
   try {
-    program = parse(tokenize(template, { lstrip_blocks: true, trim_blocks: true }));
+    program = parseTemplate(template);
   } catch (e) {
     // Not parseable by @huggingface/jinja (Jinja2 accepts a little more, e.g. octal escapes): judge the
-    // text outside comments, with escapes decoded, for the names an injection needs.
+    // text outside comments, with escapes decoded, for the names an injection needs — also spelled
+    // across string literals (`'__cla' ~ 'ss__'`), so every literal is joined with its neighbours.
     const text = decodeEscapes(template.replace(/\{#[\s\S]*?#\}/g, ''));
-    const hit = /__[A-Za-z]+__|\|\s*attr\b|\battr\s*\(|\._[A-Za-z]/.exec(text);
+    const literals = [...text.matchAll(/'([^'\\]*(?:\\.[^'\\]*)*)'|"([^"\\]*(?:\\.[^"\\]*)*)"/g)]
+      .map((m) => m[1] ?? m[2] ?? '')
+      .join('');
+    const hit =
+      /__[A-Za-z]+__|\|\s*attr\b|\battr\s*\(|\battribute\s*=|\._[A-Za-z]/.exec(text) ??
+      /__[A-Za-z]+__/.exec(literals);
+    const load = /\{%[-+]?\s*(include|import|extends|from)\b[^%]*%\}/.exec(text);
     if (hit)
       a.report(
         `could not be parsed as Jinja (${(e as Error).message.slice(0, 80)}) and its text uses ${JSON.stringify(hit[0])}`,
       );
+    else if (load)
+      return [
+        {
+          rule: 'chat-template-load',
+          severity: 'suspicious',
+          detail: `${key} uses {% ${load[1]} %} (${JSON.stringify(load[0].slice(0, 80))}): a chat template is self-contained; loading another template by name reads files wherever the renderer has a template loader`,
+          ...(offset === undefined ? {} : { offset }),
+        },
+      ];
     else
       return [
         {

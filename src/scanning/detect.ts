@@ -16,6 +16,7 @@ export type SniffedFormat =
   | 'xz'
   | 'lzma'
   | 'lz4'
+  | 'joblib-zfile'
   | 'compressed'
   | 'tar'
   | 'safetensors'
@@ -71,6 +72,18 @@ function looksLikeV7Tar(head: Uint8Array): boolean {
   );
 }
 
+/**
+ * joblib's pre-0.10 compressed container (`joblib/numpy_pickle_compat.py` read_zfile): `ZF`, the
+ * uncompressed length in hex padded to 19 characters, an optional space, then a zlib stream of the
+ * pickle. `joblib.load` still reads it (load_compatibility). Returns where the zlib stream starts.
+ */
+export function joblibZfileStart(head: Uint8Array): number | undefined {
+  if (head[0] !== 0x5a || head[1] !== 0x46 || head.length < 23) return undefined;
+  const length = new TextDecoder('latin1').decode(head.subarray(2, 21)).trim();
+  if (!/^[+-]?(0x)?[0-9a-f]+(_[0-9a-f]+)*$/i.test(length)) return undefined;
+  return head[21] === 0x20 ? 22 : 21;
+}
+
 export const HDF5_SIGNATURE = [0x89, 0x48, 0x44, 0x46, 0x0d, 0x0a, 0x1a, 0x0a];
 
 export function sniff(head: Uint8Array, size: number): SniffedFormat {
@@ -91,6 +104,7 @@ export function sniff(head: Uint8Array, size: number): SniffedFormat {
     return 'bzip2';
   if (startsWith(head, [0xfd, 0x37, 0x7a, 0x58, 0x5a, 0x00])) return 'xz';
   if (startsWith(head, [0x04, 0x22, 0x4d, 0x18])) return 'lz4';
+  if (joblibZfileStart(head) !== undefined) return 'joblib-zfile';
   if (startsWith(head, [0x28, 0xb5, 0x2f, 0xfd]) || startsWith(head, [0x52, 0x61, 0x72, 0x21]))
     return 'compressed';
   if (startsWith(head, [0x75, 0x73, 0x74, 0x61, 0x72], 257) || looksLikeV7Tar(head)) return 'tar';

@@ -65,8 +65,13 @@ export function readJoblibArray(m: PickleMachine, state: Value): void {
     dims.push(d.v);
   }
   if (dtype.hasObject) {
-    // a nested pickle, loaded by a fresh Unpickler: scan it as one, in place
-    const inner = runPickle(m.data, m.pos, { ...m.opts, windowEndsEarly: m.opts.windowEndsEarly ?? false });
+    // a nested pickle, loaded by plain pickle.load (not joblib's unpickler, so a NumpyArrayWrapper
+    // inside it is an ordinary object and no array bytes follow it): scan it as one, in place
+    const inner = runPickle(m.data, m.pos, {
+      ...m.opts,
+      windowEndsEarly: m.opts.windowEndsEarly ?? false,
+      plainPickle: true,
+    });
     m.run.imports.push(...inner.imports);
     m.run.calls.push(...inner.calls);
     m.run.findings.push(...inner.findings);
@@ -82,7 +87,14 @@ export function readJoblibArray(m: PickleMachine, state: Value): void {
     if (count > 0 && dtype.itemsize === 0)
       return m.fail('joblib array of a zero-size dtype (joblib cannot read it)');
     if (!Number.isSafeInteger(bytes)) return m.fail('joblib array size overflows');
-    m.need(bytes);
+    const at = m.need(bytes);
+    const rows = dims.length > 0 ? Number(dims[0]) : 1;
+    m.replaceTop({
+      t: 'obj',
+      cls: undefined,
+      array: { rows, itemsize: dtype.itemsize, bytes: m.data.subarray(at, at + bytes) },
+    });
+    return;
   }
   m.replaceTop({ t: 'obj', cls: undefined });
 }

@@ -8,6 +8,16 @@
 import type { Finding } from './types.ts';
 
 const CODE_LAYERS = new Set(['Lambda', '__lambda__']);
+/**
+ * Layers whose from_config loads something else: TorchModuleWrapper torch.load()s (weights_only=False)
+ * the base64 torch.save pickle in its `module` field when safe_mode is off — and in every Keras before
+ * that check existed; TFSMLayer loads the SavedModel at its `filepath` (a local path or a remote URL).
+ */
+const LOADER_LAYERS: Record<string, string> = {
+  TorchModuleWrapper:
+    'carries a torch.save pickle (base64 in its "module" field) that Keras unpickles with torch.load(weights_only=False)',
+  TFSMLayer: 'loads the TensorFlow SavedModel at its "filepath", outside this file',
+};
 /** TensorFlow-op wrappers whose function reaches Python or files. */
 const TF_OP_LAYERS = new Set(['TFOpLambda', 'SlicingOpLambda']);
 const RISKY_TF_OP =
@@ -90,6 +100,17 @@ export function kerasConfigFindings(config: unknown, member?: string): Finding[]
         rule: 'keras-lambda-layer',
         severity: 'dangerous',
         detail: `${cls === 'Lambda' ? 'Lambda layer' : 'serialised lambda'}${layerName} carries Python code that runs when the model is loaded or called${lambdaSnippet(cfg)}`,
+        ...at,
+      });
+    }
+    const loads = cls === undefined ? undefined : LOADER_LAYERS[cls];
+    if (loads !== undefined) {
+      const path =
+        typeof cfg?.filepath === 'string' ? ` (${JSON.stringify(cfg.filepath.slice(0, 120))})` : '';
+      out.push({
+        rule: 'keras-loader-layer',
+        severity: 'suspicious',
+        detail: `${cls} layer${layerName} ${loads}${path}; a model file should carry its own weights, not load code or other models`,
         ...at,
       });
     }

@@ -44,7 +44,12 @@ export function runEvidence(run: PickleRun): Evidence {
   const importable = run.imports.filter(
     (i) => IDENTIFIER_PATH.test(i.module) && IDENTIFIER_PATH.test(i.name),
   );
-  if (run.calls.length > 0 || run.findings.some((f) => STRUCTURAL_RULES.has(f.rule))) return 'strong';
+  // An EXT code in bytes that then fail to parse is what raw numbers look like (0x82-0x84 are common
+  // bytes): no process registers extension codes, so it counts only in a stream that reaches STOP.
+  const structural = run.findings.some(
+    (f) => STRUCTURAL_RULES.has(f.rule) && (f.rule !== 'pickle-extension-code' || run.stopped),
+  );
+  if (run.calls.length > 0 || structural) return 'strong';
   // An import alone does nothing unless importing runs code (antigravity opens a browser); a text line
   // that reads as `cos\nsystem` imports os and stops.
   if (importable.some((i) => IMPORT_SIDE_EFFECTS.has(i.resolved.split('.')[0] ?? ''))) return 'strong';
@@ -140,6 +145,11 @@ export function scanPickleStream(
     for (const imp of run.imports) res.imports.add(imp.resolved);
     for (const emb of run.embedded)
       res.findings.push(...embeddedFindings(emb.bytes, emb.offset, ctx, opts, budget));
+    if (run.joblibArrayAt !== undefined) {
+      const plain = plainPickleReading(data, pos, run, ctx, budget, opts.member);
+      res.findings.push(...plain.findings);
+      for (const name of plain.imports) res.imports.add(name);
+    }
     if (run.error) break;
     if (res.pickles === 1 && run.result?.t === 'int' && run.result.v === TORCH_LEGACY_MAGIC)
       res.legacyTorch = true;
@@ -181,6 +191,46 @@ export function scanPickleStream(
   }
   ctx.opcodes = budget.opcodes;
   return res;
+}
+
+/**
+ * A joblib file is also a pickle that plain `pickle.load` reads (a `.pkl` name, a loader that does not
+ * use joblib): there the bytes joblib reads as array data after a NumpyArrayWrapper's BUILD are opcodes.
+ * Real array bytes fail to parse within a few bytes, and a nested object-array pickle then runs against
+ * the outer memo, so only what that reading imports by name is reported: a denylisted import always,
+ * another import outside the allowlist when the reading calls an import or reaches STOP.
+ */
+function plainPickleReading(
+  data: Uint8Array,
+  start: number,
+  joblibRun: PickleRun,
+  ctx: ScanContext,
+  budget: { opcodes: number },
+  member: string | undefined,
+): { findings: Finding[]; imports: string[] } {
+  const from = joblibRun.joblibArrayAt ?? data.length;
+  const plain = runPickle(data, start, {
+    limits: ctx.limits,
+    allowGlobals: ctx.allowGlobals,
+    budget,
+    checkTime: () => ctx.checkTime(),
+    plainPickle: true,
+  });
+  const later = plain.imports.filter(
+    (i) => i.offset >= from && IDENTIFIER_PATH.test(i.module) && IDENTIFIER_PATH.test(i.name),
+  );
+  const behaves = (plain.stopped && plain.error === undefined) || plain.calls.some((c) => c.offset >= from);
+  const imports = later.filter(
+    (i) => i.classification === 'dangerous' || (behaves && i.classification !== 'allowed'),
+  );
+  const known = new Set(findingsOfRun(joblibRun, member).map((f) => `${f.rule}@${f.offset}`));
+  const findings = findingsOfRun({ ...plain, imports, findings: [], error: undefined }, member)
+    .filter((f) => !known.has(`${f.rule}@${f.offset}`))
+    .map((f) => ({
+      ...f,
+      detail: `read by plain pickle.load (not joblib), the array bytes after a joblib NumpyArrayWrapper are opcodes: ${f.detail}`,
+    }));
+  return { findings, imports: imports.map((i) => i.resolved) };
 }
 
 function embeddedFindings(

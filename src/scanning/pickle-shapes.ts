@@ -4,7 +4,7 @@
 // obeys: a state that sets dunder attributes (`__setstate__`, `__reduce__`, `__class__`) turns the
 // next BUILD into a call of whatever was stored there.
 import { entryShapes, type AllowEntry } from './allowlist.ts';
-import { describeValue, type ImportRef, type Value } from './pickle-values.ts';
+import { describeValue, isDunder, type ImportRef, type Value } from './pickle-values.ts';
 import type { Severity } from './types.ts';
 
 export type CallKind = 'REDUCE' | 'NEWOBJ' | 'NEWOBJ_EX' | 'OBJ' | 'INST';
@@ -103,6 +103,10 @@ function resultOf(ref: ImportRef, entry: AllowEntry, argItems: readonly Value[])
       return { result: { t: 'obj', cls: ref, dtype: { code: 'T' } } };
     case 'joblib-array':
       return { result: { t: 'obj', cls: ref, joblib: true } };
+    case 'ndarray':
+      return { result: { t: 'obj', cls: ref, array: {} } };
+    case 'frombuffer':
+      return { result: { t: 'obj', cls: ref, array: { frombuffer: argItems } } };
     case 'instance-of-arg0': {
       const cls = argItems[0];
       return cls?.t === 'global' ? { instanceOf: cls.ref } : {};
@@ -130,7 +134,9 @@ export function judgeBuild(target: Value, state: Value): ShapeFinding | undefine
     return {
       rule: 'pickle-build-dunder-state',
       severity: 'dangerous',
-      detail: `BUILD sets the attribute ${dunder} on ${describeValue(target)}: a later BUILD or call then runs whatever was stored there (the __setstate__ evasion of "safe" calls)`,
+      detail: isDunder(dunder)
+        ? `BUILD sets the attribute ${dunder} on ${describeValue(target)}: a later BUILD or call then runs whatever was stored there (the __setstate__ evasion of "safe" calls)`
+        : `BUILD stores an object as the attribute ${dunder} of ${describeValue(target)}: APPEND, APPENDS or ADDITEMS on it then call that object instead of a list or set method`,
     };
   }
   if (target.t !== 'obj' || target.cls === undefined) return undefined;

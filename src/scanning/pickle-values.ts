@@ -20,6 +20,19 @@ export interface DtypeValue {
   state?: Value;
 }
 
+/**
+ * An ndarray whose bytes a check may need (sklearn Tree nodes): joblib's raw array bytes, or the
+ * `_reconstruct` result whose BUILD state (version, shape, dtype, fortran, data) fills `state`.
+ */
+export interface ArrayValue {
+  rows?: number;
+  itemsize?: number;
+  bytes?: Uint8Array;
+  state?: Value;
+  /** `_frombuffer(buffer, dtype, shape, order)` arguments (protocol 5 pickles arrays this way). */
+  frombuffer?: readonly Value[];
+}
+
 export type Value =
   /** `raw`: the encoded bytes of a string too long to decode eagerly (see textOfValue). */
   | { t: 'str'; v: string; raw?: Uint8Array; latin1?: boolean }
@@ -31,10 +44,17 @@ export type Value =
    * The result of a call or instantiation. `cls` is what was instantiated (the callee, or the class
    * handed to copyreg._reconstructor / newObj helpers); `indirect` marks calls of computed values.
    */
-  | { t: 'obj'; cls: ImportRef | undefined; indirect?: boolean; dtype?: DtypeValue; joblib?: boolean }
+  | {
+      t: 'obj';
+      cls: ImportRef | undefined;
+      indirect?: boolean;
+      dtype?: DtypeValue;
+      joblib?: boolean;
+      array?: ArrayValue;
+    }
   /** `items` null: too long to track. */
   | { t: 'tuple'; items: Value[] | null }
-  /** `entries` null: too many to track; `dunder` is kept regardless (first key that is a dunder name). */
+  /** `entries` null: too many to track; `dunder` is kept regardless (first key that is a dunder name, or a protocol hook such as `append` holding an object). */
   | { t: 'dict'; entries: [Value, Value][] | null; dunder?: string }
   | {
       t:

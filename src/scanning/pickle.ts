@@ -65,6 +65,8 @@ export interface PickleRun {
   calls: { callee: string; opcode: string; offset: number }[];
   /** Set when the stream is malformed or truncated; the caller rejects the file. */
   error?: { message: string; offset: number; truncated: boolean };
+  /** Where joblib's loader first read array bytes after a NumpyArrayWrapper's BUILD (`pickle.load` reads opcodes there). */
+  joblibArrayAt?: number;
 }
 
 export interface PickleVmOptions {
@@ -77,6 +79,11 @@ export interface PickleVmOptions {
   checkTime?: () => void;
   /** The buffer ends before the stream does (more bytes exist); truncation then means "read more". */
   windowEndsEarly?: boolean;
+  /**
+   * Read as plain `pickle.load` does: the BUILD of a joblib NumpyArrayWrapper is an ordinary BUILD and
+   * the array bytes joblib would read next are opcodes.
+   */
+  plainPickle?: boolean;
 }
 
 /** The window holds only part of the stream; the caller should retry with a larger window. */
@@ -899,7 +906,11 @@ export class PickleMachine {
     const f = judgeBuild(target, state);
     if (f !== undefined) this.shapeFinding(f);
     if (target.t === 'obj' && target.dtype !== undefined) target.dtype.state = state;
-    if (target.t === 'obj' && target.joblib) readJoblibArray(this, state);
+    if (target.t === 'obj' && target.array !== undefined) target.array.state = state;
+    if (target.t === 'obj' && target.joblib && this.opts.plainPickle !== true) {
+      this.run.joblibArrayAt ??= this.pos;
+      readJoblibArray(this, state);
+    }
   }
 
   /** PERSID and BINPERSID: references the loader resolves (PyTorch storages). */
@@ -923,12 +934,20 @@ function isComputed(v: Value): boolean {
   return v.t === 'global' || v.t === 'obj' || v.t === 'unknown';
 }
 
+/**
+ * Attributes the unpickler itself looks up on an instance and calls: APPEND/APPENDS call `append` or
+ * `extend`, ADDITEMS calls `add`, when the target is not a real list or set. State that stores a callable
+ * under one of these names turns the next APPEND into a call of it (as `__setstate__` does for BUILD).
+ */
+const PROTOCOL_HOOKS = new Set(['append', 'extend', 'add']);
+
 /** Add key/value pairs to a tracked dict; remember a dunder key even when the dict is too long to track. */
 function addEntries(d: Value, items: Value[]): void {
   if (d.t !== 'dict') return;
   for (let i = 0; i + 1 < items.length; i += 2) {
     const k = items[i] as Value;
-    if (d.dunder === undefined && k.t === 'str' && isDunder(k.v)) d.dunder = k.v;
+    if (d.dunder !== undefined || k.t !== 'str') continue;
+    if (isDunder(k.v) || (PROTOCOL_HOOKS.has(k.v) && isComputed(items[i + 1] as Value))) d.dunder = k.v;
   }
   if (d.entries === null) return;
   if (d.entries.length + items.length / 2 > MAX_TRACKED_ITEMS) {

@@ -7,6 +7,7 @@ import {
   claimedFormats,
   extensionOf,
   HDF5_SIGNATURE,
+  joblibZfileStart,
   sniff,
   SNIFF_BYTES,
   type SniffedFormat,
@@ -22,6 +23,7 @@ import { npyHeaderExtent, parseNpyHeader } from './numpy.ts';
 import { scanOnnx } from './onnx.ts';
 import { textProtoKind } from './pbtxt.ts';
 import { scanPickleSource, type PickleStreamResult } from './pickle-file.ts';
+import { runPickle } from './pickle.ts';
 import { scanSafetensors } from './safetensors.ts';
 import { BufferSource, SliceSource, type ByteSource } from './source.ts';
 import { readTarEntries, TarError } from './tar.ts';
@@ -110,6 +112,8 @@ function checkClaimedFormat(ctx: ScanContext, where: Where, format: string): voi
   )
     return;
   const ext = extensionOf(where.name);
+  // raw tensor data named .bin (scanClaimed has ruled out every format and a pickle)
+  if (format === 'unknown' && ext === 'bin') return;
   if (format === 'unknown' || format === 'image') {
     emit(ctx, where, [
       {
@@ -206,6 +210,12 @@ async function scanByKind(
     case 'lzma':
     case 'lz4':
       return scanCompressed(kind, head, src, ctx, where);
+    case 'joblib-zfile': {
+      const at = joblibZfileStart(head) ?? 21;
+      const body = new SliceSource(src, at, src.size - at);
+      await scanCompressed('zlib', await body.read(0, SNIFF_BYTES), body, ctx, where);
+      return { format: 'zlib' };
+    }
     case '7z':
     case 'compressed':
       emit(ctx, where, [
@@ -287,6 +297,24 @@ function indexOfBytes(hay: Uint8Array, needle: Uint8Array): number {
   return -1;
 }
 
+/** Opcodes that import by name (GLOBAL, INST, STACK_GLOBAL): failing there is a damaged pickle. */
+const NAME_OPCODES = new Set([0x63, 0x69, 0x93]);
+
+/**
+ * Raw numbers, not a damaged pickle: pickle.load fails on them without having imported anything, and
+ * not at an opcode that imports by name (an EXT code is no import: no process registers any).
+ */
+async function isRawData(src: ByteSource, ctx: ScanContext): Promise<boolean> {
+  const head = await src.read(0, 64);
+  const run = runPickle(head, 0, {
+    limits: ctx.limits,
+    allowGlobals: ctx.allowGlobals,
+    budget: { opcodes: 0 },
+  });
+  if (run.error === undefined || run.imports.length > 0) return false;
+  return !NAME_OPCODES.has(head[run.error.offset] ?? 0x63);
+}
+
 /** Content nothing recognised, under a name that promises a format: that format's parser says why it is refused. */
 async function scanClaimed(
   src: ByteSource,
@@ -295,6 +323,21 @@ async function scanClaimed(
   head: Uint8Array,
 ): Promise<string> {
   const claimed = claimedFormats(where.name) ?? [];
+  if (extensionOf(where.name) === 'bin' && src.size > 0 && (await isRawData(src, ctx))) {
+    // `.bin` names raw tensor data as often as checkpoints (ONNX external data, OpenVINO weights, TF
+    // shards). Every format with a magic was ruled out, and pickle.load fails within the first bytes
+    // on garbage opcodes, before reading any name: data, not a model loader's input.
+    emit(ctx, where, [
+      {
+        rule: 'unrecognised-binary',
+        severity: 'info',
+        detail:
+          'no model format recognised and not a pickle (pickle.load and torch.load fail on it before importing or calling anything): raw data such as ONNX external tensors or OpenVINO weights',
+        offset: 0,
+      },
+    ]);
+    return 'unknown';
+  }
   if (claimed.includes('pickle')) return scanPickleFlow(src, ctx, where);
   if (claimed.includes('safetensors')) {
     emit(ctx, where, await scanSafetensors(src, ctx));

@@ -12,7 +12,68 @@ import type { ByteSource } from './source.ts';
 import type { Finding, ScanContext } from './types.ts';
 
 const PYTHON_OPS = new Set(['PyFunc', 'PyFuncStateless', 'EagerPyFunc']);
-const FILE_OPS = new Set(['ReadFile', 'WriteFile', 'MatchingFiles', 'ImmutableConst']);
+/**
+ * Ops that read or write files named by their inputs or attributes. The saver ops every SavedModel
+ * carries (SaveV2, RestoreV2, MergeV2Checkpoints, ShardedFilename) are not listed: they only touch the
+ * model's own variables directory, under names the serving runtime builds.
+ */
+const FILE_OPS = new Set([
+  'ReadFile',
+  'WriteFile',
+  'MatchingFiles',
+  'ImmutableConst',
+  // summary writers write event files to a directory given at run time
+  'CreateSummaryFileWriter',
+  'CreateSummaryDbWriter',
+  'WriteSummary',
+  'WriteScalarSummary',
+  'WriteHistogramSummary',
+  'WriteImageSummary',
+  'WriteAudioSummary',
+  'WriteGraphSummary',
+  'WriteRawProtoSummary',
+  'ImportEvent',
+  // tf.data sources and sinks that read or write files
+  'DatasetToTFRecord',
+  'ExperimentalDatasetToTFRecord',
+  'SaveDataset',
+  'SaveDatasetV2',
+  'LoadDataset',
+  'SnapshotDataset',
+  'SnapshotDatasetV2',
+  'TextLineDataset',
+  'TFRecordDataset',
+  'TFRecordDatasetV2',
+  'FixedLengthRecordDataset',
+  'FixedLengthRecordDatasetV2',
+  'SqlDataset',
+  'ExperimentalSqlDataset',
+  'LMDBDataset',
+  'ExperimentalLMDBDataset',
+  'CSVDataset',
+  'CSVDatasetV2',
+  'ExperimentalCSVDataset',
+  // queue-based readers (TF1)
+  'WholeFileReader',
+  'WholeFileReaderV2',
+  'TextLineReader',
+  'TextLineReaderV2',
+  'TFRecordReader',
+  'TFRecordReaderV2',
+  'FixedLengthRecordReader',
+  'FixedLengthRecordReaderV2',
+  'LMDBReader',
+  // debugger ops dump tensors to the file:// URLs in their attributes
+  'DebugIdentity',
+  'DebugIdentityV2',
+  'DebugIdentityV3',
+  'DebugNanCount',
+  'DebugNumericSummary',
+  'DebugNumericSummaryV2',
+  'LoadAndRemapMatrix',
+]);
+/** PrintV2 writes to stderr by default; an `output_stream` of `file://...` appends to that file. */
+const PRINT_OPS = new Set(['PrintV2']);
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export type TfKind = 'savedmodel' | 'graphdef';
@@ -36,8 +97,20 @@ const TEXT_CHILDREN: Record<Msg, Record<string, Msg>> = {
   node: {},
 };
 
-function opFinding(nodeName: string | undefined, op: string, offset?: number): Finding | undefined {
+function opFinding(
+  nodeName: string | undefined,
+  op: string,
+  offset?: number,
+  outputStream?: string,
+): Finding | undefined {
   const at = offset === undefined ? {} : { offset };
+  if (PRINT_OPS.has(op) && outputStream !== undefined && /^file:/i.test(outputStream.trim()))
+    return {
+      rule: 'tf-file-op',
+      severity: 'suspicious',
+      detail: `node ${JSON.stringify(nodeName ?? '')} uses op ${op} with output_stream ${JSON.stringify(outputStream)}, which appends to a file on the node`,
+      ...at,
+    };
   if (PYTHON_OPS.has(op))
     return {
       rule: 'tf-python-op',
@@ -64,6 +137,23 @@ function str(b: Uint8Array, f: WireField | undefined): string | undefined {
   }
 }
 
+/** The string value (AttrValue.s) of a NodeDef attribute (field 5: map entries of key 1, AttrValue 2); the last entry wins. */
+function binaryAttr(b: Uint8Array, nodeFields: WireField[], key: string): string | undefined {
+  let found: string | undefined;
+  for (const e of nodeFields) {
+    if (e.field !== 5 || e.wireType !== 2) continue;
+    const entry = readFields(b, e.start, e.start + e.length);
+    const k = entry.filter((f) => f.field === 1 && f.wireType === 2).pop();
+    const v = entry.filter((f) => f.field === 2 && f.wireType === 2).pop();
+    if (k === undefined || v === undefined || str(b, k) !== key) continue;
+    const s = readFields(b, v.start, v.start + v.length)
+      .filter((f) => f.field === 2 && f.wireType === 2)
+      .pop();
+    found = str(b, s) ?? found;
+  }
+  return found;
+}
+
 /** Walk a binary SavedModel or GraphDef held in `b`; throws WireError when it does not parse. */
 export function findGraphOps(b: Uint8Array, kind: TfKind, tick: () => void = () => undefined): Finding[] {
   const findings: Finding[] = [];
@@ -77,7 +167,10 @@ export function findGraphOps(b: Uint8Array, kind: TfKind, tick: () => void = () 
       const last = (n: number): WireField | undefined =>
         fields.filter((f) => f.field === n && f.wireType === 2).pop();
       const op = str(b, last(2));
-      const f = op === undefined ? undefined : opFinding(str(b, last(1)), op, start);
+      const f =
+        op === undefined
+          ? undefined
+          : opFinding(str(b, last(1)), op, start, binaryAttr(b, fields, 'output_stream'));
       if (f !== undefined) findings.push(f);
       return;
     }
@@ -90,6 +183,18 @@ export function findGraphOps(b: Uint8Array, kind: TfKind, tick: () => void = () 
   return findings;
 }
 
+/** `attr { key: "k" value { s: "..." } }` in text format. */
+function textAttr(entry: TextMessage, key: string): string | undefined {
+  let k: string | undefined;
+  let s: string | undefined;
+  for (const [name, v] of entry.fields) {
+    if (name === 'key' && typeof v === 'string') k = v;
+    if (name === 'value' && typeof v === 'object')
+      for (const [n2, v2] of v.fields) if (n2 === 's' && typeof v2 === 'string') s = v2;
+  }
+  return k === key ? s : undefined;
+}
+
 /** Walk a text-format SavedModel or GraphDef. */
 export function findTextGraphOps(root: TextMessage, kind: TfKind): Finding[] {
   const findings: Finding[] = [];
@@ -98,11 +203,14 @@ export function findTextGraphOps(root: TextMessage, kind: TfKind): Finding[] {
     if (msg === 'node') {
       let op: string | undefined;
       let name: string | undefined;
+      let outputStream: string | undefined;
       for (const [k, v] of m.fields) {
         if (k === 'op' && typeof v === 'string') op = v;
         if (k === 'name' && typeof v === 'string') name = v;
+        if (k === 'attr' && typeof v === 'object')
+          outputStream = textAttr(v, 'output_stream') ?? outputStream;
       }
-      const f = op === undefined ? undefined : opFinding(name, op);
+      const f = op === undefined ? undefined : opFinding(name, op, undefined, outputStream);
       if (f !== undefined) findings.push(f);
       return;
     }
