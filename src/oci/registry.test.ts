@@ -149,7 +149,10 @@ describe('findModelSigningBundles and attachBundle', () => {
     const { reg, repo, client } = await start({ referrers: mode });
     const img = pushImage(reg);
     const subject = { mediaType: OCI_MANIFEST, digest: img.digest, size: img.size };
-    const attached = await attachBundle(client, repo, subject, fakeBundle(PREDICATE_V1));
+    // One creation time for both attaches of the same bundle: the annotation is in the referrer's bytes, and
+    // two attaches a second apart are two referrers.
+    const created = new Date('2026-12-01T00:00:00Z');
+    const attached = await attachBundle(client, repo, subject, fakeBundle(PREDICATE_V1), created);
     expect(attached.via).toBe(mode === 'none' ? 'tag' : 'referrers');
     // A cosign image signature on the same digest is passed over.
     await attachBundle(client, repo, subject, fakeBundle('https://sigstore.dev/cosign/sign/v1'));
@@ -159,7 +162,7 @@ describe('findModelSigningBundles and attachBundle', () => {
     expect(found.skipped.join()).toMatch(/cosign\/sign\/v1/);
     // Attaching twice to a tag index keeps one entry per referrer.
     if (mode === 'none') {
-      await attachBundle(client, repo, subject, fakeBundle(PREDICATE_V1));
+      await attachBundle(client, repo, subject, fakeBundle(PREDICATE_V1), created);
       const index = JSON.parse(
         reg.manifests.get('models/llama')!.get(img.digest.replace(':', '-'))!.bytes.toString(),
       ) as {
