@@ -178,3 +178,14 @@ export const BUNDLE_CONFIGMAP_LABEL = 'modelgate.io/bundle';
 export const VERIFIER_CONTAINER_NAME = 'modelgate-verifier';
 export const SENSITIVITIES: readonly Sensitivity[] = ['low', 'medium', 'high'];
 export const ENFORCEMENTS: readonly Enforcement[] = ['Enforce', 'Warn', 'Audit'];
+
+/**
+ * What OpenSSF model signing leaves out of a signature unless told otherwise: git metadata at the top of the
+ * model (model_signing's ignore_git_paths). The verifier does not check files there.
+ */
+export const OMS_DEFAULT_IGNORE_PATHS: readonly string[] = [
+  '.git',
+  '.gitattributes',
+  '.github',
+  '.gitignore',
+];

@@ -4,9 +4,10 @@
 import { lstatSync, readdirSync, realpathSync, type Dirent } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, resolve, sep } from 'node:path';
+import { OMS_DEFAULT_IGNORE_PATHS } from '../api/types.ts';
 
 /** Ignored unless signed otherwise: git metadata at the top level only. */
-export const DEFAULT_IGNORE_PATHS: readonly string[] = ['.git', '.gitattributes', '.github', '.gitignore'];
+export const DEFAULT_IGNORE_PATHS: readonly string[] = OMS_DEFAULT_IGNORE_PATHS;
 
 export class ModelWalkError extends Error {}
 

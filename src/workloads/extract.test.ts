@@ -147,6 +147,22 @@ describe('extractModelReferences on pod specs', () => {
     expect(r.models.map((m) => [m.uri, m.volume, m.delivery])).toEqual([['pvc://llama-pvc', 'm', 'volume']]);
   });
 
+  it("a server path into a signed model's git metadata is unreadable: no signature covers it", () => {
+    const spec = podSpec(withArgs('--model', '/models/m/.git/evil'));
+    const c = (spec.containers as Record<string, unknown>[])[0]!;
+    c.volumeMounts = [{ name: 'w', mountPath: '/models/m', readOnly: true }];
+    spec.volumes = [{ name: 'w', persistentVolumeClaim: { claimName: 'models-llama', readOnly: true } }];
+    const object = pod('p', spec);
+    (object.metadata as Record<string, unknown>).annotations = {
+      'modelgate.io/models': JSON.stringify([{ name: 'llama', volume: 'w', digest: DIGEST }]),
+    };
+    const r = extractModelReferences(object)!;
+    expect(r.unclassified.map((u) => u.reason).join()).toContain('leaves out of every signature');
+    // The model's own files are read as before.
+    c.args = ['--model', '/models/m/weights'];
+    expect(extractModelReferences(object)!.unclassified).toEqual([]);
+  });
+
   it('an unknown $(VAR) is unreadable wherever it may name a model, not as the value of an inert flag', () => {
     const spec = podSpec(
       withArgs('--model', '/models/m', '--host', '$(IP)', '--port=$(PORT)', '--tokenizer', '$(IP)'),

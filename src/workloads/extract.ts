@@ -4,7 +4,7 @@
 // users). It decides nothing: which containers are accounted for is the policy's business
 // (src/policy/checks/containers.ts), and a policy applies to every workload it selects, whether or not a
 // model was found in it (fail closed by scope, ADR 4 reversed).
-import { MODELS_ANNOTATION, SENSITIVITY_LABEL } from '../api/types.ts';
+import { MODELS_ANNOTATION, OMS_DEFAULT_IGNORE_PATHS, SENSITIVITY_LABEL } from '../api/types.ts';
 import { arr, isObj, obj, str, strMap, type JsonObject } from '../json/shape.ts';
 import { parseModelsAnnotation, type DeclaredModel } from './annotation.ts';
 import {
@@ -295,6 +295,25 @@ function collectContainer(
         continue;
       }
       const d = declared.get(volName);
+      if (d !== undefined) {
+        // The signature never covers the model's git metadata, so the verifier does not check what is there.
+        const inside = m.pathInVolume ?? '';
+        const inModel =
+          d.subPath === undefined
+            ? inside
+            : inside.startsWith(`${d.subPath}/`)
+              ? inside.slice(d.subPath.length + 1)
+              : '';
+        const top = inModel.split('/')[0] ?? '';
+        if (OMS_DEFAULT_IGNORE_PATHS.includes(top)) {
+          c.unclassify({
+            location,
+            value: m.value,
+            reason: `model path ${m.value} reads "${top}" of the signed model, which model signing leaves out of every signature (git metadata): the runtime verifier does not check what is there`,
+          });
+          continue;
+        }
+      }
       if (d?.subPath !== undefined) {
         const inside = m.pathInVolume ?? '';
         if (inside !== d.subPath && !inside.startsWith(`${d.subPath}/`)) {
