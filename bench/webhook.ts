@@ -420,6 +420,27 @@ function measureLargePods(admission: { validate(req: never): { verdict: string }
         volumes: [{ name: 'm', hostPath: { path: '/data' } }, ...hostPaths],
       },
     ],
+    [
+      '60,000 env paths over 20,000 ConfigMap mounts (4.5 MiB)',
+      {
+        containers: [
+          {
+            name: 's',
+            image,
+            command: ['vllm', 'serve', '/models/m'],
+            env: Array.from({ length: 60_000 }, (_, i) => ({
+              name: `V${i}`,
+              value: `/cfg${i % 20_000}/x:/a/b`,
+            })),
+            volumeMounts: Array.from({ length: 20_000 }, (_, i) => ({
+              name: `c${i}`,
+              mountPath: `/cfg${i}`,
+            })),
+          },
+        ],
+        volumes: Array.from({ length: 20_000 }, (_, i) => ({ name: `c${i}`, configMap: { name: `c${i}` } })),
+      },
+    ],
   ];
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   return shapes.map(([shape, spec]) => {

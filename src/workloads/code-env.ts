@@ -120,6 +120,8 @@ export function codeEnvInputs(
   return out;
 }
 
+const MAX_SUPPLIED_FINDINGS = 32;
+
 /** Volume types whose files exist before the container starts and come from the pod's author or its storage. */
 const SUPPLIED = (type: string) => !['emptyDir', 'image', 'downwardAPI'].includes(type);
 
@@ -142,6 +144,17 @@ export function suppliedFileInputs(
   const out: UnreadableInput[] = [];
   for (const [name, v] of env.vars) {
     if (v.kind !== 'literal' || skip(name) || CODE_ENV.includes(name)) continue;
+    // Bounded work and output: one refusal already says what to fix; a few more name the pattern.
+    if (out.length >= MAX_SUPPLIED_FINDINGS) {
+      out.push({
+        where: 'env',
+        value: '(more variables)',
+        reason: `more variables name files the pod supplies; modelgate reports the first ${MAX_SUPPLIED_FINDINGS}`,
+        remediation: 'remove the variables that name files on ConfigMaps, Secrets, claims or host paths',
+        relevance: 'always',
+      });
+      break;
+    }
     for (const t of v.value.split(/[\s:,;=]+/)) {
       if (!t.startsWith('/')) continue;
       const path = normalisePath(t);

@@ -195,21 +195,39 @@ export function normalisePath(p: string): string | undefined {
 }
 
 /** The mount that holds `path` (the deepest one), and the path relative to the mount. */
+/** Mounts by path (the first of each path, as the linear reading picked it), built once per mount list. */
+const mountIndexes = new WeakMap<readonly MountView[], Map<string, MountView>>();
+
+function mountIndex(mounts: readonly MountView[]): Map<string, MountView> {
+  let index = mountIndexes.get(mounts);
+  if (!index) {
+    index = new Map();
+    for (const m of mounts) if (!index.has(m.mountPath)) index.set(m.mountPath, m);
+    mountIndexes.set(mounts, index);
+  }
+  return index;
+}
+
+/**
+ * The mount that holds `path` (the deepest one), and the path relative to the mount. Looked up by the path's
+ * ancestors in an index of the mounts: linear in the path, whatever the number of mounts (a hostile pod
+ * pairs tens of thousands of paths with tens of thousands of mounts).
+ */
 export function mountFor(
   path: string,
   mounts: readonly MountView[],
 ): { mount: MountView; rest: string } | undefined {
-  let best: MountView | undefined;
-  for (const m of mounts) {
-    const root = m.mountPath === '/' ? '/' : `${m.mountPath}/`;
-    if (
-      (path === m.mountPath || path.startsWith(root)) &&
-      (!best || m.mountPath.length > best.mountPath.length)
-    )
-      best = m;
+  if (mounts.length === 0 || !path.startsWith('/')) return undefined;
+  const index = mountIndex(mounts);
+  let p = path.length > 1 && path.endsWith('/') ? path.replace(/\/+$/, '') || '/' : path;
+  for (;;) {
+    const m = index.get(p);
+    if (m) {
+      const rest = path === m.mountPath ? '' : path.slice(m.mountPath === '/' ? 1 : m.mountPath.length + 1);
+      return { mount: m, rest };
+    }
+    if (p === '/') return undefined;
+    const cut = p.lastIndexOf('/');
+    p = cut <= 0 ? '/' : p.slice(0, cut);
   }
-  if (!best) return undefined;
-  const rest =
-    path === best.mountPath ? '' : path.slice(best.mountPath === '/' ? 1 : best.mountPath.length + 1);
-  return { mount: best, rest };
 }
