@@ -1,7 +1,8 @@
 // Protocol Buffers text format (what saved_model.pbtxt and graph.pbtxt hold), read as protobuf's
 // TextFormat parser reads it: `name: value` and `name { ... }` / `name < ... >` fields, `[a, b]`
 // lists, `#` comments, `,`/`;` separators, and strings in single or double quotes with C escapes
-// (\n, \ooo octal, \xhh, \uXXXX, \UXXXXXXXX) where adjacent literals concatenate ('Py' "Func").
+// (\n, three octal digits, \x with two hex digits, \u with four, \U with eight) where adjacent literals
+// concatenate ('Py' "Func").
 // https://protobuf.dev/reference/protobuf/textformat-spec/
 
 export interface TextMessage {

@@ -10,6 +10,7 @@ import { removeNamespace, startLocalModelgate } from '../../scripts/demo/local-m
 import { installInClusterModelgate } from '../../scripts/demo/in-cluster-modelgate.ts';
 import { repoRoot } from '../../scripts/cluster/control-plane.ts';
 import { startCluster, type Cluster } from './cluster.ts';
+import { eventually } from './eventually.ts';
 
 const EX = join(repoRoot, 'examples');
 const NS = 'ml-prod';
@@ -45,16 +46,6 @@ const installations: { name: string; install: (c: Cluster) => Promise<Installati
 const example = (file: string) => readFileSync(join(EX, file), 'utf8');
 const apply = (manifest: string, ...flags: string[]) =>
   cluster.kubectl(['apply', ...flags, '-f', '-'], { input: manifest });
-
-async function eventually<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
 
 async function podsOf(app: string): Promise<Record<string, unknown>[]> {
   const r = await cluster.kubectl(['get', 'pods', '-n', NS, '-l', `app=${app}`, '-o', 'json']);

@@ -20,6 +20,7 @@ import { createAdmission } from '../../src/webhook/admission.ts';
 import { startWebhookServer, type WebhookServer } from '../../src/webhook/server.ts';
 import { startCluster, type Cluster } from './cluster.ts';
 import { trustProblem } from '../../src/signing/trust.ts';
+import { eventually } from './eventually.ts';
 
 const suffix = randomBytes(3).toString('hex');
 const controllerNs = `mg-rot-ctl-${suffix}`;
@@ -41,20 +42,6 @@ async function kubectl(args: string[], input?: string): Promise<string> {
   const r = await cluster.kubectl(args, input === undefined ? {} : { input });
   if (r.code !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
-}
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe().catch(() => undefined);
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
 }
 
 const atomicWrite = (file: string, data: string) => {

@@ -15,6 +15,7 @@ import { verifierInjection } from '../../src/mutation/inject.ts';
 import { applyJsonPatch } from '../../src/mutation/json-patch.test-support.ts';
 import { DEFAULT_VERIFIER_IMAGE } from '../../src/mutation/verifier-container.ts';
 import { startCluster, type Cluster } from './cluster.ts';
+import { eventually } from './eventually.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const suffix = randomBytes(3).toString('hex');
@@ -37,26 +38,6 @@ async function kubectl(args: string[], input?: string): Promise<string> {
 async function getJson<T>(args: string[]): Promise<T | undefined> {
   const r = await cluster.kubectl([...args, '-o', 'json']);
   return r.code === 0 ? (JSON.parse(r.stdout) as T) : undefined;
-}
-
-async function eventually<T>(
-  what: string,
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 60_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await probe();
-      if (v !== undefined && v !== false) return v;
-    } catch (err) {
-      last = err;
-    }
-    if (Date.now() > deadline)
-      throw new Error(`${what}: not within ${timeoutMs} ms${last ? ` (${(last as Error).message})` : ''}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
 }
 
 const apply = (obj: unknown) => kubectl(['apply', '-f', '-'], yaml.dump(obj));

@@ -22,6 +22,7 @@ import {
 import { evidenceObjectName, parseEvidence, type OciEvidenceRecord } from '../../src/oci/evidence.ts';
 import { REAL_NODE_LABEL, REAL_NODE_TAINT, startCluster, type Cluster } from './cluster.ts';
 import { makeSigningKey, startRegistry, type PodStatus, type SigningKey } from './models.ts';
+import { eventually as poll } from './eventually.ts';
 
 const suffix = randomBytes(3).toString('hex');
 const NS = `e2e-oci-${suffix}`;
@@ -47,19 +48,9 @@ const SAFE_FILES: Record<string, Buffer | string> = {
   })(),
 };
 
-async function eventually<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs = 240_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+/** Pods on the real node pull and start: a longer default wait. */
+const eventually = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 240_000) =>
+  poll(what, probe, timeoutMs);
 
 /** `modelgate <args>` from this checkout. */
 async function modelgate(args: string[]) {

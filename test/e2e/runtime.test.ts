@@ -24,6 +24,7 @@ import {
   type PodStatus,
   type SigningKey,
 } from './models.ts';
+import { eventually as poll } from './eventually.ts';
 
 const suffix = randomBytes(3).toString('hex');
 const NS = `e2e-runtime-${suffix}`;
@@ -41,19 +42,9 @@ const models: Record<string, ModelImage> = {};
 const apply = async (obj: Record<string, unknown>) =>
   cluster.kubectl(['apply', '-f', '-'], { input: yaml.dump(obj) });
 
-async function eventually<T>(
-  what: string,
-  fn: () => Promise<T | undefined>,
-  timeoutMs = 240_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
-}
+/** Pods on the real node pull and start: a longer default wait. */
+const eventually = <T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 240_000) =>
+  poll(what, probe, timeoutMs);
 
 async function podStatus(name: string, namespace = NS): Promise<PodStatus | undefined> {
   const r = await cluster.kubectl(['get', 'pod', name, '-n', namespace, '-o', 'jsonpath={.status}']);
