@@ -64,7 +64,12 @@ export interface ContainerView {
   sidecar: boolean;
   /** What runs, for messages: `vllm serve`, `a sh script`, `the entrypoint of image docker.io/...`. */
   runs: string;
-  recognition?: { grammar: Grammar; by: string };
+  /**
+   * The grammar modelgate reads the container with. `officialImage`: the image is one the server's
+   * publisher ships it in, or runs no code of the pod's choosing (KServe's modelcar script; a runtime container
+   * KServe completes, whose image the Pod's own admission judges); otherwise only a policy can vouch for it.
+   */
+  recognition?: { grammar: Grammar; by: string; officialImage: boolean };
   models: ContainerModel[];
   /** Volumes a downloader writes (its destinations). */
   destinations: string[];
@@ -280,6 +285,7 @@ function readContainerAs(
     view.recognition = {
       grammar,
       by: `the ${grammar.name} container KServe completes from the serving runtime`,
+      officialImage: true,
     };
     view.runs = `the serving runtime's container (completed by KServe)`;
     if (patchArgs.length > 0 && grammar === GRAMMARS.KSERVE_RUNTIME)
@@ -296,7 +302,7 @@ function readContainerAs(
       clearInert(
         readWithGrammar(
           view,
-          { grammar, args: patchArgs, by: view.recognition.by },
+          { grammar, args: patchArgs, by: view.recognition.by, officialImage: true },
           env,
           ctx,
           raw,
@@ -330,6 +336,7 @@ function readContainerAs(
     view.recognition = {
       grammar: GRAMMARS.MODELCAR,
       by: modelcar === 'init' ? 'the KServe modelcar pre-fetch script' : 'the KServe modelcar script',
+      officialImage: true,
     };
     view.runs = modelcar === 'init' ? 'the KServe modelcar pre-fetch check' : 'the KServe modelcar link';
     if (view.image !== undefined) {
@@ -367,7 +374,13 @@ function readContainerAs(
   const recognition: Recognition | undefined =
     program.kind === 'script' ? undefined : recognise(program, repository);
   if (recognition) {
-    view.recognition = { grammar: recognition.grammar, by: recognition.by };
+    view.recognition = {
+      grammar: recognition.grammar,
+      by: recognition.by,
+      // A KServe component's container without an image runs the image KServe fills in from the serving
+      // runtime (or its LLMInferenceService config): the Pod's own admission judges that image.
+      officialImage: recognition.officialImage || (ctx.kservePatch !== undefined && image === undefined),
+    };
     clearInert(readWithGrammar(view, recognition, env, ctx, raw, unknownVars));
   } else if (program.kind === 'script') {
     unreadable.push({
