@@ -259,10 +259,20 @@ describe('verifier injection', () => {
       '/models/llama/llama/tok',
       '--lora-modules',
       'x=/models/llama/llama/adapters/x',
+      '--chat-template=/models/llama/llama/templates/chat.jinja',
+      '--served-model-name',
+      '/models/llama/other-model',
     ];
+    server.env = [{ name: 'EXTRA', value: '{"path": "/models/llama/llama/extra.json"}' }];
     const v = initContainers(applyJsonPatch(p, inject(p, [policy]).patch))[0]!;
-    // The model's root needs no check: any signature of the model covers it.
-    expect(configOf(v).models[0]!.readPaths).toEqual(['adapters/x', 'tok']);
+    // The model's root needs no check: any signature of the model covers it. Every path named inside the
+    // model counts, whatever carries it; one outside the declared subPath is not the model's.
+    expect(configOf(v).models[0]!.readPaths).toEqual([
+      'adapters/x',
+      'extra.json',
+      'templates/chat.jinja',
+      'tok',
+    ]);
   });
 
   const CORP = `corp.example.com/verifier@sha256:${'d'.repeat(64)}`;

@@ -84,7 +84,51 @@ export interface ContainerView {
    * annotations included): an UPDATE that changes it is not an unchanged update.
    */
   envSnapshot: string;
+  /**
+   * Absolute paths the container names on its volumes, in its command, arguments and literal environment,
+   * whatever flag or variable carries them (bounded): a path inside a signed model must be one its
+   * signature covers (the runtime verifier checks; extract.ts passes them on).
+   */
+  namedPaths: NamedPath[];
   raw: JsonObject;
+}
+
+export interface NamedPath {
+  volume: string;
+  /** The path inside the volume ('' for its root), the mount's subPath included. */
+  pathInVolume: string;
+  /** Where it was named (`args[3]`, `env CHAT_TEMPLATE`) and the text, for messages. */
+  where: string;
+  value: string;
+}
+
+/** More named paths than this in one container are not read on (the first ones are checked). */
+const MAX_NAMED_PATHS = 256;
+
+/** Absolute paths in command-line and environment text that fall on the container's volumes. */
+function namedVolumePaths(
+  argv: readonly { where: string; value: string }[],
+  mounts: readonly MountView[],
+): NamedPath[] {
+  const out: NamedPath[] = [];
+  if (mounts.length === 0) return out;
+  const seen = new Set<string>();
+  for (const { where, value } of argv) {
+    // Flag values (--x=/p), lists (a=/p,b=/q), JSON ({"path": "/p"}) and PATH-like lists (/p:/q).
+    for (const t of value.split(/[\s:,;="'{}[\]]+/)) {
+      if (out.length >= MAX_NAMED_PATHS) return out;
+      if (!t.startsWith('/')) continue;
+      const path = normalisePath(t);
+      const hit = path !== undefined ? mountFor(path, mounts) : undefined;
+      if (!hit) continue;
+      const pathInVolume = [hit.mount.subPath, hit.rest].filter((x) => x !== undefined && x !== '').join('/');
+      const key = `${hit.mount.volume}\u0000${pathInVolume}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ volume: hit.mount.volume, pathInVolume, where, value: t });
+    }
+  }
+  return out;
 }
 
 /** More models than this in one container is not a real server's command line: refused, not read on. */
@@ -242,7 +286,8 @@ function readContainerAs(
     }
   };
   const expandedArgs = expandArgv(args, 'args');
-  let program = programOf(expandArgv(command, 'command'), expandedArgs);
+  const expandedCommand = expandArgv(command, 'command');
+  let program = programOf(expandedCommand, expandedArgs);
   if (program.kind === 'entrypoint') {
     const asCommand = entrypointCommand(repository, expandedArgs);
     if (asCommand) program = programOf(asCommand, []);
@@ -268,6 +313,16 @@ function readContainerAs(
       sc.privileged === true || caps.some((c) => !HARMLESS_CAPS.has(c.toUpperCase().replace(/^CAP_/, ''))),
     ...(str(raw.targetContainerName) ? { targetContainerName: str(raw.targetContainerName)! } : {}),
     envSnapshot: canonicalJson([[...env.vars.entries()], env.envFrom]),
+    namedPaths: namedVolumePaths(
+      [
+        ...expandedCommand.map((value, i) => ({ where: `command[${i}]`, value })),
+        ...expandedArgs.map((value, i) => ({ where: `args[${i}]`, value })),
+        ...[...env.vars].flatMap(([name, v]) =>
+          v.kind === 'literal' ? [{ where: `env ${name}`, value: v.value }] : [],
+        ),
+      ],
+      mounts,
+    ),
     raw,
   };
 

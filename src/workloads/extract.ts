@@ -254,6 +254,15 @@ function collectContainer(
 ): void {
   const label = `container "${ct.name || ct.index}"`;
   const role = ct.recognition?.grammar.role;
+  // Every path the container names inside a model, whatever carries it (a chat template, a config file, an
+  // unknown flag's value): the signature must cover it, as for the model paths below.
+  for (const np of ct.namedPaths) {
+    const sub = declared.get(np.volume)?.subPath;
+    const inside = np.pathInVolume;
+    if (sub === undefined) c.noteRead(ct.pod, np.volume, inside);
+    else if (inside === sub) c.noteRead(ct.pod, np.volume, '');
+    else if (inside.startsWith(`${sub}/`)) c.noteRead(ct.pod, np.volume, inside.slice(sub.length + 1));
+  }
   for (const m of ct.models) {
     const location = `${ct.location} ${m.where}`;
     if (m.unclassified !== undefined) {

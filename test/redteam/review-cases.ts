@@ -1355,6 +1355,36 @@ export const HOLES: ReviewCase[] = [
     'src/workloads/extract.ts:290-300 (a model path only has to be inside the declared volume/subPath) with src/signing/verify-model.ts:217-226 (ignore paths excuse unlisted files). Class: a signature counts for the files it lists, not for a directory. Fix: refuse a server path under .git*, the bundle path or (for ConfigMap/inline bundles, known at admission) a statement ignore path; pass every server path to the verifier so it refuses one the manifest does not cover',
   ),
 
+  hole(
+    'H65b',
+    'signature-scope',
+    'vLLM renders a chat template from a path the signature ignores, named by a flag that names no model',
+    pod(
+      'signed',
+      {
+        containers: [
+          {
+            name: 'server',
+            image: VLLM,
+            command: ['vllm', 'serve', '/models/m', '--chat-template', '/models/m/ignore-me/chat.jinja'],
+            volumeMounts: [{ name: 'w', mountPath: '/models/m', readOnly: true }],
+          },
+        ],
+        volumes: [{ name: 'w', persistentVolumeClaim: { claimName: 'models-llama', readOnly: true } }],
+      },
+      annotate([
+        {
+          name: 'llama',
+          volume: 'w',
+          digest: SIGNED,
+          signature: { configMapRef: { name: 'model-sig', key: 'model.sig' } },
+        },
+      ]),
+    ),
+    'the model verifies; the chat template (Jinja that decides every prompt the model sees) is an unsigned file in an ignored folder of the same volume',
+    'src/workloads/extract.ts:300 (only values a grammar reads as models were checked against the signature). Class: every path a container names inside a signed model, whatever flag or variable carries it, must be covered by the signature',
+  ),
+
   // ── code-injection: more ways a pinned official server runs code the pod supplies ───────────────────
   hole(
     'H66',
