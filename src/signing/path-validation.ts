@@ -11,11 +11,13 @@
 // Not done: revocation (CRL/OCSP) and certificate-policy evaluation (no policy is required).
 import { commonNameAsDnsName, describeName, nameViolation, type ConstraintSet } from './name-constraints.ts';
 import {
+  authorityKeyIdFits,
   extensionName,
   isSelfSigned,
   KU_DIGITAL_SIGNATURE,
   KU_KEY_CERT_SIGN,
   namesEqual,
+  signatureAlgorithmProblem,
   signedBy,
   validAt,
   type GeneralName,
@@ -25,6 +27,7 @@ import {
 export class ChainError extends Error {}
 
 export const CODE_SIGNING_EKU = '1.3.6.1.5.5.7.3.3';
+export const ANY_EKU = '2.5.29.37.0';
 /** Intermediates between the leaf and the anchor, at most. */
 const MAX_INTERMEDIATES = 8;
 /** Candidate paths tried, at most (a bundle may carry cross-signed intermediates). */
@@ -69,6 +72,61 @@ function constraintSet(cert: ParsedCertificate, role: string): ConstraintSet | u
 }
 
 /**
+ * Why `ca` may not issue certificates, or undefined. Intermediates need a version 3 basicConstraints
+ * with cA set (RFC 5280 §6.1.4 k). The anchor is judged as OpenSSL judges a trusted root (check_ca):
+ * basicConstraints cA when present; without it, a version 1 root or a key usage with keyCertSign. In
+ * both, a key usage without keyCertSign refuses (§6.1.4 n).
+ */
+function notACa(ca: ParsedCertificate, isAnchor: boolean): string | undefined {
+  const bc = ca.basicConstraints;
+  if (bc !== undefined && !bc.ca) return 'is not a CA (basicConstraints cA is not set)';
+  if (bc === undefined) {
+    if (!isAnchor)
+      return 'is not a CA (basicConstraints cA is not set: it has no basicConstraints extension)';
+    if (ca.version !== 1 && ca.keyUsage === undefined)
+      return 'is not a CA (basicConstraints cA is not set, and no key usage allows keyCertSign)';
+  }
+  if (ca.keyUsage !== undefined && (ca.keyUsage & KU_KEY_CERT_SIGN) === 0)
+    return 'its key usage lacks keyCertSign';
+  return undefined;
+}
+
+/**
+ * RFC 5280 §6.1 policy processing, the part that can refuse a path when no policy is asked for
+ * (modelgate's user-initial-policy-set is anyPolicy and initial-explicit-policy is false): a CA's
+ * policyConstraints requireExplicitPolicy, counted in non-self-issued certificates below it (§6.1.4 h,
+ * i; wrap-up §6.1.5 a, b). The anchor is an input, not processed. Once an explicit policy is required,
+ * the path is refused: modelgate names no acceptable policy, and OpenSSL (-policy_check, with no
+ * -policy) refuses such a path too. `path` is leaf first.
+ */
+function checkExplicitPolicy(
+  path: readonly ParsedCertificate[],
+  role: (c: ParsedCertificate) => string,
+): void {
+  let explicit = path.length + 1;
+  let by: ParsedCertificate | undefined;
+  for (let k = path.length - 1; k >= 0; k--) {
+    const cert = path[k] as ParsedCertificate;
+    const before = explicit;
+    if (k > 0) {
+      if (!cert.selfIssued && explicit > 0) explicit--;
+      if (cert.requireExplicitPolicy !== undefined && cert.requireExplicitPolicy < explicit)
+        explicit = cert.requireExplicitPolicy;
+    } else {
+      if (explicit > 0) explicit--;
+      if (cert.requireExplicitPolicy === 0) explicit = 0;
+    }
+    if (cert.requireExplicitPolicy !== undefined && explicit < before) by = cert;
+  }
+  if (explicit === 0) {
+    const who = by ?? (path[path.length - 1] as ParsedCertificate);
+    throw new ChainError(
+      `${role(who)} (${who.description}) requires an explicit certificate policy on the path (policyConstraints requireExplicitPolicy), and modelgate accepts no particular policy, so the path is refused (RFC 5280 §6.1; OpenSSL refuses it too); sign with a CA whose policy constraints do not require an explicit policy`,
+    );
+  }
+}
+
+/**
  * Check one candidate path: `path` is leaf first, then intermediates; `anchor` is the trusted
  * certificate that issued the last one (or the leaf itself, for a self-signed leaf given as anchor).
  */
@@ -89,16 +147,28 @@ function checkPath(path: ParsedCertificate[], anchor: ParsedCertificate, at: Dat
       );
   }
 
+  // Signatures modelgate checked (every certificate below the anchor) use an accepted algorithm.
+  for (const cert of leafIsAnchor ? [] : path) {
+    const why = signatureAlgorithmProblem(cert);
+    if (why !== undefined) throw new ChainError(`${role(cert)} (${cert.description}): ${why}`);
+  }
+
   // CA certificates: the intermediates and the anchor (not a self-signed leaf anchor).
   const cas = leafIsAnchor ? [] : all.slice(1);
   for (const ca of cas) {
-    if (ca.version < 3 || ca.basicConstraints?.ca !== true)
+    const why = notACa(ca, ca === anchor);
+    if (why !== undefined)
+      throw new ChainError(`${role(ca)} (${ca.description}) issued a certificate on the path but ${why}`);
+  }
+
+  // Extended key usage nests: an intermediate that lists usages must allow code signing (or any
+  // usage) for what it issues to sign code. Go's crypto/x509 (sigstore-go) and OpenSSL's purpose
+  // checks both apply this; the anchor is exempt, as in OpenSSL (a trusted root is an input).
+  for (const ca of leafIsAnchor ? [] : path.slice(1)) {
+    const eku = ca.extKeyUsage;
+    if (eku !== undefined && !eku.includes(CODE_SIGNING_EKU) && !eku.includes(ANY_EKU))
       throw new ChainError(
-        `${role(ca)} (${ca.description}) issued a certificate on the path but is not a CA (basicConstraints cA is not set)`,
-      );
-    if (ca.keyUsage !== undefined && (ca.keyUsage & KU_KEY_CERT_SIGN) === 0)
-      throw new ChainError(
-        `${role(ca)} (${ca.description}) issued a certificate on the path but its key usage lacks keyCertSign`,
+        `${role(ca)} (${ca.description}) limits its extended key usage to ${eku.join(', ') || 'nothing'}, without codeSigning, so certificates below it may not sign; re-issue it with codeSigning in its extended key usage or without the extension`,
       );
   }
 
@@ -113,6 +183,8 @@ function checkPath(path: ParsedCertificate[], anchor: ParsedCertificate, at: Dat
         `${role(ca)} (${ca.description}) allows ${limit} intermediate CA certificate${limit === 1 ? '' : 's'} below it (pathLenConstraint), the path has ${below}`,
       );
   }
+
+  checkExplicitPolicy(leafIsAnchor ? [] : path, role);
 
   // Name constraints, from the anchor down; self-issued intermediates are exempt (RFC 5280 §6.1.3 b).
   const sets: ConstraintSet[] = [];
@@ -179,7 +251,8 @@ export function validateCertificatePath(
     const key = `${ci}:${ii}`;
     let v = memo.get(key);
     if (v === undefined) {
-      v = namesEqual(cert.issuer, issuer.subject) && signedBy(cert, issuer);
+      v =
+        namesEqual(cert.issuer, issuer.subject) && authorityKeyIdFits(cert, issuer) && signedBy(cert, issuer);
       memo.set(key, v);
     }
     return v;
