@@ -28,10 +28,16 @@ export class ChainError extends Error {}
 
 export const CODE_SIGNING_EKU = '1.3.6.1.5.5.7.3.3';
 export const ANY_EKU = '2.5.29.37.0';
-/** Intermediates between the leaf and the anchor, at most. */
-const MAX_INTERMEDIATES = 8;
+/** Intermediates between the leaf and the anchor, at most (a bundle carries at most 16 certificates). */
+const MAX_INTERMEDIATES = 15;
 /** Candidate paths tried, at most (a bundle may carry cross-signed intermediates). */
 const MAX_CANDIDATES = 16;
+/**
+ * Steps of the path search, at most: intermediates that share a name and key issue one another, so
+ * the orderings of a bundle's certificates grow factorially (15 such took minutes). Go bounds its
+ * search the same way (maxChainSignatureChecks).
+ */
+const MAX_SEARCH_STEPS = 1_000;
 
 export interface ValidatedPath {
   leaf: ParsedCertificate;
@@ -262,7 +268,9 @@ export function validateCertificatePath(
   const leafAnchor = roots.find((r) => r.der.equals(leaf.der));
   if (leafAnchor) candidates.push({ path: [leaf], anchor: leaf });
   // Depth-first, anchors before intermediates at each step, so the shortest natural path comes first.
+  let steps = 0;
   const search = (path: ParsedCertificate[], ci: number, used: Set<number>): void => {
+    if (++steps > MAX_SEARCH_STEPS) return;
     const cert = path[path.length - 1] as ParsedCertificate;
     for (const [ri, root] of roots.entries()) {
       if (candidates.length >= MAX_CANDIDATES) return;
@@ -282,6 +290,10 @@ export function validateCertificatePath(
   };
   search([leaf], -1, new Set());
 
+  if (candidates.length === 0 && steps > MAX_SEARCH_STEPS)
+    throw new ChainError(
+      `no trusted root found within ${MAX_SEARCH_STEPS} path-building steps: the bundle's ${chain.length} certificates can be ordered in too many ways (intermediates that share a name and key, or cross-signed in circles); ship only the chain from the signing certificate up to the root`,
+    );
   if (candidates.length === 0)
     throw new ChainError(
       `no trusted root: the certificate chain of ${leaf.description} does not lead to a given CA certificate (by issuer name and signature)`,

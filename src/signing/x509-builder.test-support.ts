@@ -11,6 +11,11 @@ import {
   BasicConstraints,
   Certificate,
   CertificatePolicies,
+  CRLDistributionPoints,
+  DistributionPoint,
+  DistributionPointName,
+  PolicyMapping,
+  PolicyMappings,
   ExtendedKeyUsage,
   Extension,
   Extensions,
@@ -45,7 +50,9 @@ export type SignatureKind =
   /** RSASSA-PSS, SHA-256, MGF1-SHA-256, salt 32 (the usual parameters). */
   | 'rsa-pss-sha256'
   /** RSASSA-PSS, SHA-256 with MGF1-SHA-1 and salt 20 (consistent, but not what Go accepts). */
-  | 'rsa-pss-sha256-mgf1sha1';
+  | 'rsa-pss-sha256-mgf1sha1'
+  /** RSASSA-PSS, SHA-256, MGF1-SHA-256, salt 20 (OpenSSL verifies it; Go accepts only salt 32). */
+  | 'rsa-pss-sha256-salt20';
 
 export type StringEncoding = 'utf8' | 'printable' | 'ia5' | 'bmp' | 'teletex';
 export interface Attribute {
@@ -125,6 +132,14 @@ const SIGNATURES: Record<SignatureKind, { oid: string; hash: string | null; para
       'hex',
     ),
   },
+  'rsa-pss-sha256-salt20': {
+    oid: '1.2.840.113549.1.1.10',
+    hash: 'sha256',
+    params: Buffer.from(
+      '3034a00f300d06096086480165030402010500a11c301a06092a864886f70d010108300d06096086480165030402010500a203020114',
+      'hex',
+    ),
+  },
   'rsa-pss-sha256-mgf1sha1': {
     oid: '1.2.840.113549.1.1.10',
     hash: 'sha256',
@@ -157,12 +172,13 @@ export interface KeyPair {
 }
 
 /**
- * Keys by name, for one chain; RSA keys come from a pool shared between rings (generating one costs
- * ~100 ms), so two names may share an RSA key but never an EC or Ed25519 one.
+ * Keys by name, for one chain. Keys come from pools shared between rings (the n-th key of a kind a
+ * ring hands out is the pool's n-th), so chains of different cases reuse keys; within one ring two
+ * names never share a key.
  */
 export class KeyRing {
   private readonly keys = new Map<string, KeyPair>();
-  constructor(private readonly rsaPool: KeyPair[] = []) {}
+  constructor(private readonly pools: Map<KeyKind, KeyPair[]> = new Map()) {}
 
   private generate(kind: KeyKind): KeyPair {
     const pair =
@@ -182,18 +198,16 @@ export class KeyRing {
   }
 
   get(name: string, kind: KeyKind = 'p256'): KeyPair {
-    let pair = this.keys.get(name);
-    if (pair) {
-      if (pair.kind !== kind) throw new Error(`key ${name} is ${pair.kind}, asked for ${kind}`);
-      return pair;
+    const known = this.keys.get(name);
+    if (known) {
+      if (known.kind !== kind) throw new Error(`key ${name} is ${known.kind}, asked for ${kind}`);
+      return known;
     }
-    if (kind === 'rsa') {
-      const rsaCount = [...this.keys.values()].filter((k) => k.kind === 'rsa').length;
-      while (this.rsaPool.length <= rsaCount) this.rsaPool.push(this.generate('rsa'));
-      pair = this.rsaPool[rsaCount] as KeyPair;
-    } else {
-      pair = this.generate(kind);
-    }
+    const pool = this.pools.get(kind) ?? [];
+    this.pools.set(kind, pool);
+    const n = [...this.keys.values()].filter((k) => k.kind === kind).length;
+    while (pool.length <= n) pool.push(this.generate(kind));
+    const pair = pool[n] as KeyPair;
     this.keys.set(name, pair);
     return pair;
   }
@@ -305,6 +319,29 @@ export const X = {
     pc.requireExplicitPolicy = new Uint8Array([requireExplicitPolicy]).buffer;
     return ext('2.5.29.36', critical, pc);
   },
+  crlDistributionPoints: (uri: string, critical = false): ExtensionSpec =>
+    ext(
+      '2.5.29.31',
+      critical,
+      new CRLDistributionPoints([
+        new DistributionPoint({
+          distributionPoint: new DistributionPointName({
+            fullName: [asnGeneralName({ uri })],
+          }),
+        }),
+      ]),
+    ),
+  policyMappings: (issuerPolicy: string, subjectPolicy: string, critical = true): ExtensionSpec =>
+    ext(
+      '2.5.29.33',
+      critical,
+      new PolicyMappings([
+        Object.assign(new PolicyMapping(), {
+          issuerDomainPolicy: issuerPolicy,
+          subjectDomainPolicy: subjectPolicy,
+        }),
+      ]),
+    ),
   /** An extension nobody processes, DER NULL. */
   unknown: (oid: string, critical: boolean): ExtensionSpec => ({
     oid,
@@ -316,9 +353,14 @@ export const X = {
 };
 
 /** RFC 5280 §4.2.1.2 method (1): SHA-1 of the subjectPublicKey BIT STRING. */
+const keyIds = new WeakMap<KeyPair, Buffer>();
 export function keyIdentifier(pair: KeyPair): Buffer {
+  const known = keyIds.get(pair);
+  if (known) return known;
   const spki = AsnConvert.parse(pair.spki, SubjectPublicKeyInfo);
-  return createHash('sha1').update(Buffer.from(spki.subjectPublicKey)).digest();
+  const id = createHash('sha1').update(Buffer.from(spki.subjectPublicKey)).digest();
+  keyIds.set(pair, id);
+  return id;
 }
 
 function algorithm(kind: SignatureKind): AlgorithmIdentifier {
@@ -340,6 +382,7 @@ function signBytes(kind: SignatureKind, data: Buffer, key: KeyPair): Buffer {
       key: key.privateKey,
       padding: constants.RSA_PKCS1_PSS_PADDING,
       saltLength: kind === 'rsa-pss-sha256' ? 32 : 20,
+      ...(kind === 'rsa-pss-sha256-salt20' ? { mgf1HashAlgorithm: 'sha256' } : {}),
       ...(kind === 'rsa-pss-sha256-mgf1sha1' ? { mgf1HashAlgorithm: 'sha1' } : {}),
     } as Parameters<typeof sign>[2]);
   return sign(s.hash, data, key.privateKey);
@@ -378,7 +421,7 @@ export function buildCertificate(
     if (e.oid !== 'ski-of' && e.oid !== 'aki-of') return e;
     const named = e.value.toString();
     const id = keyIdentifier(ring.get(named, keyKinds[named]));
-    return e.oid === 'ski-of' ? X.subjectKeyId(id) : X.authorityKeyId(id);
+    return e.oid === 'ski-of' ? X.subjectKeyId(id, e.critical) : X.authorityKeyId(id, e.critical);
   });
   if (extensions.length > 0)
     tbs.extensions = new Extensions(

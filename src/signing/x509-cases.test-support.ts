@@ -303,6 +303,62 @@ const NC_SCENARIOS: {
     leaf: [{ ip: '2001:db8:0:0:0:0:0:1' }],
   },
   {
+    name: 'dns-trailing-dot-excluded',
+    nc: { excluded: [{ dns: 'evil.example' }] },
+    leaf: [{ dns: 'a.evil.example.' }],
+  },
+  {
+    name: 'dns-wildcard-excluded',
+    nc: { excluded: [{ dns: 'evil.example' }] },
+    leaf: [{ dns: '*.evil.example' }],
+  },
+  {
+    name: 'dns-wildcard-permitted',
+    nc: { permitted: [{ dns: 'corp.example' }] },
+    leaf: [{ dns: '*.corp.example' }],
+  },
+  {
+    name: 'dns-cn-with-email-san',
+    nc: { permitted: [{ dns: 'corp.example' }] },
+    leaf: [{ email: 'a@corp.example' }],
+    subject: cn('build.evil.example'),
+  },
+  {
+    name: 'uri-ip-literal-excluded',
+    nc: { excluded: [{ uri: 'evil.example' }] },
+    leaf: [{ uri: 'https://[2001:db8::1]/x' }],
+  },
+  {
+    name: 'uri-upper-case-host',
+    nc: { permitted: [{ uri: 'corp.example' }] },
+    leaf: [{ uri: 'HTTPS://CORP.EXAMPLE/x' }],
+  },
+  {
+    name: 'uri-spiffe-trust-domain-suffix',
+    nc: { permitted: [{ uri: 'corp.example' }] },
+    leaf: [{ uri: 'spiffe://evilcorp.example/ns/a' }],
+  },
+  {
+    name: 'ip-v4-mapped-excluded',
+    nc: { excluded: [{ ip: '10.0.0.0/8' }] },
+    leaf: [{ ip: '0:0:0:0:0:ffff:a00:1' }],
+  },
+  {
+    name: 'ip-v6-in',
+    nc: { permitted: [{ ip: '2001:db8:0:0:0:0:0:0/32' }] },
+    leaf: [{ ip: '2001:db8:0:0:0:0:0:1' }],
+  },
+  {
+    name: 'dn-case',
+    nc: { permitted: [{ dn: [[{ type: OID.o, value: 'corp' }]] }] },
+    leaf: [{ email: 'signer@corp.example' }],
+  },
+  {
+    name: 'email-and-dns-mixed',
+    nc: { permitted: [{ email: 'corp.example' }, { dns: 'corp.example' }] },
+    leaf: [{ email: 'a@corp.example' }, { dns: 'x.evil.example' }],
+  },
+  {
     name: 'other-form-free',
     nc: { permitted: [{ dns: 'corp.example' }] },
     leaf: [{ email: 'a@evil.example' }],
@@ -428,6 +484,14 @@ function mutations(): NamedMutation[] {
   m.push(...byIssuer('rsa-md5', 'rsa'));
   m.push(...byIssuer('ecdsa-sha1', 'p256'));
   m.push(...byIssuer('ecdsa-sha512', 'p256'));
+  m.push(...byIssuer('rsa-pss-sha256-salt20', 'rsa'));
+  m.push(
+    ...perCert('sig-forged-other-key-type', (c, r) => {
+      c.keyKinds.strangerRsa = 'rsa';
+      spec(c, r).signingKey = 'strangerRsa';
+      spec(c, r).signature = 'rsa-sha256';
+    }),
+  );
   m.push(...perCert('sig-inner-mismatch', (c, r) => (spec(c, r).innerSignature = 'ecdsa-sha384')));
   m.push(...perCert('sig-forged', (c, r) => (spec(c, r).signingKey = 'stranger')));
   // critical extensions
@@ -479,6 +543,46 @@ function mutations(): NamedMutation[] {
     ),
   );
   m.push(
+    ...perCert('crldp-critical', (c, r) =>
+      spec(c, r).extensions.push(X.crlDistributionPoints('http://crl.corp.example/ca.crl', true)),
+    ),
+  );
+  m.push(
+    ...perCert('nscerttype-critical', (c, r) =>
+      spec(c, r).extensions.push(X.raw('2.16.840.1.113730.1.1', true, Buffer.from('030200ff', 'hex'))),
+    ),
+  );
+  m.push(
+    ...perCert('ocsp-nocheck-critical', (c, r) =>
+      spec(c, r).extensions.push(X.raw('1.3.6.1.5.5.7.48.1.5', true, Buffer.from('0500', 'hex'))),
+    ),
+  );
+  m.push(
+    ...perCa('inhibit-any-policy-critical', (c, r) =>
+      spec(c, r).extensions.push(X.raw('2.5.29.54', true, Buffer.from('020100', 'hex'))),
+    ),
+  );
+  m.push(
+    ...perCa('policy-mappings-critical', (c, r) =>
+      spec(c, r).extensions.push(X.policyMappings('1.3.6.1.4.1.55555.7', '1.3.6.1.4.1.55555.8')),
+    ),
+  );
+  m.push(
+    ...perCert('ski-critical', (c, r) => {
+      const s = spec(c, r);
+      withoutExt(s, 'ski-of');
+      s.extensions.push({ ...SKI_OF(s.key), critical: true });
+    }),
+  );
+  m.push(
+    ...perCert('aki-critical', (c, r) => {
+      const s = spec(c, r);
+      const aki = s.extensions.find((e) => e.oid === 'aki-of');
+      if (aki) aki.critical = true;
+      else s.extensions.push({ ...AKI_OF(s.key), critical: true });
+    }),
+  );
+  m.push(
     ...perCert('duplicate-unknown', (c, r) =>
       spec(c, r).extensions.push(
         X.unknown('1.3.6.1.4.1.55555.3', false),
@@ -525,9 +629,17 @@ function mutations(): NamedMutation[] {
       eachValue(n, (a) => ({ enc: a.enc === 'printable' ? 'utf8' : 'printable' })),
     ),
   );
+  m.push(...rename('issuer-teletex', (n) => eachValue(n, () => ({ enc: 'teletex' }))));
+  m.push(...rename('issuer-ia5', (n) => eachValue(n, () => ({ enc: 'ia5' }))));
   m.push(...rename('issuer-bmp', (n) => eachValue(n, () => ({ enc: 'bmp' }))));
   m.push(...rename('issuer-other-name', (n) => eachValue(n, (a) => ({ value: `${a.value} X` }))));
   m.push(...rename('issuer-rdn-order', (n) => [...n].reverse()));
+  m.push(
+    ...perCa('intermediate-san-outside', (c, r) => {
+      setExt(spec(c, 'root'), X.nameConstraints({ permitted: [{ email: 'corp.example' }] }));
+      if (r !== 'root') spec(c, r).extensions.push(X.subjectAltName([{ email: 'ca@evil.example' }]));
+    }),
+  );
   m.push(
     ...perCa('issuer-unicode-case', (c, r) => {
       spec(c, r).subject = [[{ value: 'Ünïcode CA' }]];
@@ -641,7 +753,105 @@ function pathCases(): ChainCase[] {
     c.untrusted = ['i1', 'leaf'];
     out.push(c);
   }
+  {
+    // Fifteen intermediates that share a name and a key issue one another (a factorial search).
+    const c = baseChain(0, 'path:mesh-of-15');
+    const mesh: string[] = [];
+    for (let i = 0; i < 15; i++) {
+      const name = `m${i}`;
+      mesh.push(name);
+      c.specs[name] = {
+        ...spec(c, 'root'),
+        subject: cn('Mesh CA'),
+        key: 'mesh',
+        issuer: i === 0 ? 'self' : 'm0',
+        serial: Buffer.from([0x20 + i]),
+        extensions: [X.basicConstraints(true), X.keyUsage(KU.certSign)],
+      };
+    }
+    spec(c, 'leaf').issuer = 'm0';
+    withoutExt(spec(c, 'leaf'), 'aki-of');
+    c.untrusted = mesh;
+    out.push(c);
+  }
+  {
+    // Ten intermediates deep.
+    out.push(deepChain(10, 'path:ten-intermediates'));
+    const limited = deepChain(10, 'path:ten-intermediates-root-pathlen-9');
+    setExt(spec(limited, 'root'), X.basicConstraints(true, 9));
+    out.push(limited);
+  }
+  {
+    // The bundle carries the root too, and an impostor root of the same name (another key).
+    const c = baseChain(1, 'path:root-in-bundle');
+    c.untrusted = ['i1', 'root'];
+    out.push(c);
+    const impostor = baseChain(1, 'path:impostor-root-in-bundle');
+    impostor.specs.fake = {
+      ...spec(impostor, 'root'),
+      key: 'fake',
+      extensions: caExtensions('fake', undefined),
+    };
+    impostor.untrusted = ['fake', 'i1'];
+    out.push(impostor);
+  }
+  {
+    // Two trusted roots of one name (a key rollover); the intermediate names its issuer by name only.
+    const c = baseChain(1, 'path:two-roots-one-name-no-aki');
+    c.specs.oldroot = { ...spec(c, 'root'), key: 'oldroot', extensions: caExtensions('oldroot', undefined) };
+    withoutExt(spec(c, 'i1'), 'aki-of');
+    c.trusted = ['oldroot', 'root'];
+    out.push(c);
+    const withAki = baseChain(1, 'path:two-roots-one-name-with-aki');
+    withAki.specs.oldroot = {
+      ...spec(withAki, 'root'),
+      key: 'oldroot',
+      extensions: caExtensions('oldroot', undefined),
+    };
+    withAki.trusted = ['oldroot', 'root'];
+    out.push(withAki);
+  }
+  {
+    // A self-issued intermediate (the root's name, a new key) is not counted by pathLenConstraint.
+    const c = baseChain(1, 'path:self-issued-intermediate-under-pathlen-1');
+    setExt(spec(c, 'root'), X.basicConstraints(true, 1));
+    c.specs.rollover = {
+      ...spec(c, 'root'),
+      key: 'rollover',
+      issuer: 'root',
+      serial: Buffer.from([0x55]),
+      extensions: caExtensions('rollover', 'root'),
+    };
+    spec(c, 'i1').issuer = 'rollover';
+    setExt(spec(c, 'i1'), AKI_OF('rollover'));
+    c.untrusted = ['i1', 'rollover'];
+    out.push(c);
+    const counted = baseChain(2, 'path:two-intermediates-under-pathlen-1');
+    setExt(spec(counted, 'root'), X.basicConstraints(true, 1));
+    out.push(counted);
+  }
   return out;
+}
+
+/** root → i1 → … → i{depth} → leaf, for depths beyond the mutated ones. */
+function deepChain(depth: number, id: string): ChainCase {
+  const c = baseChain(3, id);
+  let above = 'i3';
+  for (let i = 4; i <= depth; i++) {
+    const name = `i${i}`;
+    c.specs[name] = {
+      ...spec(c, 'i3'),
+      subject: [[{ value: `Corp Intermediate ${i}` }]],
+      key: name,
+      issuer: above,
+      extensions: caExtensions(name, above),
+    };
+    c.untrusted.push(name);
+    above = name;
+  }
+  spec(c, 'leaf').issuer = above;
+  setExt(spec(c, 'leaf'), AKI_OF(above));
+  return c;
 }
 
 function structuredCopy(c: ChainCase, id: string): ChainCase {

@@ -7,7 +7,14 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateCertificatePath } from './path-validation.ts';
 import { parseCertificate, type ParsedCertificate } from './x509.ts';
-import { buildCertificate, KeyRing, OID, toPem, type KeyPair } from './x509-builder.test-support.ts';
+import {
+  buildCertificate,
+  KeyRing,
+  OID,
+  toPem,
+  type KeyKind,
+  type KeyPair,
+} from './x509-builder.test-support.ts';
 import type { ChainCase } from './x509-cases.test-support.ts';
 
 /**
@@ -88,9 +95,9 @@ function parseVerdicts(
 
 /** Build, write and judge every case. */
 export async function runCases(cases: ChainCase[], dir: string): Promise<CaseRun[]> {
-  const rsaPool: KeyPair[] = [];
+  const pools = new Map<KeyKind, KeyPair[]>();
   const runs: CaseRun[] = cases.map((c, index) => {
-    const ring = new KeyRing(rsaPool);
+    const ring = new KeyRing(pools);
     const der: Record<string, Buffer> = {};
     for (const [name, spec] of Object.entries(c.specs))
       der[name] = buildCertificate(

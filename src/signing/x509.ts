@@ -28,7 +28,7 @@ import {
   id_ce_subjectAltName,
   id_ce_subjectKeyIdentifier,
 } from '@peculiar/asn1-x509';
-import { X509Certificate } from 'node:crypto';
+import { X509Certificate, type KeyObject } from 'node:crypto';
 
 export class CertificateParseError extends Error {}
 
@@ -119,11 +119,16 @@ const EXTENSION_NAMES: Record<string, string> = {
 };
 
 /**
- * Critical extensions modelgate recognises (the set OpenSSL's verifier handles, less revocation ones).
+ * Critical extensions modelgate recognises: those both OpenSSL's verifier and Go's crypto/x509 handle
+ * (OpenSSL also takes Netscape cert type, RFC 3779 resources, OCSP no-check and proxy certificates;
+ * Go does not, and neither does modelgate).
  * Certificate policies are recognised but not evaluated, as OpenSSL does by default: modelgate asks for
  * no particular policy.
  */
 const HANDLED_CRITICAL = new Set([
+  // cRLDistributionPoints: where revocation lists are; modelgate checks no revocation, as OpenSSL
+  // without -crl_check and Go's crypto/x509 do not, and both accept the extension critical.
+  '2.5.29.31',
   id_ce_basicConstraints,
   id_ce_keyUsage,
   id_ce_extKeyUsage,
@@ -397,10 +402,21 @@ export function parseCertificate(der: Uint8Array, where: string): ParsedCertific
   return cert;
 }
 
+const publicKeys = new WeakMap<ParsedCertificate, KeyObject>();
+/** The certificate's public key (node:crypto builds a new KeyObject on every read of x509.publicKey). */
+export function publicKeyOf(cert: ParsedCertificate): KeyObject {
+  let key = publicKeys.get(cert);
+  if (!key) {
+    key = cert.x509.publicKey;
+    publicKeys.set(cert, key);
+  }
+  return key;
+}
+
 /** Whether `cert` verifies under `issuer`'s public key (node:crypto over the exact TBS bytes). */
 export function signedBy(cert: ParsedCertificate, issuer: ParsedCertificate): boolean {
   try {
-    return cert.x509.verify(issuer.x509.publicKey);
+    return cert.x509.verify(publicKeyOf(issuer));
   } catch {
     return false;
   }
@@ -427,7 +443,26 @@ export function authorityKeyIdFits(cert: ParsedCertificate, issuer: ParsedCertif
  * part of the path (RFC 5280 §6.1.1 d: the anchor is an input); OpenSSL and Go never check it either.
  */
 export function isSelfSigned(cert: ParsedCertificate): boolean {
-  return cert.selfIssued && authorityKeyIdFits(cert, cert);
+  return cert.selfIssued && authorityKeyIdFits(cert, cert) && signatureFitsKey(cert, cert);
+}
+
+const SIGNATURE_KEY_TYPES: Record<string, readonly string[]> = {
+  '1.2.840.10045': ['ec'],
+  '1.3.101.112': ['ed25519'],
+  '1.3.101.113': ['ed448'],
+  '1.2.840.113549.1.1.10': ['rsa', 'rsa-pss'],
+  '1.2.840.113549.1.1': ['rsa'],
+  '1.2.840.10040': ['dsa'],
+};
+
+/** Whether `cert`'s signature algorithm is one `issuer`'s key type makes (OpenSSL's check_sig_alg_match). */
+export function signatureFitsKey(cert: ParsedCertificate, issuer: ParsedCertificate): boolean {
+  const oid = cert.signatureAlgorithm.oid;
+  const family = Object.keys(SIGNATURE_KEY_TYPES)
+    .filter((prefix) => oid === prefix || oid.startsWith(`${prefix}.`))
+    .sort((a, b) => b.length - a.length)[0];
+  const type = publicKeyOf(issuer).asymmetricKeyType;
+  return family !== undefined && type !== undefined && (SIGNATURE_KEY_TYPES[family] ?? []).includes(type);
 }
 
 /** RSASSA-PSS parameters Go's crypto/x509 accepts: MGF1 with the message hash, salt of the hash's length. */
