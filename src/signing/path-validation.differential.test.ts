@@ -169,6 +169,29 @@ const ACCEPT_RULES: Rule[] = [
   },
 ];
 
+/**
+ * What modelgate's refusal must say when OpenSSL refuses a single-mutation chain for a reason it
+ * names by error number (x509_vfy.h): the same class of failure, not just the same verdict.
+ */
+const SAME_REASON: Record<number, RegExp> = {
+  2: /no trusted root|no self-signed CA/,
+  7: /no trusted root|signed with/,
+  9: /is not valid at/,
+  10: /is not valid at/,
+  18: /no trusted root/,
+  19: /no trusted root/,
+  20: /no trusted root/,
+  25: /pathLenConstraint/,
+  34: /critical extension modelgate does not process/,
+  43: /explicit certificate policy/,
+  47: /outside the permitted subtrees|cannot be checked/,
+  48: /in the excluded subtree|cannot be checked/,
+  68: /broken \(collisions can be forged\)/,
+  78: /signature algorithm inside the certificate differs/,
+  79: /is not a CA|lacks keyCertSign/,
+  93: /version/,
+};
+
 let dir = '';
 let runs: CaseRun[] = [];
 beforeAll(async () => {
@@ -203,7 +226,11 @@ describe('modelgate and openssl verify agree on generated chains', () => {
     expect(run.modelgate === 'ok', detail).toBe(expected);
     for (const rule of rules)
       if (rule.strictAgrees) expect(run.strict.ok, `${rule.id}: ${detail}`).toBe(false);
-    // A refusal always says what failed.
+    // A refusal always says what failed; on a chain with one defect, the defect OpenSSL names.
     if (run.modelgate !== 'ok') expect(run.modelgate.length).toBeGreaterThan(20);
+    const code = Number(/^error (\d+) at/.exec(run.openssl.error)?.[1]);
+    const reason = SAME_REASON[code];
+    if (!run.c.id.startsWith('combo') && rules.length + accepts.length === 0 && !run.openssl.ok && reason)
+      expect(run.modelgate, `same reason as OpenSSL: ${detail}`).toMatch(reason);
   });
 });

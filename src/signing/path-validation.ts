@@ -1,14 +1,20 @@
 // RFC 5280 §6.1 certification path validation for the model_signing "certificate" method, with the
-// choices OpenSSL's verifier makes by default (which the real model_signing runs): trust anchors are
-// self-signed certificates (an intermediate alone is not one), and their own validity, CA flag, path
-// length and name constraints count too. A self-signed leaf given as an anchor is its own path.
+// choices OpenSSL's verifier makes (which the real model_signing runs) where the RFC leaves a choice,
+// and Go's crypto/x509 (what sigstore verifiers run) where OpenSSL's defaults are lenient. Trust
+// anchors are self-issued certificates whose key identifiers name themselves (an intermediate alone is
+// not one; the anchor's own signature is an input and not checked); their validity, CA role, path
+// length and name constraints count. A self-signed leaf given as an anchor is its own path.
 // Checked on every certificate: validity at the verification time, no critical extension left
-// unprocessed. On CA certificates: basicConstraints cA, keyCertSign when key usage is present, path
-// length. On the leaf and each non-self-issued intermediate: the name constraints of every CA above it
-// (email, DNS, URI, IP, directory names; the leaf's subject emailAddress, and its CN when it is a host
-// name and no DNS name is in subjectAltName, as OpenSSL does). On the leaf: digitalSignature when key
-// usage is present, the codeSigning extended key usage.
-// Not done: revocation (CRL/OCSP) and certificate-policy evaluation (no policy is required).
+// unprocessed. Below the anchor: a signature algorithm from Go's set (no MD5/SHA-1), an issuer that
+// fits the authority key identifier. On CA certificates: basicConstraints cA, keyCertSign when key
+// usage is present, path length; on intermediates, an EKU that allows code signing. On the path: a
+// requireExplicitPolicy that takes effect refuses it (no policy is asked for). On the leaf and each
+// non-self-issued intermediate: the name constraints of every CA above it (email, DNS, URI, IP,
+// directory names; the leaf's subject emailAddress, and its CN when it is a host name and no DNS name
+// is in subjectAltName, as OpenSSL does). On the leaf: digitalSignature when key usage is present, the
+// codeSigning extended key usage. Where this differs from `openssl verify`, and why, is in
+// path-validation.differential.test.ts and docs/signing.md.
+// Not done: revocation (CRL/OCSP).
 import { commonNameAsDnsName, describeName, nameViolation, type ConstraintSet } from './name-constraints.ts';
 import {
   authorityKeyIdFits,
