@@ -54,7 +54,7 @@ export type SignatureKind =
   /** RSASSA-PSS, SHA-256, MGF1-SHA-256, salt 20 (OpenSSL verifies it; Go accepts only salt 32). */
   | 'rsa-pss-sha256-salt20';
 
-export type StringEncoding = 'utf8' | 'printable' | 'ia5' | 'bmp' | 'teletex';
+export type StringEncoding = 'utf8' | 'printable' | 'ia5' | 'bmp' | 'teletex' | 'universal';
 export interface Attribute {
   /** Attribute type OID; default CN. */
   type?: string;
@@ -225,6 +225,8 @@ function attributeValue(a: Attribute): AttributeValue {
       return new AttributeValue({ bmpString: a.value });
     case 'teletex':
       return new AttributeValue({ teletexString: a.value });
+    case 'universal':
+      return new AttributeValue({ universalString: a.value });
   }
 }
 

@@ -11,6 +11,7 @@ import {
   type NameForm,
   type NameSpec,
   type SignatureKind,
+  type StringEncoding,
 } from './x509-builder.test-support.ts';
 
 export type Role = 'root' | 'i1' | 'i2' | 'i3' | 'leaf';
@@ -613,15 +614,30 @@ function mutations(): NamedMutation[] {
     });
   const eachValue = (
     n: NameSpec,
-    f: (a: {
-      value: string;
-      enc?: string;
-    }) => Partial<{ value: string; enc: 'utf8' | 'printable' | 'ia5' | 'bmp' | 'teletex' }>,
+    f: (a: { value: string; enc?: string }) => Partial<{ value: string; enc: StringEncoding }>,
   ) => n.map((rdn) => rdn.map((a) => ({ ...a, ...f(a) })));
   m.push(...rename('issuer-upper-case', (n) => eachValue(n, (a) => ({ value: a.value.toUpperCase() }))));
   m.push(
     ...rename('issuer-extra-spaces', (n) =>
       eachValue(n, (a) => ({ value: `  ${a.value.replace(/ /g, '   ')} ` })),
+    ),
+  );
+  // (VisibleString names are not made: OpenSSL 3.0, and so node:crypto, cannot load them at all.)
+  m.push(...rename('issuer-universal', (n) => eachValue(n, () => ({ enc: 'universal' }))));
+  // Only ASCII white space is folded (OpenSSL's canonical names); other spaces are characters.
+  m.push(
+    ...rename('issuer-nbsp', (n) =>
+      eachValue(n, (a) => ({ value: a.value.replace(/ /g, '\u00a0'), enc: 'utf8' })),
+    ),
+  );
+  m.push(
+    ...rename('issuer-tabs', (n) =>
+      eachValue(n, (a) => ({ value: `\t${a.value.replace(/ /g, '\t\n')}\r`, enc: 'utf8' })),
+    ),
+  );
+  m.push(
+    ...rename('issuer-em-space-end', (n) =>
+      eachValue(n, (a) => ({ value: `${a.value}\u2003`, enc: 'utf8' })),
     ),
   );
   m.push(

@@ -143,13 +143,17 @@ const HANDLED_CRITICAL = new Set([
 export const extensionName = (oid: string): string =>
   EXTENSION_NAMES[oid] ? `${EXTENSION_NAMES[oid]} (${oid})` : oid;
 
-/** Canonical attribute value, close to OpenSSL's: strings trimmed, inner spaces folded, ASCII lower case. */
+/**
+ * Canonical attribute value, as OpenSSL's (x509_name_canon): strings trimmed of ASCII white space,
+ * inner runs of it folded to one space, ASCII letters lower-cased, whatever the string type.
+ */
 function canonicalValue(value: { toString(): string; anyValue?: ArrayBuffer; ia5String?: string }): string {
   if (value.anyValue !== undefined) return `#${Buffer.from(value.anyValue).toString('hex')}`;
   const text = value.ia5String ?? value.toString();
+  // OpenSSL's canonical form: ASCII white space only (a no-break or em space is a character).
   return text
-    .trim()
-    .replace(/\s+/g, ' ')
+    .replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '')
+    .replace(/[ \t\n\v\f\r]+/g, ' ')
     .replace(/[A-Z]/g, (c) => c.toLowerCase());
 }
 
