@@ -96,13 +96,19 @@ const RULES: Rule[] = [
     why: 'OpenSSL reads "https://corp.example@evil.example/" as host "corp.example@evil.example" and "https://[2001:db8::1]/" as host "[2001:db8::1]", which slip past an excluded "evil.example"; Go refuses IP-literal URIs under constraints and strips user information. modelgate refuses a URI whose host it cannot compare unambiguously (user information, IP literal, no authority)',
     applies: (c) =>
       hasConstraintOfForm(c, 'uniformResourceIdentifier') &&
-      leafSans(c).some((g) => /^[a-z][a-z0-9+.-]*:\/\/([^/]*@|\[)/i.test(g.uniformResourceIdentifier ?? '')),
+      leafSans(c).some((g) =>
+        /^[a-z][a-z0-9+.-]*:\/\/([^/]*[@%?#]|\[)/i.test(g.uniformResourceIdentifier ?? ''),
+      ),
   },
   {
-    id: 'DNS name with a final dot, under a DNS constraint',
-    why: 'OpenSSL compares "a.evil.example." literally, so it escapes an excluded "evil.example"; Go cannot parse such a name and refuses it. modelgate drops the final dot before comparing',
+    id: 'host with a final dot, under a DNS or URI constraint',
+    why: 'OpenSSL compares "a.evil.example." (as a DNS name or a URI host) literally, so it escapes an excluded "evil.example"; Go cannot parse such a host and refuses it. modelgate drops the final dot before comparing',
     applies: (c) =>
-      hasConstraintOfForm(c, 'dNSName') && leafSans(c).some((g) => g.dNSName?.endsWith('.') === true),
+      (hasConstraintOfForm(c, 'dNSName') && leafSans(c).some((g) => g.dNSName?.endsWith('.') === true)) ||
+      (hasConstraintOfForm(c, 'uniformResourceIdentifier') &&
+        leafSans(c).some((g) =>
+          /^[a-z][a-z0-9+.-]*:\/\/[^/:]*\.(:|\/|$)/i.test(g.uniformResourceIdentifier ?? ''),
+        )),
   },
   {
     id: 'RSASSA-PSS parameters other than the standard ones',

@@ -360,6 +360,38 @@ const NC_SCENARIOS: {
     leaf: [{ email: 'a@corp.example' }, { dns: 'x.evil.example' }],
   },
   {
+    name: 'uri-query-after-host',
+    nc: { permitted: [{ uri: 'corp.example' }] },
+    leaf: [{ uri: 'https://corp.example?.evil.example' }],
+  },
+  {
+    name: 'uri-fragment-excluded',
+    nc: { excluded: [{ uri: 'evil.example' }] },
+    leaf: [{ uri: 'https://evil.example#@corp.example' }],
+  },
+  {
+    name: 'uri-percent-host-excluded',
+    nc: { excluded: [{ uri: 'evil.example' }] },
+    leaf: [{ uri: 'https://%65vil.example/x' }],
+  },
+  {
+    name: 'uri-trailing-dot-excluded',
+    nc: { excluded: [{ uri: 'evil.example' }] },
+    leaf: [{ uri: 'https://evil.example./x' }],
+  },
+  { name: 'dns-empty-permitted', nc: { permitted: [{ dns: 'corp.example' }] }, leaf: [{ dns: '' }] },
+  { name: 'dns-empty-excluded', nc: { excluded: [{ dns: 'evil.example' }] }, leaf: [{ dns: '' }] },
+  {
+    name: 'empty-permitted-list',
+    nc: { permitted: [], excluded: [{ dns: 'evil.example' }] },
+    leaf: [{ email: 'a@evil.example' }],
+  },
+  {
+    name: 'email-quoted-at',
+    nc: { excluded: [{ email: 'evil.example' }] },
+    leaf: [{ email: '"a@corp.example"@evil.example' }],
+  },
+  {
     name: 'other-form-free',
     nc: { permitted: [{ dns: 'corp.example' }] },
     leaf: [{ email: 'a@evil.example' }],

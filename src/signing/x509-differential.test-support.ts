@@ -3,6 +3,7 @@
 // directory, and asks `openssl verify` for its verdict on every leaf in one process per option set
 // and verification time, and modelgate's validator for its own.
 import { spawn } from 'node:child_process';
+import { X509Certificate } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validateCertificatePath } from './path-validation.ts';
@@ -85,7 +86,8 @@ function parseVerdicts(
       verdicts.set(failed[1], { ok: false, error: pending || 'verification failed' });
       pending = '';
     }
-    if (/^Could not|^Unable to load/.test(line)) pending ||= line;
+    const unreadable = /^Could not read certificate (?:file )?from (\S+)$/.exec(line);
+    if (unreadable?.[1]) verdicts.set(unreadable[1], { ok: false, error: line });
   }
   for (const f of files)
     if (!verdicts.has(f))
@@ -129,10 +131,25 @@ export async function runCases(cases: ChainCase[], dir: string): Promise<CaseRun
     const t = opensslTime(r.c);
     groups.set(t, [...(groups.get(t) ?? []), r]);
   }
+  // A certificate OpenSSL cannot load at all would make it refuse the whole shared store: it is left
+  // out of the files (its case is then judged without it, and a leaf that cannot load is refused).
+  const loadable = (d: Buffer): boolean => {
+    try {
+      new X509Certificate(d);
+      return true;
+    } catch {
+      return false;
+    }
+  };
   for (const [t, group] of groups) {
     const groupDir = join(dir, String(t));
     mkdirSync(groupDir, { recursive: true });
-    const pem = (r: CaseRun, names: string[]) => names.map((n) => toPem(r.der[n] as Buffer)).join('');
+    const pem = (r: CaseRun, names: string[]) =>
+      names
+        .map((n) => r.der[n] as Buffer)
+        .filter(loadable)
+        .map(toPem)
+        .join('');
     writeFileSync(join(groupDir, 'trusted.pem'), group.map((r) => pem(r, r.c.trusted)).join(''));
     writeFileSync(join(groupDir, 'untrusted.pem'), group.map((r) => pem(r, r.c.untrusted)).join(''));
     writeFileSync(join(groupDir, 'cases.txt'), group.map((r) => `${r.index}\t${r.c.id}\n`).join(''));
