@@ -310,6 +310,12 @@ export const X = {
       critical,
       new AuthorityKeyIdentifier({ keyIdentifier: new KeyIdentifier(new Uint8Array(id)) }),
     ),
+  /** An AuthorityKeyIdentifier naming the issuer by serial (and its issuer's name), no key identifier. */
+  authorityCertIssuerSerial: (issuer: NameSpec | undefined, serial: Buffer): ExtensionSpec => {
+    const aki = new AuthorityKeyIdentifier({ authorityCertSerialNumber: new Uint8Array(serial).buffer });
+    if (issuer) aki.authorityCertIssuer = [asnGeneralName({ dn: issuer })];
+    return ext('2.5.29.35', false, aki);
+  },
   certificatePolicies: (oids: string[], critical = false): ExtensionSpec =>
     ext(
       '2.5.29.32',

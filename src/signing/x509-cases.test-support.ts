@@ -701,6 +701,40 @@ function mutations(): NamedMutation[] {
       spec(c, r).extensions.push(X.authorityKeyId(Buffer.alloc(20, 0xab)));
     }),
   );
+  // AKI by the issuer's issuer name and serial: a wrong serial or name rules the issuer out (OpenSSL).
+  const akiBySerial = (
+    name: string,
+    serialOf: (issuer: CertificateSpec) => Buffer,
+    issuerNameOf: (issuer: CertificateSpec) => NameSpec | undefined,
+  ) =>
+    perCert(name, (c, r) => {
+      const s = spec(c, r);
+      if (s.issuer === 'self') return;
+      const issuer = spec(c, s.issuer);
+      withoutExt(s, 'aki-of');
+      s.extensions.push(X.authorityCertIssuerSerial(issuerNameOf(issuer), serialOf(issuer)));
+    });
+  m.push(
+    ...akiBySerial(
+      'aki-serial-mismatch',
+      () => Buffer.from([0x7e, 0x01]),
+      () => undefined,
+    ),
+  );
+  m.push(
+    ...akiBySerial(
+      'aki-serial-only-match',
+      (issuer) => issuer.serial ?? Buffer.from([0x01]),
+      () => undefined,
+    ),
+  );
+  m.push(
+    ...akiBySerial(
+      'aki-issuer-name-mismatch',
+      (issuer) => issuer.serial ?? Buffer.from([0x01]),
+      () => [[{ value: 'Somebody Else' }]],
+    ),
+  );
   m.push(...perCa('ski-absent', (c, r) => withoutExt(spec(c, r), 'ski-of')));
   m.push(...perCert('aki-absent', (c, r) => withoutExt(spec(c, r), 'aki-of')));
   m.push(
