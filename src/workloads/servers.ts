@@ -13,8 +13,8 @@ export type FlagKind =
   | 'model-list'
   /** `name=path` or a JSON object with a path (LoRA adapters), one per value */
   | 'adapter'
-  /** JSON object whose "model" names a model (vLLM --speculative-config) */
-  | 'json-model'
+  /** a JSON object of options, read by key (FlagSpec.json says which keys load what) */
+  | 'json'
   /** the revision of the main model */
   | 'revision'
   /** a file of options that modelgate cannot read at admission */
@@ -43,6 +43,27 @@ export type Arity = 'bool' | 'one' | 'many';
 export interface FlagSpec {
   kind: FlagKind;
   arity: Arity;
+  /** For `json` flags: what the object's keys mean. */
+  json?: JsonOptionSpec;
+}
+
+/**
+ * How a JSON option's keys are read (vLLM's --speculative-config, --hf-overrides, --kv-transfer-config...).
+ * Keys listed here load what they say; any other string value, at any depth, that looks like a path, a URI,
+ * a repository or a module (`/`, `\`, `--`, `scheme:`, a leading `.` or `~`) is unreadable: modelgate does
+ * not know what the server loads from it.
+ */
+export interface JsonOptionSpec {
+  /** Top-level keys whose string value names a model. */
+  models?: readonly string[];
+  /** Top-level keys whose string value is a revision of those models (every one must pin them). */
+  revisions?: readonly string[];
+  /** Keys (at any depth) whose value is code the server imports: always unreadable. */
+  code?: readonly string[];
+  /** Keys (at any depth) whose value is a registered name, or a dotted Python name the server imports. */
+  names?: readonly string[];
+  /** Every string value (at any depth) names a model (vLLM --default-mm-loras: modality -> adapter). */
+  valuesAreModels?: boolean;
 }
 
 /** What an environment variable means to the server. */
@@ -103,6 +124,43 @@ function flags(table: FlagTable): Map<string, FlagSpec> {
 
 const env = (table: Record<string, EnvKind>) => new Map(Object.entries(table));
 
+/** Adds JSON-valued flags to a flag map, each with how its keys are read. */
+function withJson(map: Map<string, FlagSpec>, table: Record<string, JsonOptionSpec>): Map<string, FlagSpec> {
+  for (const [flag, json] of Object.entries(table)) map.set(flag, { kind: 'json', arity: 'one', json });
+  return map;
+}
+
+/** vLLM's JSON options (engine and frontend arguments that take a JSON object). */
+const VLLM_JSON: Record<string, JsonOptionSpec> = {
+  // The draft model of speculative decoding, at its own revision and code revision.
+  '--speculative-config': {
+    models: ['model', 'draft_model', 'model_path', 'path', 'tokenizer'],
+    revisions: ['revision', 'code_revision'],
+  },
+  // Overrides of the model's own config.json: auto_map names classes in other repositories ("org/repo--mod.Cls").
+  '--hf-overrides': { code: ['auto_map'] },
+  // KV-cache and encoder-cache connectors: a module path is imported; the connector is a registered name.
+  '--kv-transfer-config': { code: ['kv_connector_module_path'], names: ['kv_connector'] },
+  '--ec-transfer-config': { code: ['ec_connector_module_path'], names: ['ec_connector'] },
+  '--kv-events-config': {},
+  // torch.compile settings: a backend or pass named by its Python path is imported.
+  '--compilation-config': { code: ['inductor_passes'], names: ['backend'] },
+  '-O': { code: ['inductor_passes'], names: ['backend'] },
+  '--structured-outputs-config': {},
+  '--override-generation-config': {},
+  '--additional-config': {},
+  '--eplb-config': {},
+  '--pooler-config': {},
+  '--override-pooler-config': {},
+  '--limit-mm-per-prompt': {},
+  '--mm-processor-kwargs': {},
+  '--media-io-kwargs': {},
+  '--rope-scaling': {},
+  '--default-chat-template-kwargs': {},
+  // Adapters applied by default per modality: each value is a LoRA adapter's path.
+  '--default-mm-loras': { valuesAreModels: true },
+};
+
 /** Variables every Hugging Face / object-store client reads: where downloads come from and are cached. */
 export const DOWNLOAD_ENV: ReadonlyMap<string, EnvKind> = env({
   HF_ENDPOINT: 'redirect',
@@ -155,116 +213,114 @@ const VLLM: Grammar = {
   underscoresAreDashes: true,
   hubIds: true,
   defaultModel: 'facebook/opt-125m',
-  flags: flags({
-    model: [
-      '--model',
-      '--tokenizer',
-      '--speculative-model',
-      '--qlora-adapter-name-or-path',
-      '--hf-config-path',
-      '--generation-config',
-    ],
-    'adapter+': ['--lora-modules', '--prompt-adapters'],
-    'json-model': ['--speculative-config'],
-    // --code-revision: the revision of the model repository's own code (--trust-remote-code) is loaded from.
-    revision: ['--revision', '--tokenizer-revision', '--code-revision'],
-    config: ['--config', '--model-loader-extra-config'],
-    code: [
-      '--tool-parser-plugin',
-      '--reasoning-parser-plugin',
-      '--middleware',
-      '--logits-processors',
-      '--worker-cls',
-      '--worker-extension-cls',
-      '--scheduler-cls',
-      '--io-processor-plugin',
-    ],
-    cache: ['--download-dir'],
-    value: [
-      '--host',
-      '--port',
-      '--dtype',
-      '--max-model-len',
-      '--tensor-parallel-size',
-      '-tp',
-      '--pipeline-parallel-size',
-      '-pp',
-      '--data-parallel-size',
-      '-dp',
-      '--gpu-memory-utilization',
-      '--max-num-seqs',
-      '--max-num-batched-tokens',
-      '--quantization',
-      '-q',
-      '--kv-cache-dtype',
-      '--seed',
-      '--swap-space',
-      '--block-size',
-      '--max-lora-rank',
-      '--max-loras',
-      '--max-cpu-loras',
-      '--api-key',
-      '--uvicorn-log-level',
-      '--tool-call-parser',
-      '--reasoning-parser',
-      '--tokenizer-mode',
-      '--load-format',
-      '--distributed-executor-backend',
-      '--chat-template',
-      '--response-role',
-      '--root-path',
-      '--cpu-offload-gb',
-      '--max-log-len',
-      '--model-impl',
-      '--ssl-keyfile',
-      '--ssl-certfile',
-      '--ssl-ca-certs',
-      '--ssl-cert-reqs',
-      '--tokenizer-pool-size',
-      '--tokenizer-pool-type',
-      '--max-seq-len-to-capture',
-      '--limit-mm-per-prompt',
-      '--mm-processor-kwargs',
-      '--override-generation-config',
-      '--guided-decoding-backend',
-      '--num-scheduler-steps',
-      '--otlp-traces-endpoint',
-      '--lora-dtype',
-      '--allowed-local-media-path',
-      // Keywords (auto|hf|mistral) and JSON overrides of the model's own config: they name no file.
-      '--config-format',
-      '--hf-overrides',
-      '--max-parallel-loading-workers',
-      '--long-prefill-token-threshold',
-      '--max-num-partial-prefills',
-      '--scheduling-policy',
-      '--disable-log-requests-after',
-      '--uds',
-    ],
-    'value+': ['--served-model-name', '--allowed-origins', '--allowed-methods', '--allowed-headers'],
-    bool: [
-      '--enable-chunked-prefill',
-      '--no-enable-chunked-prefill',
-      '--no-enable-prefix-caching',
-      '--disable-sliding-window',
-      '--enable-sleep-mode',
-      '--disable-fastapi-docs',
-      '--disable-frontend-multiprocessing',
-      '--enable-expert-parallel',
-      '--return-tokens-as-token-ids',
-      '--enable-prompt-tokens-details',
-      '--enable-server-load-tracking',
-      '--enable-log-requests',
-      '--disable-log-requests',
-      '--trust-remote-code',
-      '--enforce-eager',
-      '--enable-lora',
-      '--disable-log-stats',
-      '--enable-prefix-caching',
-      '--enable-auto-tool-choice',
-      '--disable-custom-all-reduce',
-    ],
-  }),
+  flags: withJson(
+    flags({
+      model: [
+        '--model',
+        '--tokenizer',
+        '--speculative-model',
+        '--qlora-adapter-name-or-path',
+        '--hf-config-path',
+        '--generation-config',
+      ],
+      'adapter+': ['--lora-modules', '--prompt-adapters'],
+      // --code-revision: the revision of the model repository's own code (--trust-remote-code) is loaded from.
+      revision: ['--revision', '--tokenizer-revision', '--code-revision'],
+      config: ['--config', '--model-loader-extra-config'],
+      code: [
+        '--tool-parser-plugin',
+        '--reasoning-parser-plugin',
+        '--middleware',
+        '--logits-processors',
+        '--worker-cls',
+        '--worker-extension-cls',
+        '--scheduler-cls',
+        '--io-processor-plugin',
+      ],
+      cache: ['--download-dir'],
+      value: [
+        '--host',
+        '--port',
+        '--dtype',
+        '--max-model-len',
+        '--tensor-parallel-size',
+        '-tp',
+        '--pipeline-parallel-size',
+        '-pp',
+        '--data-parallel-size',
+        '-dp',
+        '--gpu-memory-utilization',
+        '--max-num-seqs',
+        '--max-num-batched-tokens',
+        '--quantization',
+        '-q',
+        '--kv-cache-dtype',
+        '--seed',
+        '--swap-space',
+        '--block-size',
+        '--max-lora-rank',
+        '--max-loras',
+        '--max-cpu-loras',
+        '--api-key',
+        '--uvicorn-log-level',
+        '--tool-call-parser',
+        '--reasoning-parser',
+        '--tokenizer-mode',
+        '--load-format',
+        '--distributed-executor-backend',
+        '--chat-template',
+        '--response-role',
+        '--root-path',
+        '--cpu-offload-gb',
+        '--max-log-len',
+        '--model-impl',
+        '--ssl-keyfile',
+        '--ssl-certfile',
+        '--ssl-ca-certs',
+        '--ssl-cert-reqs',
+        '--tokenizer-pool-size',
+        '--tokenizer-pool-type',
+        '--max-seq-len-to-capture',
+        '--guided-decoding-backend',
+        '--num-scheduler-steps',
+        '--otlp-traces-endpoint',
+        '--lora-dtype',
+        '--allowed-local-media-path',
+        // Keywords (auto|hf|mistral): they name no file.
+        '--config-format',
+        '--max-parallel-loading-workers',
+        '--long-prefill-token-threshold',
+        '--max-num-partial-prefills',
+        '--scheduling-policy',
+        '--disable-log-requests-after',
+        '--uds',
+      ],
+      'value+': ['--served-model-name', '--allowed-origins', '--allowed-methods', '--allowed-headers'],
+      bool: [
+        '--enable-chunked-prefill',
+        '--no-enable-chunked-prefill',
+        '--no-enable-prefix-caching',
+        '--disable-sliding-window',
+        '--enable-sleep-mode',
+        '--disable-fastapi-docs',
+        '--disable-frontend-multiprocessing',
+        '--enable-expert-parallel',
+        '--return-tokens-as-token-ids',
+        '--enable-prompt-tokens-details',
+        '--enable-server-load-tracking',
+        '--enable-log-requests',
+        '--disable-log-requests',
+        '--trust-remote-code',
+        '--enforce-eager',
+        '--enable-lora',
+        '--disable-log-stats',
+        '--enable-prefix-caching',
+        '--enable-auto-tool-choice',
+        '--disable-custom-all-reduce',
+      ],
+    }),
+    VLLM_JSON,
+  ),
   // "auto" reads the model's own generation_config.json, "vllm" uses vLLM's defaults; a folder is a model input.
   keywords: new Map([['--generation-config', /^(auto|vllm)$/]]),
   env: env({
@@ -327,6 +383,9 @@ const LLAMA_CPP: Grammar = {
   role: 'server',
   positional: 'none',
   abbreviations: false,
+  // common/arg.cpp turns every "_" of a "--" flag into "-" before looking it up: --control_vector is
+  // --control-vector.
+  underscoresAreDashes: true,
   hubIds: false,
   defaultModel: 'models/7B/ggml-model-f16.gguf',
   flags: flags({
@@ -397,6 +456,16 @@ const LLAMA_CPP: Grammar = {
       '--n-gpu-layers-draft',
       '--draft-max',
       '--draft-min',
+      // Prompt formatting and output constraints (a Jinja template, a GBNF grammar, a JSON schema) and
+      // logs: read as text, they load no weights.
+      '--chat-template',
+      '--chat-template-file',
+      '--grammar',
+      '--grammar-file',
+      '-j',
+      '--json-schema',
+      '--json-schema-file',
+      '--log-file',
     ],
     bool: [
       '--embedding',
