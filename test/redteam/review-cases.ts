@@ -1733,6 +1733,42 @@ export const HOLES: ReviewCase[] = [
     "python -m puts the working directory first on sys.path, so /cfg/vllm/ (ConfigMap items with paths) replaces the vllm package the official image ships: H09 with the image's own entrypoint instead of an explicit command. Also a volume over the image's WORKDIR (/vllm-workspace) without workingDir, and KServe's server images (python -m huggingfaceserver)",
     "src/workloads/container.ts:368 (an entrypoint recognised by image is trusted; the python -m working-directory rule, programOrigin at container.ts:391, runs only for an explicit command). Class: the working directory of an image's entrypoint is part of what runs",
   ),
+  hole(
+    'H98',
+    'code-injection',
+    'XDG_CACHE_HOME on a claim beside a signed model (every ~/.cache code cache moves there)',
+    pod(
+      'signed',
+      {
+        containers: [
+          {
+            name: 'server',
+            image: VLLM,
+            args: ['--model', '/models/m'],
+            env: [{ name: 'XDG_CACHE_HOME', value: '/cache' }],
+            volumeMounts: [
+              { name: 'w', mountPath: '/models/m', readOnly: true },
+              { name: 'c', mountPath: '/cache' },
+            ],
+          },
+        ],
+        volumes: [
+          { name: 'w', persistentVolumeClaim: { claimName: 'models-llama', readOnly: true } },
+          { name: 'c', persistentVolumeClaim: { claimName: 'shared-cache' } },
+        ],
+      },
+      annotate([
+        {
+          name: 'llama',
+          volume: 'w',
+          digest: SIGNED,
+          signature: { configMapRef: { name: 'model-sig', key: 'model.sig' } },
+        },
+      ]),
+    ),
+    "vLLM keeps its torch.compile cache in $XDG_CACHE_HOME/vllm (torch extensions, FlashInfer and outlines' caches follow the same variable): compiled Python and kernels from a shared claim run in the server of a signed, verified model. XDG_CACHE_HOME was read only as the Hugging Face download cache, which a signed model makes irrelevant",
+    'src/workloads/servers.ts:117 (XDG_CACHE_HOME is a download-cache variable only) and src/workloads/code-env.ts:11-46 (CODE_ENV lacks the cache and tool variables of compilers: XDG_CACHE_HOME, TRITON_HOME, CUDA_CACHE_PATH, FLASHINFER_WORKSPACE_BASE, CC, ...). Class: every variable that moves a compiled-code cache or names a compiler or injected library is code-loading environment',
+  ),
   // ── object-level: KServe fields that name what is loaded ───────────────────────────────────────────
   hole(
     'H92',
