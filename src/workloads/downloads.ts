@@ -7,7 +7,7 @@ import { arr, isObj, obj, str, type JsonObject } from '../json/shape.ts';
 import { envValue, isCredentialName, type ContainerEnv } from './env.ts';
 import { HUB_ID, addRemote } from './model-values.ts';
 import { mountFor, normalisePath } from './pod.ts';
-import { DEFAULT_ENDPOINTS, DOWNLOAD_ENV, GRAMMARS, type Grammar } from './servers.ts';
+import { DEFAULT_ENDPOINTS, DOWNLOAD_ENV, DOWNLOAD_ENV_PREFIXES, GRAMMARS, type Grammar } from './servers.ts';
 import { parseModelUri } from './uri.ts';
 
 /** The client's own endpoint, written out: no redirect. A scheme-less S3 endpoint with S3_USE_HTTPS off is plain HTTP. */
@@ -44,10 +44,22 @@ export function readDownloadEnv(view: ContainerView, env: ContainerEnv, ctx: Con
       else if (v.value !== '') cacheLocation(view, `env ${n}`, v.value, ctx.volumes);
     }
   }
+  for (const [n, v] of env.vars) {
+    const prefix = DOWNLOAD_ENV_PREFIXES.find((p) => n.startsWith(p));
+    if (prefix === undefined || isCredentialName(n)) continue;
+    view.unreadable.push({
+      where: `env ${n}`,
+      value: v.kind === 'literal' ? v.value : `(from ${v.from})`,
+      reason: `${n} configures a download client's remote (${prefix}<REMOTE>_...), so a source's name no longer says whose bytes are fetched`,
+      remediation: `remove ${n}, or deliver the model in a volume the runtime verifier checks (or a digest-pinned image)`,
+      relevance: 'unbound',
+    });
+  }
   for (const f of env.envFrom)
     if (
       !isCredentialName(f.prefix) &&
-      [...DOWNLOAD_ENV.keys()].some((n) => n.startsWith(f.prefix)) &&
+      ([...DOWNLOAD_ENV.keys()].some((n) => n.startsWith(f.prefix)) ||
+        DOWNLOAD_ENV_PREFIXES.some((p) => p.startsWith(f.prefix) || f.prefix.startsWith(p))) &&
       !f.source.secret
     )
       view.unreadable.push({

@@ -263,7 +263,7 @@ describe('extractModelReferences on pod specs', () => {
     expect(image.containers[0]!.recognition).toBeUndefined();
   });
 
-  it('the AWS S3 endpoint, written out, redirects nothing; over plain HTTP, or any other host, it does', () => {
+  it('the AWS S3 endpoint, written out, redirects nothing; over plain HTTP, unverified TLS, or any other host, it does', () => {
     const redirects = (env: { name: string; value: string }[]) => {
       const spec = podSpec(withArgs('--model', 'org/m'));
       (spec.containers as Record<string, unknown>[])[0]!.env = env;
@@ -278,7 +278,13 @@ describe('extractModelReferences on pod specs', () => {
         { name: 'S3_ENDPOINT', value: 's3.amazonaws.com' },
         { name: 'S3_USE_HTTPS', value: '0' },
       ]),
-    ).toEqual(['env S3_ENDPOINT']);
+    ).toEqual(['env S3_ENDPOINT', 'env S3_USE_HTTPS']);
+    // TLS off (or not verified) is a redirect of its own; on, the default, it is nothing.
+    expect(redirects([{ name: 'S3_VERIFY_SSL', value: 'false' }])).toEqual(['env S3_VERIFY_SSL']);
+    expect(redirects([{ name: 'S3_USE_HTTPS', value: '1' }])).toEqual([]);
+    expect(redirects([{ name: 'RCLONE_CONFIG_S3_ENDPOINT', value: 'https://x' }])).toEqual([
+      'env RCLONE_CONFIG_S3_ENDPOINT',
+    ]);
     expect(redirects([{ name: 'S3_ENDPOINT', value: 's3.amazonaws.com.evil.example' }])).toEqual([
       'env S3_ENDPOINT',
     ]);

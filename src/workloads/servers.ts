@@ -178,12 +178,25 @@ export const DOWNLOAD_ENV: ReadonlyMap<string, EnvKind> = env({
   MODELSCOPE_DOMAIN: 'redirect',
   VLLM_USE_MODELSCOPE: 'redirect',
   SGLANG_USE_MODELSCOPE: 'redirect',
+  // KServe's storage initializer: a whole storage configuration (type, endpoint_url, bucket) as JSON.
+  STORAGE_CONFIG: 'redirect',
+  STORAGE_OVERRIDE_CONFIG: 'redirect',
+  // TLS off: anyone on the network path serves the bytes (KServe's S3 client, Python's urllib).
+  S3_USE_HTTPS: 'redirect',
+  S3_VERIFY_SSL: 'redirect',
+  PYTHONHTTPSVERIFY: 'redirect',
   HF_HOME: 'cache',
   HF_HUB_CACHE: 'cache',
   HUGGINGFACE_HUB_CACHE: 'cache',
   TRANSFORMERS_CACHE: 'cache',
   XDG_CACHE_HOME: 'cache',
 });
+
+/**
+ * Prefixes of variables that configure a download client's remotes wholesale: rclone reads
+ * RCLONE_CONFIG_<REMOTE>_TYPE/_ENDPOINT/_URL/... as a remote's configuration (Seldon's initializer runs rclone).
+ */
+export const DOWNLOAD_ENV_PREFIXES: readonly string[] = ['RCLONE_CONFIG_'];
 
 /** Amazon S3's own endpoints (global or regional, HTTPS), as KServe's S3 secret annotations write them. */
 const AWS_S3 = /^(https:\/\/)?s3(\.[a-z]{2}(-[a-z]+)+-\d)?\.amazonaws\.com\/?$/;
@@ -197,6 +210,10 @@ export const DEFAULT_ENDPOINTS: ReadonlyMap<string, RegExp> = new Map([
   ['HUGGINGFACE_CO_RESOLVE_ENDPOINT', /^https:\/\/huggingface\.co\/?$/],
   ['VLLM_USE_MODELSCOPE', /^(false|0)$/i],
   ['SGLANG_USE_MODELSCOPE', /^(false|0)$/i],
+  // TLS on (the default) changes nothing.
+  ['S3_USE_HTTPS', /^(1|true|yes|on)$/i],
+  ['S3_VERIFY_SSL', /^(1|true|yes|on)$/i],
+  ['PYTHONHTTPSVERIFY', /^1$/],
   ['S3_ENDPOINT', AWS_S3],
   ['S3_ENDPOINT_URL', AWS_S3],
   ['AWS_S3_ENDPOINT', AWS_S3],

