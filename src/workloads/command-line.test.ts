@@ -160,7 +160,10 @@ describe('JSON options are read by key', () => {
   });
 
   it('refuses JSON it cannot walk: unparsable, or nested deeper than any option', () => {
-    expect(reasons(['--hf-overrides', '{x'])).toEqual(['--hf-overrides']);
+    expect(reasons(['--speculative-config', '{x'])).toEqual(['--speculative-config']);
+    expect(reasons(['--hf-overrides', '{"a": "/x"'])).toEqual(['--hf-overrides']);
+    // The older key=value spelling of a settings option is a setting.
+    expect(reasons(['--limit-mm-per-prompt', 'image=2,video=1'])).toEqual([]);
     const deep = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
     expect(read(['--hf-overrides', deep]).unreadable).toHaveLength(1);
   });

@@ -422,12 +422,15 @@ function jsonOption(
   try {
     parsed = JSON.parse(value);
   } catch {
-    out.unreadable.push({
-      where: flag,
-      value,
-      reason: `the value of ${flag} is not JSON modelgate can read`,
-      remediation: `write ${flag} as a JSON object`,
-    });
+    // Options whose keys name models must be JSON modelgate reads; the others also take their older
+    // `key=value,...` spelling (vLLM --limit-mm-per-prompt image=2), a setting unless it looks like a location.
+    if (spec.models || spec.valuesAreModels || LOCATION_LIKE.test(value))
+      out.unreadable.push({
+        where: flag,
+        value,
+        reason: `the value of ${flag} is not JSON modelgate can read`,
+        remediation: `write ${flag} as a JSON object`,
+      });
     return;
   }
   // A few findings say what to fix; a hostile option with thousands of strings is not listed whole.

@@ -483,6 +483,14 @@ const LLAMA_CPP: Grammar = {
       '--json-schema',
       '--json-schema-file',
       '--log-file',
+      // Speculative decoding's tuning (the draft model itself is -md/--model-draft, -hfd).
+      '--draft-p-min',
+      '--draft-p-split',
+      '-cd',
+      '--ctx-size-draft',
+      '-devd',
+      '--device-draft',
+      '--chat-template-kwargs',
     ],
     bool: [
       '--embedding',
@@ -502,6 +510,11 @@ const LLAMA_CPP: Grammar = {
       '--no-slots',
       '--props',
       '--no-warmup',
+      // Adapters given with --lora start unapplied; projector placement. They load nothing themselves.
+      '--lora-init-without-apply',
+      '--no-mmproj',
+      '--mmproj-offload',
+      '--no-mmproj-offload',
     ],
   }),
   env: env({
@@ -608,7 +621,20 @@ const TRITON: Grammar = {
       '--allow-http',
       '--allow-grpc',
       '--allow-metrics',
+      // Loading threads, name scoping, and the metrics, response-cache and trace settings: they load no
+      // model (a trace file is output). The backend and repository-agent directories are code: unknown.
+      '--model-load-thread-count',
+      '--model-namespacing',
+      '--metrics-config',
+      '--cache-config',
+      '--trace-config',
+      '--log-file',
+      '--exit-timeout-secs',
+      '--rate-limit',
+      '--pinned-memory-pool-byte-size',
+      '--cuda-memory-pool-byte-size',
     ],
+    bool: ['--disable-auto-complete-config'],
   }),
   env: env({}),
   runtimeLoadValues: /^(poll|explicit)$/i,

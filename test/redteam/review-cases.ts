@@ -2351,6 +2351,55 @@ export const FALSE_POSITIVES: ReviewCase[] = [
     "llama.cpp's documented way to give a model a chat template: a Jinja text it renders prompts with, not weights or code it loads",
     'src/workloads/servers.ts:325-400 (--chat-template-file is not in the llama.cpp grammar, and its name contains "file")',
   ),
+  falsePositive(
+    'FP20',
+    "Triton with --disable-auto-complete-config and --model-load-thread-count (Triton's documented flags)",
+    pod('prod', {
+      containers: [
+        {
+          name: 'triton',
+          image: TRITON,
+          command: [
+            'tritonserver',
+            '--model-repository=/models/m',
+            '--disable-auto-complete-config',
+            '--model-load-thread-count=4',
+            '--metrics-config=summary_latencies=true',
+          ],
+          volumeMounts: ro,
+        },
+      ],
+      volumes: [modelVol],
+    }),
+    'a model repository on a pinned image volume, served with settings that name no file or model',
+    'src/workloads/command-line.ts:52,213 (the unknown flags contain "config" and "load", so they are unreadable whatever their value); src/workloads/servers.ts:486-515 (the Triton grammar lists a dozen of its flags)',
+  ),
+  falsePositive(
+    'FP21',
+    "llama.cpp speculative decoding with its draft's tuning (--draft-p-min, --ctx-size-draft)",
+    pod('prod', {
+      containers: [
+        {
+          name: 'llama',
+          image: LLAMA,
+          args: [
+            '-m',
+            '/models/m/model.gguf',
+            '-md',
+            '/models/m/draft.gguf',
+            '--draft-p-min',
+            '0.8',
+            '--ctx-size-draft',
+            '4096',
+          ],
+          volumeMounts: ro,
+        },
+      ],
+      volumes: [modelVol],
+    }),
+    'both models on the pinned image volume; the other flags are numbers',
+    'src/workloads/command-line.ts:52,213 ("draft" in an unknown flag\'s name makes it unreadable)',
+  ),
 ];
 
 /** Every case, holes first. */
