@@ -98,6 +98,14 @@ describe('reading a server command line as the server would, conservatively', ()
     ]);
     expect(readCommandLine(GRAMMARS.TRITON, ['--model-control-mode', 'none']).runtimeLoading).toEqual([]);
   });
+  it("a flag with built-in values refuses any other (a plugin's loader, a class path)", () => {
+    const unread = (args: string[]) => readCommandLine(GRAMMARS.VLLM, ['/m', ...args]).unreadable;
+    expect(unread(['--load-format', 'safetensors', '--distributed-executor-backend=mp'])).toEqual([]);
+    expect(unread(['--load-format', 'modelexpress'])[0]?.reason).toContain('not one of');
+    expect(unread(['--load', 'x'])).toHaveLength(1); // an abbreviation too
+    expect(unread(['--distributed-executor-backend', 'mod.Executor'])).toHaveLength(1);
+  });
+
   it('reads llama.cpp flags in underscore form, as common/arg.cpp does', () => {
     const llama = (args: string[]) => models(args, GRAMMARS.LLAMA_CPP);
     expect(llama(['--control_vector', '/w/v.gguf', '--hf_repo', 'org/r'])).toEqual(['/w/v.gguf', 'org/r']);

@@ -255,6 +255,14 @@ export function readCommandLine(g: Grammar, args: readonly string[]): CommandLin
     // The main model only when every flag the name could stand for names it (--model, --model-id, ...).
     const main = flags.every((f) => MAIN_MODEL_FLAGS.has(f));
     const takeAll = (v: string) => {
+      for (const f of flags)
+        if (g.choices?.get(f)?.test(v) === false)
+          out.unreadable.push({
+            where: shown,
+            value: v,
+            reason: `${JSON.stringify(v)} is not one of ${g.name}'s own values for ${f}: it names a loader or class a plugin supplies, which may load weights from elsewhere`,
+            remediation: `use one of ${g.name}'s built-in values for ${f} (docs/policy.md#model-servers)`,
+          });
       for (const k of kindsFor(v)) take(k, shown, v, main);
     };
     if (arity === 'bool') {

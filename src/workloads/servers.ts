@@ -94,6 +94,11 @@ export interface Grammar {
   modelStore?: string;
   /** Flags whose value is either a keyword (inert) or a path of the flag's kind (vLLM --generation-config). */
   keywords?: ReadonlyMap<string, RegExp>;
+  /**
+   * Flags whose value is one of the server's built-in names (vLLM --load-format): any other value names a
+   * loader or a class a plugin or the pod supplies, which may load weights from elsewhere — unreadable.
+   */
+  choices?: ReadonlyMap<string, RegExp>;
   /** Values of a runtime-load flag or variable that enable loading at run time. */
   runtimeLoadValues?: RegExp;
   /** What the server loads when no model is named (its built-in default), as written on its command line. */
@@ -340,6 +345,13 @@ const VLLM: Grammar = {
   ),
   // "auto" reads the model's own generation_config.json, "vllm" uses vLLM's defaults; a folder is a model input.
   keywords: new Map([['--generation-config', /^(auto|vllm)$/]]),
+  choices: new Map([
+    [
+      '--load-format',
+      /^(auto|pt|safetensors|npcache|dummy|tensorizer|sharded_state|gguf|bitsandbytes|mistral|runai_streamer|runai_streamer_sharded|fastsafetensors)$/,
+    ],
+    ['--distributed-executor-backend', /^(ray|mp|uni|external_launcher)$/],
+  ]),
   env: env({
     VLLM_ALLOW_RUNTIME_LORA_UPDATING: 'runtime-load',
     VLLM_SERVER_DEV_MODE: 'runtime-load',
@@ -681,6 +693,7 @@ const KSERVE_HF: Grammar = {
   flags: new Map([...VLLM.flags, ...KSERVE_PYTHON.flags]),
   env: VLLM.env,
   ...(VLLM.keywords ? { keywords: VLLM.keywords } : {}),
+  ...(VLLM.choices ? { choices: VLLM.choices } : {}),
   ...(VLLM.runtimeLoadValues ? { runtimeLoadValues: VLLM.runtimeLoadValues } : {}),
 };
 

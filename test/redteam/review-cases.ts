@@ -1717,6 +1717,17 @@ export const HOLES: ReviewCase[] = [
     'llama.cpp turns every "_" of a "--" flag into "-" before looking it up (common/arg.cpp), so --control_vector is --control-vector: a steering vector from an unchecked claim is applied to every layer of the verified model. modelgate knew no underscore form for llama.cpp, and "control_vector" matched none of the model-ish words, so the value was dropped as an unknown flag\'s',
     'src/workloads/servers.ts:325 (LLAMA_CPP has no underscoresAreDashes) and src/workloads/command-line.ts:52 (MODEL_ISH lacks "vector"). Class: a grammar must normalise flag spellings exactly as its server does; fixed for llama.cpp (underscores), and "vector" joins the model-ish words',
   ),
+  hole(
+    'H102',
+    'grammar-gaps',
+    'vLLM --load-format naming a loader plugin (weights from a peer, not from the model path)',
+    vllmPod('prod', {
+      command: ['vllm', 'serve', '/models/m', '--load-format', 'modelexpress'],
+      env: [{ name: 'MODEL_EXPRESS_URL', value: 'modelexpress.attacker.svc:8001' }],
+    }),
+    "vLLM resolves --load-format through its loader registry, which plugins extend (llm-d's images ship ModelExpress, whose loader receives weights from a peer GPU over the network): the verified volume is named, other weights are loaded. --load-format was an inert value; so was --distributed-executor-backend, which also takes a Python class path",
+    "src/workloads/servers.ts:211 (--load-format read as a value that names nothing). Class: a flag whose value selects among the server's built-in implementations accepts only those; a plugin's name or a class path is unreadable",
+  ),
   // ── code-injection: JSON options, working directories and default caches that run code ────────────────
   hole(
     'H88',
