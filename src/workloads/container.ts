@@ -593,6 +593,22 @@ function readWithGrammar(
     (g.envFlagPrefix !== undefined && n.startsWith(g.envFlagPrefix)) ||
     (g.envConfigPrefixes ?? []).some((p) => n.startsWith(p));
   for (const n of env.vars.keys()) if (prefixed(n)) names.add(n);
+  // An envFrom source may set any variable of those prefixes: settings modelgate cannot read.
+  const prefixes = [
+    ...(g.envFlagPrefix !== undefined ? [g.envFlagPrefix] : []),
+    ...(g.envConfigPrefixes ?? []),
+  ];
+  for (const f of env.envFrom) {
+    const p = prefixes.find((x) => x.startsWith(f.prefix) || f.prefix.startsWith(x));
+    if (p !== undefined)
+      view.unreadable.push({
+        where: f.location,
+        value: f.source.from,
+        reason: `${g.name} reads its settings from ${p}* variables, and ${f.source.from} may set them, which modelgate does not read at admission`,
+        remediation: `set the ${p}* variables ${g.name} needs literally in env`,
+        relevance: 'always',
+      });
+  }
   for (const n of names) {
     const kind = g.env.get(n) ?? (prefixed(n) ? 'config' : undefined);
     const overriddenBy = g.envFlags?.get(n);

@@ -415,3 +415,31 @@ describe('extractModelReferences on pod specs', () => {
     );
   });
 });
+
+describe('settings servers read from prefixed variables', () => {
+  const torchserve = (container: Record<string, unknown>) =>
+    extractModelReferences(
+      pod('p', {
+        containers: [
+          {
+            name: 'ts',
+            image: 'pytorch/torchserve@' + DIGEST,
+            command: ['torchserve', '--start', '--model-store', '/models'],
+            ...container,
+          },
+        ],
+      }),
+    )!.containers[0]!.unreadable.map((u) => u.where);
+
+  it("TorchServe's TS_<PROPERTY> variables override its configuration: unreadable, also from envFrom", () => {
+    expect(torchserve({})).toEqual([]);
+    expect(torchserve({ env: [{ name: 'TS_ENABLE_MODEL_API', value: 'true' }] })).toEqual([
+      'env TS_ENABLE_MODEL_API',
+    ]);
+    expect(
+      torchserve({ envFrom: [{ prefix: 'TS_', configMapRef: { name: 'ts' } }] }).some((w) =>
+        w.startsWith('envFrom'),
+      ),
+    ).toBe(true);
+  });
+});

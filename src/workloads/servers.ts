@@ -735,8 +735,11 @@ const TORCHSERVE: Grammar = {
   // --models densenet=densenet161.mar loads <model store>/densenet161.mar; "all" loads the store's archives.
   modelStore: '--model-store',
   keywords: new Map([['--models', /^all$/]]),
-  // The variable form of --ts-config (TorchServe also reads config.properties in its working directory).
+  // The variable form of --ts-config (TorchServe also reads config.properties in its working directory),
+  // and TS_<PROPERTY> variables, which override config.properties (model_store, load_models,
+  // enable_model_api, plugins_path, ...): unreadable.
   env: env({ TS_CONFIG_FILE: 'config' }),
+  envConfigPrefixes: ['TS_'],
 };
 
 const TF_SERVING: Grammar = {
