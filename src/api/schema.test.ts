@@ -58,6 +58,14 @@ const everyField: DeepRequired<ModelPolicySpec> = {
   nonModelImages: [
     { repository: 'docker.io/istio/proxyv2', digest: 'sha256:' + 'c'.repeat(64), reason: 'mesh' },
   ],
+  serverImages: [
+    {
+      repository: 'registry.example.com/mirror/vllm/vllm-openai',
+      digest: 'sha256:' + 'd'.repeat(64),
+      servers: ['vllm'],
+      reason: 'mirror',
+    },
+  ],
   confidentialComputing: {
     when: { sensitivity: ['high'] },
     always: false,

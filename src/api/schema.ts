@@ -2,7 +2,7 @@
 // (scripts/generate-crds.ts writes them; crds.test.ts fails when they drift) and for offline validation
 // (validate.ts interprets it, so `modelgate check` and the controller reject what the API server rejects).
 import { DENY_FORMAT_NAMES, PICKLE_GLOBAL_PATTERN } from './formats.ts';
-import { ENFORCEMENTS, SENSITIVITIES } from './types.ts';
+import { ENFORCEMENTS, SENSITIVITIES, SERVER_IDS } from './types.ts';
 
 export interface CelRule {
   rule: string;
@@ -49,6 +49,40 @@ const stringList = (
   description,
   items: { type: 'string', ...item },
   ...extra,
+});
+
+/** A list of platform-approved images (by repository glob or manifest digest), with a reason each. */
+const imageApprovals = (
+  description: string,
+  what: string,
+  properties: Record<string, SchemaNode>,
+  reason: string,
+  required: string[] = [],
+): SchemaNode => ({
+  type: 'array',
+  description,
+  maxItems: 256,
+  items: {
+    type: 'object',
+    required: ['reason', ...required],
+    'x-kubernetes-validations': [
+      {
+        rule: 'has(self.repository) != has(self.digest)',
+        message: `${what} needs exactly one of repository or digest`,
+      },
+    ],
+    properties: {
+      repository: str(
+        'Repository glob without tag or digest, matched against the canonical repository (docker.io/library/nginx for "nginx"): "*" within one path segment, "**" across segments. Example: docker.io/istio/proxyv2, registry.example.com/platform/**.',
+        { minLength: 1, maxLength: 1024, pattern: '^[^@:]+(:[0-9]+)?(/[^@:]+)*$' },
+      ),
+      digest: str('The image manifest digest: exactly this image, whatever its name.', {
+        pattern: SHA256_DIGEST,
+      }),
+      ...properties,
+      reason: str(reason, { minLength: 1, maxLength: 256 }),
+    },
+  },
 });
 
 const labelSelector = (what: string): SchemaNode => ({
@@ -299,35 +333,25 @@ export const specSchema: SchemaNode = {
         ),
       },
     },
-    nonModelImages: {
-      type: 'array',
-      description:
-        'Images that load no model (a service-mesh sidecar, a log shipper, a web frontend), approved by the platform team. Every container of a workload this policy selects must either run a model server modelgate reads (its models are then checked) or run an image listed here. Approve only images that cannot fetch or load a model whatever their arguments: a general-purpose image with a shell or an interpreter is not one. ClusterModelPolicy only: a ModelPolicy cannot approve images.',
-      maxItems: 256,
-      items: {
-        type: 'object',
-        required: ['reason'],
-        'x-kubernetes-validations': [
-          {
-            rule: 'has(self.repository) != has(self.digest)',
-            message: 'a non-model image needs exactly one of repository or digest',
-          },
-        ],
-        properties: {
-          repository: str(
-            'Repository glob without tag or digest, matched against the canonical repository (docker.io/library/nginx for "nginx"): "*" within one path segment, "**" across segments. Example: docker.io/istio/proxyv2, registry.example.com/platform/**.',
-            { minLength: 1, maxLength: 1024, pattern: '^[^@:]+(:[0-9]+)?(/[^@:]+)*$' },
-          ),
-          digest: str('The image manifest digest: exactly this image, whatever its name.', {
-            pattern: SHA256_DIGEST,
-          }),
-          reason: str('Why this image loads no model; shown in decisions and reports.', {
-            minLength: 1,
-            maxLength: 256,
-          }),
-        },
+    nonModelImages: imageApprovals(
+      'Images that load no model (a service-mesh sidecar, a log shipper, a web frontend), approved by the platform team. Every container of a workload this policy selects must either run a model server modelgate reads (its models are then checked) or run an image listed here. Approve only images that cannot fetch or load a model whatever their arguments: a general-purpose image with a shell or an interpreter is not one. ClusterModelPolicy only: a ModelPolicy cannot approve images.',
+      'a non-model image',
+      {},
+      'Why this image loads no model; shown in decisions and reports.',
+    ),
+    serverImages: imageApprovals(
+      "Images that ship a model server, approved by the platform team, beyond the servers' official images (docs/policy.md#model-servers): a mirror, an internal build. A server's code decides what it loads, so modelgate reads a container's command line as vLLM's (or another server's) only when its image is the server's official image or listed here for that server; otherwise the container is refused. ClusterModelPolicy only: a ModelPolicy cannot approve images.",
+      'a server image',
+      {
+        servers: stringList(
+          'The servers this image ships, as modelgate names them.',
+          { enum: [...SERVER_IDS] },
+          { minItems: 1, maxItems: SERVER_IDS.length, 'x-kubernetes-list-type': 'set' },
+        ),
       },
-    },
+      'Why this image is trusted to be the server it says (a mirror of the official image, an internal build); shown in decisions and reports.',
+      ['servers'],
+    ),
     confidentialComputing: {
       type: 'object',
       description:

@@ -71,6 +71,19 @@ export const CLUSTER_ONLY_FIELDS: readonly ClusterOnlyField[] = [
       delete s.nonModelImages;
     },
   },
+  {
+    path: 'spec.serverImages',
+    rule: {
+      rule: '!has(self.serverImages)',
+      message:
+        'spec.serverImages may be set only in a ClusterModelPolicy: a ModelPolicy can add restrictions, never approve images',
+      fieldPath: '.serverImages',
+    },
+    isSet: (s) => has(s.serverImages),
+    clear: (s) => {
+      delete s.serverImages;
+    },
+  },
 ];
 
 /** The cluster-only fields a spec sets. */

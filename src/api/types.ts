@@ -88,6 +88,38 @@ export interface FormatsSpec {
  * A platform team's statement that an image loads no model (a mesh sidecar, a log shipper, a web
  * frontend): by repository glob or by manifest digest. ClusterModelPolicy only.
  */
+/**
+ * How a ClusterModelPolicy's spec.serverImages names a server (the schema's enum): a platform team approves an
+ * image as shipping one of these (src/workloads/servers.ts gives each grammar its id).
+ */
+export const SERVER_IDS = [
+  'vllm',
+  'sglang',
+  'text-generation-inference',
+  'llama.cpp',
+  'triton',
+  'kserve',
+  'kserve-huggingface',
+  'mlserver',
+  'torchserve',
+  'tensorflow-serving',
+  'nim',
+  'ollama',
+] as const;
+export type ServerId = (typeof SERVER_IDS)[number];
+
+/** An image the platform team vouches for as shipping a model server (its code decides what is loaded). */
+export interface ServerImage {
+  /** Repository glob, without tag or digest: registry.example.com/mirror/vllm/vllm-openai. */
+  repository?: string;
+  /** sha256:<64 hex> of the image manifest: exactly this image. */
+  digest?: string;
+  /** The servers the image ships, read with their grammars. */
+  servers: ServerId[];
+  /** Why the image is trusted (a mirror of the official image, an internal build), shown in reports. */
+  reason: string;
+}
+
 export interface NonModelImage {
   /** Repository glob, without tag or digest: docker.io/istio/proxyv2, registry.example.com/platform/**. */
   repository?: string;
@@ -125,6 +157,7 @@ export interface ModelPolicySpec {
   verifier?: VerifierSpec;
   formats?: FormatsSpec;
   nonModelImages?: NonModelImage[];
+  serverImages?: ServerImage[];
   confidentialComputing?: ConfidentialComputingSpec;
   enforceUnchangedUpdates?: boolean;
 }

@@ -87,7 +87,11 @@ describe('modelgate check', () => {
             apiVersion: 'v1',
             kind: 'Pod',
             metadata: { name: 'p', namespace: 'ml-prod' },
-            spec: { containers: [{ name: 'c', image: 'x', command: ['vllm', 'serve', 'example-org/m'] }] },
+            spec: {
+              containers: [
+                { name: 'c', image: 'vllm/vllm-openai:v0.11.0', command: ['vllm', 'serve', 'example-org/m'] },
+              ],
+            },
           },
         ],
       }),

@@ -246,6 +246,35 @@ describe('verifier injection', () => {
     ]);
   });
 
+  it('passes the paths servers read inside a model, relative to its declared subPath (H65)', () => {
+    const p = pod({
+      annotation: [{ name: 'a', volume: 'model', subPath: 'llama', digest: DIGEST }],
+      volumes: [{ name: 'model', persistentVolumeClaim: { claimName: 'models-a' } }],
+    });
+    const server = ((p.spec as Obj).containers as Obj[])[0]!;
+    server.args = [
+      '--model',
+      '/models/llama/llama',
+      '--tokenizer',
+      '/models/llama/llama/tok',
+      '--lora-modules',
+      'x=/models/llama/llama/adapters/x',
+      '--chat-template=/models/llama/llama/templates/chat.jinja',
+      '--served-model-name',
+      '/models/llama/other-model',
+    ];
+    server.env = [{ name: 'EXTRA', value: '{"path": "/models/llama/llama/extra.json"}' }];
+    const v = initContainers(applyJsonPatch(p, inject(p, [policy]).patch))[0]!;
+    // The model's root needs no check: any signature of the model covers it. Every path named inside the
+    // model counts, whatever carries it; one outside the declared subPath is not the model's.
+    expect(configOf(v).models[0]!.readPaths).toEqual([
+      'adapters/x',
+      'extra.json',
+      'templates/chat.jinja',
+      'tok',
+    ]);
+  });
+
   const CORP = `corp.example.com/verifier@sha256:${'d'.repeat(64)}`;
   it('uses the image and resources of a ClusterModelPolicy when it names them', () => {
     const custom = compile(

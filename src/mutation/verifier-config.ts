@@ -19,6 +19,11 @@ export interface VerifierModelConfig {
   /** `sha256:<hex>`: the pinned model digest the signed subject must match. */
   digest?: string;
   /**
+   * Paths the pod's containers name inside the model (relative to `path`, '' for its root): the verifier
+   * refuses one its signature does not cover (a file under an ignore path, the bundle, an unlisted file).
+   */
+  readPaths?: string[];
+  /**
    * The model's signature was verified at admission over the OCI manifest the runtime enforces
    * (docs/signing.md): nothing is re-hashed, only the format scan runs. No bundle, no digest.
    */

@@ -89,6 +89,9 @@ function modelConfig(
     out.inlineBundle = Buffer.from(text, 'utf8').toString('base64');
   } else out.signature = sig && 'path' in sig ? sig.path : 'model.sig';
   if (m.declared?.digest) out.digest = m.declared.digest;
+  // The model's root is covered by any signature of it: only paths inside it need the verifier's check.
+  const inside = (m.readPaths ?? []).filter((p) => p !== '');
+  if (inside.length > 0) out.readPaths = inside;
   return out;
 }
 

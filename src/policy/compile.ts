@@ -8,6 +8,7 @@ import type {
   ModelPolicyResource,
   ResourceRequirements,
   Sensitivity,
+  ServerId,
 } from '../api/types.ts';
 import { compileGlob, GlobError, type Glob } from '../api/glob.ts';
 import { clusterOnlyFieldsSet } from '../api/tenancy.ts';
@@ -34,11 +35,16 @@ export interface CompiledConfidentialComputing {
   requiredNodeLabels: { key: string; values: Set<string> }[];
 }
 
-/** A platform-approved image that loads no model (ClusterModelPolicy spec.nonModelImages). */
+/** A platform-approved image (ClusterModelPolicy spec.nonModelImages and spec.serverImages). */
 export interface CompiledApproval {
   repository?: Glob;
   digest?: string;
   reason: string;
+}
+
+/** A platform-approved server image (ClusterModelPolicy spec.serverImages): the servers it ships. */
+export interface CompiledServerApproval extends CompiledApproval {
+  servers: ReadonlySet<ServerId>;
 }
 
 /** Why a policy cannot be enforced as written. */
@@ -67,6 +73,7 @@ export interface CompiledPolicy {
   confidentialComputing?: CompiledConfidentialComputing;
   enforceUnchangedUpdates: boolean;
   nonModelImages: CompiledApproval[];
+  serverImages: CompiledServerApproval[];
   /** Fields a ModelPolicy may not set (src/api/tenancy.ts) that it set anyway: ignored, and reported. */
   ignoredFields: string[];
   /**
@@ -148,6 +155,7 @@ export function broken(object: unknown, reason: BrokenReason, message: string): 
     allowPickleGlobals: [],
     enforceUnchangedUpdates: true,
     nonModelImages: [],
+    serverImages: [],
     ignoredFields: [],
     broken: { reason, message },
   };
@@ -223,13 +231,16 @@ export function compileParsed(
   if (invalid.length > 0) return broken(p, 'TrustMaterialInvalid', invalid.join('; '));
   let sources: Glob[];
   let nonModelImages: CompiledApproval[];
+  let serverImages: CompiledServerApproval[];
+  const approval = (a: { repository?: string; digest?: string; reason: string }): CompiledApproval => ({
+    ...(a.repository !== undefined ? { repository: compileGlob(a.repository) } : {}),
+    ...(a.digest !== undefined ? { digest: a.digest } : {}),
+    reason: a.reason,
+  });
   try {
     sources = (spec.sources ?? []).map(compileGlob);
-    nonModelImages = (spec.nonModelImages ?? []).map((a) => ({
-      ...(a.repository !== undefined ? { repository: compileGlob(a.repository) } : {}),
-      ...(a.digest !== undefined ? { digest: a.digest } : {}),
-      reason: a.reason,
-    }));
+    nonModelImages = (spec.nonModelImages ?? []).map(approval);
+    serverImages = (spec.serverImages ?? []).map((a) => ({ ...approval(a), servers: new Set(a.servers) }));
   } catch (err) {
     if (err instanceof GlobError) return broken(p, 'InvalidSpec', err.message);
     throw err;
@@ -274,6 +285,7 @@ export function compileParsed(
       : {}),
     enforceUnchangedUpdates: spec.enforceUnchangedUpdates ?? false,
     nonModelImages,
+    serverImages,
     ignoredFields,
   };
   return { ok: true, policy };

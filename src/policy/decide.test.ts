@@ -519,3 +519,146 @@ describe('decide: robustness', () => {
     );
   });
 });
+
+describe('decide: server images (a server is read as one only in an image known to ship it)', () => {
+  const mirror = `registry.example.com/mirror/vllm-openai@sha256:${'e'.repeat(64)}`;
+  const server = (image: string, command: string[]) =>
+    pod('p', { containers: [{ name: 'server', image, command }] });
+  const hub = ['vllm', 'serve', `example-org/llama`, '--revision', 'c'.repeat(40)];
+  const base = { sources: ['hf://example-org/*'], requirePinned: true };
+  const reasons = (d: ReturnType<typeof decide>) => d.violations.map((v) => v.message).join('\n');
+
+  it("admits the server in its publisher's official image, by tag or by digest", () => {
+    const set = policySet(policy('prod', base));
+    for (const image of [
+      'vllm/vllm-openai:v0.11.0',
+      `docker.io/vllm/vllm-openai@${DIGEST}`,
+      'ghcr.io/llm-d/llm-d-cuda:v0.3',
+    ])
+      expect(run(server(image, hub), set).allowed, image).toBe(true);
+  });
+
+  it('refuses it in any other image, naming the official images and the approval that would admit it', () => {
+    const set = policySet(policy('prod', base));
+    for (const image of [
+      mirror,
+      'docker.io/vllm/vllm-openai-evil:v1',
+      'docker.io/vllmx/vllm-openai:v1',
+      'python:3.12',
+    ]) {
+      const d = run(server(image, hub), set);
+      expect(d.allowed, image).toBe(false);
+      expect(checks(d)).toEqual(['container']);
+      expect(reasons(d)).toContain('docker.io/vllm/vllm-openai');
+      expect(d.violations[0]!.remediation).toContain('spec.serverImages of ClusterModelPolicy prod');
+      expect(d.violations[0]!.remediation).toContain('servers: [vllm]');
+    }
+  });
+
+  it('an approval names the servers the image ships: by repository glob or by digest', () => {
+    const byRepo = policySet(
+      policy('prod', {
+        ...base,
+        serverImages: [{ repository: 'registry.example.com/mirror/**', servers: ['vllm'], reason: 'mirror' }],
+      }),
+    );
+    expect(run(server(mirror, hub), byRepo).allowed).toBe(true);
+    // Approved as vLLM, not as Triton or SGLang.
+    expect(run(server(mirror, ['tritonserver', '--model-repository=/m']), byRepo).allowed).toBe(false);
+    expect(
+      run(
+        server(mirror, [
+          'python3',
+          '-m',
+          'sglang.launch_server',
+          '--model-path',
+          'example-org/llama',
+          '--revision',
+          'c'.repeat(40),
+        ]),
+        byRepo,
+      ).allowed,
+    ).toBe(false);
+    const byDigest = policySet(
+      policy('prod', {
+        ...base,
+        serverImages: [
+          { digest: `sha256:${'e'.repeat(64)}`, servers: ['vllm', 'sglang'], reason: 'our build' },
+        ],
+      }),
+    );
+    expect(run(server(mirror, hub), byDigest).allowed).toBe(true);
+    expect(run(server(mirror.replace(/e{64}$/, 'f'.repeat(64)), hub), byDigest).allowed).toBe(false);
+  });
+
+  it("one policy's approval does not satisfy another; a ModelPolicy's is ignored", () => {
+    const approving = policy('a', {
+      ...base,
+      serverImages: [{ repository: 'registry.example.com/mirror/**', servers: ['vllm'], reason: 'mirror' }],
+    });
+    expect(run(server(mirror, hub), policySet(approving, policy('b', base))).allowed).toBe(false);
+    const tenant = policy(
+      't',
+      { ...base, serverImages: [{ repository: '**', servers: ['vllm'], reason: 'everything' }] },
+      'ModelPolicy',
+      'ml',
+    );
+    const d = run(server(mirror, hub), policySet(tenant));
+    expect(d.allowed).toBe(false);
+    expect(d.violations[0]!.remediation).toContain('a ModelPolicy cannot approve server images');
+  });
+
+  it('a KServe container without an image is judged where KServe fills the image in: in the Pod', () => {
+    const llmisvc = {
+      apiVersion: 'serving.kserve.io/v1alpha1',
+      kind: 'LLMInferenceService',
+      metadata: { name: 'l', namespace: 'ml' },
+      spec: {
+        model: { uri: `hf://example-org/llama` },
+        template: { containers: [{ name: 'main', command: ['vllm', 'serve', '/mnt/models'] }] },
+      },
+    };
+    const d = run(llmisvc, policySet(policy('prod', base)));
+    expect(checks(d)).not.toContain('container');
+    const withImage = structuredClone(llmisvc);
+    (withImage.spec.template.containers[0] as Record<string, unknown>).image = 'python:3.12';
+    expect(checks(run(withImage, policySet(policy('prod', base))))).toContain('container');
+  });
+
+  it('a downloader in an image its publisher does not ship may write every volume it mounts writable', () => {
+    const spec = (image: string) =>
+      pod('p', {
+        initContainers: [
+          {
+            name: 'fetch',
+            image,
+            command: ['aws', 's3', 'cp', '--recursive', 's3://models-prod/llama', '/mnt/models'],
+            volumeMounts: [
+              { name: 'models', mountPath: '/mnt/models' },
+              { name: 'shared', mountPath: '/shared' },
+            ],
+          },
+        ],
+        containers: [
+          {
+            name: 'server',
+            image: 'kserve/huggingfaceserver:v0.15.0',
+            args: ['--model_dir=/mnt/models'],
+            volumeMounts: [
+              { name: 'models', mountPath: '/mnt/models', readOnly: true },
+              { name: 'shared', mountPath: '/shared', readOnly: true },
+            ],
+          },
+        ],
+        volumes: [
+          { name: 'models', emptyDir: {} },
+          { name: 'shared', emptyDir: {} },
+        ],
+      });
+    const set = policySet(policy('prod', { sources: ['s3://models-prod/**'], verifier: { inject: true } }));
+    const official = run(spec('amazon/aws-cli:2.22.0'), set);
+    const other = run(spec('registry.example.com/tools/aws@sha256:' + 'e'.repeat(64)), set);
+    expect(reasons(other)).toMatch(/may write every volume it mounts writable\) into volume "shared"/);
+    expect(reasons(official)).not.toContain('volume "shared"');
+  });
+});

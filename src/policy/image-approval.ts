@@ -1,17 +1,27 @@
-// Platform-approved images that load no model (ClusterModelPolicy spec.nonModelImages): by manifest
-// digest, or by repository glob on the canonical repository. Approvals are per policy: one policy's
-// approval never satisfies another (each Enforce policy must be satisfied on its own).
+// Platform-approved images, by manifest digest or by repository glob on the canonical repository:
+// images that load no model (ClusterModelPolicy spec.nonModelImages) and images that ship a model server
+// (spec.serverImages). Approvals are per policy: one policy's approval never satisfies another (each
+// Enforce policy must be satisfied on its own).
+import type { ServerId } from '../api/types.ts';
 import type { WorkloadContainer } from '../workloads/extract.ts';
 import type { CompiledApproval, CompiledPolicy } from './compile.ts';
 
-export function approvalFor(
+type ImageOf = Pick<WorkloadContainer, 'repository' | 'imageDigest'>;
+
+const approves = (a: CompiledApproval, ct: ImageOf): boolean =>
+  (a.digest !== undefined && ct.imageDigest === a.digest) ||
+  (a.repository !== undefined && ct.repository !== undefined && a.repository.test(ct.repository));
+
+/** The policy's approval of the container's image as loading no model, if any. */
+export function approvalFor(policy: CompiledPolicy, ct: ImageOf): CompiledApproval | undefined {
+  return policy.nonModelImages.find((a) => approves(a, ct));
+}
+
+/** The policy's approval of the container's image as shipping this server, if any. */
+export function serverApprovalFor(
   policy: CompiledPolicy,
-  ct: Pick<WorkloadContainer, 'repository' | 'imageDigest'>,
+  ct: ImageOf,
+  server: ServerId,
 ): CompiledApproval | undefined {
-  for (const a of policy.nonModelImages) {
-    if (a.digest !== undefined && ct.imageDigest === a.digest) return a;
-    if (a.repository !== undefined && ct.repository !== undefined && a.repository.test(ct.repository))
-      return a;
-  }
-  return undefined;
+  return policy.serverImages.find((a) => a.servers.has(server) && approves(a, ct));
 }

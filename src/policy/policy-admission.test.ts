@@ -55,6 +55,7 @@ describe('admitting policies (the policy kinds validating webhook)', () => {
       { verifier: { inject: true, image: `evil.example.com/v@sha256:${'a'.repeat(64)}` } },
       { verifier: { resources: { limits: { memory: '1Mi' } } } },
       { nonModelImages: [{ repository: 'docker.io/**', reason: 'everything' }] },
+      { serverImages: [{ repository: 'docker.io/**', servers: ['vllm'], reason: 'everything' }] },
     ]) {
       const r = admit(policy('ModelPolicy', spec, 'team-a'));
       expect(r.allowed).toBe(false);

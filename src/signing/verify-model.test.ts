@@ -163,6 +163,24 @@ describe('tampered models (SOURCES.md §1 negative cases)', () => {
     writeFileSync(join(d, '.gitignore'), '*.tmp\n');
     expect((await check(d, keyTrust)).valid).toBe(true);
   });
+  it('a path the servers read must be covered: not under an ignore path, not unlisted (H65)', async () => {
+    // v1.1.0-certificate records "ignore-me" in the signed statement: the file there is accepted unchecked.
+    const ok = await check('v1.1.0-certificate', certTrust, { readPaths: ['', 'signme-1', 'signme-2'] });
+    expect(ok.reason).toBe('');
+    const ignored = await check('v1.1.0-certificate', certTrust, { readPaths: ['signme-1', 'ignore-me'] });
+    expect(ignored.verdict).toBe('invalid');
+    expect(ignored.reason).toMatch(
+      /servers read "ignore-me" of the model, which its signature does not cover/,
+    );
+    const d = copyOf('v1.1.0-elliptic-key');
+    mkdirSync(join(d, '.git'));
+    writeFileSync(join(d, '.git', 'evil.gguf'), 'GGUF');
+    expect((await check(d, keyTrust)).valid).toBe(true);
+    const git = await check(d, keyTrust, { readPaths: ['.git/evil.gguf'] });
+    expect(git.verdict).toBe('invalid');
+    expect(git.reason).toContain('(.git)');
+    expect((await check(d, keyTrust, { readPaths: ['nothing-here'] })).reason).toContain('lists no file');
+  });
   it('sub/.git: extra (git ignores are top-level only)', async () => {
     const d = copyOf('v1.1.0-elliptic-key');
     mkdirSync(join(d, 'sub'));

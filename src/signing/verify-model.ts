@@ -12,6 +12,7 @@ import {
 import { hashModel, type HashProgress } from '../hashing/model.ts';
 import { HashPool } from '../hashing/pool.ts';
 import { DEFAULT_IGNORE_PATHS, ModelWalkError, normalizeIgnorePaths } from '../hashing/walk.ts';
+import { uncoveredReadPath } from './read-paths.ts';
 import { TrustMaterialError } from './keys.ts';
 import type { SignedStatement } from './statement.ts';
 import { compileTrust, type TrustMaterial } from './trust.ts';
@@ -26,6 +27,11 @@ export interface VerifyModelOptions {
   ignoreUnsignedFiles?: boolean;
   /** Where the bundle file is; it is ignored when it sits inside the model directory. */
   bundlePath?: string;
+  /**
+   * Paths the workload's servers read inside the model, relative to its root (the webhook passes them): each
+   * must be covered by the signature (read-paths.ts), or the model is invalid.
+   */
+  readPaths?: readonly string[];
   /** The digest the workload pins, "sha256:<hex>": must equal the signed subject digest. */
   expectDigest?: string;
   workers?: number;
@@ -275,5 +281,12 @@ async function checkModel(
       ...sizes,
     });
   }
+  const uncovered = uncoveredReadPath(options.readPaths ?? [], keepFiles, ignore);
+  if (uncovered)
+    return result(
+      'invalid',
+      `the pod's servers read "${uncovered.path}" of the model, which its signature does not cover: ${uncovered.reason}. Point the server at signed files, or sign what it reads`,
+      { ...known, ...sizes },
+    );
   return result('valid', '', { ...known, ...sizes });
 }

@@ -15,7 +15,12 @@ export interface PodModel {
   digest?: string;
   /** Signature verified at admission (OCI manifest evidence): only the format scan runs. */
   scanOnly?: boolean;
+  /** Paths the pod's servers read inside the model (relative to `path`): the signature must cover each. */
+  readPaths?: string[];
 }
+
+/** More read paths than a pod's containers can name (256 candidates each) is not a configuration we wrote. */
+const MAX_READ_PATHS = 4096;
 
 export interface PodConfig {
   threshold: number;
@@ -107,6 +112,18 @@ export function parsePodConfig(text: string): PodConfig {
     if (m.digest !== undefined) {
       if (typeof m.digest !== 'string') throw new PodConfigError(`${where}.digest is not a string`);
       out.digest = m.digest;
+    }
+    if (m.readPaths !== undefined) {
+      const rp = m.readPaths;
+      if (
+        !Array.isArray(rp) ||
+        rp.length > MAX_READ_PATHS ||
+        !rp.every((p) => typeof p === 'string' && p.length <= 4096)
+      )
+        throw new PodConfigError(
+          `${where}.readPaths must be a list of at most ${MAX_READ_PATHS} paths inside the model`,
+        );
+      out.readPaths = rp as string[];
     }
     if (m.scanOnly !== undefined) {
       if (m.scanOnly !== true) throw new PodConfigError(`${where}.scanOnly must be true when present`);

@@ -73,6 +73,19 @@ describe('pod verifier', () => {
       /signed by 1 of the required 2 authorities; corp-pki: verification material mismatch/,
     );
   });
+  it('fails the pod when a server reads a path of the model its signature does not cover (H65)', async () => {
+    const c = JSON.parse(config());
+    c.models[1].readPaths = ['signme-1', 'ignore-me'];
+    const run = await runPodVerifier(JSON.stringify(c));
+    expect(run.exitCode).toBe(1);
+    expect(run.results[1]).toMatchObject({
+      model: 'cert-model',
+      verdict: 'invalid',
+      reason: expect.stringMatching(/"ignore-me" of the model, which its signature does not cover/),
+    });
+    c.models[1].readPaths = 'ignore-me';
+    expect((await runPodVerifier(JSON.stringify(c))).results[0]?.reason).toMatch(/readPaths must be a list/);
+  });
   it('exit 2 for a missing or broken configuration, or a missing bundle', async () => {
     expect((await runPodVerifier(undefined)).exitCode).toBe(2);
     expect((await runPodVerifier('{"version":2}')).results[0]?.reason).toMatch(/version 2/);

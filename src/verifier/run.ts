@@ -269,6 +269,7 @@ async function verifyPodModel(
   const verification = await verifyModelWithAuthorities(model.path, bundle, authorities, threshold, {
     ...(model.inlineBundle ? {} : { bundlePath: signaturePath }),
     ...(model.digest !== undefined ? { expectDigest: model.digest } : {}),
+    ...(model.readPaths ? { readPaths: model.readPaths } : {}),
     ...(options.workers !== undefined ? { workers: options.workers } : {}),
     ...(reporter ? { onProgress: (p) => reporter.update(p) } : {}),
   });

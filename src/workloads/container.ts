@@ -71,7 +71,12 @@ export interface ContainerView {
   sidecar: boolean;
   /** What runs, for messages: `vllm serve`, `a sh script`, `the entrypoint of image docker.io/...`. */
   runs: string;
-  recognition?: { grammar: Grammar; by: string };
+  /**
+   * The grammar modelgate reads the container with. `officialImage`: the image is one the server's
+   * publisher ships it in, or runs no code of the pod's choosing (KServe's modelcar script; a runtime container
+   * KServe completes, whose image the Pod's own admission judges); otherwise only a policy can vouch for it.
+   */
+  recognition?: { grammar: Grammar; by: string; officialImage: boolean };
   models: ContainerModel[];
   /** Volumes a downloader writes (its destinations). */
   destinations: string[];
@@ -86,7 +91,51 @@ export interface ContainerView {
    * annotations included): an UPDATE that changes it is not an unchanged update.
    */
   envSnapshot: string;
+  /**
+   * Absolute paths the container names on its volumes, in its command, arguments and literal environment,
+   * whatever flag or variable carries them (bounded): a path inside a signed model must be one its
+   * signature covers (the runtime verifier checks; extract.ts passes them on).
+   */
+  namedPaths: NamedPath[];
   raw: JsonObject;
+}
+
+export interface NamedPath {
+  volume: string;
+  /** The path inside the volume ('' for its root), the mount's subPath included. */
+  pathInVolume: string;
+  /** Where it was named (`args[3]`, `env CHAT_TEMPLATE`) and the text, for messages. */
+  where: string;
+  value: string;
+}
+
+/** More named paths than this in one container are not read on (the first ones are checked). */
+const MAX_NAMED_PATHS = 256;
+
+/** Absolute paths in command-line and environment text that fall on the container's volumes. */
+function namedVolumePaths(
+  argv: readonly { where: string; value: string }[],
+  mounts: readonly MountView[],
+): NamedPath[] {
+  const out: NamedPath[] = [];
+  if (mounts.length === 0) return out;
+  const seen = new Set<string>();
+  for (const { where, value } of argv) {
+    // Flag values (--x=/p), lists (a=/p,b=/q), JSON ({"path": "/p"}) and PATH-like lists (/p:/q).
+    for (const t of value.split(/[\s:,;="'{}[\]]+/)) {
+      if (out.length >= MAX_NAMED_PATHS) return out;
+      if (!t.startsWith('/')) continue;
+      const path = normalisePath(t);
+      const hit = path !== undefined ? mountFor(path, mounts) : undefined;
+      if (!hit) continue;
+      const pathInVolume = [hit.mount.subPath, hit.rest].filter((x) => x !== undefined && x !== '').join('/');
+      const key = `${hit.mount.volume}\u0000${pathInVolume}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      out.push({ volume: hit.mount.volume, pathInVolume, where, value: t });
+    }
+  }
+  return out;
 }
 
 /** More models than this in one container is not a real server's command line: refused, not read on. */
@@ -249,7 +298,8 @@ function readContainerAs(
     }
   };
   const expandedArgs = expandArgv(args, 'args');
-  let program = programOf(expandArgv(command, 'command'), expandedArgs);
+  const expandedCommand = expandArgv(command, 'command');
+  let program = programOf(expandedCommand, expandedArgs);
   if (program.kind === 'entrypoint') {
     const asCommand = entrypointCommand(repository, expandedArgs);
     if (asCommand) program = programOf(asCommand, []);
@@ -278,6 +328,16 @@ function readContainerAs(
       caps.some((c) => !HARMLESS_CAPS.has(c.toUpperCase().replace(/^CAP_/, ''))),
     ...(str(raw.targetContainerName) ? { targetContainerName: str(raw.targetContainerName)! } : {}),
     envSnapshot: canonicalJson([[...env.vars.entries()], env.envFrom]),
+    namedPaths: namedVolumePaths(
+      [
+        ...expandedCommand.map((value, i) => ({ where: `command[${i}]`, value })),
+        ...expandedArgs.map((value, i) => ({ where: `args[${i}]`, value })),
+        ...[...env.vars].flatMap(([name, v]) =>
+          v.kind === 'literal' ? [{ where: `env ${name}`, value: v.value }] : [],
+        ),
+      ],
+      mounts,
+    ),
     raw,
   };
 
@@ -298,6 +358,7 @@ function readContainerAs(
     view.recognition = {
       grammar,
       by: `the ${grammar.name} container KServe completes from the serving runtime`,
+      officialImage: true,
     };
     view.runs = `the serving runtime's container (completed by KServe)`;
     if (patchArgs.length > 0 && grammar === GRAMMARS.KSERVE_RUNTIME)
@@ -314,7 +375,7 @@ function readContainerAs(
       clearInert(
         readWithGrammar(
           view,
-          { grammar, args: patchArgs, by: view.recognition.by },
+          { grammar, args: patchArgs, by: view.recognition.by, officialImage: true },
           env,
           ctx,
           raw,
@@ -348,6 +409,7 @@ function readContainerAs(
     view.recognition = {
       grammar: GRAMMARS.MODELCAR,
       by: modelcar === 'init' ? 'the KServe modelcar pre-fetch script' : 'the KServe modelcar script',
+      officialImage: true,
     };
     view.runs = modelcar === 'init' ? 'the KServe modelcar pre-fetch check' : 'the KServe modelcar link';
     if (view.image !== undefined) {
@@ -385,7 +447,13 @@ function readContainerAs(
   const recognition: Recognition | undefined =
     program.kind === 'script' ? undefined : recognise(program, repository);
   if (recognition) {
-    view.recognition = { grammar: recognition.grammar, by: recognition.by };
+    view.recognition = {
+      grammar: recognition.grammar,
+      by: recognition.by,
+      // A KServe component's container without an image runs the image KServe fills in from the serving
+      // runtime (or its LLMInferenceService config): the Pod's own admission judges that image.
+      officialImage: recognition.officialImage || (ctx.kservePatch !== undefined && image === undefined),
+    };
     if (program.kind === 'entrypoint') entrypointWorkdir(view, raw, ctx, repository);
     clearInert(readWithGrammar(view, recognition, env, ctx, raw, unknownVars));
   } else if (program.kind === 'script') {

@@ -61,6 +61,11 @@ export interface ModelReference {
   containers?: string[];
   /** How an OCI URI was written (`oci://`, `oci+native://`, `oci+fetch://`); see ParsedModelUri. */
   transport?: OciTransport;
+  /**
+   * For a model in a volume: the paths containers name inside it, relative to the model's root (the declared
+   * subPath, or the volume), '' for the root. The runtime verifier refuses one the signature does not cover.
+   */
+  readPaths?: string[];
 }
 
 export type Delivery = 'volume' | 'storage-initializer' | 'server' | 'image' | 'model-agent';
@@ -201,6 +206,16 @@ class Collector {
     return ref;
   }
 
+  /** Paths containers read inside each (pod, volume)'s model, relative to its root. */
+  readonly reads = new Map<string, Set<string>>();
+
+  noteRead(pod: number, volume: string, inModel: string): void {
+    const key = `${pod}\u0000${volume}`;
+    let set = this.reads.get(key);
+    if (!set) this.reads.set(key, (set = new Set()));
+    set.add(inModel);
+  }
+
   /** The reference already collected for a volume of a pod spec (image volume, downloaded, declared), if any. */
   forVolume(volume: string, pod: number): ModelReference | undefined {
     return this.models.find((m) => m.volume === volume && m.pod === pod);
@@ -240,6 +255,15 @@ function collectContainer(
 ): void {
   const label = `container "${ct.name || ct.index}"`;
   const role = ct.recognition?.grammar.role;
+  // Every path the container names inside a model, whatever carries it (a chat template, a config file, an
+  // unknown flag's value): the signature must cover it, as for the model paths below.
+  for (const np of ct.namedPaths) {
+    const sub = declared.get(np.volume)?.subPath;
+    const inside = np.pathInVolume;
+    if (sub === undefined) c.noteRead(ct.pod, np.volume, inside);
+    else if (inside === sub) c.noteRead(ct.pod, np.volume, '');
+    else if (inside.startsWith(`${sub}/`)) c.noteRead(ct.pod, np.volume, inside.slice(sub.length + 1));
+  }
   for (const m of ct.models) {
     const location = `${ct.location} ${m.where}`;
     if (m.unclassified !== undefined) {
@@ -296,15 +320,16 @@ function collectContainer(
         continue;
       }
       const d = declared.get(volName);
+      const inside = m.pathInVolume ?? '';
+      // Relative to what the verifier checks: the declared subPath, or the whole volume.
+      const inModel =
+        d?.subPath === undefined
+          ? inside
+          : inside.startsWith(`${d.subPath}/`)
+            ? inside.slice(d.subPath.length + 1)
+            : '';
       if (d !== undefined) {
         // The signature never covers the model's git metadata, so the verifier does not check what is there.
-        const inside = m.pathInVolume ?? '';
-        const inModel =
-          d.subPath === undefined
-            ? inside
-            : inside.startsWith(`${d.subPath}/`)
-              ? inside.slice(d.subPath.length + 1)
-              : '';
         const top = inModel.split('/')[0] ?? '';
         if (OMS_DEFAULT_IGNORE_PATHS.includes(top)) {
           c.unclassify({
@@ -316,7 +341,6 @@ function collectContainer(
         }
       }
       if (d?.subPath !== undefined) {
-        const inside = m.pathInVolume ?? '';
         if (inside !== d.subPath && !inside.startsWith(`${d.subPath}/`)) {
           c.unclassify({
             location,
@@ -326,6 +350,7 @@ function collectContainer(
           continue;
         }
       }
+      c.noteRead(ct.pod, volName, inModel);
       const existing = c.forVolume(volName, ct.pod);
       if (existing) {
         if (!existing.containers?.includes(ct.location)) (existing.containers ??= []).push(ct.location);
@@ -600,6 +625,11 @@ export function extractModelReferences(object: unknown): WorkloadModels | undefi
         ...(users.length > 0 ? { containers: users } : {}),
       });
     }
+  }
+  for (const m of c.models) {
+    const reads =
+      m.volume !== undefined && m.pod !== undefined ? c.reads.get(`${m.pod}\u0000${m.volume}`) : undefined;
+    if (reads) m.readPaths = [...reads].sort();
   }
   const name = str(meta.name) ?? str(meta.generateName) ?? '';
   const namespace = str(meta.namespace);

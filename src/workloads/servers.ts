@@ -1,9 +1,12 @@
 // Per-server grammars: how each model server (and model downloader) reads its command line and
 // environment, so modelgate reads them the same way. A grammar is chosen by what the container runs
 // (its program, Python module or image) — never by the container's name — and choosing one grants
-// nothing: it only tells modelgate where the server takes its models from. Flags a grammar does not
+// nothing: it only tells modelgate where the server takes its models from (and a server recognised by its
+// program counts only in an image known to ship it: OFFICIAL_IMAGES, or a policy's spec.serverImages). Flags a grammar does not
 // know are read conservatively (command-line.ts); a container no grammar recognises is not accounted
 // for unless a ClusterModelPolicy approves its image as loading no model.
+
+import type { ServerId } from '../api/types.ts';
 
 /** What a flag's value means to the server. */
 export type FlagKind =
@@ -75,6 +78,12 @@ export type Role = 'server' | 'downloader';
 export interface Grammar {
   /** Short name shown in messages ("vLLM"). */
   name: string;
+  /**
+   * Servers whose code comes from the container's image: the id spec.serverImages approves an image for.
+   * Unset for what runs no code of the container's choosing (KServe's modelcar script, a runtime KServe
+   * completes) and for downloaders (what they wrote is verified after them, or their image approved).
+   */
+  id?: ServerId;
   role: Role;
   flags: ReadonlyMap<string, FlagSpec>;
   /** What positional arguments are: the model (vLLM serve), [source, destination] (downloaders), or nothing. */
@@ -228,6 +237,7 @@ export const DEFAULT_ENDPOINTS: ReadonlyMap<string, RegExp> = new Map([
 
 const VLLM: Grammar = {
   name: 'vLLM',
+  id: 'vllm',
   role: 'server',
   positional: 'model',
   abbreviations: true,
@@ -363,6 +373,7 @@ const VLLM: Grammar = {
 
 const TGI: Grammar = {
   name: 'text-generation-inference',
+  id: 'text-generation-inference',
   role: 'server',
   positional: 'none',
   abbreviations: false,
@@ -409,6 +420,7 @@ const TGI: Grammar = {
 
 const LLAMA_CPP: Grammar = {
   name: 'llama.cpp',
+  id: 'llama.cpp',
   role: 'server',
   positional: 'none',
   abbreviations: false,
@@ -573,6 +585,7 @@ for (const f of ['-dr', '--docker-repo'])
 
 const SGLANG: Grammar = {
   name: 'SGLang',
+  id: 'sglang',
   role: 'server',
   positional: 'none',
   abbreviations: true,
@@ -612,6 +625,7 @@ const SGLANG: Grammar = {
 
 const TRITON: Grammar = {
   name: 'Triton Inference Server',
+  id: 'triton',
   role: 'server',
   positional: 'none',
   abbreviations: true,
@@ -654,6 +668,7 @@ const TRITON: Grammar = {
 
 const KSERVE_PYTHON: Grammar = {
   name: 'KServe model server',
+  id: 'kserve',
   role: 'server',
   positional: 'none',
   abbreviations: true,
@@ -690,6 +705,7 @@ const KSERVE_PYTHON: Grammar = {
 const KSERVE_HF: Grammar = {
   ...KSERVE_PYTHON,
   name: 'KServe Hugging Face server',
+  id: 'kserve-huggingface',
   flags: new Map([...VLLM.flags, ...KSERVE_PYTHON.flags]),
   env: VLLM.env,
   ...(VLLM.keywords ? { keywords: VLLM.keywords } : {}),
@@ -699,6 +715,7 @@ const KSERVE_HF: Grammar = {
 
 const MLSERVER: Grammar = {
   name: 'MLServer',
+  id: 'mlserver',
   role: 'server',
   positional: 'model',
   abbreviations: false,
@@ -721,6 +738,7 @@ const MLSERVER: Grammar = {
 
 const TORCHSERVE: Grammar = {
   name: 'TorchServe',
+  id: 'torchserve',
   role: 'server',
   positional: 'none',
   abbreviations: false,
@@ -744,6 +762,7 @@ const TORCHSERVE: Grammar = {
 
 const TF_SERVING: Grammar = {
   name: 'TensorFlow Serving',
+  id: 'tensorflow-serving',
   role: 'server',
   positional: 'none',
   abbreviations: false,
@@ -767,6 +786,7 @@ const TF_SERVING: Grammar = {
 
 const NIM: Grammar = {
   name: 'NVIDIA NIM',
+  id: 'nim',
   role: 'server',
   positional: 'none',
   abbreviations: false,
@@ -783,6 +803,7 @@ const NIM: Grammar = {
 
 const OLLAMA: Grammar = {
   name: 'Ollama',
+  id: 'ollama',
   role: 'server',
   positional: 'none',
   abbreviations: false,
@@ -888,6 +909,11 @@ export interface Recognition {
   args: string[];
   /** How modelgate recognised it, for messages ("program vllm serve", "image vllm/vllm-openai"). */
   by: string;
+  /**
+   * The image is one its publisher ships the server in (OFFICIAL_IMAGES). When false, the program's
+   * name is all modelgate knows: the image's code decides what it loads, so the image must be approved.
+   */
+  officialImage: boolean;
 }
 
 /** Programs (basename) and subcommands. */
@@ -929,33 +955,113 @@ const MODULES: { module: RegExp; subcommand?: string; grammar: Grammar }[] = [
  * entrypoint, and only the publisher can push to these repositories. A mirror or a private build is not
  * recognised by its image: give it an explicit `command` (docs/policy.md#model-servers).
  */
-const IMAGES: { repository: RegExp; grammar: Grammar; entrypointSubcommand?: string }[] = [
-  { repository: /^docker\.io\/vllm\/vllm-openai$/, grammar: VLLM },
-  { repository: /^ghcr\.io\/huggingface\/text-generation-inference$/, grammar: TGI },
+const IMAGES: {
+  repository: RegExp;
+  /** The repository as a person reads it. */
+  shown: string;
+  grammar: Grammar;
+  entrypointSubcommand?: string;
+}[] = [
+  { repository: /^docker\.io\/vllm\/vllm-openai$/, shown: 'docker.io/vllm/vllm-openai', grammar: VLLM },
+  {
+    repository: /^ghcr\.io\/huggingface\/text-generation-inference$/,
+    shown: 'ghcr.io/huggingface/text-generation-inference',
+    grammar: TGI,
+  },
   {
     repository:
       /^us-docker\.pkg\.dev\/deeplearning-platform-release\/gcr\.io\/huggingface-text-generation-inference[a-z0-9._-]*$/,
+    shown: 'us-docker.pkg.dev/deeplearning-platform-release/gcr.io/huggingface-text-generation-inference*',
     grammar: TGI,
   },
-  { repository: /^ghcr\.io\/(ggml-org|ggerganov)\/llama\.cpp$/, grammar: LLAMA_CPP },
-  { repository: /^docker\.io\/kserve\/huggingfaceserver(-gpu)?$/, grammar: KSERVE_HF },
+  {
+    repository: /^ghcr\.io\/(ggml-org|ggerganov)\/llama\.cpp$/,
+    shown: 'ghcr.io/ggml-org/llama.cpp, ghcr.io/ggerganov/llama.cpp',
+    grammar: LLAMA_CPP,
+  },
+  {
+    repository: /^docker\.io\/kserve\/huggingfaceserver(-gpu)?$/,
+    shown: 'docker.io/kserve/huggingfaceserver[-gpu]',
+    grammar: KSERVE_HF,
+  },
   {
     repository: /^docker\.io\/kserve\/(sklearnserver|xgbserver|lgbserver|pmmlserver|paddleserver)(-gpu)?$/,
+    shown: 'docker.io/kserve/{sklearn,xgb,lgb,pmml,paddle}server[-gpu]',
     grammar: KSERVE_PYTHON,
   },
   {
     repository:
       /^(docker\.io\/kserve\/storage-initializer|gcr\.io\/kfserving\/storage-initializer|docker\.io\/seldonio\/rclone-storage-initializer)$/,
+    shown:
+      'docker.io/kserve/storage-initializer, gcr.io/kfserving/storage-initializer, docker.io/seldonio/rclone-storage-initializer',
     grammar: STORAGE_INITIALIZER,
   },
-  { repository: /^nvcr\.io\/nim\/[a-z0-9._-]+\/[a-z0-9._-]+$/, grammar: NIM },
-  { repository: /^docker\.io\/tensorflow\/serving$/, grammar: TF_SERVING },
-  { repository: /^docker\.io\/ollama\/ollama$/, grammar: OLLAMA },
-  { repository: /^docker\.io\/seldonio\/mlserver$/, grammar: MLSERVER, entrypointSubcommand: 'start' },
+  { repository: /^nvcr\.io\/nim\/[a-z0-9._-]+\/[a-z0-9._-]+$/, shown: 'nvcr.io/nim/*/*', grammar: NIM },
+  {
+    repository: /^docker\.io\/tensorflow\/serving$/,
+    shown: 'docker.io/tensorflow/serving',
+    grammar: TF_SERVING,
+  },
+  { repository: /^docker\.io\/ollama\/ollama$/, shown: 'docker.io/ollama/ollama', grammar: OLLAMA },
+  {
+    repository: /^docker\.io\/seldonio\/mlserver$/,
+    shown: 'docker.io/seldonio/mlserver',
+    grammar: MLSERVER,
+    entrypointSubcommand: 'start',
+  },
 ];
 
 /** Official images whose entrypoint runs its arguments as a command (NVIDIA's nvidia_entrypoint.sh). */
 const COMMAND_RUNNING_IMAGES = /^nvcr\.io\/nvidia\/(tritonserver|pytorch)$/;
+
+/**
+ * The repositories each server's (and downloader's) publisher ships it in (only the publisher can push
+ * there). A server recognised by its program or Python module is the server modelgate reads only in one of
+ * these, or in an image a ClusterModelPolicy approves for it (spec.serverImages): a program's name says
+ * nothing about the code behind it, and that code decides what is loaded. Mirrors and own builds are approved
+ * by the platform. A downloader in another image may write any volume it mounts writable.
+ */
+const OFFICIAL_IMAGES: { repository: RegExp; shown: string; servers: readonly Grammar[] }[] = [
+  ...IMAGES.map((i) => ({
+    repository: i.repository,
+    shown: i.shown,
+    servers: [i.grammar],
+  })),
+  // KServe's Hugging Face server image runs vLLM and KServe's Python server too.
+  {
+    repository: /^docker\.io\/kserve\/huggingfaceserver(-gpu)?$/,
+    shown: 'docker.io/kserve/huggingfaceserver[-gpu]',
+    servers: [VLLM, KSERVE_PYTHON],
+  },
+  { repository: /^docker\.io\/rocm\/vllm$/, shown: 'docker.io/rocm/vllm', servers: [VLLM] },
+  // llm-d's vLLM builds (KServe LLMInferenceService's default images).
+  { repository: /^ghcr\.io\/llm-d\/llm-d(-[a-z0-9]+)*$/, shown: 'ghcr.io/llm-d/llm-d[-*]', servers: [VLLM] },
+  { repository: /^docker\.io\/lmsysorg\/sglang$/, shown: 'docker.io/lmsysorg/sglang', servers: [SGLANG] },
+  { repository: /^nvcr\.io\/nvidia\/tritonserver$/, shown: 'nvcr.io/nvidia/tritonserver', servers: [TRITON] },
+  {
+    repository: /^docker\.io\/pytorch\/torchserve(-kfs|-nightly)?$/,
+    shown: 'docker.io/pytorch/torchserve[-kfs|-nightly]',
+    servers: [TORCHSERVE],
+  },
+  { repository: /^docker\.io\/amazon\/aws-cli$/, shown: 'docker.io/amazon/aws-cli', servers: [OBJECT_COPY] },
+  { repository: /^docker\.io\/rclone\/rclone$/, shown: 'docker.io/rclone/rclone', servers: [OBJECT_COPY] },
+  {
+    repository: /^gcr\.io\/google\.com\/cloudsdktool\/(google-)?cloud-sdk$/,
+    shown: 'gcr.io/google.com/cloudsdktool/cloud-sdk',
+    servers: [OBJECT_COPY],
+  },
+];
+
+/** Whether the image is one the server's (or downloader's) publisher ships it in. */
+export function isOfficialServerImage(grammar: Grammar, repository: string | undefined): boolean {
+  if (repository === undefined) return false;
+  return OFFICIAL_IMAGES.some((o) => o.servers.includes(grammar) && o.repository.test(repository));
+}
+
+/** The official repositories of a server, for messages ("docker.io/vllm/vllm-openai, ..."). */
+export function officialServerImages(grammar: Grammar): string[] {
+  return OFFICIAL_IMAGES.filter((o) => o.servers.includes(grammar)).map((o) => o.shown);
+}
 
 export interface ProgramInput {
   kind: 'program' | 'entrypoint';
@@ -966,25 +1072,31 @@ export interface ProgramInput {
 
 /** Which grammar reads this container, or undefined when none does. `repository` is the image's path. */
 export function recognise(p: ProgramInput, repository: string | undefined): Recognition | undefined {
+  const program = (grammar: Grammar, args: string[], by: string): Recognition => ({
+    grammar,
+    args,
+    by,
+    officialImage: isOfficialServerImage(grammar, repository),
+  });
   if (p.kind === 'program') {
     if (p.module !== undefined) {
       for (const m of MODULES)
         if (m.module.test(p.module)) {
-          if (!m.subcommand) return { grammar: m.grammar, args: p.args, by: `python -m ${p.module}` };
+          if (!m.subcommand) return program(m.grammar, p.args, `python -m ${p.module}`);
           if (p.args[0] === m.subcommand)
-            return { grammar: m.grammar, args: p.args.slice(1), by: `python -m ${p.module} ${m.subcommand}` };
+            return program(m.grammar, p.args.slice(1), `python -m ${p.module} ${m.subcommand}`);
         }
       return undefined;
     }
     for (const e of PROGRAMS) {
       if (!e.program.test(p.program ?? '')) continue;
-      if (!e.subcommand) return { grammar: e.grammar, args: p.args, by: `program ${p.program}` };
+      if (!e.subcommand) return program(e.grammar, p.args, `program ${p.program}`);
       if (p.args[0] === e.subcommand)
-        return { grammar: e.grammar, args: p.args.slice(1), by: `${p.program} ${e.subcommand}` };
+        return program(e.grammar, p.args.slice(1), `${p.program} ${e.subcommand}`);
     }
     // `aws s3 cp|sync`
     if (p.program === 'aws' && p.args[0] === 's3' && (p.args[1] === 'cp' || p.args[1] === 'sync'))
-      return { grammar: OBJECT_COPY, args: p.args.slice(2), by: `aws s3 ${p.args[1]}` };
+      return program(OBJECT_COPY, p.args.slice(2), `aws s3 ${p.args[1]}`);
     return undefined;
   }
   if (repository === undefined) return undefined;
@@ -993,7 +1105,7 @@ export function recognise(p: ProgramInput, repository: string | undefined): Reco
     if (i.repository.test(repository)) {
       // Entrypoint images that run their args as a command (tritonserver's nvidia_entrypoint.sh).
       const args = i.entrypointSubcommand && p.args[0] === i.entrypointSubcommand ? p.args.slice(1) : p.args;
-      return { grammar: i.grammar, args, by: `image ${repository}` };
+      return { grammar: i.grammar, args, by: `image ${repository}`, officialImage: true };
     }
   return undefined;
 }

@@ -5,8 +5,7 @@
 //
 // `now` is what the code does today; `want` is what the documented model says. review.test.ts asserts
 // `now`, so the suite stays green and documents each hole. Fixed cases use `hole` and `falsePositive`
-// (now = want); a hole not fixed yet uses `openHole` (now is today's verdict: admitted) — round 3 left H63
-// and H65 open (docs/policy.md "Known gaps"). After a fix, turn `openHole` into `hole`.
+// (now = want). Every hole found so far is fixed, except the documented limitations (LIMITATIONS below).
 import { img, pod, type Case } from './cases.ts';
 
 type Obj = Record<string, unknown>;
@@ -142,9 +141,6 @@ const hole = (
   cause,
   ...(request ? { request } : {}),
 });
-
-/** A hole found in round 3 and not fixed yet: admitted today. */
-const openHole = (...a: Parameters<typeof hole>): ReviewCase => ({ ...hole(...a), now: 'admitted' });
 
 export const HOLES: ReviewCase[] = [
   // ── exec-identity: what the kernel executes is not what modelgate read ─────────────────────────────
@@ -1239,9 +1235,9 @@ export const HOLES: ReviewCase[] = [
     "rewrites other pods' verified volumes on the node after their verifier ran",
     'src/policy/checks/integrity.ts:51 (host paths into the kubelet/runtime and privilege are judged only in pods that have a verified volume)',
   ),
-  // ══ Round 3 (open): found after H01-H62 were fixed ═══════════════════════════════════════════════════
+  // ══ Round 3: found after H01-H62 were fixed ═══════════════════════════════════════════════════
   // ── exec-identity: a recognised program in an image nobody vouched for ──────────────────────────────
-  openHole(
+  hole(
     'H63',
     'exec-identity',
     'any image whose command is "vllm serve" is read as vLLM',
@@ -1260,6 +1256,107 @@ export const HOLES: ReviewCase[] = [
     "src/workloads/servers.ts:740-745 (recognise: a program name selects a grammar whatever the image; only IMAGES-recognition checks the repository). Class: what a recognised server runs is the image's code, so the image must be one the platform vouches for. Fix: a grammar applies only in an image known to ship that server (the IMAGES table by repository, or a ClusterModelPolicy list of server images, per policy like nonModelImages); otherwise a `container` violation",
   ),
   hole(
+    'H63b',
+    'exec-identity',
+    'tritonserver in a general-purpose Python image',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: img('docker.io/library/python', 'e'),
+          command: ['tritonserver', '--model-repository=/models/m'],
+          volumeMounts: ro,
+        },
+      ],
+      volumes: [modelVol],
+    }),
+    'a "tritonserver" the deployer put in a public Python image (any script on its PATH) is read as Triton serving the verified repository',
+    'as H63 (src/workloads/servers.ts recognise: the program name alone selected the grammar)',
+  ),
+  hole(
+    'H63c',
+    'exec-identity',
+    "python -m vllm.entrypoints.openai.api_server in NVIDIA's PyTorch image (whose entrypoint runs its args)",
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: img('nvcr.io/nvidia/pytorch', 'e'),
+          args: ['python', '-m', 'vllm.entrypoints.openai.api_server', '--model', '/models/m'],
+          volumeMounts: ro,
+        },
+      ],
+      volumes: [modelVol],
+    }),
+    "an official image, but not vLLM's: the vllm package the pod installs or shadows decides what is served",
+    'as H63 (src/workloads/servers.ts recognise: a module name selected the grammar whatever the image)',
+  ),
+  hole(
+    'H63d',
+    'exec-identity',
+    'a "huggingface-cli download" in an attacker image writes a second volume the server reads',
+    pod(
+      'prod',
+      {
+        initContainers: [
+          {
+            name: 'fetch',
+            image: img('docker.io/attacker/tools', 'e'),
+            command: [
+              'huggingface-cli',
+              'download',
+              'example-org/llama',
+              '--revision',
+              C,
+              '--local-dir',
+              '/mnt/models',
+            ],
+            volumeMounts: [
+              { name: 'k', mountPath: '/mnt/models' },
+              { name: 'tpl', mountPath: '/templates' },
+            ],
+          },
+        ],
+        containers: [
+          {
+            name: 'kserve-container',
+            image: HFS,
+            args: ['--model_dir=/mnt/models', '--chat-template=/templates/chat.jinja'],
+            volumeMounts: [
+              { name: 'k', mountPath: '/mnt/models', readOnly: true },
+              { name: 'tpl', mountPath: '/templates', readOnly: true },
+            ],
+          },
+        ],
+        volumes: [
+          { name: 'k', emptyDir: {} },
+          { name: 'tpl', emptyDir: {} },
+        ],
+      },
+      annotate([{ name: 'm', volume: 'k', digest: SIGNED }]),
+    ),
+    'the verifier checks the download destination; the attacker image also writes the chat template the server renders (its own code, not the CLI, decides what it writes), which no one verifies',
+    "src/policy/checks/containers.ts:51 (a downloader's destinations were what its arguments say, whatever its image)",
+  ),
+  hole(
+    'H63e',
+    'exec-identity',
+    'an image approved as vLLM runs tritonserver',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: img('registry.example.com/mirror/vllm/vllm-openai', 'e'),
+          command: ['tritonserver', '--model-repository=/models/m'],
+          volumeMounts: ro,
+        },
+      ],
+      volumes: [modelVol],
+    }),
+    'an approval says which server an image ships; a "tritonserver" in the vLLM mirror is whatever the image put there',
+    'src/policy/checks/containers.ts:64 (the approval is per server: spec.serverImages[].servers)',
+  ),
+  hole(
     'H64',
     'exec-identity',
     'a ConfigMap mounted over /usr/local/bin replaces the "vllm" the image ships',
@@ -1276,7 +1373,7 @@ export const HOLES: ReviewCase[] = [
   ),
 
   // ── signature-scope: the server reads files inside the verified volume that the signature does not cover
-  openHole(
+  hole(
     'H65',
     'signature-scope',
     'llama.cpp loads a GGUF from an ignored path (.git/, a signed ignore_paths entry) of the verified PVC',
@@ -1304,6 +1401,36 @@ export const HOLES: ReviewCase[] = [
     ),
     'the signature verifies (the PVC holds the signed files) and the verifier passes: files under ignore_paths of the signed statement ("ignore-me", ".github", ...), under .git/ (model_signing always ignores it) and the bundle file are excused, extra files there included. The server is pointed at one of them: an unsigned model served under a valid signature',
     'src/workloads/extract.ts:290-300 (a model path only has to be inside the declared volume/subPath) with src/signing/verify-model.ts:217-226 (ignore paths excuse unlisted files). Class: a signature counts for the files it lists, not for a directory. Fix: refuse a server path under .git*, the bundle path or (for ConfigMap/inline bundles, known at admission) a statement ignore path; pass every server path to the verifier so it refuses one the manifest does not cover',
+  ),
+
+  hole(
+    'H65b',
+    'signature-scope',
+    'vLLM renders a chat template from a path the signature ignores, named by a flag that names no model',
+    pod(
+      'signed',
+      {
+        containers: [
+          {
+            name: 'server',
+            image: VLLM,
+            command: ['vllm', 'serve', '/models/m', '--chat-template', '/models/m/ignore-me/chat.jinja'],
+            volumeMounts: [{ name: 'w', mountPath: '/models/m', readOnly: true }],
+          },
+        ],
+        volumes: [{ name: 'w', persistentVolumeClaim: { claimName: 'models-llama', readOnly: true } }],
+      },
+      annotate([
+        {
+          name: 'llama',
+          volume: 'w',
+          digest: SIGNED,
+          signature: { configMapRef: { name: 'model-sig', key: 'model.sig' } },
+        },
+      ]),
+    ),
+    'the model verifies; the chat template (Jinja that decides every prompt the model sees) is an unsigned file in an ignored folder of the same volume',
+    'src/workloads/extract.ts:300 (only values a grammar reads as models were checked against the signature). Class: every path a container names inside a signed model, whatever flag or variable carries it, must be covered by the signature',
   ),
 
   // ── code-injection: more ways a pinned official server runs code the pod supplies ───────────────────
@@ -1926,7 +2053,7 @@ export const HOLES: ReviewCase[] = [
     'src/workloads/container.ts:263 (privileged reads securityContext.privileged and capabilities only; windowsOptions.hostProcess, container or pod level, is not read)',
   ),
   // ── object-level, judged in the Pods (a limitation, like H57) ─────────────────────────────────────
-  openHole(
+  hole(
     'H97',
     'object-level',
     'LLMInferenceService baseRefs: a configuration object the namespace wrote',
@@ -1999,6 +2126,40 @@ const falsePositive = (
 });
 
 export const FALSE_POSITIVES: ReviewCase[] = [
+  falsePositive(
+    'FP63a',
+    "vLLM from the platform's mirror, approved in spec.serverImages",
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: img('registry.example.com/mirror/vllm/vllm-openai'),
+          command: ['vllm', 'serve', '/models/m'],
+          volumeMounts: ro,
+        },
+      ],
+      volumes: [modelVol],
+    }),
+    'air-gapped clusters run mirrored server images; the platform team vouches for the mirror as vLLM',
+    'src/policy/checks/containers.ts:64 (a server in an image neither official nor approved is refused: the approval admits it)',
+  ),
+  falsePositive(
+    'FP63b',
+    "vLLM in llm-d's image (LLMInferenceService's default)",
+    pod('prod', {
+      containers: [
+        {
+          name: 'main',
+          image: img('ghcr.io/llm-d/llm-d-cuda'),
+          command: ['vllm', 'serve', '/models/m'],
+          volumeMounts: ro,
+        },
+      ],
+      volumes: [modelVol],
+    }),
+    "llm-d publishes vLLM builds; KServe's LLMInferenceService runs them by default",
+    "src/workloads/servers.ts:895 (OFFICIAL_IMAGES lists the publishers' repositories)",
+  ),
   falsePositive(
     'FP01',
     'vLLM --model X --disable-log-requests --port 8000',

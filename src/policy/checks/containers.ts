@@ -1,17 +1,29 @@
 // Every container of a selected workload must be accounted for (DESIGN §6b, fail closed by scope): it
 // runs a model server or downloader modelgate reads — so its models were found and are checked by the
-// other checks — or it runs an image the policy approves as loading no model, or it is the verifier
-// modelgate injects. A container name exempts nothing. Inputs modelgate cannot read that may change what
+// other checks — in an image known to ship it (its publisher's, or one the policy approves for that server),
+// or it runs an image the policy approves as loading no model, or it is the verifier modelgate injects. A container name exempts nothing. Inputs modelgate cannot read that may change what
 // is loaded are violations: always for what selects models or loads at run time, and for inputs that can
 // only redirect a download (an endpoint, a cache) when the container's models are not bound by evidence.
 import { MODELS_ANNOTATION, VERIFIER_CONTAINER_NAME } from '../../api/types.ts';
 import type { WorkloadContainer } from '../../workloads/extract.ts';
 import { containerStronglyBound, verifiedVolumes } from '../binding.ts';
-import { approvalFor } from '../image-approval.ts';
+import { officialServerImages } from '../../workloads/servers.ts';
+import { approvalFor, serverApprovalFor } from '../image-approval.ts';
 import type { Check, CheckContext, Finding } from '../types.ts';
 
 const describe = (ct: WorkloadContainer) =>
   `${ct.field === 'initContainers' ? (ct.sidecar ? 'sidecar' : 'init container') : ct.field === 'ephemeralContainers' ? 'ephemeral container' : 'container'} "${ct.name}" (${ct.location}, image ${ct.image ?? 'none'})`;
+
+const imageKey = (ct: WorkloadContainer): string =>
+  ct.imageDigest ? `digest: ${ct.imageDigest}` : `repository: ${ct.repository ?? ct.image ?? '?'}`;
+
+/** Volumes the container mounts writable that another container of its pod mounts too. */
+function sharedWritable(workload: CheckContext['workload'], ct: WorkloadContainer): string[] {
+  const others = new Set<string>();
+  for (const o of workload.containers)
+    if (o !== ct && o.pod === ct.pod) for (const m of o.mounts) others.add(m.volume);
+  return ct.mounts.filter((m) => !m.readOnly && others.has(m.volume)).map((m) => m.volume);
+}
 
 function approveRemediation(ctx: CheckContext, ct: WorkloadContainer): string {
   const image = ct.imageDigest
@@ -46,15 +58,33 @@ export const containersAccounted: Check = (ctx) => {
       });
       continue;
     }
+    const { grammar, officialImage } = ct.recognition;
+    // A server's code decides what it loads: its arguments say what it loads only in an image known to ship
+    // it (its publisher's official image, or one the platform approves for it in spec.serverImages).
+    if (grammar.id !== undefined && !officialImage && !serverApprovalFor(policy, ct, grammar.id)) {
+      findings.push({
+        check: 'container',
+        message: `${describe(ct)} runs ${ct.recognition.by}, which modelgate reads as ${grammar.name}, but its image is not one ${grammar.name} is published in (${officialServerImages(grammar).join(', ')}) and policy ${policy.name} does not approve it as a ${grammar.name} image: a program's name says nothing about the code behind it, and that code decides what is loaded`,
+        remediation:
+          policy.kind === 'ClusterModelPolicy'
+            ? `run ${grammar.name}'s official image, or, if this image is a mirror or an internal build of ${grammar.name}, ask the platform team to approve it in spec.serverImages of ClusterModelPolicy ${policy.name}: {${imageKey(ct)}, servers: [${grammar.id}], reason: ...}`
+            : `run ${grammar.name}'s official image (a ModelPolicy cannot approve server images), or narrow ModelPolicy ${policy.name}'s match to other workloads`,
+      });
+    }
     // A downloader writes what a server then loads: its image must be approved, or what it wrote must be
     // checked by the runtime verifier after it (recognising its program proves nothing about what it writes).
-    if (ct.recognition.grammar.role === 'downloader') {
+    // In an image its publisher does not ship, it may write any volume it mounts writable, not only where its
+    // arguments say.
+    if (grammar.role === 'downloader') {
       const verified = verifiedVolumes(workload, policy, ct.pod);
-      const unverified = ct.destinations.filter((v) => !verified.has(v));
+      const written = officialImage
+        ? ct.destinations
+        : [...new Set([...ct.destinations, ...sharedWritable(workload, ct)])];
+      const unverified = written.filter((v) => !verified.has(v));
       if (ct.destinations.length === 0 || unverified.length > 0)
         findings.push({
           check: 'container',
-          message: `${describe(ct)} downloads a model (${ct.recognition.grammar.name}) into ${
+          message: `${describe(ct)} downloads a model (${grammar.name}${officialImage ? '' : ', in an image its publisher does not ship, so it may write every volume it mounts writable'}) into ${
             unverified.length > 0
               ? unverified.map((v) => `volume "${v}"`).join(', ')
               : 'no volume the verifier could check'
@@ -75,7 +105,7 @@ export const containersAccounted: Check = (ctx) => {
       findings.push({
         check: 'model-reference',
         model: u.value,
-        message: `${describe(ct)}, read as ${ct.recognition.grammar.name} (${ct.recognition.by}): ${u.where}: ${u.reason}`,
+        message: `${describe(ct)}, read as ${grammar.name} (${ct.recognition.by}): ${u.where}: ${u.reason}`,
         remediation:
           u.relevance === 'unbound'
             ? `${u.remediation}; or deliver the model in a volume the runtime verifier checks (spec.verifier.inject) or in a digest-pinned image`

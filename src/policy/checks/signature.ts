@@ -3,12 +3,13 @@
 // pins. A signature counts only for the bytes the pod reads (DESIGN §6b), so every signed model must be
 // checked by the runtime verifier on the exact mount: bundles at hand at admission (inline, ConfigMap) are
 // also verified here, to refuse a bad one early; bundles inside the model volume are verified at pod start.
-import { MODELS_ANNOTATION } from '../../api/types.ts';
+import { MODELS_ANNOTATION, OMS_DEFAULT_IGNORE_PATHS } from '../../api/types.ts';
+import { signedFileNames, uncoveredReadPath } from '../../signing/read-paths.ts';
 import { runtimeVerifiable, type ModelReference } from '../../workloads/extract.ts';
 import { digestBound, runtimeVerified } from '../binding.ts';
 import type { CompiledAuthority } from '../compile.ts';
 import { ociEvidenceOf, ociSignatures } from '../oci-evidence.ts';
-import type { SignatureVerdictView } from '../signature-seam.ts';
+import type { SignatureVerdictView, SignedStatementView } from '../signature-seam.ts';
 import type { Check, CheckContext, Finding } from '../types.ts';
 import { modelLabel } from '../types.ts';
 
@@ -207,6 +208,7 @@ export const signatureVerified: Check = (ctx) => {
     // The bundle is at hand: check it now, so a bad signature is refused at admission rather than at pod start.
     const reasons: string[] = [];
     let passed = 0;
+    let statement: SignedStatementView | undefined;
     for (const a of policy.authorities) {
       const v = verdictFor(bytes, a, ctx.verifyBundle);
       if (!v.valid) {
@@ -221,8 +223,21 @@ export const signatureVerified: Check = (ctx) => {
         continue;
       }
       passed++;
+      statement ??= v.statement;
     }
-    if (passed >= policy.threshold)
+    const uncovered =
+      passed >= policy.threshold && statement?.resources && m.readPaths
+        ? uncoveredReadPath(m.readPaths, signedFileNames(statement.resources), OMS_DEFAULT_IGNORE_PATHS)
+        : undefined;
+    if (uncovered)
+      findings.push({
+        check: 'signature',
+        model: label,
+        message: `model ${label} is signed, but a container reads "${uncovered.path}" inside it, which the signature does not cover: ${uncovered.reason}`,
+        remediation:
+          'point the server at the signed files (the model directory or a file the signature lists), or sign what it reads',
+      });
+    else if (passed >= policy.threshold)
       ctx.note?.evidence({
         model: label,
         kind: 'runtime-hash',
