@@ -443,3 +443,39 @@ describe('settings servers read from prefixed variables', () => {
     ).toBe(true);
   });
 });
+
+describe('volumes that start empty', () => {
+  const cacheOn = (claimSpec: Record<string, unknown>) => {
+    const spec = podSpec(withArgs('--model', 'org/m'));
+    Object.assign((spec.containers as Record<string, unknown>[])[0]!, {
+      env: [{ name: 'TRITON_CACHE_DIR', value: '/cache/triton' }],
+      volumeMounts: [{ name: 'c', mountPath: '/cache' }],
+    });
+    spec.volumes = [
+      {
+        name: 'c',
+        ephemeral: {
+          volumeClaimTemplate: {
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              resources: { requests: { storage: '1Gi' } },
+              ...claimSpec,
+            },
+          },
+        },
+      },
+    ];
+    return extractModelReferences(pod('p', spec))!.containers[0]!.unreadable.map((u) => u.where);
+  };
+
+  it('a generic ephemeral claim is empty like an emptyDir, unless it is populated or binds an existing volume', () => {
+    expect(cacheOn({})).toEqual([]);
+    for (const s of [
+      { dataSource: { kind: 'VolumeSnapshot', name: 's' } },
+      { dataSourceRef: { kind: 'PersistentVolumeClaim', name: 'c' } },
+      { volumeName: 'pv-with-data' },
+      { selector: { matchLabels: { prefilled: 'yes' } } },
+    ])
+      expect(cacheOn(s), JSON.stringify(s)).toEqual(['env TRITON_CACHE_DIR']);
+  });
+});

@@ -127,11 +127,20 @@ export interface VolumeView {
   backing?: string;
 }
 
-/** A generic ephemeral volume: a claim created with the pod, empty unless a data source populates it. */
+/**
+ * A generic ephemeral volume: a claim created with the pod, empty unless something chooses its content — a
+ * data source or populator, or an existing volume it binds to (by name, or by a selector matching
+ * pre-provisioned volumes).
+ */
 function freshClaim(type: string, src: JsonObject): boolean {
   if (type !== 'ephemeral') return false;
   const claim = obj(obj(src.volumeClaimTemplate).spec);
-  return claim.dataSource === undefined && claim.dataSourceRef === undefined;
+  return (
+    claim.dataSource === undefined &&
+    claim.dataSourceRef === undefined &&
+    claim.volumeName === undefined &&
+    claim.selector === undefined
+  );
 }
 
 export function volumesOf(
