@@ -109,6 +109,9 @@ describe('reading a server command line as the server would, conservatively', ()
   it('reads llama.cpp flags in underscore form, as common/arg.cpp does', () => {
     const llama = (args: string[]) => models(args, GRAMMARS.LLAMA_CPP);
     expect(llama(['--control_vector', '/w/v.gguf', '--hf_repo', 'org/r'])).toEqual(['/w/v.gguf', 'org/r']);
+    expect(
+      readCommandLine(GRAMMARS.LLAMA_CPP, ['--control-vector-layer-range', '1', '10']).unreadable,
+    ).toEqual([]);
     expect(readCommandLine(GRAMMARS.LLAMA_CPP, ['--chat_template_file', '/cfg/t.jinja']).unreadable).toEqual(
       [],
     );

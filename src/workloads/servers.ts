@@ -448,6 +448,8 @@ const LLAMA_CPP: Grammar = {
       '--lora-scaled',
     ],
     'model+': ['--lora'],
+    // START END: the layers a control vector applies to.
+    'value+': ['--control-vector-layer-range'],
     value: [
       '--port',
       '--host',
