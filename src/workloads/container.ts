@@ -698,6 +698,15 @@ function readWithGrammar(
     } else if (kind === 'revision') {
       if (v.kind === 'unknown') view.unreadable.push(unknownModelVar(n, v.from));
       else if (v.value !== '') revisions.push(v.value);
+    } else if (kind === 'redirect') {
+      // A server that downloads what its image only names (NIM's profiles): the digest binds nothing then.
+      view.unreadable.push({
+        where: `env ${n}`,
+        value: v.kind === 'literal' ? v.value : `(from ${v.from})`,
+        reason: `${n} makes ${g.name} download its model from another place than the one its image names, so neither the image's digest nor the model's name says whose bytes are loaded`,
+        remediation: `remove ${n}`,
+        relevance: g.imageCarriesModel ? 'always' : 'unbound',
+      });
     } else if (kind === 'runtime-load') {
       if (v.kind === 'unknown' || g.runtimeLoadValues?.test(v.value))
         view.unreadable.push(

@@ -479,3 +479,23 @@ describe('volumes that start empty', () => {
       expect(cacheOn(s), JSON.stringify(s)).toEqual(['env TRITON_CACHE_DIR']);
   });
 });
+
+describe('NVIDIA NIM settings', () => {
+  const nim = (env: { name: string; value: string }[]) =>
+    extractModelReferences(
+      pod('p', {
+        containers: [{ name: 'nim', image: `nvcr.io/nim/meta/llama-3.1-8b-instruct@${DIGEST}`, env }],
+      }),
+    )!.containers[0]!.unreadable.map((u) => [u.where, u.relevance]);
+
+  it('a repository override is refused whatever binds the image; adapters re-read at run time are run-time loading', () => {
+    expect(nim([])).toEqual([]);
+    expect(nim([{ name: 'NIM_REPOSITORY_OVERRIDE', value: 's3://bucket/nim' }])).toEqual([
+      ['env NIM_REPOSITORY_OVERRIDE', 'always'],
+    ]);
+    expect(nim([{ name: 'NIM_PEFT_REFRESH_INTERVAL', value: '0' }])).toEqual([]);
+    expect(nim([{ name: 'NIM_PEFT_REFRESH_INTERVAL', value: '30' }])).toEqual([
+      ['env NIM_PEFT_REFRESH_INTERVAL', 'always'],
+    ]);
+  });
+});

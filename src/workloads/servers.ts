@@ -800,7 +800,13 @@ const NIM: Grammar = {
     NIM_MODEL_PATH: 'model',
     NIM_CUSTOM_MODEL: 'model',
     NIM_MANIFEST_PATH: 'config',
+    // LoRA adapters loaded from a directory, and re-read from it every N seconds when N > 0.
+    NIM_PEFT_SOURCE: 'model',
+    NIM_PEFT_REFRESH_INTERVAL: 'runtime-load',
+    // Where NIM downloads the weights of its profiles from (the image carries the manifest, not the weights).
+    NIM_REPOSITORY_OVERRIDE: 'redirect',
   }),
+  runtimeLoadValues: /^0*[1-9]\d*$/,
 };
 
 const OLLAMA: Grammar = {
