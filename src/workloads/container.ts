@@ -8,6 +8,7 @@ import { envValue, readEnv, type ContainerEnv, type PodIdentity } from './env.ts
 import { mountFor, mountsOf, normalisePath, type MountView, type VolumeView } from './pod.ts';
 import {
   entrypointCommand,
+  isOfficialServerImage,
   GRAMMARS,
   modelcarScript,
   recognise,
@@ -347,7 +348,9 @@ function readContainerAs(
     addRemote(view, storageUri.value, 'env STORAGE_URI', ctx, undefined);
   else if (storageUri?.kind === 'unknown') unreadable.push(unknownModelVar('STORAGE_URI', storageUri.from));
 
-  if (ctx.kservePatch && image === undefined && command.length === 0) {
+  // An LLMInferenceService container without a command runs the command of KServe's template (merged by
+  // container name) — vLLM serving the component's model — in its own image when it names one.
+  if (ctx.kservePatch && command.length === 0 && (image === undefined || ctx.kservePatch === 'vllm')) {
     // KServe merges this into the runtime's server container, which serves the component's model.
     const patchArgs = [
       ...(ctx.kservePatch === 'vllm' ? additionalVllmArgs(env, unreadable) : []),
@@ -355,10 +358,14 @@ function readContainerAs(
     ];
     const grammar =
       ctx.kservePatch === 'vllm' ? GRAMMARS.VLLM : (ctx.kserveRuntime ?? GRAMMARS.KSERVE_RUNTIME);
+    const officialImage = image === undefined || isOfficialServerImage(grammar, repository);
     view.recognition = {
       grammar,
-      by: `the ${grammar.name} container KServe completes from the serving runtime`,
-      officialImage: true,
+      by:
+        image === undefined
+          ? `the ${grammar.name} container KServe completes from the serving runtime`
+          : `KServe's ${grammar.name} template in image ${repository ?? image}`,
+      officialImage,
     };
     view.runs = `the serving runtime's container (completed by KServe)`;
     if (patchArgs.length > 0 && grammar === GRAMMARS.KSERVE_RUNTIME)
@@ -375,7 +382,7 @@ function readContainerAs(
       clearInert(
         readWithGrammar(
           view,
-          { grammar, args: patchArgs, by: view.recognition.by, officialImage: true },
+          { grammar, args: patchArgs, by: view.recognition.by, officialImage },
           env,
           ctx,
           raw,

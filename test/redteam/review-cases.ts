@@ -2572,6 +2572,29 @@ export const FALSE_POSITIVES: ReviewCase[] = [
     'both models on the pinned image volume; the other flags are numbers',
     'src/workloads/command-line.ts:52,213 ("draft" in an unknown flag\'s name makes it unreadable)',
   ),
+  falsePositive(
+    'FP22',
+    "LLMInferenceService pinning vLLM's image in its main container (no command)",
+    {
+      apiVersion: 'serving.kserve.io/v1alpha1',
+      kind: 'LLMInferenceService',
+      metadata: { name: 'l', namespace: 'prod' },
+      spec: {
+        model: { uri: `hf://example-org/llama:${C}`, name: 'llama' },
+        template: {
+          containers: [
+            {
+              name: 'main',
+              image: VLLM,
+              env: [{ name: 'VLLM_ADDITIONAL_ARGS', value: '--max-model-len 16384' }],
+            },
+          ],
+        },
+      },
+    },
+    "KServe merges the container by name into its template: the template's command (vllm serve /mnt/models ... ${VLLM_ADDITIONAL_ARGS}) runs in the image the object pins, serving spec.model.uri. modelgate read the container as the image's own entrypoint with no model named, so vLLM's built-in default (facebook/opt-125m) was checked and refused",
+    'src/workloads/container.ts:275 (only a container with neither image nor command is read as the template KServe completes)',
+  ),
 ];
 
 /** Every case, holes first. */
