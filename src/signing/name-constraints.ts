@@ -45,12 +45,18 @@ export function emailMatches(email: string, base: string): boolean | 'syntax' {
   return dnsMatch(host, stripDot(lower(base)), false);
 }
 
-const URI = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/?#]*)/;
+const URI = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/([^/]*)/;
 
-/** The host of a URI, or undefined when it has none modelgate can compare (no "//", user info, IP literal). */
+/**
+ * The host of a URI, or undefined when it has none modelgate can compare (no "//", user information,
+ * IP literal, percent-encoding, a query or fragment straight after the host).
+ */
 export function uriHost(uri: string): string | undefined {
   const authority = URI.exec(uri)?.[1];
-  if (authority === undefined || authority.includes('@') || authority.startsWith('[')) return undefined;
+  // User information, IP literals and percent-encoding make the host ambiguous between readers
+  // (OpenSSL compares the raw text, Go decodes it): such a URI is not compared at all.
+  // A "?" or "#" right after the host ends it for RFC 3986 readers (Go) but not for OpenSSL.
+  if (authority === undefined || /[@%?#]/.test(authority) || authority.startsWith('[')) return undefined;
   const host = authority.replace(/:[0-9]*$/, '');
   if (host === '' || host.includes(':')) return undefined;
   return stripDot(lower(host));

@@ -1,10 +1,10 @@
 // Per-server grammars: how each model server (and model downloader) reads its command line and
 // environment, so modelgate reads them the same way. A grammar is chosen by what the container runs
 // (its program, Python module or image) — never by the container's name — and choosing one grants
-// nothing: it only tells modelgate where the server takes its models from (and a server recognised by its
-// program counts only in an image known to ship it: OFFICIAL_IMAGES, or a policy's spec.serverImages). Flags a grammar does not
-// know are read conservatively (command-line.ts); a container no grammar recognises is not accounted
-// for unless a ClusterModelPolicy approves its image as loading no model.
+// nothing: it only tells modelgate where the server takes its models from (and a server recognised by
+// its program counts only in an image known to ship it: OFFICIAL_IMAGES, or a policy's spec.serverImages).
+// Flags a grammar does not know are read conservatively (command-line.ts); a container no grammar
+// recognises is not accounted for unless a ClusterModelPolicy approves its image as loading no model.
 
 import type { ServerId } from '../api/types.ts';
 

@@ -1,8 +1,9 @@
 // Every container of a selected workload must be accounted for (DESIGN §6b, fail closed by scope): it
 // runs a model server or downloader modelgate reads — so its models were found and are checked by the
-// other checks — in an image known to ship it (its publisher's, or one the policy approves for that server),
-// or it runs an image the policy approves as loading no model, or it is the verifier modelgate injects. A container name exempts nothing. Inputs modelgate cannot read that may change what
-// is loaded are violations: always for what selects models or loads at run time, and for inputs that can
+// other checks — in an image known to ship it (its publisher's, or one the policy approves for that
+// server), or it runs an image the policy approves as loading no model, or it is the verifier modelgate
+// injects. A container name exempts nothing. Inputs modelgate cannot read that may change what is loaded
+// are violations: always for what selects models or loads at run time, and for inputs that can
 // only redirect a download (an endpoint, a cache) when the container's models are not bound by evidence.
 import { MODELS_ANNOTATION, VERIFIER_CONTAINER_NAME } from '../../api/types.ts';
 import type { WorkloadContainer } from '../../workloads/extract.ts';
@@ -64,7 +65,7 @@ export const containersAccounted: Check = (ctx) => {
     if (grammar.id !== undefined && !officialImage && !serverApprovalFor(policy, ct, grammar.id)) {
       findings.push({
         check: 'container',
-        message: `${describe(ct)} runs ${ct.recognition.by}, which modelgate reads as ${grammar.name}, but its image is not one ${grammar.name} is published in (${officialServerImages(grammar).join(', ')}) and policy ${policy.name} does not approve it as a ${grammar.name} image: a program's name says nothing about the code behind it, and that code decides what is loaded`,
+        message: `${describe(ct)} runs ${ct.recognition.by}, which modelgate reads as ${grammar.name}, but its image is not one ${grammar.name} is published in (${officialServerImages(grammar).join(', ')}) and policy ${policy.name} does not approve it as an image of ${grammar.name}: a program's name says nothing about the code behind it, and that code decides what is loaded`,
         remediation:
           policy.kind === 'ClusterModelPolicy'
             ? `run ${grammar.name}'s official image, or, if this image is a mirror or an internal build of ${grammar.name}, ask the platform team to approve it in spec.serverImages of ClusterModelPolicy ${policy.name}: {${imageKey(ct)}, servers: [${grammar.id}], reason: ...}`
