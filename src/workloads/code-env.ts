@@ -32,6 +32,26 @@ const PATH_VARS = [
   'VLLM_CACHE_ROOT',
   'VLLM_CONFIG_ROOT',
   'VLLM_LOGGING_CONFIG_PATH',
+  // Where compiled kernels are cached and loaded from (vLLM's torch.compile cache lives under
+  // $XDG_CACHE_HOME/vllm, torch extensions under $XDG_CACHE_HOME/torch_extensions), and the tools and
+  // libraries compilers and profilers load by path.
+  'XDG_CACHE_HOME',
+  'TRITON_HOME',
+  'TRITON_OVERRIDE_DIR',
+  'TRITON_LIBCUDA_PATH',
+  'TRITON_PTXAS_PATH',
+  'TRITON_CUOBJDUMP_PATH',
+  'TRITON_NVDISASM_PATH',
+  'FLASHINFER_WORKSPACE_BASE',
+  'CUDA_CACHE_PATH',
+  'CUDA_INJECTION64_PATH',
+  'NVTX_INJECTION64_PATH',
+  'NUMBA_CACHE_DIR',
+  'OUTLINES_CACHE_DIR',
+  'DG_JIT_CACHE_DIR',
+  'CUPY_CACHE_DIR',
+  'CC',
+  'CXX',
   // Python's user site (~/.local: its .pth files run at start-up) and every client's ~/.config live here.
   'HOME',
   'XDG_CONFIG_HOME',
@@ -76,15 +96,16 @@ export function codeEnvInputs(
       remediation: `remove ${name}, or point it only at files in the image`,
       relevance: 'always',
     });
+  // Variables of unknown value, by where they come from: one envFrom source may set dozens of them, and one
+  // finding per source says what to fix.
+  const unknown = new Map<string, string[]>();
   for (const name of CODE_ENV) {
     const v = envValue(env, name);
     if (!v) continue;
     if (v.kind === 'unknown') {
-      refuse(
-        name,
-        `(from ${v.from})`,
-        `${name} can make the server run other code, and it comes from ${v.from}, which modelgate does not read at admission`,
-      );
+      const names = unknown.get(v.from);
+      if (names) names.push(name);
+      else unknown.set(v.from, [name]);
       continue;
     }
     if (v.value.trim() === '') continue;
@@ -116,6 +137,17 @@ export function codeEnvInputs(
         break;
       }
     }
+  }
+  for (const [from, names] of unknown) {
+    const shown =
+      names.length > 4 ? `${names.slice(0, 4).join(', ')} and ${names.length - 4} more` : names.join(', ');
+    out.push({
+      where: `env ${names[0]!}`,
+      value: `(from ${from})`,
+      reason: `${shown} can make the server run other code, and ${names.length === 1 ? 'it comes' : 'they come'} from ${from}, which modelgate does not read at admission`,
+      remediation: `set ${names.length === 1 ? names[0]! : 'these variables'} literally in the container's env (or not at all), pointing only at files in the image`,
+      relevance: 'always',
+    });
   }
   return out;
 }

@@ -98,4 +98,84 @@ describe('reading a server command line as the server would, conservatively', ()
     ]);
     expect(readCommandLine(GRAMMARS.TRITON, ['--model-control-mode', 'none']).runtimeLoading).toEqual([]);
   });
+  it("a flag with built-in values refuses any other (a plugin's loader, a class path)", () => {
+    const unread = (args: string[]) => readCommandLine(GRAMMARS.VLLM, ['/m', ...args]).unreadable;
+    expect(unread(['--load-format', 'safetensors', '--distributed-executor-backend=mp'])).toEqual([]);
+    expect(unread(['--load-format', 'modelexpress'])[0]?.reason).toContain('not one of');
+    expect(unread(['--load', 'x'])).toHaveLength(1); // an abbreviation too
+    expect(unread(['--distributed-executor-backend', 'mod.Executor'])).toHaveLength(1);
+  });
+
+  it('reads llama.cpp flags in underscore form, as common/arg.cpp does', () => {
+    const llama = (args: string[]) => models(args, GRAMMARS.LLAMA_CPP);
+    expect(llama(['--control_vector', '/w/v.gguf', '--hf_repo', 'org/r'])).toEqual(['/w/v.gguf', 'org/r']);
+    expect(
+      readCommandLine(GRAMMARS.LLAMA_CPP, ['--control-vector-layer-range', '1', '10']).unreadable,
+    ).toEqual([]);
+    expect(readCommandLine(GRAMMARS.LLAMA_CPP, ['--chat_template_file', '/cfg/t.jinja']).unreadable).toEqual(
+      [],
+    );
+  });
+});
+
+describe('JSON options are read by key', () => {
+  const read = (args: string[]) => readCommandLine(GRAMMARS.VLLM, ['/m', ...args]);
+  const reasons = (args: string[]) => read(args).unreadable.map((u) => u.where);
+
+  it('settings (numbers, booleans, registered names) load nothing', () => {
+    for (const [flag, json] of [
+      ['--kv-transfer-config', '{"kv_connector":"NixlConnector","kv_role":"kv_both"}'],
+      ['--compilation-config', '{"cudagraph_mode":"FULL_DECODE_ONLY","cudagraph_capture_sizes":[1,2,4]}'],
+      [
+        '--hf-overrides',
+        '{"architectures":["Qwen3ForSequenceClassification"],"rope_scaling":{"factor":4.0}}',
+      ],
+      ['-O', '3'],
+    ] as const)
+      expect(read([flag, json]), flag).toMatchObject({ unreadable: [], candidates: [{ value: '/m' }] });
+  });
+
+  it('models and their own revisions; a location-like string elsewhere is unreadable', () => {
+    const r = read(['--speculative-config', '{"model":"org/draft","revision":"abc","method":"eagle3"}']);
+    expect(r.candidates.map((c) => [c.value, c.revisions])).toEqual([
+      ['/m', undefined],
+      ['org/draft', ['abc']],
+    ]);
+    expect(models(['--default-mm-loras', '{"audio":"/w/a","image":"org/img"}'])).toEqual(['/w/a', 'org/img']);
+    expect(reasons(['--hf-overrides', '{"text_config":{"_name_or_path":"evil/x"}}'])).toEqual([
+      '--hf-overrides text_config._name_or_path',
+    ]);
+    expect(
+      reasons(['--kv-transfer-config', '{"kv_connector_extra_config":{"url":"lm://h:1"}}']),
+    ).toHaveLength(1);
+  });
+
+  it('code keys and dotted Python names are unreadable, at any depth', () => {
+    expect(reasons(['--hf-overrides', '{"auto_map":{"AutoModel":"evil/x--m.M"}}'])).toEqual([
+      '--hf-overrides auto_map',
+    ]);
+    expect(
+      reasons(['--kv-transfer-config', '{"kv_connector":"X","kv_connector_module_path":"evil"}']),
+    ).toEqual(['--kv-transfer-config kv_connector_module_path']);
+    expect(reasons(['--compilation-config', '{"backend":"evil.mod.fn"}'])).toEqual([
+      '--compilation-config backend',
+    ]);
+  });
+
+  it("vLLM's dotted spelling sets one key (--hf-overrides.auto_map.AutoModel)", () => {
+    expect(reasons(['--hf-overrides.auto_map.AutoModel', 'evil/x--m.M'])).toEqual([
+      '--hf-overrides (--hf-overrides.auto_map.AutoModel) auto_map',
+    ]);
+    expect(models(['--speculative-config.model=org/draft'])).toEqual(['org/draft']);
+    expect(reasons(['--compilation-config.cudagraph_capture_sizes', '[1,2]'])).toEqual([]);
+  });
+
+  it('refuses JSON it cannot walk: unparsable, or nested deeper than any option', () => {
+    expect(reasons(['--speculative-config', '{x'])).toEqual(['--speculative-config']);
+    expect(reasons(['--hf-overrides', '{"a": "/x"'])).toEqual(['--hf-overrides']);
+    // The older key=value spelling of a settings option is a setting.
+    expect(reasons(['--limit-mm-per-prompt', 'image=2,video=1'])).toEqual([]);
+    const deep = `${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}`;
+    expect(read(['--hf-overrides', deep]).unreadable).toHaveLength(1);
+  });
 });

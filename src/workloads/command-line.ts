@@ -2,7 +2,7 @@
 // conservatively where modelgate cannot be sure: a repeated flag yields every value, an abbreviation
 // yields every flag it could stand for, and a token after an unknown flag is both that flag's value and
 // (while the model slot is open) the positional model. Every candidate must pass the policy.
-import type { FlagSpec, Grammar } from './servers.ts';
+import type { FlagSpec, Grammar, JsonOptionSpec } from './servers.ts';
 
 /** A value the server may load as a model. */
 export interface Candidate {
@@ -16,6 +16,8 @@ export interface Candidate {
   hub?: true;
   /** Named relative to the model store (resolved at the end of the reading when the store is known). */
   storeRelative?: true;
+  /** Revisions given with this model in the same JSON option (every one must pin it). */
+  revisions?: string[];
 }
 
 /** Input that may change what is loaded and that modelgate cannot read at admission. */
@@ -50,7 +52,7 @@ export const MAX_ARGS = 4096;
 
 /** Flag names that suggest a file or model even when the grammar does not know them. */
 const MODEL_ISH =
-  /model|adapter|lora|path|dir|repo|checkpoint|ckpt|weight|tokenizer|config|file|url|uri|hub|store|load|draft|peft|plugin|cls|class|middleware|processor|module|script|extension|hook|callback|import|entrypoint|handler|code/i;
+  /model|adapter|lora|path|dir|repo|checkpoint|ckpt|weight|tokenizer|config|file|url|uri|hub|store|load|draft|peft|plugin|cls|class|middleware|processor|module|script|extension|hook|callback|import|entrypoint|handler|code|vector/i;
 
 function lookup(g: Grammar, name: string): { flags: string[]; specs: FlagSpec[] } {
   const norm = (n: string) => (g.underscoresAreDashes && n.startsWith('--') ? n.replace(/_/g, '-') : n);
@@ -143,9 +145,8 @@ export function readCommandLine(g: Grammar, args: readonly string[]): CommandLin
         for (const v of adapterPaths(value, flag, out))
           out.candidates.push({ value: v, where: flag, kind: 'model', storeRelative: true });
         break;
-      case 'json-model':
-        for (const v of jsonModels(value, flag, out))
-          out.candidates.push({ value: v, where: flag, kind: 'model' });
+      case 'json':
+        jsonOption(value, flag, spec.json ?? {}, g.name, out);
         break;
       case 'revision':
         out.revisions.push({ value, where: flag });
@@ -207,6 +208,15 @@ export function readCommandLine(g: Grammar, args: readonly string[]): CommandLin
     const eq = a.startsWith('--') ? a.indexOf('=') : -1;
     const name = eq > 0 ? a.slice(0, eq) : a;
     const inline = eq > 0 ? a.slice(eq + 1) : undefined;
+    // vLLM's `--json-option.key.sub value` sets one key of a JSON option: read as {"key": {"sub": value}}.
+    const dotted = dottedJsonOption(g, name);
+    if (dotted) {
+      const raw = inline ?? args[i + 1];
+      if (inline === undefined) i++;
+      if (raw !== undefined)
+        jsonOption(nestValue(dotted.keys, raw), `${dotted.flag} (${name})`, dotted.spec, g.name, out);
+      continue;
+    }
     const { flags, specs } = lookup(g, name);
     if (specs.length === 0) {
       out.unknownFlags.push(name);
@@ -236,13 +246,23 @@ export function readCommandLine(g: Grammar, args: readonly string[]): CommandLin
     const arity = specs.length === 1 ? specs[0]!.arity : strongest(specs).arity;
     const kindsFor = (v: string) => [
       ...new Map(
-        specs.filter((_, k) => !g.keywords?.get(flags[k]!)?.test(v)).map((x) => [x.kind, x]),
+        specs
+          .filter((_, k) => !g.keywords?.get(flags[k]!)?.test(v))
+          .map((x) => [x.json ?? x.kind, x] as const),
       ).values(),
     ];
     const shown = flags.length === 1 && flags[0] === name ? name : `${name} (read as ${flags.join(' or ')})`;
     // The main model only when every flag the name could stand for names it (--model, --model-id, ...).
     const main = flags.every((f) => MAIN_MODEL_FLAGS.has(f));
     const takeAll = (v: string) => {
+      for (const f of flags)
+        if (g.choices?.get(f)?.test(v) === false)
+          out.unreadable.push({
+            where: shown,
+            value: v,
+            reason: `${JSON.stringify(v)} is not one of ${g.name}'s own values for ${f}: it names a loader or class a plugin supplies, which may load weights from elsewhere`,
+            remediation: `use one of ${g.name}'s built-in values for ${f} (docs/policy.md#model-servers)`,
+          });
       for (const k of kindsFor(v)) take(k, shown, v, main);
     };
     if (arity === 'bool') {
@@ -317,12 +337,7 @@ function adapterPaths(value: string, flag: string, out: CommandLineReading): str
 }
 
 /** Models named inside a JSON option (speculative decoding, adapters). Unparsable JSON is unreadable. */
-function jsonModels(
-  value: string,
-  flag: string,
-  out: CommandLineReading,
-  keys: string[] = ['model', 'draft_model', 'model_path', 'path', 'tokenizer'],
-): string[] {
+function jsonModels(value: string, flag: string, out: CommandLineReading, keys: string[]): string[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(value);
@@ -357,4 +372,141 @@ function jsonModels(
         });
     }
   return found;
+}
+
+/** A `--flag.key.sub` spelling of one of the grammar's JSON options (vLLM), or undefined. */
+function dottedJsonOption(
+  g: Grammar,
+  name: string,
+): { flag: string; keys: string[]; spec: JsonOptionSpec } | undefined {
+  if (!name.startsWith('-')) return undefined;
+  const dot = name.indexOf('.');
+  if (dot < 0) return undefined;
+  const { flags, specs } = lookup(g, name.slice(0, dot));
+  if (flags.length !== 1 || specs[0]!.kind !== 'json') return undefined;
+  // vLLM appends to a list with a trailing "+" (`--compilation-config.custom_ops+ x`).
+  const keys = name
+    .slice(dot + 1)
+    .split('.')
+    .map((k) => k.replace(/\+$/, ''));
+  return { flag: flags[0]!, keys, spec: specs[0]!.json ?? {} };
+}
+
+/** `{"a": {"b": value}}` as JSON text, the value parsed as JSON when it is JSON (vLLM does the same). */
+function nestValue(keys: readonly string[], raw: string): string {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    value = raw;
+  }
+  for (let k = keys.length - 1; k >= 0; k--) value = { [keys[k]!]: value };
+  return JSON.stringify(value);
+}
+
+/** A string that may name a file, a URI, a repository (`org/name`, `org/repo--module.Class`) or a home path. */
+const LOCATION_LIKE = /[/\\]|--|^[.~]|^[a-z][a-z0-9+.-]*:\/\//i;
+/** A registered name (a connector, a compile backend) rather than a Python path the server imports. */
+const PLAIN_NAME = /^[A-Za-z0-9_-]*$/;
+/** Findings reported per JSON option (the first ones; one is enough to refuse). */
+const MAX_JSON_FINDINGS = 8;
+/** JSON deeper than this is not a server option: unreadable rather than walked. */
+const MAX_JSON_DEPTH = 32;
+
+/**
+ * Reads a JSON option by key (docs/policy.md, "JSON option values are read by key"): models and their
+ * revisions at the keys the spec names; code at code keys, and dotted Python names at name keys, are
+ * unreadable; any other string that looks like a location is unreadable, because modelgate does not know
+ * what the server loads from it. Numbers, booleans and plain words are settings.
+ */
+function jsonOption(
+  value: string,
+  flag: string,
+  spec: JsonOptionSpec,
+  server: string,
+  out: CommandLineReading,
+): void {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value);
+  } catch {
+    // Options whose keys name models must be JSON modelgate reads; the others also take their older
+    // `key=value,...` spelling (vLLM --limit-mm-per-prompt image=2), a setting unless it looks like a location.
+    if (spec.models || spec.valuesAreModels || LOCATION_LIKE.test(value))
+      out.unreadable.push({
+        where: flag,
+        value,
+        reason: `the value of ${flag} is not JSON modelgate can read`,
+        remediation: `write ${flag} as a JSON object`,
+      });
+    return;
+  }
+  // A few findings say what to fix; a hostile option with thousands of strings is not listed whole.
+  let found = 0;
+  const unreadable = (path: string, v: string, reason: string, remediation: string) => {
+    if (++found <= MAX_JSON_FINDINGS)
+      out.unreadable.push({ where: `${flag} ${path}`, value: v, reason, remediation });
+  };
+  const top = typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed) ? parsed : undefined;
+  const models: string[] = [];
+  const revisions: string[] = [];
+  // Iterative walk (no recursion on hostile nesting): [value, key path, key].
+  const stack: [unknown, string, string | undefined, number][] = [[parsed, '', undefined, 0]];
+  while (stack.length > 0) {
+    const [v, path, key, depth] = stack.pop()!;
+    if (depth > MAX_JSON_DEPTH) {
+      unreadable(path, '(nested)', `${flag} nests deeper than ${MAX_JSON_DEPTH} levels`, `flatten ${flag}`);
+      return;
+    }
+    const atTop = depth === 1 && top !== undefined;
+    if (key !== undefined && spec.code?.includes(key)) {
+      unreadable(
+        path,
+        JSON.stringify(v),
+        `${server} imports code named by ${flag} ${key}, which is not a model modelgate can check and can load one`,
+        `remove ${key} from ${flag}, or build the code into the server image and have the platform team review it`,
+      );
+      continue;
+    }
+    if (typeof v === 'string') {
+      if (atTop && key !== undefined && spec.models?.includes(key)) models.push(v);
+      else if (atTop && key !== undefined && spec.revisions?.includes(key)) revisions.push(v);
+      else if (spec.valuesAreModels) models.push(v);
+      else if (key !== undefined && spec.names?.includes(key)) {
+        if (!PLAIN_NAME.test(v))
+          unreadable(
+            path,
+            v,
+            `${flag} ${key} ${JSON.stringify(v)} is not a registered name, so ${server} imports it as code`,
+            `use one of ${server}'s built-in names for ${key}`,
+          );
+      } else if (LOCATION_LIKE.test(v))
+        unreadable(
+          path,
+          v,
+          `${flag} ${path} ${JSON.stringify(v.length > 120 ? `${v.slice(0, 120)}…` : v)} looks like a file, URI, repository or module, and modelgate does not know what ${server} loads from it`,
+          `remove it from ${flag}, or name models with the flags modelgate reads (docs/policy.md#model-servers)`,
+        );
+      continue;
+    }
+    // Pushed last to first, so values are read in the order written.
+    if (Array.isArray(v)) {
+      for (let n = v.length - 1; n >= 0; n--) stack.push([v[n], `${path}[${n}]`, key, depth + 1]);
+      continue;
+    }
+    if (typeof v === 'object' && v !== null) {
+      const entries = Object.entries(v);
+      for (let n = entries.length - 1; n >= 0; n--) {
+        const [k, x] = entries[n]!;
+        stack.push([x, path ? `${path}.${k}` : k, k, depth + 1]);
+      }
+    }
+  }
+  for (const m of models)
+    out.candidates.push({
+      value: m,
+      where: flag,
+      kind: 'model',
+      ...(revisions.length > 0 ? { revisions } : {}),
+    });
 }

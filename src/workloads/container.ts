@@ -2,12 +2,13 @@
 // shell lines), the grammar that reads it (never chosen by the container's name), every model its
 // arguments and environment may name, and every input modelgate cannot read. Pure.
 import { arr, canonicalJson, obj, str, type JsonObject } from '../json/shape.ts';
-import { expandVariables, programOf, type EnvValue, type ProgramView } from './argv.ts';
+import { expandVariables, programOf, simpleShellWords, type EnvValue, type ProgramView } from './argv.ts';
 import { readCommandLine, type Candidate, type Unreadable } from './command-line.ts';
 import { envValue, readEnv, type ContainerEnv, type PodIdentity } from './env.ts';
 import { mountFor, mountsOf, normalisePath, type MountView, type VolumeView } from './pod.ts';
 import {
   entrypointCommand,
+  isOfficialServerImage,
   GRAMMARS,
   modelcarScript,
   recognise,
@@ -16,7 +17,14 @@ import {
   DOWNLOAD_ENV,
 } from './servers.ts';
 import { parseOciReference, type ParsedModelUri } from './uri.ts';
-import { cacheLocation, readDownloadEnv, readDownloader, redirectFlags } from './downloads.ts';
+import {
+  cacheLocation,
+  networkRedirects,
+  readDownloadEnv,
+  readDownloader,
+  redirectFlags,
+  type PodNetwork,
+} from './downloads.ts';
 import { readHooksAndProbes } from './hooks.ts';
 import { codeEnvInputs, suppliedFileInputs } from './code-env.ts';
 import { overlayInputs } from './overlays.ts';
@@ -190,6 +198,8 @@ export interface ContainerContext {
   budget: { candidates: number };
   /** How many containers of the pod mount each volume. */
   mountCounts?: ReadonlyMap<string, number>;
+  /** The pod's own name resolution: hostAliases and DNS settings that send a host name elsewhere. */
+  podNetwork?: PodNetwork;
 }
 
 const describeProgram = (p: ProgramView, image: string | undefined): string =>
@@ -201,9 +211,12 @@ const describeProgram = (p: ProgramView, image: string | undefined): string =>
         ? `python -m ${p.module}`
         : `${p.program}${p.args[0] && !p.args[0].startsWith('-') ? ` ${p.args[0]}` : ''}`;
 
-/** An emptyDir that no other container of the pod mounts: it starts empty and holds only what this one writes. */
+/**
+ * A volume that starts empty (an emptyDir, a generic ephemeral claim with no data source) and that no other
+ * container of the pod mounts: it holds only what this one writes.
+ */
 const ownScratch = (ctx: ContainerContext, volume: string): boolean =>
-  ctx.volumes.get(volume)?.type === 'emptyDir' && (ctx.mountCounts?.get(volume) ?? 2) <= 1;
+  ctx.volumes.get(volume)?.startsEmpty === true && (ctx.mountCounts?.get(volume) ?? 2) <= 1;
 
 export function readContainer(
   raw: JsonObject,
@@ -309,8 +322,11 @@ function readContainerAs(
     destinations: [],
     unreadable,
     mounts,
+    // A Windows HostProcess container runs as a process on the node itself, outside any container.
     privileged:
-      sc.privileged === true || caps.some((c) => !HARMLESS_CAPS.has(c.toUpperCase().replace(/^CAP_/, ''))),
+      sc.privileged === true ||
+      obj(sc.windowsOptions).hostProcess === true ||
+      caps.some((c) => !HARMLESS_CAPS.has(c.toUpperCase().replace(/^CAP_/, ''))),
     ...(str(raw.targetContainerName) ? { targetContainerName: str(raw.targetContainerName)! } : {}),
     envSnapshot: canonicalJson([[...env.vars.entries()], env.envFrom]),
     namedPaths: namedVolumePaths(
@@ -332,15 +348,24 @@ function readContainerAs(
     addRemote(view, storageUri.value, 'env STORAGE_URI', ctx, undefined);
   else if (storageUri?.kind === 'unknown') unreadable.push(unknownModelVar('STORAGE_URI', storageUri.from));
 
-  if (ctx.kservePatch && image === undefined && command.length === 0) {
+  // An LLMInferenceService container without a command runs the command of KServe's template (merged by
+  // container name) — vLLM serving the component's model — in its own image when it names one.
+  if (ctx.kservePatch && command.length === 0 && (image === undefined || ctx.kservePatch === 'vllm')) {
     // KServe merges this into the runtime's server container, which serves the component's model.
-    const patchArgs = program.kind === 'entrypoint' ? program.args : [];
+    const patchArgs = [
+      ...(ctx.kservePatch === 'vllm' ? additionalVllmArgs(env, unreadable) : []),
+      ...(program.kind === 'entrypoint' ? program.args : []),
+    ];
     const grammar =
       ctx.kservePatch === 'vllm' ? GRAMMARS.VLLM : (ctx.kserveRuntime ?? GRAMMARS.KSERVE_RUNTIME);
+    const officialImage = image === undefined || isOfficialServerImage(grammar, repository);
     view.recognition = {
       grammar,
-      by: `the ${grammar.name} container KServe completes from the serving runtime`,
-      officialImage: true,
+      by:
+        image === undefined
+          ? `the ${grammar.name} container KServe completes from the serving runtime`
+          : `KServe's ${grammar.name} template in image ${repository ?? image}`,
+      officialImage,
     };
     view.runs = `the serving runtime's container (completed by KServe)`;
     if (patchArgs.length > 0 && grammar === GRAMMARS.KSERVE_RUNTIME)
@@ -357,7 +382,7 @@ function readContainerAs(
       clearInert(
         readWithGrammar(
           view,
-          { grammar, args: patchArgs, by: view.recognition.by, officialImage: true },
+          { grammar, args: patchArgs, by: view.recognition.by, officialImage },
           env,
           ctx,
           raw,
@@ -436,6 +461,7 @@ function readContainerAs(
       // runtime (or its LLMInferenceService config): the Pod's own admission judges that image.
       officialImage: recognition.officialImage || (ctx.kservePatch !== undefined && image === undefined),
     };
+    if (program.kind === 'entrypoint') entrypointWorkdir(view, raw, ctx, repository);
     clearInert(readWithGrammar(view, recognition, env, ctx, raw, unknownVars));
   } else if (program.kind === 'script') {
     unreadable.push({
@@ -449,6 +475,43 @@ function readContainerAs(
   }
   readHooksAndProbes(view, raw);
   return view;
+}
+
+/**
+ * An image's entrypoint runs as the image says — for Python servers `python3 -m <server>` (vLLM's image,
+ * KServe's), which imports modules from the working directory before the installed ones. A working
+ * directory on a volume the pod supplies (the container's workingDir, or a volume over the image's own
+ * WORKDIR) can then replace the server's code, as with an explicit `python -m` (programOrigin).
+ */
+function entrypointWorkdir(
+  view: ContainerView,
+  raw: JsonObject,
+  ctx: ContainerContext,
+  repository: string | undefined,
+): void {
+  const written = str(raw.workingDir);
+  const cwd = written !== undefined ? normalisePath(written) : workdirOf(repository);
+  if (cwd === undefined) {
+    if (written !== undefined)
+      view.unreadable.push({
+        where: 'workingDir',
+        value: written,
+        reason: `the working directory ${JSON.stringify(written)} is not a normal absolute path`,
+        remediation: 'write workingDir as a plain absolute path in the image, or leave it unset',
+        relevance: 'always',
+      });
+    return;
+  }
+  const hit = mountFor(cwd, view.mounts);
+  if (!hit || ownScratch(ctx, hit.mount.volume)) return;
+  view.unreadable.push({
+    where: 'workingDir',
+    value: cwd,
+    reason: `the image's entrypoint runs with the working directory ${cwd} on volume "${hit.mount.volume}"; a Python entrypoint (python -m, as vLLM's and KServe's images run) imports modules from there first, so files on that volume can replace the server's code`,
+    remediation:
+      'leave the working directory in the image (unset workingDir, mount nothing over the image WORKDIR), or run the server with an explicit command',
+    relevance: 'always',
+  });
 }
 
 /**
@@ -504,6 +567,39 @@ function programOrigin(
   return undefined;
 }
 
+/**
+ * KServe's LLMInferenceService template runs `eval "vllm serve /mnt/models ... ${VLLM_ADDITIONAL_ARGS} $@"`:
+ * the variable is more vLLM arguments, read by the shell first. Literal words (quotes allowed) are read as
+ * vLLM arguments; anything the shell would do more with (variables, `;`, substitutions) runs commands.
+ */
+const ADDITIONAL_ARGS = 'VLLM_ADDITIONAL_ARGS';
+function additionalVllmArgs(env: ContainerEnv, unreadable: UnreadableInput[]): string[] {
+  const v = envValue(env, ADDITIONAL_ARGS);
+  if (!v) return [];
+  if (v.kind === 'unknown') {
+    unreadable.push({
+      where: `env ${ADDITIONAL_ARGS}`,
+      value: `(from ${v.from})`,
+      reason: `KServe's vLLM template adds ${ADDITIONAL_ARGS} to vLLM's command line, and it comes from ${v.from}, which modelgate does not read at admission`,
+      remediation: `set ${ADDITIONAL_ARGS} literally in the container's env`,
+      relevance: 'always',
+    });
+    return [];
+  }
+  if (v.value.trim() === '') return [];
+  // A leading word keeps simpleShellWords from reading the first argument as a command or an assignment.
+  const words = simpleShellWords(`vllm ${v.value}`)?.slice(1);
+  if (words === undefined)
+    unreadable.push({
+      where: `env ${ADDITIONAL_ARGS}`,
+      value: v.value.length > 200 ? `${v.value.slice(0, 200)}…` : v.value,
+      reason: `KServe's vLLM template evaluates ${ADDITIONAL_ARGS} as shell code (eval), and this value is more than literal words: it can run other commands`,
+      remediation: `give ${ADDITIONAL_ARGS} only vLLM flags and values, quoted with '...' where needed`,
+      relevance: 'always',
+    });
+  return words ?? [];
+}
+
 /** Revision flags of the main model, and variables naming it. */
 const MAIN_REVISION_FLAGS = new Set(['--revision', '--model-revision']);
 const MAIN_MODEL_ENV = new Set(['MODEL_ID', 'STORAGE_URI']);
@@ -554,22 +650,40 @@ function readWithGrammar(
     flagOf(r2.where) === '--code-revision' ||
     (flagOf(r2.where) === '--tokenizer-revision' && !flagsGiven.has('--tokenizer'));
   const revisionsFor = (c: Candidate): (string | undefined)[] =>
-    c.main
-      ? reading.revisions.some(alsoMain)
-        ? [
-            ...(revisions.length > 0 ? revisions : [undefined]),
-            ...reading.revisions.filter(alsoMain).map((r2) => r2.value),
-          ]
-        : revisions
-      : reading.revisions
-          .filter((r2) => flagOf(r2.where) === `${flagOf(c.where)}-revision`)
-          .map((r2) => r2.value);
+    c.revisions
+      ? c.revisions
+      : c.main
+        ? reading.revisions.some(alsoMain)
+          ? [
+              ...(revisions.length > 0 ? revisions : [undefined]),
+              ...reading.revisions.filter(alsoMain).map((r2) => r2.value),
+            ]
+          : revisions
+        : reading.revisions
+            .filter((r2) => flagOf(r2.where) === `${flagOf(c.where)}-revision`)
+            .map((r2) => r2.value);
   const envCandidates: Candidate[] = [];
   const names = new Set<string>([...g.env.keys()]);
   const prefixed = (n: string) =>
     (g.envFlagPrefix !== undefined && n.startsWith(g.envFlagPrefix)) ||
     (g.envConfigPrefixes ?? []).some((p) => n.startsWith(p));
   for (const n of env.vars.keys()) if (prefixed(n)) names.add(n);
+  // An envFrom source may set any variable of those prefixes: settings modelgate cannot read.
+  const prefixes = [
+    ...(g.envFlagPrefix !== undefined ? [g.envFlagPrefix] : []),
+    ...(g.envConfigPrefixes ?? []),
+  ];
+  for (const f of env.envFrom) {
+    const p = prefixes.find((x) => x.startsWith(f.prefix) || f.prefix.startsWith(x));
+    if (p !== undefined)
+      view.unreadable.push({
+        where: f.location,
+        value: f.source.from,
+        reason: `${g.name} reads its settings from ${p}* variables, and ${f.source.from} may set them, which modelgate does not read at admission`,
+        remediation: `set the ${p}* variables ${g.name} needs literally in env`,
+        relevance: 'always',
+      });
+  }
   for (const n of names) {
     const kind = g.env.get(n) ?? (prefixed(n) ? 'config' : undefined);
     const overriddenBy = g.envFlags?.get(n);
@@ -591,6 +705,15 @@ function readWithGrammar(
     } else if (kind === 'revision') {
       if (v.kind === 'unknown') view.unreadable.push(unknownModelVar(n, v.from));
       else if (v.value !== '') revisions.push(v.value);
+    } else if (kind === 'redirect') {
+      // A server that downloads what its image only names (NIM's profiles): the digest binds nothing then.
+      view.unreadable.push({
+        where: `env ${n}`,
+        value: v.kind === 'literal' ? v.value : `(from ${v.from})`,
+        reason: `${n} makes ${g.name} download its model from another place than the one its image names, so neither the image's digest nor the model's name says whose bytes are loaded`,
+        remediation: `remove ${n}`,
+        relevance: g.imageCarriesModel ? 'always' : 'unbound',
+      });
     } else if (kind === 'runtime-load') {
       if (v.kind === 'unknown' || g.runtimeLoadValues?.test(v.value))
         view.unreadable.push(
@@ -642,6 +765,7 @@ function readWithGrammar(
   if (g.role === 'downloader') {
     readDownloader(view, reading, ctx, g);
     readDownloadEnv(view, env, ctx);
+    networkRedirects(view, ctx);
     supplied();
     return reading.inert;
   }
@@ -711,6 +835,7 @@ function readWithGrammar(
   }
   for (const c of reading.caches) cacheLocation(view, c.where, c.value, ctx.volumes);
   readDownloadEnv(view, env, ctx);
+  if (view.models.some((m) => m.kind === 'remote')) networkRedirects(view, ctx);
   hubCache(view, env, ctx);
   if (r.args.some((a) => /^--trust[-_]remote[-_]code(=|$)/.test(a))) trustedCodeCache(view, env, ctx);
   supplied();

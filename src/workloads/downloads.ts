@@ -3,10 +3,11 @@
 // init containers that fetch sources into a volume a server then reads.
 import type { Candidate, CommandLineReading } from './command-line.ts';
 import type { ContainerContext, ContainerView } from './container.ts';
+import { arr, isObj, obj, str, type JsonObject } from '../json/shape.ts';
 import { envValue, isCredentialName, type ContainerEnv } from './env.ts';
 import { HUB_ID, addRemote } from './model-values.ts';
 import { mountFor, normalisePath } from './pod.ts';
-import { DEFAULT_ENDPOINTS, DOWNLOAD_ENV, GRAMMARS, type Grammar } from './servers.ts';
+import { DEFAULT_ENDPOINTS, DOWNLOAD_ENV, DOWNLOAD_ENV_PREFIXES, GRAMMARS, type Grammar } from './servers.ts';
 import { parseModelUri } from './uri.ts';
 
 /** The client's own endpoint, written out: no redirect. A scheme-less S3 endpoint with S3_USE_HTTPS off is plain HTTP. */
@@ -43,10 +44,22 @@ export function readDownloadEnv(view: ContainerView, env: ContainerEnv, ctx: Con
       else if (v.value !== '') cacheLocation(view, `env ${n}`, v.value, ctx.volumes);
     }
   }
+  for (const [n, v] of env.vars) {
+    const prefix = DOWNLOAD_ENV_PREFIXES.find((p) => n.startsWith(p));
+    if (prefix === undefined || isCredentialName(n)) continue;
+    view.unreadable.push({
+      where: `env ${n}`,
+      value: v.kind === 'literal' ? v.value : `(from ${v.from})`,
+      reason: `${n} configures a download client's remote (${prefix}<REMOTE>_...), so a source's name no longer says whose bytes are fetched`,
+      remediation: `remove ${n}, or deliver the model in a volume the runtime verifier checks (or a digest-pinned image)`,
+      relevance: 'unbound',
+    });
+  }
   for (const f of env.envFrom)
     if (
       !isCredentialName(f.prefix) &&
-      [...DOWNLOAD_ENV.keys()].some((n) => n.startsWith(f.prefix)) &&
+      ([...DOWNLOAD_ENV.keys()].some((n) => n.startsWith(f.prefix)) ||
+        DOWNLOAD_ENV_PREFIXES.some((p) => p.startsWith(f.prefix) || f.prefix.startsWith(p))) &&
       !f.source.secret
     )
       view.unreadable.push({
@@ -151,5 +164,78 @@ export function readDownloader(
       continue;
     }
     addRemote(view, value, source.where, ctx, destinationVolume);
+  }
+}
+
+/** A pod's name resolution, as far as it can send a download host elsewhere. */
+export interface PodNetwork {
+  /** Host names the pod's hostAliases map to addresses of the deployer's choosing. */
+  aliases: string[];
+  /** The pod's own DNS servers or search domains (dnsPolicy None, dnsConfig), described. */
+  dns?: string;
+}
+
+export function podNetworkOf(spec: JsonObject): PodNetwork {
+  const aliases = arr(spec.hostAliases).flatMap((a) =>
+    isObj(a) ? arr(a.hostnames).filter((h): h is string => typeof h === 'string') : [],
+  );
+  const cfg = obj(spec.dnsConfig);
+  const nameservers = arr(cfg.nameservers).filter((n): n is string => typeof n === 'string');
+  const searches = arr(cfg.searches).filter((n): n is string => typeof n === 'string');
+  const parts = [
+    ...(str(spec.dnsPolicy) === 'None' ? ['dnsPolicy None'] : []),
+    ...(nameservers.length > 0 ? [`nameservers ${nameservers.join(', ')}`] : []),
+    ...(searches.length > 0 ? [`search domains ${searches.join(', ')}`] : []),
+  ];
+  return { aliases, ...(parts.length > 0 ? { dns: parts.join('; ') } : {}) };
+}
+
+/** Files that decide where a host name resolves, and the system's trusted certificate authorities. */
+const RESOLVER_FILES = [
+  '/etc/hosts',
+  '/etc/resolv.conf',
+  '/etc/nsswitch.conf',
+  '/etc/host.conf',
+  '/etc/gai.conf',
+];
+const TRUST_DIRS = ['/etc/ssl', '/etc/pki', '/etc/ca-certificates', '/etc/ca-certificates.conf'];
+const within = (a: string, b: string) => a === b || a.startsWith(`${b}/`);
+
+/**
+ * Whatever sends a download host to another address (hostAliases, the pod's own DNS, a file over
+ * /etc/hosts or /etc/resolv.conf), or makes another certificate authority trusted (a volume over
+ * /etc/ssl, /etc/pki): with both, or over plain HTTP, a server at the deployer's address serves any bytes
+ * under a source's name — the effect of HF_ENDPOINT. Read for containers that download at run time.
+ */
+export function networkRedirects(view: ContainerView, ctx: ContainerContext): void {
+  const add = (where: string, value: string, reason: string, remediation: string) =>
+    view.unreadable.push({ where, value, reason, remediation, relevance: 'unbound' });
+  const net = ctx.podNetwork;
+  if (net && net.aliases.length > 0)
+    add(
+      'hostAliases',
+      net.aliases.slice(0, 8).join(', '),
+      `the pod's hostAliases send ${net.aliases.slice(0, 3).join(', ')}${net.aliases.length > 3 ? ', ...' : ''} to addresses the pod chooses, so a download may come from another server than the source names`,
+      'remove hostAliases from the pod',
+    );
+  if (net?.dns)
+    add(
+      'dnsConfig',
+      net.dns,
+      `the pod resolves host names with its own DNS settings (${net.dns}), so a download may come from another server than the source names`,
+      'use the cluster DNS (remove dnsPolicy None and dnsConfig nameservers and searches)',
+    );
+  for (const m of view.mounts) {
+    const file = RESOLVER_FILES.find((f) => within(m.mountPath, f));
+    const trust = TRUST_DIRS.find((d) => within(m.mountPath, d) || within(d, m.mountPath));
+    if (file === undefined && trust === undefined) continue;
+    add(
+      `volumeMounts ${m.volume}`,
+      m.mountPath,
+      file !== undefined
+        ? `volume "${m.volume}" is mounted over ${file}, which decides where host names resolve, so a download may come from another server than the source names`
+        : `volume "${m.volume}" is mounted over ${trust}, the certificate authorities the container trusts, so a server the pod chooses can pass for the source`,
+      `do not mount over ${file ?? trust}`,
+    );
   }
 }

@@ -263,7 +263,7 @@ describe('extractModelReferences on pod specs', () => {
     expect(image.containers[0]!.recognition).toBeUndefined();
   });
 
-  it('the AWS S3 endpoint, written out, redirects nothing; over plain HTTP, or any other host, it does', () => {
+  it('the AWS S3 endpoint, written out, redirects nothing; over plain HTTP, unverified TLS, or any other host, it does', () => {
     const redirects = (env: { name: string; value: string }[]) => {
       const spec = podSpec(withArgs('--model', 'org/m'));
       (spec.containers as Record<string, unknown>[])[0]!.env = env;
@@ -278,7 +278,13 @@ describe('extractModelReferences on pod specs', () => {
         { name: 'S3_ENDPOINT', value: 's3.amazonaws.com' },
         { name: 'S3_USE_HTTPS', value: '0' },
       ]),
-    ).toEqual(['env S3_ENDPOINT']);
+    ).toEqual(['env S3_ENDPOINT', 'env S3_USE_HTTPS']);
+    // TLS off (or not verified) is a redirect of its own; on, the default, it is nothing.
+    expect(redirects([{ name: 'S3_VERIFY_SSL', value: 'false' }])).toEqual(['env S3_VERIFY_SSL']);
+    expect(redirects([{ name: 'S3_USE_HTTPS', value: '1' }])).toEqual([]);
+    expect(redirects([{ name: 'RCLONE_CONFIG_S3_ENDPOINT', value: 'https://x' }])).toEqual([
+      'env RCLONE_CONFIG_S3_ENDPOINT',
+    ]);
     expect(redirects([{ name: 'S3_ENDPOINT', value: 's3.amazonaws.com.evil.example' }])).toEqual([
       'env S3_ENDPOINT',
     ]);
@@ -407,5 +413,89 @@ describe('extractModelReferences on pod specs', () => {
       ),
       { numRuns: 1000 },
     );
+  });
+});
+
+describe('settings servers read from prefixed variables', () => {
+  const torchserve = (container: Record<string, unknown>) =>
+    extractModelReferences(
+      pod('p', {
+        containers: [
+          {
+            name: 'ts',
+            image: 'pytorch/torchserve@' + DIGEST,
+            command: ['torchserve', '--start', '--model-store', '/models'],
+            ...container,
+          },
+        ],
+      }),
+    )!.containers[0]!.unreadable.map((u) => u.where);
+
+  it("TorchServe's TS_<PROPERTY> variables override its configuration: unreadable, also from envFrom", () => {
+    expect(torchserve({})).toEqual([]);
+    expect(torchserve({ env: [{ name: 'TS_ENABLE_MODEL_API', value: 'true' }] })).toEqual([
+      'env TS_ENABLE_MODEL_API',
+    ]);
+    expect(
+      torchserve({ envFrom: [{ prefix: 'TS_', configMapRef: { name: 'ts' } }] }).some((w) =>
+        w.startsWith('envFrom'),
+      ),
+    ).toBe(true);
+  });
+});
+
+describe('volumes that start empty', () => {
+  const cacheOn = (claimSpec: Record<string, unknown>) => {
+    const spec = podSpec(withArgs('--model', 'org/m'));
+    Object.assign((spec.containers as Record<string, unknown>[])[0]!, {
+      env: [{ name: 'TRITON_CACHE_DIR', value: '/cache/triton' }],
+      volumeMounts: [{ name: 'c', mountPath: '/cache' }],
+    });
+    spec.volumes = [
+      {
+        name: 'c',
+        ephemeral: {
+          volumeClaimTemplate: {
+            spec: {
+              accessModes: ['ReadWriteOnce'],
+              resources: { requests: { storage: '1Gi' } },
+              ...claimSpec,
+            },
+          },
+        },
+      },
+    ];
+    return extractModelReferences(pod('p', spec))!.containers[0]!.unreadable.map((u) => u.where);
+  };
+
+  it('a generic ephemeral claim is empty like an emptyDir, unless it is populated or binds an existing volume', () => {
+    expect(cacheOn({})).toEqual([]);
+    for (const s of [
+      { dataSource: { kind: 'VolumeSnapshot', name: 's' } },
+      { dataSourceRef: { kind: 'PersistentVolumeClaim', name: 'c' } },
+      { volumeName: 'pv-with-data' },
+      { selector: { matchLabels: { prefilled: 'yes' } } },
+    ])
+      expect(cacheOn(s), JSON.stringify(s)).toEqual(['env TRITON_CACHE_DIR']);
+  });
+});
+
+describe('NVIDIA NIM settings', () => {
+  const nim = (env: { name: string; value: string }[]) =>
+    extractModelReferences(
+      pod('p', {
+        containers: [{ name: 'nim', image: `nvcr.io/nim/meta/llama-3.1-8b-instruct@${DIGEST}`, env }],
+      }),
+    )!.containers[0]!.unreadable.map((u) => [u.where, u.relevance]);
+
+  it('a repository override is refused whatever binds the image; adapters re-read at run time are run-time loading', () => {
+    expect(nim([])).toEqual([]);
+    expect(nim([{ name: 'NIM_REPOSITORY_OVERRIDE', value: 's3://bucket/nim' }])).toEqual([
+      ['env NIM_REPOSITORY_OVERRIDE', 'always'],
+    ]);
+    expect(nim([{ name: 'NIM_PEFT_REFRESH_INTERVAL', value: '0' }])).toEqual([]);
+    expect(nim([{ name: 'NIM_PEFT_REFRESH_INTERVAL', value: '30' }])).toEqual([
+      ['env NIM_PEFT_REFRESH_INTERVAL', 'always'],
+    ]);
   });
 });

@@ -15,6 +15,7 @@ import {
 } from './container.ts';
 import { groupOfApiVersion, isSupportedKind } from './kinds.ts';
 import type { PodIdentity } from './env.ts';
+import { podNetworkOf } from './downloads.ts';
 import { podTemplates, volumesOf, type VolumeView } from './pod.ts';
 import { GRAMMARS, type Grammar } from './servers.ts';
 import {
@@ -386,6 +387,53 @@ function collectContainer(
 export const KSERVE_DOWNLOAD_VOLUME = 'kserve-provision-location';
 const KSERVE_DOWNLOAD = { volume: KSERVE_DOWNLOAD_VOLUME };
 
+/**
+ * A KServe component's (or model field's) storage: `storageUri`, the `storageUris` list (each downloaded by
+ * the storage initializer, to its `path` under /mnt/models), and `storage` (a storage Secret's key and path,
+ * which modelgate does not read). Any other field named `storage...` may name what KServe downloads too:
+ * unreadable rather than ignored.
+ */
+function scanKServeStorage(s: JsonObject, name: string, at: string, c: Collector): void {
+  const uri = str(s.storageUri);
+  if (uri) c.addUri(uri, `${name}`, `${at}.storageUri`, 'storage-initializer', KSERVE_DOWNLOAD);
+  arr(s.storageUris).forEach((e, i) => {
+    const u = isObj(e) ? str(e.uri) : undefined;
+    if (u)
+      c.addUri(
+        u,
+        `${name} storageUris[${i}]`,
+        `${at}.storageUris[${i}].uri`,
+        'storage-initializer',
+        KSERVE_DOWNLOAD,
+      );
+    else
+      c.unclassify({
+        location: `${at}.storageUris[${i}]`,
+        value: JSON.stringify(e ?? null).slice(0, 200),
+        reason:
+          'a storageUris entry without a uri string: modelgate cannot tell what KServe downloads for it',
+      });
+  });
+  if (isObj(s.storage))
+    c.unclassify({
+      location: `${at}.storage`,
+      value: `${str(s.storage.key) ?? ''}:${str(s.storage.path) ?? ''}`,
+      reason:
+        'the model location comes from a storage Secret, which modelgate does not read; use storageUri or declare the model in the annotation',
+    });
+  for (const k of Object.keys(s))
+    if (/^storage/i.test(k) && !['storageUri', 'storageUris', 'storage'].includes(k))
+      c.unclassify({
+        location: `${at}.${k}`,
+        value: JSON.stringify(s[k] ?? null).slice(0, 200),
+        reason: `${k} is a storage field modelgate does not read, and KServe may download a model from it; use storageUri`,
+      });
+}
+
+/** KServe's storage initializer downloads into /mnt/models for this component or model field. */
+const downloadsModel = (s: JsonObject): boolean =>
+  str(s.storageUri) !== undefined || arr(s.storageUris).length > 0;
+
 function scanKServeComponent(kind: string, spec: JsonObject, c: Collector): void {
   if (kind === 'InferenceService') {
     for (const comp of ['predictor', 'transformer', 'explainer']) {
@@ -393,34 +441,9 @@ function scanKServeComponent(kind: string, spec: JsonObject, c: Collector): void
       if (!isObj(s)) continue;
       for (const f of KSERVE_MODEL_FIELDS) {
         const m = s[f];
-        if (!isObj(m)) continue;
-        const uri = str(m.storageUri);
-        if (uri)
-          c.addUri(
-            uri,
-            `${comp} ${f}`,
-            `spec.${comp}.${f}.storageUri`,
-            'storage-initializer',
-            KSERVE_DOWNLOAD,
-          );
-        if (isObj(m.storage)) {
-          c.unclassify({
-            location: `spec.${comp}.${f}.storage`,
-            value: `${str(m.storage.key) ?? ''}:${str(m.storage.path) ?? ''}`,
-            reason:
-              'the model location comes from a storage Secret, which modelgate does not read; use storageUri or declare the model in the annotation',
-          });
-        }
+        if (isObj(m)) scanKServeStorage(m, `${comp} ${f}`, `spec.${comp}.${f}`, c);
       }
-      const top = str(s.storageUri);
-      if (top)
-        c.addUri(
-          top,
-          `${comp} storageUri`,
-          `spec.${comp}.storageUri`,
-          'storage-initializer',
-          KSERVE_DOWNLOAD,
-        );
+      scanKServeStorage(s, `${comp} storageUri`, `spec.${comp}`, c);
     }
   } else if (kind === 'LLMInferenceService') {
     const model = obj(spec.model);
@@ -495,6 +518,7 @@ export function extractModelReferences(object: unknown): WorkloadModels | undefi
     kind === 'LLMInferenceService' ? 'vllm' : kind === 'InferenceService' ? 'runtime' : undefined;
   podSpecs.forEach((pod, p) => {
     scanImageVolumes(pod, p, c);
+    const podNetwork = podNetworkOf(pod.spec);
     const mountCounts = new Map<string, number>();
     for (const field of FIELDS)
       for (const ct of arr(pod.spec[field]))
@@ -513,6 +537,7 @@ export function extractModelReferences(object: unknown): WorkloadModels | undefi
           volumes: pod.volumes,
           budget,
           mountCounts,
+          podNetwork,
           ...(location ? { location } : {}),
           ...(kservePatch ? { kservePatch } : {}),
           ...extra,
@@ -533,7 +558,7 @@ export function extractModelReferences(object: unknown): WorkloadModels | undefi
         const runtime = str(m.runtime) === undefined && format ? KSERVE_FORMAT_RUNTIMES[format] : undefined;
         extra = {
           ...(runtime ? { kserveRuntime: runtime } : {}),
-          ...(str(m.storageUri) || str(pod.spec.storageUri) ? { kserveModelDir: true } : {}),
+          ...(downloadsModel(m) || downloadsModel(pod.spec) ? { kserveModelDir: true } : {}),
         };
         read({ ...m, name: str(m.name) ?? 'kserve-container' }, 'containers', 0, `${pod.path}.${f}`);
         extra = {};

@@ -31,8 +31,28 @@ const CODE_LOCATIONS = [
   '/etc/pip.conf',
   '/opt/conda',
 ];
-/** Inside $HOME: Python's user site (its .pth files run at start-up) and clients' configuration files. */
-const HOME_CODE_LOCATIONS = ['.local', '.aws', '.boto', '.config', '.huggingface', '.pip', '.netrc'];
+/**
+ * Inside $HOME: Python's user site (its .pth files run at start-up), clients' configuration files, and the
+ * caches of compiled code that servers load instead of compiling again — vLLM's torch.compile cache
+ * (~/.cache/vllm), torch extensions, FlashInfer and DeepGEMM JIT builds, outlines' pickled cache
+ * (~/.cache/...), Triton's kernels (~/.triton) and CUDA's JIT cache (~/.nv). The Hugging Face cache under
+ * ~/.cache is data, judged as a download cache (container.ts hubCache; its modules/ with
+ * --trust-remote-code).
+ */
+const HOME_CODE_LOCATIONS = [
+  '.local',
+  '.aws',
+  '.boto',
+  '.config',
+  '.huggingface',
+  '.pip',
+  '.netrc',
+  '.cache',
+  '.triton',
+  '.nv',
+];
+/** TorchInductor's default cache, /tmp/torchinductor_<user>: compiled kernels it loads (any user). */
+const INDUCTOR_CACHE = '/tmp/torchinductor_';
 /** Data, not code, under the locations above (time zones, mounted read-only from the host). */
 const NOT_CODE = ['/usr/share/zoneinfo'];
 
@@ -51,15 +71,20 @@ function codeLocationInputs(
     ...CODE_LOCATIONS,
     ...HOME_CODE_LOCATIONS.map((l) => `${home === '/' ? '' : home}/${l}`),
   ];
+  const hfCache = `${home === '/' ? '' : home}/.cache/huggingface`;
   for (const m of view.mounts) {
     // An emptyDir only this container mounts starts empty and holds only what the container itself writes.
-    if (NOT_CODE.some((n) => within(m.mountPath, n)) || ownScratch(m.volume)) continue;
-    const hit = locations.find((l) => within(m.mountPath, l) || within(l, m.mountPath));
+    if ([...NOT_CODE, hfCache].some((n) => within(m.mountPath, n)) || ownScratch(m.volume)) continue;
+    const hit =
+      locations.find((l) => within(m.mountPath, l) || within(l, m.mountPath)) ??
+      (m.mountPath.startsWith(INDUCTOR_CACHE) || within(`${INDUCTOR_CACHE}root`, m.mountPath)
+        ? `${INDUCTOR_CACHE}<user>`
+        : undefined);
     if (hit === undefined) continue;
     out.push({
       where: `volumeMounts ${m.volume}`,
       value: m.mountPath,
-      reason: `volume "${m.volume}" is mounted at ${m.mountPath}, over ${hit}, where the container's programs, libraries or start-up settings come from: the pod would replace code the image ships, and that code decides what is loaded`,
+      reason: `volume "${m.volume}" is mounted at ${m.mountPath}, over ${hit}, where the container's programs, libraries, start-up settings or compiled-code caches come from: the pod would replace code the image ships, and that code decides what is loaded`,
       remediation: `mount the volume elsewhere (data under /data, /models or /mnt); put programs and their settings in the image`,
       relevance: 'always',
     });

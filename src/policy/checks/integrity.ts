@@ -150,6 +150,11 @@ function nodeWide(
       `${pod.path}.hostPID is true: its containers can reach every process's files on the node, including the verified model files of other pods`,
       'remove hostPID',
     );
+  if (obj(obj(pod.spec.securityContext).windowsOptions).hostProcess === true)
+    add(
+      `${pod.path}.securityContext.windowsOptions.hostProcess is true: its containers run as processes on the node itself, outside any container, and can change the verified model files of every pod there`,
+      'remove hostProcess (node agents belong in namespaces no model policy selects)',
+    );
   for (const v of pod.volumes.values()) {
     if (v.type !== 'hostPath') continue;
     const path = str(obj(v.spec.hostPath).path) ?? '/';
