@@ -110,33 +110,74 @@ export interface NamedPath {
   value: string;
 }
 
-/** More named paths than this in one container are not read on (the first ones are checked). */
+/**
+ * More named paths than this in one container are not read on: the container is refused (a path past the
+ * cap would go unchecked).
+ */
 const MAX_NAMED_PATHS = 256;
 
-/** Absolute paths in command-line and environment text that fall on the container's volumes. */
+/** A relative token that may name a file: `./x`, `../x`, `.gitattributes`, `dir/file`, `file.ext`. */
+const RELATIVE_FILE = /^(?:\.|[\w@+-][\w.@+-]*(?:\/|\.[A-Za-z]))/;
+
+/**
+ * Paths in command-line and environment text that fall on the container's volumes: absolute ones, and
+ * relative ones (a `./x`, `dir/file` or `file.ext` token) when the working directory is on a volume — the
+ * server opens them there. A path through `..` on a volume, or more than MAX_NAMED_PATHS of them, is
+ * unreadable: the signature check must see every path the container names inside a model.
+ */
 function namedVolumePaths(
-  argv: readonly { where: string; value: string }[],
+  argv: readonly { where: string; value: string; relative: boolean }[],
   mounts: readonly MountView[],
-): NamedPath[] {
-  const out: NamedPath[] = [];
-  if (mounts.length === 0) return out;
+  cwd: string | undefined,
+): { paths: NamedPath[]; problems: UnreadableInput[] } {
+  const paths: NamedPath[] = [];
+  const problems: UnreadableInput[] = [];
+  if (mounts.length === 0) return { paths, problems };
+  const cwdOnVolume = cwd !== undefined && mountFor(cwd, mounts) !== undefined ? cwd : undefined;
   const seen = new Set<string>();
-  for (const { where, value } of argv) {
+  for (const { where, value, relative } of argv) {
     // Flag values (--x=/p), lists (a=/p,b=/q), JSON ({"path": "/p"}) and PATH-like lists (/p:/q).
     for (const t of value.split(/[\s:,;="'{}[\]]+/)) {
-      if (out.length >= MAX_NAMED_PATHS) return out;
-      if (!t.startsWith('/')) continue;
-      const path = normalisePath(t);
-      const hit = path !== undefined ? mountFor(path, mounts) : undefined;
+      const absolute = t.startsWith('/')
+        ? t
+        : relative && cwdOnVolume !== undefined && RELATIVE_FILE.test(t) && !t.startsWith('-')
+          ? `${cwdOnVolume}/${t}`
+          : undefined;
+      if (absolute === undefined) continue;
+      const path = normalisePath(absolute);
+      if (path === undefined) {
+        // `..` after a symlink leaves where the text says: refuse it when any of it lies on a volume.
+        const before = normalisePath(absolute.slice(0, absolute.search(/\/\.\.(?:\/|$)/)) || '/');
+        if (before !== undefined && mountFor(before, mounts) !== undefined && problems.length === 0)
+          problems.push({
+            where,
+            value: t.length > 200 ? `${t.slice(0, 200)}…` : t,
+            reason: `the path goes through ".." on a volume, so modelgate cannot tell which file it names (a symlink changes where ".." leads) nor check that a model's signature covers it`,
+            remediation: 'write the path without ".." segments',
+            relevance: 'always',
+          });
+        continue;
+      }
+      const hit = mountFor(path, mounts);
       if (!hit) continue;
       const pathInVolume = [hit.mount.subPath, hit.rest].filter((x) => x !== undefined && x !== '').join('/');
       const key = `${hit.mount.volume}\u0000${pathInVolume}`;
       if (seen.has(key)) continue;
+      if (paths.length >= MAX_NAMED_PATHS) {
+        problems.push({
+          where,
+          value: t.length > 200 ? `${t.slice(0, 200)}…` : t,
+          reason: `the container names more than ${MAX_NAMED_PATHS} different paths on its volumes; modelgate checks a bounded number of them against the models' signatures and refuses the rest`,
+          remediation: `name at most ${MAX_NAMED_PATHS} paths on volumes (pass a directory rather than its files)`,
+          relevance: 'always',
+        });
+        return { paths, problems };
+      }
       seen.add(key);
-      out.push({ volume: hit.mount.volume, pathInVolume, where, value: t });
+      paths.push({ volume: hit.mount.volume, pathInVolume, where, value: t });
     }
   }
-  return out;
+  return { paths, problems };
 }
 
 /** More models than this in one container is not a real server's command line: refused, not read on. */
@@ -306,6 +347,19 @@ function readContainerAs(
     if (asCommand) program = programOf(asCommand, []);
   }
   const mounts = mountsOf(raw);
+  // Relative paths in the command line are opened in the working directory (environment values are not
+  // read as relative paths: LANG=en_US.UTF-8 names no file).
+  const named = namedVolumePaths(
+    [
+      ...expandedCommand.map((value, i) => ({ where: `command[${i}]`, value, relative: i > 0 })),
+      ...expandedArgs.map((value, i) => ({ where: `args[${i}]`, value, relative: true })),
+      ...[...env.vars].flatMap(([name, v]) =>
+        v.kind === 'literal' ? [{ where: `env ${name}`, value: v.value, relative: false }] : [],
+      ),
+    ],
+    mounts,
+    normalisePath(str(raw.workingDir) ?? '') ?? workdirOf(repository),
+  );
   const sc = obj(raw.securityContext);
   const caps = arr(obj(sc.capabilities).add).filter((c): c is string => typeof c === 'string');
   const view: ContainerView = {
@@ -329,18 +383,10 @@ function readContainerAs(
       caps.some((c) => !HARMLESS_CAPS.has(c.toUpperCase().replace(/^CAP_/, ''))),
     ...(str(raw.targetContainerName) ? { targetContainerName: str(raw.targetContainerName)! } : {}),
     envSnapshot: canonicalJson([[...env.vars.entries()], env.envFrom]),
-    namedPaths: namedVolumePaths(
-      [
-        ...expandedCommand.map((value, i) => ({ where: `command[${i}]`, value })),
-        ...expandedArgs.map((value, i) => ({ where: `args[${i}]`, value })),
-        ...[...env.vars].flatMap(([name, v]) =>
-          v.kind === 'literal' ? [{ where: `env ${name}`, value: v.value }] : [],
-        ),
-      ],
-      mounts,
-    ),
+    namedPaths: named.paths,
     raw,
   };
+  unreadable.push(...named.problems);
 
   // KServe custom containers read STORAGE_URI, and KServe's webhook downloads it into /mnt/models.
   const storageUri = env.vars.get('STORAGE_URI');

@@ -2069,7 +2069,79 @@ export const HOLES: ReviewCase[] = [
     "KServe merges the LLMInferenceServiceConfig objects baseRefs names (namespaced, editable by the deployer) into the spec: their template's image, command, env and init containers are not in the object. As with H57 (a ServingRuntime), the object is judged by what it says and the merged containers in the Pods",
     "src/workloads/extract.ts:364 (scanKServeComponent does not read baseRefs). Limitation: keep Pods in every policy's kinds (docs/policy.md)",
   ),
+  // ── signature-scope, round 5: paths a container names that the read-path check did not see ───────────
+  hole(
+    'H103',
+    'signature-scope',
+    '256 harmless paths on a scratch volume, then a chat template from an ignored folder of the signed model',
+    signedReadPod(
+      {
+        command: [
+          'vllm',
+          'serve',
+          '/models/m',
+          ...Array.from({ length: 260 }, (_, i) => `--x${i}=/scratch/f${i}`),
+          '--chat-template',
+          '/models/m/ignore-me/chat.jinja',
+        ],
+      },
+      [{ name: 's', mountPath: '/scratch' }],
+      [{ name: 's', emptyDir: {} }],
+    ),
+    'named paths were collected up to a cap of 256 per container and the rest dropped silently: the 257th path (an unsigned chat template under an ignored folder of the signed model) reached neither the admission check nor the runtime verifier',
+    'src/workloads/container.ts:127 (namedVolumePaths returned at MAX_NAMED_PATHS without a finding). Class: a bound on what is read must refuse what it did not read',
+  ),
+  hole(
+    'H104',
+    'signature-scope',
+    'a chat template named through ".." inside the signed model',
+    signedReadPod({
+      command: ['vllm', 'serve', '/models/m', '--chat-template', '/models/m/x/../ignore-me/chat.jinja'],
+    }),
+    'normalisePath refuses ".." by returning nothing, and namedVolumePaths skipped such a path: the server opens ignore-me/chat.jinja (unsigned, excused by the signature) and no check saw it',
+    'src/workloads/container.ts:129-131 (a path normalisePath rejects was skipped, not refused). Class: a path modelgate cannot place is a finding, never "no path"',
+  ),
+  hole(
+    'H105',
+    'signature-scope',
+    'relative paths opened in a working directory inside the signed model (ignore-me/chat.jinja, ./.gitattributes)',
+    signedReadPod({
+      command: ['vllm', 'serve', '.', '--chat-template', './.gitattributes'],
+      workingDir: '/models/m',
+    }),
+    "the server opens relative paths in its working directory: with workingDir on the signed volume, --chat-template ./.gitattributes reads a file model signing always ignores (attacker's Jinja under a valid signature). Only absolute paths were collected",
+    'src/workloads/container.ts:128 (tokens not starting with "/" were skipped whatever the working directory). Class: a relative path names a file in the working directory; resolve it there',
+  ),
 ];
+
+/** vLLM reading the signed PVC (ClusterModelPolicy signed), plus what the case adds. */
+function signedReadPod(container: Obj, extraMounts: Obj[] = [], extraVolumes: Obj[] = []): Obj {
+  return pod(
+    'signed',
+    {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          ...container,
+          volumeMounts: [{ name: 'w', mountPath: '/models/m', readOnly: true }, ...extraMounts],
+        },
+      ],
+      volumes: [
+        { name: 'w', persistentVolumeClaim: { claimName: 'models-llama', readOnly: true } },
+        ...extraVolumes,
+      ],
+    },
+    annotate([
+      {
+        name: 'llama',
+        volume: 'w',
+        digest: SIGNED,
+        signature: { configMapRef: { name: 'model-sig', key: 'model.sig' } },
+      },
+    ]),
+  );
+}
 
 function endpointPod(ep: string): Obj {
   return pod(
@@ -2594,6 +2666,27 @@ export const FALSE_POSITIVES: ReviewCase[] = [
     },
     "KServe merges the container by name into its template: the template's command (vllm serve /mnt/models ... ${VLLM_ADDITIONAL_ARGS}) runs in the image the object pins, serving spec.model.uri. modelgate read the container as the image's own entrypoint with no model named, so vLLM's built-in default (facebook/opt-125m) was checked and refused",
     'src/workloads/container.ts:275 (only a container with neither image nor command is read as the template KServe completes)',
+  ),
+  falsePositive(
+    'FP23',
+    'vLLM serving "." from a working directory inside the signed model, with ordinary flags and LANG',
+    signedReadPod({
+      command: [
+        'vllm',
+        'serve',
+        '.',
+        '--host',
+        '0.0.0.0',
+        '--port',
+        '8000',
+        '--served-model-name',
+        'llama-3.1-8b',
+      ],
+      workingDir: '/models/m',
+      env: [{ name: 'LANG', value: 'en_US.UTF-8' }],
+    }),
+    'relative paths are read in the working directory (H105); flag values that name no file (an address, a port, a served name) and environment values are not read as paths',
+    'src/workloads/container.ts:132 (RELATIVE_FILE: only ./x, dir/file and file.ext tokens in command and args)',
   ),
 ];
 
