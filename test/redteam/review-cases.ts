@@ -2112,6 +2112,39 @@ export const HOLES: ReviewCase[] = [
     "the server opens relative paths in its working directory: with workingDir on the signed volume, --chat-template ./.gitattributes reads a file model signing always ignores (attacker's Jinja under a valid signature). Only absolute paths were collected",
     'src/workloads/container.ts:128 (tokens not starting with "/" were skipped whatever the working directory). Class: a relative path names a file in the working directory; resolve it there',
   ),
+  hole(
+    'H106',
+    'signature-scope',
+    'the declared subPath spelled "./llama", and a second mount of the volume at subPath "llama" naming an ignored file',
+    pod(
+      'signed',
+      {
+        containers: [
+          {
+            name: 'server',
+            image: VLLM,
+            command: ['vllm', 'serve', '/models/m', '--chat-template', '/x/ignore-me/chat.jinja'],
+            volumeMounts: [
+              { name: 'w', mountPath: '/models/m', subPath: './llama', readOnly: true },
+              { name: 'w', mountPath: '/x', subPath: 'llama', readOnly: true },
+            ],
+          },
+        ],
+        volumes: [{ name: 'w', persistentVolumeClaim: { claimName: 'models-llama', readOnly: true } }],
+      },
+      annotate([
+        {
+          name: 'llama',
+          volume: 'w',
+          subPath: './llama',
+          digest: SIGNED,
+          signature: { configMapRef: { name: 'model-sig', key: 'model.sig' } },
+        },
+      ]),
+    ),
+    'subPaths were compared as written: "llama/ignore-me/chat.jinja" does not start with "./llama/", so the path read through the second mount was outside the model as modelgate saw it and never checked, while the kubelet mounts one directory for both spellings ("llama/" likewise)',
+    'src/workloads/extract.ts:261-265 with src/workloads/pod.ts:197 and src/workloads/annotation.ts:125 (subPath kept as written). Class: one spelling per path before any comparison',
+  ),
 ];
 
 /** vLLM reading the signed PVC (ClusterModelPolicy signed), plus what the case adds. */
