@@ -12,6 +12,7 @@ import {
   GRAMMARS,
   modelcarScript,
   recognise,
+  shellEntrypoint,
   type Grammar,
   type Recognition,
   DOWNLOAD_ENV,
@@ -509,6 +510,7 @@ function readContainerAs(
     };
     if (program.kind === 'entrypoint') entrypointWorkdir(view, raw, ctx, repository);
     clearInert(readWithGrammar(view, recognition, env, ctx, raw, unknownVars));
+    if (program.kind === 'entrypoint') readShellEntrypoint(view, expandedArgs, env, ctx, repository);
   } else if (program.kind === 'script') {
     unreadable.push({
       where: 'command',
@@ -652,6 +654,45 @@ const MAIN_MODEL_ENV = new Set(['MODEL_ID', 'STORAGE_URI']);
 
 function describeUnknown(v: (EnvValue & { via?: string }) | undefined): string {
   return v?.kind === 'unknown' ? v.from : 'a source modelgate does not read';
+}
+
+/**
+ * An official image whose entrypoint script passes its arguments through the shell unquoted (servers.ts
+ * SHELL_ENTRYPOINTS): an argument with white space or glob characters, or an empty one, reaches the server
+ * as other arguments than the ones modelgate read; a model the script downloads from the environment
+ * replaces the one the server is told to load.
+ */
+function readShellEntrypoint(
+  view: ContainerView,
+  args: readonly string[],
+  env: ContainerEnv,
+  ctx: ContainerContext,
+  repository: string | undefined,
+): void {
+  const shell = shellEntrypoint(repository);
+  if (!shell) return;
+  const i = args.findIndex((a) => a === '' || /[\s*?[]/.test(a));
+  if (i >= 0)
+    view.unreadable.push({
+      where: `args[${i}]`,
+      value: args[i]!.length > 200 ? `${args[i]!.slice(0, 200)}…` : args[i]!,
+      reason: `the entrypoint of image ${repository} passes its arguments to the server through the shell unquoted ($@), which splits this one at white space, expands * ? [ as file names and drops it when empty, so the server sees other arguments than modelgate read`,
+      remediation:
+        'give every option and value as its own argument, without spaces, *, ? or [ and not empty (or set command to run the server directly)',
+      relevance: 'always',
+    });
+  for (const name of shell.downloadEnv) {
+    const v = env.vars.get(name);
+    if (v?.kind === 'literal' && v.value !== '')
+      addRemote(
+        view,
+        v.value,
+        `env ${name} (the image's entrypoint downloads it and serves it)`,
+        ctx,
+        undefined,
+      );
+    else if (v?.kind === 'unknown') view.unreadable.push(unknownModelVar(name, v.from));
+  }
 }
 
 function unknownModelVar(name: string, from: string): UnreadableInput {

@@ -1019,6 +1019,27 @@ const IMAGES: {
   },
 ];
 
+/**
+ * Official images whose entrypoint is a shell script around the server (Hugging Face's Google Cloud
+ * containers: `text-generation-launcher $@`, after downloading `gs://$AIP_STORAGE_URI` into /tmp/model and
+ * exporting MODEL_ID to it). The unquoted `$@` splits each argument at white space, expands glob characters
+ * and drops empty arguments, so the server sees other arguments than the pod gives; `downloadEnv` names the
+ * variables whose value the script downloads and then serves.
+ */
+const SHELL_ENTRYPOINTS: { repository: RegExp; downloadEnv: readonly string[] }[] = [
+  {
+    repository: /^us-docker\.pkg\.dev\/deeplearning-platform-release\/gcr\.io\/huggingface-[a-z0-9._-]+$/,
+    downloadEnv: ['AIP_STORAGE_URI'],
+  },
+];
+
+/** For an official image whose entrypoint script re-reads its arguments in the shell: what it downloads. */
+export function shellEntrypoint(
+  repository: string | undefined,
+): { downloadEnv: readonly string[] } | undefined {
+  return repository === undefined ? undefined : SHELL_ENTRYPOINTS.find((e) => e.repository.test(repository));
+}
+
 /** Official images whose entrypoint runs its arguments as a command (NVIDIA's nvidia_entrypoint.sh). */
 const COMMAND_RUNNING_IMAGES = /^nvcr\.io\/nvidia\/(tritonserver|pytorch)$/;
 

@@ -55,6 +55,9 @@ const TGI = img('ghcr.io/huggingface/text-generation-inference');
 const SI = img('kserve/storage-initializer');
 const HFS = img('kserve/huggingfaceserver');
 const ISTIO = img('istio/proxyv2');
+const TGI_DLC = img(
+  'us-docker.pkg.dev/deeplearning-platform-release/gcr.io/huggingface-text-generation-inference-cu124.2-4',
+);
 const MODEL_IMG = img('registry.example.com/models/llama', 'b');
 /** The installation's verifier image in the harness (harness.ts VERIFIER_IMAGE). */
 const VERIFIER = `registry.example.com/modelgate/verifier@${D('a')}`;
@@ -2144,6 +2147,50 @@ export const HOLES: ReviewCase[] = [
     ),
     'subPaths were compared as written: "llama/ignore-me/chat.jinja" does not start with "./llama/", so the path read through the second mount was outside the model as modelgate saw it and never checked, while the kubelet mounts one directory for both spellings ("llama/" likewise)',
     'src/workloads/extract.ts:261-265 with src/workloads/pod.ts:197 and src/workloads/annotation.ts:125 (subPath kept as written). Class: one spelling per path before any comparison',
+  ),
+  // ── exec-identity, round 5: an official image's entrypoint script reads more than its arguments ─────
+  hole(
+    'H107',
+    'exec-identity',
+    "Google's TGI image: AIP_STORAGE_URI makes its entrypoint download a gs:// model and serve it instead of MODEL_ID",
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: TGI_DLC,
+          env: [
+            { name: 'MODEL_ID', value: 'example-org/llama' },
+            { name: 'REVISION', value: C },
+            { name: 'AIP_STORAGE_URI', value: 'gs://attacker-bucket/model' },
+          ],
+        },
+      ],
+    }),
+    "the image's entrypoint.sh copies gs://$AIP_STORAGE_URI/* into /tmp/model and exports MODEL_ID=/tmp/model before running text-generation-launcher: the attacker's bucket is served while modelgate checked the pinned, allowed example-org/llama",
+    'src/workloads/servers.ts:981 (the image is recognised by its entrypoint as text-generation-launcher; the script around it was not read). Class: an official image recognised by its entrypoint must be read as its entrypoint runs, script included',
+  ),
+  hole(
+    'H108',
+    'exec-identity',
+    "Google's TGI image: one argument with a space becomes two options after the entrypoint's unquoted $@",
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: TGI_DLC,
+          args: [
+            '--model-id',
+            'example-org/llama',
+            '--revision',
+            C,
+            '--hostname',
+            '0.0.0.0 --lora-adapters attacker-org/lora',
+          ],
+        },
+      ],
+    }),
+    'modelgate read "0.0.0.0 --lora-adapters attacker-org/lora" as the inert value of --hostname; the script runs text-generation-launcher $@ unquoted, so the shell splits it and TGI loads the unpinned adapter from another source',
+    'src/workloads/servers.ts:981 (args were read as the server receives them from an exec-form entrypoint). Class: arguments re-read by a shell must be refused unless the shell leaves them unchanged',
   ),
 ];
 
