@@ -656,11 +656,14 @@ function describeUnknown(v: (EnvValue & { via?: string }) | undefined): string {
   return v?.kind === 'unknown' ? v.from : 'a source modelgate does not read';
 }
 
+/** What an unquoted shell expansion changes: white space splits, `*` `?` `[` expand as file names. */
+const SHELL_CHANGES = /[\s*?[]/;
+
 /**
- * An official image whose entrypoint script passes its arguments through the shell unquoted (servers.ts
- * SHELL_ENTRYPOINTS): an argument with white space or glob characters, or an empty one, reaches the server
- * as other arguments than the ones modelgate read; a model the script downloads from the environment
- * replaces the one the server is told to load.
+ * An official image whose entrypoint script expands the pod's arguments or variables unquoted (servers.ts
+ * SHELL_ENTRYPOINTS): a value the shell would split or glob (or an empty argument, which it drops) reaches
+ * the server as other arguments than the ones modelgate read; a model the script downloads from the
+ * environment replaces the one the server is told to load.
  */
 function readShellEntrypoint(
   view: ContainerView,
@@ -671,16 +674,32 @@ function readShellEntrypoint(
 ): void {
   const shell = shellEntrypoint(repository);
   if (!shell) return;
-  const i = args.findIndex((a) => a === '' || /[\s*?[]/.test(a));
-  if (i >= 0)
+  const changed = (where: string, value: string, how: string, remediation: string) =>
     view.unreadable.push({
-      where: `args[${i}]`,
-      value: args[i]!.length > 200 ? `${args[i]!.slice(0, 200)}…` : args[i]!,
-      reason: `the entrypoint of image ${repository} passes its arguments to the server through the shell unquoted ($@), which splits this one at white space, expands * ? [ as file names and drops it when empty, so the server sees other arguments than modelgate read`,
-      remediation:
-        'give every option and value as its own argument, without spaces, *, ? or [ and not empty (or set command to run the server directly)',
+      where,
+      value: value.length > 200 ? `${value.slice(0, 200)}…` : value,
+      reason: `the entrypoint of image ${repository} expands ${how} unquoted in the shell, which splits it at white space, expands * ? [ as file names${how === 'its arguments ($@)' ? ' and drops an empty one' : ''}, so the server sees other arguments than modelgate read`,
+      remediation,
       relevance: 'always',
     });
+  const i = shell.splitsArgs ? args.findIndex((a) => a === '' || SHELL_CHANGES.test(a)) : -1;
+  if (i >= 0)
+    changed(
+      `args[${i}]`,
+      args[i]!,
+      'its arguments ($@)',
+      'give every option and value as its own argument, without white space, *, ? or [ and not empty (or set command to run the server directly)',
+    );
+  for (const name of shell.splitEnv) {
+    const v = env.vars.get(name);
+    if (v?.kind === 'literal' && SHELL_CHANGES.test(v.value))
+      changed(
+        `env ${name}`,
+        v.value,
+        `$${name}`,
+        `set ${name} without white space, *, ? or [ (or set command to run the server directly)`,
+      );
+  }
   for (const name of shell.downloadEnv) {
     const v = env.vars.get(name);
     if (v?.kind === 'literal' && v.value !== '')

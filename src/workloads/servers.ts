@@ -1020,23 +1020,39 @@ const IMAGES: {
 ];
 
 /**
- * Official images whose entrypoint is a shell script around the server (Hugging Face's Google Cloud
- * containers: `text-generation-launcher $@`, after downloading `gs://$AIP_STORAGE_URI` into /tmp/model and
- * exporting MODEL_ID to it). The unquoted `$@` splits each argument at white space, expands glob characters
- * and drops empty arguments, so the server sees other arguments than the pod gives; `downloadEnv` names the
- * variables whose value the script downloads and then serves.
+ * Official images whose entrypoint is a shell script around the server, which re-reads what the pod gives:
+ * Hugging Face's Google Cloud containers run `text-generation-launcher $@` after downloading
+ * `gs://$AIP_STORAGE_URI` into /tmp/model and exporting MODEL_ID to it; TensorFlow Serving's runs
+ * `--model_name=${MODEL_NAME} --model_base_path=${MODEL_BASE_PATH}/${MODEL_NAME} "$@"`. An unquoted
+ * expansion splits a value at white space, expands glob characters (and drops an empty argument), so the
+ * server sees other arguments than the pod gives.
  */
-const SHELL_ENTRYPOINTS: { repository: RegExp; downloadEnv: readonly string[] }[] = [
+export interface ShellEntrypoint {
+  /** `$@` unquoted: the arguments are split and globbed. */
+  splitsArgs: boolean;
+  /** Variables expanded unquoted into the server's command line. */
+  splitEnv: readonly string[];
+  /** Variables whose value the script downloads and then serves. */
+  downloadEnv: readonly string[];
+}
+
+const SHELL_ENTRYPOINTS: (ShellEntrypoint & { repository: RegExp })[] = [
   {
     repository: /^us-docker\.pkg\.dev\/deeplearning-platform-release\/gcr\.io\/huggingface-[a-z0-9._-]+$/,
+    splitsArgs: true,
+    splitEnv: [],
     downloadEnv: ['AIP_STORAGE_URI'],
+  },
+  {
+    repository: /^docker\.io\/tensorflow\/serving$/,
+    splitsArgs: false,
+    splitEnv: ['MODEL_NAME', 'MODEL_BASE_PATH'],
+    downloadEnv: [],
   },
 ];
 
-/** For an official image whose entrypoint script re-reads its arguments in the shell: what it downloads. */
-export function shellEntrypoint(
-  repository: string | undefined,
-): { downloadEnv: readonly string[] } | undefined {
+/** For an official image whose entrypoint script re-reads its arguments or environment in the shell. */
+export function shellEntrypoint(repository: string | undefined): ShellEntrypoint | undefined {
   return repository === undefined ? undefined : SHELL_ENTRYPOINTS.find((e) => e.repository.test(repository));
 }
 
