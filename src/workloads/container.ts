@@ -690,6 +690,15 @@ function readShellEntrypoint(
       'its arguments ($@)',
       'give every option and value as its own argument, without white space, *, ? or [ and not empty (or set command to run the server directly)',
     );
+  if (shell.toolWords?.test(args[0] ?? ''))
+    view.unreadable.push({
+      where: 'args[0]',
+      value: args[0]!,
+      reason: `some images of ${repository} (the "full" tags) run a script that reads the first argument as the tool to start ("${args[0]}" may start another program than the server, with the rest of the arguments), and the image's tag does not prove which image runs (the digest decides)`,
+      remediation:
+        "set command to the server's program in the image (for example [/app/llama-server]), or begin args with another option (--ctx-size rather than -c)",
+      relevance: 'always',
+    });
   for (const name of shell.splitEnv) {
     const v = env.vars.get(name);
     if (v?.kind === 'literal' && SHELL_CHANGES.test(v.value))

@@ -1034,6 +1034,12 @@ export interface ShellEntrypoint {
   splitEnv: readonly string[];
   /** Variables whose value the script downloads and then serves. */
   downloadEnv: readonly string[];
+  /**
+   * First arguments that some images of the repository read as the tool to run, not as a server option
+   * (llama.cpp's `full` images run tools.sh: `-s` starts llama-server, `-c` a Python converter, ...). The
+   * tag says which image it is, but the runtime pulls by digest, so a tag proves nothing.
+   */
+  toolWords?: RegExp;
 }
 
 const SHELL_ENTRYPOINTS: (ShellEntrypoint & { repository: RegExp })[] = [
@@ -1048,6 +1054,14 @@ const SHELL_ENTRYPOINTS: (ShellEntrypoint & { repository: RegExp })[] = [
     splitsArgs: false,
     splitEnv: ['MODEL_NAME', 'MODEL_BASE_PATH'],
     downloadEnv: [],
+  },
+  {
+    repository: /^ghcr\.io\/(ggml-org|ggerganov)\/llama\.cpp$/,
+    splitsArgs: false,
+    splitEnv: [],
+    downloadEnv: [],
+    toolWords:
+      /^(-c|--convert|-q|--quantize|-r|--run|-b|--bench|-p|--perplexity|-a|--all-in-one|-s|--server)$/,
   },
 ];
 

@@ -2192,6 +2192,16 @@ export const HOLES: ReviewCase[] = [
     'modelgate read "0.0.0.0 --lora-adapters attacker-org/lora" as the inert value of --hostname; the script runs text-generation-launcher $@ unquoted, so the shell splits it and TGI loads the unpinned adapter from another source',
     'src/workloads/servers.ts:981 (args were read as the server receives them from an exec-form entrypoint). Class: arguments re-read by a shell must be refused unless the shell leaves them unchanged',
   ),
+  hole(
+    'H109',
+    'exec-identity',
+    "llama.cpp's full image by digest: tools.sh reads -s as 'start llama-server' and serves an unpinned hub model",
+    pod('team', {
+      containers: [{ name: 'server', image: LLAMA, args: ['-s', '-hf', 'attacker-org/model'] }],
+    }),
+    'modelgate read the args as llama-server\'s (-s is --seed, taking "-hf"; the hub id a stray word), so no model was named and the digest-pinned image passed requirePinned. The repository\'s full images run tools.sh, which starts llama-server -hf attacker-org/model (main branch, unpinned); the tag that tells full from server images is not what the runtime pulls',
+    'src/workloads/servers.ts:986 (the repository fixes the entrypoint; its full tags have another one). Class: an entrypoint that differs between images of one repository cannot be trusted to read args',
+  ),
 ];
 
 /** vLLM reading the signed PVC (ClusterModelPolicy signed), plus what the case adds. */
