@@ -3,6 +3,7 @@
 // returned as a message that quotes it, never thrown.
 import { MODELS_ANNOTATION } from '../api/types.ts';
 import { isObj } from '../json/shape.ts';
+import { normaliseSubPath } from './pod.ts';
 
 export type SignatureSource =
   { path: string } | { configMapRef: { name: string; key: string } } | { inline: string };
@@ -119,10 +120,12 @@ export function parseModelsAnnotation(text: string | undefined): AnnotationParse
     const signature = entry.signature === undefined ? undefined : parseSignature(entry.signature, at, errors);
     if (errors.length > before) return;
     names.add(name as string);
+    // One spelling ("./llama/" is "llama"; "." is the volume): compared with the mounts' subPaths.
+    const sub = subPath !== undefined ? normaliseSubPath(subPath as string) : undefined;
     models.push({
       name: name as string,
       volume: volume as string,
-      ...(subPath !== undefined ? { subPath: subPath as string } : {}),
+      ...(sub ? { subPath: sub } : {}),
       ...(uri !== undefined ? { uri: uri as string } : {}),
       digest: digest as string,
       ...(signature ? { signature } : {}),

@@ -12,6 +12,7 @@ import {
   GRAMMARS,
   modelcarScript,
   recognise,
+  shellEntrypoint,
   type Grammar,
   type Recognition,
   DOWNLOAD_ENV,
@@ -110,33 +111,74 @@ export interface NamedPath {
   value: string;
 }
 
-/** More named paths than this in one container are not read on (the first ones are checked). */
+/**
+ * More named paths than this in one container are not read on: the container is refused (a path past the
+ * cap would go unchecked).
+ */
 const MAX_NAMED_PATHS = 256;
 
-/** Absolute paths in command-line and environment text that fall on the container's volumes. */
+/** A relative token that may name a file: `./x`, `../x`, `.gitattributes`, `dir/file`, `file.ext`. */
+const RELATIVE_FILE = /^(?:\.|[\w@+-][\w.@+-]*(?:\/|\.[A-Za-z]))/;
+
+/**
+ * Paths in command-line and environment text that fall on the container's volumes: absolute ones, and
+ * relative ones (a `./x`, `dir/file` or `file.ext` token) when the working directory is on a volume — the
+ * server opens them there. A path through `..` on a volume, or more than MAX_NAMED_PATHS of them, is
+ * unreadable: the signature check must see every path the container names inside a model.
+ */
 function namedVolumePaths(
-  argv: readonly { where: string; value: string }[],
+  argv: readonly { where: string; value: string; relative: boolean }[],
   mounts: readonly MountView[],
-): NamedPath[] {
-  const out: NamedPath[] = [];
-  if (mounts.length === 0) return out;
+  cwd: string | undefined,
+): { paths: NamedPath[]; problems: UnreadableInput[] } {
+  const paths: NamedPath[] = [];
+  const problems: UnreadableInput[] = [];
+  if (mounts.length === 0) return { paths, problems };
+  const cwdOnVolume = cwd !== undefined && mountFor(cwd, mounts) !== undefined ? cwd : undefined;
   const seen = new Set<string>();
-  for (const { where, value } of argv) {
+  for (const { where, value, relative } of argv) {
     // Flag values (--x=/p), lists (a=/p,b=/q), JSON ({"path": "/p"}) and PATH-like lists (/p:/q).
     for (const t of value.split(/[\s:,;="'{}[\]]+/)) {
-      if (out.length >= MAX_NAMED_PATHS) return out;
-      if (!t.startsWith('/')) continue;
-      const path = normalisePath(t);
-      const hit = path !== undefined ? mountFor(path, mounts) : undefined;
+      const absolute = t.startsWith('/')
+        ? t
+        : relative && cwdOnVolume !== undefined && RELATIVE_FILE.test(t) && !t.startsWith('-')
+          ? `${cwdOnVolume}/${t}`
+          : undefined;
+      if (absolute === undefined) continue;
+      const path = normalisePath(absolute);
+      if (path === undefined) {
+        // `..` after a symlink leaves where the text says: refuse it when any of it lies on a volume.
+        const before = normalisePath(absolute.slice(0, absolute.search(/\/\.\.(?:\/|$)/)) || '/');
+        if (before !== undefined && mountFor(before, mounts) !== undefined && problems.length === 0)
+          problems.push({
+            where,
+            value: t.length > 200 ? `${t.slice(0, 200)}…` : t,
+            reason: `the path goes through ".." on a volume, so modelgate cannot tell which file it names (a symlink changes where ".." leads) nor check that a model's signature covers it`,
+            remediation: 'write the path without ".." segments',
+            relevance: 'always',
+          });
+        continue;
+      }
+      const hit = mountFor(path, mounts);
       if (!hit) continue;
       const pathInVolume = [hit.mount.subPath, hit.rest].filter((x) => x !== undefined && x !== '').join('/');
       const key = `${hit.mount.volume}\u0000${pathInVolume}`;
       if (seen.has(key)) continue;
+      if (paths.length >= MAX_NAMED_PATHS) {
+        problems.push({
+          where,
+          value: t.length > 200 ? `${t.slice(0, 200)}…` : t,
+          reason: `the container names more than ${MAX_NAMED_PATHS} different paths on its volumes; modelgate checks a bounded number of them against the models' signatures and refuses the rest`,
+          remediation: `name at most ${MAX_NAMED_PATHS} paths on volumes (pass a directory rather than its files)`,
+          relevance: 'always',
+        });
+        return { paths, problems };
+      }
       seen.add(key);
-      out.push({ volume: hit.mount.volume, pathInVolume, where, value: t });
+      paths.push({ volume: hit.mount.volume, pathInVolume, where, value: t });
     }
   }
-  return out;
+  return { paths, problems };
 }
 
 /** More models than this in one container is not a real server's command line: refused, not read on. */
@@ -306,6 +348,19 @@ function readContainerAs(
     if (asCommand) program = programOf(asCommand, []);
   }
   const mounts = mountsOf(raw);
+  // Relative paths in the command line are opened in the working directory (environment values are not
+  // read as relative paths: LANG=en_US.UTF-8 names no file).
+  const named = namedVolumePaths(
+    [
+      ...expandedCommand.map((value, i) => ({ where: `command[${i}]`, value, relative: i > 0 })),
+      ...expandedArgs.map((value, i) => ({ where: `args[${i}]`, value, relative: true })),
+      ...[...env.vars].flatMap(([name, v]) =>
+        v.kind === 'literal' ? [{ where: `env ${name}`, value: v.value, relative: false }] : [],
+      ),
+    ],
+    mounts,
+    normalisePath(str(raw.workingDir) ?? '') ?? workdirOf(repository),
+  );
   const sc = obj(raw.securityContext);
   const caps = arr(obj(sc.capabilities).add).filter((c): c is string => typeof c === 'string');
   const view: ContainerView = {
@@ -329,18 +384,10 @@ function readContainerAs(
       caps.some((c) => !HARMLESS_CAPS.has(c.toUpperCase().replace(/^CAP_/, ''))),
     ...(str(raw.targetContainerName) ? { targetContainerName: str(raw.targetContainerName)! } : {}),
     envSnapshot: canonicalJson([[...env.vars.entries()], env.envFrom]),
-    namedPaths: namedVolumePaths(
-      [
-        ...expandedCommand.map((value, i) => ({ where: `command[${i}]`, value })),
-        ...expandedArgs.map((value, i) => ({ where: `args[${i}]`, value })),
-        ...[...env.vars].flatMap(([name, v]) =>
-          v.kind === 'literal' ? [{ where: `env ${name}`, value: v.value }] : [],
-        ),
-      ],
-      mounts,
-    ),
+    namedPaths: named.paths,
     raw,
   };
+  unreadable.push(...named.problems);
 
   // KServe custom containers read STORAGE_URI, and KServe's webhook downloads it into /mnt/models.
   const storageUri = env.vars.get('STORAGE_URI');
@@ -463,6 +510,7 @@ function readContainerAs(
     };
     if (program.kind === 'entrypoint') entrypointWorkdir(view, raw, ctx, repository);
     clearInert(readWithGrammar(view, recognition, env, ctx, raw, unknownVars));
+    if (program.kind === 'entrypoint') readShellEntrypoint(view, expandedArgs, env, ctx, repository);
   } else if (program.kind === 'script') {
     unreadable.push({
       where: 'command',
@@ -606,6 +654,73 @@ const MAIN_MODEL_ENV = new Set(['MODEL_ID', 'STORAGE_URI']);
 
 function describeUnknown(v: (EnvValue & { via?: string }) | undefined): string {
   return v?.kind === 'unknown' ? v.from : 'a source modelgate does not read';
+}
+
+/** What an unquoted shell expansion changes: white space splits, `*` `?` `[` expand as file names. */
+const SHELL_CHANGES = /[\s*?[]/;
+
+/**
+ * An official image whose entrypoint script expands the pod's arguments or variables unquoted (servers.ts
+ * SHELL_ENTRYPOINTS): a value the shell would split or glob (or an empty argument, which it drops) reaches
+ * the server as other arguments than the ones modelgate read; a model the script downloads from the
+ * environment replaces the one the server is told to load.
+ */
+function readShellEntrypoint(
+  view: ContainerView,
+  args: readonly string[],
+  env: ContainerEnv,
+  ctx: ContainerContext,
+  repository: string | undefined,
+): void {
+  const shell = shellEntrypoint(repository);
+  if (!shell) return;
+  const changed = (where: string, value: string, how: string, remediation: string) =>
+    view.unreadable.push({
+      where,
+      value: value.length > 200 ? `${value.slice(0, 200)}…` : value,
+      reason: `the entrypoint of image ${repository} expands ${how} unquoted in the shell, which splits it at white space, expands * ? [ as file names${how === 'its arguments ($@)' ? ' and drops an empty one' : ''}, so the server sees other arguments than modelgate read`,
+      remediation,
+      relevance: 'always',
+    });
+  const i = shell.splitsArgs ? args.findIndex((a) => a === '' || SHELL_CHANGES.test(a)) : -1;
+  if (i >= 0)
+    changed(
+      `args[${i}]`,
+      args[i]!,
+      'its arguments ($@)',
+      'give every option and value as its own argument, without white space, *, ? or [ and not empty (or set command to run the server directly)',
+    );
+  if (shell.toolWords?.test(args[0] ?? ''))
+    view.unreadable.push({
+      where: 'args[0]',
+      value: args[0]!,
+      reason: `some images of ${repository} (the "full" tags) run a script that reads the first argument as the tool to start ("${args[0]}" may start another program than the server, with the rest of the arguments), and the image's tag does not prove which image runs (the digest decides)`,
+      remediation:
+        "set command to the server's program in the image (for example [/app/llama-server]), or begin args with another option (--ctx-size rather than -c)",
+      relevance: 'always',
+    });
+  for (const name of shell.splitEnv) {
+    const v = env.vars.get(name);
+    if (v?.kind === 'literal' && SHELL_CHANGES.test(v.value))
+      changed(
+        `env ${name}`,
+        v.value,
+        `$${name}`,
+        `set ${name} without white space, *, ? or [ (or set command to run the server directly)`,
+      );
+  }
+  for (const name of shell.downloadEnv) {
+    const v = env.vars.get(name);
+    if (v?.kind === 'literal' && v.value !== '')
+      addRemote(
+        view,
+        v.value,
+        `env ${name} (the image's entrypoint downloads it and serves it)`,
+        ctx,
+        undefined,
+      );
+    else if (v?.kind === 'unknown') view.unreadable.push(unknownModelVar(name, v.from));
+  }
 }
 
 function unknownModelVar(name: string, from: string): UnreadableInput {

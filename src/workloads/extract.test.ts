@@ -163,6 +163,90 @@ describe('extractModelReferences on pod specs', () => {
     expect(extractModelReferences(object)!.unclassified).toEqual([]);
   });
 
+  describe('paths a container names on its volumes (readPaths)', () => {
+    const signedPod = (c: Record<string, unknown>, subPath?: string) => {
+      const spec = podSpec(withArgs());
+      Object.assign((spec.containers as Record<string, unknown>[])[0]!, c);
+      spec.volumes = [{ name: 'w', persistentVolumeClaim: { claimName: 'models-llama', readOnly: true } }];
+      const object = pod('p', spec);
+      (object.metadata as Record<string, unknown>).annotations = {
+        'modelgate.io/models': JSON.stringify([
+          { name: 'llama', volume: 'w', digest: DIGEST, ...(subPath ? { subPath } : {}) },
+        ]),
+      };
+      return extractModelReferences(object)!;
+    };
+    const readPaths = (r: ReturnType<typeof signedPod>) => r.models.find((m) => m.volume === 'w')?.readPaths;
+    const mount = { name: 'w', mountPath: '/models/m', readOnly: true };
+
+    it('resolves relative paths in a working directory on a volume, not flag values or environment', () => {
+      const r = signedPod({
+        args: [
+          '--model',
+          '.',
+          '--chat-template',
+          './.gitattributes',
+          '--x',
+          'sub/t.jinja',
+          '--host',
+          '0.0.0.0',
+        ],
+        workingDir: '/models/m',
+        env: [{ name: 'LANG', value: 'en_US.UTF-8' }],
+        volumeMounts: [mount],
+      });
+      expect(readPaths(r)).toEqual(['', '.gitattributes', 'sub/t.jinja']);
+    });
+
+    it('refuses a path through ".." on a volume and more than 256 named paths', () => {
+      const dots = signedPod({
+        args: ['--model', '/models/m', '--t', '/models/m/a/../.git/x'],
+        volumeMounts: [mount],
+      });
+      expect(dots.containers[0]!.unreadable.map((u) => u.reason).join()).toContain('goes through ".."');
+      const many = signedPod({
+        args: ['--model', '/models/m', ...Array.from({ length: 300 }, (_, i) => `--t${i}=/models/m/f${i}`)],
+        volumeMounts: [mount],
+      });
+      expect(many.containers[0]!.unreadable.map((u) => u.reason).join()).toContain(
+        'more than 256 different paths',
+      );
+    });
+
+    it('compares subPaths in one spelling ("./llama/" is "llama")', () => {
+      const r = signedPod(
+        {
+          args: ['--model', '/models/m', '--t', '/x/.git/t'],
+          volumeMounts: [
+            { ...mount, subPath: './llama/' },
+            { name: 'w', mountPath: '/x', subPath: 'llama', readOnly: true },
+          ],
+        },
+        'llama/',
+      );
+      expect(readPaths(r)).toEqual(['', '.git/t']);
+    });
+  });
+
+  it("reads an official image's entrypoint script: what it downloads, and values its shell would change", () => {
+    const dlc = `us-docker.pkg.dev/deeplearning-platform-release/gcr.io/huggingface-text-generation-inference-cu124.2-4@${DIGEST}`;
+    const spec = podSpec(withArgs('--hostname', '0.0.0.0 --lora-adapters x/y'));
+    Object.assign((spec.containers as Record<string, unknown>[])[0]!, {
+      image: dlc,
+      env: [{ name: 'AIP_STORAGE_URI', value: 'gs://b/m' }],
+    });
+    const r = extractModelReferences(pod('p', spec))!;
+    expect(r.models.map((m) => m.uri)).toContain('gs://b/m');
+    expect(r.containers[0]!.unreadable.map((u) => u.where)).toEqual(['args[1]']);
+    const tf = podSpec();
+    Object.assign((tf.containers as Record<string, unknown>[])[0]!, {
+      image: `tensorflow/serving@${DIGEST}`,
+      env: [{ name: 'MODEL_NAME', value: 'm*' }],
+    });
+    const t = extractModelReferences(pod('p', tf))!;
+    expect(t.containers[0]!.unreadable.map((u) => u.where)).toContain('env MODEL_NAME');
+  });
+
   it('an unknown $(VAR) is unreadable wherever it may name a model, not as the value of an inert flag', () => {
     const spec = podSpec(
       withArgs('--model', '/models/m', '--host', '$(IP)', '--port=$(PORT)', '--tokenizer', '$(IP)'),

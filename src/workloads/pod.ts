@@ -182,6 +182,24 @@ export interface MountView {
   subPathExpr?: string;
 }
 
+/**
+ * A subPath in one spelling ("./llama", "llama/", "llama//x" are "llama" and "llama/x"; "." and "" are the
+ * volume's root, returned as ''), so that two mounts, or a mount and a declared model, that name the same
+ * directory compare equal. Undefined for an absolute path or one with ".." (refused by the API server and
+ * by the annotation's parser).
+ */
+export function normaliseSubPath(p: string): string | undefined {
+  if (p.startsWith('/')) return undefined;
+  return normalisePath(`/${p}`)?.slice(1);
+}
+
+const subPathOf = (raw: string | undefined): { subPath?: string } => {
+  if (!raw) return {};
+  const n = normaliseSubPath(raw);
+  // A spelling that cannot be placed is kept as written (the API server refuses it; so does overlays.ts).
+  return n === undefined ? { subPath: raw } : n === '' ? {} : { subPath: n };
+};
+
 export function mountsOf(container: JsonObject): MountView[] {
   const out: MountView[] = [];
   for (const m of arr(container.volumeMounts)) {
@@ -194,7 +212,7 @@ export function mountsOf(container: JsonObject): MountView[] {
       volume: str(m.name) ?? '',
       mountPath,
       readOnly: m.readOnly === true,
-      ...(str(m.subPath) ? { subPath: str(m.subPath)! } : {}),
+      ...subPathOf(str(m.subPath)),
       ...(str(m.subPathExpr) ? { subPathExpr: str(m.subPathExpr)! } : {}),
     });
   }

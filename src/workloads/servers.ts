@@ -1019,6 +1019,57 @@ const IMAGES: {
   },
 ];
 
+/**
+ * Official images whose entrypoint is a shell script around the server, which re-reads what the pod gives:
+ * Hugging Face's Google Cloud containers run `text-generation-launcher $@` after downloading
+ * `gs://$AIP_STORAGE_URI` into /tmp/model and exporting MODEL_ID to it; TensorFlow Serving's runs
+ * `--model_name=${MODEL_NAME} --model_base_path=${MODEL_BASE_PATH}/${MODEL_NAME} "$@"`. An unquoted
+ * expansion splits a value at white space, expands glob characters (and drops an empty argument), so the
+ * server sees other arguments than the pod gives.
+ */
+export interface ShellEntrypoint {
+  /** `$@` unquoted: the arguments are split and globbed. */
+  splitsArgs: boolean;
+  /** Variables expanded unquoted into the server's command line. */
+  splitEnv: readonly string[];
+  /** Variables whose value the script downloads and then serves. */
+  downloadEnv: readonly string[];
+  /**
+   * First arguments that some images of the repository read as the tool to run, not as a server option
+   * (llama.cpp's `full` images run tools.sh: `-s` starts llama-server, `-c` a Python converter, ...). The
+   * tag says which image it is, but the runtime pulls by digest, so a tag proves nothing.
+   */
+  toolWords?: RegExp;
+}
+
+const SHELL_ENTRYPOINTS: (ShellEntrypoint & { repository: RegExp })[] = [
+  {
+    repository: /^us-docker\.pkg\.dev\/deeplearning-platform-release\/gcr\.io\/huggingface-[a-z0-9._-]+$/,
+    splitsArgs: true,
+    splitEnv: [],
+    downloadEnv: ['AIP_STORAGE_URI'],
+  },
+  {
+    repository: /^docker\.io\/tensorflow\/serving$/,
+    splitsArgs: false,
+    splitEnv: ['MODEL_NAME', 'MODEL_BASE_PATH'],
+    downloadEnv: [],
+  },
+  {
+    repository: /^ghcr\.io\/(ggml-org|ggerganov)\/llama\.cpp$/,
+    splitsArgs: false,
+    splitEnv: [],
+    downloadEnv: [],
+    toolWords:
+      /^(-c|--convert|-q|--quantize|-r|--run|-b|--bench|-p|--perplexity|-a|--all-in-one|-s|--server)$/,
+  },
+];
+
+/** For an official image whose entrypoint script re-reads its arguments or environment in the shell. */
+export function shellEntrypoint(repository: string | undefined): ShellEntrypoint | undefined {
+  return repository === undefined ? undefined : SHELL_ENTRYPOINTS.find((e) => e.repository.test(repository));
+}
+
 /** Official images whose entrypoint runs its arguments as a command (NVIDIA's nvidia_entrypoint.sh). */
 const COMMAND_RUNNING_IMAGES = /^nvcr\.io\/nvidia\/(tritonserver|pytorch)$/;
 

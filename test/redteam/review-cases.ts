@@ -55,6 +55,9 @@ const TGI = img('ghcr.io/huggingface/text-generation-inference');
 const SI = img('kserve/storage-initializer');
 const HFS = img('kserve/huggingfaceserver');
 const ISTIO = img('istio/proxyv2');
+const TGI_DLC = img(
+  'us-docker.pkg.dev/deeplearning-platform-release/gcr.io/huggingface-text-generation-inference-cu124.2-4',
+);
 const MODEL_IMG = img('registry.example.com/models/llama', 'b');
 /** The installation's verifier image in the harness (harness.ts VERIFIER_IMAGE). */
 const VERIFIER = `registry.example.com/modelgate/verifier@${D('a')}`;
@@ -2069,7 +2072,166 @@ export const HOLES: ReviewCase[] = [
     "KServe merges the LLMInferenceServiceConfig objects baseRefs names (namespaced, editable by the deployer) into the spec: their template's image, command, env and init containers are not in the object. As with H57 (a ServingRuntime), the object is judged by what it says and the merged containers in the Pods",
     "src/workloads/extract.ts:364 (scanKServeComponent does not read baseRefs). Limitation: keep Pods in every policy's kinds (docs/policy.md)",
   ),
+  // ── signature-scope, round 5: paths a container names that the read-path check did not see ───────────
+  hole(
+    'H103',
+    'signature-scope',
+    '256 harmless paths on a scratch volume, then a chat template from an ignored folder of the signed model',
+    signedReadPod(
+      {
+        command: [
+          'vllm',
+          'serve',
+          '/models/m',
+          ...Array.from({ length: 260 }, (_, i) => `--x${i}=/scratch/f${i}`),
+          '--chat-template',
+          '/models/m/ignore-me/chat.jinja',
+        ],
+      },
+      [{ name: 's', mountPath: '/scratch' }],
+      [{ name: 's', emptyDir: {} }],
+    ),
+    'named paths were collected up to a cap of 256 per container and the rest dropped silently: the 257th path (an unsigned chat template under an ignored folder of the signed model) reached neither the admission check nor the runtime verifier',
+    'src/workloads/container.ts:127 (namedVolumePaths returned at MAX_NAMED_PATHS without a finding). Class: a bound on what is read must refuse what it did not read',
+  ),
+  hole(
+    'H104',
+    'signature-scope',
+    'a chat template named through ".." inside the signed model',
+    signedReadPod({
+      command: ['vllm', 'serve', '/models/m', '--chat-template', '/models/m/x/../ignore-me/chat.jinja'],
+    }),
+    'normalisePath refuses ".." by returning nothing, and namedVolumePaths skipped such a path: the server opens ignore-me/chat.jinja (unsigned, excused by the signature) and no check saw it',
+    'src/workloads/container.ts:129-131 (a path normalisePath rejects was skipped, not refused). Class: a path modelgate cannot place is a finding, never "no path"',
+  ),
+  hole(
+    'H105',
+    'signature-scope',
+    'relative paths opened in a working directory inside the signed model (ignore-me/chat.jinja, ./.gitattributes)',
+    signedReadPod({
+      command: ['vllm', 'serve', '.', '--chat-template', './.gitattributes'],
+      workingDir: '/models/m',
+    }),
+    "the server opens relative paths in its working directory: with workingDir on the signed volume, --chat-template ./.gitattributes reads a file model signing always ignores (attacker's Jinja under a valid signature). Only absolute paths were collected",
+    'src/workloads/container.ts:128 (tokens not starting with "/" were skipped whatever the working directory). Class: a relative path names a file in the working directory; resolve it there',
+  ),
+  hole(
+    'H106',
+    'signature-scope',
+    'the declared subPath spelled "./llama", and a second mount of the volume at subPath "llama" naming an ignored file',
+    pod(
+      'signed',
+      {
+        containers: [
+          {
+            name: 'server',
+            image: VLLM,
+            command: ['vllm', 'serve', '/models/m', '--chat-template', '/x/ignore-me/chat.jinja'],
+            volumeMounts: [
+              { name: 'w', mountPath: '/models/m', subPath: './llama', readOnly: true },
+              { name: 'w', mountPath: '/x', subPath: 'llama', readOnly: true },
+            ],
+          },
+        ],
+        volumes: [{ name: 'w', persistentVolumeClaim: { claimName: 'models-llama', readOnly: true } }],
+      },
+      annotate([
+        {
+          name: 'llama',
+          volume: 'w',
+          subPath: './llama',
+          digest: SIGNED,
+          signature: { configMapRef: { name: 'model-sig', key: 'model.sig' } },
+        },
+      ]),
+    ),
+    'subPaths were compared as written: "llama/ignore-me/chat.jinja" does not start with "./llama/", so the path read through the second mount was outside the model as modelgate saw it and never checked, while the kubelet mounts one directory for both spellings ("llama/" likewise)',
+    'src/workloads/extract.ts:261-265 with src/workloads/pod.ts:197 and src/workloads/annotation.ts:125 (subPath kept as written). Class: one spelling per path before any comparison',
+  ),
+  // ── exec-identity, round 5: an official image's entrypoint script reads more than its arguments ─────
+  hole(
+    'H107',
+    'exec-identity',
+    "Google's TGI image: AIP_STORAGE_URI makes its entrypoint download a gs:// model and serve it instead of MODEL_ID",
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: TGI_DLC,
+          env: [
+            { name: 'MODEL_ID', value: 'example-org/llama' },
+            { name: 'REVISION', value: C },
+            { name: 'AIP_STORAGE_URI', value: 'gs://attacker-bucket/model' },
+          ],
+        },
+      ],
+    }),
+    "the image's entrypoint.sh copies gs://$AIP_STORAGE_URI/* into /tmp/model and exports MODEL_ID=/tmp/model before running text-generation-launcher: the attacker's bucket is served while modelgate checked the pinned, allowed example-org/llama",
+    'src/workloads/servers.ts:981 (the image is recognised by its entrypoint as text-generation-launcher; the script around it was not read). Class: an official image recognised by its entrypoint must be read as its entrypoint runs, script included',
+  ),
+  hole(
+    'H108',
+    'exec-identity',
+    "Google's TGI image: one argument with a space becomes two options after the entrypoint's unquoted $@",
+    pod('prod', {
+      containers: [
+        {
+          name: 'server',
+          image: TGI_DLC,
+          args: [
+            '--model-id',
+            'example-org/llama',
+            '--revision',
+            C,
+            '--hostname',
+            '0.0.0.0 --lora-adapters attacker-org/lora',
+          ],
+        },
+      ],
+    }),
+    'modelgate read "0.0.0.0 --lora-adapters attacker-org/lora" as the inert value of --hostname; the script runs text-generation-launcher $@ unquoted, so the shell splits it and TGI loads the unpinned adapter from another source',
+    'src/workloads/servers.ts:981 (args were read as the server receives them from an exec-form entrypoint). Class: arguments re-read by a shell must be refused unless the shell leaves them unchanged',
+  ),
+  hole(
+    'H109',
+    'exec-identity',
+    "llama.cpp's full image by digest: tools.sh reads -s as 'start llama-server' and serves an unpinned hub model",
+    pod('team', {
+      containers: [{ name: 'server', image: LLAMA, args: ['-s', '-hf', 'attacker-org/model'] }],
+    }),
+    'modelgate read the args as llama-server\'s (-s is --seed, taking "-hf"; the hub id a stray word), so no model was named and the digest-pinned image passed requirePinned. The repository\'s full images run tools.sh, which starts llama-server -hf attacker-org/model (main branch, unpinned); the tag that tells full from server images is not what the runtime pulls',
+    'src/workloads/servers.ts:986 (the repository fixes the entrypoint; its full tags have another one). Class: an entrypoint that differs between images of one repository cannot be trusted to read args',
+  ),
 ];
+
+/** vLLM reading the signed PVC (ClusterModelPolicy signed), plus what the case adds. */
+function signedReadPod(container: Obj, extraMounts: Obj[] = [], extraVolumes: Obj[] = []): Obj {
+  return pod(
+    'signed',
+    {
+      containers: [
+        {
+          name: 'server',
+          image: VLLM,
+          ...container,
+          volumeMounts: [{ name: 'w', mountPath: '/models/m', readOnly: true }, ...extraMounts],
+        },
+      ],
+      volumes: [
+        { name: 'w', persistentVolumeClaim: { claimName: 'models-llama', readOnly: true } },
+        ...extraVolumes,
+      ],
+    },
+    annotate([
+      {
+        name: 'llama',
+        volume: 'w',
+        digest: SIGNED,
+        signature: { configMapRef: { name: 'model-sig', key: 'model.sig' } },
+      },
+    ]),
+  );
+}
 
 function endpointPod(ep: string): Obj {
   return pod(
@@ -2594,6 +2756,27 @@ export const FALSE_POSITIVES: ReviewCase[] = [
     },
     "KServe merges the container by name into its template: the template's command (vllm serve /mnt/models ... ${VLLM_ADDITIONAL_ARGS}) runs in the image the object pins, serving spec.model.uri. modelgate read the container as the image's own entrypoint with no model named, so vLLM's built-in default (facebook/opt-125m) was checked and refused",
     'src/workloads/container.ts:275 (only a container with neither image nor command is read as the template KServe completes)',
+  ),
+  falsePositive(
+    'FP23',
+    'vLLM serving "." from a working directory inside the signed model, with ordinary flags and LANG',
+    signedReadPod({
+      command: [
+        'vllm',
+        'serve',
+        '.',
+        '--host',
+        '0.0.0.0',
+        '--port',
+        '8000',
+        '--served-model-name',
+        'llama-3.1-8b',
+      ],
+      workingDir: '/models/m',
+      env: [{ name: 'LANG', value: 'en_US.UTF-8' }],
+    }),
+    'relative paths are read in the working directory (H105); flag values that name no file (an address, a port, a served name) and environment values are not read as paths',
+    'src/workloads/container.ts:132 (RELATIVE_FILE: only ./x, dir/file and file.ext tokens in command and args)',
   ),
 ];
 
