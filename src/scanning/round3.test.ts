@@ -1,0 +1,220 @@
+// Leftovers and loader paths of the third adversarial round: scipy.stats distributions (their
+// __setstate__ exec()s a template from the pickle, and a bound method pickles through getattr), pathlib
+// values, HistGradientBoosting predictor nodes. Each hostile variant is refused with a reason; the real
+// files are in the corpus (scripts/scan-corpus/variants3.py).
+import { describe, expect, it } from 'vitest';
+import { argParserProblem } from './allowlist-scipy.ts';
+import { scanBuffer } from './index.ts';
+import { concat, enc } from './testing.test-support.ts';
+
+/** A short unicode string (SHORT_BINUNICODE). */
+const s = (x: string) => concat([0x8c, enc.encode(x).length], x);
+/** A unicode string of any length (BINUNICODE). */
+const u = (x: string) => {
+  const b = enc.encode(x);
+  return concat([0x58, b.length & 0xff, (b.length >> 8) & 0xff, 0, 0], b);
+};
+const scan = async (b: Uint8Array, name = 'model.pkl') => await scanBuffer(b, name);
+
+/** scipy's parse_arg_template for randint (shapes low, high; rv_discrete's loc only). */
+const RANDINT_PARSER = `
+def _parse_args(self, low, high,  loc=0):
+    return (low, high, ), loc, 1
+
+def _parse_args_rvs(self, low, high,  loc=0, size=None):
+    return self._argcheck_rvs(low, high,  loc, 1, size=size)
+
+def _parse_args_stats(self, low, high,  loc=0, moments='mv'):
+    return (low, high, ), loc, 1, moments
+`;
+
+const DIST = 'cscipy.stats._discrete_distns\nrandint_gen\n';
+
+/**
+ * randint_gen() memoised as 0, then BUILD of its state: the parser template, the name, __doc__, and
+ * `vecentropy = numpy.vectorize` whose pyfunc is `pyfunc` (bytes that push a value; default
+ * getattr(memo 0, '_entropy')), as scipy pickles a discrete distribution.
+ */
+function distribution(opts: {
+  template?: string;
+  extra?: Uint8Array;
+  pyfunc?: Uint8Array;
+  state?: (dict: Uint8Array) => Uint8Array;
+}): Uint8Array {
+  const pyfunc = opts.pyfunc ?? concat('c__builtin__\ngetattr\n', 'h', [0], s('_entropy'), [0x86], 'R');
+  const vectorize = concat(
+    'cnumpy\nvectorize\n)',
+    [0x81],
+    '}(',
+    s('pyfunc'),
+    pyfunc,
+    s('otypes'),
+    'N',
+    s('__name__'),
+    s('_entropy'),
+    s('__doc__'),
+    'N',
+    'ub',
+  );
+  const dict = concat(
+    '}(',
+    s('_parse_arg_template'),
+    u(opts.template ?? RANDINT_PARSER),
+    s('name'),
+    s('randint'),
+    s('__doc__'),
+    u('A uniform discrete random variable.'),
+    s('vecentropy'),
+    vectorize,
+    opts.extra ?? new Uint8Array(0),
+    'u',
+  );
+  return concat([0x80, 2], DIST, ')', [0x81], 'q', [0], (opts.state ?? ((d) => d))(dict), 'b.');
+}
+
+describe('scipy.stats distributions (RandomizedSearchCV param_distributions)', () => {
+  it('admits a distribution with scipy’s own argument parser and vecentropy = vectorize(getattr(dist, "_entropy"))', async () => {
+    const r = await scan(distribution({}));
+    expect(r.findings).toEqual([]);
+    expect(r.verdict).toBe('clean');
+  });
+
+  it('refuses a parser template that is not scipy’s (its __setstate__ exec()s it)', async () => {
+    const evil = RANDINT_PARSER + "__import__('os').system('id')\n";
+    const r = await scan(distribution({ template: evil }));
+    expect(r.verdict).toBe('dangerous');
+    expect(r.findings.map((f) => f.detail).join('\n')).toMatch(/_parse_arg_template .*exec/);
+    for (const t of [
+      RANDINT_PARSER.replace('loc=0)', 'loc=__import__("os").system("id"))'),
+      RANDINT_PARSER.replace('low, high,  loc', 'low=print(1), high,  loc'),
+      '',
+    ])
+      expect(argParserProblem(t)).toBeDefined();
+    expect(argParserProblem(RANDINT_PARSER)).toBeUndefined();
+  });
+
+  it('refuses a missing template, a tuple state and a state that shadows the vectorized methods', async () => {
+    const noTemplate = concat([0x80, 2], DIST, ')', [0x81], '}(', s('name'), s('randint'), 'ub.');
+    expect((await scan(noTemplate)).verdict).toBe('dangerous');
+    // __dict__.update((d1, d2)) iterates each two-key dict as a (name, value) pair
+    const tuple = distribution({ state: (d) => concat(d, '}', [0x86]) });
+    expect((await scan(tuple)).verdict).toBe('dangerous');
+    const shadow = distribution({ extra: concat(s('_entropy'), 'cnumpy\nlog\n') });
+    expect((await scan(shadow)).verdict).toBe('dangerous');
+  });
+
+  it('admits getattr only on a distribution instance, only for a vectorized method, only as that call', async () => {
+    const variants: Record<string, Uint8Array> = {
+      'another attribute': concat('c__builtin__\ngetattr\n', 'h', [0], s('__class__'), [0x86], 'R'),
+      'a private attribute': concat('c__builtin__\ngetattr\n', 'h', [0], s('_parse_args'), [0x86], 'R'),
+      'on a class, not an instance': concat('c__builtin__\ngetattr\n', DIST, s('_entropy'), [0x86], 'R'),
+      'on another object': concat(
+        'c__builtin__\ngetattr\n',
+        'ccollections\nOrderedDict\n)R',
+        s('_entropy'),
+        [0x86],
+        'R',
+      ),
+      nested: concat(
+        'c__builtin__\ngetattr\n',
+        'c__builtin__\ngetattr\n',
+        'h',
+        [0],
+        s('_entropy'),
+        [0x86],
+        'R',
+        s('__globals__'),
+        [0x86],
+        'R',
+      ),
+      'getattr itself as pyfunc': concat('c__builtin__\ngetattr\n'),
+      'three arguments': concat('c__builtin__\ngetattr\n', '(h', [0], s('_entropy'), 'Nt', 'R'),
+      'the bound method called at load': concat(
+        'c__builtin__\ngetattr\n',
+        'h',
+        [0],
+        s('_entropy'),
+        [0x86],
+        'R',
+        ')R',
+      ),
+    };
+    for (const [what, pyfunc] of Object.entries(variants)) {
+      const r = await scan(distribution({ pyfunc }));
+      expect(r.verdict, what).toBe('dangerous');
+    }
+  });
+
+  it('refuses getattr kept as a value, memoised for later, or called with STACK_GLOBAL-computed names', async () => {
+    const asValue = concat([0x80, 2], ']', 'cbuiltins\ngetattr\n', 'a.');
+    expect((await scan(asValue)).verdict).toBe('dangerous');
+    const memoised = concat(
+      [0x80, 4],
+      s('builtins'),
+      s('getattr'),
+      [0x93, 0x94],
+      '0',
+      DIST,
+      ')',
+      [0x81, 0x94],
+      '0',
+      'h',
+      [0],
+      'h',
+      [1],
+      s('_entropy'),
+      [0x86],
+      'R',
+      '0',
+      'h',
+      [0],
+      '.',
+    );
+    expect((await scan(memoised)).verdict).toBe('dangerous');
+    const osGetattr = concat([0x80, 2], 'cbuiltins\ngetattr\n', 'cos\n_exit\n', s('__call__'), [0x86], 'R.');
+    expect((await scan(osGetattr)).verdict).toBe('dangerous');
+  });
+
+  it('keeps Python internals in BUILD state dangerous; only str/None __doc__/__name__ are inert', async () => {
+    const asObject = concat(
+      [0x80, 2],
+      'csklearn.linear_model._logistic\nLogisticRegression\n)',
+      [0x81],
+      '}(',
+      s('__doc__'),
+      'ccollections\nOrderedDict\n)R',
+      'ub.',
+    );
+    expect((await scan(asObject)).verdict).toBe('dangerous');
+    const setstate = concat(
+      [0x80, 2],
+      'csklearn.linear_model._logistic\nLogisticRegression\n)',
+      [0x81],
+      '}(',
+      s('__setstate__'),
+      'N',
+      'ub.',
+    );
+    expect((await scan(setstate)).verdict).toBe('dangerous');
+  });
+});
+
+describe('pathlib values', () => {
+  it('admits a path class called with its str parts (protocols 0 and 2, pathlib and pathlib._local)', async () => {
+    for (const p of [
+      concat([0x80, 2], 'cpathlib\nPosixPath\n(', s('data'), s('train.csv'), 'tR.'),
+      concat('cpathlib\nPurePosixPath\n(Vdata\nVx\ntR.'),
+      concat([0x80, 4], s('pathlib._local'), s('PureWindowsPath'), [0x93], '(', s('c:\\'), s('x'), 'tR.'),
+    ])
+      expect((await scan(p)).verdict).toBe('clean');
+  });
+
+  it('refuses other arguments and every pathlib function or method', async () => {
+    const objectArg = concat([0x80, 2], 'cpathlib\nPosixPath\n(', 'ccollections\nOrderedDict\n)R', 'tR.');
+    expect((await scan(objectArg)).verdict).not.toBe('clean');
+    const method = concat([0x80, 2], 'cpathlib\nPath.write_text\n(', s('x'), s('y'), 'tR.');
+    expect((await scan(method)).verdict).toBe('dangerous');
+    const readText = concat([0x80, 4], s('pathlib'), s('Path.read_text'), [0x93], '.');
+    expect((await scan(readText)).verdict).toBe('dangerous');
+  });
+});
