@@ -1,6 +1,7 @@
 // Format detection by content (magic bytes and structure), never by name: the file name is used only
 // afterwards, to report a file that claims to be something else and to explain why content nobody can
 // parse is refused (claimedFormats).
+import { looksLikeTflite } from './tflite.ts';
 
 /** Sniffed from the first bytes; zip sub-kinds (pytorch-zip, npz, keras) are decided from members. */
 export type SniffedFormat =
@@ -20,6 +21,7 @@ export type SniffedFormat =
   | 'compressed'
   | 'tar'
   | 'safetensors'
+  | 'tflite'
   | 'image'
   | 'unknown';
 
@@ -116,6 +118,7 @@ export function sniff(head: Uint8Array, size: number): SniffedFormat {
   )
     return 'image';
   if (looksLikeSafetensors(head, size)) return 'safetensors';
+  if (looksLikeTflite(head)) return 'tflite';
   if (looksLikeLzmaAlone(head)) return 'lzma';
   return 'unknown';
 }
@@ -137,7 +140,7 @@ const EXPECTED: Record<string, readonly string[]> = {
   keras: ['keras', 'zip', 'hdf5'],
   onnx: ['onnx'],
   gguf: ['gguf'],
-  pb: ['tf-savedmodel', 'onnx', 'keras'],
+  pb: ['tf-savedmodel', 'tf-fingerprint', 'onnx', 'keras'],
   zip: ['zip', 'pytorch-zip', 'npz', 'keras', 'torchscript'],
   bin: [...PICKLE_FAMILY, 'safetensors', 'gguf', 'onnx', 'numpy', 'hdf5', 'tar', 'gzip'],
   tar: ['tar'],
@@ -149,6 +152,8 @@ const EXPECTED: Record<string, readonly string[]> = {
   lzma: ['compressed'],
   lz4: ['compressed'],
   pbtxt: ['tf-savedmodel'],
+  tflite: ['tflite'],
+  lite: ['tflite'],
 };
 
 /** Extensions that promise a model format: content nobody can parse is then a rejection, not "clean". */

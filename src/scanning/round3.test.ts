@@ -218,3 +218,117 @@ describe('pathlib values', () => {
     expect((await scan(readText)).verdict).toBe('dangerous');
   });
 });
+
+/** A TFLite FlatBuffer written forward: the model's operator codes and buffers (what the scanner reads). */
+function tflite(
+  codes: { builtin?: number; deprecated?: number; custom?: string }[],
+  buffers: { offset?: number; size?: number; data?: number }[] = [],
+): Uint8Array {
+  const out: number[] = [];
+  const u32 = (at: number, v: number) => {
+    for (let i = 0; i < 4; i++) out[at + i] = (v >>> (8 * i)) & 0xff;
+  };
+  const u16 = (at: number, v: number) => {
+    out[at] = v & 0xff;
+    out[at + 1] = v >> 8;
+  };
+  const alloc = (n: number) => {
+    while (out.length % 4 !== 0) out.push(0);
+    const at = out.length;
+    for (let i = 0; i < n; i++) out.push(0);
+    return at;
+  };
+  /** vtable + table with `slots` (field -> byte offset in the table), returns the table position. */
+  const table = (slots: number[], size: number) => {
+    const vt = alloc(4 + 2 * slots.length);
+    u16(vt, 4 + 2 * slots.length);
+    u16(vt + 2, size);
+    slots.forEach((s, i) => u16(vt + 4 + 2 * i, s));
+    const t = alloc(size);
+    u32(t, t - vt);
+    return t;
+  };
+  const ref = (from: number, to: number) => u32(from, to - from);
+  alloc(8);
+  out.splice(4, 4, 0x54, 0x46, 0x4c, 0x33);
+  const model = table([4, 8, 0, 0, 12], 16);
+  u32(0, model);
+  u32(model + 4, 3);
+  const vec = (n: number) => {
+    const v = alloc(4 + 4 * n);
+    u32(v, n);
+    return v;
+  };
+  const cv = vec(codes.length);
+  ref(model + 8, cv);
+  codes.forEach((c, i) => {
+    const t = table([4, c.custom === undefined ? 0 : 8, 0, 12], 16);
+    out[t + 4] = (c.deprecated ?? Math.min(c.builtin ?? 0, 127)) & 0xff;
+    u32(t + 12, c.builtin ?? 0);
+    ref(cv + 4 + 4 * i, t);
+    if (c.custom !== undefined) {
+      const b = enc.encode(c.custom);
+      const sAt = alloc(4 + b.length + 1);
+      u32(sAt, b.length);
+      b.forEach((x, j) => (out[sAt + 4 + j] = x));
+      ref(t + 8, sAt);
+    }
+  });
+  const bv = vec(buffers.length);
+  ref(model + 12, bv);
+  buffers.forEach((b, i) => {
+    const t = table([b.data === undefined ? 0 : 4, 8, 12], 20);
+    if (b.data !== undefined) {
+      const d = alloc(4);
+      u32(d, b.data);
+      ref(t + 4, d);
+    }
+    u32(t + 8, b.offset ?? 0);
+    u32(t + 12, b.size ?? 0);
+    ref(bv + 4 + 4 * i, t);
+  });
+  return Uint8Array.from(out);
+}
+
+describe('TFLite models', () => {
+  it('passes builtin operators and the custom kernels TFLite’s own resolver registers', async () => {
+    const r = await scan(
+      tflite(
+        [{ builtin: 3 }, { builtin: 150 }, { builtin: 32, custom: 'TFLite_Detection_PostProcess' }],
+        [{}],
+      ),
+      'model.tflite',
+    );
+    expect(r.format).toBe('tflite');
+    expect(r.verdict).toBe('clean');
+  });
+
+  it('flags custom operators and Flex operators; a Flex Python op is dangerous', async () => {
+    const custom = await scan(tflite([{ builtin: 32, custom: 'MyNativeKernel' }]), 'model.tflite');
+    expect(custom.verdict).toBe('suspicious');
+    expect(custom.findings[0]?.rule).toBe('tflite-custom-op');
+    const flex = await scan(tflite([{ builtin: 32, custom: 'FlexAddV2' }]), 'model.tflite');
+    expect(flex.findings.map((f) => f.rule)).toEqual(['tflite-flex-op']);
+    expect(flex.verdict).toBe('suspicious');
+    const py = await scan(tflite([{ builtin: 32, custom: 'FlexEagerPyFunc' }]), 'm.bin');
+    expect(py.verdict).toBe('dangerous');
+    // CUSTOM spelled through the deprecated byte, and through builtin_code with the placeholder byte
+    const dep = await scan(tflite([{ deprecated: 32, builtin: 0, custom: 'X' }]), 'model.tflite');
+    expect(dep.verdict).toBe('suspicious');
+    const placeholder = await scan(tflite([{ deprecated: 127, builtin: 32, custom: 'X' }]), 'model.tflite');
+    expect(placeholder.verdict).toBe('suspicious');
+  });
+
+  it('refuses offsets outside the file and truncated FlatBuffers', async () => {
+    const oob = await scan(tflite([{ builtin: 3 }], [{ offset: 1 << 30, size: 16 }]), 'model.tflite');
+    expect(oob.verdict).toBe('rejected');
+    const good = tflite([{ builtin: 32, custom: 'FlexWriteFile' }]);
+    for (let cut = 8; cut < good.length; cut += 7) {
+      const r = await scan(good.subarray(0, cut), 'model.tflite');
+      expect(r.verdict, `cut at ${cut}`).not.toBe('clean');
+    }
+    const huge = tflite([{ builtin: 3 }]);
+    new DataView(huge.buffer).setUint32(0, 0xfffffff0, true);
+    expect((await scan(huge, 'model.tflite')).verdict).toBe('rejected');
+  });
+});

@@ -29,6 +29,7 @@ import { BufferSource, SliceSource, type ByteSource } from './source.ts';
 import { readTarEntries, TarError } from './tar.ts';
 import { readFields, WireError } from './protobuf.ts';
 import { embeddedKerasFindings, scanTfSavedModel, scanTfText } from './tf-savedmodel.ts';
+import { scanTflite } from './tflite.ts';
 import { LimitExceeded, type Finding, type ScanContext } from './types.ts';
 import { hasZipTrailer, isBadZip, isTraversalName, readZipDirectory, zipKind, zipMembers } from './zip.ts';
 
@@ -49,9 +50,17 @@ interface Scanned {
   pickleDone?: boolean;
 }
 
-const DATA_ONLY_FORMATS = new Set(['safetensors', 'gguf', 'onnx', 'numpy', 'npz']);
+const DATA_ONLY_FORMATS = new Set(['safetensors', 'gguf', 'onnx', 'numpy', 'npz', 'tf-fingerprint']);
 /** Formats whose first bytes can also be the start of a pickle (see probePickle). */
-const PICKLE_PREFIX_POSSIBLE = new Set<SniffedFormat>(['unknown', 'image', 'tar', 'hdf5', 'gguf', 'lzma']);
+const PICKLE_PREFIX_POSSIBLE = new Set<SniffedFormat>([
+  'unknown',
+  'image',
+  'tar',
+  'hdf5',
+  'gguf',
+  'lzma',
+  'tflite',
+]);
 const TEXT_PROBE_BYTES = 64 * 1024;
 
 function emit(ctx: ScanContext, where: Where, findings: Finding[]): void {
@@ -227,6 +236,16 @@ async function scanByKind(
         },
       ]);
       return { format: kind };
+    case 'tflite': {
+      emit(ctx, where, await scanTflite(src, ctx));
+      // TFLite metadata appends its associated files (labels, vocabularies) as a zip: scanned as
+      // members, not a polyglot.
+      if (src.size >= 22 && (await hasZipTrailer(src))) {
+        await scanZip(src, ctx, where, true);
+        return { format: 'tflite', members: [[0, src.size]] };
+      }
+      return { format: 'tflite' };
+    }
     case 'image':
       return { format: 'image' };
     case 'unknown':
@@ -254,6 +273,7 @@ async function scanUnknown(
     emit(ctx, where, await scanOnnx(src, ctx));
     return { format: 'onnx' };
   }
+  if (proto === 'tf-fingerprint') return { format: 'tf-fingerprint' };
   if (proto === 'tf-savedmodel' || proto === 'tf-graphdef') {
     emit(ctx, where, await scanTfSavedModel(src, ctx, proto === 'tf-savedmodel' ? 'savedmodel' : 'graphdef'));
     return { format: 'tf-savedmodel' };

@@ -97,7 +97,8 @@ const TEXT_CHILDREN: Record<Msg, Record<string, Msg>> = {
   node: {},
 };
 
-function opFinding(
+/** What running `op` does, for a TensorFlow node (also a TFLite Flex operator): a finding or undefined. */
+export function tfOpFinding(
   nodeName: string | undefined,
   op: string,
   offset?: number,
@@ -170,7 +171,7 @@ export function findGraphOps(b: Uint8Array, kind: TfKind, tick: () => void = () 
       const f =
         op === undefined
           ? undefined
-          : opFinding(str(b, last(1)), op, start, binaryAttr(b, fields, 'output_stream'));
+          : tfOpFinding(str(b, last(1)), op, start, binaryAttr(b, fields, 'output_stream'));
       if (f !== undefined) findings.push(f);
       return;
     }
@@ -210,7 +211,7 @@ export function findTextGraphOps(root: TextMessage, kind: TfKind): Finding[] {
         if (k === 'attr' && typeof v === 'object')
           outputStream = textAttr(v, 'output_stream') ?? outputStream;
       }
-      const f = op === undefined ? undefined : opFinding(name, op, undefined, outputStream);
+      const f = op === undefined ? undefined : tfOpFinding(name, op, undefined, outputStream);
       if (f !== undefined) findings.push(f);
       return;
     }

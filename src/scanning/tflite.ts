@@ -1,0 +1,204 @@
+// TensorFlow Lite models (.tflite): a FlatBuffer (tensorflow/lite/schema/schema.fbs, identifier "TFL3")
+// whose operator codes say which kernels the interpreter runs. Builtin operators are TFLite's own
+// kernels; what a file can add is:
+//   - a custom operator (BuiltinOperator CUSTOM with a `custom_code` name): native code the serving
+//     process registered under that name — allowed only for the custom kernels TFLite's own
+//     BuiltinOpResolver registers (detection post-processing, audio features, NumericVerify);
+//   - a Flex operator (`custom_code` "Flex..."): the Flex delegate builds a TensorFlow op from the
+//     NodeDef serialised in the operator's custom options and runs the full TensorFlow kernel (file
+//     reads and writes, PyFunc where Python is linked). The NodeDef names the op that runs, not the
+//     custom code, so every Flex operator is flagged; one whose name is a Python or file op is judged as
+//     the TensorFlow op it names.
+// Buffers stored outside the FlatBuffer (models over 2 GiB: `offset`/`size`) must lie inside the file.
+// The reader is bounded: every offset is checked against the file, vectors against their count limits.
+import type { ByteSource } from './source.ts';
+import { tfOpFinding } from './tf-savedmodel.ts';
+import type { Finding, ScanContext } from './types.ts';
+
+/** BuiltinOperator.CUSTOM in schema.fbs. */
+const CUSTOM = 32;
+/** deprecated_builtin_code value meaning "see builtin_code". */
+const PLACEHOLDER_FOR_GREATER_OP_CODES = 127;
+/** Custom kernels tflite::ops::builtin::BuiltinOpResolver registers itself (core/kernels/register.cc). */
+const RESOLVER_CUSTOM_OPS = new Set([
+  'TFLite_Detection_PostProcess',
+  'Mfcc',
+  'AudioSpectrogram',
+  'NumericVerify',
+]);
+const MAX_VECTOR = 1_000_000;
+const PAGE = 64 * 1024;
+
+export class TfliteError extends Error {}
+
+/** Is this the start of a TFLite FlatBuffer (file identifier "TFL3" after the root offset)? */
+export function looksLikeTflite(head: Uint8Array): boolean {
+  return head.length >= 8 && head[4] === 0x54 && head[5] === 0x46 && head[6] === 0x4c && head[7] === 0x33;
+}
+
+/** Bounded random access to a FlatBuffer in a ByteSource, a few cached pages at a time. */
+class FlatReader {
+  private readonly pages = new Map<number, Uint8Array>();
+  constructor(private readonly src: ByteSource) {}
+
+  private async bytes(at: number, n: number): Promise<Uint8Array> {
+    if (!Number.isSafeInteger(at) || at < 0 || n < 0 || at + n > this.src.size)
+      throw new TfliteError(`offset ${at} (+${n}) lies outside the ${this.src.size}-byte file`);
+    const p = Math.floor(at / PAGE);
+    if (Math.floor((at + n - 1) / PAGE) !== p || n === 0) return this.src.read(at, n);
+    let page = this.pages.get(p);
+    if (page === undefined) {
+      if (this.pages.size >= 32) this.pages.clear();
+      page = await this.src.read(p * PAGE, PAGE);
+      this.pages.set(p, page);
+    }
+    return page.subarray(at - p * PAGE, at - p * PAGE + n);
+  }
+  private async view(at: number, n: number): Promise<DataView> {
+    const b = await this.bytes(at, n);
+    return new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
+  async u32(at: number): Promise<number> {
+    return (await this.view(at, 4)).getUint32(0, true);
+  }
+  /** A table at `at`: returns field -> absolute position of the field (absent fields missing). */
+  async table(at: number): Promise<(field: number) => number | undefined> {
+    const soff = (await this.view(at, 4)).getInt32(0, true);
+    const vt = at - soff;
+    const vtv = await this.view(vt, 4);
+    const vtSize = vtv.getUint16(0, true);
+    const tableSize = vtv.getUint16(2, true);
+    if (vtSize < 4 || vtSize % 2 !== 0) throw new TfliteError(`vtable at ${vt} has size ${vtSize}`);
+    await this.bytes(at, Math.max(tableSize, 4));
+    const slots = await this.view(vt, vtSize);
+    return (field) => {
+      const o = 4 + 2 * field;
+      if (o + 2 > vtSize) return undefined;
+      const off = slots.getUint16(o, true);
+      if (off === 0) return undefined;
+      if (off >= tableSize) throw new TfliteError(`field ${field} of the table at ${at} lies outside it`);
+      return at + off;
+    };
+  }
+  /** Follow the uoffset stored at `at`. */
+  async deref(at: number): Promise<number> {
+    return at + (await this.u32(at));
+  }
+  /** A vector's element count and first element position. */
+  async vector(at: number): Promise<{ n: number; first: number }> {
+    const n = await this.u32(at);
+    if (n > MAX_VECTOR) throw new TfliteError(`a vector of ${n} elements`);
+    return { n, first: at + 4 };
+  }
+  async string(at: number): Promise<string> {
+    const n = await this.u32(at);
+    if (n > 1 << 20) throw new TfliteError(`a string of ${n} bytes`);
+    return new TextDecoder('utf-8', { fatal: false }).decode(await this.bytes(at + 4, n));
+  }
+  async int(at: number, size: 1 | 4 | 8, signed: boolean): Promise<number> {
+    const v = await this.view(at, size);
+    if (size === 1) return signed ? v.getInt8(0) : v.getUint8(0);
+    if (size === 4) return signed ? v.getInt32(0, true) : v.getUint32(0, true);
+    return Number(v.getBigUint64(0, true));
+  }
+}
+
+/** One operator code: its effective builtin code and custom name (GetBuiltinCode in schema_utils.cc). */
+interface OpCode {
+  builtin: number;
+  custom: string | undefined;
+}
+
+async function operatorCodes(r: FlatReader, model: (f: number) => number | undefined): Promise<OpCode[]> {
+  const at = model(1);
+  if (at === undefined) return [];
+  const { n, first } = await r.vector(await r.deref(at));
+  const out: OpCode[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = await r.table(await r.deref(first + 4 * i));
+    const dep = t(0);
+    const deprecated = dep === undefined ? 0 : await r.int(dep, 1, true);
+    const bc = t(3);
+    const builtin = bc === undefined ? 0 : await r.int(bc, 4, true);
+    const cc = t(1);
+    out.push({
+      builtin: Math.max(builtin, deprecated === PLACEHOLDER_FOR_GREATER_OP_CODES ? 0 : deprecated),
+      custom: cc === undefined ? undefined : await r.string(await r.deref(cc)),
+    });
+  }
+  return out;
+}
+
+/** Buffers must lie inside the file (inline data vectors, and offset/size buffers of models over 2 GiB). */
+async function checkBuffers(
+  r: FlatReader,
+  model: (f: number) => number | undefined,
+  size: number,
+): Promise<void> {
+  const at = model(4);
+  if (at === undefined) return;
+  const { n, first } = await r.vector(await r.deref(at));
+  for (let i = 0; i < n; i++) {
+    const t = await r.table(await r.deref(first + 4 * i));
+    const data = t(0);
+    if (data !== undefined) {
+      const v = await r.vector(await r.deref(data));
+      if (v.first + v.n > size)
+        throw new TfliteError(`buffer ${i} holds ${v.n} bytes past the end of the file`);
+    }
+    const off = t(1);
+    const sz = t(2);
+    const offset = off === undefined ? 0 : await r.int(off, 8, false);
+    const length = sz === undefined ? 0 : await r.int(sz, 8, false);
+    if (offset > 1 && (offset + length > size || !Number.isSafeInteger(offset + length)))
+      throw new TfliteError(
+        `buffer ${i} claims ${length} bytes at offset ${offset}, past the end of the file`,
+      );
+  }
+}
+
+/** Findings for the operator codes of a TFLite model (pure: decided from the codes alone). */
+export function opCodeFindings(codes: readonly OpCode[]): Finding[] {
+  const out: Finding[] = [];
+  const seen = new Set<string>();
+  for (const c of codes) {
+    if (c.builtin !== CUSTOM) continue;
+    const name = c.custom ?? '';
+    if (seen.has(name) || RESOLVER_CUSTOM_OPS.has(name)) continue;
+    seen.add(name);
+    if (name.startsWith('Flex')) {
+      const named = tfOpFinding(undefined, name.slice(4));
+      out.push({
+        rule: named?.rule === 'tf-python-op' ? 'tflite-python-op' : 'tflite-flex-op',
+        severity: named?.severity ?? 'suspicious',
+        detail: `custom operator ${JSON.stringify(name)} runs a TensorFlow kernel through the Flex delegate, built from the NodeDef in its custom options${named ? ` (${named.detail.replace(/^node "" uses /, '')})` : ''}; convert the model with builtin operators only, or review and allow it`,
+      });
+      continue;
+    }
+    out.push({
+      rule: 'tflite-custom-op',
+      severity: 'suspicious',
+      detail: `custom operator ${JSON.stringify(name)} runs native code the serving process registers under that name (not a TFLite builtin kernel); convert the model with builtin operators only, or review the kernel the runtime links`,
+    });
+  }
+  return out;
+}
+
+export async function scanTflite(src: ByteSource, _ctx: ScanContext): Promise<Finding[]> {
+  const r = new FlatReader(src);
+  try {
+    const model = await r.table(await r.deref(0));
+    const codes = await operatorCodes(r, model);
+    await checkBuffers(r, model, src.size);
+    return opCodeFindings(codes);
+  } catch (e) {
+    if (!(e instanceof TfliteError) && !(e instanceof RangeError)) throw e;
+    return [
+      {
+        rule: 'tflite-malformed',
+        severity: 'rejected',
+        detail: `the TFLite FlatBuffer does not parse: ${e.message}; re-export the model (a truncated or crafted file cannot be judged)`,
+      },
+    ];
+  }
+}
