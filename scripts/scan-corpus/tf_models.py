@@ -93,7 +93,7 @@ emit("benign", "tflite/cumsum.tflite", convert(lstm_like, seq), "tflite", "CLEAN
 emit("benign", "tflite/mlp_dynamic_range.tflite", convert(mlp, vec, optimize=True), "tflite", "CLEAN: TFLite MLP with dynamic-range quantization")
 emit("benign", "tflite/mlp_int8.tflite", convert(mlp, vec, optimize=True, representative=rep), "tflite", "CLEAN: TFLite MLP with full-integer quantization (QUANTIZE/DEQUANTIZE)")
 flex_bytes = convert(needs_flex, mat, select=True)
-emit("malicious", "tflite/select_tf_ops_policy.tflite", flex_bytes, "tflite", "FLAGGED: policy, not a payload — TFLite with a Flex op (FlexMatrixInverse, SELECT_TF_OPS) runs a TensorFlow kernel from a serialised NodeDef")
+emit("benign", "tflite/select_tf_ops_matrix_inverse.tflite", flex_bytes, "tflite", "CLEAN: TFLite with a Flex op (FlexMatrixInverse, SELECT_TF_OPS): its NodeDef runs MatrixInverse")
 emit("malicious", "tflite/custom_op_converter.tflite", convert(needs_custom, mat, custom=True), "tflite", "FLAGGED: TFLite custom op Svd (allow_custom_ops): native code registered by the serving process")
 
 
@@ -129,6 +129,63 @@ emit("malicious", "tflite/custom_op_deprecated_byte.tflite", with_codes(mlp_byte
 emit("malicious", "tflite/custom_op_placeholder.tflite", with_codes(mlp_bytes, make_custom("MyKernel", deprecated=127, builtin=CUSTOM)), "tflite", "FLAGGED: TFLite custom op behind the PLACEHOLDER_FOR_GREATER_OP_CODES byte")
 emit("malicious", "tflite/flex_as_model.bin", with_codes(flex_bytes, rename_custom("FlexEagerPyFunc")), "tflite", "DANGEROUS: TFLite Flex EagerPyFunc op named .bin")
 emit("malicious", "tflite/flex_pyfunc_named.onnx", with_codes(flex_bytes, rename_custom("FlexPyFunc")), "tflite", "DANGEROUS: TFLite Flex PyFunc op named .onnx")
+
+
+def flex_options(name: str, node_def: bytes) -> bytes:
+    """The FlexBuffer the converter writes for a Flex op: an untyped vector [op name, NodeDef] (32-bit widths)."""
+    out = bytearray()
+
+    def string(b: bytes) -> int:
+        out.extend(len(b).to_bytes(4, "little"))
+        at = len(out)
+        out.extend(b + b"\0")
+        while len(out) % 4:
+            out.append(0)
+        return at
+
+    s0, s1 = string(name.encode()), string(node_def)
+    out.extend((2).to_bytes(4, "little"))
+    vec = len(out)
+    out.extend((vec - s0).to_bytes(4, "little"))
+    out.extend((vec + 4 - s1).to_bytes(4, "little"))
+    out.extend(bytes([(5 << 2) | 2, (5 << 2) | 2]))
+    while len(out) % 4:
+        out.append(0)
+    root = len(out)
+    out.extend((root - vec).to_bytes(4, "little"))
+    out.extend(bytes([(10 << 2) | 2, 4]))
+    return bytes(out)
+
+
+def swap_node_def(op_name: str, attrs=None):
+    from tensorflow.core.framework import node_def_pb2
+
+    def edit(m):
+        for g in m.subgraphs:
+            for op in g.operators:
+                code = m.operatorCodes[op.opcodeIndex]
+                if (code.customCode or b"").startswith(b"Flex") if isinstance(code.customCode, bytes) else (code.customCode or "").startswith("Flex"):
+                    nd = node_def_pb2.NodeDef(name="swapped", op=op_name)
+                    for k, v in (attrs or {}).items():
+                        nd.attr[k].s = v
+                    keep = code.customCode.decode() if isinstance(code.customCode, bytes) else code.customCode
+                    op.customOptions = list(flex_options(keep[4:], nd.SerializeToString()))
+
+    return edit
+
+
+emit("malicious", "tflite/flex_nodedef_pyfunc.tflite", with_codes(flex_bytes, swap_node_def("EagerPyFunc", {"token": b"pyfunc_0"})), "tflite", "DANGEROUS: TFLite Flex op named FlexMatrixInverse whose NodeDef (what the delegate runs) is EagerPyFunc")
+emit("malicious", "tflite/flex_nodedef_printv2_file.tflite", with_codes(flex_bytes, swap_node_def("PrintV2", {"output_stream": b"file:///etc/cron.d/x"})), "tflite", "FLAGGED: TFLite Flex op whose NodeDef is PrintV2 appending to a file")
+
+
+def garbage_options(m):
+    for g in m.subgraphs:
+        for op in g.operators:
+            if op.customOptions is not None and len(op.customOptions):
+                op.customOptions = list(b"\xff" * 7)
+
+
+emit("malicious", "tflite/flex_garbage_options.tflite", with_codes(flex_bytes, garbage_options), "tflite", "FLAGGED: TFLite Flex op whose custom options are not a FlexBuffer")
 
 
 def far_buffer(m):

@@ -130,6 +130,13 @@ def write_pathlib(g):
     }
     w("benign", "sklearn3/model_with_paths.joblib", joblib_bytes(bundle), "pathlib", "CLEAN: a LinearRegression saved with pathlib paths in its bundle, joblib.dump", False)
     w("benign", "sklearn3/model_with_paths.p0.pkl", pickled(bundle, 0), "pathlib", "CLEAN: the same bundle, pickle protocol 0", False)
+    import argparse
+    import types
+
+    sd, _ = g.torch_state_dict()
+    ckpt = {"state_dict": sd, "args": argparse.Namespace(lr=0.1, arch="mlp", layers=[2, 3]), "cfg": types.SimpleNamespace(epochs=3), "epoch": 3}
+    w("benign", "torch3/checkpoint_with_args.pt", g.torch_zip(ckpt), "torch", "CLEAN: a training checkpoint (state_dict, argparse.Namespace args, SimpleNamespace config) in torch.save's zip layout")
+    w("malicious", "torch3/namespace-holding-os-system.pkl", pickled({"args": argparse.Namespace(hook=os.system)}, 2), "pickle", "DANGEROUS: posix.system — an argparse.Namespace whose attribute is os.system")
     w("malicious", "scipy3/pathlib-write-text.pkl", pa.proto(2) + pa.glob("pathlib", "Path.write_text") + pa.MARK + pa.glob("pathlib", "PosixPath") + pa.MARK + pa.ustr("/tmp/x") + pa.TUPLE + pa.REDUCE + pa.ustr("id") + pa.TUPLE + pa.REDUCE + pa.STOP, "pathlib", "DANGEROUS: pathlib.Path.write_text — writes a file at load")
     w("malicious", "scipy3/pathlib-stack-global-method.pkl", pa.proto(4) + pa.stack_global("pathlib", "PosixPath.unlink") + pa.MARK + pa.glob("pathlib", "PosixPath") + pa.MARK + pa.ustr("model.bin") + pa.TUPLE + pa.REDUCE + pa.TUPLE + pa.REDUCE + pa.STOP, "pathlib", "DANGEROUS: pathlib.PosixPath.unlink — deletes a file at load")
 

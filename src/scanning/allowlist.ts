@@ -221,6 +221,17 @@ allow(
   { reduce: data },
 );
 allow('python', ['uuid.UUID'], { newobj: true, build: dataState });
+// Attribute bags training scripts save beside the weights (`torch.save({'args': args, ...})`): an
+// argparse.Namespace pickles as NEWOBJ + BUILD of its __dict__, a SimpleNamespace as REDUCE of the
+// class with no arguments + BUILD. Neither runs anything of its own; types' other names stay denied.
+allow('python', ['argparse.Namespace'], { newobj: true, build: instanceState });
+allow('python', ['types.SimpleNamespace'], {
+  reduce: (items) =>
+    items.length === 0 || (items.length === 1 && items[0]?.t === 'dict')
+      ? data(items)
+      : 'takes no arguments or one mapping',
+  build: instanceState,
+});
 // defaultdict(factory): the factory is called for missing keys, so only a container type may be it.
 allow('python', ['collections.defaultdict'], {
   reduce: (items) => {

@@ -4,6 +4,7 @@
 // files are in the corpus (scripts/scan-corpus/variants3.py).
 import { describe, expect, it } from 'vitest';
 import { argParserProblem } from './allowlist-scipy.ts';
+import { decodeFlexOptions } from './tflite.ts';
 import { scanBuffer } from './index.ts';
 import { concat, enc } from './testing.test-support.ts';
 
@@ -303,13 +304,16 @@ describe('TFLite models', () => {
     expect(r.verdict).toBe('clean');
   });
 
-  it('flags custom operators and Flex operators; a Flex Python op is dangerous', async () => {
+  it('flags custom operators and Flex file ops; a Flex Python op is dangerous', async () => {
     const custom = await scan(tflite([{ builtin: 32, custom: 'MyNativeKernel' }]), 'model.tflite');
     expect(custom.verdict).toBe('suspicious');
     expect(custom.findings[0]?.rule).toBe('tflite-custom-op');
+    // a Flex code no operator uses runs nothing: judged by its name only (the corpus has real Flex
+    // models whose NodeDefs are decoded: scripts/scan-corpus/tf_models.py)
     const flex = await scan(tflite([{ builtin: 32, custom: 'FlexAddV2' }]), 'model.tflite');
-    expect(flex.findings.map((f) => f.rule)).toEqual(['tflite-flex-op']);
-    expect(flex.verdict).toBe('suspicious');
+    expect(flex.verdict).toBe('clean');
+    const file = await scan(tflite([{ builtin: 32, custom: 'FlexWriteFile' }]), 'model.tflite');
+    expect(file.findings.map((f) => f.rule)).toEqual(['tflite-flex-op']);
     const py = await scan(tflite([{ builtin: 32, custom: 'FlexEagerPyFunc' }]), 'm.bin');
     expect(py.verdict).toBe('dangerous');
     // CUSTOM spelled through the deprecated byte, and through builtin_code with the placeholder byte
@@ -330,5 +334,87 @@ describe('TFLite models', () => {
     const huge = tflite([{ builtin: 3 }]);
     new DataView(huge.buffer).setUint32(0, 0xfffffff0, true);
     expect((await scan(huge, 'model.tflite')).verdict).toBe('rejected');
+  });
+});
+
+describe('attribute bags in checkpoints', () => {
+  it('admits argparse.Namespace and types.SimpleNamespace holding data, nothing else of types', async () => {
+    const ns = concat(
+      [0x80, 2],
+      '}(',
+      s('args'),
+      'cargparse\nNamespace\n)',
+      [0x81],
+      '}(',
+      s('lr'),
+      'G',
+      [0x3f, 0xb9, 0x99, 0x99, 0x99, 0x99, 0x99, 0x9a],
+      'ub',
+      s('cfg'),
+      'ctypes\nSimpleNamespace\n)R}(',
+      s('a'),
+      'K',
+      [1],
+      'ub',
+      'u.',
+    );
+    expect((await scan(ns)).verdict).toBe('clean');
+    const withCode = concat([0x80, 2], 'ctypes\nSimpleNamespace\n)R}(', s('f'), 'cos\nsystem\n', 'ub.');
+    expect((await scan(withCode)).verdict).toBe('dangerous');
+    const fn = concat([0x80, 2], 'ctypes\nFunctionType\n', '(NNtR.');
+    expect((await scan(fn)).verdict).toBe('dangerous');
+    const called = concat([0x80, 2], 'ctypes\nSimpleNamespace\n(', s('x'), 'tR.');
+    expect((await scan(called)).verdict).not.toBe('clean');
+  });
+});
+
+describe('TFLite Flex options (FlexBuffer [op name, NodeDef])', () => {
+  /** The layout the converter writes: strings, then an untyped vector of two, then the root (widths 4). */
+  function flexbuffer(name: string, nodeDef: Uint8Array, width = 4): Uint8Array {
+    const out: number[] = [];
+    const int = (v: number, w: number) => {
+      for (let i = 0; i < w; i++) out.push((v >>> (8 * i)) & 0xff);
+    };
+    const pad = () => {
+      while (out.length % width) out.push(0);
+    };
+    const str = (b: Uint8Array) => {
+      int(b.length, width);
+      const at = out.length;
+      out.push(...b, 0);
+      pad();
+      return at;
+    };
+    const s0 = str(enc.encode(name));
+    const s1 = str(nodeDef);
+    int(2, width);
+    const vec = out.length;
+    int(vec - s0, width);
+    int(vec + width - s1, width);
+    const w = Math.log2(width);
+    out.push((5 << 2) | w, (5 << 2) | w);
+    pad();
+    const root = out.length;
+    int(root - vec, width);
+    out.push((10 << 2) | w, width);
+    return Uint8Array.from(out);
+  }
+  const nodeDef = concat([0x0a, 1], 'n', [0x12, 11], 'EagerPyFunc');
+
+  it('decodes the op name and the NodeDef bytes', () => {
+    for (const width of [1, 4]) {
+      const d = decodeFlexOptions(flexbuffer('MatrixInverse', nodeDef, width));
+      expect(typeof d === 'string' ? d : d.name).toBe('MatrixInverse');
+      expect(typeof d === 'string' ? d : Array.from(d.nodeDef)).toEqual(Array.from(nodeDef));
+    }
+  });
+
+  it('says why for anything else, never reading outside the options', () => {
+    const good = flexbuffer('MatrixInverse', nodeDef);
+    for (let cut = 0; cut < good.length; cut++)
+      expect(typeof decodeFlexOptions(good.subarray(good.length - cut)), `last ${cut} bytes`).toBe('string');
+    const corrupt = Uint8Array.from(good);
+    corrupt[corrupt.length - 3] = 0xff; // root offset
+    expect(typeof decodeFlexOptions(corrupt)).toBe('string');
   });
 });

@@ -155,6 +155,22 @@ function binaryAttr(b: Uint8Array, nodeFields: WireField[], key: string): string
   return found;
 }
 
+/**
+ * The op a serialised NodeDef runs (the TFLite Flex delegate builds its kernel from one) and what that
+ * op does; throws WireError when the bytes are not a NodeDef.
+ */
+export function judgeNodeDef(b: Uint8Array): { op: string | undefined; finding: Finding | undefined } {
+  const fields = readFields(b, 0, b.length);
+  const last = (n: number): WireField | undefined =>
+    fields.filter((f) => f.field === n && f.wireType === 2).pop();
+  const op = str(b, last(2));
+  const finding =
+    op === undefined
+      ? undefined
+      : tfOpFinding(str(b, last(1)), op, undefined, binaryAttr(b, fields, 'output_stream'));
+  return { op, finding };
+}
+
 /** Walk a binary SavedModel or GraphDef held in `b`; throws WireError when it does not parse. */
 export function findGraphOps(b: Uint8Array, kind: TfKind, tick: () => void = () => undefined): Finding[] {
   const findings: Finding[] = [];
