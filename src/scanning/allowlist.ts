@@ -743,7 +743,11 @@ for (const p of sklearnPaths('sklearn.tree._tree'))
 for (const p of sklearnPaths('sklearn.ensemble._hist_gradient_boosting.predictor'))
   allow('scikit-learn', [`${p}.TreePredictor`], {
     newobj: true,
-    build: (items) => instanceState(items) ?? predictorStateProblem(items[0]),
+    // only the plain dict TreePredictor pickles: a (dict, slots) pair would set `nodes` past the check
+    build: (items) =>
+      items[0]?.t === 'dict'
+        ? predictorStateProblem(items[0])
+        : `state is a ${items[0]?.t ?? 'missing value'}, not the instance dict scikit-learn writes`,
   });
 // newObj(cls) helpers of Cython modules: instantiate their own extension types.
 allow(

@@ -418,3 +418,15 @@ describe('TFLite Flex options (FlexBuffer [op name, NodeDef])', () => {
     expect(typeof decodeFlexOptions(corrupt)).toBe('string');
   });
 });
+
+describe('HistGradientBoosting TreePredictor state', () => {
+  const predictor = 'csklearn.ensemble._hist_gradient_boosting.predictor\nTreePredictor\n)';
+  it('refuses a (dict, slots) state, which would set nodes past the node check', async () => {
+    const slots = concat([0x80, 2], predictor, [0x81], 'N}(', s('nodes'), 'N', 'u', [0x86], 'b.');
+    expect((await scan(slots)).verdict).toBe('suspicious');
+  });
+  it('refuses node arrays it cannot read (the real files are in the corpus, sklearn-tree3/)', async () => {
+    const unreadable = concat([0x80, 2], predictor, [0x81], '}(', s('nodes'), 'N', 'ub.');
+    expect((await scan(unreadable)).findings.map((f) => f.detail).join()).toMatch(/node array/);
+  });
+});
