@@ -4,7 +4,7 @@
 import { inflateRawSync } from 'node:zlib';
 import { decompress } from './decompress.ts';
 import { decodeZipLzma } from './lzma.ts';
-import { BufferSource, SliceSource, type ByteSource } from './source.ts';
+import { BufferSource, CachedReader, SliceSource, type ByteSource } from './source.ts';
 import { LimitExceeded, type Finding, type ScanContext } from './types.ts';
 
 export interface ZipEntry {
@@ -329,6 +329,7 @@ export async function* zipMembers(
   const seen = new Set<string>();
   /** [local header, end of data) of every listed member, to find local headers no entry lists. */
   const covered: [number, number][] = [];
+  const headers = new CachedReader(src);
   for (const e of dir.entries) {
     ctx.checkTime();
     const findings: Finding[] = [];
@@ -372,12 +373,14 @@ export async function* zipMembers(
       continue;
     }
     if (skipData(e.name)) {
-      try {
-        const at = await locateMember(src, dir, e);
-        covered.push([dir.prefixBytes + e.localHeaderOffset, at.dataOffset + e.compressedSize]);
-      } catch (err) {
-        if (!isBadZip(err)) throw err;
-      }
+      // not read (tensor storages): only its local header, for the extent it covers
+      const at = dir.prefixBytes + e.localHeaderOffset;
+      const h = await headers.bytes(at, 30);
+      if (h.length === 30 && view(h).getUint32(0, true) === SIG_LOCAL)
+        covered.push([
+          at,
+          at + 30 + view(h).getUint16(26, true) + view(h).getUint16(28, true) + e.compressedSize,
+        ]);
       if (findings.length > 0) yield { entry: e, findings };
       continue;
     }
