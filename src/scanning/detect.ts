@@ -140,7 +140,7 @@ const EXPECTED: Record<string, readonly string[]> = {
   keras: ['keras', 'zip', 'hdf5'],
   onnx: ['onnx'],
   gguf: ['gguf'],
-  pb: ['tf-savedmodel', 'tf-fingerprint', 'onnx', 'keras'],
+  pb: ['tf-savedmodel', 'onnx', 'keras'],
   zip: ['zip', 'pytorch-zip', 'npz', 'keras', 'torchscript'],
   bin: [...PICKLE_FAMILY, 'safetensors', 'gguf', 'onnx', 'numpy', 'hdf5', 'tar', 'gzip'],
   tar: ['tar'],

@@ -50,7 +50,7 @@ interface Scanned {
   pickleDone?: boolean;
 }
 
-const DATA_ONLY_FORMATS = new Set(['safetensors', 'gguf', 'onnx', 'numpy', 'npz', 'tf-fingerprint']);
+const DATA_ONLY_FORMATS = new Set(['safetensors', 'gguf', 'onnx', 'numpy', 'npz']);
 /** Formats whose first bytes can also be the start of a pickle (see probePickle). */
 const PICKLE_PREFIX_POSSIBLE = new Set<SniffedFormat>([
   'unknown',
@@ -273,7 +273,8 @@ async function scanUnknown(
     emit(ctx, where, await scanOnnx(src, ctx));
     return { format: 'onnx' };
   }
-  if (proto === 'tf-fingerprint') return { format: 'tf-fingerprint' };
+  // a SavedModel's fingerprint.pb: data, reported as part of the SavedModel format
+  if (proto === 'tf-fingerprint') return { format: 'tf-savedmodel' };
   if (proto === 'tf-savedmodel' || proto === 'tf-graphdef') {
     emit(ctx, where, await scanTfSavedModel(src, ctx, proto === 'tf-savedmodel' ? 'savedmodel' : 'graphdef'));
     return { format: 'tf-savedmodel' };
