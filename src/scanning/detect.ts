@@ -110,6 +110,9 @@ export function sniff(head: Uint8Array, size: number): SniffedFormat {
   if (startsWith(head, [0x28, 0xb5, 0x2f, 0xfd]) || startsWith(head, [0x52, 0x61, 0x72, 0x21]))
     return 'compressed';
   if (startsWith(head, [0x75, 0x73, 0x74, 0x61, 0x72], 257) || looksLikeV7Tar(head)) return 'tar';
+  // A TFLite root offset of 128 + 256k reads as PROTO: the FlatBuffer identifier decides, and the
+  // pickle probe still runs the bytes from offset 0 (PICKLE_PREFIX_POSSIBLE in scan-source.ts).
+  if (looksLikeTflite(head)) return 'tflite';
   if (head[0] === 0x80 && (head[1] ?? 9) <= 5 && head.length >= 2) return 'pickle';
   if (
     startsWith(head, [0x89, 0x50, 0x4e, 0x47]) ||
@@ -118,7 +121,6 @@ export function sniff(head: Uint8Array, size: number): SniffedFormat {
   )
     return 'image';
   if (looksLikeSafetensors(head, size)) return 'safetensors';
-  if (looksLikeTflite(head)) return 'tflite';
   if (looksLikeLzmaAlone(head)) return 'lzma';
   return 'unknown';
 }

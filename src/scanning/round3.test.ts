@@ -430,3 +430,28 @@ describe('HistGradientBoosting TreePredictor state', () => {
     expect((await scan(unreadable)).findings.map((f) => f.detail).join()).toMatch(/node array/);
   });
 });
+
+describe('TFLite detection next to weak magics', () => {
+  /** The same model with its root table moved to `root` (the root offset's bytes read as other magics). */
+  function rootAt(root: number): Uint8Array {
+    const m = tflite([{ builtin: 3 }, { builtin: 32, custom: 'TFLite_Detection_PostProcess' }], [{}]);
+    const old = new DataView(m.buffer).getUint32(0, true);
+    const out = new Uint8Array(m.length + (root - old));
+    out.set(m.subarray(0, 8));
+    out.set(m.subarray(8), 8 + (root - old));
+    new DataView(out.buffer).setUint32(0, root, true);
+    return out;
+  }
+  it('reads a root offset of 128 (PROTO) and 376 (a zlib header) as TFLite', async () => {
+    for (const root of [128, 376]) {
+      const r = await scan(rootAt(root), 'model.tflite');
+      expect(r.format, `root ${root}`).toBe('tflite');
+      expect(r.verdict, `root ${root}`).toBe('clean');
+    }
+  });
+  it('still runs a pickle that carries the identifier at bytes 4-7', async () => {
+    const polyglot = concat([0x80, 2], 'U', [4], 'TFL3', '0', "cos\nsystem\n(S'id'\ntR.");
+    const r = await scan(polyglot, 'model.tflite');
+    expect(r.verdict).toBe('dangerous');
+  });
+});

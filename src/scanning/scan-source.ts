@@ -29,7 +29,7 @@ import { BufferSource, SliceSource, type ByteSource } from './source.ts';
 import { readTarEntries, TarError } from './tar.ts';
 import { readFields, WireError } from './protobuf.ts';
 import { embeddedKerasFindings, scanTfSavedModel, scanTfText } from './tf-savedmodel.ts';
-import { scanTflite } from './tflite.ts';
+import { looksLikeTflite, scanTflite } from './tflite.ts';
 import { LimitExceeded, type Finding, type ScanContext } from './types.ts';
 import { hasZipTrailer, isBadZip, isTraversalName, readZipDirectory, zipKind, zipMembers } from './zip.ts';
 
@@ -703,14 +703,20 @@ async function scanCompressed(
   where: Where,
 ): Promise<Scanned> {
   const max = ctx.limits.maxPickleBytes;
-  if (src.size > max)
+  if (src.size > max) {
+    if ((kind === 'zlib' || kind === 'lzma') && looksLikeTflite(head))
+      return scanByKind('tflite', head, src, ctx, where);
     throw new LimitExceeded('maxPickleBytes', `${COMPRESSION_NAMES[kind]} file of ${src.size} bytes`);
+  }
   ctx.chargeRead(src.size);
   const out = decompress(kind, await src.read(0, src.size), { maxOutput: max, tick: () => ctx.checkTime() });
   const format = kind === 'gzip' || kind === 'zlib' ? kind : 'compressed';
   if (out.error !== undefined && out.data.length === 0 && (kind === 'zlib' || kind === 'lzma')) {
-    // a byte pattern that only looked like this compressor's header
-    return scanUnknown(head, src, ctx, where);
+    // a byte pattern that only looked like this compressor's header (a TFLite root offset of 376 reads
+    // as a zlib header)
+    return looksLikeTflite(head)
+      ? scanByKind('tflite', head, src, ctx, where)
+      : scanUnknown(head, src, ctx, where);
   }
   if (out.error !== undefined) {
     emit(ctx, where, [
