@@ -3,7 +3,8 @@
 // kernels; what a file can add is:
 //   - a custom operator (BuiltinOperator CUSTOM with a `custom_code` name): native code the serving
 //     process registered under that name — allowed only for the custom kernels TFLite's own
-//     BuiltinOpResolver registers (detection post-processing, audio features, NumericVerify);
+//     BuiltinOpResolver registers (detection post-processing, audio features, NumericVerify) and
+//     MediaPipe's resolver registers (its segmentation and landmark models' kernels);
 //   - a Flex operator (`custom_code` "Flex..."): the Flex delegate builds a TensorFlow op from the
 //     FlexBuffer [op name, serialised NodeDef] in the operator's custom options and runs the full
 //     TensorFlow kernel. Each Flex operator's NodeDef is decoded and judged as a SavedModel node is
@@ -20,12 +21,23 @@ import type { Finding, ScanContext } from './types.ts';
 const CUSTOM = 32;
 /** deprecated_builtin_code value meaning "see builtin_code". */
 const PLACEHOLDER_FOR_GREATER_OP_CODES = 127;
-/** Custom kernels tflite::ops::builtin::BuiltinOpResolver registers itself (core/kernels/register.cc). */
+/**
+ * Custom kernels the standard resolvers register themselves: TFLite's BuiltinOpResolver
+ * (core/kernels/register.cc) and MediaPipe's MediaPipeBuiltinOpResolver (mediapipe/util/tflite/
+ * operations: segmentation, face and hand landmark models). A model only names a kernel; these are
+ * the runtime's own code, like the builtins.
+ */
 const RESOLVER_CUSTOM_OPS = new Set([
   'TFLite_Detection_PostProcess',
   'Mfcc',
   'AudioSpectrogram',
   'NumericVerify',
+  'MaxPoolingWithArgmax2D',
+  'MaxUnpooling2D',
+  'Convolution2DTransposeBias',
+  'TransformTensorBilinear',
+  'TransformLandmarks',
+  'Landmarks2TransformMatrix',
 ]);
 const MAX_VECTOR = 1_000_000;
 const PAGE = 64 * 1024;
