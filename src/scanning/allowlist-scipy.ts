@@ -146,6 +146,8 @@ export const SCIPY_DISTRIBUTIONS: Record<string, string[]> = {
     'zipfian',
   ].map((n) => `${n}_gen`),
   'scipy.stats._levy_stable': ['levy_stable_gen'],
+  // scikit-learn 0.22-0.24's subclass of scipy's reciprocal_gen (RandomizedSearchCV examples used it)
+  'sklearn.utils.fixes': ['loguniform'],
 };
 
 /** Frozen distributions (`scipy.stats.norm(0, 1)`): plain instances holding args, kwds and the distribution. */
