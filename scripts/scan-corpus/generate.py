@@ -1119,6 +1119,9 @@ def main() -> None:
     import variants  # round-2 variants (an outside attacker's view of issue 15) and more benign models
 
     variants.write_all(sys.modules[__name__])
+    import variants3  # round-3: scipy.stats, pathlib, HistGradientBoosting, zip layouts, TFLite, SavedModels
+
+    variants3.write_all(sys.modules[__name__])
     lines = [
         "# modelgate scanner corpus (generated)",
         "",

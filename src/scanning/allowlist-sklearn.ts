@@ -86,7 +86,6 @@ export const SKLEARN_PYTHON_CLASSES: Record<string, string[]> = {
     'HistGradientBoostingClassifier',
     'HistGradientBoostingRegressor',
   ],
-  'sklearn.ensemble._hist_gradient_boosting.predictor': ['TreePredictor'],
   'sklearn.ensemble._iforest': ['IsolationForest'],
   'sklearn.ensemble._stacking': ['StackingClassifier', 'StackingRegressor'],
   'sklearn.ensemble._voting': ['VotingClassifier', 'VotingRegressor'],

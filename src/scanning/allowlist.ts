@@ -16,9 +16,15 @@ import {
   SKLEARN_SCORERS,
   SKLEARN_SPLITTERS,
 } from './allowlist-sklearn.ts';
+import {
+  boundMethodProblem,
+  distributionStateProblem,
+  SCIPY_DISTRIBUTIONS,
+  SCIPY_FROZEN,
+} from './allowlist-scipy.ts';
 import { lightgbmModelProblem, xgboostBufferProblem } from './boosters.ts';
-import { treeStateProblem } from './sklearn-tree.ts';
-import { bytesOfValue, textOfValue, type Value } from './pickle-values.ts';
+import { predictorStateProblem, treeStateProblem } from './sklearn-tree.ts';
+import { bytesOfValue, describeValue, textOfValue, type Value } from './pickle-values.ts';
 
 /** Returns why the arguments (or state) do not fit, or undefined when they do. */
 export type ValueCheck = (items: readonly Value[]) => string | undefined;
@@ -36,6 +42,14 @@ export interface AllowEntry {
    * validation): estimators keep it as a parameter, and `functools.partial` may bind arguments to it.
    */
   pure?: boolean;
+  /**
+   * The name may appear only as the callee of an admitted REDUCE (`builtins.getattr` of a scipy
+   * distribution's method): never as data, and the pickle machine reports any reference of it that
+   * no admitted call consumes.
+   */
+  callOnly?: boolean;
+  /** Severity of a use outside the entry's shapes when that use runs code (default suspicious). */
+  misuse?: 'dangerous';
 }
 
 // --- argument checks ----------------------------------------------------------------------------
@@ -44,7 +58,9 @@ export interface AllowEntry {
 export function notData(v: Value, depth = 0): string | undefined {
   switch (v.t) {
     case 'global':
-      return v.ref.classification === 'allowed' ? undefined : `the global ${v.ref.name}`;
+      return v.ref.classification === 'allowed' && v.ref.entry?.callOnly !== true
+        ? undefined
+        : `the global ${v.ref.name}`;
     case 'obj':
       if (v.indirect) return 'the result of an indirect call';
       return v.cls === undefined || v.cls.classification === 'allowed' ? undefined : `a ${v.cls.name} object`;
@@ -205,6 +221,17 @@ allow(
   { reduce: data },
 );
 allow('python', ['uuid.UUID'], { newobj: true, build: dataState });
+// Attribute bags training scripts save beside the weights (`torch.save({'args': args, ...})`): an
+// argparse.Namespace pickles as NEWOBJ + BUILD of its __dict__, a SimpleNamespace as REDUCE of the
+// class with no arguments + BUILD. Neither runs anything of its own; types' other names stay denied.
+allow('python', ['argparse.Namespace'], { newobj: true, build: instanceState });
+allow('python', ['types.SimpleNamespace'], {
+  reduce: (items) =>
+    items.length === 0 || (items.length === 1 && items[0]?.t === 'dict')
+      ? data(items)
+      : 'takes no arguments or one mapping',
+  build: instanceState,
+});
 // defaultdict(factory): the factory is called for missing keys, so only a container type may be it.
 allow('python', ['collections.defaultdict'], {
   reduce: (items) => {
@@ -596,6 +623,44 @@ allow(
   { newobj: true, build: dataState },
 );
 
+// numpy.vectorize keeps the function it wraps: a scipy distribution's own method (getattr above, the
+// rv_discrete vecentropy) or a pure numpy/scikit-learn function; no __setstate__, BUILD fills __dict__.
+allow(
+  'numpy',
+  ['numpy.vectorize', 'numpy.lib._function_base_impl.vectorize', 'numpy.lib.function_base.vectorize'],
+  {
+    newobj: true,
+    build: (items) => {
+      const [s] = items;
+      if (s?.t !== 'dict' || s.entries === null) return 'state is not an instance dict modelgate can check';
+      for (const [k, v] of s.entries) {
+        if (k.t !== 'str' || k.v !== 'pyfunc') continue;
+        const bound = v.t === 'obj' && v.indirect !== true && v.cls?.entry?.callOnly === true;
+        const pure = v.t === 'global' && v.ref.classification === 'allowed' && v.ref.entry?.pure === true;
+        if (!bound && !pure)
+          return `pyfunc is ${describeValue(v)}, not a scipy distribution method or an allowlisted data function`;
+      }
+      return data(items);
+    },
+  },
+);
+
+// pathlib paths are inert values (a model's data directory): the class called with its path parts.
+// Constructing one touches no file; pathlib's file operations stay on the denylist.
+allow(
+  'python',
+  ['PurePath', 'PurePosixPath', 'PureWindowsPath', 'Path', 'PosixPath', 'WindowsPath'].flatMap((c) => [
+    `pathlib.${c}`,
+    `pathlib._local.${c}`,
+  ]),
+  {
+    reduce: (items) => {
+      const i = items.findIndex((x) => x.t !== 'str');
+      return i < 0 ? undefined : `path part ${i + 1} is ${describeValue(items[i])}, not a str`;
+    },
+  },
+);
+
 // joblib: its array wrapper; the array bytes follow the wrapper's BUILD in the stream (joblib.ts).
 allow('joblib', ['joblib.numpy_pickle.NumpyArrayWrapper'], {
   newobj: true,
@@ -615,6 +680,28 @@ allow(
   { newobj: true, build: instanceState },
 );
 allow('scipy', ['scipy.interpolate._bsplines.BSpline'], { newobj: true, build: instanceState });
+// scipy.stats distributions (a fitted RandomizedSearchCV's param_distributions), allowlist-scipy.ts:
+// a distribution's __setstate__ exec()s the argument parser in its state, which must be scipy's own;
+// frozen distributions are plain instances.
+for (const [module, classes] of Object.entries(SCIPY_DISTRIBUTIONS))
+  allow(
+    'scipy',
+    classes.map((c) => `${module}.${c}`),
+    {
+      newobj: true,
+      build: ([s]) => distributionStateProblem(s) ?? data([s as Value]),
+      misuse: 'dangerous',
+    },
+  );
+allow('scipy', SCIPY_FROZEN, { newobj: true, build: instanceState });
+// rv_discrete keeps vecentropy = numpy.vectorize(self._entropy); the bound method pickles as
+// getattr(distribution, '_entropy'). getattr is admitted in exactly that call and nowhere else.
+allow('scipy', ['builtins.getattr', '__builtin__.getattr'], {
+  reduce: boundMethodProblem,
+  callOnly: true,
+  misuse: 'dangerous',
+});
+
 allow('scipy', ['scipy._lib.array_api_compat.numpy._aliases.asarray'], {});
 
 // scikit-learn (allowlist-sklearn.ts, generated from the library): Python classes are NEWOBJ + BUILD of
@@ -651,6 +738,16 @@ for (const p of sklearnPaths('sklearn.tree._tree'))
     reduce: data,
     newobj: true,
     build: (items) => dataState(items) ?? treeStateProblem(items[0]),
+  });
+// TreePredictor's node records are followed unchecked by _predict_from_raw_data (sklearn-tree.ts).
+for (const p of sklearnPaths('sklearn.ensemble._hist_gradient_boosting.predictor'))
+  allow('scikit-learn', [`${p}.TreePredictor`], {
+    newobj: true,
+    // only the plain dict TreePredictor pickles: a (dict, slots) pair would set `nodes` past the check
+    build: (items) =>
+      items[0]?.t === 'dict'
+        ? predictorStateProblem(items[0])
+        : `state is a ${items[0]?.t ?? 'missing value'}, not the instance dict scikit-learn writes`,
   });
 // newObj(cls) helpers of Cython modules: instantiate their own extension types.
 allow(

@@ -5,7 +5,7 @@
 import { readFieldsAt, WireError, type WireField } from './protobuf.ts';
 import { CachedReader, type ByteSource } from './source.ts';
 
-export type ProtobufKind = 'onnx' | 'tf-savedmodel' | 'tf-graphdef';
+export type ProtobufKind = 'onnx' | 'tf-savedmodel' | 'tf-graphdef' | 'tf-fingerprint';
 
 /** field number -> wire type, per message kind (onnx.proto ModelProto, saved_model.proto, graph.proto). */
 const ONNX: Record<number, number> = {
@@ -24,6 +24,11 @@ const ONNX: Record<number, number> = {
 };
 const SAVED_MODEL: Record<number, number> = { 1: 0, 2: 2 };
 const GRAPH_DEF: Record<number, number> = { 1: 2, 2: 2, 3: 0, 4: 2, 5: 2 };
+/**
+ * fingerprint.proto FingerprintDef, the `fingerprint.pb` of every SavedModel since TensorFlow 2.12: five
+ * uint64 hashes, a VersionDef and a uuid string. Data only.
+ */
+const FINGERPRINT: Record<number, number> = { 1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 2, 7: 2 };
 /** Enough top-level fields to tell the kinds apart; a huge graph is classified by its first ones. */
 const MAX_TOP_FIELDS = 10_000;
 class Enough extends Error {}
@@ -67,6 +72,8 @@ export async function protobufKind(src: ByteSource): Promise<ProtobufKind | unde
   const has = (n: number): boolean => fields.some((f) => f.field === n && f.wireType === 2);
   if (has(7) && fits(fields, ONNX)) return 'onnx';
   if (has(2) && fits(fields, SAVED_MODEL)) return 'tf-savedmodel';
+  if (fields.some((f) => f.field <= 5 && f.wireType === 0) && fits(fields, FINGERPRINT))
+    return 'tf-fingerprint';
   if (fits(fields, GRAPH_DEF)) {
     const node = fields.find((f) => f.field === 1);
     if (node !== undefined && (await looksLikeNode(r, node))) return 'tf-graphdef';

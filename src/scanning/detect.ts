@@ -1,6 +1,7 @@
 // Format detection by content (magic bytes and structure), never by name: the file name is used only
 // afterwards, to report a file that claims to be something else and to explain why content nobody can
 // parse is refused (claimedFormats).
+import { looksLikeTflite } from './tflite.ts';
 
 /** Sniffed from the first bytes; zip sub-kinds (pytorch-zip, npz, keras) are decided from members. */
 export type SniffedFormat =
@@ -20,6 +21,7 @@ export type SniffedFormat =
   | 'compressed'
   | 'tar'
   | 'safetensors'
+  | 'tflite'
   | 'image'
   | 'unknown';
 
@@ -108,6 +110,9 @@ export function sniff(head: Uint8Array, size: number): SniffedFormat {
   if (startsWith(head, [0x28, 0xb5, 0x2f, 0xfd]) || startsWith(head, [0x52, 0x61, 0x72, 0x21]))
     return 'compressed';
   if (startsWith(head, [0x75, 0x73, 0x74, 0x61, 0x72], 257) || looksLikeV7Tar(head)) return 'tar';
+  // A TFLite root offset of 128 + 256k reads as PROTO: the FlatBuffer identifier decides, and the
+  // pickle probe still runs the bytes from offset 0 (PICKLE_PREFIX_POSSIBLE in scan-source.ts).
+  if (looksLikeTflite(head)) return 'tflite';
   if (head[0] === 0x80 && (head[1] ?? 9) <= 5 && head.length >= 2) return 'pickle';
   if (
     startsWith(head, [0x89, 0x50, 0x4e, 0x47]) ||
@@ -149,6 +154,8 @@ const EXPECTED: Record<string, readonly string[]> = {
   lzma: ['compressed'],
   lz4: ['compressed'],
   pbtxt: ['tf-savedmodel'],
+  tflite: ['tflite'],
+  lite: ['tflite'],
 };
 
 /** Extensions that promise a model format: content nobody can parse is then a rejection, not "clean". */

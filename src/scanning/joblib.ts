@@ -92,7 +92,12 @@ export function readJoblibArray(m: PickleMachine, state: Value): void {
     m.replaceTop({
       t: 'obj',
       cls: undefined,
-      array: { rows, itemsize: dtype.itemsize, bytes: m.data.subarray(at, at + bytes) },
+      array: {
+        rows,
+        itemsize: dtype.itemsize,
+        bytes: m.data.subarray(at, at + bytes),
+        dtype: dictGet(state, 'dtype'),
+      },
     });
     return;
   }

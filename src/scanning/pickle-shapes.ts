@@ -40,7 +40,7 @@ function violation(ref: ImportRef, use: string, why?: string): ShapeFinding {
   const entry = ref.entry as AllowEntry;
   return {
     rule: 'pickle-disallowed-shape',
-    severity: 'suspicious',
+    severity: entry.misuse ?? 'suspicious',
     detail: `${ref.name} is allowlisted only as ${shapesText(entry)}; here ${use}${why ? ` (${why})` : ''}. Its library never pickles it this way, so the file was crafted or comes from code modelgate does not know`,
   };
 }

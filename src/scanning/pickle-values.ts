@@ -28,6 +28,8 @@ export interface ArrayValue {
   rows?: number;
   itemsize?: number;
   bytes?: Uint8Array;
+  /** The dtype value of joblib's raw bytes (structured records: field offsets). */
+  dtype?: Value;
   state?: Value;
   /** `_frombuffer(buffer, dtype, shape, order)` arguments (protocol 5 pickles arrays this way). */
   frombuffer?: readonly Value[];

@@ -218,6 +218,9 @@ export class PickleMachine {
   /** Plain instances per class (immutable, so shared). */
   private readonly instances = new Map<ImportRef, Value>();
   private readonly calledOnce = new Set<string>();
+  /** References of call-only globals (AllowEntry.callOnly) pushed and not yet consumed by an admitted call. */
+  private callOnlyRefs = 0;
+  private callOnlyName = '';
 
   constructor(input: Uint8Array, start: number, opts: PickleVmOptions) {
     this.data = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
@@ -250,6 +253,7 @@ export class PickleMachine {
         if (this.step(op)) {
           this.run.stopped = true;
           this.run.end = this.pos;
+          this.unconsumedCallOnly();
           return this.run;
         }
       }
@@ -257,6 +261,7 @@ export class PickleMachine {
       if (e instanceof Malformed) {
         this.run.error = { message: e.message, offset: e.offset, truncated: e.truncated };
         this.run.end = this.pos;
+        this.unconsumedCallOnly();
         return this.run;
       }
       throw e;
@@ -448,7 +453,22 @@ export class PickleMachine {
   push(v: Value): void {
     if (++this.depth > this.opts.limits.maxStackDepth)
       throw new LimitExceeded('maxStackDepth', `pickle stack deeper than ${this.opts.limits.maxStackDepth}`);
+    if (v.t === 'global' && v.ref.entry?.callOnly === true) {
+      this.callOnlyRefs++;
+      this.callOnlyName = v.ref.name;
+    }
     this.stack.push(v);
+  }
+
+  /** A call-only global (builtins.getattr) referenced other than as the callee of an admitted call. */
+  private unconsumedCallOnly(): void {
+    if (this.callOnlyRefs <= 0) return;
+    this.run.findings.push({
+      rule: 'pickle-dangerous-import',
+      severity: 'dangerous',
+      detail: `${this.callOnlyName} is allowed only as the exact call scipy pickles (getattr of a scipy.stats distribution's vectorized method); here it is also used otherwise (kept as a value, or called with other arguments), which is how pickles reach arbitrary attributes. Loading this file may run it.`,
+      offset: this.run.start,
+    });
   }
   pop(): Value {
     const v = this.stack.pop();
@@ -873,6 +893,8 @@ export class PickleMachine {
     }
     const judged = judgeCall(ref, kind, args, kwargs);
     if (judged.finding !== undefined) this.shapeFinding(judged.finding);
+    else if (ref.entry?.callOnly === true && ref.classification === 'allowed' && kind !== 'INST')
+      this.callOnlyRefs--;
     if (judged.result !== undefined) return judged.result;
     const cls = judged.instanceOf ?? ref;
     let v = this.instances.get(cls);
@@ -941,13 +963,24 @@ function isComputed(v: Value): boolean {
  */
 const PROTOCOL_HOOKS = new Set(['append', 'extend', 'add']);
 
+/**
+ * Dunder attributes that are only names and documentation on an instance (scipy distributions keep
+ * `__doc__`, numpy.vectorize `__name__`): a str or None there is data, never called.
+ */
+const INERT_DUNDERS = new Set(['__doc__', '__name__', '__qualname__', '__module__']);
+
 /** Add key/value pairs to a tracked dict; remember a dunder key even when the dict is too long to track. */
 function addEntries(d: Value, items: Value[]): void {
   if (d.t !== 'dict') return;
   for (let i = 0; i + 1 < items.length; i += 2) {
     const k = items[i] as Value;
     if (d.dunder !== undefined || k.t !== 'str') continue;
-    if (isDunder(k.v) || (PROTOCOL_HOOKS.has(k.v) && isComputed(items[i + 1] as Value))) d.dunder = k.v;
+    const v = items[i + 1] as Value;
+    if (
+      (isDunder(k.v) && !(INERT_DUNDERS.has(k.v) && (v.t === 'str' || v.t === 'none'))) ||
+      (PROTOCOL_HOOKS.has(k.v) && isComputed(v))
+    )
+      d.dunder = k.v;
   }
   if (d.entries === null) return;
   if (d.entries.length + items.length / 2 > MAX_TRACKED_ITEMS) {

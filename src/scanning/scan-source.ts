@@ -29,6 +29,7 @@ import { BufferSource, SliceSource, type ByteSource } from './source.ts';
 import { readTarEntries, TarError } from './tar.ts';
 import { readFields, WireError } from './protobuf.ts';
 import { embeddedKerasFindings, scanTfSavedModel, scanTfText } from './tf-savedmodel.ts';
+import { looksLikeTflite, scanTflite } from './tflite.ts';
 import { LimitExceeded, type Finding, type ScanContext } from './types.ts';
 import { hasZipTrailer, isBadZip, isTraversalName, readZipDirectory, zipKind, zipMembers } from './zip.ts';
 
@@ -51,7 +52,15 @@ interface Scanned {
 
 const DATA_ONLY_FORMATS = new Set(['safetensors', 'gguf', 'onnx', 'numpy', 'npz']);
 /** Formats whose first bytes can also be the start of a pickle (see probePickle). */
-const PICKLE_PREFIX_POSSIBLE = new Set<SniffedFormat>(['unknown', 'image', 'tar', 'hdf5', 'gguf', 'lzma']);
+const PICKLE_PREFIX_POSSIBLE = new Set<SniffedFormat>([
+  'unknown',
+  'image',
+  'tar',
+  'hdf5',
+  'gguf',
+  'lzma',
+  'tflite',
+]);
 const TEXT_PROBE_BYTES = 64 * 1024;
 
 function emit(ctx: ScanContext, where: Where, findings: Finding[]): void {
@@ -227,6 +236,16 @@ async function scanByKind(
         },
       ]);
       return { format: kind };
+    case 'tflite': {
+      emit(ctx, where, await scanTflite(src, ctx));
+      // TFLite metadata appends its associated files (labels, vocabularies) as a zip: scanned as
+      // members, not a polyglot.
+      if (src.size >= 22 && (await hasZipTrailer(src))) {
+        await scanZip(src, ctx, where, true);
+        return { format: 'tflite', members: [[0, src.size]] };
+      }
+      return { format: 'tflite' };
+    }
     case 'image':
       return { format: 'image' };
     case 'unknown':
@@ -254,6 +273,8 @@ async function scanUnknown(
     emit(ctx, where, await scanOnnx(src, ctx));
     return { format: 'onnx' };
   }
+  // a SavedModel's fingerprint.pb: data, reported as part of the SavedModel format
+  if (proto === 'tf-fingerprint') return { format: 'tf-savedmodel' };
   if (proto === 'tf-savedmodel' || proto === 'tf-graphdef') {
     emit(ctx, where, await scanTfSavedModel(src, ctx, proto === 'tf-savedmodel' ? 'savedmodel' : 'graphdef'));
     return { format: 'tf-savedmodel' };
@@ -682,14 +703,20 @@ async function scanCompressed(
   where: Where,
 ): Promise<Scanned> {
   const max = ctx.limits.maxPickleBytes;
-  if (src.size > max)
+  if (src.size > max) {
+    if ((kind === 'zlib' || kind === 'lzma') && looksLikeTflite(head))
+      return scanByKind('tflite', head, src, ctx, where);
     throw new LimitExceeded('maxPickleBytes', `${COMPRESSION_NAMES[kind]} file of ${src.size} bytes`);
+  }
   ctx.chargeRead(src.size);
   const out = decompress(kind, await src.read(0, src.size), { maxOutput: max, tick: () => ctx.checkTime() });
   const format = kind === 'gzip' || kind === 'zlib' ? kind : 'compressed';
   if (out.error !== undefined && out.data.length === 0 && (kind === 'zlib' || kind === 'lzma')) {
-    // a byte pattern that only looked like this compressor's header
-    return scanUnknown(head, src, ctx, where);
+    // a byte pattern that only looked like this compressor's header (a TFLite root offset of 376 reads
+    // as a zlib header)
+    return looksLikeTflite(head)
+      ? scanByKind('tflite', head, src, ctx, where)
+      : scanUnknown(head, src, ctx, where);
   }
   if (out.error !== undefined) {
     emit(ctx, where, [

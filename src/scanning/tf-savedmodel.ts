@@ -97,7 +97,8 @@ const TEXT_CHILDREN: Record<Msg, Record<string, Msg>> = {
   node: {},
 };
 
-function opFinding(
+/** What running `op` does, for a TensorFlow node (also a TFLite Flex operator): a finding or undefined. */
+export function tfOpFinding(
   nodeName: string | undefined,
   op: string,
   offset?: number,
@@ -154,6 +155,22 @@ function binaryAttr(b: Uint8Array, nodeFields: WireField[], key: string): string
   return found;
 }
 
+/**
+ * The op a serialised NodeDef runs (the TFLite Flex delegate builds its kernel from one) and what that
+ * op does; throws WireError when the bytes are not a NodeDef.
+ */
+export function judgeNodeDef(b: Uint8Array): { op: string | undefined; finding: Finding | undefined } {
+  const fields = readFields(b, 0, b.length);
+  const last = (n: number): WireField | undefined =>
+    fields.filter((f) => f.field === n && f.wireType === 2).pop();
+  const op = str(b, last(2));
+  const finding =
+    op === undefined
+      ? undefined
+      : tfOpFinding(str(b, last(1)), op, undefined, binaryAttr(b, fields, 'output_stream'));
+  return { op, finding };
+}
+
 /** Walk a binary SavedModel or GraphDef held in `b`; throws WireError when it does not parse. */
 export function findGraphOps(b: Uint8Array, kind: TfKind, tick: () => void = () => undefined): Finding[] {
   const findings: Finding[] = [];
@@ -170,7 +187,7 @@ export function findGraphOps(b: Uint8Array, kind: TfKind, tick: () => void = () 
       const f =
         op === undefined
           ? undefined
-          : opFinding(str(b, last(1)), op, start, binaryAttr(b, fields, 'output_stream'));
+          : tfOpFinding(str(b, last(1)), op, start, binaryAttr(b, fields, 'output_stream'));
       if (f !== undefined) findings.push(f);
       return;
     }
@@ -210,7 +227,7 @@ export function findTextGraphOps(root: TextMessage, kind: TfKind): Finding[] {
         if (k === 'attr' && typeof v === 'object')
           outputStream = textAttr(v, 'output_stream') ?? outputStream;
       }
-      const f = op === undefined ? undefined : opFinding(name, op, undefined, outputStream);
+      const f = op === undefined ? undefined : tfOpFinding(name, op, undefined, outputStream);
       if (f !== undefined) findings.push(f);
       return;
     }

@@ -4,7 +4,7 @@
 import { inflateRawSync } from 'node:zlib';
 import { decompress } from './decompress.ts';
 import { decodeZipLzma } from './lzma.ts';
-import { BufferSource, SliceSource, type ByteSource } from './source.ts';
+import { BufferSource, CachedReader, SliceSource, type ByteSource } from './source.ts';
 import { LimitExceeded, type Finding, type ScanContext } from './types.ts';
 
 export interface ZipEntry {
@@ -25,6 +25,8 @@ export interface ZipDirectory {
   findings: Finding[];
   /** Offset just past the end-of-central-directory record and its comment. */
   eocdEnd: number;
+  /** File offset of the central directory. */
+  cdStart: number;
 }
 
 const SIG_EOCD = 0x06054b50;
@@ -155,7 +157,14 @@ export async function readZipDirectory(src: ByteSource, ctx: ScanContext): Promi
       offset: 0,
     });
   }
-  return { entries, prefixBytes, zip64, findings, eocdEnd: eocdAt + 22 + commentLen };
+  return {
+    entries,
+    prefixBytes,
+    zip64,
+    findings,
+    eocdEnd: eocdAt + 22 + commentLen,
+    cdStart: prefixBytes + cdOffset,
+  };
 }
 
 function applyZip64Extra(e: ZipEntry, extra: Uint8Array): void {
@@ -318,6 +327,9 @@ export async function* zipMembers(
   skipData: (name: string) => boolean,
 ): AsyncGenerator<ZipMember> {
   const seen = new Set<string>();
+  /** [local header, end of data) of every listed member, to find local headers no entry lists. */
+  const covered: [number, number][] = [];
+  const headers = new CachedReader(src);
   for (const e of dir.entries) {
     ctx.checkTime();
     const findings: Finding[] = [];
@@ -335,8 +347,15 @@ export async function* zipMembers(
       });
     }
     if (e.name.endsWith('/')) {
-      if (findings.length > 0) yield { entry: e, findings };
-      continue;
+      if (e.compressedSize === 0 && e.uncompressedSize === 0) {
+        if (findings.length > 0) yield { entry: e, findings };
+        continue;
+      }
+      // zipfile.open() returns a directory entry's data all the same; extraction drops it
+      reject(
+        'zip-entry-with-data',
+        'a directory entry carries data: extractors drop it while zipfile.open() reads it, so tools disagree on the archive; its data is scanned',
+      );
     }
     if ((e.flags & 0x41) !== 0)
       reject(
@@ -354,6 +373,14 @@ export async function* zipMembers(
       continue;
     }
     if (skipData(e.name)) {
+      // not read (tensor storages): only its local header, for the extent it covers
+      const at = dir.prefixBytes + e.localHeaderOffset;
+      const h = await headers.bytes(at, 30);
+      if (h.length === 30 && view(h).getUint32(0, true) === SIG_LOCAL)
+        covered.push([
+          at,
+          at + 30 + view(h).getUint16(26, true) + view(h).getUint16(28, true) + e.compressedSize,
+        ]);
       if (findings.length > 0) yield { entry: e, findings };
       continue;
     }
@@ -366,6 +393,7 @@ export async function* zipMembers(
       yield { entry: e, findings };
       continue;
     }
+    covered.push([dir.prefixBytes + e.localHeaderOffset, loc.dataOffset + e.compressedSize]);
     findings.push(...loc.findings);
     let source: ByteSource;
     let whole: Uint8Array | undefined;
@@ -419,5 +447,63 @@ export async function* zipMembers(
         'CRC-32 does not match the member data: the archive was altered after it was written',
       );
     yield { entry: e, findings, source };
+  }
+  yield* unlistedMembers(src, dir, covered);
+}
+
+/** Gaps larger than this between listed members are not searched (data descriptors are 12-24 bytes). */
+const MAX_GAP_SEARCH = 16 * 1024 * 1024;
+
+/**
+ * Local headers in the bytes no listed member covers (before the first member, between members, before
+ * the central directory). Python's zipfile and PyTorch read only what the central directory lists, but
+ * streaming readers (`unzip -` on a pipe, Java's ZipInputStream, stream-unzip) walk the local headers and
+ * extract these: each is reported and its data scanned.
+ */
+async function* unlistedMembers(
+  src: ByteSource,
+  dir: ZipDirectory,
+  covered: [number, number][],
+): AsyncGenerator<ZipMember> {
+  const ranges = [...covered].sort((a, b) => a[0] - b[0]);
+  let pos = dir.prefixBytes;
+  const gaps: [number, number][] = [];
+  for (const [start, end] of [...ranges, [dir.cdStart, dir.cdStart] as [number, number]]) {
+    if (start > pos) gaps.push([pos, Math.min(start, dir.cdStart)]);
+    pos = Math.max(pos, end);
+  }
+  for (const [start, end] of gaps) {
+    if (end - start < 30 || end - start > MAX_GAP_SEARCH) continue;
+    const b = await src.read(start, end - start);
+    const v = view(b);
+    for (let i = 0; i + 30 <= b.length; i++) {
+      if (v.getUint32(i, true) !== SIG_LOCAL) continue;
+      const nameLen = v.getUint16(i + 26, true);
+      const extraLen = v.getUint16(i + 28, true);
+      const size = v.getUint32(i + 18, true);
+      const dataAt = i + 30 + nameLen + extraLen;
+      const name = decodeName(b.subarray(i + 30, Math.min(b.length, i + 30 + nameLen)));
+      const method = v.getUint16(i + 8, true);
+      const entry: ZipEntry = {
+        name: `(unlisted) ${name}`,
+        flags: v.getUint16(i + 6, true),
+        method,
+        crc32: v.getUint32(i + 14, true),
+        compressedSize: size,
+        uncompressedSize: v.getUint32(i + 22, true),
+        localHeaderOffset: start + i - dir.prefixBytes,
+      };
+      const finding: Finding = {
+        rule: 'zip-unlisted-member',
+        severity: 'suspicious',
+        detail: `a local header for ${JSON.stringify(name)} at offset ${start + i} that the central directory does not list: Python and PyTorch ignore it, streaming unzip tools extract it`,
+        offset: start + i,
+      };
+      const data = b.subarray(Math.min(dataAt, b.length), Math.min(b.length, dataAt + (size || b.length)));
+      yield method === 0
+        ? { entry, findings: [finding], source: new BufferSource(data) }
+        : { entry, findings: [finding] };
+      i = Math.max(i, dataAt + size - 1);
+    }
   }
 }
