@@ -28,6 +28,7 @@ export const FORMATS = [
   'keras',
   'hdf5',
   'tf-savedmodel',
+  'tflite',
   '7z',
   'compressed',
   'image',
@@ -41,7 +42,7 @@ export type Format = (typeof FORMATS)[number];
  */
 export const FORMAT_GROUPS: Readonly<Record<string, readonly string[]>> = {
   pytorch: ['pytorch-zip', 'pytorch-legacy', 'torchscript'],
-  tensorflow: ['tf-savedmodel'],
+  tensorflow: ['tf-savedmodel', 'tflite'],
   numpy: ['numpy', 'npz'],
 };
 

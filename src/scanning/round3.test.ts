@@ -302,6 +302,11 @@ describe('TFLite models', () => {
     );
     expect(r.format).toBe('tflite');
     expect(r.verdict).toBe('clean');
+    // A policy can name the format, alone or as part of the tensorflow group.
+    for (const deny of [['tflite'], ['tensorflow']]) {
+      const denied = await scanBuffer(tflite([{ builtin: 3 }], [{}]), 'model.tflite', { denyFormats: deny });
+      expect(denied.verdict, deny.join()).not.toBe('clean');
+    }
   });
 
   it('flags custom operators and Flex file ops; a Flex Python op is dangerous', async () => {
