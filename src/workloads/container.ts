@@ -660,6 +660,17 @@ function describeUnknown(v: (EnvValue & { via?: string }) | undefined): string {
 const SHELL_CHANGES = /[\s*?[]/;
 
 /**
+ * The image is referenced by a "server" or "light" tag alone (llama.cpp's images whose entrypoint is the server
+ * or llama-cli itself): the runtime resolves that tag, and only the publisher moves it. With a digest, the
+ * digest decides which image runs, whatever the tag says.
+ */
+function serverTagOnly(image: string | undefined): boolean {
+  const ref = image !== undefined ? parseOciReference(image) : undefined;
+  if (!ref?.ok || ref.value.digest !== undefined) return false;
+  return /:(server|light)(-[\w.-]+)?$/.test(ref.value.uri);
+}
+
+/**
  * An official image whose entrypoint script expands the pod's arguments or variables unquoted (servers.ts
  * SHELL_ENTRYPOINTS): a value the shell would split or glob (or an empty argument, which it drops) reaches
  * the server as other arguments than the ones modelgate read; a model the script downloads from the
@@ -690,11 +701,11 @@ function readShellEntrypoint(
       'its arguments ($@)',
       'give every option and value as its own argument, without white space, *, ? or [ and not empty (or set command to run the server directly)',
     );
-  if (shell.toolWords?.test(args[0] ?? ''))
+  if (shell.toolWords?.test(args[0] ?? '') && !serverTagOnly(view.image))
     view.unreadable.push({
       where: 'args[0]',
       value: args[0]!,
-      reason: `some images of ${repository} (the "full" tags) run a script that reads the first argument as the tool to start ("${args[0]}" may start another program than the server, with the rest of the arguments), and the image's tag does not prove which image runs (the digest decides)`,
+      reason: `some images of ${repository} (the "full" tags) run a script that reads the first argument as the tool to start ("${args[0]}" may start another program than the server, with the rest of the arguments), and only a "server" or "light" tag without a digest says which image runs (with a digest, the digest decides)`,
       remediation:
         "set command to the server's program in the image (for example [/app/llama-server]), or begin args with another option (--ctx-size rather than -c)",
       relevance: 'always',

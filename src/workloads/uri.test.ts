@@ -12,6 +12,9 @@ describe('parseOciReference', () => {
     [`registry.example.com:5000/m/llama:1.0@${D}`, `oci://registry.example.com:5000/m/llama:1.0@${D}`, true],
     ['localhost/model', 'oci://localhost/model:latest', false],
     ['index.docker.io/org/model:1', 'oci://docker.io/org/model:1', false],
+    // A registry is a host name: one spelling, whatever its case (the repository stays lower case only).
+    ['Registry.Example.COM:5000/m/llama:1', 'oci://registry.example.com:5000/m/llama:1', false],
+    ['GHCR.io/vllm-project/vllm:1', 'oci://ghcr.io/vllm-project/vllm:1', false],
   ])('%s → %s (pinned %s)', (ref, uri, pinned) => {
     const r = parseOciReference(ref);
     expect(r.ok && r.value.uri).toBe(uri);

@@ -60,7 +60,8 @@ export function parseOciReference(ref: string): UriParse {
   const first = parts[0] ?? '';
   const hasRegistry =
     parts.length > 1 && (first.includes('.') || first.includes(':') || first === 'localhost');
-  let registry = hasRegistry ? first : 'docker.io';
+  // Registry names are host names: case does not matter to DNS, so one spelling is compared.
+  let registry = hasRegistry ? first.toLowerCase() : 'docker.io';
   let repo = hasRegistry ? parts.slice(1).join('/') : rest;
   if (registry === 'index.docker.io') registry = 'docker.io';
   if (registry === 'docker.io' && !repo.includes('/')) repo = `library/${repo}`;
