@@ -7,7 +7,8 @@
 #     the local OCI registry, runc, CNI plugins and iptables (Debian packages, unpacked into the cache)
 #   - a virtualenv with the OpenSSF model-signing tool (interop tests, hashing benchmark)
 #   - a virtualenv with picklescan, modelscan, ModelAudit and fickling (scanner comparison, scan benchmark)
-#   - a virtualenv with the libraries that write the scanner corpus (interop test re-generates it)
+#   - virtualenvs with the libraries that write the scanner corpus, and TensorFlow for its TFLite models and
+#     SavedModels (interop test re-generates it)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "::: building the local Kubernetes control plane (cached; the first build takes several minutes)"

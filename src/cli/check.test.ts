@@ -2,6 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
+import { kserveModelcarPod } from '../../test/support/builders.ts';
 import { main } from './main.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
@@ -158,32 +159,7 @@ describe('modelgate check and registry evidence (OCI)', () => {
         },
       }),
     );
-    writeFileSync(
-      join(dir, 'pod.yaml'),
-      yaml.dump({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'p', namespace: 'ml' },
-        spec: {
-          shareProcessNamespace: true,
-          containers: [
-            {
-              name: 'kserve-container',
-              image: `kserve/huggingfaceserver@sha256:${'a'.repeat(64)}`,
-              args: ['--model_dir=/mnt/models'],
-              volumeMounts: [{ name: 'kserve-provision-location', mountPath: '/mnt', readOnly: true }],
-            },
-            {
-              name: 'modelcar',
-              image: ref,
-              args: ['sh', '-c', 'ln -sf /proc/$$$$/root/models /mnt/models && sleep infinity'],
-              volumeMounts: [{ name: 'kserve-provision-location', mountPath: '/mnt' }],
-            },
-          ],
-          volumes: [{ name: 'kserve-provision-location', emptyDir: {} }],
-        },
-      }),
-    );
+    writeFileSync(join(dir, 'pod.yaml'), yaml.dump(kserveModelcarPod(ref)));
     const offline = await check('--policy', join(dir, 'policy.yaml'), join(dir, 'pod.yaml'));
     expect(offline.code).toBe(1);
     expect(offline.out).toMatch(

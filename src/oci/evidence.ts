@@ -280,7 +280,8 @@ function parseScan(v: unknown): ScanFacts {
 }
 
 /** Parses a record (JSON text from a ConfigMap). Throws EvidenceFormatError naming the field. */
-export function parseEvidence(json: string): OciEvidenceRecord {
+/** A JSON object from a ConfigMap value, and its `digest` field (sha256:<64 hex>). */
+function recordObject(json: string): { v: Record<string, unknown>; digest: string } {
   let v: unknown;
   try {
     v = JSON.parse(json);
@@ -288,10 +289,15 @@ export function parseEvidence(json: string): OciEvidenceRecord {
     throw new EvidenceFormatError(`not JSON: ${(err as Error).message}`);
   }
   if (!isObj(v)) throw new EvidenceFormatError('not a JSON object');
-  if (v.version !== EVIDENCE_VERSION)
-    throw new EvidenceFormatError(`version ${JSON.stringify(v.version)} is not ${EVIDENCE_VERSION}`);
   const digest = text(v.digest, 'digest');
   if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new EvidenceFormatError('digest is not sha256:<64 hex>');
+  return { v, digest };
+}
+
+export function parseEvidence(json: string): OciEvidenceRecord {
+  const { v, digest } = recordObject(json);
+  if (v.version !== EVIDENCE_VERSION)
+    throw new EvidenceFormatError(`version ${JSON.stringify(v.version)} is not ${EVIDENCE_VERSION}`);
   const out: OciEvidenceRecord = {
     version: EVIDENCE_VERSION,
     digest,
@@ -334,15 +340,7 @@ export interface EvidenceRequest {
 }
 
 export function parseRequest(json: string): EvidenceRequest {
-  let v: unknown;
-  try {
-    v = JSON.parse(json);
-  } catch (err) {
-    throw new EvidenceFormatError(`not JSON: ${(err as Error).message}`);
-  }
-  if (!isObj(v)) throw new EvidenceFormatError('not a JSON object');
-  const digest = text(v.digest, 'digest');
-  if (!/^sha256:[0-9a-f]{64}$/.test(digest)) throw new EvidenceFormatError('digest is not sha256:<64 hex>');
+  const { v, digest } = recordObject(json);
   return {
     digest,
     repository: text(v.repository, 'repository'),

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { namespace, policy, pod } from '../../test/support/builders.ts';
+import { kserveModelcarPod, namespace, policy, pod } from '../../test/support/builders.ts';
 import { planVerifier, verifierDecideOptions } from '../mutation/index.ts';
 import {
   CLEAN_SCAN,
@@ -74,25 +74,7 @@ const imageVolumePod = (reference = REF) =>
     volumes: [{ name: 'm', image: { reference } }],
   });
 
-const modelcarPod = (reference = REF) =>
-  pod('p', {
-    shareProcessNamespace: true,
-    containers: [
-      {
-        name: 'kserve-container',
-        image: `kserve/huggingfaceserver@sha256:${'a'.repeat(64)}`,
-        args: ['--model_dir=/mnt/models'],
-        volumeMounts: [{ name: 'kserve-provision-location', mountPath: '/mnt', readOnly: true }],
-      },
-      {
-        name: 'modelcar',
-        image: reference,
-        args: ['sh', '-c', 'ln -sf /proc/$$$$/root/models /mnt/models && sleep infinity'],
-        volumeMounts: [{ name: 'kserve-provision-location', mountPath: '/mnt' }],
-      },
-    ],
-    volumes: [{ name: 'kserve-provision-location', emptyDir: {} }],
-  });
+const modelcarPod = (reference = REF) => kserveModelcarPod(reference);
 
 const cache = new VerdictCache();
 const verifyBundle = (b: Uint8Array, t: Parameters<VerdictCache['verify']>[1]) => cache.verify(b, t);

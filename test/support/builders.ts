@@ -147,3 +147,28 @@ export const runtimeClass = (name: string, handler = name, nodeSelector?: Record
 });
 
 export const DIGEST = 'sha256:' + 'b'.repeat(64);
+
+/**
+ * A Pod as KServe writes it for a modelcar: the model image runs KServe's link script beside the server,
+ * sharing the process namespace, and the server reads /mnt/models through the link.
+ */
+export function kserveModelcarPod(reference: string, name = 'p'): Obj {
+  return pod(name, {
+    shareProcessNamespace: true,
+    containers: [
+      {
+        name: 'kserve-container',
+        image: `kserve/huggingfaceserver@sha256:${'a'.repeat(64)}`,
+        args: ['--model_dir=/mnt/models'],
+        volumeMounts: [{ name: 'kserve-provision-location', mountPath: '/mnt', readOnly: true }],
+      },
+      {
+        name: 'modelcar',
+        image: reference,
+        args: ['sh', '-c', 'ln -sf /proc/$$$$/root/models /mnt/models && sleep infinity'],
+        volumeMounts: [{ name: 'kserve-provision-location', mountPath: '/mnt' }],
+      },
+    ],
+    volumes: [{ name: 'kserve-provision-location', emptyDir: {} }],
+  });
+}

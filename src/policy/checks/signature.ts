@@ -225,9 +225,11 @@ export const signatureVerified: Check = (ctx) => {
       passed++;
       statement ??= v.statement;
     }
+    // The model's root is covered by any signature of it: only paths inside it need a look at the manifest.
+    const inside = m.readPaths?.filter((p) => p !== '') ?? [];
     const uncovered =
-      passed >= policy.threshold && statement?.resources && m.readPaths
-        ? uncoveredReadPath(m.readPaths, signedFileNames(statement.resources), OMS_DEFAULT_IGNORE_PATHS)
+      passed >= policy.threshold && statement?.resources && inside.length > 0
+        ? uncoveredReadPath(inside, signedFileNames(statement.resources), OMS_DEFAULT_IGNORE_PATHS)
         : undefined;
     if (uncovered)
       findings.push({
