@@ -336,7 +336,7 @@ export class OciEvidenceReconciler {
         const secret = await this.d.client.get(SECRETS, name, namespace).catch((err: unknown) => {
           this.d.logger.info(
             { secret: `${namespace}/${name}`, err: (err as Error).message },
-            'cannot read a pull secret for an OCI model',
+            "cannot read a pull secret for an OCI model: the registry is asked without it, so a private model's signature will not be found; check that the Secret exists and that modelgate's controller may get Secrets in this namespace (the chart's pullSecrets RBAC)",
           );
           return undefined;
         });
@@ -352,7 +352,10 @@ export class OciEvidenceReconciler {
           keys.addDockerConfig(Buffer.from(text, 'base64').toString('utf8'), `Secret ${namespace}/${name}`);
         } catch (err) {
           if (!(err instanceof CredentialError)) throw err;
-          this.d.logger.info({ secret: `${namespace}/${name}`, err: err.message }, 'unreadable pull secret');
+          this.d.logger.info(
+            { secret: `${namespace}/${name}`, err: err.message },
+            'a pull secret for an OCI model does not hold valid registry credentials: the registry is asked without it; fix its .dockerconfigjson (kubectl create secret docker-registry writes a valid one)',
+          );
         }
       }
     }

@@ -118,11 +118,12 @@ export function planVerifier(input: PlanInput): VerifierPlan {
   const injecting = input.policies.filter((p) => p.verifier.inject).sort((a, b) => a.id.localeCompare(b.id));
   const signingPolicy = injecting.find((p) => p.authorities.length > 0);
   const ociPlan = new Map<ModelReference, 'skip' | 'scan-only'>();
-  for (const m of verifiableModels(workload)) {
+  const verifiable = verifiableModels(workload);
+  for (const m of verifiable) {
     const plan = admissionVerified(m, input, signingPolicy);
     if (plan) ociPlan.set(m, plan);
   }
-  const models = verifiableModels(workload).filter((m) => ociPlan.get(m) !== 'skip');
+  const models = verifiable.filter((m) => ociPlan.get(m) !== 'skip');
   if (injecting.length === 0 || models.length === 0 || workload.kind !== 'Pod') return { kind: 'none' };
 
   const refusals: InjectionRefusal[] = [];

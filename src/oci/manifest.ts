@@ -12,7 +12,6 @@ import {
   MODELPACK_FILEPATH_ANNOTATION,
   MODELPACK_LEGACY_FILEPATH_ANNOTATION,
   TITLE_ANNOTATION,
-  type LayerKind,
   type ManifestFamily,
 } from './media-types.ts';
 
@@ -249,27 +248,6 @@ export function deliveryShape(m: ImageManifest, config?: unknown): ShapeVerdict 
       };
   }
   return { shape: 'runnable-image', reason: '' };
-}
-
-export interface LayerView {
-  index: number;
-  name: string;
-  mediaType: string;
-  digest: string;
-  size: number;
-  kind: LayerKind;
-}
-
-/** Layers with the names modelgate gives them and what their media types say. */
-export function layerViews(m: ImageManifest): LayerView[] {
-  return m.layers.map((l, index) => ({
-    index,
-    name: layerName(l, index, 'modelgate'),
-    mediaType: l.mediaType,
-    digest: l.digest,
-    size: l.size,
-    kind: classifyLayer(l.mediaType),
-  }));
 }
 
 export { manifestFamily, type ManifestFamily };

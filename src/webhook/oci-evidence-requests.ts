@@ -35,7 +35,9 @@ export class OciEvidenceRequester {
   /** Fire and forget: never throws, never waits. */
   request(misses: readonly OciEvidenceMiss[], object: unknown, namespace: string): void {
     const now = (this.d.now ?? Date.now)();
-    const refs = ociReferencesOf(object);
+    // Read the object's pull secrets only for a miss that will really be asked about: most reviews of a
+    // missing digest fall within the interval, and reading them means extracting the workload again.
+    let refs: ReturnType<typeof ociReferencesOf> | undefined;
     for (const miss of misses) {
       const key = `${namespace}\u0000${miss.digest}`;
       const last = this.asked.get(key);
@@ -48,6 +50,7 @@ export class OciEvidenceRequester {
       } catch {
         continue;
       }
+      refs ??= ociReferencesOf(object);
       const ref = refs.find((r) => r.digest === miss.digest);
       this.asked.delete(key);
       this.asked.set(key, now);

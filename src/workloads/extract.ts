@@ -246,6 +246,16 @@ function scanImageVolumes(pod: PodSpecView, p: number, c: Collector): void {
   });
 }
 
+/**
+ * A path inside a volume, relative to the model the runtime verifier checks there: the declared subPath, or
+ * the whole volume ('' is the model's root); undefined when the path is outside the declared subPath.
+ */
+function relativeToModel(inside: string, subPath: string | undefined): string | undefined {
+  if (subPath === undefined) return inside;
+  if (inside === subPath) return '';
+  return inside.startsWith(`${subPath}/`) ? inside.slice(subPath.length + 1) : undefined;
+}
+
 /** Turns what a container may load into workload references (linking paths to volumes and declarations). */
 function collectContainer(
   ct: WorkloadContainer,
@@ -258,11 +268,8 @@ function collectContainer(
   // Every path the container names inside a model, whatever carries it (a chat template, a config file, an
   // unknown flag's value): the signature must cover it, as for the model paths below.
   for (const np of ct.namedPaths) {
-    const sub = declared.get(np.volume)?.subPath;
-    const inside = np.pathInVolume;
-    if (sub === undefined) c.noteRead(ct.pod, np.volume, inside);
-    else if (inside === sub) c.noteRead(ct.pod, np.volume, '');
-    else if (inside.startsWith(`${sub}/`)) c.noteRead(ct.pod, np.volume, inside.slice(sub.length + 1));
+    const inModel = relativeToModel(np.pathInVolume, declared.get(np.volume)?.subPath);
+    if (inModel !== undefined) c.noteRead(ct.pod, np.volume, inModel);
   }
   for (const m of ct.models) {
     const location = `${ct.location} ${m.where}`;
@@ -321,13 +328,8 @@ function collectContainer(
       }
       const d = declared.get(volName);
       const inside = m.pathInVolume ?? '';
-      // Relative to what the verifier checks: the declared subPath, or the whole volume.
-      const inModel =
-        d?.subPath === undefined
-          ? inside
-          : inside.startsWith(`${d.subPath}/`)
-            ? inside.slice(d.subPath.length + 1)
-            : '';
+      // Relative to what the verifier checks; outside the declared subPath is refused below.
+      const inModel = relativeToModel(inside, d?.subPath) ?? '';
       if (d !== undefined) {
         // The signature never covers the model's git metadata, so the verifier does not check what is there.
         const top = inModel.split('/')[0] ?? '';
@@ -341,7 +343,7 @@ function collectContainer(
         }
       }
       if (d?.subPath !== undefined) {
-        if (inside !== d.subPath && !inside.startsWith(`${d.subPath}/`)) {
+        if (relativeToModel(inside, d.subPath) === undefined) {
           c.unclassify({
             location,
             value: m.value,

@@ -234,7 +234,6 @@ export function normalisePath(p: string): string | undefined {
   return `/${parts.join('/')}`;
 }
 
-/** The mount that holds `path` (the deepest one), and the path relative to the mount. */
 /** Mounts by path (the first of each path, as the linear reading picked it), built once per mount list. */
 const mountIndexes = new WeakMap<readonly MountView[], Map<string, MountView>>();
 
